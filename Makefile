@@ -1,0 +1,116 @@
+# xredir: kernel-bypass HTTP redirector.
+# `make` builds the BPF object, its skeleton, then the binaries.
+# `make test` installs what it needs (deps), builds, runs every test.
+
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+
+ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine)
+PKGS := libxdp libbpf
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+BPF_CFLAGS := -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibpf
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+# Pure protocol code: no sockets, no BPF; unit-tested, fuzzed, sanitized.
+CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
+	user/bufpool.c user/packet.c user/http.c user/tcp.c
+# Code that talks to the kernel.
+IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c
+DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c
+CTL_SRCS := user/xredirctl.c
+
+CORE_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/%.o)
+IO_OBJS := $(IO_SRCS:user/%.c=$(BUILD)/%.o)
+CORE_SAN_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/san/%.o)
+
+BPF_OBJ := $(BUILD)/xredir.bpf.o
+SKEL := $(BUILD)/xredir.skel.h
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+BINS := $(BUILD)/xredird
+
+.PHONY: all deps test unit-test bpf-test e2e-test demo bench fmt fmt-check clean
+.DEFAULT_GOAL := all
+
+all: $(BPF_OBJ) $(SKEL) $(BINS)
+
+$(BUILD) $(BUILD)/san $(BUILD)/tests:
+	mkdir -p $@
+
+$(BPF_OBJ): bpf/xredir.bpf.c bpf/parsing.h bpf/maps.h bpf/xredir_shared.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# bpftool prints a note about libxdp's .xdp_run_config section; it is expected.
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name xredir_bpf > $@.tmp 2>/dev/null
+	mv $@.tmp $@
+
+$(BUILD)/%.o: user/%.c $(wildcard user/*.h) $(SKEL) | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: user/%.c $(wildcard user/*.h) | $(BUILD)/san
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/xredird: $(DAEMON_SRCS:user/%.c=$(BUILD)/%.o) $(CORE_OBJS) $(IO_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Unit tests run under ASan and UBSan.
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(CORE_SAN_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
+
+# Test tools that link with system libraries.
+$(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c tests/unit/test.h $(SKEL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit $< -o $@ $(LDLIBS)
+
+$(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
+	$(CC) $(CFLAGS) $< -o $@ -lpcap
+
+TEST_TOOLS := $(BUILD)/tests/test_xdp $(BUILD)/tests/pcapcheck
+
+deps:
+	./scripts/deps.sh
+
+unit-test: $(UNIT_TESTS)
+	./tests/run-unit.sh $(UNIT_TESTS)
+
+bpf-test: all $(BUILD)/tests/test_xdp
+	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
+
+e2e-test: all $(TEST_TOOLS)
+	./tests/e2e/run.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit-test
+	$(MAKE) bpf-test
+	$(MAKE) e2e-test
+
+demo: deps
+	$(MAKE) all
+	./scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	./scripts/bench.sh
+
+fmt:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h
+
+fmt-check:
+	clang-format --dry-run -Werror bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map definitions of the XDP program. Maps the control plane changes are
+ * pinned by name under the per-interface pin directory that the loader sets
+ * as the object's pin_root_path.
+ */
+#ifndef XREDIR_MAPS_H
+#define XREDIR_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xredir_shared.h"
+
+#define XR_MAX_QUEUES 64
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XR_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xr_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XR_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xr_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xr_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xr_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XR_MAX_TARGETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xr_target);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xr_targets SEC(".maps");
+
+#define XR_LPM_MAP(name, keytype)                     \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);  \
+		__uint(max_entries, XR_MAX_RULES);    \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__type(key, keytype);                 \
+		__type(value, struct xr_rule_val);    \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);  \
+	} name SEC(".maps")
+
+XR_LPM_MAP(xr_rules4_a, struct xr_lpm4_key);
+XR_LPM_MAP(xr_rules4_b, struct xr_lpm4_key);
+XR_LPM_MAP(xr_rules6_a, struct xr_lpm6_key);
+XR_LPM_MAP(xr_rules6_b, struct xr_lpm6_key);
+
+#endif /* XREDIR_MAPS_H */

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xredir XDP program: steer TCP segments for the service port into the
+ * AF_XDP socket of the receive queue they arrived on, with the rule lookup
+ * for the source address done here and handed over in XDP metadata.
+ * Everything else passes to the kernel untouched.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
+
+#include "parsing.h"
+#include "maps.h"
+
+/* Set by the loader before the program is loaded. */
+const volatile __u16 xr_port = XR_DEFAULT_PORT;
+
+struct {
+	__uint(priority, 50);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(xredir_xdp);
+
+static __always_inline void count(enum xr_counter idx)
+{
+	__u32 key = idx;
+	__u64 *val = bpf_map_lookup_elem(&xr_counters, &key);
+
+	if (val)
+		*val += 1;
+}
+
+static __always_inline int pass(enum xr_counter idx)
+{
+	count(idx);
+	return XDP_PASS;
+}
+
+static __always_inline __u32 active_set(void)
+{
+	__u32 key = 0;
+	struct xr_ctl *ctl = bpf_map_lookup_elem(&xr_ctl, &key);
+
+	return ctl ? ctl->active_set : 0;
+}
+
+static __always_inline __u32 lookup4(const __u8 *saddr)
+{
+	struct xr_lpm4_key key = { .prefixlen = 32 };
+	struct xr_rule_val *val;
+
+	__builtin_memcpy(key.addr, saddr, 4);
+	if (active_set())
+		val = bpf_map_lookup_elem(&xr_rules4_b, &key);
+	else
+		val = bpf_map_lookup_elem(&xr_rules4_a, &key);
+	return val ? val->target : XR_TARGET_DEFAULT;
+}
+
+static __always_inline __u32 lookup6(const __u8 *saddr)
+{
+	struct xr_lpm6_key key = { .prefixlen = 128 };
+	struct xr_rule_val *val;
+
+	__builtin_memcpy(key.addr, saddr, 16);
+	if (active_set())
+		val = bpf_map_lookup_elem(&xr_rules6_b, &key);
+	else
+		val = bpf_map_lookup_elem(&xr_rules6_a, &key);
+	return val ? val->target : XR_TARGET_DEFAULT;
+}
+
+/* What the steering decision needs from a frame. */
+struct steer_info {
+	__u16 family;
+	__u8 saddr[16];
+	int has_payload;
+};
+
+static __always_inline int parse_frame(struct xdp_md *ctx,
+				       struct steer_info *info)
+{
+	struct cursor c = { .pos = (void *)(long)ctx->data,
+			    .end = (void *)(long)ctx->data_end };
+	struct ipv6hdr *ip6;
+	struct tcphdr *tcp;
+	struct iphdr *ip;
+	void *l3_start;
+	__u16 proto;
+	__u32 l3_len;
+	int ret;
+
+	ret = parse_eth(&c, &proto);
+	if (ret)
+		return ret;
+	if (proto == ETH_P_IP) {
+		ret = parse_ipv4(&c, &ip);
+		if (ret)
+			return ret;
+		info->family = 4;
+		__builtin_memcpy(info->saddr, &ip->saddr, 4);
+		l3_len = bpf_ntohs(ip->tot_len);
+		l3_start = (void *)ip;
+	} else if (proto == ETH_P_IPV6) {
+		ret = parse_ipv6(&c, &ip6);
+		if (ret)
+			return ret;
+		info->family = 6;
+		__builtin_memcpy(info->saddr, &ip6->saddr, 16);
+		l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		l3_start = (void *)ip6;
+	} else {
+		return PARSE_NOT_OURS;
+	}
+	ret = parse_tcp(&c, &tcp);
+	if (ret)
+		return ret;
+	if (tcp->dest != bpf_htons(xr_port))
+		return PARSE_NOT_OURS;
+	/* Payload follows the TCP header within the IP length (frames may be
+	 * padded, so the frame length does not tell). */
+	if (c.pos - l3_start > l3_len)
+		return PARSE_BAD;
+	info->has_payload = c.pos - l3_start < l3_len;
+	return 0;
+}
+
+SEC("xdp")
+int xredir_xdp(struct xdp_md *ctx)
+{
+	struct steer_info info = {};
+	__u32 queue = ctx->rx_queue_index;
+	struct xr_meta *meta;
+	__u32 target;
+	void *data;
+	int ret;
+
+	ret = parse_frame(ctx, &info);
+	if (ret == PARSE_BAD)
+		return pass(XR_CNT_MALFORMED);
+	if (ret)
+		return pass(XR_CNT_PASSED);
+	if (!bpf_map_lookup_elem(&xr_xsks, &queue))
+		return pass(XR_CNT_NO_SOCKET);
+
+	/* Only segments that may carry a request need the target. */
+	target = XR_TARGET_NONE;
+	if (info.has_payload)
+		target = info.family == 4 ? lookup4(info.saddr) :
+					    lookup6(info.saddr);
+
+	/* Without metadata support the daemon looks the source up itself. */
+	if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
+		meta = (void *)(long)ctx->data_meta;
+		data = (void *)(long)ctx->data;
+		if ((void *)(meta + 1) <= data) {
+			meta->target = target;
+			meta->magic = XR_META_MAGIC;
+		}
+	}
+
+	count(XR_CNT_STEERED);
+	return bpf_redirect_map(&xr_xsks, queue, XDP_PASS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Definitions shared by the XDP program (bpf/xredir.bpf.c) and user space
+ * (xredird, xredirctl): map layouts, metadata, counter indices.
+ *
+ * Everything here is ABI between a pinned map and whichever binary opens it,
+ * so changes must keep sizes stable or bump XR_ABI_VERSION.
+ */
+#ifndef XREDIR_SHARED_H
+#define XREDIR_SHARED_H
+
+#include <linux/types.h>
+
+#define XR_ABI_VERSION 1
+
+#define XR_DEFAULT_PORT 10000
+
+/* Pinned map names (also the file names under the pin directory). */
+#define XR_MAP_RULES4_A "xr_rules4_a"
+#define XR_MAP_RULES4_B "xr_rules4_b"
+#define XR_MAP_RULES6_A "xr_rules6_a"
+#define XR_MAP_RULES6_B "xr_rules6_b"
+#define XR_MAP_CTL "xr_ctl"
+#define XR_MAP_TARGETS "xr_targets"
+#define XR_MAP_COUNTERS "xr_counters"
+#define XR_MAP_STATUS "xr_status"
+
+/* Rule and target capacity: bounded, sized for registry.k8s.io-like sets. */
+#define XR_MAX_RULES 65536 /* per address family and per rule set */
+#define XR_MAX_TARGETS 256
+#define XR_TARGET_NAME_MAX 32
+#define XR_TARGET_URL_MAX 256
+
+/* Index 0 of the target array is the default target. */
+#define XR_TARGET_DEFAULT 0
+/* Metadata value when the XDP program did not look the source up. */
+#define XR_TARGET_NONE 0xffffffffu
+
+/* LPM trie keys: prefix length in bits, then the address in network order. */
+struct xr_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct xr_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct xr_rule_val {
+	__u32 target;
+};
+
+/*
+ * The one-element control array. active_set selects which pair of LPM maps
+ * the XDP program consults (0: *_a, 1: *_b); `rule load` fills the other pair
+ * and flips it, so a packet sees the old rule set or the new one, never a mix.
+ * targets_seq is a sequence lock over the target array: odd while a writer
+ * is changing it, bumped to the next even value when done. The daemon
+ * mmaps this map and refreshes its copy of the targets when it changes.
+ */
+struct xr_ctl {
+	__u32 active_set;
+	__u32 targets_seq;
+	__u32 rules_gen; /* bumped on every rule change, for observers */
+	__u32 abi_version;
+};
+
+/* A redirect target: where matching clients are sent. */
+struct xr_target {
+	char name[XR_TARGET_NAME_MAX]; /* NUL-terminated; empty: unused slot */
+	char url[XR_TARGET_URL_MAX]; /* scheme://host[:port][/prefix], no NUL needed */
+	__u16 url_len;
+	__u16 status; /* 301, 302, 303, 307 or 308 */
+	__u32 flags;
+};
+
+/*
+ * Metadata the XDP program puts in front of steered frames, so the
+ * responder need not repeat the rule lookup. Only frames that carry TCP
+ * payload are looked up; others have target == XR_TARGET_NONE.
+ */
+#define XR_META_MAGIC 0x78726d31u /* "xrm1" */
+
+struct xr_meta {
+	__u32 target;
+	__u32 magic;
+};
+
+/* Per-CPU counters of the XDP program. */
+enum xr_counter {
+	XR_CNT_STEERED, /* redirected to an AF_XDP socket */
+	XR_CNT_PASSED, /* not ours: handed to the kernel */
+	XR_CNT_NO_SOCKET, /* ours, but no socket bound on that queue: passed */
+	XR_CNT_MALFORMED, /* truncated or invalid headers: passed */
+	XR_CNT_MAX,
+};
+
+#endif /* XREDIR_SHARED_H */

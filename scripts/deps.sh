@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything xredir needs to build, test, run the demo and the
+# benchmark on Debian 12. Idempotent: does nothing when all are present.
+set -euo pipefail
+
+PKGS=(
+	# build
+	make gcc clang llvm libbpf-dev libxdp-dev bpftool linux-libc-dev
+	libelf-dev zlib1g-dev pkg-config node-llhttp
+	# tests, demo, benchmark
+	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
+	nginx-light procps psmisc util-linux iputils-ping
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages (${missing[*]}); run as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

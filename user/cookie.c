@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <string.h>
+
+#include "cookie.h"
+
+const uint16_t cookie_mss_table[8] = { 64,   216,  536,	 1024,
+				       1220, 1360, 1440, 1460 };
+
+static uint32_t cookie_hash(const struct siphash_key *k,
+			    const struct flow_key *key, uint32_t client_isn,
+			    uint32_t counter, uint32_t mss_idx)
+{
+	struct {
+		struct flow_key key;
+		uint32_t isn;
+		uint32_t counter;
+		uint32_t mss_idx;
+	} in;
+
+	memset(&in, 0, sizeof(in));
+	in.key = *key;
+	in.isn = client_isn;
+	in.counter = counter;
+	in.mss_idx = mss_idx;
+	return (uint32_t)siphash24(k, &in, sizeof(in)) & 0xffffff;
+}
+
+uint32_t cookie_make(const struct siphash_key *k, const struct flow_key *key,
+		     uint32_t client_isn, uint16_t mss, uint64_t now_s,
+		     uint16_t *mss_out)
+{
+	uint32_t counter = (uint32_t)(now_s >> COOKIE_PERIOD_SHIFT);
+	uint32_t idx = 0, i;
+
+	for (i = 0; i < 8; i++)
+		if (cookie_mss_table[i] <= mss)
+			idx = i;
+	if (mss_out)
+		*mss_out = cookie_mss_table[idx];
+	return cookie_hash(k, key, client_isn, counter, idx) << 8 |
+	       (counter & 0x1f) << 3 | idx;
+}
+
+uint16_t cookie_check(const struct siphash_key *k, const struct flow_key *key,
+		      uint32_t client_isn, uint32_t cookie, uint64_t now_s)
+{
+	uint32_t now = (uint32_t)(now_s >> COOKIE_PERIOD_SHIFT);
+	uint32_t idx = cookie & 7;
+	uint32_t age = (now - (cookie >> 3)) & 0x1f;
+
+	if (age > COOKIE_MAX_AGE)
+		return 0;
+	if (cookie_hash(k, key, client_isn, now - age, idx) != cookie >> 8)
+		return 0;
+	return cookie_mss_table[idx];
+}

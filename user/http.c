@@ -1,0 +1,1004 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The HTTP/1.x request path. The parser is a single pass over the head
+ * that rejects at the first byte the grammar of RFC 9112 does not allow, so
+ * garbage (TLS, binary noise) is refused as soon as it arrives and a head
+ * that is merely incomplete is known to be valid so far.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http.h"
+
+#define CL_MAX_DIGITS 18 /* fits in 64 bits with room to spare */
+
+enum char_class {
+	C_TCHAR = 0x01, /* token character (method, field name) */
+	C_TARGET = 0x02, /* may appear in a request-target (raw) */
+	C_ENCODE = 0x04, /* percent-encoded when copied to Location */
+	C_VALUE = 0x08, /* field-value character (VCHAR, obs-text, SP, HTAB) */
+	C_HOST = 0x10, /* may appear in a Host value */
+	C_HTML = 0x20, /* escaped in the HTML body */
+};
+
+static uint8_t cclass[256];
+
+static bool is_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+__attribute__((constructor)) static void init_classes(void)
+{
+	static const char tspecial[] = "!#$%&'*+-.^_`|~";
+	static const char encode[] = "\"<>\\^`{|}#";
+	static const char host[] = "-._~!$&'()*+,;=:[]%";
+	int c;
+
+	for (c = 0; c < 256; c++) {
+		bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			     (c >= 'A' && c <= 'Z');
+
+		if (alnum || (c && strchr(tspecial, c)))
+			cclass[c] |= C_TCHAR;
+		if (c > 0x20 && c != 0x7f)
+			cclass[c] |= C_TARGET;
+		if (c >= 0x80 || (c && strchr(encode, c)))
+			cclass[c] |= C_ENCODE;
+		if ((c >= 0x20 && c != 0x7f) || c == '\t')
+			cclass[c] |= C_VALUE;
+		if (alnum || (c && strchr(host, c)))
+			cclass[c] |= C_HOST;
+		if (c == '&' || c == '\'')
+			cclass[c] |= C_HTML;
+	}
+}
+
+void http_limits_default(struct http_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->max_request_line = 8192;
+	lim->max_header_bytes = 16384;
+	lim->max_fields = 100;
+	lim->max_body = 1 << 20;
+}
+
+int http_limits_set_methods(struct http_limits *lim, const char *list)
+{
+	struct http_limits tmp = *lim;
+	const char *p = list;
+	size_t n, alen = 0;
+
+	tmp.n_methods = 0;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t i;
+
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (!n || n > HTTP_MAX_METHOD_LEN ||
+		    tmp.n_methods == HTTP_MAX_METHODS)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!(cclass[(uint8_t)p[i]] & C_TCHAR))
+				return -1;
+		memcpy(tmp.methods[tmp.n_methods], p, n);
+		tmp.methods[tmp.n_methods][n] = 0;
+		tmp.method_len[tmp.n_methods++] = (uint8_t)n;
+		alen += (size_t)snprintf(tmp.allow + alen,
+					 sizeof(tmp.allow) - alen, "%s%.*s",
+					 alen ? ", " : "", (int)n, p);
+		p += n + (comma ? 1 : 0);
+		if (comma && !*p)
+			return -1;
+	}
+	if (!tmp.n_methods)
+		return -1;
+	*lim = tmp;
+	return 0;
+}
+
+/* Case-insensitive compare of a span with a lower-case literal. */
+static bool span_is(const uint8_t *p, uint32_t len, const char *lit,
+		    uint32_t lit_len)
+{
+	return len == lit_len && !strncasecmp((const char *)p, lit, len);
+}
+
+#define SPAN_IS(p, len, lit) span_is(p, len, lit, sizeof(lit) - 1)
+
+/* What the header fields said, before the checks that need all of them. */
+struct fields {
+	uint32_t host_count;
+	bool has_cl;
+	uint64_t cl;
+	bool te_seen;
+	bool te_unknown;
+	bool te_chunked_last;
+	uint32_t te_chunked_count;
+	bool conn_close;
+	bool conn_keep_alive;
+	bool expect_continue;
+	bool expect_other;
+};
+
+/* Calls fn for every element of a comma-separated list, trimmed of OWS. */
+static int for_each_element(const uint8_t *p, uint32_t len,
+			    int (*fn)(const uint8_t *e, uint32_t n, void *arg),
+			    void *arg)
+{
+	uint32_t i = 0, start, end;
+	int ret;
+
+	while (i <= len) {
+		start = i;
+		while (i < len && p[i] != ',')
+			i++;
+		end = i;
+		while (start < end && (p[start] == ' ' || p[start] == '\t'))
+			start++;
+		while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+			end--;
+		if (end > start) {
+			ret = fn(p + start, end - start, arg);
+			if (ret)
+				return ret;
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int cl_element(const uint8_t *e, uint32_t n, void *arg)
+{
+	struct fields *f = arg;
+	uint64_t v = 0;
+	uint32_t i;
+
+	if (n > CL_MAX_DIGITS)
+		return 400;
+	for (i = 0; i < n; i++) {
+		if (!is_digit(e[i]))
+			return 400;
+		v = v * 10 + (e[i] - '0');
+	}
+	/* Repeated values are tolerated only when they all agree. */
+	if (f->has_cl && f->cl != v)
+		return 400;
+	f->cl = v;
+	f->has_cl = true;
+	return 0;
+}
+
+static int field_content_length(struct fields *f, const uint8_t *v, uint32_t n)
+{
+	uint32_t i;
+
+	/* A list of equal numbers (RFC 9110, 8.6); at least one number. */
+	for (i = 0; i < n && !is_digit(v[i]); i++)
+		;
+	if (i == n)
+		return 400;
+	return for_each_element(v, n, cl_element, f);
+}
+
+static int te_element(const uint8_t *e, uint32_t n, void *arg)
+{
+	struct fields *f = arg;
+	uint32_t i = 0;
+
+	/* A coding may carry parameters; only its name matters here. */
+	while (i < n && e[i] != ';' && e[i] != ' ' && e[i] != '\t')
+		i++;
+	if (SPAN_IS(e, i, "chunked")) {
+		f->te_chunked_count++;
+		f->te_chunked_last = true;
+		return 0;
+	}
+	f->te_chunked_last = false;
+	if (!SPAN_IS(e, i, "gzip") && !SPAN_IS(e, i, "x-gzip") &&
+	    !SPAN_IS(e, i, "deflate") && !SPAN_IS(e, i, "compress") &&
+	    !SPAN_IS(e, i, "x-compress"))
+		f->te_unknown = true;
+	return 0;
+}
+
+static int conn_element(const uint8_t *e, uint32_t n, void *arg)
+{
+	struct fields *f = arg;
+
+	if (SPAN_IS(e, n, "close"))
+		f->conn_close = true;
+	else if (SPAN_IS(e, n, "keep-alive"))
+		f->conn_keep_alive = true;
+	return 0;
+}
+
+static int field_host(struct fields *f, const uint8_t *v, uint32_t n)
+{
+	uint32_t i;
+
+	f->host_count++;
+	for (i = 0; i < n; i++)
+		if (!(cclass[v[i]] & C_HOST))
+			return 400;
+	return 0;
+}
+
+/* Dispatches one header field line by name; unknown fields are ignored. */
+static int field(struct http_request *req, struct fields *f,
+		 const uint8_t *name, uint32_t nlen, const uint8_t *v,
+		 uint32_t vlen)
+{
+	switch (nlen) {
+	case 4:
+		if (SPAN_IS(name, nlen, "host"))
+			return field_host(f, v, vlen);
+		break;
+	case 6:
+		if (SPAN_IS(name, nlen, "expect")) {
+			if (SPAN_IS(v, vlen, "100-continue"))
+				f->expect_continue = true;
+			else
+				f->expect_other = true;
+		}
+		break;
+	case 9:
+		if (SPAN_IS(name, nlen, "x-real-ip"))
+			req->real_ip = (struct http_span){ v, vlen };
+		break;
+	case 10:
+		if (SPAN_IS(name, nlen, "connection"))
+			return for_each_element(v, vlen, conn_element, f);
+		break;
+	case 14:
+		if (SPAN_IS(name, nlen, "content-length"))
+			return field_content_length(f, v, vlen);
+		break;
+	case 15:
+		if (SPAN_IS(name, nlen, "x-forwarded-for"))
+			req->forwarded_for = (struct http_span){ v, vlen };
+		break;
+	case 17:
+		if (SPAN_IS(name, nlen, "transfer-encoding")) {
+			f->te_seen = true;
+			return for_each_element(v, vlen, te_element, f);
+		}
+		break;
+	}
+	return 0;
+}
+
+static bool method_allowed(const struct http_limits *lim,
+			   const struct http_span *m)
+{
+	int i;
+
+	if (!lim->n_methods)
+		return true;
+	for (i = 0; i < lim->n_methods; i++)
+		if (lim->method_len[i] == m->len &&
+		    !memcmp(lim->methods[i], m->p, m->len))
+			return true;
+	return false;
+}
+
+static bool method_is(const struct http_span *m, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return m->len == n && !memcmp(m->p, lit, n);
+}
+
+static bool is_v2_ping(const struct http_request *req)
+{
+	const struct http_span *p = &req->path;
+
+	if (!method_is(&req->method, "GET") && !method_is(&req->method, "HEAD"))
+		return false;
+	return !req->path_slash && p->len >= 3 && p->len <= 4 &&
+	       !memcmp(p->p, "/v2/", p->len);
+}
+
+/* Checks that need every field; sets the request's connection semantics. */
+static int finish(struct http_request *req, const struct fields *f,
+		  const struct http_limits *lim)
+{
+	if (f->host_count > 1 || (req->minor == 1 && !f->host_count))
+		return 400;
+	if (f->te_seen) {
+		if (f->has_cl || req->minor == 0)
+			return 400;
+		if (f->te_unknown)
+			return 501;
+		if (!f->te_chunked_last || f->te_chunked_count != 1)
+			return 400;
+		req->flags |= HTTP_REQ_CHUNKED;
+	}
+	if (f->has_cl) {
+		if (f->cl > lim->max_body)
+			return 413;
+		req->content_length = f->cl;
+	}
+	/* HTTP/1.0 has no Expect semantics (RFC 9110, 10.1.1): ignore it. */
+	if (req->minor == 1 && f->expect_other)
+		return 417;
+	if (req->minor == 1 && f->expect_continue)
+		req->flags |= HTTP_REQ_CONTINUE;
+	if (!method_allowed(lim, &req->method))
+		return 405;
+
+	if (method_is(&req->method, "HEAD"))
+		req->flags |= HTTP_REQ_HEAD;
+	if (f->conn_close || (req->minor == 0 && !f->conn_keep_alive))
+		req->flags |= HTTP_REQ_CLOSE;
+	/*
+	 * A body we will not read makes the rest of the stream ambiguous:
+	 * chunked (never decoded here), or one the client may withhold after
+	 * a final answer to Expect: 100-continue. Close after responding.
+	 */
+	if ((req->flags & HTTP_REQ_CHUNKED) ||
+	    ((req->flags & HTTP_REQ_CONTINUE) && req->content_length))
+		req->flags |= HTTP_REQ_CLOSE;
+	if (lim->registry_v2_ping && is_v2_ping(req))
+		req->flags |= HTTP_REQ_V2_PING;
+	return HTTP_OK;
+}
+
+/*
+ * Splits the request-target into the path to redirect to: origin-form as
+ * is, absolute-form (http or https) without scheme and authority.
+ */
+static int target_path(struct http_request *req, const uint8_t *t, uint32_t n)
+{
+	uint32_t i, skip;
+
+	if (t[0] == '/') {
+		req->path = (struct http_span){ t, n };
+	} else {
+		if (n > 7 && !strncasecmp((const char *)t, "http://", 7))
+			skip = 7;
+		else if (n > 8 && !strncasecmp((const char *)t, "https://", 8))
+			skip = 8;
+		else
+			return 400; /* asterisk-, authority-form, or junk */
+		for (i = skip; i < n && t[i] != '/' && t[i] != '?'; i++)
+			if (!(cclass[t[i]] & C_HOST) || t[i] == '%')
+				return 400;
+		if (i == skip)
+			return 400; /* no host */
+		req->path = (struct http_span){ t + i, n - i };
+		req->path_slash = i == n || t[i] == '?';
+	}
+	for (i = 0; i < req->path.len; i++) {
+		uint8_t c = cclass[req->path.p[i]];
+
+		req->path_escapes += !!(c & C_ENCODE);
+		req->path_html += !!(c & C_HTML);
+	}
+	return 0;
+}
+
+/* Where the parse stopped, to tell "incomplete" from "too long". */
+struct scan {
+	uint32_t line_start; /* start of the request line */
+	uint32_t fields_start; /* start of the header section, 0: not yet */
+};
+
+static int incomplete(const struct scan *s, size_t len,
+		      const struct http_limits *lim)
+{
+	if (!s->fields_start) {
+		if (len - s->line_start > lim->max_request_line)
+			return 414;
+	} else if (len - s->fields_start > lim->max_header_bytes) {
+		return 431;
+	}
+	return HTTP_INCOMPLETE;
+}
+
+/* "HTTP/d.d"; with fewer than 8 bytes, whether they could still be one. */
+static int version(const uint8_t *p, size_t avail, struct http_request *req)
+{
+	static const char proto[] = "HTTP/d.d";
+	size_t i;
+
+	for (i = 0; i < avail && i < 8; i++) {
+		if (proto[i] == 'd' ? !is_digit(p[i]) : p[i] != proto[i])
+			return 400;
+	}
+	if (avail < 8)
+		return HTTP_INCOMPLETE;
+	if (p[5] != '1')
+		return 505;
+	req->minor = p[7] == '0' ? 0 : 1;
+	return HTTP_OK;
+}
+
+static int request_line(const uint8_t *buf, size_t len, struct scan *s,
+			const struct http_limits *lim, struct http_request *req,
+			size_t *pos)
+{
+	size_t p = *pos, m, t;
+	int ret;
+
+	/* RFC 9112, 2.2: ignore empty lines before the request-line. */
+	while (p + 1 < len && buf[p] == '\r' && buf[p + 1] == '\n')
+		p += 2;
+	s->line_start = (uint32_t)p;
+	if (p > lim->max_request_line)
+		return 400;
+
+	for (m = p; p < len && (cclass[buf[p]] & C_TCHAR); p++)
+		if (p - m >= HTTP_MAX_METHOD_LEN)
+			return 501;
+	if (p == len)
+		return incomplete(s, len, lim);
+	if (buf[p] != ' ' || p == m)
+		return 400;
+	req->method = (struct http_span){ buf + m, (uint32_t)(p - m) };
+
+	for (t = ++p; p < len && (cclass[buf[p]] & C_TARGET); p++)
+		;
+	if (p == len)
+		return incomplete(s, len, lim);
+	if (buf[p] != ' ' || p == t)
+		return 400;
+
+	ret = version(buf + p + 1, len - p - 1, req);
+	if (ret == HTTP_INCOMPLETE)
+		return incomplete(s, len, lim);
+	if (ret != HTTP_OK)
+		return ret;
+	p += 9;
+	if (p == len || (p + 1 == len && buf[p] == '\r'))
+		return incomplete(s, len, lim);
+	if (buf[p] != '\r' || buf[p + 1] != '\n')
+		return 400;
+	if (p - s->line_start > lim->max_request_line)
+		return 414;
+	ret = target_path(req, buf + t, (uint32_t)(p - 9 - t));
+	if (ret)
+		return ret;
+	*pos = p + 2;
+	s->fields_start = (uint32_t)*pos;
+	return HTTP_OK;
+}
+
+/* One field line at *pos; returns HTTP_OK, HTTP_INCOMPLETE or a status. */
+static int field_line(const uint8_t *buf, size_t len, const struct scan *s,
+		      const struct http_limits *lim, struct http_request *req,
+		      struct fields *f, size_t *pos)
+{
+	size_t p = *pos, n, colon, v, e;
+
+	for (n = p; p < len && (cclass[buf[p]] & C_TCHAR); p++)
+		;
+	if (p == len)
+		return incomplete(s, len, lim);
+	/* No whitespace before the colon (a request smuggling vector). */
+	if (buf[p] != ':' || p == n)
+		return 400;
+	colon = p;
+	for (p++; p < len && (buf[p] == ' ' || buf[p] == '\t'); p++)
+		;
+	for (v = p; p < len && (cclass[buf[p]] & C_VALUE); p++)
+		;
+	if (p == len || (p + 1 == len && buf[p] == '\r'))
+		return incomplete(s, len, lim);
+	/* Anything but CRLF here is a bare CR, bare LF, NUL or control. */
+	if (buf[p] != '\r' || buf[p + 1] != '\n')
+		return 400;
+	for (e = p; e > v && (buf[e - 1] == ' ' || buf[e - 1] == '\t'); e--)
+		;
+	*pos = p + 2;
+	if (*pos - s->fields_start > lim->max_header_bytes)
+		return 431;
+	return field(req, f, buf + n, (uint32_t)(colon - n), buf + v,
+		     (uint32_t)(e - v));
+}
+
+int http_parse_head(const uint8_t *buf, size_t len,
+		    const struct http_limits *lim, struct http_request *req)
+{
+	struct scan s = { 0, 0 };
+	uint32_t nfields = 0;
+	struct fields f;
+	size_t pos = 0;
+	int ret;
+
+	memset(req, 0, sizeof(*req));
+	memset(&f, 0, sizeof(f));
+	ret = request_line(buf, len, &s, lim, req, &pos);
+	if (ret != HTTP_OK)
+		return ret;
+	for (;;) {
+		if (pos == len || (pos + 1 == len && buf[pos] == '\r'))
+			return incomplete(&s, len, lim);
+		if (buf[pos] == '\r') {
+			if (buf[pos + 1] != '\n')
+				return 400;
+			pos += 2;
+			break;
+		}
+		/* A line starting with whitespace is obs-fold. */
+		if (buf[pos] == ' ' || buf[pos] == '\t' || buf[pos] == '\n')
+			return 400;
+		if (++nfields > lim->max_fields)
+			return 431;
+		ret = field_line(buf, len, &s, lim, req, &f, &pos);
+		if (ret != HTTP_OK)
+			return ret;
+	}
+	req->head_len = (uint32_t)pos;
+	return finish(req, &f, lim);
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 505:
+		return "HTTP Version Not Supported";
+	}
+	return "Error";
+}
+
+void http_format_date(char *out, int64_t t)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char tmp[64];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(tmp, sizeof(tmp), "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
+		 days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
+		 (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	memcpy(out, tmp, HTTP_DATE_LEN);
+}
+
+int http_target_init(struct http_target *t, const char *url, size_t len,
+		     int status)
+{
+	size_t i, skip, html = 0;
+
+	if (status != 301 && status != 302 && status != 303 && status != 307 &&
+	    status != 308)
+		return -1;
+	if (len > 7 && !strncmp(url, "http://", 7))
+		skip = 7;
+	else if (len > 8 && !strncmp(url, "https://", 8))
+		skip = 8;
+	else
+		return -1;
+	/* A trailing slash would double the request path's leading one. */
+	while (len > skip && url[len - 1] == '/')
+		len--;
+	if (len == skip || url[skip] == '/' || len > UINT16_MAX)
+		return -1;
+	for (i = 0; i < len; i++) {
+		uint8_t c = cclass[(uint8_t)url[i]];
+
+		/* Only bytes a Location may carry unencoded. */
+		if (!(c & C_TARGET) || (c & C_ENCODE) || url[i] == '?')
+			return -1;
+		html += !!(c & C_HTML);
+	}
+	t->url = url;
+	t->url_len = (uint16_t)len;
+	t->status = (uint16_t)status;
+	t->url_html = (uint16_t)(html * 4);
+	return 0;
+}
+
+/* Appends without bounds checks: callers size the output first. */
+static uint8_t *put(uint8_t *o, const void *p, size_t n)
+{
+	memcpy(o, p, n);
+	return o + n;
+}
+
+#define PUT_LIT(o, lit) put(o, lit, sizeof(lit) - 1)
+
+static uint8_t *put_uint(uint8_t *o, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put(o, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+static uint32_t uint_len(uint64_t v)
+{
+	uint32_t n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static const char hex[] = "0123456789ABCDEF";
+
+/* The request path as it appears in Location: unsafe bytes %-encoded. */
+static uint8_t *put_path(uint8_t *o, const struct http_request *req)
+{
+	uint32_t i;
+
+	if (req->path_slash)
+		*o++ = '/';
+	if (!req->path_escapes)
+		return put(o, req->path.p, req->path.len);
+	for (i = 0; i < req->path.len; i++) {
+		uint8_t c = req->path.p[i];
+
+		if (cclass[c] & C_ENCODE) {
+			*o++ = '%';
+			*o++ = (uint8_t)hex[c >> 4];
+			*o++ = (uint8_t)hex[c & 15];
+		} else {
+			*o++ = c;
+		}
+	}
+	return o;
+}
+
+/* Copies src, escaping the characters a URI may hold but HTML may not. */
+static uint8_t *put_html(uint8_t *o, const uint8_t *src, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (src[i] == '&')
+			o = PUT_LIT(o, "&amp;");
+		else if (src[i] == '\'')
+			o = PUT_LIT(o, "&#39;");
+		else
+			*o++ = src[i];
+	}
+	return o;
+}
+
+#define BODY_OPEN "<a href=\""
+#define BODY_MID "\">"
+#define BODY_CLOSE "</a>.\n"
+#define CT_HTML "text/html; charset=utf-8"
+#define CT_TEXT "text/plain; charset=utf-8"
+
+static uint32_t location_len(const struct http_target *t,
+			     const struct http_request *req)
+{
+	return t->url_len + req->path_slash + req->path.len +
+	       2 * req->path_escapes;
+}
+
+static uint32_t body_len(const struct http_target *t,
+			 const struct http_request *req)
+{
+	return (uint32_t)(sizeof(BODY_OPEN) - 1 + location_len(t, req) +
+			  t->url_html + 4 * req->path_html + sizeof(BODY_MID) -
+			  1 + strlen(http_reason(t->status)) +
+			  sizeof(BODY_CLOSE) - 1);
+}
+
+#define STATUS_LINE_LEN(reason) \
+	(sizeof("HTTP/1.1 000 \r\n") - 1 + strlen(reason))
+#define KEEP_ALIVE "keep-alive"
+#define CLOSE "close"
+
+/* Bytes of the fixed part of a response: everything but variable fields. */
+static uint32_t common_len(const char *reason, const char *ctype, uint32_t blen,
+			   bool keep_alive)
+{
+	return (uint32_t)(STATUS_LINE_LEN(reason) +
+			  sizeof("Content-Type: \r\n") - 1 + strlen(ctype) +
+			  sizeof("Content-Length: \r\n") - 1 + uint_len(blen) +
+			  sizeof("Date: \r\n") - 1 + HTTP_DATE_LEN +
+			  sizeof("Connection: \r\n\r\n") - 1 +
+			  (keep_alive ? sizeof(KEEP_ALIVE) : sizeof(CLOSE)) -
+			  1);
+}
+
+static uint8_t *put_status(uint8_t *o, int status, const char *reason)
+{
+	o = PUT_LIT(o, "HTTP/1.1 ");
+	o = put_uint(o, (uint64_t)status);
+	*o++ = ' ';
+	o = put(o, reason, strlen(reason));
+	return PUT_LIT(o, "\r\n");
+}
+
+static uint8_t *put_common(uint8_t *o, const char *ctype, uint32_t blen,
+			   bool keep_alive, const char *date)
+{
+	o = PUT_LIT(o, "Content-Type: ");
+	o = put(o, ctype, strlen(ctype));
+	o = PUT_LIT(o, "\r\nContent-Length: ");
+	o = put_uint(o, blen);
+	o = PUT_LIT(o, "\r\nDate: ");
+	o = put(o, date, HTTP_DATE_LEN);
+	o = PUT_LIT(o, "\r\nConnection: ");
+	if (keep_alive)
+		o = PUT_LIT(o, KEEP_ALIVE);
+	else
+		o = PUT_LIT(o, CLOSE);
+	return PUT_LIT(o, "\r\n\r\n");
+}
+
+uint32_t http_redirect_len(const struct http_target *t,
+			   const struct http_request *req, bool keep_alive)
+{
+	const char *reason = http_reason(t->status);
+	uint32_t blen = body_len(t, req);
+
+	return common_len(reason, CT_HTML, blen, keep_alive) +
+	       (uint32_t)(sizeof("Location: \r\n") - 1) + location_len(t, req) +
+	       (req->flags & HTTP_REQ_HEAD ? 0 : blen);
+}
+
+uint32_t http_write_redirect(uint8_t *out, uint32_t cap,
+			     const struct http_target *t,
+			     const struct http_request *req, bool keep_alive,
+			     const char *date)
+{
+	const char *reason = http_reason(t->status);
+	uint32_t blen = body_len(t, req);
+	uint8_t *o = out, *loc;
+
+	if (http_redirect_len(t, req, keep_alive) > cap)
+		return 0;
+	o = put_status(o, t->status, reason);
+	o = PUT_LIT(o, "Location: ");
+	loc = o;
+	o = put(o, t->url, t->url_len);
+	o = put_path(o, req);
+	o = PUT_LIT(o, "\r\n");
+	o = put_common(o, CT_HTML, blen, keep_alive, date);
+	if (req->flags & HTTP_REQ_HEAD)
+		return (uint32_t)(o - out);
+	o = PUT_LIT(o, BODY_OPEN);
+	o = put_html(o, loc, location_len(t, req));
+	o = PUT_LIT(o, BODY_MID);
+	o = put(o, reason, strlen(reason));
+	o = PUT_LIT(o, BODY_CLOSE);
+	return (uint32_t)(o - out);
+}
+
+uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
+			  const struct http_limits *lim, const char *date)
+{
+	const char *reason = http_reason(status);
+	uint32_t blen = (uint32_t)strlen(reason) + 1;
+	uint32_t allow = 0, n;
+	uint8_t *o = out;
+
+	if (status == 405)
+		allow = (uint32_t)(sizeof("Allow: \r\n") - 1 +
+				   strlen(lim->allow));
+	n = common_len(reason, CT_TEXT, blen, false) + allow + blen;
+	if (n > cap)
+		return 0;
+	o = put_status(o, status, reason);
+	if (allow) {
+		o = PUT_LIT(o, "Allow: ");
+		o = put(o, lim->allow, strlen(lim->allow));
+		o = PUT_LIT(o, "\r\n");
+	}
+	o = put_common(o, CT_TEXT, blen, false, date);
+	o = put(o, reason, blen - 1);
+	*o++ = '\n';
+	return (uint32_t)(o - out);
+}
+
+#define V2_PING_RESPONSE_HEAD                               \
+	"HTTP/1.1 200 OK\r\n"                               \
+	"Docker-Distribution-Api-Version: registry/2.0\r\n" \
+	"Content-Type: application/json\r\n"                \
+	"Content-Length: 0\r\n"                             \
+	"Date: "
+
+static uint32_t v2_ping_len(bool keep_alive)
+{
+	return (uint32_t)(sizeof(V2_PING_RESPONSE_HEAD) - 1 + HTTP_DATE_LEN +
+			  sizeof("\r\nConnection: \r\n\r\n") - 1 +
+			  (keep_alive ? sizeof(KEEP_ALIVE) : sizeof(CLOSE)) -
+			  1);
+}
+
+static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, const char *date)
+{
+	uint8_t *o = PUT_LIT(out, V2_PING_RESPONSE_HEAD);
+
+	o = put(o, date, HTTP_DATE_LEN);
+	o = PUT_LIT(o, "\r\nConnection: ");
+	if (keep_alive)
+		o = PUT_LIT(o, KEEP_ALIVE);
+	else
+		o = PUT_LIT(o, CLOSE);
+	o = PUT_LIT(o, "\r\n\r\n");
+	return (uint32_t)(o - out);
+}
+
+/* Room a response to any error needs; 405 lists the allowed methods. */
+static uint32_t error_len_max(const struct http_limits *lim)
+{
+	return 256 + (uint32_t)strlen(lim->allow);
+}
+
+/*
+ * Answers one parsed request into out. Returns false if out lacks room,
+ * leaving it unchanged.
+ */
+static bool respond(const struct http_env *env, const struct http_request *req,
+		    struct http_out *out)
+{
+	bool keep_alive = !(req->flags & HTTP_REQ_CLOSE);
+	uint32_t room = out->cap - out->len, n;
+	const struct http_target *t;
+
+	if (req->flags & HTTP_REQ_V2_PING) {
+		if (v2_ping_len(keep_alive) > room)
+			return false;
+		out->len += write_v2_ping(out->buf + out->len, keep_alive,
+					  env->date);
+		return true;
+	}
+	t = env->resolve(env->ctx, req);
+	n = http_write_redirect(out->buf + out->len, room, t, req, keep_alive,
+				env->date);
+	if (!n)
+		return false;
+	out->len += n;
+	return true;
+}
+
+static bool respond_error(const struct http_env *env, int status,
+			  struct http_out *out)
+{
+	uint32_t room = out->cap - out->len;
+
+	if (error_len_max(env->lim) > room)
+		return false;
+	out->len += http_write_error(out->buf + out->len, room, status,
+				     env->lim, env->date);
+	return true;
+}
+
+/* Applies the outcome of one parsed head; false when blocked on room. */
+static bool answer(struct http_conn *conn, const struct http_env *env,
+		   const struct http_request *req, int status,
+		   struct http_feed *r, struct http_out *out)
+{
+	if (status != HTTP_OK) {
+		if (!respond_error(env, status, out))
+			return false;
+		conn->closing = 1;
+	} else {
+		if (!respond(env, req, out))
+			return false;
+		if (req->flags & HTTP_REQ_CLOSE)
+			conn->closing = 1;
+		else
+			conn->body_left = req->content_length;
+	}
+	r->responses++;
+	r->closed = conn->closing;
+	return true;
+}
+
+/*
+ * A partial head is buffered: append what fits of data and parse again.
+ * Returns how many bytes of data were used, or -1 when blocked.
+ */
+static long feed_buffered(struct http_conn *conn, const struct http_env *env,
+			  uint8_t *head, const uint8_t *data, uint32_t len,
+			  struct http_feed *r, struct http_out *out)
+{
+	uint32_t cap = http_head_cap(env->lim), old = conn->head_len;
+	uint32_t n = len < cap - old ? len : cap - old;
+	struct http_request req;
+	int status;
+
+	memcpy(head + old, data, n);
+	/* Only a completed line can complete the head or add an error
+	 * a shorter prefix did not have (a length limit aside). */
+	if (!memchr(head + old, '\n', n) && old + n < cap &&
+	    old + n <= env->lim->max_request_line) {
+		conn->head_len = old + n;
+		return n;
+	}
+	status = http_parse_head(head, old + n, env->lim, &req);
+	if (status == HTTP_INCOMPLETE) {
+		if (old + n < cap) {
+			conn->head_len = old + n;
+			return n;
+		}
+		status = 431;
+	}
+	if (!answer(conn, env, &req, status, r, out))
+		return -1;
+	conn->head_len = 0;
+	return status == HTTP_OK ? (long)(req.head_len - old) : len;
+}
+
+struct http_feed http_feed(struct http_conn *conn, const struct http_env *env,
+			   uint8_t *head, const uint8_t *data, uint32_t len,
+			   struct http_out *out)
+{
+	struct http_feed r = { 0 };
+	struct http_request req;
+	uint32_t pos = 0;
+	int status;
+	long used;
+
+	while (pos < len) {
+		if (conn->closing) {
+			pos = len; /* lingering: input is read and dropped */
+			break;
+		}
+		if (conn->body_left) {
+			uint32_t n = len - pos;
+
+			if (n > conn->body_left)
+				n = (uint32_t)conn->body_left;
+			conn->body_left -= n;
+			pos += n;
+			continue;
+		}
+		if (conn->head_len) {
+			used = feed_buffered(conn, env, head, data + pos,
+					     len - pos, &r, out);
+			if (used < 0) {
+				r.blocked = true;
+				break;
+			}
+			pos += (uint32_t)used;
+			continue;
+		}
+		status = http_parse_head(data + pos, len - pos, env->lim, &req);
+		if (status == HTTP_INCOMPLETE) {
+			r.pending = len - pos;
+			break;
+		}
+		if (!answer(conn, env, &req, status, &r, out)) {
+			r.blocked = true;
+			break;
+		}
+		pos += status == HTTP_OK ? req.head_len : len - pos;
+	}
+	r.consumed = pos;
+	return r;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * HTTP/1.x request path: a strict request-head parser (RFC 9112), the
+ * redirect and error response builders, and the per-connection stream
+ * logic (pipelining, body discard, partial heads) shared by every transport.
+ * Pure code over buffers: no sockets, no allocation.
+ */
+#ifndef XREDIR_HTTP_H
+#define XREDIR_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_MAX_METHOD_LEN 17 /* UPDATEREDIRECTREF, the longest registered */
+#define HTTP_MAX_METHODS 16 /* entries of an allow list */
+
+/* Parser outcomes that are not an HTTP status. */
+#define HTTP_OK 0
+#define HTTP_INCOMPLETE 1
+
+struct http_limits {
+	uint32_t max_request_line; /* longer: 414 */
+	uint32_t max_header_bytes; /* header section, longer: 431 */
+	uint32_t max_fields; /* more: 431 */
+	uint64_t max_body; /* Content-Length above it: 413 */
+	/* Allowed methods (--methods); none listed: every method. */
+	uint8_t n_methods;
+	uint8_t method_len[HTTP_MAX_METHODS];
+	char methods[HTTP_MAX_METHODS][HTTP_MAX_METHOD_LEN + 1];
+	char allow[HTTP_MAX_METHODS *
+		   (HTTP_MAX_METHOD_LEN + 2)]; /* "GET, HEAD" */
+	bool registry_v2_ping; /* answer /v2/ with 200 instead of redirecting */
+};
+
+void http_limits_default(struct http_limits *lim);
+/* Parses "GET,HEAD"; returns -1 and leaves lim unchanged on a bad list. */
+int http_limits_set_methods(struct http_limits *lim, const char *list);
+/* Bytes a transport must be able to hold for one partial head. */
+static inline uint32_t http_head_cap(const struct http_limits *lim)
+{
+	return lim->max_request_line + lim->max_header_bytes;
+}
+
+/* A byte range of the head. */
+struct http_span {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+#define HTTP_REQ_HEAD 0x01 /* HEAD: headers only */
+#define HTTP_REQ_CLOSE 0x02 /* the connection closes after the response */
+#define HTTP_REQ_CHUNKED 0x04 /* chunked body: never read, so close */
+#define HTTP_REQ_CONTINUE 0x08 /* Expect: 100-continue */
+#define HTTP_REQ_V2_PING 0x10 /* registry /v2/ probe */
+
+struct http_request {
+	struct http_span method;
+	struct http_span path; /* path and query to redirect to */
+	bool path_slash; /* absolute-form without a path: prepend "/" */
+	uint32_t path_escapes; /* bytes of path that are percent-encoded */
+	uint32_t path_html; /* bytes of path that are HTML-escaped in the body */
+	uint8_t minor; /* HTTP/1.minor */
+	uint8_t flags;
+	uint64_t content_length;
+	struct http_span forwarded_for; /* X-Forwarded-For, last field line */
+	struct http_span real_ip; /* X-Real-IP, last field line */
+	uint32_t head_len; /* bytes of the head, final empty line included */
+};
+
+/*
+ * Parses the request head at buf. Returns HTTP_OK with req filled and
+ * req->head_len set, HTTP_INCOMPLETE when buf ends before the head does
+ * (and everything so far is valid and within limits), or the status code
+ * of the error response to send (400, 413, 414, 417, 431, 501, 505).
+ */
+int http_parse_head(const uint8_t *buf, size_t len,
+		    const struct http_limits *lim, struct http_request *req);
+
+/* A redirect target, as the response builder needs it. */
+struct http_target {
+	const char *url; /* scheme://host[:port][/prefix] */
+	uint16_t url_len;
+	uint16_t status; /* 301, 302, 303, 307, 308 */
+	uint16_t url_html; /* extra bytes when HTML-escaped */
+};
+
+/* Fills t for url; returns -1 if url is not a valid redirect prefix. */
+int http_target_init(struct http_target *t, const char *url, size_t len,
+		     int status);
+
+/* Per-connection stream state; zero-initialised at connection start. */
+struct http_conn {
+	uint32_t head_len; /* bytes of a partial head held by the transport */
+	uint8_t closing; /* a response closed the connection: drop input */
+	uint8_t pad[3];
+	uint64_t body_left; /* body bytes still to discard */
+};
+
+/* Where responses go: a contiguous buffer with room for cap bytes. */
+struct http_out {
+	uint8_t *buf;
+	uint32_t cap;
+	uint32_t len;
+};
+
+/* Chooses the target for a request (rules, trusted proxy headers). */
+typedef const struct http_target *(*http_resolve_fn)(
+	void *ctx, const struct http_request *req);
+
+struct http_env {
+	const struct http_limits *lim;
+	const char *date; /* HTTP_DATE_LEN bytes, refreshed once a second */
+	http_resolve_fn resolve;
+	void *ctx;
+};
+
+struct http_feed {
+	uint32_t consumed; /* bytes of data processed (answered or discarded) */
+	uint32_t pending; /* bytes after them to hold as a partial head */
+	uint16_t responses;
+	bool blocked; /* stopped: out had no room for the next response */
+	bool closed; /* the last response closes the connection */
+};
+
+/*
+ * Feeds in-order stream bytes and writes the responses to out while they
+ * fit. head holds conn->head_len bytes of a partial head from earlier calls
+ * (capacity http_head_cap()); new bytes are appended to it, and count as
+ * consumed, until it is complete. On return the caller keeps `consumed`
+ * bytes as done; if `pending` is non-zero, the `pending` bytes after them
+ * start a request head that is incomplete (valid so far): the caller copies
+ * them into a head buffer and sets conn->head_len to their count. When the
+ * feed is blocked, bytes beyond consumed + pending were not taken and must
+ * be offered again (the TCP engine leaves them unacknowledged).
+ */
+struct http_feed http_feed(struct http_conn *conn, const struct http_env *env,
+			   uint8_t *head, const uint8_t *data, uint32_t len,
+			   struct http_out *out);
+
+/* Response builders; return the length written, or 0 if cap is too small. */
+uint32_t http_redirect_len(const struct http_target *t,
+			   const struct http_request *req, bool keep_alive);
+uint32_t http_write_redirect(uint8_t *out, uint32_t cap,
+			     const struct http_target *t,
+			     const struct http_request *req, bool keep_alive,
+			     const char *date);
+uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
+			  const struct http_limits *lim, const char *date);
+/* Formats t (seconds since the epoch) as an IMF-fixdate, 29 bytes. */
+void http_format_date(char *out, int64_t t);
+const char *http_reason(int status);
+
+#endif /* XREDIR_HTTP_H */

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "log.h"
+#include "xredir.skel.h"
+
+#define PROG_NAME "xredir_xdp"
+
+/* libbpf and libxdp narrate at length; keep their lines at debug level. */
+static int print_lib(const char *lib, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = 0;
+	log_debug(lib, " text=\"%s\"", line);
+	return 0;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	return print_lib("libbpf", fmt, ap);
+}
+
+static int print_libxdp(enum libxdp_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	return print_lib("libxdp", fmt, ap);
+}
+
+void xr_quiet_libs(void)
+{
+	libbpf_set_print(print_libbpf);
+	libxdp_set_print(print_libxdp);
+}
+
+int xr_pin_dir(char *out, size_t size, const char *bpffs, const char *ifname)
+{
+	int n = snprintf(out, size, "%s/xredir/%s", bpffs, ifname);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+const char *xr_xdp_mode_name(enum xdp_attach_mode mode)
+{
+	switch (mode) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "skb";
+	case XDP_MODE_HW:
+		return "hw";
+	default:
+		return "unspec";
+	}
+}
+
+/*
+ * A crashed xredird leaves its program attached (harmless: with no socket
+ * it passes everything). Remove such leftovers before attaching anew.
+ */
+static void detach_stale(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	enum xdp_attach_mode mode;
+	struct xdp_program *p;
+
+	if (libxdp_get_error(mp) || !mp)
+		return;
+	mode = xdp_multiprog__attach_mode(mp);
+	p = xdp_multiprog__main_prog(mp);
+	if (p && !strcmp(xdp_program__name(p), PROG_NAME)) {
+		/* Attached without the dispatcher. */
+		if (!xdp_multiprog__detach(mp))
+			log_warn("stale_program_removed", " mode=%s",
+				 xr_xdp_mode_name(mode));
+		xdp_multiprog__close(mp);
+		return;
+	}
+	for (p = xdp_multiprog__next_prog(NULL, mp); p;
+	     p = xdp_multiprog__next_prog(p, mp)) {
+		if (strcmp(xdp_program__name(p), PROG_NAME))
+			continue;
+		if (!xdp_program__detach(p, ifindex, mode, 0))
+			log_warn("stale_program_removed", " mode=%s",
+				 xr_xdp_mode_name(mode));
+		break;
+	}
+	xdp_multiprog__close(mp);
+}
+
+/* Whether libxdp's dispatcher runs us (others can share the interface). */
+static bool behind_dispatcher(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	bool shared;
+
+	if (libxdp_get_error(mp) || !mp)
+		return false;
+	shared = !xdp_multiprog__is_legacy(mp);
+	xdp_multiprog__close(mp);
+	return shared;
+}
+
+static int attach(struct xr_bpf *b, enum xr_xdp_mode mode)
+{
+	int err;
+
+	if (mode != XR_XDP_SKB) {
+		err = xdp_program__attach(b->prog, b->ifindex, XDP_MODE_NATIVE,
+					  0);
+		if (!err) {
+			b->attached_mode = XDP_MODE_NATIVE;
+			return 0;
+		}
+		if (mode == XR_XDP_NATIVE)
+			return err;
+		log_warn("xdp_native_unavailable", " err=\"%s\" fallback=skb",
+			 strerror(-err));
+	}
+	err = xdp_program__attach(b->prog, b->ifindex, XDP_MODE_SKB, 0);
+	if (!err)
+		b->attached_mode = XDP_MODE_SKB;
+	return err;
+}
+
+int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->ifindex = (int)if_nametoindex(cfg->ifname);
+	if (!b->ifindex) {
+		log_err("no_such_interface", " iface=%s", cfg->ifname);
+		return -ENODEV;
+	}
+	if (xr_pin_dir(b->pin_dir, sizeof(b->pin_dir), cfg->bpffs,
+		       cfg->ifname) ||
+	    mkdir_p(b->pin_dir)) {
+		log_err("pin_dir_failed", " dir=%s err=\"%s\"", b->pin_dir,
+			strerror(errno));
+		return -errno;
+	}
+	opts.pin_root_path = b->pin_dir;
+	b->skel = xredir_bpf__open_opts(&opts);
+	if (!b->skel) {
+		log_err("bpf_open_failed", " err=\"%s\"", strerror(errno));
+		return -errno;
+	}
+	b->skel->rodata->xr_port = cfg->port;
+	b->prog = xdp_program__from_bpf_obj(b->skel->obj, "xdp");
+	err = (int)libxdp_get_error(b->prog);
+	if (err) {
+		b->prog = NULL;
+		log_err("xdp_program_failed", " err=%d", err);
+		goto fail;
+	}
+	detach_stale(b->ifindex);
+	err = attach(b, cfg->mode);
+	if (err) {
+		log_err("xdp_attach_failed", " iface=%s err=\"%s\"",
+			cfg->ifname, strerror(-err));
+		goto fail;
+	}
+	b->xsks_fd = bpf_map__fd(b->skel->maps.xr_xsks);
+	b->dispatcher = behind_dispatcher(b->ifindex);
+	if (!b->dispatcher)
+		log_info("xdp_dispatcher_unavailable",
+			 " iface=%s note=\"attached alone: the kernel refused "
+			 "libxdp's dispatcher (freplace programs)\"",
+			 cfg->ifname);
+	return 0;
+fail:
+	xdp_program__close(b->prog);
+	b->prog = NULL;
+	xredir_bpf__destroy(b->skel);
+	b->skel = NULL;
+	return err;
+}
+
+void xr_bpf_unload(struct xr_bpf *b)
+{
+	if (b->prog) {
+		xdp_program__detach(b->prog, b->ifindex, b->attached_mode, 0);
+		xdp_program__close(b->prog);
+	}
+	if (b->skel)
+		xredir_bpf__destroy(b->skel);
+	memset(b, 0, sizeof(*b));
+}

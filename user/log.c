@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static enum log_level max_level = LOG_INFO;
+static bool as_json;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void log_setup(enum log_level level, bool json)
+{
+	max_level = level;
+	as_json = json;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (!strcmp(s, level_names[i])) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Rewrites ' key=value key2="v w"' as ',"key":"value","key2":"v w"'. */
+static void print_json_pairs(FILE *out, const char *kv)
+{
+	const char *p = kv;
+
+	while (*p) {
+		const char *eq, *val, *end;
+
+		while (*p == ' ')
+			p++;
+		eq = strchr(p, '=');
+		if (!*p || !eq)
+			break;
+		val = eq + 1;
+		if (*val == '"') {
+			val++;
+			end = strchr(val, '"');
+			if (!end)
+				end = val + strlen(val);
+		} else {
+			end = strchr(val, ' ');
+			if (!end)
+				end = val + strlen(val);
+		}
+		fprintf(out, ",\"%.*s\":\"", (int)(eq - p), p);
+		for (; val < end; val++) {
+			if (*val == '"' || *val == '\\')
+				fputc('\\', out);
+			if ((unsigned char)*val >= 0x20)
+				fputc(*val, out);
+		}
+		fputc('"', out);
+		p = *end == '"' ? end + 1 : end;
+	}
+}
+
+void log_event(enum log_level level, const char *msg, const char *fmt, ...)
+{
+	char kv[1024], ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+
+	if (level > max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(kv, sizeof(kv), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (as_json) {
+		fprintf(stderr,
+			"{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"%s\"",
+			ts, now.tv_nsec / 1000000, level_names[level], msg);
+		print_json_pairs(stderr, kv);
+		fputs("}\n", stderr);
+	} else {
+		fprintf(stderr, "ts=%s.%03ldZ level=%s msg=%s%s%s\n", ts,
+			now.tv_nsec / 1000000, level_names[level], msg,
+			*kv && *kv != ' ' ? " " : "", kv);
+	}
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* One line per event, key=value or JSON, to stderr. */
+#ifndef XREDIR_LOG_H
+#define XREDIR_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_setup(enum log_level level, bool json);
+int log_parse_level(const char *s, enum log_level *out);
+/* msg is an event name; fmt adds " key=value" pairs (already formatted). */
+__attribute__((format(printf, 3, 4))) void
+log_event(enum log_level level, const char *msg, const char *fmt, ...);
+
+#define log_err(msg, ...) log_event(LOG_ERROR, msg, __VA_ARGS__)
+#define log_warn(msg, ...) log_event(LOG_WARN, msg, __VA_ARGS__)
+#define log_info(msg, ...) log_event(LOG_INFO, msg, __VA_ARGS__)
+#define log_debug(msg, ...) log_event(LOG_DEBUG, msg, __VA_ARGS__)
+
+#endif /* XREDIR_LOG_H */

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <string.h>
+
+#include "csum.h"
+#include "packet.h"
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define IPV6_EXT_MAX 3
+
+#define OPT_EOL 0
+#define OPT_NOP 1
+#define OPT_MSS 2
+#define OPT_MSS_LEN 4
+
+struct vlan_hdr {
+	uint16_t tci;
+	uint16_t proto;
+};
+
+/* Reads the MSS option; anything malformed just ends the walk. */
+static uint16_t parse_mss(const uint8_t *opt, uint32_t len)
+{
+	uint32_t i = 0;
+
+	while (i < len) {
+		uint8_t kind = opt[i];
+
+		if (kind == OPT_EOL)
+			break;
+		if (kind == OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
+			break;
+		if (kind == OPT_MSS && opt[i + 1] == OPT_MSS_LEN)
+			return (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
+		i += opt[i + 1];
+	}
+	return 0;
+}
+
+static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
+		     uint64_t pseudo, uint16_t port)
+{
+	struct tcphdr tcp;
+	uint32_t hlen;
+
+	if (l4_len < sizeof(tcp))
+		return PKT_MALFORMED;
+	memcpy(&tcp, l4, sizeof(tcp));
+	if (tcp.dest != htons(port))
+		return PKT_NOT_OURS;
+	hlen = tcp.doff * 4u;
+	if (hlen < sizeof(tcp) || hlen > l4_len)
+		return PKT_MALFORMED;
+	if (csum_fold(csum_add(pseudo, l4, l4_len)))
+		return PKT_BAD_CSUM;
+	p->key.sport = tcp.source;
+	p->key.dport = tcp.dest;
+	p->seq = ntohl(tcp.seq);
+	p->ack = ntohl(tcp.ack_seq);
+	p->win = ntohs(tcp.window);
+	p->flags = l4[13] & (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK);
+	p->mss = (p->flags & TCP_SYN) ?
+			 parse_mss(l4 + sizeof(tcp), hlen - sizeof(tcp)) :
+			 0;
+	p->payload = l4 + hlen;
+	p->payload_len = l4_len - hlen;
+	return 0;
+}
+
+static int parse_ipv4(struct pkt *p, const uint8_t *l3, uint32_t len,
+		      uint16_t port)
+{
+	struct iphdr ip;
+	uint32_t hlen, tot;
+
+	if (len < sizeof(ip))
+		return PKT_MALFORMED;
+	memcpy(&ip, l3, sizeof(ip));
+	hlen = ip.ihl * 4u;
+	tot = ntohs(ip.tot_len);
+	if (ip.version != 4 || hlen < sizeof(ip) || tot < hlen || tot > len)
+		return PKT_MALFORMED;
+	if (ip.protocol != IPPROTO_TCP ||
+	    (ip.frag_off & htons(IP_MF | IP_OFFSET)))
+		return PKT_NOT_OURS;
+	if (csum_buf(l3, hlen))
+		return PKT_BAD_CSUM;
+	p->key.family = 4;
+	memcpy(p->key.saddr, &ip.saddr, 4);
+	memcpy(p->key.daddr, &ip.daddr, 4);
+	return parse_tcp(p, l3 + hlen, tot - hlen,
+			 csum_pseudo4(&ip.saddr, &ip.daddr, IPPROTO_TCP,
+				      (uint16_t)(tot - hlen)),
+			 port);
+}
+
+static int parse_ipv6(struct pkt *p, const uint8_t *l3, uint32_t len,
+		      uint16_t port)
+{
+	struct ipv6hdr ip6;
+	uint32_t off = sizeof(ip6), end;
+	uint8_t next;
+	int i;
+
+	if (len < sizeof(ip6))
+		return PKT_MALFORMED;
+	memcpy(&ip6, l3, sizeof(ip6));
+	end = sizeof(ip6) + ntohs(ip6.payload_len);
+	if (ip6.version != 6 || end > len)
+		return PKT_MALFORMED;
+	next = ip6.nexthdr;
+	for (i = 0; i < IPV6_EXT_MAX; i++) {
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
+		    next != IPPROTO_DSTOPTS)
+			break;
+		if (off + 2 > end)
+			return PKT_MALFORMED;
+		next = l3[off];
+		off += (l3[off + 1] + 1u) * 8;
+	}
+	if (next != IPPROTO_TCP)
+		return PKT_NOT_OURS;
+	if (off > end)
+		return PKT_MALFORMED;
+	p->key.family = 6;
+	memcpy(p->key.saddr, &ip6.saddr, 16);
+	memcpy(p->key.daddr, &ip6.daddr, 16);
+	return parse_tcp(p, l3 + off, end - off,
+			 csum_pseudo6(&ip6.saddr, &ip6.daddr, IPPROTO_TCP,
+				      end - off),
+			 port);
+}
+
+int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port)
+{
+	uint32_t off = ETH_HLEN;
+	uint16_t proto;
+
+	memset(&p->key, 0, sizeof(p->key));
+	if (len < ETH_HLEN)
+		return PKT_MALFORMED;
+	memcpy(p->our_mac, frame, 6);
+	memcpy(p->peer_mac, frame + 6, 6);
+	proto = (uint16_t)(frame[12] << 8 | frame[13]);
+	p->vlan = false;
+	p->vlan_tci = 0;
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+		if (len < off + 4)
+			return PKT_MALFORMED;
+		p->vlan = true;
+		p->vlan_tci = (uint16_t)(frame[off] << 8 | frame[off + 1]);
+		proto = (uint16_t)(frame[off + 2] << 8 | frame[off + 3]);
+		off += 4;
+	}
+	if (proto == ETH_P_IP)
+		return parse_ipv4(p, frame + off, len - off, port);
+	if (proto == ETH_P_IPV6)
+		return parse_ipv6(p, frame + off, len - off, port);
+	return PKT_NOT_OURS;
+}
+
+void pkt_reply_route(const struct pkt *p, struct pkt_route *r)
+{
+	r->src_mac = p->our_mac;
+	r->dst_mac = p->peer_mac;
+	r->saddr = p->key.daddr;
+	r->daddr = p->key.saddr;
+	r->sport = p->key.dport;
+	r->dport = p->key.sport;
+	r->vlan = p->vlan;
+	r->vlan_tci = p->vlan_tci;
+	r->family = p->key.family;
+}
+
+static uint32_t build_tcp(uint8_t *o, const struct pkt_route *r,
+			  const struct pkt_seg *s, uint32_t *hlen)
+{
+	struct tcphdr tcp;
+	uint32_t n = sizeof(tcp);
+
+	memset(&tcp, 0, sizeof(tcp));
+	tcp.source = r->sport;
+	tcp.dest = r->dport;
+	tcp.seq = htonl(s->seq);
+	tcp.ack_seq = htonl(s->ack);
+	tcp.window = htons(s->win);
+	if (s->mss) {
+		o[n] = OPT_MSS;
+		o[n + 1] = OPT_MSS_LEN;
+		o[n + 2] = (uint8_t)(s->mss >> 8);
+		o[n + 3] = (uint8_t)s->mss;
+		n += 4;
+	}
+	tcp.doff = (uint16_t)(n / 4);
+	memcpy(o, &tcp, sizeof(tcp));
+	o[13] = s->flags;
+	if (s->len[0])
+		memcpy(o + n, s->data[0], s->len[0]);
+	if (s->len[1])
+		memcpy(o + n + s->len[0], s->data[1], s->len[1]);
+	*hlen = n;
+	return n + s->len[0] + s->len[1];
+}
+
+static void tcp_csum(uint8_t *l4, uint32_t l4_len, uint64_t pseudo)
+{
+	uint16_t c;
+
+	l4[16] = l4[17] = 0;
+	c = csum_fold(csum_add(pseudo, l4, l4_len));
+	memcpy(l4 + 16, &c, 2);
+}
+
+static uint32_t build_ipv4(uint8_t *o, const struct pkt_route *r,
+			   const struct pkt_seg *s)
+{
+	struct iphdr ip;
+	uint32_t thlen, l4_len = build_tcp(o + sizeof(ip), r, s, &thlen);
+
+	memset(&ip, 0, sizeof(ip));
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tot_len = htons((uint16_t)(sizeof(ip) + l4_len));
+	ip.frag_off = htons(0x4000); /* DF */
+	ip.ttl = PKT_TTL;
+	ip.protocol = IPPROTO_TCP;
+	memcpy(&ip.saddr, r->saddr, 4);
+	memcpy(&ip.daddr, r->daddr, 4);
+	ip.check = csum_buf(&ip, sizeof(ip));
+	memcpy(o, &ip, sizeof(ip));
+	tcp_csum(o + sizeof(ip), l4_len,
+		 csum_pseudo4(r->saddr, r->daddr, IPPROTO_TCP,
+			      (uint16_t)l4_len));
+	return (uint32_t)sizeof(ip) + l4_len;
+}
+
+static uint32_t build_ipv6(uint8_t *o, const struct pkt_route *r,
+			   const struct pkt_seg *s)
+{
+	struct ipv6hdr ip6;
+	uint32_t thlen, l4_len = build_tcp(o + sizeof(ip6), r, s, &thlen);
+
+	memset(&ip6, 0, sizeof(ip6));
+	ip6.version = 6;
+	ip6.payload_len = htons((uint16_t)l4_len);
+	ip6.nexthdr = IPPROTO_TCP;
+	ip6.hop_limit = PKT_TTL;
+	memcpy(&ip6.saddr, r->saddr, 16);
+	memcpy(&ip6.daddr, r->daddr, 16);
+	memcpy(o, &ip6, sizeof(ip6));
+	tcp_csum(o + sizeof(ip6), l4_len,
+		 csum_pseudo6(r->saddr, r->daddr, IPPROTO_TCP, l4_len));
+	return (uint32_t)sizeof(ip6) + l4_len;
+}
+
+uint32_t pkt_build(uint8_t *buf, const struct pkt_route *r,
+		   const struct pkt_seg *s)
+{
+	uint16_t proto = r->family == 4 ? ETH_P_IP : ETH_P_IPV6;
+	uint32_t off = 12;
+
+	memcpy(buf, r->dst_mac, 6);
+	memcpy(buf + 6, r->src_mac, 6);
+	if (r->vlan) {
+		buf[off++] = ETH_P_8021Q >> 8;
+		buf[off++] = ETH_P_8021Q & 0xff;
+		buf[off++] = (uint8_t)(r->vlan_tci >> 8);
+		buf[off++] = (uint8_t)r->vlan_tci;
+	}
+	buf[off++] = (uint8_t)(proto >> 8);
+	buf[off++] = (uint8_t)proto;
+	if (r->family == 4)
+		return off + build_ipv4(buf + off, r, s);
+	return off + build_ipv6(buf + off, r, s);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A worker's private copy of the target array, refreshed only when the
+ * shared sequence number moves: the request path reads targets without a
+ * syscall or a lock.
+ */
+#ifndef XREDIR_TARGETS_H
+#define XREDIR_TARGETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "rules.h"
+
+struct target_cache {
+	uint32_t seq;
+	bool loaded;
+	struct xr_target raw[XR_MAX_TARGETS];
+	struct http_target http[XR_MAX_TARGETS];
+	bool valid[XR_MAX_TARGETS];
+};
+
+/* Copies the targets again if they changed; cheap when they did not. */
+void target_cache_refresh(struct target_cache *c, const struct xr_maps *m);
+/* Target idx, or the default target when idx is not a valid one. */
+const struct http_target *target_cache_get(const struct target_cache *c,
+					   uint32_t idx);
+
+#endif /* XREDIR_TARGETS_H */

@@ -1,0 +1,841 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * TCP-lite: the subset of TCP a request/response server needs, in one pass
+ * per segment. What it leaves out, on purpose: window scaling, SACK and
+ * timestamps (not offered in the SYN-ACK, so peers do not use them), and
+ * out-of-order queueing (a segment ahead of rcv_nxt is dropped with an
+ * immediate duplicate ACK, so the peer retransmits at once).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cookie.h"
+#include "packet.h"
+#include "tcp.h"
+
+#define TCP_STAT_NAME(name, desc) #name,
+#define TCP_STAT_HELP(name, desc) desc,
+const char *const tcp_stat_names[TCP_STAT_MAX] = { TCP_STATS(TCP_STAT_NAME) };
+const char *const tcp_stat_help[TCP_STAT_MAX] = { TCP_STATS(TCP_STAT_HELP) };
+
+#define STAT(e, name) ((e)->stats[TCP_STAT_##name]++)
+
+static bool seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static bool seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+void tcp_config_default(struct tcp_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = 10000;
+	c->mtu = 1500;
+	c->window = 65535;
+	c->max_retries = 8;
+	c->frame_size = 2048;
+	c->max_flows = 65536;
+	c->send_buffers = 4096;
+	c->send_buffer_size = 64 * 1024;
+	c->head_buffers = 1024;
+	c->idle_timeout_ms = 60000;
+	c->header_timeout_ms = 10000;
+	c->linger_ms = 5000;
+	c->delack_ms = 40;
+	c->rto_init_ms = 1000;
+	c->rto_min_ms = 200;
+	c->rto_max_ms = 60000;
+	c->synack_rate = 0;
+	c->rst_rate = 2000;
+	c->challenge_per_sec = 10;
+}
+
+static const struct http_target *resolve(void *ctx,
+					 const struct http_request *req)
+{
+	struct tcp_engine *e = ctx;
+
+	return e->target_fn(e->target_ctx, e->cur->target, &e->cur->key, req);
+}
+
+static uint16_t mss_for(uint16_t mtu, uint32_t frame_size, uint32_t l3_hdr)
+{
+	uint32_t mss = mtu - l3_hdr - 20;
+	uint32_t fit = frame_size - PKT_HDR_MAX;
+
+	return (uint16_t)(mss < fit ? mss : fit);
+}
+
+int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
+		    const struct http_limits *lim,
+		    const struct siphash_key *secret, const struct tcp_tx *tx,
+		    tcp_target_fn target_fn, void *target_ctx, uint64_t now_ms)
+{
+	uint32_t ring = cfg->send_buffer_size;
+
+	memset(e, 0, sizeof(*e));
+	if (!ring || (ring & (ring - 1)) || cfg->mtu < 576 ||
+	    cfg->frame_size < PKT_HDR_MAX + 536)
+		return -1;
+	e->cfg = *cfg;
+	e->lim = *lim;
+	e->cookie_key = *secret;
+	e->tx = *tx;
+	e->target_fn = target_fn;
+	e->target_ctx = target_ctx;
+	e->now_ms = now_ms;
+	e->mss4 = mss_for(cfg->mtu, cfg->frame_size, 20);
+	e->mss6 = mss_for(cfg->mtu, cfg->frame_size, 40);
+	e->env = (struct http_env){ &e->lim, e->date, resolve, e };
+	e->synack_rl = (struct rate_limit){ now_ms, 0, cfg->synack_rate };
+	e->rst_rl = (struct rate_limit){ now_ms, 0, cfg->rst_rate };
+	memset(e->date, ' ', sizeof(e->date));
+	e->scratch = malloc(ring);
+	if (!e->scratch ||
+	    flow_table_init(&e->ft, cfg->max_flows, secret->k0 ^ secret->k1) ||
+	    tw_init(&e->tw, cfg->max_flows, 4096, now_ms) ||
+	    bufpool_init(&e->sndpool, ring, cfg->send_buffers) ||
+	    bufpool_init(&e->headpool, http_head_cap(lim), cfg->head_buffers)) {
+		tcp_engine_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+void tcp_engine_free(struct tcp_engine *e)
+{
+	free(e->scratch);
+	e->scratch = NULL;
+	flow_table_free(&e->ft);
+	tw_free(&e->tw);
+	bufpool_free(&e->sndpool);
+	bufpool_free(&e->headpool);
+}
+
+void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s)
+{
+	http_format_date(e->date, unix_s);
+}
+
+uint64_t tcp_sleep_ms(const struct tcp_engine *e, uint64_t now_ms,
+		      uint64_t cap_ms)
+{
+	return tw_sleep_ms(&e->tw, now_ms, cap_ms);
+}
+
+static bool rate_ok(struct rate_limit *rl, uint64_t now_ms)
+{
+	uint64_t cap = (uint64_t)rl->rate * 1000;
+
+	if (!rl->rate)
+		return true;
+	if (now_ms > rl->last_ms) {
+		rl->credit += (now_ms - rl->last_ms) * rl->rate;
+		if (rl->credit > cap)
+			rl->credit = cap; /* a burst of at most one second */
+		rl->last_ms = now_ms;
+	}
+	if (rl->credit < 1000)
+		return false;
+	rl->credit -= 1000;
+	return true;
+}
+
+/* Output */
+
+static bool emit(struct tcp_engine *e, const struct pkt_route *r,
+		 const struct pkt_seg *s)
+{
+	uint8_t *buf = e->tx.alloc(e->tx.ctx);
+
+	if (!buf) {
+		STAT(e, tx_full);
+		return false;
+	}
+	e->tx.send(e->tx.ctx, buf, pkt_build(buf, r, s));
+	return true;
+}
+
+static void flow_route(const struct flow *f, struct pkt_route *r)
+{
+	r->src_mac = f->our_mac;
+	r->dst_mac = f->peer_mac;
+	r->saddr = f->key.daddr;
+	r->daddr = f->key.saddr;
+	r->sport = f->key.dport;
+	r->dport = f->key.sport;
+	r->vlan = f->flags & FLOW_VLAN;
+	r->vlan_tci = f->vlan_tci;
+	r->family = f->key.family;
+}
+
+/* Sends a segment of the flow: [seq, seq + len) from the ring, flags. */
+static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
+		     uint32_t len, uint8_t flags)
+{
+	struct pkt_seg s = { .seq = seq,
+			     .ack = f->rcv_nxt,
+			     .flags = flags,
+			     .win = e->cfg.window };
+	struct pkt_route r;
+
+	if (len) {
+		uint32_t mask = e->cfg.send_buffer_size - 1;
+		uint32_t off = (seq - f->snd_base) & mask;
+		uint8_t *ring = bufpool_ptr(&e->sndpool, f->sndbuf);
+		uint32_t first = mask + 1 - off;
+
+		if (first > len)
+			first = len;
+		s.data[0] = ring + off;
+		s.len[0] = first;
+		s.data[1] = ring;
+		s.len[1] = len - first;
+		s.flags |= TCP_PSH;
+	}
+	flow_route(f, &r);
+	if (!emit(e, &r, &s))
+		return false;
+	f->rcv_acked = f->rcv_nxt;
+	f->ack_at = 0;
+	return true;
+}
+
+static void send_ack(struct tcp_engine *e, struct flow *f)
+{
+	send_seg(e, f, f->snd_nxt, 0, TCP_ACK);
+}
+
+static void arm_rtx(struct tcp_engine *e, struct flow *f)
+{
+	bool queued = seq_lt(f->snd_una, f->snd_end) ||
+		      ((f->flags & FLOW_CLOSE) && !(f->flags & FLOW_FIN_ACKED));
+
+	if (f->snd_una == f->snd_nxt && !queued)
+		f->rtx_at = 0;
+	else if (!f->rtx_at)
+		f->rtx_at = e->now_ms + f->rto_ms;
+}
+
+/*
+ * Sends what the peer's window allows of the queued data, then our FIN if
+ * closing; a pure ACK if nothing else carried one and ack_now.
+ */
+static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
+{
+	bool sent = false;
+
+	while (seq_lt(f->snd_nxt, f->snd_end)) {
+		uint32_t wnd_end = f->snd_una + f->snd_wnd;
+		uint32_t n = f->snd_end - f->snd_nxt;
+		uint8_t flags = TCP_ACK;
+
+		if (!seq_lt(f->snd_nxt, wnd_end))
+			break;
+		if (n > wnd_end - f->snd_nxt)
+			n = wnd_end - f->snd_nxt;
+		if (n > f->mss)
+			n = f->mss;
+		if ((f->flags & FLOW_CLOSE) && f->snd_nxt + n == f->snd_end)
+			flags |= TCP_FIN;
+		if (!send_seg(e, f, f->snd_nxt, n, flags))
+			break;
+		if (!f->rtt_sent_at) {
+			f->rtt_seq = f->snd_nxt + n;
+			f->rtt_sent_at = e->now_ms;
+		}
+		f->snd_nxt += n;
+		if (flags & TCP_FIN) {
+			f->snd_nxt++;
+			f->flags |= FLOW_FIN_SENT;
+		}
+		sent = true;
+	}
+	if ((f->flags & (FLOW_CLOSE | FLOW_FIN_SENT)) == FLOW_CLOSE &&
+	    f->snd_nxt == f->snd_end &&
+	    send_seg(e, f, f->snd_end, 0, TCP_ACK | TCP_FIN)) {
+		f->snd_nxt = f->snd_end + 1;
+		f->flags |= FLOW_FIN_SENT;
+		sent = true;
+	}
+	if (!sent && ack_now)
+		send_ack(e, f);
+	arm_rtx(e, f);
+}
+
+/*
+ * Sends the oldest unacknowledged segment again (with our FIN if it ends
+ * there). With nothing in flight and a zero window, sends one new byte as
+ * the window probe. snd_nxt never moves back, so a late ACK of data sent
+ * before stays valid.
+ */
+static void resend(struct tcp_engine *e, struct flow *f)
+{
+	uint32_t end = f->snd_nxt, n;
+	uint8_t flags = TCP_ACK;
+
+	if (f->snd_una == f->snd_nxt) {
+		if (!seq_lt(f->snd_nxt, f->snd_end))
+			return;
+		/* Persist: probe a zero window with one byte. */
+		if (send_seg(e, f, f->snd_nxt, 1, TCP_ACK))
+			f->snd_nxt++;
+		return;
+	}
+	if ((f->flags & FLOW_FIN_SENT) && end == f->snd_end + 1) {
+		end = f->snd_end;
+		flags |= TCP_FIN;
+	}
+	n = end - f->snd_una;
+	if (n > f->mss) {
+		n = f->mss;
+		flags = TCP_ACK;
+	}
+	send_seg(e, f, f->snd_una, n, flags);
+}
+
+/* Flow lifetime */
+
+static void schedule(struct tcp_engine *e, struct flow *f)
+{
+	uint32_t id = flow_index(&e->ft, f);
+	uint64_t when = f->expire_at, cur = tw_when(&e->tw, id);
+
+	if (f->rtx_at && f->rtx_at < when)
+		when = f->rtx_at;
+	if (f->ack_at && f->ack_at < when)
+		when = f->ack_at;
+	/* Lazy: a later deadline is found when the earlier one fires. */
+	if (!cur || when < cur)
+		tw_schedule(&e->tw, id, when);
+}
+
+static void flow_free(struct tcp_engine *e, struct flow *f)
+{
+	if (f->sndbuf)
+		bufpool_put(&e->sndpool, f->sndbuf);
+	if (f->rcvbuf)
+		bufpool_put(&e->headpool, f->rcvbuf);
+	tw_cancel(&e->tw, flow_index(&e->ft, f));
+	flow_delete(&e->ft, f);
+	STAT(e, flows_closed);
+}
+
+static void flow_reset(struct tcp_engine *e, struct flow *f)
+{
+	if (send_seg(e, f, f->snd_nxt, 0, TCP_RST | TCP_ACK))
+		STAT(e, rst_sent);
+	flow_free(e, f);
+}
+
+static bool ring_acquire(struct tcp_engine *e, struct flow *f)
+{
+	if (f->sndbuf)
+		return true;
+	f->sndbuf = bufpool_get(&e->sndpool);
+	if (!f->sndbuf) {
+		STAT(e, send_pool_empty);
+		return false;
+	}
+	f->snd_base = f->snd_end;
+	return true;
+}
+
+/* Bytes queued and not yet acknowledged (the FIN aside). */
+static uint32_t ring_used(const struct flow *f)
+{
+	return seq_lt(f->snd_una, f->snd_end) ? f->snd_end - f->snd_una : 0;
+}
+
+static void ring_release_if_empty(struct tcp_engine *e, struct flow *f)
+{
+	if (f->sndbuf && !ring_used(f)) {
+		bufpool_put(&e->sndpool, f->sndbuf);
+		f->sndbuf = 0;
+	}
+}
+
+static void ring_append(struct tcp_engine *e, struct flow *f,
+			const uint8_t *data, uint32_t len)
+{
+	uint32_t mask = e->cfg.send_buffer_size - 1;
+	uint32_t off = (f->snd_end - f->snd_base) & mask;
+	uint8_t *ring = bufpool_ptr(&e->sndpool, f->sndbuf);
+	uint32_t first = mask + 1 - off;
+
+	if (first > len)
+		first = len;
+	memcpy(ring + off, data, first);
+	memcpy(ring, data + first, len - first);
+	f->snd_end += len;
+}
+
+/* RFC 6298 estimator in integer ms, from one RTT sample. */
+static void rtt_sample(struct tcp_engine *e, struct flow *f, uint32_t rtt)
+{
+	uint32_t rto;
+
+	if (!f->srtt_ms8) {
+		f->srtt_ms8 = (uint16_t)(rtt * 8 + 1);
+		f->rttvar_ms4 = (uint16_t)(rtt * 2);
+	} else {
+		int32_t err = (int32_t)rtt - (f->srtt_ms8 >> 3);
+		int32_t abs_err = err < 0 ? -err : err;
+
+		f->srtt_ms8 = (uint16_t)(f->srtt_ms8 + err);
+		f->rttvar_ms4 = (uint16_t)(f->rttvar_ms4 +
+					   (abs_err - (f->rttvar_ms4 >> 2)));
+	}
+	rto = (f->srtt_ms8 >> 3) + f->rttvar_ms4;
+	if (rto < e->cfg.rto_min_ms)
+		rto = e->cfg.rto_min_ms;
+	if (rto > e->cfg.rto_max_ms)
+		rto = e->cfg.rto_max_ms;
+	f->rto_ms = rto;
+}
+
+static void ack_advance(struct tcp_engine *e, struct flow *f, uint32_t ack)
+{
+	if (f->rtt_sent_at && seq_le(f->rtt_seq, ack)) {
+		uint64_t rtt = e->now_ms - f->rtt_sent_at;
+
+		rtt_sample(e, f, rtt > 60000 ? 60000 : (uint32_t)rtt);
+		f->rtt_sent_at = 0;
+	}
+	f->snd_una = ack;
+	if ((f->flags & FLOW_FIN_SENT) && ack == f->snd_end + 1) {
+		/* Half-closed: wait a while for the peer's FIN. */
+		f->flags |= FLOW_FIN_ACKED;
+		f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
+		f->expire_at = e->now_ms + e->cfg.linger_ms;
+	}
+	f->retries = 0;
+	f->rtx_at = 0;
+	ring_release_if_empty(e, f);
+}
+
+/* Input */
+
+/* What a segment asks of us once processed. */
+enum ack_need { ACK_NONE, ACK_DELAYED, ACK_NOW, ACK_RESEND };
+
+static void head_timer(struct tcp_engine *e, struct flow *f)
+{
+	if (f->http.head_len) {
+		/* From the head's first byte on, not reset by each segment:
+		 * a slow sender cannot keep the connection forever. */
+		if (!(f->flags & FLOW_HEAD_TIMER)) {
+			f->flags |= FLOW_HEAD_TIMER;
+			f->expire_at = e->now_ms + e->cfg.header_timeout_ms;
+		}
+	} else {
+		f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
+		f->expire_at = e->now_ms + e->cfg.idle_timeout_ms;
+	}
+}
+
+/* Moves the HTTP stream's bytes that need keeping into a head buffer. */
+static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
+			     const uint8_t *data, uint32_t len)
+{
+	if (!f->rcvbuf)
+		f->rcvbuf = bufpool_get(&e->headpool);
+	if (!f->rcvbuf) {
+		STAT(e, head_pool_empty);
+		return 0;
+	}
+	memcpy(bufpool_ptr(&e->headpool, f->rcvbuf), data, len);
+	f->http.head_len = len;
+	return len;
+}
+
+/*
+ * Hands in-order bytes to HTTP. rcv_nxt advances over what was taken;
+ * the rest stays unacknowledged and the peer will send it again.
+ */
+static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
+		    uint32_t len)
+{
+	struct http_out out = { e->scratch, 0, 0 };
+	struct http_feed r;
+	uint8_t *head = NULL;
+	uint32_t taken;
+
+	if (f->http.closing) {
+		f->rcv_nxt += len; /* closing: read and drop */
+		return;
+	}
+	if (!ring_acquire(e, f))
+		return;
+	out.cap = e->cfg.send_buffer_size - ring_used(f);
+	if (f->http.head_len)
+		head = bufpool_ptr(&e->headpool, f->rcvbuf);
+	e->cur = f;
+	r = http_feed(&f->http, &e->env, head, data, len, &out);
+	taken = r.consumed;
+	if (r.pending)
+		taken += keep_pending(e, f, data + r.consumed, r.pending);
+	if (!f->http.head_len && f->rcvbuf) {
+		bufpool_put(&e->headpool, f->rcvbuf);
+		f->rcvbuf = 0;
+	}
+	if (out.len)
+		ring_append(e, f, e->scratch, out.len);
+	else
+		ring_release_if_empty(e, f);
+	f->rcv_nxt += taken;
+	e->stats[TCP_STAT_requests] += r.responses;
+	if (r.closed)
+		f->flags |= FLOW_CLOSE;
+	head_timer(e, f);
+}
+
+static enum ack_need receive(struct tcp_engine *e, struct flow *f,
+			     const struct pkt *p)
+{
+	const uint8_t *data = p->payload;
+	uint32_t len = p->payload_len, seq = p->seq, before;
+	bool fin = p->flags & TCP_FIN;
+
+	if (!len && !fin) {
+		/* A keep-alive probe (SEQ = RCV.NXT - 1) wants an ACK. */
+		return seq_lt(seq, f->rcv_nxt) ? ACK_NOW : ACK_NONE;
+	}
+	if (seq_lt(seq, f->rcv_nxt)) {
+		uint32_t skip = f->rcv_nxt - seq;
+
+		if (skip > len || (skip == len && !fin)) {
+			/* All old: a request sent again means the peer
+			 * missed our answer, so answer again now. */
+			STAT(e, dup_segments);
+			if (len && f->snd_una != f->snd_nxt)
+				return ACK_RESEND;
+			return ACK_NOW;
+		}
+		data += skip;
+		len -= skip;
+	} else if (seq_lt(f->rcv_nxt, seq)) {
+		STAT(e, out_of_order);
+		return ACK_NOW;
+	}
+	if (f->flags & FLOW_FIN_RCVD)
+		return ACK_NOW;
+	before = f->rcv_nxt;
+	if (len)
+		deliver(e, f, data, len);
+	if (f->rcv_nxt - before != len)
+		return ACK_NOW; /* took only part: say so at once */
+	if (fin) {
+		f->rcv_nxt++;
+		f->flags |= FLOW_FIN_RCVD | FLOW_CLOSE;
+		f->http.closing = 1;
+		return ACK_NOW;
+	}
+	/* Every second full segment is acknowledged at once (RFC 9293). */
+	if (f->rcv_nxt - f->rcv_acked >= 2u * f->mss)
+		return ACK_NOW;
+	return ACK_DELAYED;
+}
+
+/* RFC 5961: challenge ACKs, limited per flow and not globally. */
+static void challenge_ack(struct tcp_engine *e, struct flow *f)
+{
+	uint16_t sec = (uint16_t)(e->now_ms / 1000);
+
+	if (f->challenge_sec != sec) {
+		f->challenge_sec = sec;
+		f->challenges = 0;
+	}
+	if (f->challenges >= e->cfg.challenge_per_sec)
+		return;
+	f->challenges++;
+	STAT(e, challenge_acks);
+	send_ack(e, f);
+}
+
+/* Returns false if the RST freed the flow. */
+static bool rst_input(struct tcp_engine *e, struct flow *f, const struct pkt *p)
+{
+	if (p->seq == f->rcv_nxt) {
+		STAT(e, rst_rcvd);
+		flow_free(e, f);
+		return false;
+	}
+	if (seq_lt(f->rcv_nxt, p->seq) &&
+	    seq_lt(p->seq, f->rcv_nxt + e->cfg.window))
+		challenge_ack(e, f);
+	return true;
+}
+
+static void flow_input(struct tcp_engine *e, struct flow *f,
+		       const struct pkt *p, uint32_t target)
+{
+	enum ack_need need;
+
+	if (target != TCP_TARGET_NONE)
+		f->target = target;
+	if (p->flags & TCP_RST) {
+		if (rst_input(e, f, p))
+			schedule(e, f);
+		return;
+	}
+	if (p->flags & TCP_SYN) {
+		challenge_ack(e, f);
+		return;
+	}
+	if (!(p->flags & TCP_ACK))
+		return;
+	if (seq_lt(f->snd_nxt, p->ack)) {
+		send_ack(e, f); /* acknowledges data never sent */
+		return;
+	}
+	if (seq_lt(f->snd_una, p->ack))
+		ack_advance(e, f, p->ack);
+	if (seq_le(f->snd_una, p->ack))
+		f->snd_wnd = p->win;
+	need = receive(e, f, p);
+	if ((f->flags & (FLOW_FIN_RCVD | FLOW_FIN_ACKED)) ==
+	    (FLOW_FIN_RCVD | FLOW_FIN_ACKED)) {
+		/* Done both ways. A retransmitted FIN later is answered
+		 * without state (see unknown_flow()). */
+		if (need != ACK_NONE)
+			send_ack(e, f);
+		flow_free(e, f);
+		return;
+	}
+	if (need == ACK_RESEND)
+		resend(e, f);
+	output(e, f, need == ACK_NOW);
+	if (need == ACK_DELAYED && f->rcv_acked != f->rcv_nxt && !f->ack_at)
+		f->ack_at = e->now_ms + e->cfg.delack_ms;
+	schedule(e, f);
+}
+
+/* Segments without a flow */
+
+static void reply_rst(struct tcp_engine *e, const struct pkt *p)
+{
+	struct pkt_seg s = { .win = 0 };
+	struct pkt_route r;
+
+	if (!rate_ok(&e->rst_rl, e->now_ms)) {
+		STAT(e, rst_limited);
+		return;
+	}
+	if (p->flags & TCP_ACK) {
+		s.seq = p->ack;
+		s.flags = TCP_RST;
+	} else {
+		s.ack = p->seq + p->payload_len + !!(p->flags & TCP_SYN) +
+			!!(p->flags & TCP_FIN);
+		s.flags = TCP_RST | TCP_ACK;
+	}
+	pkt_reply_route(p, &r);
+	if (emit(e, &r, &s))
+		STAT(e, rst_sent);
+}
+
+static void reply_synack(struct tcp_engine *e, const struct pkt *p)
+{
+	uint16_t ours = p->key.family == 4 ? e->mss4 : e->mss6;
+	uint16_t peer = p->mss ? p->mss : (p->key.family == 4 ? 536 : 1220);
+	struct pkt_seg s = { .ack = p->seq + 1,
+			     .flags = TCP_SYN | TCP_ACK,
+			     .win = e->cfg.window,
+			     .mss = ours };
+	struct pkt_route r;
+
+	STAT(e, syn_rcvd);
+	if (!rate_ok(&e->synack_rl, e->now_ms)) {
+		STAT(e, synack_limited);
+		return;
+	}
+	/* Data on a SYN is not acknowledged: the peer sends it again. */
+	s.seq = cookie_make(&e->cookie_key, &p->key, p->seq,
+			    peer < ours ? peer : ours, e->now_ms / 1000, NULL);
+	pkt_reply_route(p, &r);
+	if (emit(e, &r, &s))
+		STAT(e, cookies_sent);
+}
+
+/*
+ * A FIN for a flow we no longer have: we freed it after both FINs, so this
+ * is the peer retransmitting its FIN because our ACK was lost. The ACK it
+ * needs is computable from the segment alone, which is why xredird keeps
+ * no TIME-WAIT state: seq = its ACK (our FIN + 1), ack = its FIN + 1.
+ */
+static void reply_timewait_ack(struct tcp_engine *e, const struct pkt *p)
+{
+	struct pkt_seg s = { .seq = p->ack,
+			     .ack = p->seq + p->payload_len + 1,
+			     .flags = TCP_ACK,
+			     .win = e->cfg.window };
+	struct pkt_route r;
+
+	if (!rate_ok(&e->rst_rl, e->now_ms)) {
+		STAT(e, rst_limited);
+		return;
+	}
+	pkt_reply_route(p, &r);
+	if (emit(e, &r, &s))
+		STAT(e, timewait_acks);
+}
+
+static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
+			      uint32_t hash, uint16_t mss)
+{
+	uint16_t ours = p->key.family == 4 ? e->mss4 : e->mss6;
+	struct flow *f = flow_insert(&e->ft, &p->key, hash);
+
+	if (!f) {
+		STAT(e, table_full);
+		return NULL;
+	}
+	STAT(e, flows_opened);
+	memcpy(f->peer_mac, p->peer_mac, 6);
+	memcpy(f->our_mac, p->our_mac, 6);
+	if (p->vlan) {
+		f->flags |= FLOW_VLAN;
+		f->vlan_tci = p->vlan_tci;
+	}
+	f->mss = mss < ours ? mss : ours;
+	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
+	f->rcv_nxt = f->rcv_acked = p->seq;
+	f->snd_wnd = p->win;
+	f->rto_ms = e->cfg.rto_init_ms;
+	f->target = TCP_TARGET_NONE;
+	f->expire_at = e->now_ms + e->cfg.idle_timeout_ms;
+	return f;
+}
+
+static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
+			 uint32_t hash, uint32_t target)
+{
+	uint8_t fl = p->flags;
+	struct flow *f;
+	uint16_t mss;
+
+	if (fl & TCP_RST)
+		return;
+	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		reply_synack(e, p);
+		return;
+	}
+	if ((fl & (TCP_SYN | TCP_ACK)) != TCP_ACK) {
+		reply_rst(e, p);
+		return;
+	}
+	mss = cookie_check(&e->cookie_key, &p->key, p->seq - 1, p->ack - 1,
+			   e->now_ms / 1000);
+	if (!mss) {
+		STAT(e, cookies_bad);
+		if (fl & TCP_FIN)
+			reply_timewait_ack(e, p);
+		else
+			reply_rst(e, p);
+		return;
+	}
+	STAT(e, cookies_ok);
+	f = flow_open(e, p, hash, mss);
+	if (!f) {
+		reply_rst(e, p);
+		return;
+	}
+	flow_input(e, f, p, target);
+}
+
+void tcp_input(struct tcp_engine *e, const uint8_t *frame, uint32_t len,
+	       uint32_t target, uint64_t now_ms)
+{
+	struct flow *f;
+	struct pkt p;
+	uint32_t hash;
+	int ret;
+
+	e->now_ms = now_ms;
+	STAT(e, rx_frames);
+	ret = pkt_parse(&p, frame, len, e->cfg.port);
+	if (ret) {
+		if (ret == PKT_NOT_OURS)
+			STAT(e, rx_not_ours);
+		else if (ret == PKT_BAD_CSUM)
+			STAT(e, rx_bad_csum);
+		else
+			STAT(e, rx_malformed);
+		return;
+	}
+	hash = flow_hash(&e->ft, &p.key);
+	f = flow_lookup(&e->ft, &p.key, hash);
+	if (f)
+		flow_input(e, f, &p, target);
+	else
+		unknown_flow(e, &p, hash, target);
+}
+
+/* Timers */
+
+/* Returns false if the flow was freed. */
+static bool retransmit(struct tcp_engine *e, struct flow *f)
+{
+	if (++f->retries > e->cfg.max_retries) {
+		STAT(e, giveups);
+		flow_reset(e, f);
+		return false;
+	}
+	STAT(e, retransmits);
+	f->rto_ms = f->rto_ms * 2 < e->cfg.rto_max_ms ? f->rto_ms * 2 :
+							e->cfg.rto_max_ms;
+	f->rtt_sent_at = 0; /* Karn: no samples from retransmissions */
+	f->rtx_at = 0;
+	resend(e, f);
+	arm_rtx(e, f);
+	return true;
+}
+
+/* Idle or header timeout: close. After our FIN, the linger time is up. */
+static bool expire(struct tcp_engine *e, struct flow *f)
+{
+	STAT(e, timeouts);
+	if (f->flags & FLOW_FIN_SENT) {
+		flow_free(e, f);
+		return false;
+	}
+	f->flags |= FLOW_CLOSE;
+	f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
+	f->http.closing = 1;
+	f->expire_at = e->now_ms + e->cfg.linger_ms;
+	output(e, f, false);
+	return true;
+}
+
+static void flow_timers(struct tcp_engine *e, struct flow *f)
+{
+	uint64_t now = e->now_ms;
+
+	if (f->ack_at && f->ack_at <= now) {
+		f->ack_at = 0;
+		if (f->rcv_acked != f->rcv_nxt)
+			send_ack(e, f);
+	}
+	if (f->rtx_at && f->rtx_at <= now && !retransmit(e, f))
+		return;
+	if (f->expire_at <= now && !expire(e, f))
+		return;
+	schedule(e, f);
+}
+
+void tcp_timers(struct tcp_engine *e, uint64_t now_ms)
+{
+	uint32_t ids[64], n, i;
+
+	e->now_ms = now_ms;
+	do {
+		n = tw_expire(&e->tw, now_ms, ids, 64);
+		for (i = 0; i < n; i++)
+			flow_timers(e, flow_at(&e->ft, ids[i]));
+	} while (n == 64);
+}

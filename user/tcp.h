@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The TCP-lite engine: a function of (frame, time, its own state) that
+ * emits frames. SYNs are answered with SYN cookies and no state; a flow
+ * exists from the validated final ACK until the connection is closed.
+ * In-order request bytes go to the HTTP stream logic, responses leave from
+ * a per-flow send ring, retransmitted on timeout.
+ *
+ * No sockets, threads or clocks inside: the caller passes frames and the
+ * current time and supplies the TX frame buffers.
+ */
+#ifndef XREDIR_TCP_H
+#define XREDIR_TCP_H
+
+#include <stdint.h>
+
+#include "bufpool.h"
+#include "flow.h"
+#include "http.h"
+#include "siphash.h"
+#include "timer.h"
+
+#define TCP_TARGET_NONE 0xffffffffu /* no rule lookup came with a frame */
+
+/* Frame buffers for output, owned by the caller (AF_XDP UMEM, tests). */
+struct tcp_tx {
+	/* A buffer of at least tcp_config.frame_size bytes, NULL if none. */
+	uint8_t *(*alloc)(void *ctx);
+	/* Takes ownership of a buffer from alloc, len bytes to send. */
+	void (*send)(void *ctx, uint8_t *frame, uint32_t len);
+	void *ctx;
+};
+
+/*
+ * Chooses the redirect target of a request: target is the rule lookup the
+ * XDP program made for the peer (TCP_TARGET_NONE if none came).
+ */
+typedef const struct http_target *(*tcp_target_fn)(
+	void *ctx, uint32_t target, const struct flow_key *peer,
+	const struct http_request *req);
+
+struct tcp_config {
+	uint16_t port;
+	uint16_t mtu;
+	uint16_t window; /* receive window we advertise */
+	uint8_t max_retries; /* retransmissions before RST and free */
+	uint32_t frame_size; /* bytes of a TX frame buffer */
+	uint32_t max_flows;
+	uint32_t send_buffers; /* send rings in the pool */
+	uint32_t send_buffer_size; /* bytes per ring, a power of two */
+	uint32_t head_buffers; /* partial request heads in the pool */
+	uint32_t idle_timeout_ms;
+	uint32_t header_timeout_ms;
+	uint32_t linger_ms; /* after our FIN, wait this long for the peer's */
+	uint32_t delack_ms;
+	uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
+	uint32_t synack_rate; /* SYN-ACKs per second, 0: unlimited */
+	uint32_t rst_rate; /* RSTs (and stateless ACKs) per second */
+	uint32_t challenge_per_sec; /* RFC 5961 challenge ACKs per flow */
+};
+
+void tcp_config_default(struct tcp_config *c);
+
+#define TCP_STATS(X)                                                        \
+	X(rx_frames, "frames received")                                     \
+	X(rx_not_ours, "frames not TCP to the service port")                \
+	X(rx_malformed, "frames with truncated or inconsistent headers")    \
+	X(rx_bad_csum, "frames with a bad IP or TCP checksum")              \
+	X(syn_rcvd, "SYNs received")                                        \
+	X(cookies_sent, "SYN-ACKs sent with a SYN cookie")                  \
+	X(synack_limited, "SYN-ACKs not sent: rate limit")                  \
+	X(cookies_ok, "final ACKs with a valid cookie")                     \
+	X(cookies_bad, "ACKs of unknown flows with an invalid cookie")      \
+	X(flows_opened, "flows created")                                    \
+	X(flows_closed, "flows freed")                                      \
+	X(table_full, "connections refused: flow table full")               \
+	X(requests, "requests answered")                                    \
+	X(rst_sent, "RSTs sent")                                            \
+	X(rst_limited, "RSTs not sent: rate limit")                         \
+	X(rst_rcvd, "RSTs accepted")                                        \
+	X(challenge_acks, "RFC 5961 challenge ACKs sent")                   \
+	X(timewait_acks, "stateless ACKs of a FIN for a closed flow")       \
+	X(out_of_order, "segments dropped: ahead of the expected sequence") \
+	X(dup_segments, "segments that were entirely old data")             \
+	X(retransmits, "retransmission timeouts")                           \
+	X(giveups, "flows reset after too many retransmissions")            \
+	X(timeouts, "flows closed by idle, header or linger timeout")       \
+	X(send_pool_empty, "input deferred: no free send ring")             \
+	X(head_pool_empty, "input deferred: no free head buffer")           \
+	X(tx_full, "frames not sent: no TX buffer")
+
+#define TCP_STAT_ENUM(name, desc) TCP_STAT_##name,
+enum tcp_stat { TCP_STATS(TCP_STAT_ENUM) TCP_STAT_MAX };
+#undef TCP_STAT_ENUM
+
+extern const char *const tcp_stat_names[TCP_STAT_MAX];
+extern const char *const tcp_stat_help[TCP_STAT_MAX];
+
+struct rate_limit {
+	uint64_t last_ms;
+	uint64_t credit; /* thousandths of a token */
+	uint32_t rate;
+};
+
+struct tcp_engine {
+	struct tcp_config cfg;
+	struct http_limits lim;
+	struct http_env env;
+	struct flow_table ft;
+	struct twheel tw;
+	struct bufpool sndpool;
+	struct bufpool headpool;
+	struct siphash_key cookie_key;
+	struct rate_limit synack_rl, rst_rl;
+	struct tcp_tx tx;
+	tcp_target_fn target_fn;
+	void *target_ctx;
+	struct flow *cur; /* flow whose input is being fed to HTTP */
+	uint8_t *scratch; /* responses are built here, then queued */
+	uint16_t mss4, mss6; /* ours, from the MTU and frame size */
+	uint64_t now_ms;
+	char date[HTTP_DATE_LEN];
+	uint64_t stats[TCP_STAT_MAX];
+};
+
+int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
+		    const struct http_limits *lim,
+		    const struct siphash_key *secret, const struct tcp_tx *tx,
+		    tcp_target_fn target_fn, void *target_ctx, uint64_t now_ms);
+void tcp_engine_free(struct tcp_engine *e);
+
+/* The wall clock for the Date header (seconds since the epoch). */
+void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s);
+
+/* One received frame; target comes from the XDP metadata. */
+void tcp_input(struct tcp_engine *e, const uint8_t *frame, uint32_t len,
+	       uint32_t target, uint64_t now_ms);
+
+/* Runs due timers (retransmission, delayed ACK, timeouts). */
+void tcp_timers(struct tcp_engine *e, uint64_t now_ms);
+
+/* How long the caller may sleep before tcp_timers has work. */
+uint64_t tcp_sleep_ms(const struct tcp_engine *e, uint64_t now_ms,
+		      uint64_t cap_ms);
+
+#endif /* XREDIR_TCP_H */

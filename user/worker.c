@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define POLL_CAP_MS 100 /* also bounds how long a stop request waits */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint8_t *tx_alloc(void *ctx)
+{
+	struct worker *w = ctx;
+
+	return xsk_tx_alloc(&w->port);
+}
+
+static void tx_send(void *ctx, uint8_t *frame, uint32_t len)
+{
+	struct worker *w = ctx;
+
+	xsk_tx_send(&w->port, frame, len);
+}
+
+static const struct http_target *resolve_target(void *ctx, uint32_t target,
+						const struct flow_key *peer,
+						const struct http_request *req)
+{
+	struct worker *w = ctx;
+	bool matched;
+
+	(void)req;
+	/* Frames without XDP metadata: ask the rule maps ourselves. */
+	if (target == TCP_TARGET_NONE)
+		target = xr_rule_lookup(w->maps, peer->family, peer->saddr,
+					&matched);
+	return target_cache_get(&w->targets, target);
+}
+
+/* The rule lookup the XDP program left in front of the frame, if any. */
+static uint32_t take_meta(const struct xsk_rx_frame *f)
+{
+	struct xr_meta *meta = (struct xr_meta *)(f->data - sizeof(*meta));
+	uint32_t target = TCP_TARGET_NONE;
+
+	if (meta->magic == XR_META_MAGIC)
+		target = meta->target;
+	meta->magic = 0; /* the frame is reused: no stale metadata */
+	return target;
+}
+
+static void *worker_main(void *arg)
+{
+	struct xsk_rx_frame rx[WORKER_RX_BATCH];
+	struct worker *w = arg;
+	struct pollfd pfd = { .fd = xsk_port_fd(&w->port), .events = POLLIN };
+	time_t wall = 0;
+	uint32_t n, i;
+
+	while (!*w->stop) {
+		uint64_t now = mono_ms();
+		time_t t = time(NULL);
+
+		if (t != wall) {
+			tcp_set_wallclock(&w->engine, t);
+			wall = t;
+		}
+		target_cache_refresh(&w->targets, w->maps);
+		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
+		for (i = 0; i < n; i++) {
+			tcp_input(&w->engine, rx[i].data, rx[i].len,
+				  take_meta(&rx[i]), now);
+			xsk_frame_free(&w->port, rx[i].addr);
+		}
+		tcp_timers(&w->engine, now);
+		xsk_flush(&w->port);
+		if (!n)
+			poll(&pfd, 1,
+			     (int)tcp_sleep_ms(&w->engine, now, POLL_CAP_MS));
+	}
+	return NULL;
+}
+
+int worker_start(struct worker *w, const struct worker_cfg *cfg)
+{
+	struct tcp_tx tx = { tx_alloc, tx_send, w };
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->queue = cfg->queue;
+	w->maps = cfg->maps;
+	w->stop = cfg->stop;
+	err = xsk_port_open(&w->port, &cfg->xsk);
+	if (err) {
+		log_err("xsk_open_failed", " queue=%u err=\"%s\"", cfg->queue,
+			strerror(-err));
+		return err;
+	}
+	if (tcp_engine_init(&w->engine, &cfg->tcp, cfg->lim, cfg->secret, &tx,
+			    resolve_target, w, mono_ms())) {
+		log_err("engine_init_failed", " queue=%u", cfg->queue);
+		xsk_port_close(&w->port);
+		return -ENOMEM;
+	}
+	target_cache_refresh(&w->targets, w->maps);
+	err = pthread_create(&w->thread, NULL, worker_main, w);
+	if (err) {
+		tcp_engine_free(&w->engine);
+		xsk_port_close(&w->port);
+		return -err;
+	}
+	w->running = true;
+	log_info("worker_started", " queue=%u bind=%s", cfg->queue,
+		 w->port.zerocopy ? "zerocopy" : "copy");
+	return 0;
+}
+
+void worker_join(struct worker *w)
+{
+	if (!w->running)
+		return;
+	pthread_join(w->thread, NULL);
+	tcp_engine_free(&w->engine);
+	xsk_port_close(&w->port);
+	w->running = false;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One worker per receive queue: its AF_XDP socket, its own TCP engine
+ * (flows never move between queues) and its copy of the targets, driven by
+ * one thread that batches RX, timers and TX.
+ */
+#ifndef XREDIR_WORKER_H
+#define XREDIR_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "rules.h"
+#include "targets.h"
+#include "tcp.h"
+#include "xsk.h"
+
+#define WORKER_RX_BATCH 64
+
+struct worker_cfg {
+	uint32_t queue;
+	struct xsk_port_cfg xsk;
+	struct tcp_config tcp;
+	const struct http_limits *lim;
+	const struct siphash_key *secret;
+	const struct xr_maps *maps;
+	const volatile bool *stop;
+};
+
+struct worker {
+	uint32_t queue;
+	struct xsk_port port;
+	struct tcp_engine engine;
+	struct target_cache targets;
+	const struct xr_maps *maps;
+	const volatile bool *stop;
+	pthread_t thread;
+	bool running;
+};
+
+int worker_start(struct worker *w, const struct worker_cfg *cfg);
+void worker_join(struct worker *w);
+
+#endif /* XREDIR_WORKER_H */
