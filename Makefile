@@ -114,3 +114,6 @@ fmt-check:
 
 clean:
 	rm -rf $(BUILD)
+
+# Keep the sanitizer objects between test builds.
+.SECONDARY: $(CORE_SAN_OBJS)

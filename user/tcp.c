@@ -91,8 +91,12 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 	e->mss4 = mss_for(cfg->mtu, cfg->frame_size, 20);
 	e->mss6 = mss_for(cfg->mtu, cfg->frame_size, 40);
 	e->env = (struct http_env){ &e->lim, e->date, resolve, e };
-	e->synack_rl = (struct rate_limit){ now_ms, 0, cfg->synack_rate };
-	e->rst_rl = (struct rate_limit){ now_ms, 0, cfg->rst_rate };
+	/* Buckets start full: a burst of one second's worth is allowed. */
+	e->synack_rl = (struct rate_limit){ now_ms,
+					    (uint64_t)cfg->synack_rate * 1000,
+					    cfg->synack_rate };
+	e->rst_rl = (struct rate_limit){ now_ms, (uint64_t)cfg->rst_rate * 1000,
+					 cfg->rst_rate };
 	memset(e->date, ' ', sizeof(e->date));
 	e->scratch = malloc(ring);
 	if (!e->scratch ||
@@ -799,6 +803,12 @@ static bool retransmit(struct tcp_engine *e, struct flow *f)
 /* Idle or header timeout: close. After our FIN, the linger time is up. */
 static bool expire(struct tcp_engine *e, struct flow *f)
 {
+	/* Not idle while our data is unacknowledged: retransmission decides
+	 * (and gives up after max_retries). */
+	if (!(f->flags & FLOW_FIN_SENT) && f->snd_una != f->snd_nxt) {
+		f->expire_at = e->now_ms + e->cfg.idle_timeout_ms;
+		return true;
+	}
 	STAT(e, timeouts);
 	if (f->flags & FLOW_FIN_SENT) {
 		flow_free(e, f);

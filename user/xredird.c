@@ -29,13 +29,15 @@
 #define DEFAULT_REWRITE "https://registry-1.docker.io"
 #define REWRITE_NAME "rewrite"
 #define DEFAULT_NAME "default"
+#define MAX_MATCH_IPS 16
 
 struct options {
 	const char *ifname;
 	const char *bpffs;
 	const char *default_target;
 	const char *rewrite_target;
-	const char *match_ip;
+	const char *match_ip[MAX_MATCH_IPS];
+	uint32_t n_match_ip;
 	uint32_t queues; /* 0: all */
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
@@ -57,7 +59,8 @@ static void usage(FILE *out)
 		"  -p, --port N              service TCP port (default 10000)\n"
 		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET
 		")\n"
-		"      --match-ip ADDR       send this client to --rewrite-target (env MATCH_IP)\n"
+		"      --match-ip ADDR[/LEN] send this client to --rewrite-target (env MATCH_IP;\n"
+		"                            may be repeated)\n"
 		"      --rewrite-target URL  target for --match-ip (default " DEFAULT_REWRITE
 		")\n"
 		"  -q, --queues N            serve the first N receive queues (default: all)\n"
@@ -152,6 +155,8 @@ static int parse_option(struct options *o, int c, const char *arg)
 	static const char *const bind_modes[] = { "auto", "zerocopy", "copy",
 						  NULL };
 	enum log_level level;
+	struct xr_cidr cidr;
+	char err[160];
 	uint64_t v;
 	int mode;
 
@@ -173,7 +178,13 @@ static int parse_option(struct options *o, int c, const char *arg)
 		o->default_target = arg;
 		return 0;
 	case OPT_MATCH_IP:
-		o->match_ip = arg;
+		if (o->n_match_ip == MAX_MATCH_IPS)
+			return bad_value("--match-ip", arg, "at most 16 of them");
+		if (xr_cidr_parse(arg, &cidr, err, sizeof(err))) {
+			fprintf(stderr, "xredird: --match-ip: %s\n", err);
+			return -1;
+		}
+		o->match_ip[o->n_match_ip++] = arg;
 		return 0;
 	case OPT_REWRITE_TARGET:
 		o->rewrite_target = arg;
@@ -237,7 +248,9 @@ static int parse_args(struct options *o, int argc, char **argv)
 	http_limits_default(&o->lim);
 	o->bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
 					    XR_DEFAULT_BPFFS;
-	o->match_ip = getenv("MATCH_IP");
+	if (getenv("MATCH_IP") && *getenv("MATCH_IP") &&
+	    parse_option(o, OPT_MATCH_IP, getenv("MATCH_IP")))
+		return -1;
 	while ((c = getopt_long(argc, argv, "i:p:q:h", long_opts, NULL)) !=
 	       -1) {
 		if (c == 'h') {
@@ -307,6 +320,7 @@ static int apply_targets(struct xr_maps *m, const struct options *o)
 					      DEFAULT_REWRITE;
 	struct xr_cidr cidr;
 	char err[160];
+	uint32_t i;
 	int idx;
 
 	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
@@ -316,16 +330,16 @@ static int apply_targets(struct xr_maps *m, const struct options *o)
 		idx = 1;
 	if (o->rewrite_target || !m->targets[idx].name[0])
 		xr_target_write(m, (uint32_t)idx, REWRITE_NAME, rew, 302);
-	if (!o->match_ip)
-		return 0;
-	if (xr_cidr_parse(o->match_ip, &cidr, err, sizeof(err))) {
-		fprintf(stderr, "xredird: --match-ip: %s\n", err);
-		return -1;
-	}
-	if (xr_rule_add(m, &cidr, (uint32_t)idx)) {
-		log_err("rule_add_failed", " cidr=%s err=\"%s\"", o->match_ip,
-			strerror(errno));
-		return -1;
+	for (i = 0; i < o->n_match_ip; i++) {
+		if (xr_cidr_parse(o->match_ip[i], &cidr, err, sizeof(err))) {
+			fprintf(stderr, "xredird: --match-ip: %s\n", err);
+			return -1;
+		}
+		if (xr_rule_add(m, &cidr, (uint32_t)idx)) {
+			log_err("rule_add_failed", " cidr=%s err=\"%s\"",
+				o->match_ip[i], strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }

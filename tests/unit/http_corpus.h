@@ -68,11 +68,11 @@ struct http_corpus_entry {
 #define HC_A8192 HC_A4096 HC_A4096
 
 /* "GET /" HC_PATH_8178 " HTTP/1.1" is a request line of exactly 8192. */
-#define HC_PAD_8178                                                    \
+#define HC_PAD_8178                                                      \
 	HC_A4096 HC_A2048 HC_A1024 HC_A512 HC_A256 HC_A128 HC_A64 HC_A32 \
 		HC_A16 HC_A2
 /* "Host: x\r\n" "X-Pad: " HC_PAD_16366 "\r\n": a section of exactly 16384 */
-#define HC_PAD_16366                                                  \
+#define HC_PAD_16366                                                       \
 	HC_A8192 HC_A4096 HC_A2048 HC_A1024 HC_A512 HC_A256 HC_A128 HC_A64 \
 		HC_A32 HC_A8 HC_A4 HC_A2
 
@@ -530,7 +530,7 @@ static const struct http_corpus_entry http_corpus[] = {
 	  HC_RAW("GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " HC_PAD_16366 "\r\n"),
 	  .expect = HTTP_INCOMPLETE, .keeps_open = true },
 	{ .name = "header_section_16385_incomplete",
-	  HC_RAW("GET / HTTP/1.1\r\nHost: x\r\nX-Pad: a" HC_PAD_16366),
+	  HC_RAW("GET / HTTP/1.1\r\nHost: x\r\nX-Pad: aaa" HC_PAD_16366),
 	  .expect = 431 },
 	{ .name = "header_section_32k_one_field",
 	  HC_RAW("GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " HC_A8192 HC_A8192

@@ -128,8 +128,8 @@ static int read_responses(const uint8_t *buf, uint32_t len, struct resp *r,
 			return -1;
 		hlen = (uint32_t)(end + 4 - p);
 		memset(x, 0, sizeof(*x));
-		x->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 +
-			    (p[11] - '0');
+		x->status =
+			(p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 		if (find_header(p, hlen, "Location", &v, &vlen) &&
 		    vlen < sizeof(x->location))
 			memcpy(x->location, v, vlen);
@@ -142,12 +142,12 @@ static int read_responses(const uint8_t *buf, uint32_t len, struct resp *r,
 		if (!find_header(p, hlen, "Connection", &v, &vlen))
 			return -1;
 		x->close = vlen == 5 && !memcmp(v, "close", 5);
-		x->v2_api_header = find_header(p, hlen,
-					       "Docker-Distribution-Api-Version",
-					       &v, &vlen);
+		x->v2_api_header = find_header(
+			p, hlen, "Docker-Distribution-Api-Version", &v, &vlen);
 		pos += hlen;
 		rest = len - pos;
-		if (rest && !(rest >= 9 && !memcmp(buf + pos, "HTTP/1.1 ", 9))) {
+		if (rest &&
+		    !(rest >= 9 && !memcmp(buf + pos, "HTTP/1.1 ", 9))) {
 			if (rest < x->content_length)
 				return -1;
 			x->body_len = (uint32_t)x->content_length;
@@ -246,6 +246,24 @@ TEST(corpus_parse)
 }
 
 /*
+ * Which prefixes of a corpus entry to parse: all of a short one; of a
+ * long one the start, the end, every prefix ending near a CR or LF (where
+ * the parser changes state), and a sample of the rest.
+ */
+static bool prefix_wanted(const struct http_corpus_entry *e, uint32_t n,
+			  uint32_t end)
+{
+	uint32_t i;
+
+	if (end <= 2048 || n < 1024 || n + 64 >= end || n % 61 == 0)
+		return true;
+	for (i = n >= 2 ? n - 2 : 0; i <= n + 1 && i < e->len; i++)
+		if (e->raw[i] == '\r' || e->raw[i] == '\n')
+			return true;
+	return false;
+}
+
+/*
  * Every strict prefix of a valid head (or of an incomplete one) is
  * incomplete: a head is never refused because of where a segment ended.
  */
@@ -265,6 +283,8 @@ TEST(corpus_prefixes_of_valid_heads_are_incomplete)
 		end = e->expect == HTTP_OK ? head_len_of(e) : e->len;
 		corpus_limits(&lim, e->limits);
 		for (n = 0; n < end; n++) {
+			if (!prefix_wanted(e, n, end))
+				continue;
 			ret = http_parse_head((const uint8_t *)e->raw, n, &lim,
 					      &req);
 			if (ret != HTTP_INCOMPLETE && !bad++) {
@@ -296,8 +316,9 @@ TEST(corpus_prefixes_of_refused_heads_never_ok)
 			continue;
 		corpus_limits(&lim, e->limits);
 		for (n = 0; n <= e->len; n++)
-			ok += http_parse_head((const uint8_t *)e->raw, n, &lim,
-					      &req) == HTTP_OK;
+			if (prefix_wanted(e, n, e->len))
+				ok += http_parse_head((const uint8_t *)e->raw,
+						      n, &lim, &req) == HTTP_OK;
 		CHECK_EQ(ok, 0);
 		if (ok)
 			fprintf(stderr, "  in corpus entry %s\n", e->name);
@@ -423,6 +444,9 @@ TEST(parse_custom_limits)
 		 HTTP_INCOMPLETE);
 	CHECK_EQ(parse_lim("GET / HTTP/1.1\r\nHost: x\r\nX: 12345678", &lim,
 			   &req),
+		 HTTP_INCOMPLETE);
+	CHECK_EQ(parse_lim("GET / HTTP/1.1\r\nHost: x\r\nX: 123456789", &lim,
+			   &req),
 		 431);
 
 	http_limits_default(&lim);
@@ -450,8 +474,16 @@ TEST(parse_custom_limits)
 TEST(methods_list_parsing)
 {
 	static const char *const bad[] = {
-		"",	 "GET,",   ",GET",   "G ET",	 "GET,,HEAD", "GET;HEAD",
-		"GET, HEAD", "GET\t", "G\x80T", "UPDATEREDIRECTREFS",
+		"",
+		"GET,",
+		",GET",
+		"G ET",
+		"GET,,HEAD",
+		"GET;HEAD",
+		"GET, HEAD",
+		"GET\t",
+		"G\x80T",
+		"UPDATEREDIRECTREFS",
 		"GET,UPDATEREDIRECTREFS",
 		/* 17 entries, one more than HTTP_MAX_METHODS */
 		"A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q",
@@ -566,15 +598,15 @@ static int expected_redirect(char *buf, size_t cap, int status,
 			keep_alive ? "keep-alive" : "close", head ? "" : body);
 }
 
-#define CHECK_BYTES(got, got_len, want, want_len)                           \
-	do {                                                                \
-		CHECK_EQ(got_len, want_len);                                \
-		if ((uint32_t)(got_len) == (uint32_t)(want_len))            \
-			CHECK_MEM(got, want, want_len);                     \
-		else                                                        \
-			fprintf(stderr, "  got: %.*s\n  want: %.*s\n",      \
-				(int)(got_len), (const char *)(got),        \
-				(int)(want_len), (const char *)(want));     \
+#define CHECK_BYTES(got, got_len, want, want_len)                       \
+	do {                                                            \
+		CHECK_EQ(got_len, want_len);                            \
+		if ((uint32_t)(got_len) == (uint32_t)(want_len))        \
+			CHECK_MEM(got, want, want_len);                 \
+		else                                                    \
+			fprintf(stderr, "  got: %.*s\n  want: %.*s\n",  \
+				(int)(got_len), (const char *)(got),    \
+				(int)(want_len), (const char *)(want)); \
 	} while (0)
 
 TEST(redirect_exact_bytes)
@@ -590,9 +622,9 @@ TEST(redirect_exact_bytes)
 	uint8_t out[1024];
 	uint32_t n;
 
-	n = redirect_for(out, sizeof(out), "https://k8s.gcr.io", 302,
-			 "GET /v2/x/manifests/1?y=z HTTP/1.1\r\nHost: x\r\n\r\n",
-			 true);
+	n = redirect_for(
+		out, sizeof(out), "https://k8s.gcr.io", 302,
+		"GET /v2/x/manifests/1?y=z HTTP/1.1\r\nHost: x\r\n\r\n", true);
 	CHECK_BYTES(out, n, want, sizeof(want) - 1);
 }
 
@@ -604,9 +636,9 @@ TEST(redirect_head_and_close)
 	uint32_t n;
 	int wn;
 
-	n = redirect_for(out, sizeof(out), "https://k8s.gcr.io", 302,
-			 "HEAD /v2/x/manifests/1?y=z HTTP/1.1\r\nHost: x\r\n\r\n",
-			 true);
+	n = redirect_for(
+		out, sizeof(out), "https://k8s.gcr.io", 302,
+		"HEAD /v2/x/manifests/1?y=z HTTP/1.1\r\nHost: x\r\n\r\n", true);
 	wn = expected_redirect(want, sizeof(want), 302, loc, loc, true, true);
 	CHECK_BYTES(out, n, want, wn);
 	CHECK(header_is(out, n, "Content-Length", "61"));
@@ -627,8 +659,8 @@ TEST(redirect_statuses)
 	size_t i;
 
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
-		uint32_t n = redirect_for(out, sizeof(out), "http://h.test:8080",
-					  statuses[i],
+		uint32_t n = redirect_for(out, sizeof(out),
+					  "http://h.test:8080", statuses[i],
 					  "GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
 					  true);
 		int wn = expected_redirect(want, sizeof(want), statuses[i],
@@ -647,7 +679,8 @@ TEST(redirect_html_escaping)
 	int wn;
 
 	n = redirect_for(out, sizeof(out), "https://h", 302,
-			 "GET /a?b=1&c='d'&e HTTP/1.1\r\nHost: x\r\n\r\n", true);
+			 "GET /a?b=1&c='d'&e HTTP/1.1\r\nHost: x\r\n\r\n",
+			 true);
 	wn = expected_redirect(want, sizeof(want), 302,
 			       "https://h/a?b=1&c='d'&e",
 			       "https://h/a?b=1&amp;c=&#39;d&#39;&amp;e", true,
@@ -703,7 +736,8 @@ TEST(redirect_absolute_form)
 	CHECK_BYTES(out, n, want, wn);
 
 	n = redirect_for(out, sizeof(out), "https://h", 308,
-			 "GET HTTPS://x.test HTTP/1.1\r\nHost: x\r\n\r\n", true);
+			 "GET HTTPS://x.test HTTP/1.1\r\nHost: x\r\n\r\n",
+			 true);
 	wn = expected_redirect(want, sizeof(want), 308, "https://h/",
 			       "https://h/", true, false);
 	CHECK_BYTES(out, n, want, wn);
@@ -776,21 +810,36 @@ TEST(target_init)
 		const char *url;
 		int status;
 	} bad[] = {
-		{ "ftp://h", 302 },	  { "file:///h", 302 },
-		{ "http:/h", 302 },	  { "//h", 302 },
-		{ "h", 302 },		  { "", 302 },
-		{ "http://", 302 },	  { "https://", 302 },
-		{ "http:///", 302 },	  { "http:///x", 302 },
-		{ "http://h/a b", 302 },  { "http://h/\xc3\xa9", 302 },
-		{ "http://h/\"", 302 },	  { "http://h/<", 302 },
-		{ "http://h/#f", 302 },	  { "http://h/{}", 302 },
-		{ "http://h/?q", 302 },	  { "http://h?q", 302 },
-		{ "http://h/a\r\nX: y", 302 }, { "http://h/a\n", 302 },
-		{ "http://h/a\r", 302 },  { "http://h/\t", 302 },
-		{ "http://h/\x7f", 302 }, { "http://h", 200 },
-		{ "http://h", 304 },	  { "http://h", 300 },
-		{ "http://h", 404 },	  { "http://h", 0 },
-		{ "http://h", -302 },	  { "http://h", 302 + 65536 },
+		{ "ftp://h", 302 },
+		{ "file:///h", 302 },
+		{ "http:/h", 302 },
+		{ "//h", 302 },
+		{ "h", 302 },
+		{ "", 302 },
+		{ "http://", 302 },
+		{ "https://", 302 },
+		{ "http:///", 302 },
+		{ "http:///x", 302 },
+		{ "http://h/a b", 302 },
+		{ "http://h/\xc3\xa9", 302 },
+		{ "http://h/\"", 302 },
+		{ "http://h/<", 302 },
+		{ "http://h/#f", 302 },
+		{ "http://h/{}", 302 },
+		{ "http://h/?q", 302 },
+		{ "http://h?q", 302 },
+		{ "http://h/a\r\nX: y", 302 },
+		{ "http://h/a\n", 302 },
+		{ "http://h/a\r", 302 },
+		{ "http://h/\t", 302 },
+		{ "http://h/\x7f", 302 },
+		{ "http://h", 200 },
+		{ "http://h", 304 },
+		{ "http://h", 300 },
+		{ "http://h", 404 },
+		{ "http://h", 0 },
+		{ "http://h", -302 },
+		{ "http://h", 302 + 65536 },
 	};
 	static const int good[] = { 301, 302, 303, 307, 308 };
 	struct http_target t;
@@ -826,8 +875,7 @@ TEST(target_init)
 
 TEST(error_responses)
 {
-	static const int statuses[] = { 400, 405, 413, 414,
-					417, 431, 501, 505 };
+	static const int statuses[] = { 400, 405, 413, 414, 417, 431, 501, 505 };
 	struct http_limits lim;
 	uint8_t out[1024];
 	size_t i;
@@ -874,13 +922,12 @@ TEST(error_responses)
 
 TEST(error_response_exact_bytes)
 {
-	static const char want[] =
-		"HTTP/1.1 400 Bad Request\r\n"
-		"Content-Type: text/plain; charset=utf-8\r\n"
-		"Content-Length: 12\r\n"
-		"Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-		"Connection: close\r\n\r\n"
-		"Bad Request\n";
+	static const char want[] = "HTTP/1.1 400 Bad Request\r\n"
+				   "Content-Type: text/plain; charset=utf-8\r\n"
+				   "Content-Length: 12\r\n"
+				   "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+				   "Connection: close\r\n\r\n"
+				   "Bad Request\n";
 	struct http_limits lim;
 	uint8_t out[512];
 	uint32_t n;
@@ -955,14 +1002,15 @@ static struct http_feed stream_feed(struct stream *s, const void *data,
 	if (r.pending) {
 		CHECK_EQ(s->conn.head_len, 0);
 		CHECK(r.pending <= s->head_cap);
+		s->conn.head_len = r.pending;
 		if (r.pending > s->head_cap) {
 			s->overflow = true;
 			fprintf(stderr, "  pending %u > head cap %u\n",
 				r.pending, s->head_cap);
-			r.pending = s->head_cap;
+			s->conn.head_len = s->head_cap;
 		}
-		memcpy(s->head, (const uint8_t *)data + r.consumed, r.pending);
-		s->conn.head_len = r.pending;
+		memcpy(s->head, (const uint8_t *)data + r.consumed,
+		       s->conn.head_len);
 	}
 	return r;
 }
@@ -975,8 +1023,8 @@ static void stream_send(struct stream *s, const void *data, uint32_t len,
 
 	while (pos < len) {
 		uint32_t n = len - pos < step ? len - pos : step;
-		struct http_feed r = stream_feed(s, (const uint8_t *)data + pos,
-						 n);
+		struct http_feed r =
+			stream_feed(s, (const uint8_t *)data + pos, n);
 
 		CHECK(!r.blocked);
 		CHECK_EQ(r.consumed + r.pending, n);
@@ -1208,9 +1256,10 @@ TEST(feed_error_answers_once)
 {
 	static const char garbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc"
 				      "\x03\x03 GET / HTTP/1.1\r\n\r\n";
-	static const char mid[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-				  "GET /b HTTP/1.1\r\nHost: x\r\nBad\0: x\r\n\r\n"
-				  "GET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char mid[] =
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /b HTTP/1.1\r\nHost: x\r\nBad\0: x\r\n\r\n"
+		"GET /c HTTP/1.1\r\nHost: x\r\n\r\n";
 	const uint32_t glen = sizeof(garbage) - 1;
 	struct http_feed f;
 	struct resp r[4];
@@ -1251,15 +1300,14 @@ TEST(feed_error_answers_once)
 }
 
 /* Feeds entry e in steps; checks the answers against the corpus. */
-static void feed_corpus_entry(const struct http_corpus_entry *e,
-			      uint32_t step)
+static void feed_corpus_entry(const struct http_corpus_entry *e, uint32_t step)
 {
 	uint32_t want_responses = 0;
 	int before = test_failures, n;
 	struct resp r[4];
 	struct stream s;
 
-	stream_init(&s, e->limits, 8192);
+	stream_init(&s, e->limits, 65536);
 	if (step == 1 && e->len > DRIBBLE_BYTE_LIMIT) {
 		/* One byte at a time where it matters, then 61-byte steps. */
 		stream_send(&s, e->raw, DRIBBLE_BYTE_LIMIT, 1);
@@ -1444,7 +1492,8 @@ TEST(feed_head_at_limits_split)
 		n = stream_responses(&s, r, 2);
 		CHECK(n == 1 && r[0].status == 302);
 		if (test_failures != before)
-			fprintf(stderr, "  cut at %u: %d responses, status %d\n",
+			fprintf(stderr,
+				"  cut at %u: %d responses, status %d\n",
 				cuts[i], n, n > 0 ? r[0].status : 0);
 		stream_free(&s);
 	}
@@ -1492,9 +1541,9 @@ TEST(feed_blocked_on_output)
 	int i, rounds = 0;
 
 	for (i = 0; i < 5; i++)
-		len += (uint32_t)snprintf(buf + len, sizeof(buf) - len,
-					  "GET /p%d HTTP/1.1\r\nHost: x\r\n\r\n",
-					  i);
+		len += (uint32_t)snprintf(
+			buf + len, sizeof(buf) - len,
+			"GET /p%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
 	/* The size of one response, from an unconstrained stream. */
 	stream_init(&s, HTTP_CORPUS_LIM_DEFAULT, 4096);
 	stream_send(&s, one, rlen, rlen);
@@ -1598,5 +1647,85 @@ TEST(feed_v2_ping)
 	      !strcmp(r[2].location, TEST_URL "/v2/x"));
 	CHECK(header_is(s.out.buf, s.out.len, "Docker-Distribution-Api-Version",
 			"registry/2.0"));
+	stream_free(&s);
+}
+
+/*
+ * Bytes that make a buffered partial head invalid are refused when they
+ * arrive, with the status the parser gives the whole, not held until a
+ * line end that may never come.
+ */
+TEST(feed_refuses_invalid_bytes_after_valid_prefix)
+{
+	static const struct {
+		const char *first;
+		const char *second;
+		uint32_t second_len;
+	} cases[] = {
+		{ "GET /", "\x16\x03\x01\x02\x00", 5 },
+		{ "G", "ET /a\0b", 7 },
+		{ "GE", "TTTTTTTTTTTTTTTTTTTTTTTT", 24 },
+		{ "GET / HTTP/1.1\r\n", "Host : x", 8 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\n", "X-A: \x01", 6 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\n", "\rX", 2 },
+		{ "GET / HTTP/2", ".0", 2 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t flen = (uint32_t)strlen(cases[i].first);
+		int before = test_failures, want, n;
+		struct http_request req;
+		struct http_feed f;
+		uint8_t whole[128];
+		struct resp r[2];
+		struct stream s;
+
+		memcpy(whole, cases[i].first, flen);
+		memcpy(whole + flen, cases[i].second, cases[i].second_len);
+		stream_init(&s, HTTP_CORPUS_LIM_DEFAULT, 4096);
+		want = http_parse_head(whole, flen + cases[i].second_len,
+				       &s.lim, &req);
+		CHECK(want >= 400);
+		f = stream_feed(&s, cases[i].first, flen);
+		CHECK_EQ(f.pending, flen);
+		f = stream_feed(&s, cases[i].second, cases[i].second_len);
+		CHECK_EQ(f.responses, 1);
+		CHECK(f.closed);
+		n = stream_responses(&s, r, 2);
+		CHECK(n == 1 && r[0].status == want);
+		if (test_failures != before)
+			fprintf(stderr,
+				"  case %zu: want %d, got %d responses\n", i,
+				want, n);
+		stream_free(&s);
+	}
+}
+
+/* The empty line before a request may be split anywhere, too. */
+TEST(feed_leading_crlf_split)
+{
+	static const char req[] = "\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct resp r[2];
+	struct stream s;
+
+	stream_init(&s, HTTP_CORPUS_LIM_DEFAULT, 4096);
+	stream_send(&s, req, 1, 1);
+	stream_send(&s, req + 1, sizeof(req) - 2, 4096);
+	CHECK_EQ(s.responses, 1);
+	CHECK(stream_responses(&s, r, 2) == 1 && r[0].status == 302 &&
+	      !strcmp(r[0].location, TEST_URL "/x"));
+	stream_free(&s);
+
+	/* After a body, on a kept-alive connection. */
+	stream_init(&s, HTTP_CORPUS_LIM_DEFAULT, 4096);
+	stream_send(&s,
+		    "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+		    "ab\r",
+		    51, 4096);
+	stream_send(&s, req + 1, sizeof(req) - 2, 4096);
+	CHECK_EQ(s.responses, 2);
+	CHECK(stream_responses(&s, r, 2) == 2 && r[1].status == 302 &&
+	      !strcmp(r[1].location, TEST_URL "/x"));
 	stream_free(&s);
 }

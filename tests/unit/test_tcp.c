@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The TCP engine driven by crafted frames and a fake clock. */
+#include "test.h"
+#include "engine_harness.h"
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\n\r\n"
+
+static struct harness h;
+
+static const char expect_root[] =
+	"HTTP/1.1 302 Found\r\n"
+	"Location: https://k8s.gcr.io/\r\n"
+	"Content-Type: text/html; charset=utf-8\r\n"
+	"Content-Length: 41\r\n"
+	"Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+	"Connection: keep-alive\r\n"
+	"\r\n"
+	"<a href=\"https://k8s.gcr.io/\">Found</a>.\n";
+
+static uint32_t flows(void)
+{
+	return h.e.ft.count;
+}
+
+static uint64_t stat(enum tcp_stat s)
+{
+	return h.e.stats[s];
+}
+
+TEST(syn_gets_cookie_synack_and_no_state)
+{
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40000);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_SYN | TCP_ACK);
+	CHECK_EQ(p.ack, c.isn + 1);
+	CHECK_EQ(p.mss, 1460);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(stat(TCP_STAT_cookies_sent), 1);
+	/* A retransmitted SYN gets the same cookie (no state either way). */
+	c.snd = c.isn;
+	{
+		uint32_t first = p.seq;
+
+		h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+		REQUIRE(!h_parse(&h, 0, &c, &p));
+		CHECK_EQ(p.seq, first);
+	}
+	CHECK_EQ(flows(), 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(synack_mss_follows_peer_and_mtu)
+{
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 6, 40001);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.mss, 1440); /* IPv6 header is 20 bytes longer */
+	tcp_engine_free(&h.e);
+
+	/* A peer MSS of 536: segments never exceed it. */
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40002);
+	c.mss = 536;
+	REQUIRE(!h_connect(&h, &c));
+	{
+		char req[600];
+		uint32_t i, total = 0;
+
+		snprintf(req, sizeof(req), "GET /%0500d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+		h_send_seg(&h, &c, TCP_ACK, req, (uint32_t)strlen(req));
+		CHECK(h.nout >= 2);
+		for (i = 0; i < h.nout; i++) {
+			REQUIRE(!h_parse(&h, i, &c, &p));
+			CHECK(p.payload_len <= 536);
+			total += p.payload_len;
+		}
+		CHECK(total > 1000);
+	}
+	tcp_engine_free(&h.e);
+}
+
+TEST(cookie_ack_creates_flow_bad_cookie_gets_rst)
+{
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40010);
+	REQUIRE(!h_connect(&h, &c));
+	CHECK_EQ(flows(), 1);
+	CHECK_EQ(stat(TCP_STAT_cookies_ok), 1);
+
+	/* An ACK with a made-up cookie: RST at its ACK number, no state. */
+	h_conn_init(&c, 4, 40011);
+	c.snd = c.isn + 1;
+	c.rcv = 0x12345678;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(p.seq, 0x12345678);
+	CHECK_EQ(flows(), 1);
+	CHECK_EQ(stat(TCP_STAT_cookies_bad), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(one_request_one_segment)
+{
+	static const char req[] = GET("/");
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40020);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_PSH);
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.ack, c.snd); /* the ACK rides in the response */
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_MEM(p.payload, expect_root, sizeof(expect_root) - 1);
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(request_on_the_handshake_ack)
+{
+	static const char req[] = GET("/");
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40021);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + 1;
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_EQ(flows(), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(target_from_metadata)
+{
+	static const char req[] = GET("/x");
+	uint8_t buf[H_FRAME];
+	char body[4096];
+	struct h_conn c;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40022);
+	REQUIRE(!h_connect(&h, &c));
+	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	h_input(&h, buf, n, 1);
+	c.snd += sizeof(req) - 1;
+	h_payload(&h, &c, body, sizeof(body));
+	CHECK(strstr(body, "Location: https://registry-1.docker.io/x\r\n"));
+	tcp_engine_free(&h.e);
+}
+
+TEST(pipelined_requests_answered_in_order)
+{
+	char req[4096], body[32768], want[64];
+	uint32_t i, len = 0;
+	struct h_conn c;
+	char *at = body;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40030);
+	REQUIRE(!h_connect(&h, &c));
+	for (i = 0; i < 20; i++)
+		len += (uint32_t)snprintf(req + len, sizeof(req) - len,
+					  GET("/p/%u"), i);
+	h_send_seg(&h, &c, TCP_ACK, req, len);
+	h_payload(&h, &c, body, sizeof(body));
+	for (i = 0; i < 20; i++) {
+		snprintf(want, sizeof(want), "Location: https://k8s.gcr.io/p/%u\r\n",
+			 i);
+		at = strstr(at, want);
+		CHECK(at != NULL);
+		if (!at)
+			break;
+	}
+	CHECK_EQ(stat(TCP_STAT_requests), 20);
+	tcp_engine_free(&h.e);
+}
+
+TEST(request_split_across_three_segments)
+{
+	static const char req[] = GET("/split/path");
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40040);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, 10);
+	CHECK_EQ(h.nout, 0); /* partial head: ACK is delayed */
+	h_advance(&h, h.cfg.delack_ms);
+	REQUIRE(h.nout == 1); /* well under 500 ms */
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(p.payload_len, 0);
+	h_send_seg(&h, &c, TCP_ACK, req + 10, 12);
+	CHECK_EQ(h.nout, 0);
+	h_send_seg(&h, &c, TCP_ACK, req + 22, sizeof(req) - 1 - 22);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.snd);
+	CHECK(p.payload_len > 0);
+	CHECK(memmem(p.payload, p.payload_len, "/split/path\r\n", 13) != NULL);
+	CHECK_EQ(h.e.headpool.used, 0); /* head buffer given back */
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(retransmitted_request_gets_response_again)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n, seq;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40050);
+	REQUIRE(!h_connect(&h, &c));
+	seq = c.snd;
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	/* The response was lost: the client sends the request again. */
+	n = h_frame(&c, buf, seq, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_MEM(p.payload, expect_root, sizeof(expect_root) - 1);
+	CHECK_EQ(stat(TCP_STAT_requests), 1); /* answered once, sent twice */
+	tcp_engine_free(&h.e);
+}
+
+TEST(client_fin_closes_and_frees)
+{
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40060);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_FIN);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(p.seq, c.rcv);
+	c.rcv++;
+	CHECK_EQ(flows(), 1);
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(h.e.sndpool.used, 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(connection_close_then_timewait_is_stateless)
+{
+	static const char req[] =
+		"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40070);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_PSH | TCP_FIN); /* one segment */
+	CHECK(memmem(p.payload, p.payload_len, "Connection: close\r\n", 19));
+	c.rcv = p.seq + p.payload_len + 1;
+	/* Client acknowledges everything and closes. */
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(flows(), 0);
+	/* That ACK was lost: the retransmitted FIN gets the same ACK. */
+	n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK);
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(stat(TCP_STAT_timewait_acks), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(http10_closes_and_lingers_for_client_fin)
+{
+	static const char req[] = "GET /old HTTP/1.0\r\n\r\nGET /more HTTP/1.0\r\n";
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40080);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK(p.flags & TCP_FIN);
+	CHECK_EQ(p.ack, c.snd); /* the rest was read and dropped */
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	c.rcv = p.seq + p.payload_len + 1;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	CHECK_EQ(flows(), 1); /* half-closed, waiting for the client's FIN */
+	/* More input while lingering is acknowledged and dropped. */
+	h_send_seg(&h, &c, TCP_ACK, "junk", 4);
+	h_advance(&h, h.cfg.delack_ms);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(p.payload_len, 0);
+	/* No FIN from the client: freed at the linger timeout. */
+	h_advance(&h, h.cfg.linger_ms);
+	CHECK_EQ(flows(), 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(rst_rfc5961)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40090);
+	REQUIRE(!h_connect(&h, &c));
+	/* In window but not exact: challenge ACK, flow stays. */
+	n = h_frame(&c, buf, c.snd + 100, 0, TCP_RST, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(flows(), 1);
+	/* Out of window: ignored. */
+	n = h_frame(&c, buf, c.snd + 1000000, 0, TCP_RST, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 1);
+	/* A SYN on the established flow: challenge ACK. */
+	n = h_frame(&c, buf, c.isn + 5000, 0, TCP_SYN, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK);
+	CHECK_EQ(flows(), 1);
+	/* Exactly at the expected sequence: reset. */
+	n = h_frame(&c, buf, c.snd, 0, TCP_RST, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(stat(TCP_STAT_rst_rcvd), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(challenge_acks_limited_per_flow)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn a, b;
+	uint32_t n, i, sent = 0;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&a, 4, 40091);
+	h_conn_init(&b, 4, 40092);
+	REQUIRE(!h_connect(&h, &a));
+	REQUIRE(!h_connect(&h, &b));
+	for (i = 0; i < 50; i++) {
+		n = h_frame(&a, buf, a.snd + 1 + i, 0, TCP_RST, NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		sent += h.nout;
+	}
+	CHECK_EQ(sent, h.cfg.challenge_per_sec);
+	/* Another flow still gets its challenge ACK: the limit is per flow. */
+	n = h_frame(&b, buf, b.snd + 1, 0, TCP_RST, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(keepalive_probe_is_acked)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40100);
+	REQUIRE(!h_connect(&h, &c));
+	n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(flows(), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(out_of_order_dropped_with_dup_ack)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40110);
+	REQUIRE(!h_connect(&h, &c));
+	n = h_frame(&c, buf, c.snd + 10, c.rcv, TCP_ACK, req + 10,
+		    sizeof(req) - 11);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.snd); /* duplicate ACK, nothing taken */
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(stat(TCP_STAT_out_of_order), 1);
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(response_retransmitted_with_backoff_then_giveup)
+{
+	static const char req[] = GET("/");
+	uint64_t last = 0, gap, prev_gap = 0;
+	struct h_conn c;
+	struct pkt p;
+	int i, resends = 0;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40120);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	last = h.now;
+	/* Never acknowledged: resent with doubling intervals. */
+	for (i = 0; i < 200000 && flows(); i++) {
+		h_advance(&h, 10);
+		if (!h.nout)
+			continue;
+		REQUIRE(!h_parse(&h, 0, &c, &p));
+		if (p.flags & TCP_RST)
+			break;
+		CHECK_EQ(p.seq, c.rcv);
+		CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+		gap = h.now - last;
+		if (prev_gap)
+			CHECK(gap >= prev_gap * 2 - 20 ||
+			      gap >= h.cfg.rto_max_ms - 20);
+		prev_gap = gap;
+		last = h.now;
+		resends++;
+	}
+	CHECK_EQ(resends, h.cfg.max_retries);
+	CHECK(p.flags & TCP_RST);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(stat(TCP_STAT_giveups), 1);
+	CHECK_EQ(h.e.sndpool.used, 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(ack_stops_retransmission)
+{
+	static const char req[] = GET("/");
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40121);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + p.payload_len;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	CHECK_EQ(h.e.sndpool.used, 0); /* ring given back once acked */
+	h_advance(&h, 5000);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(stat(TCP_STAT_retransmits), 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(idle_timeout_closes)
+{
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40130);
+	REQUIRE(!h_connect(&h, &c));
+	h_advance(&h, h.cfg.idle_timeout_ms - 1);
+	CHECK_EQ(h.nout, 0);
+	h_advance(&h, 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_FIN);
+	c.rcv = p.seq + 1;
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(stat(TCP_STAT_timeouts), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(header_timeout_is_not_reset_by_dribbling)
+{
+	static const char req[] = GET("/slow");
+	struct h_conn c;
+	struct pkt p;
+	uint32_t i, fin_at = 0;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40140);
+	REQUIRE(!h_connect(&h, &c));
+	for (i = 0; i < sizeof(req) - 2 && !fin_at; i++) {
+		h_send_seg(&h, &c, TCP_ACK, req + i, 1);
+		h_advance(&h, 1000);
+		if (h.nout && !h_parse(&h, h.nout - 1, &c, &p) &&
+		    (p.flags & TCP_FIN))
+			fin_at = i;
+	}
+	/* Closed after header_timeout, though bytes kept coming. */
+	CHECK(fin_at > 0);
+	CHECK_EQ(fin_at, h.cfg.header_timeout_ms / 1000 - 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(zero_window_waits_probes_and_resumes)
+{
+	static const char req[] = GET("/");
+	struct h_conn c;
+	struct pkt p;
+	int probes = 0, i;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40150);
+	REQUIRE(!h_connect(&h, &c));
+	c.win = 0;
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	/* Nothing fits in a zero window: only an ACK for the request. */
+	for (i = 0; i < (int)h.nout; i++) {
+		REQUIRE(!h_parse(&h, i, &c, &p));
+		CHECK_EQ(p.payload_len, 0);
+	}
+	for (i = 0; i < 30; i++) {
+		h_advance(&h, 100);
+		if (h.nout && !h_parse(&h, 0, &c, &p) && p.payload_len == 1)
+			probes++;
+	}
+	CHECK(probes >= 1);
+	/* Window opens: the rest of the response follows. */
+	c.win = 65535;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	REQUIRE(h.nout >= 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len >= sizeof(expect_root) - 2);
+	tcp_engine_free(&h.e);
+}
+
+TEST(table_full_refuses_with_rst)
+{
+	struct h_conn c[4];
+	struct pkt p;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.max_flows = 3;
+	REQUIRE(!h_start(&h));
+	for (i = 0; i < 3; i++) {
+		h_conn_init(&c[i], 4, (uint16_t)(40160 + i));
+		REQUIRE(!h_connect(&h, &c[i]));
+	}
+	h_conn_init(&c[3], 4, 40163);
+	h_send_seg(&h, &c[3], TCP_SYN, NULL, 0);
+	REQUIRE(!h_parse(&h, 0, &c[3], &p));
+	c[3].rcv = p.seq + 1;
+	h_send_seg(&h, &c[3], TCP_ACK, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c[3], &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(stat(TCP_STAT_table_full), 1);
+	/* Existing connections keep working. */
+	h_send_seg(&h, &c[0], TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	CHECK_EQ(h.nout, 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(bad_checksum_dropped)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40170);
+	n = h_frame(&c, buf, c.isn, 0, TCP_SYN, NULL, 0);
+	buf[n - 1] ^= 0x40; /* inside the TCP options */
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(stat(TCP_STAT_rx_bad_csum), 1);
+	tcp_engine_free(&h.e);
+}
+
+TEST(ipv6_and_vlan)
+{
+	static const char req[] = GET("/v6");
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 6, 40180);
+	c.vlan = true;
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK(p.vlan);
+	CHECK_EQ(p.vlan_tci, 42);
+	CHECK_EQ(p.key.family, 6);
+	CHECK(memmem(p.payload, p.payload_len, "k8s.gcr.io/v6\r\n", 15));
+	tcp_engine_free(&h.e);
+}
+
+TEST(unknown_flow_rst_rate_limited)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	uint32_t n, i, rsts = 0;
+
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 5000; i++) {
+		h_conn_init(&c, 4, (uint16_t)(20000 + i));
+		n = h_frame(&c, buf, 1, 2, TCP_ACK, NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		rsts += h.nout;
+	}
+	/* All in the same millisecond: at most one second's worth. */
+	CHECK_EQ(rsts, h.cfg.rst_rate);
+	CHECK_EQ(stat(TCP_STAT_rst_limited), 5000 - h.cfg.rst_rate);
+	tcp_engine_free(&h.e);
+}
+
+TEST(data_on_syn_is_not_acknowledged)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40190);
+	n = h_frame(&c, buf, c.isn, 0, TCP_SYN, GET("/"), sizeof(GET("/")) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.isn + 1);
+	CHECK_EQ(p.payload_len, 0);
+	tcp_engine_free(&h.e);
+}
