@@ -100,7 +100,8 @@ up() {
 	ip -n "$CLI_NS" addr add $CLI_IP4/24 dev "$CLI_IF"
 	ip -n "$CLI_NS" addr add $MATCH_IP4/24 dev "$CLI_IF"
 	ip -n "$CLI_NS" addr add $CLI_IP6/64 dev "$CLI_IF" nodad
-	ip -n "$CLI_NS" addr add $MATCH_IP6/64 dev "$CLI_IF" nodad
+	# Deprecated, so never picked as a source unless a client binds it.
+	ip -n "$CLI_NS" addr add $MATCH_IP6/64 dev "$CLI_IF" nodad preferred_lft 0
 	ip -n "$SRV_NS" link set "$SRV_IF" up
 	ip -n "$CLI_NS" link set "$CLI_IF" up
 	ip netns exec "$CLI_NS" ethtool -K "$CLI_IF" tx off >/dev/null

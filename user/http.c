@@ -171,14 +171,31 @@ static int cl_element(const uint8_t *e, uint32_t n, void *arg)
 	return 0;
 }
 
-static int field_content_length(struct fields *f, const uint8_t *v, uint32_t n)
+/* Whether a comma-separated list has an empty element ("5,", ",5"). */
+static bool has_empty_element(const uint8_t *v, uint32_t n)
 {
+	bool empty = true;
 	uint32_t i;
 
-	/* A list of equal numbers (RFC 9110, 8.6); at least one number. */
-	for (i = 0; i < n && !is_digit(v[i]); i++)
-		;
-	if (i == n)
+	for (i = 0; i < n; i++) {
+		if (v[i] == ',') {
+			if (empty)
+				return true;
+			empty = true;
+		} else if (v[i] != ' ' && v[i] != '\t') {
+			empty = false;
+		}
+	}
+	return empty;
+}
+
+/*
+ * A list of equal numbers is tolerated (RFC 9110, 8.6), but nothing looser:
+ * a framing header is where request smuggling starts.
+ */
+static int field_content_length(struct fields *f, const uint8_t *v, uint32_t n)
+{
+	if (has_empty_element(v, n))
 		return 400;
 	return for_each_element(v, n, cl_element, f);
 }
@@ -186,12 +203,18 @@ static int field_content_length(struct fields *f, const uint8_t *v, uint32_t n)
 static int te_element(const uint8_t *e, uint32_t n, void *arg)
 {
 	struct fields *f = arg;
-	uint32_t i = 0;
+	uint32_t i = 0, j;
 
-	/* A coding may carry parameters; only its name matters here. */
-	while (i < n && e[i] != ';' && e[i] != ' ' && e[i] != '\t')
+	/* transfer-coding = token *( OWS ";" OWS transfer-parameter ) */
+	while (i < n && (cclass[e[i]] & C_TCHAR))
 		i++;
+	for (j = i; j < n && (e[j] == ' ' || e[j] == '\t'); j++)
+		;
+	if (!i || (j < n && e[j] != ';'))
+		return 400;
 	if (SPAN_IS(e, i, "chunked")) {
+		if (j < n)
+			return 400; /* chunked takes no parameters */
 		f->te_chunked_count++;
 		f->te_chunked_last = true;
 		return 0;
@@ -386,13 +409,19 @@ struct scan {
 	uint32_t fields_start; /* start of the header section, 0: not yet */
 };
 
-static int incomplete(const struct scan *s, size_t len,
+/*
+ * The head ends before it is complete: fine, unless what arrived already
+ * exceeds a limit. A CR at the very end may end a line and does not count.
+ */
+static int incomplete(const struct scan *s, const uint8_t *buf, size_t len,
 		      const struct http_limits *lim)
 {
+	size_t n = len - (len && buf[len - 1] == '\r');
+
 	if (!s->fields_start) {
-		if (len - s->line_start > lim->max_request_line)
+		if (n - s->line_start > lim->max_request_line)
 			return 414;
-	} else if (len - s->fields_start > lim->max_header_bytes) {
+	} else if (n - s->fields_start > lim->max_header_bytes) {
 		return 431;
 	}
 	return HTTP_INCOMPLETE;
@@ -423,18 +452,20 @@ static int request_line(const uint8_t *buf, size_t len, struct scan *s,
 	size_t p = *pos, m, t;
 	int ret;
 
-	/* RFC 9112, 2.2: ignore empty lines before the request-line. */
+	/* RFC 9112, 2.2: ignore a few empty lines before the request-line. */
 	while (p + 1 < len && buf[p] == '\r' && buf[p + 1] == '\n')
 		p += 2;
-	s->line_start = (uint32_t)p;
-	if (p > lim->max_request_line)
+	if (p > HTTP_MAX_LEADING)
 		return 400;
+	s->line_start = (uint32_t)p;
+	if (p + 1 == len && buf[p] == '\r')
+		return HTTP_INCOMPLETE;
 
 	for (m = p; p < len && (cclass[buf[p]] & C_TCHAR); p++)
 		if (p - m >= HTTP_MAX_METHOD_LEN)
 			return 501;
 	if (p == len)
-		return incomplete(s, len, lim);
+		return incomplete(s, buf, len, lim);
 	if (buf[p] != ' ' || p == m)
 		return 400;
 	req->method = (struct http_span){ buf + m, (uint32_t)(p - m) };
@@ -442,18 +473,18 @@ static int request_line(const uint8_t *buf, size_t len, struct scan *s,
 	for (t = ++p; p < len && (cclass[buf[p]] & C_TARGET); p++)
 		;
 	if (p == len)
-		return incomplete(s, len, lim);
+		return incomplete(s, buf, len, lim);
 	if (buf[p] != ' ' || p == t)
 		return 400;
 
 	ret = version(buf + p + 1, len - p - 1, req);
 	if (ret == HTTP_INCOMPLETE)
-		return incomplete(s, len, lim);
+		return incomplete(s, buf, len, lim);
 	if (ret != HTTP_OK)
 		return ret;
 	p += 9;
 	if (p == len || (p + 1 == len && buf[p] == '\r'))
-		return incomplete(s, len, lim);
+		return incomplete(s, buf, len, lim);
 	if (buf[p] != '\r' || buf[p + 1] != '\n')
 		return 400;
 	if (p - s->line_start > lim->max_request_line)
@@ -476,7 +507,7 @@ static int field_line(const uint8_t *buf, size_t len, const struct scan *s,
 	for (n = p; p < len && (cclass[buf[p]] & C_TCHAR); p++)
 		;
 	if (p == len)
-		return incomplete(s, len, lim);
+		return incomplete(s, buf, len, lim);
 	/* No whitespace before the colon (a request smuggling vector). */
 	if (buf[p] != ':' || p == n)
 		return 400;
@@ -486,7 +517,7 @@ static int field_line(const uint8_t *buf, size_t len, const struct scan *s,
 	for (v = p; p < len && (cclass[buf[p]] & C_VALUE); p++)
 		;
 	if (p == len || (p + 1 == len && buf[p] == '\r'))
-		return incomplete(s, len, lim);
+		return incomplete(s, buf, len, lim);
 	/* Anything but CRLF here is a bare CR, bare LF, NUL or control. */
 	if (buf[p] != '\r' || buf[p + 1] != '\n')
 		return 400;
@@ -499,23 +530,30 @@ static int field_line(const uint8_t *buf, size_t len, const struct scan *s,
 		     (uint32_t)(e - v));
 }
 
-int http_parse_head(const uint8_t *buf, size_t len,
-		    const struct http_limits *lim, struct http_request *req)
+/* Where a partial head would first exceed a limit. */
+static uint32_t next_limit(const struct scan *s, const struct http_limits *lim)
 {
-	struct scan s = { 0, 0 };
+	if (!s->fields_start)
+		return s->line_start + lim->max_request_line + 1;
+	return s->fields_start + lim->max_header_bytes + 1;
+}
+
+static int parse_head(const uint8_t *buf, size_t len,
+		      const struct http_limits *lim, struct http_request *req,
+		      struct scan *s)
+{
 	uint32_t nfields = 0;
 	struct fields f;
 	size_t pos = 0;
 	int ret;
 
-	memset(req, 0, sizeof(*req));
 	memset(&f, 0, sizeof(f));
-	ret = request_line(buf, len, &s, lim, req, &pos);
+	ret = request_line(buf, len, s, lim, req, &pos);
 	if (ret != HTTP_OK)
 		return ret;
 	for (;;) {
 		if (pos == len || (pos + 1 == len && buf[pos] == '\r'))
-			return incomplete(&s, len, lim);
+			return incomplete(s, buf, len, lim);
 		if (buf[pos] == '\r') {
 			if (buf[pos + 1] != '\n')
 				return 400;
@@ -527,12 +565,25 @@ int http_parse_head(const uint8_t *buf, size_t len,
 			return 400;
 		if (++nfields > lim->max_fields)
 			return 431;
-		ret = field_line(buf, len, &s, lim, req, &f, &pos);
+		ret = field_line(buf, len, s, lim, req, &f, &pos);
 		if (ret != HTTP_OK)
 			return ret;
 	}
 	req->head_len = (uint32_t)pos;
 	return finish(req, &f, lim);
+}
+
+int http_parse_head(const uint8_t *buf, size_t len,
+		    const struct http_limits *lim, struct http_request *req)
+{
+	struct scan s = { 0, 0 };
+	int ret;
+
+	memset(req, 0, sizeof(*req));
+	ret = parse_head(buf, len, lim, req, &s);
+	if (ret == HTTP_INCOMPLETE)
+		req->limit_at = next_limit(&s, lim);
+	return ret;
 }
 
 const char *http_reason(int status)
@@ -578,11 +629,52 @@ void http_format_date(char *out, int64_t t)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
+	if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999)
+		memset(&tm, 0, sizeof(tm)); /* out of range: a fixed date */
 	snprintf(tmp, sizeof(tmp), "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
 		 days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
-		 (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	memcpy(out, tmp, HTTP_DATE_LEN);
+}
+
+static bool host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+/* authority = host [ ":" port ], host a name or a bracketed IPv6 address;
+ * no userinfo. Returns its length, or 0 if invalid. */
+static size_t authority_len(const char *a, size_t len)
+{
+	size_t i = 0, digits;
+	unsigned long port = 0;
+
+	if (i < len && a[i] == '[') {
+		for (i++; i < len && (a[i] == ':' || a[i] == '.' ||
+				      (a[i] >= '0' && a[i] <= '9') ||
+				      (a[i] >= 'a' && a[i] <= 'f') ||
+				      (a[i] >= 'A' && a[i] <= 'F'));
+		     i++)
+			;
+		if (i == len || a[i] != ']' || i == 1)
+			return 0;
+		i++;
+	} else {
+		while (i < len && host_char(a[i]))
+			i++;
+		if (!i)
+			return 0;
+	}
+	if (i < len && a[i] == ':') {
+		for (i++, digits = 0; i < len && a[i] >= '0' && a[i] <= '9';
+		     i++, digits++)
+			port = port * 10 + (unsigned long)(a[i] - '0');
+		if (!digits || digits > 5 || !port || port > 65535)
+			return 0;
+	}
+	return i == len || a[i] == '/' ? i : 0;
 }
 
 int http_target_init(struct http_target *t, const char *url, size_t len,
@@ -602,7 +694,7 @@ int http_target_init(struct http_target *t, const char *url, size_t len,
 	/* A trailing slash would double the request path's leading one. */
 	while (len > skip && url[len - 1] == '/')
 		len--;
-	if (len == skip || url[skip] == '/' || len > UINT16_MAX)
+	if (len > UINT16_MAX || !authority_len(url + skip, len - skip))
 		return -1;
 	for (i = 0; i < len; i++) {
 		uint8_t c = cclass[(uint8_t)url[i]];
@@ -852,12 +944,6 @@ static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, const char *date)
 	return (uint32_t)(o - out);
 }
 
-/* Room a response to any error needs; 405 lists the allowed methods. */
-static uint32_t error_len_max(const struct http_limits *lim)
-{
-	return 256 + (uint32_t)strlen(lim->allow);
-}
-
 /*
  * Answers one parsed request into out. Returns false if out lacks room,
  * leaving it unchanged.
@@ -888,13 +974,11 @@ static bool respond(const struct http_env *env, const struct http_request *req,
 static bool respond_error(const struct http_env *env, int status,
 			  struct http_out *out)
 {
-	uint32_t room = out->cap - out->len;
+	uint32_t n = http_write_error(out->buf + out->len, out->cap - out->len,
+				      status, env->lim, env->date);
 
-	if (error_len_max(env->lim) > room)
-		return false;
-	out->len += http_write_error(out->buf + out->len, room, status,
-				     env->lim, env->date);
-	return true;
+	out->len += n;
+	return n > 0;
 }
 
 /* Applies the outcome of one parsed head; false when blocked on room. */
@@ -919,6 +1003,38 @@ static bool answer(struct http_conn *conn, const struct http_env *env,
 	return true;
 }
 
+/* Bytes that are never valid in a request head (CTLs other than HT, CR,
+ * LF, and DEL): their arrival is an error whatever comes next. */
+static bool has_forbidden(const uint8_t *p, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' &&
+		     p[i] != '\n') ||
+		    p[i] == 0x7f)
+			return true;
+	return false;
+}
+
+#define REPARSE_SMALL 512 /* a head this short is cheap to parse again */
+
+/*
+ * Whether appending n bytes to a partial head of old bytes calls for
+ * parsing it again from the start. Parsing on every segment would cost
+ * O(n^2) for a head sent a byte at a time; parsing only when a line
+ * starts or completes bounds it to two parses per line (of at most
+ * max_fields + 2 lines),
+ * while short heads, forbidden bytes and limits are caught at once.
+ */
+static bool must_reparse(const struct http_conn *conn, const uint8_t *head,
+			 uint32_t old, uint32_t n)
+{
+	return old + n <= REPARSE_SMALL || old + n >= conn->limit_at ||
+	       head[old - 1] == '\n' || memchr(head + old, '\n', n) ||
+	       has_forbidden(head + old, n);
+}
+
 /*
  * A partial head is buffered: append what fits of data and parse again.
  * Returns how many bytes of data were used, or -1 when blocked.
@@ -928,15 +1044,14 @@ static long feed_buffered(struct http_conn *conn, const struct http_env *env,
 			  struct http_feed *r, struct http_out *out)
 {
 	uint32_t cap = http_head_cap(env->lim), old = conn->head_len;
-	uint32_t n = len < cap - old ? len : cap - old;
+	uint32_t n = old < cap ? cap - old : 0;
 	struct http_request req;
 	int status;
 
+	if (n > len)
+		n = len;
 	memcpy(head + old, data, n);
-	/* Only a completed line can complete the head or add an error
-	 * a shorter prefix did not have (a length limit aside). */
-	if (!memchr(head + old, '\n', n) && old + n < cap &&
-	    old + n <= env->lim->max_request_line) {
+	if (!must_reparse(conn, head, old, n)) {
 		conn->head_len = old + n;
 		return n;
 	}
@@ -944,9 +1059,10 @@ static long feed_buffered(struct http_conn *conn, const struct http_env *env,
 	if (status == HTTP_INCOMPLETE) {
 		if (old + n < cap) {
 			conn->head_len = old + n;
+			conn->limit_at = req.limit_at;
 			return n;
 		}
-		status = 431;
+		status = 431; /* cannot happen within the limits */
 	}
 	if (!answer(conn, env, &req, status, r, out))
 		return -1;
@@ -989,10 +1105,14 @@ struct http_feed http_feed(struct http_conn *conn, const struct http_env *env,
 			continue;
 		}
 		status = http_parse_head(data + pos, len - pos, env->lim, &req);
-		if (status == HTTP_INCOMPLETE) {
+		if (status == HTTP_INCOMPLETE &&
+		    len - pos <= http_head_cap(env->lim)) {
 			r.pending = len - pos;
+			conn->limit_at = req.limit_at;
 			break;
 		}
+		if (status == HTTP_INCOMPLETE)
+			status = 431; /* cannot happen within the limits */
 		if (!answer(conn, env, &req, status, &r, out)) {
 			r.blocked = true;
 			break;

@@ -15,6 +15,7 @@
 #define HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define HTTP_MAX_METHOD_LEN 17 /* UPDATEREDIRECTREF, the longest registered */
 #define HTTP_MAX_METHODS 16 /* entries of an allow list */
+#define HTTP_MAX_LEADING 8 /* bytes of empty lines accepted before a request */
 
 /* Parser outcomes that are not an HTTP status. */
 #define HTTP_OK 0
@@ -37,10 +38,15 @@ struct http_limits {
 void http_limits_default(struct http_limits *lim);
 /* Parses "GET,HEAD"; returns -1 and leaves lim unchanged on a bad list. */
 int http_limits_set_methods(struct http_limits *lim, const char *list);
-/* Bytes a transport must be able to hold for one partial head. */
+/*
+ * Bytes a transport must be able to hold for one partial head: the largest
+ * valid head (leading empty lines, request line and its CRLF, header
+ * section, final CRLF).
+ */
 static inline uint32_t http_head_cap(const struct http_limits *lim)
 {
-	return lim->max_request_line + lim->max_header_bytes;
+	return HTTP_MAX_LEADING + lim->max_request_line + 2 +
+	       lim->max_header_bytes + 2;
 }
 
 /* A byte range of the head. */
@@ -67,6 +73,7 @@ struct http_request {
 	struct http_span forwarded_for; /* X-Forwarded-For, last field line */
 	struct http_span real_ip; /* X-Real-IP, last field line */
 	uint32_t head_len; /* bytes of the head, final empty line included */
+	uint32_t limit_at; /* incomplete: length at which a limit may be hit */
 };
 
 /*
@@ -93,9 +100,10 @@ int http_target_init(struct http_target *t, const char *url, size_t len,
 /* Per-connection stream state; zero-initialised at connection start. */
 struct http_conn {
 	uint32_t head_len; /* bytes of a partial head held by the transport */
-	uint8_t closing; /* a response closed the connection: drop input */
-	uint8_t pad[3];
+	uint32_t limit_at; /* head length at which to check the limits again */
 	uint64_t body_left; /* body bytes still to discard */
+	uint8_t closing; /* a response closed the connection: drop input */
+	uint8_t pad[7];
 };
 
 /* Where responses go: a contiguous buffer with room for cap bytes. */

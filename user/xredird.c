@@ -179,7 +179,8 @@ static int parse_option(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_MATCH_IP:
 		if (o->n_match_ip == MAX_MATCH_IPS)
-			return bad_value("--match-ip", arg, "at most 16 of them");
+			return bad_value("--match-ip", arg,
+					 "at most 16 of them");
 		if (xr_cidr_parse(arg, &cidr, err, sizeof(err))) {
 			fprintf(stderr, "xredird: --match-ip: %s\n", err);
 			return -1;

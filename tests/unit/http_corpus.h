@@ -765,10 +765,28 @@ static const struct http_corpus_entry http_corpus[] = {
 	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\n"
 		 "Transfer-Encoding: xchunked\r\n\r\n"),
 	  .expect = 501 },
+	/* A quoted string is not a transfer-coding token: a syntax error. */
 	{ .name = "te_chunked_quoted",
 	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\n"
 		 "Transfer-Encoding: \"chunked\"\r\n\r\n"),
-	  .expect = 501 },
+	  .expect = 400 },
+	{ .name = "te_chunked_trailing_token",
+	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\n"
+		 "Transfer-Encoding: chunked x\r\n\r\n"),
+	  .expect = 400 },
+	{ .name = "te_chunked_with_parameter",
+	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\n"
+		 "Transfer-Encoding: chunked;a=b\r\n\r\n"),
+	  .expect = 400 },
+	{ .name = "cl_trailing_empty_element",
+	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5,\r\n\r\n"),
+	  .expect = 400 },
+	{ .name = "cl_leading_empty_element",
+	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ,5\r\n\r\n"),
+	  .expect = 400 },
+	{ .name = "cl_inner_empty_element",
+	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5,,5\r\n\r\n"),
+	  .expect = 400 },
 	{ .name = "te_identity",
 	  HC_RAW("POST / HTTP/1.1\r\nHost: x\r\n"
 		 "Transfer-Encoding: identity\r\n\r\n"),

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# make bench: wrk against xredird and against nginx doing the same
+# redirect (geo + return 302), on the same veth topology. The server is
+# pinned to CPU 1 and wrk to CPU 0; repetitions alternate the servers
+# (A B B A ...); the report gives medians, ratios and CPU per request.
+#
+# usage: bench.sh [--reps N] [--duration SEC] [--connections N] [--out DIR]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REPS=5
+DURATION=10
+CONNS=50
+OUT=bench-results
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--reps) REPS=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	--connections) CONNS=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	*) echo "bench: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+export XR_TOPO=${XR_TOPO:-xrbench}
+eval "$(./scripts/topology.sh env | sed 's/^/export /')"
+SERVER_CPU=1
+CLIENT_CPU=0
+WORK=$(mktemp -d /tmp/xredir-bench.XXXXXX)
+mkdir -p "$OUT" "$WORK/nginx"
+pid=
+
+cleanup() {
+	trap - EXIT INT TERM
+	stop_server
+	./scripts/topology.sh down
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+srv() { ip netns exec "$XR_SRV_NS" "$@"; }
+cli() { ip netns exec "$XR_CLI_NS" "$@"; }
+
+stop_server() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait "$pid" 2>/dev/null || true
+	fi
+	pid=
+}
+
+wait_ready() {
+	for _ in $(seq 100); do
+		cli curl -s -o /dev/null --max-time 1 "http://$XR_SRV_IP4:10000/" &&
+			return 0
+		sleep 0.05
+	done
+	echo "bench: server did not come up" >&2
+	exit 1
+}
+
+start_server() {
+	case "$1" in
+	xredird)
+		srv taskset -c $SERVER_CPU build/xredird --iface "$XR_SRV_IF" \
+			--bpffs "$XR_BPFFS" --match-ip "$XR_MATCH_IP4" \
+			--log-level warn 2>>"$WORK/xredird.log" &
+		;;
+	nginx)
+		srv taskset -c $SERVER_CPU nginx -p "$WORK/nginx" \
+			-c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx.log" &
+		;;
+	esac
+	pid=$!
+	wait_ready
+}
+
+# user+nice+system+irq+softirq jiffies over all CPUs.
+cpu_jiffies() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+
+# One wrk run; appends a JSON line to $WORK/runs.jsonl.
+run_one() {
+	local server=$1 scenario=$2 rep=$3 hdr=() out c0 c1
+	[ "$scenario" = close ] && hdr=(-H "Connection: close")
+	start_server "$server"
+	c0=$(cpu_jiffies)
+	out=$(cli taskset -c $CLIENT_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" \
+		--latency "${hdr[@]}" "http://$XR_SRV_IP4:10000/v2/pause/manifests/3.9")
+	c1=$(cpu_jiffies)
+	stop_server
+	python3 scripts/bench_report.py parse "$server" "$scenario" "$rep" \
+		"$((c1 - c0))" "$(getconf CLK_TCK)" <<<"$out" >>"$WORK/runs.jsonl"
+	tail -n1 "$WORK/runs.jsonl"
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: needs root (network namespaces, XDP)" >&2
+	exit 1
+fi
+sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
+	-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
+	bench/nginx.conf.in >"$WORK/nginx/nginx.conf"
+./scripts/topology.sh up
+
+for rep in $(seq "$REPS"); do
+	for scenario in keepalive close; do
+		# Alternate which server goes first, so drift hits both.
+		if [ $((rep % 2)) = 1 ]; then order="xredird nginx"; else order="nginx xredird"; fi
+		for server in $order; do
+			run_one "$server" "$scenario" "$rep"
+		done
+	done
+done
+
+python3 scripts/bench_report.py report "$WORK/runs.jsonl" "$OUT" \
+	"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU"

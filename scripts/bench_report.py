@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Parses wrk runs and writes the benchmark report (Markdown and JSON).
+
+  bench_report.py parse SERVER SCENARIO REP CPU_JIFFIES CLK_TCK < wrk-output
+  bench_report.py report RUNS.jsonl OUTDIR CONFIG
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+
+UNITS = {"us": 1.0, "ms": 1000.0, "s": 1e6}
+
+
+def latency_us(text):
+    m = re.match(r"([\d.]+)(us|ms|s)$", text)
+    if not m:
+        raise ValueError(f"bad latency {text!r}")
+    return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def parse(argv):
+    server, scenario, rep, jiffies, clk_tck = argv
+    out = sys.stdin.read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+        out)
+    non3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    cpu_s = int(jiffies) / int(clk_tck)
+    run = {
+        "server": server,
+        "scenario": scenario,
+        "rep": int(rep),
+        "rps": rps,
+        "requests": total,
+        "p50_us": latency_us(pct["50"]),
+        "p99_us": latency_us(pct["99"]),
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+        "non_3xx": int(non3xx.group(1)) if non3xx else 0,
+        "cpu_s": cpu_s,
+        "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
+    }
+    print(json.dumps(run))
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+    }
+
+
+def report(argv):
+    runs_path, outdir, config = argv
+    with open(runs_path) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    keys = ["rps", "p50_us", "p99_us", "cpu_us_per_req"]
+    summary = {}
+    for scenario in ("keepalive", "close"):
+        row = {}
+        for server in ("xredird", "nginx"):
+            sel = [r for r in runs
+                   if r["scenario"] == scenario and r["server"] == server]
+            if not sel:
+                continue
+            row[server] = {k: statistics.median(r[k] for r in sel)
+                           for k in keys}
+            row[server]["runs"] = len(sel)
+            row[server]["socket_errors"] = sum(r["socket_errors"] for r in sel)
+            row[server]["non_3xx"] = sum(r["non_3xx"] for r in sel)
+        if "xredird" in row and "nginx" in row:
+            x, n = row["xredird"], row["nginx"]
+            row["ratio"] = {k: x[k] / n[k] if n[k] else None for k in keys}
+        summary[scenario] = row
+    now = datetime.datetime.now(datetime.timezone.utc)
+    doc = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "config": config,
+           "machine": machine(), "summary": summary, "runs": runs}
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "bench.json"), "w") as f:
+        json.dump(doc, f, indent=2)
+    md = markdown(doc)
+    with open(os.path.join(outdir, "bench.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+def markdown(doc):
+    m = doc["machine"]
+    lines = [
+        f"Benchmark of {doc['date']} on {m['cpus']} CPUs ({m['cpu_model']}), "
+        f"kernel {m['kernel']}; {doc['config']}; medians.",
+        "",
+        "| scenario | server | requests/s | p50 latency | p99 latency "
+        "| CPU per request | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, row in doc["summary"].items():
+        for server in ("xredird", "nginx"):
+            if server not in row:
+                continue
+            s = row[server]
+            lines.append(
+                f"| {scenario} | {server} | {s['rps']:,.0f} "
+                f"| {s['p50_us']:.0f} us | {s['p99_us']:.0f} us "
+                f"| {s['cpu_us_per_req']:.1f} us "
+                f"| {s['socket_errors'] + s['non_3xx']} |")
+        if "ratio" in row:
+            r = row["ratio"]
+            lines.append(
+                f"| {scenario} | **xredird / nginx** | **{r['rps']:.2f}x** "
+                f"| {r['p50_us']:.2f}x | {r['p99_us']:.2f}x "
+                f"| {r['cpu_us_per_req']:.2f}x | |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report"):
+        sys.exit(__doc__)
+    (parse if sys.argv[1] == "parse" else report)(sys.argv[2:])

@@ -1,0 +1,306 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+# Helpers for xredir's end-to-end tests, sourced by tests/e2e/run.sh and by
+# later suites (loss, floods, CLI). Bash; needs root.
+#
+#   e2e_init TOPO            load the topology's variables (XR_SRV_NS, ...),
+#                            make a work dir ($E2E_WORK), set the EXIT trap
+#   e2e_topo_up [ARGS]       scripts/topology.sh up (down first, by itself)
+#   e2e_cleanup              stop everything started here, topology down
+#   cli CMD... / srv CMD...  run a command in the client / server namespace
+#   e2e_bg NAME CMD...       start CMD in the background, tracked for cleanup
+#   xr_start [ARGS]          start xredird on the server veth, wait for ready
+#   xr_stop [SECS]           SIGTERM it, wait; XR_RC holds its exit status
+#   cap_start IFACE FILE [FILTER]   tcpdump in the client namespace
+#   cap_stop                 stop it, fail if it dropped packets
+#   e2e_test NAME FUNC       run a test function, print ok/FAIL, time it
+#   e2e_summary              the counts; returns non-zero if anything failed
+#
+# A test function returns non-zero on failure; the last line it wrote to
+# stderr (or a line given to `why`) is the short reason printed. Its full
+# output is kept in $E2E_WORK/NAME.log and shown, indented, on failure.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+XREDIRD=${XREDIRD:-$E2E_ROOT/$BUILD/xredird}
+PCAPCHECK=${PCAPCHECK:-$E2E_ROOT/$BUILD/tests/pcapcheck}
+E2E_PY=${E2E_PY:-$E2E_ROOT/tests/e2e/e2e.py}
+PYTHON=${PYTHON:-python3}
+READY_TIMEOUT=${READY_TIMEOUT:-5}
+CAP_BUFFER_KB=${CAP_BUFFER_KB:-32768}
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_FAILED_NAMES=()
+E2E_BG_PIDS=()
+E2E_BG_NAMES=()
+XR_PID=
+XR_LOG=
+XR_RC=
+CAP_PID=
+CAP_FILE=
+
+e2e_log() { printf '%s\n' "$*" >&2; }
+
+# Ends the current test with a reason: `why "text"; return 1`.
+why() { printf '%s\n' "$*" >"$E2E_WORK/.reason"; printf 'reason: %s\n' "$*" >&2; }
+
+# e2e_init TOPO: the topology's variables, a work dir and the cleanup trap.
+e2e_init() {
+	export XR_TOPO=$1
+	local env
+	env=$("$E2E_ROOT/scripts/topology.sh" env) || return 1
+	eval "$env"
+	export XR_SRV_NS XR_CLI_NS XR_SRV_IF XR_CLI_IF XR_SRV_IP4 XR_CLI_IP4 \
+		XR_MATCH_IP4 XR_SRV_IP6 XR_CLI_IP6 XR_MATCH_IP6 XR_BPFFS \
+		XR_KERNEL_TTL LIBXDP_BPFFS
+	E2E_WORK=${E2E_WORK:-$(mktemp -d /tmp/xredir-e2e.XXXXXX)}
+	export E2E_WORK
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+e2e_topo_up() {
+	"$E2E_ROOT/scripts/topology.sh" up "$@"
+}
+
+cli() { ip netns exec "$XR_CLI_NS" "$@"; }
+srv() { ip netns exec "$XR_SRV_NS" "$@"; }
+
+# The python helper in the client namespace.
+e2e_py() { cli timeout 60 "$PYTHON" "$E2E_PY" "$@"; }
+
+# Waits up to $1 seconds for pid $2 to end; 0 if it did.
+wait_exit() {
+	local secs=$1 pid=$2 i n
+	n=$(awk "BEGIN { print int($secs * 20) }")
+	for ((i = 0; i < n; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	! kill -0 "$pid" 2>/dev/null
+}
+
+# e2e_bg NAME CMD...: a background process stopped by e2e_cleanup (or by
+# e2e_bg_stop NAME). `ip netns exec` execs the command, so the pid is its own.
+# Output goes to $E2E_WORK/NAME.out; E2E_BG_PID holds the pid.
+e2e_bg() {
+	local name=$1
+	shift
+	case "$1" in
+	cli) set -- ip netns exec "$XR_CLI_NS" "${@:2}" ;;
+	srv) set -- ip netns exec "$XR_SRV_NS" "${@:2}" ;;
+	esac
+	# Not through a shell function: $! must be the command's own pid.
+	"$@" >"$E2E_WORK/$name.out" 2>&1 &
+	E2E_BG_PID=$!
+	E2E_BG_PIDS+=("$E2E_BG_PID")
+	E2E_BG_NAMES+=("$name")
+}
+
+e2e_bg_stop() {
+	local name=$1 i
+	for i in "${!E2E_BG_NAMES[@]}"; do
+		[ "${E2E_BG_NAMES[$i]}" = "$name" ] || continue
+		kill_wait "${E2E_BG_PIDS[$i]}"
+		unset "E2E_BG_NAMES[$i]" "E2E_BG_PIDS[$i]"
+	done
+}
+
+# TERM, then KILL after 2 s; reaps it.
+kill_wait() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_exit 2 "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+e2e_cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM
+	[ -n "$CAP_PID" ] && kill_wait "$CAP_PID"
+	[ -n "$XR_PID" ] && kill_wait "$XR_PID"
+	for pid in "${E2E_BG_PIDS[@]}"; do
+		kill_wait "$pid"
+	done
+	"$E2E_ROOT/scripts/topology.sh" down >/dev/null 2>&1 ||
+		e2e_log "e2e: topology down failed"
+	if [ -n "${E2E_KEEP:-}" ] || [ "$rc" != 0 ]; then
+		e2e_log "e2e: work files kept in $E2E_WORK"
+	else
+		rm -rf "$E2E_WORK"
+	fi
+	exit "$rc"
+}
+
+# Missing tools fail the test that needs them: `need curl wrk || return 1`.
+need() {
+	local t missing=
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+	done
+	[ -z "$missing" ] && return 0
+	why "missing tool:$missing"
+	return 1
+}
+
+# ---- the daemon ----
+
+# xr_start [ARGS]: xredird on $XR_SRV_IF with the test addresses matched
+# (ARGS are added: --port, --default-target...). Ready when it has logged
+# msg=serving and curl gets an answer from it; fails after READY_TIMEOUT s or
+# if it exits. The log is $XR_LOG ($E2E_WORK/xredird.log unless set).
+xr_start() {
+	local prev= a i n code
+	XR_PORT=10000
+	for a in "$@"; do
+		case "$prev" in --port | -p) XR_PORT=$a ;; esac
+		case "$a" in --port=*) XR_PORT=${a#--port=} ;; esac
+		prev=$a
+	done
+	[ -x "$XREDIRD" ] || { why "no $XREDIRD (make all)"; return 1; }
+	XR_LOG=${XR_LOG:-$E2E_WORK/xredird.log}
+	: >"$XR_LOG"
+	LIBXDP_BPFFS=$XR_BPFFS ip netns exec "$XR_SRV_NS" "$XREDIRD" \
+		--iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" \
+		--match-ip "$XR_MATCH_IP4" --match-ip "$XR_MATCH_IP6" "$@" \
+		>>"$XR_LOG" 2>&1 &
+	XR_PID=$!
+	XR_RC=
+	n=$((READY_TIMEOUT * 20))
+	# No traffic to the port before it says it serves: a connect then would
+	# be refused by the kernel, and a capture would see the kernel's RST.
+	for ((i = 0; i < n; i++)); do
+		grep -q 'msg=serving' "$XR_LOG" && break
+		xr_alive || { xr_died; return 1; }
+		sleep 0.05
+	done
+	for (( ; i < n; i++)); do
+		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
+			"http://$XR_SRV_IP4:$XR_PORT/ready" 2>/dev/null) || true
+		[ "$code" = 302 ] && return 0
+		xr_alive || { xr_died; return 1; }
+		sleep 0.05
+	done
+	why "xredird not ready after ${READY_TIMEOUT}s (last curl: ${code:-none})"
+	tail -n 20 "$XR_LOG" >&2
+	return 1
+}
+
+xr_alive() { [ -n "$XR_PID" ] && kill -0 "$XR_PID" 2>/dev/null; }
+
+xr_died() {
+	wait "$XR_PID" 2>/dev/null
+	XR_RC=$?
+	XR_PID=
+	why "xredird exited with status $XR_RC: $(tail -n 1 "$XR_LOG")"
+	tail -n 20 "$XR_LOG" >&2
+}
+
+# xr_stop [SECS]: SIGTERM, then wait up to SECS (default 5) for the exit.
+# Returns 0 if it exited 0 in time; XR_RC is its status (KILLed: "timeout").
+xr_stop() {
+	local secs=${1:-5} pid=$XR_PID
+	[ -n "$pid" ] || { why "xredird is not running"; return 1; }
+	kill -TERM "$pid" 2>/dev/null
+	if ! wait_exit "$secs" "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		XR_PID=
+		XR_RC=timeout
+		why "xredird still running ${secs}s after SIGTERM (killed)"
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	XR_RC=$?
+	XR_PID=
+	[ "$XR_RC" = 0 ] || { why "xredird exited with status $XR_RC"; return 1; }
+}
+
+# ---- packet capture ----
+
+# cap_start IFACE FILE [FILTER]: tcpdump in the client namespace, whole
+# packets, written as they come, with a 32 MiB buffer (GSO segments of up to
+# 64 KiB cross a veth). Returns once tcpdump listens.
+cap_start() {
+	local iface=$1 file=$2 filter=${3:-tcp port 10000} i
+	CAP_FILE=$file
+	ip netns exec "$XR_CLI_NS" tcpdump -i "$iface" -nn -s 0 \
+		--immediate-mode -U -B "$CAP_BUFFER_KB" \
+		-w "$file" "$filter" >"$file.log" 2>&1 &
+	CAP_PID=$!
+	for i in $(seq 100); do
+		grep -q 'listening on' "$file.log" && return 0
+		kill -0 "$CAP_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	why "tcpdump did not start: $(tail -n 1 "$file.log")"
+	kill_wait "$CAP_PID"
+	CAP_PID=
+	return 1
+}
+
+# cap_stop: SIGINT to tcpdump; fails unless it reports 0 packets dropped by
+# the kernel (a lost packet would look like a server bug, or hide one).
+cap_stop() {
+	local n
+	[ -n "$CAP_PID" ] || { why "no capture running"; return 1; }
+	kill -INT "$CAP_PID" 2>/dev/null
+	wait_exit 5 "$CAP_PID" || kill -KILL "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	CAP_PID=
+	n=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' \
+		"$CAP_FILE.log")
+	if [ "$n" != 0 ]; then
+		why "capture dropped ${n:-an unknown number of} packets: $(tr '\n' ' ' <"$CAP_FILE.log")"
+		return 1
+	fi
+}
+
+# ---- running tests ----
+
+now() { date +%s.%N; }
+
+# e2e_test NAME FUNC [ARGS]: runs FUNC (in this shell: it may start or stop
+# the daemon), prints one line.
+e2e_test() {
+	local name=$1 fn=$2 t0 t1 rc reason
+	shift 2
+	t0=$(now)
+	rm -f "$E2E_WORK/.reason"
+	"$fn" "$@" >"$E2E_WORK/$name.log" 2>&1
+	rc=$?
+	t1=$(now)
+	local dt
+	dt=$(awk "BEGIN { printf \"%.2fs\", $t1 - $t0 }")
+	if [ "$rc" = 0 ]; then
+		E2E_PASSED=$((E2E_PASSED + 1))
+		reason=$(tail -n 1 "$E2E_WORK/$name.log")
+		printf 'ok   %-26s %6s  %s\n' "$name" "$dt" "$reason"
+	else
+		E2E_FAILED=$((E2E_FAILED + 1))
+		E2E_FAILED_NAMES+=("$name")
+		if [ -s "$E2E_WORK/.reason" ]; then
+			reason=$(tail -n 1 "$E2E_WORK/.reason")
+		else
+			reason=$(grep -v '^$' "$E2E_WORK/$name.log" | tail -n 1)
+		fi
+		printf 'FAIL %-26s %6s  %s\n' "$name" "$dt" "${reason:-exit $rc}"
+		grep -v '^reason: ' "$E2E_WORK/$name.log" | tail -n 15 |
+			sed 's/^/    | /'
+	fi
+	return "$rc"
+}
+
+# e2e_fail NAME REASON: a test that cannot even run (setup failed).
+e2e_fail() {
+	E2E_FAILED=$((E2E_FAILED + 1))
+	E2E_FAILED_NAMES+=("$1")
+	printf 'FAIL %-26s %6s  %s\n' "$1" "-" "$2"
+}
+
+e2e_summary() {
+	echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed${E2E_FAILED_NAMES[*]:+ (${E2E_FAILED_NAMES[*]})}"
+	[ "$E2E_FAILED" = 0 ]
+}
