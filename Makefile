@@ -22,10 +22,11 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 # Pure protocol code: no sockets, no BPF; unit-tested, fuzzed, sanitized.
 CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
+	user/cidr.c user/config.c user/stats.c user/proxy.c \
 	user/bufpool.c user/packet.c user/http.c user/tcp.c
 # Code that talks to the kernel.
-IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c
-DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c
+IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c
+DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c
 CTL_SRCS := user/xredirctl.c
 
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/%.o)
@@ -37,7 +38,7 @@ SKEL := $(BUILD)/xredir.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-BINS := $(BUILD)/xredird
+BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench fmt fmt-check clean
 .DEFAULT_GOAL := all

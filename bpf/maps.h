@@ -11,8 +11,6 @@
 #include <bpf/bpf_helpers.h>
 #include "xredir_shared.h"
 
-#define XR_MAX_QUEUES 64
-
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
 	__uint(max_entries, XR_MAX_QUEUES);
@@ -45,6 +43,24 @@ struct {
 	__type(value, struct xr_target);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xr_targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xr_status);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xr_status SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XR_MAX_QUEUES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xr_worker_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xr_stats SEC(".maps");
 
 #define XR_LPM_MAP(name, keytype)                     \
 	struct {                                      \

@@ -24,6 +24,7 @@
 #define XR_MAP_TARGETS "xr_targets"
 #define XR_MAP_COUNTERS "xr_counters"
 #define XR_MAP_STATUS "xr_status"
+#define XR_MAP_STATS "xr_stats"
 
 /* Rule and target capacity: bounded, sized for registry.k8s.io-like sets. */
 #define XR_MAX_RULES 65536 /* per address family and per rule set */
@@ -64,6 +65,7 @@ struct xr_ctl {
 	__u32 targets_seq;
 	__u32 rules_gen; /* bumped on every rule change, for observers */
 	__u32 abi_version;
+	__u32 rules_count[2]; /* active set: IPv4, IPv6 */
 };
 
 /* A redirect target: where matching clients are sent. */
@@ -94,6 +96,46 @@ enum xr_counter {
 	XR_CNT_NO_SOCKET, /* ours, but no socket bound on that queue: passed */
 	XR_CNT_MALFORMED, /* truncated or invalid headers: passed */
 	XR_CNT_MAX,
+};
+
+/*
+ * What the daemon tells the CLI (one mmapped element, written by xredird).
+ * Not read by the XDP program; defined here because the object creates
+ * and pins it.
+ */
+#define XR_STATUS_TEXT_MAX 256
+#define XR_MAX_QUEUES 64
+
+enum xr_reload_result {
+	XR_RELOAD_NONE, /* no config file */
+	XR_RELOAD_OK,
+	XR_RELOAD_FAILED,
+};
+
+struct xr_status {
+	__u32 pid; /* 0: not running */
+	__u32 queues;
+	__u64 started_unix;
+	__u64 heartbeat_unix; /* refreshed every second while serving */
+	__u16 port;
+	__u8 xdp_mode; /* 1 native, 2 skb (libxdp's enum) */
+	__u8 zerocopy;
+	__u8 dispatcher;
+	__u8 reload_result; /* enum xr_reload_result */
+	__u16 pad;
+	__u32 reload_count;
+	__u32 reload_line; /* line of the error, 0 if none */
+	__u64 reload_unix;
+	char iface[16];
+	char config_path[XR_STATUS_TEXT_MAX];
+	char reload_error[XR_STATUS_TEXT_MAX];
+};
+
+/* One slot per worker (queue): responder counters, see user/stats.h. */
+#define XR_WORKER_STATS_MAX 64
+
+struct xr_worker_stats {
+	__u64 v[XR_WORKER_STATS_MAX];
 };
 
 #endif /* XREDIR_SHARED_H */

@@ -268,8 +268,11 @@ static int field(struct http_request *req, struct fields *f,
 		}
 		break;
 	case 9:
-		if (SPAN_IS(name, nlen, "x-real-ip"))
+		if (SPAN_IS(name, nlen, "x-real-ip")) {
 			req->real_ip = (struct http_span){ v, vlen };
+			if (req->n_real_ip < UINT8_MAX)
+				req->n_real_ip++;
+		}
 		break;
 	case 10:
 		if (SPAN_IS(name, nlen, "connection"))
@@ -280,8 +283,13 @@ static int field(struct http_request *req, struct fields *f,
 			return field_content_length(f, v, vlen);
 		break;
 	case 15:
-		if (SPAN_IS(name, nlen, "x-forwarded-for"))
-			req->forwarded_for = (struct http_span){ v, vlen };
+		if (SPAN_IS(name, nlen, "x-forwarded-for")) {
+			if (req->n_forwarded_for < HTTP_MAX_XFF)
+				req->forwarded_for[req->n_forwarded_for] =
+					(struct http_span){ v, vlen };
+			if (req->n_forwarded_for < UINT8_MAX)
+				req->n_forwarded_for++;
+		}
 		break;
 	case 17:
 		if (SPAN_IS(name, nlen, "transfer-encoding")) {

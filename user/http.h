@@ -16,6 +16,7 @@
 #define HTTP_MAX_METHOD_LEN 17 /* UPDATEREDIRECTREF, the longest registered */
 #define HTTP_MAX_METHODS 16 /* entries of an allow list */
 #define HTTP_MAX_LEADING 8 /* bytes of empty lines accepted before a request */
+#define HTTP_MAX_XFF 4 /* X-Forwarded-For field lines kept */
 
 /* Parser outcomes that are not an HTTP status. */
 #define HTTP_OK 0
@@ -70,7 +71,10 @@ struct http_request {
 	uint8_t minor; /* HTTP/1.minor */
 	uint8_t flags;
 	uint64_t content_length;
-	struct http_span forwarded_for; /* X-Forwarded-For, last field line */
+	/* X-Forwarded-For field lines in order (one list when combined) */
+	struct http_span forwarded_for[HTTP_MAX_XFF];
+	uint8_t n_forwarded_for; /* lines seen, may exceed HTTP_MAX_XFF */
+	uint8_t n_real_ip; /* X-Real-IP lines seen */
 	struct http_span real_ip; /* X-Real-IP, last field line */
 	uint32_t head_len; /* bytes of the head, final empty line included */
 	uint32_t limit_at; /* incomplete: length at which a limit may be hit */

@@ -1,160 +1,105 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "rules.h"
 
-static int open_pin(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
+static const char *const map_names[XR_NMAPS] = {
+	[XR_RULES4_A] = XR_MAP_RULES4_A, [XR_RULES4_B] = XR_MAP_RULES4_B,
+	[XR_RULES6_A] = XR_MAP_RULES6_A, [XR_RULES6_B] = XR_MAP_RULES6_B,
+	[XR_CTL] = XR_MAP_CTL,		 [XR_TARGETS] = XR_MAP_TARGETS,
+	[XR_COUNTERS] = XR_MAP_COUNTERS, [XR_STATUS] = XR_MAP_STATUS,
+	[XR_STATS] = XR_MAP_STATS,
+};
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
+static void *map_mmap(int fd, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
 }
 
 int xr_maps_open(struct xr_maps *m, const char *pin_dir)
 {
-	int err;
+	char path[PATH_MAX];
+	int i, err;
 
 	memset(m, 0, sizeof(*m));
-	m->owned = true;
-	m->rules4[0] = open_pin(pin_dir, XR_MAP_RULES4_A);
-	m->rules4[1] = open_pin(pin_dir, XR_MAP_RULES4_B);
-	m->rules6[0] = open_pin(pin_dir, XR_MAP_RULES6_A);
-	m->rules6[1] = open_pin(pin_dir, XR_MAP_RULES6_B);
-	m->ctl_fd = open_pin(pin_dir, XR_MAP_CTL);
-	m->targets_fd = open_pin(pin_dir, XR_MAP_TARGETS);
-	m->counters_fd = open_pin(pin_dir, XR_MAP_COUNTERS);
-	if (m->rules4[0] < 0 || m->rules4[1] < 0 || m->rules6[0] < 0 ||
-	    m->rules6[1] < 0 || m->ctl_fd < 0 || m->targets_fd < 0 ||
-	    m->counters_fd < 0) {
-		err = -errno;
-		xr_maps_close(m);
-		return err;
+	for (i = 0; i < XR_NMAPS; i++)
+		m->fd[i] = -1;
+	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
+	for (i = 0; i < XR_NMAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
+		m->fd[i] = bpf_obj_get(path);
+		if (m->fd[i] < 0)
+			goto fail;
 	}
-	m->ctl = mmap(NULL, sizeof(*m->ctl), PROT_READ | PROT_WRITE, MAP_SHARED,
-		      m->ctl_fd, 0);
-	m->targets = mmap(NULL, XR_MAX_TARGETS * sizeof(*m->targets),
-			  PROT_READ | PROT_WRITE, MAP_SHARED, m->targets_fd, 0);
-	if (m->ctl == MAP_FAILED || m->targets == MAP_FAILED) {
-		err = -errno;
-		xr_maps_close(m);
-		return err;
-	}
-	return 0;
+	m->ctl = map_mmap(m->fd[XR_CTL], sizeof(*m->ctl));
+	m->targets = map_mmap(m->fd[XR_TARGETS],
+			      XR_MAX_TARGETS * sizeof(*m->targets));
+	m->status = map_mmap(m->fd[XR_STATUS], sizeof(*m->status));
+	m->stats = map_mmap(m->fd[XR_STATS], XR_MAX_QUEUES * sizeof(*m->stats));
+	if (m->ctl && m->targets && m->status && m->stats)
+		return 0;
+fail:
+	err = -errno;
+	xr_maps_close(m);
+	return err ? err : -EINVAL;
 }
 
 void xr_maps_close(struct xr_maps *m)
 {
 	int i;
 
-	if (m->ctl && m->ctl != MAP_FAILED)
+	if (m->ctl)
 		munmap(m->ctl, sizeof(*m->ctl));
-	if (m->targets && m->targets != MAP_FAILED)
+	if (m->targets)
 		munmap(m->targets, XR_MAX_TARGETS * sizeof(*m->targets));
-	if (m->owned) {
-		for (i = 0; i < 2; i++) {
-			if (m->rules4[i] > 0)
-				close(m->rules4[i]);
-			if (m->rules6[i] > 0)
-				close(m->rules6[i]);
-		}
-		if (m->ctl_fd > 0)
-			close(m->ctl_fd);
-		if (m->targets_fd > 0)
-			close(m->targets_fd);
-		if (m->counters_fd > 0)
-			close(m->counters_fd);
-	}
+	if (m->status)
+		munmap(m->status, sizeof(*m->status));
+	if (m->stats)
+		munmap(m->stats, XR_MAX_QUEUES * sizeof(*m->stats));
+	for (i = 0; i < XR_NMAPS; i++)
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
 	memset(m, 0, sizeof(*m));
+	for (i = 0; i < XR_NMAPS; i++)
+		m->fd[i] = -1;
 }
 
-static int parse_prefix(const char *s, int max, int *out)
+int xr_lock(const char *pin_dir, int timeout_ms)
 {
-	char *end;
-	long v;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), waited = 0;
 
-	if (!*s || *s == '+' || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 0 || v > max)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK || waited >= timeout_ms) {
+			int err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 
-int xr_cidr_parse(const char *s, struct xr_cidr *out, char *err, size_t len)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
-	int prefix, max, i, bits;
-	struct xr_cidr c;
-
-	memset(&c, 0, sizeof(c));
-	if (strlen(s) >= sizeof(buf)) {
-		snprintf(err, len, "'%s' is not an IP address or CIDR", s);
-		return -1;
-	}
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = 0;
-	if (inet_pton(AF_INET, buf, c.addr) == 1) {
-		c.family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, c.addr) == 1) {
-		c.family = 6;
-		max = 128;
-	} else {
-		snprintf(err, len, "'%s' is not an IP address or CIDR", s);
-		return -1;
-	}
-	prefix = max;
-	if (slash && parse_prefix(slash + 1, max, &prefix)) {
-		snprintf(err, len, "'%s': prefix length must be 0..%d", s, max);
-		return -1;
-	}
-	c.prefixlen = (uint8_t)prefix;
-	for (i = 0; i < max / 8; i++) {
-		bits = prefix - i * 8;
-		if (bits >= 8)
-			continue;
-		if (c.addr[i] & (uint8_t)(bits <= 0 ? 0xff : 0xff >> bits)) {
-			struct xr_cidr net = c;
-			char fixed[INET6_ADDRSTRLEN + 8];
-			int j;
-
-			for (j = i; j < max / 8; j++) {
-				bits = prefix - j * 8;
-				net.addr[j] &=
-					(uint8_t)(bits <= 0 ?
-							  0 :
-							  0xff << (8 - bits));
-			}
-			xr_cidr_format(&net, fixed, sizeof(fixed));
-			snprintf(
-				err, len,
-				"'%s' has host bits set below /%d (did you mean %s?)",
-				s, prefix, fixed);
-			return -1;
+			close(fd);
+			return err;
 		}
+		nanosleep(&pause, NULL);
+		waited += 10;
 	}
-	*out = c;
-	return 0;
+	return fd;
 }
 
-void xr_cidr_format(const struct xr_cidr *c, char *out, size_t len)
+void xr_unlock(int fd)
 {
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, a, sizeof(a));
-	snprintf(out, len, "%s/%u", a, c->prefixlen);
+	if (fd >= 0)
+		close(fd); /* releases the flock */
 }
 
 int xr_target_find(const struct xr_maps *m, const char *name)
@@ -164,6 +109,16 @@ int xr_target_find(const struct xr_maps *m, const char *name)
 	for (i = 0; i < XR_MAX_TARGETS; i++)
 		if (m->targets[i].name[0] &&
 		    !strncmp(m->targets[i].name, name, XR_TARGET_NAME_MAX))
+			return i;
+	return -1;
+}
+
+int xr_target_free_slot(const struct xr_maps *m)
+{
+	int i;
+
+	for (i = 1; i < XR_MAX_TARGETS; i++)
+		if (!m->targets[i].name[0])
 			return i;
 	return -1;
 }
@@ -190,11 +145,13 @@ void xr_target_write(struct xr_maps *m, uint32_t idx, const char *name,
 	struct xr_target *t = &m->targets[idx];
 	size_t n = strlen(url);
 
+	if (n >= sizeof(t->url))
+		n = sizeof(t->url) - 1;
 	seq_begin(m->ctl);
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	memcpy(t->url, url, n < sizeof(t->url) ? n : sizeof(t->url));
-	t->url_len = (uint16_t)(n < sizeof(t->url) ? n : sizeof(t->url));
+	memcpy(t->url, url, n);
+	t->url_len = (uint16_t)n;
 	t->status = status;
 	seq_end(m->ctl);
 }
@@ -208,12 +165,13 @@ void xr_target_clear(struct xr_maps *m, uint32_t idx)
 
 uint32_t xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out)
 {
+	struct timespec pause = { 0, 10000 };
 	uint32_t s1, s2;
 
 	for (;;) {
 		s1 = __atomic_load_n(&m->ctl->targets_seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1) {
-			usleep(10);
+			nanosleep(&pause, NULL);
 			continue;
 		}
 		memcpy(out, m->targets, XR_MAX_TARGETS * sizeof(*out));
@@ -224,38 +182,52 @@ uint32_t xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out)
 	}
 }
 
-static int active_map(const struct xr_maps *m, uint8_t family)
+static uint32_t active_set(const struct xr_maps *m)
 {
-	uint32_t set = __atomic_load_n(&m->ctl->active_set, __ATOMIC_ACQUIRE);
-
-	return family == 4 ? m->rules4[set & 1] : m->rules6[set & 1];
+	return __atomic_load_n(&m->ctl->active_set, __ATOMIC_ACQUIRE) & 1;
 }
 
-/* LPM keys: prefix length, then the address bytes. */
-static size_t lpm_key(uint8_t family, uint32_t prefixlen, const uint8_t *addr,
-		      uint8_t *key)
+static int rules_map(const struct xr_maps *m, uint8_t family, uint32_t set)
 {
-	size_t alen = family == 4 ? 4 : 16;
-
-	memcpy(key, &prefixlen, 4);
-	memcpy(key + 4, addr, alen);
-	return 4 + alen;
+	if (family == 4)
+		return m->fd[set ? XR_RULES4_B : XR_RULES4_A];
+	return m->fd[set ? XR_RULES6_B : XR_RULES6_A];
 }
 
-static void bump_gen(struct xr_maps *m)
+/* LPM keys: prefix length (host order), then the address bytes. */
+static void lpm_key(const struct xr_cidr *c, uint8_t *key)
 {
+	uint32_t len = c->prefixlen;
+
+	memcpy(key, &len, 4);
+	memcpy(key + 4, c->addr, c->family == 4 ? 4 : 16);
+}
+
+static void rules_changed(struct xr_maps *m, uint8_t family, int delta)
+{
+	__atomic_add_fetch(&m->ctl->rules_count[family == 6], delta,
+			   __ATOMIC_RELAXED);
 	__atomic_add_fetch(&m->ctl->rules_gen, 1, __ATOMIC_RELEASE);
 }
 
 int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target)
 {
+	int fd = rules_map(m, c->family, active_set(m));
 	struct xr_rule_val val = { target };
 	uint8_t key[20];
 
-	lpm_key(c->family, c->prefixlen, c->addr, key);
-	if (bpf_map_update_elem(active_map(m, c->family), key, &val, BPF_ANY))
+	lpm_key(c, key);
+	/* BPF_EXIST matches the exact prefix only (a lookup would match any
+	 * covering one): replacing a rule keeps the count. */
+	if (!bpf_map_update_elem(fd, key, &val, BPF_EXIST)) {
+		rules_changed(m, c->family, 0);
+		return 0;
+	}
+	if (errno != ENOENT)
 		return -errno;
-	bump_gen(m);
+	if (bpf_map_update_elem(fd, key, &val, BPF_NOEXIST))
+		return -errno;
+	rules_changed(m, c->family, 1);
 	return 0;
 }
 
@@ -263,10 +235,10 @@ int xr_rule_del(struct xr_maps *m, const struct xr_cidr *c)
 {
 	uint8_t key[20];
 
-	lpm_key(c->family, c->prefixlen, c->addr, key);
-	if (bpf_map_delete_elem(active_map(m, c->family), key))
+	lpm_key(c, key);
+	if (bpf_map_delete_elem(rules_map(m, c->family, active_set(m)), key))
 		return -errno;
-	bump_gen(m);
+	rules_changed(m, c->family, -1);
 	return 0;
 }
 
@@ -274,9 +246,131 @@ uint32_t xr_rule_lookup(const struct xr_maps *m, uint8_t family,
 			const uint8_t *addr, bool *matched)
 {
 	struct xr_rule_val val;
+	struct xr_cidr host;
 	uint8_t key[20];
 
-	lpm_key(family, family == 4 ? 32 : 128, addr, key);
-	*matched = !bpf_map_lookup_elem(active_map(m, family), key, &val);
+	memset(&host, 0, sizeof(host));
+	host.family = family;
+	host.prefixlen = family == 4 ? 32 : 128;
+	memcpy(host.addr, addr, family == 4 ? 4 : 16);
+	lpm_key(&host, key);
+	*matched = !bpf_map_lookup_elem(rules_map(m, family, active_set(m)),
+					key, &val);
 	return *matched ? val.target : XR_TARGET_DEFAULT;
+}
+
+/* Appends every rule of one trie to *out (grown as needed). */
+static int dump_one(int fd, uint8_t family, struct xr_rule **out, int *n,
+		    int *cap)
+{
+	uint8_t key[20], next[20];
+	struct xr_rule_val val;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		struct xr_rule *r;
+		uint32_t len;
+
+		if (*n == *cap) {
+			int c = *cap ? *cap * 2 : 1024;
+			struct xr_rule *grown = realloc(*out, c * sizeof(*r));
+
+			if (!grown)
+				return -ENOMEM;
+			*out = grown;
+			*cap = c;
+		}
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, &val))
+			continue; /* deleted meanwhile */
+		r = &(*out)[(*n)++];
+		memset(r, 0, sizeof(*r));
+		memcpy(&len, key, 4);
+		r->cidr.family = family;
+		r->cidr.prefixlen = (uint8_t)len;
+		memcpy(r->cidr.addr, key + 4, family == 4 ? 4 : 16);
+		r->target = val.target;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int xr_rules_dump(const struct xr_maps *m, struct xr_rule **out)
+{
+	uint32_t set = active_set(m);
+	int n = 0, cap = 0, err;
+
+	*out = NULL;
+	err = dump_one(rules_map(m, 4, set), 4, out, &n, &cap);
+	if (!err)
+		err = dump_one(rules_map(m, 6, set), 6, out, &n, &cap);
+	if (err) {
+		free(*out);
+		*out = NULL;
+		return err;
+	}
+	return n;
+}
+
+/* Empties a trie no lookup uses any more. */
+static int clear_map(int fd)
+{
+	uint8_t key[20];
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			return -errno;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules, uint32_t n)
+{
+	uint32_t next = active_set(m) ^ 1, count[2] = { 0, 0 }, i;
+	uint8_t key[20];
+	int err;
+
+	/* The inactive set was last used before the previous swap, long
+	 * enough ago that no XDP run still reads it. */
+	err = clear_map(rules_map(m, 4, next));
+	if (!err)
+		err = clear_map(rules_map(m, 6, next));
+	for (i = 0; !err && i < n; i++) {
+		struct xr_rule_val val = { rules[i].target };
+
+		lpm_key(&rules[i].cidr, key);
+		if (bpf_map_update_elem(rules_map(m, rules[i].cidr.family,
+						  next),
+					key, &val, BPF_ANY))
+			err = -errno;
+		count[rules[i].cidr.family == 6]++;
+	}
+	if (err)
+		return err;
+	m->ctl->rules_count[0] = count[0];
+	m->ctl->rules_count[1] = count[1];
+	__atomic_store_n(&m->ctl->active_set, next, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&m->ctl->rules_gen, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	uint64_t *vals;
+	uint32_t k;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < XR_CNT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(m->fd[XR_COUNTERS], &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
 }

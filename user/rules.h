@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The control plane's view of the pinned maps: targets (a mmapped array
- * under a sequence lock), rules (two pairs of LPM tries, one active), and
- * the counters. Used by xredirctl and by the daemon's config loader.
+ * under a sequence lock), rules (two pairs of LPM tries, one active), the
+ * daemon's status and counters. Used by xredirctl and the daemon alike.
+ * Writers hold the pin directory's lock (xr_lock).
  */
 #ifndef XREDIR_RULES_H
 #define XREDIR_RULES_H
@@ -12,50 +13,74 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
 #include "xredir_shared.h"
 
-struct xr_cidr {
-	uint8_t family; /* 4 or 6 */
-	uint8_t prefixlen;
-	uint8_t addr[16]; /* network order, host bits zero */
+enum xr_map_id {
+	XR_RULES4_A,
+	XR_RULES4_B,
+	XR_RULES6_A,
+	XR_RULES6_B,
+	XR_CTL,
+	XR_TARGETS,
+	XR_COUNTERS,
+	XR_STATUS,
+	XR_STATS,
+	XR_NMAPS,
 };
 
 struct xr_maps {
-	int rules4[2];
-	int rules6[2];
-	int ctl_fd;
-	int targets_fd;
-	int counters_fd;
+	int fd[XR_NMAPS];
 	struct xr_ctl *ctl; /* mmapped */
 	struct xr_target *targets; /* mmapped, XR_MAX_TARGETS entries */
-	bool owned; /* fds opened here (from pins), closed by xr_maps_close */
+	struct xr_status *status; /* mmapped */
+	struct xr_worker_stats *stats; /* mmapped, XR_MAX_QUEUES entries */
+	char pin_dir[PATH_MAX];
 };
 
-/* Opens the pinned maps in pin_dir; returns -errno. */
+/* Opens the pinned maps in pin_dir; returns -errno (-ENOENT: no pins). */
 int xr_maps_open(struct xr_maps *m, const char *pin_dir);
 void xr_maps_close(struct xr_maps *m);
 
-/*
- * Parses "a.b.c.d[/n]" or "x::y[/n]" (no prefix: a host). Host bits set
- * below the prefix are an error; err says which address was meant.
- */
-int xr_cidr_parse(const char *s, struct xr_cidr *out, char *err, size_t len);
-void xr_cidr_format(const struct xr_cidr *c, char *out, size_t len);
+/* Serialises writers: an exclusive flock on the pin directory. Waits up
+ * to timeout_ms; returns the fd to pass to xr_unlock, or -errno. */
+int xr_lock(const char *pin_dir, int timeout_ms);
+void xr_unlock(int fd);
 
 /* Targets. */
 int xr_target_find(const struct xr_maps *m, const char *name);
-/* Writes slot idx under the sequence lock; url must pass http_target_init. */
+int xr_target_free_slot(const struct xr_maps *m);
+/* Writes slot idx under the sequence lock; url must pass xr_url_check. */
 void xr_target_write(struct xr_maps *m, uint32_t idx, const char *name,
 		     const char *url, uint16_t status);
 void xr_target_clear(struct xr_maps *m, uint32_t idx);
 /* Copies all targets consistently (retries while a writer is active). */
 uint32_t xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out);
 
+/* One rule as stored: prefix and target index. */
+struct xr_rule {
+	struct xr_cidr cidr;
+	uint32_t target;
+};
+
 /* Rules in the active set. */
 int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target);
 int xr_rule_del(struct xr_maps *m, const struct xr_cidr *c);
-/* The target an address gets from the active rule set. */
+/* The target an address gets from the active rule set (as XDP does). */
 uint32_t xr_rule_lookup(const struct xr_maps *m, uint8_t family,
 			const uint8_t *addr, bool *matched);
+/* All rules of the active set; *out is malloc'd. Returns the count or
+ * -errno. */
+int xr_rules_dump(const struct xr_maps *m, struct xr_rule **out);
+/*
+ * Replaces the whole rule set atomically: fills the inactive pair of
+ * tries, then flips active_set, so each lookup sees the old set or the new
+ * one. Returns 0 or -errno (-E2BIG: more rules than a trie holds).
+ */
+int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules,
+		     uint32_t n);
+
+/* Sum of the XDP program's per-CPU counters. */
+int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX]);
 
 #endif /* XREDIR_RULES_H */

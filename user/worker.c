@@ -5,9 +5,11 @@
 #include <time.h>
 
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 #define POLL_CAP_MS 100 /* also bounds how long a stop request waits */
+#define STATS_EVERY_MS 100
 
 static uint64_t mono_ms(void)
 {
@@ -36,11 +38,16 @@ static const struct http_target *resolve_target(void *ctx, uint32_t target,
 						const struct http_request *req)
 {
 	struct worker *w = ctx;
+	uint8_t family, addr[16];
 	bool matched;
 
-	(void)req;
-	/* Frames without XDP metadata: ask the rule maps ourselves. */
-	if (target == TCP_TARGET_NONE)
+	/* Behind a trusted proxy the client is named by a header, and its
+	 * rule lookup is ours to make; likewise for frames that came
+	 * without XDP metadata. */
+	if (proxy_client_addr(w->proxy, peer->family, peer->saddr, req,
+			      &family, addr))
+		target = xr_rule_lookup(w->maps, family, addr, &matched);
+	else if (target == TCP_TARGET_NONE)
 		target = xr_rule_lookup(w->maps, peer->family, peer->saddr,
 					&matched);
 	return target_cache_get(&w->targets, target);
@@ -56,6 +63,26 @@ static uint32_t take_meta(const struct xsk_rx_frame *f)
 		target = meta->target;
 	meta->magic = 0; /* the frame is reused: no stale metadata */
 	return target;
+}
+
+/* Publishes this worker's counters to its slot of the pinned stats map. */
+static void export_stats(struct worker *w)
+{
+	const struct tcp_engine *e = &w->engine;
+	const struct xsk_port_stats *x = &w->port.stats;
+	__u64 *v = w->stats->v;
+	int i;
+
+	for (i = 0; i < TCP_STAT_MAX; i++)
+		v[i] = e->stats[i];
+	v[WS_FLOWS_OPEN] = e->ft.count;
+	v[WS_SEND_RINGS_USED] = e->sndpool.used;
+	v[WS_HEAD_BUFFERS_USED] = e->headpool.used;
+	v[WS_XSK_RX] = x->rx;
+	v[WS_XSK_TX] = x->tx;
+	v[WS_XSK_TX_RING_FULL] = x->tx_ring_full;
+	v[WS_XSK_FILL_SHORT] = x->fill_short;
+	v[WS_XSK_KICKS] = x->kicks;
 }
 
 static void *worker_main(void *arg)
@@ -83,10 +110,15 @@ static void *worker_main(void *arg)
 		}
 		tcp_timers(&w->engine, now);
 		xsk_flush(&w->port);
+		if (now - w->stats_at >= STATS_EVERY_MS) {
+			w->stats_at = now;
+			export_stats(w);
+		}
 		if (!n)
 			poll(&pfd, 1,
 			     (int)tcp_sleep_ms(&w->engine, now, POLL_CAP_MS));
 	}
+	export_stats(w);
 	return NULL;
 }
 
@@ -98,6 +130,8 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	memset(w, 0, sizeof(*w));
 	w->queue = cfg->queue;
 	w->maps = cfg->maps;
+	w->proxy = cfg->proxy;
+	w->stats = &cfg->maps->stats[cfg->queue];
 	w->stop = cfg->stop;
 	err = xsk_port_open(&w->port, &cfg->xsk);
 	if (err) {

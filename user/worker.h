@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "proxy.h"
 #include "rules.h"
 #include "targets.h"
 #include "tcp.h"
@@ -24,6 +25,7 @@ struct worker_cfg {
 	const struct http_limits *lim;
 	const struct siphash_key *secret;
 	const struct xr_maps *maps;
+	const struct proxy_cfg *proxy;
 	const volatile bool *stop;
 };
 
@@ -33,6 +35,9 @@ struct worker {
 	struct tcp_engine engine;
 	struct target_cache targets;
 	const struct xr_maps *maps;
+	const struct proxy_cfg *proxy;
+	struct xr_worker_stats *stats; /* this queue's slot in xr_stats */
+	uint64_t stats_at; /* when they were last exported (ms) */
 	const volatile bool *stop;
 	pthread_t thread;
 	bool running;

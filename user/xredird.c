@@ -2,47 +2,70 @@
 /*
  * xredird: attach the XDP program to an interface, open one AF_XDP socket
  * and worker per receive queue, and answer HTTP on the service port with
- * redirects until SIGINT or SIGTERM.
+ * redirects. The main thread handles signals (INT/TERM: stop, HUP:
+ * reload), config file changes and the status heartbeat.
  */
-#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "loader.h"
 #include "log.h"
 #include "rules.h"
+#include "watch.h"
 #include "worker.h"
 
 #define DEFAULT_TARGET "https://k8s.gcr.io"
 #define DEFAULT_REWRITE "https://registry-1.docker.io"
 #define REWRITE_NAME "rewrite"
-#define DEFAULT_NAME "default"
 #define MAX_MATCH_IPS 16
+#define LOCK_WAIT_MS 5000
 
 struct options {
 	const char *ifname;
 	const char *bpffs;
+	const char *config_path;
 	const char *default_target;
 	const char *rewrite_target;
-	const char *match_ip[MAX_MATCH_IPS];
-	uint32_t n_match_ip;
+	struct xr_cidr match[MAX_MATCH_IPS];
+	uint32_t n_match;
 	uint32_t queues; /* 0: all */
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
+	enum log_level log_level;
+	bool log_json;
 	struct tcp_config tcp;
 	struct http_limits lim;
+	struct proxy_cfg proxy;
+};
+
+struct daemon {
+	struct options *o;
+	struct xr_bpf bpf;
+	struct xr_maps maps;
+	struct worker *workers;
+	uint32_t nq;
+	int life_lock; /* held while we serve: one daemon per interface */
+	struct config_watch watch;
+	uint64_t config_hash; /* of the last file content applied */
 };
 
 static volatile bool stop;
@@ -57,21 +80,22 @@ static void usage(FILE *out)
 		"\n"
 		"  -i, --iface IFACE         interface to serve on (required)\n"
 		"  -p, --port N              service TCP port (default 10000)\n"
-		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET
-		")\n"
+		"  -c, --config FILE         targets and rules; reloaded on change and SIGHUP\n"
+		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET ")\n"
 		"      --match-ip ADDR[/LEN] send this client to --rewrite-target (env MATCH_IP;\n"
 		"                            may be repeated)\n"
-		"      --rewrite-target URL  target for --match-ip (default " DEFAULT_REWRITE
-		")\n"
+		"      --rewrite-target URL  target for --match-ip (default " DEFAULT_REWRITE ")\n"
+		"      --trust-proxy LIST    CIDRs of proxies whose client-address header is believed\n"
+		"      --client-ip-header H  X-Forwarded-For (default) or X-Real-IP\n"
+		"      --registry-v2-ping    answer GET/HEAD /v2/ with 200 (registry API probe)\n"
+		"      --methods LIST        answer only these methods, others 405 (e.g. GET,HEAD)\n"
 		"  -q, --queues N            serve the first N receive queues (default: all)\n"
 		"      --xdp-mode MODE       auto|native|skb (default auto)\n"
 		"      --bind-mode MODE      auto|zerocopy|copy (default auto)\n"
 		"      --max-flows N         flow table size per queue (default 65536)\n"
 		"      --idle-timeout SEC    close idle keep-alive connections (default 60)\n"
 		"      --header-timeout SEC  close connections with an incomplete head (default 10)\n"
-		"      --methods LIST        answer only these methods, others 405 (e.g. GET,HEAD)\n"
-		"      --bpffs DIR           bpffs mount for pins (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
-		")\n"
+		"      --bpffs DIR           bpffs mount for pins (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS ")\n"
 		"      --log-level LEVEL     error|warn|info|debug (default info)\n"
 		"      --log-format FMT      text|json (default text)\n"
 		"  -h, --help                this text\n");
@@ -103,6 +127,9 @@ enum long_only {
 	OPT_DEFAULT_TARGET = 256,
 	OPT_MATCH_IP,
 	OPT_REWRITE_TARGET,
+	OPT_TRUST_PROXY,
+	OPT_CLIENT_IP_HEADER,
+	OPT_V2_PING,
 	OPT_XDP_MODE,
 	OPT_BIND_MODE,
 	OPT_MAX_FLOWS,
@@ -117,10 +144,14 @@ enum long_only {
 static const struct option long_opts[] = {
 	{ "iface", required_argument, NULL, 'i' },
 	{ "port", required_argument, NULL, 'p' },
+	{ "config", required_argument, NULL, 'c' },
 	{ "queues", required_argument, NULL, 'q' },
 	{ "default-target", required_argument, NULL, OPT_DEFAULT_TARGET },
 	{ "match-ip", required_argument, NULL, OPT_MATCH_IP },
 	{ "rewrite-target", required_argument, NULL, OPT_REWRITE_TARGET },
+	{ "trust-proxy", required_argument, NULL, OPT_TRUST_PROXY },
+	{ "client-ip-header", required_argument, NULL, OPT_CLIENT_IP_HEADER },
+	{ "registry-v2-ping", no_argument, NULL, OPT_V2_PING },
 	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
 	{ "bind-mode", required_argument, NULL, OPT_BIND_MODE },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
@@ -134,8 +165,8 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_mode(const char *flag, const char *v, const char *const *names,
-		      int *out)
+static int parse_choice(const char *flag, const char *v,
+			const char *const *names, int *out)
 {
 	int i;
 
@@ -148,17 +179,39 @@ static int parse_mode(const char *flag, const char *v, const char *const *names,
 	return bad_value(flag, v, "see --help for the choices");
 }
 
+static int check_url(const char *flag, const char *url)
+{
+	char why[160];
+
+	if (xr_url_check(url, why, sizeof(why))) {
+		fprintf(stderr, "xredird: %s: '%s' %s\n", flag, url, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_seconds(const char *flag, const char *arg, uint64_t max,
+			 uint32_t *ms)
+{
+	uint64_t v;
+
+	if (parse_uint(arg, max, &v) || !v)
+		return bad_value(flag, arg, "a number of seconds, at least 1");
+	*ms = (uint32_t)v * 1000;
+	return 0;
+}
+
 static int parse_option(struct options *o, int c, const char *arg)
 {
-	static const char *const xdp_modes[] = { "auto", "native", "skb",
-						 NULL };
+	static const char *const xdp_modes[] = { "auto", "native", "skb", NULL };
 	static const char *const bind_modes[] = { "auto", "zerocopy", "copy",
 						  NULL };
-	enum log_level level;
-	struct xr_cidr cidr;
-	char err[160];
+	static const char *const headers[] = { "X-Forwarded-For", "X-Real-IP",
+					       NULL };
+	static const char *const formats[] = { "text", "json", NULL };
+	char err[200];
 	uint64_t v;
-	int mode;
+	int choice;
 
 	switch (c) {
 	case 'i':
@@ -169,36 +222,52 @@ static int parse_option(struct options *o, int c, const char *arg)
 			return bad_value("--port", arg, "a port 1..65535");
 		o->tcp.port = (uint16_t)v;
 		return 0;
+	case 'c':
+		o->config_path = arg;
+		return 0;
 	case 'q':
-		if (parse_uint(arg, 64, &v) || !v)
+		if (parse_uint(arg, XR_MAX_QUEUES, &v) || !v)
 			return bad_value("--queues", arg, "1..64");
 		o->queues = (uint32_t)v;
 		return 0;
 	case OPT_DEFAULT_TARGET:
 		o->default_target = arg;
-		return 0;
+		return check_url("--default-target", arg);
 	case OPT_MATCH_IP:
-		if (o->n_match_ip == MAX_MATCH_IPS)
-			return bad_value("--match-ip", arg,
-					 "at most 16 of them");
-		if (xr_cidr_parse(arg, &cidr, err, sizeof(err))) {
+		if (o->n_match == MAX_MATCH_IPS)
+			return bad_value("--match-ip", arg, "at most 16 of them");
+		if (xr_cidr_parse(arg, &o->match[o->n_match], err, sizeof(err))) {
 			fprintf(stderr, "xredird: --match-ip: %s\n", err);
 			return -1;
 		}
-		o->match_ip[o->n_match_ip++] = arg;
+		o->n_match++;
 		return 0;
 	case OPT_REWRITE_TARGET:
 		o->rewrite_target = arg;
+		return check_url("--rewrite-target", arg);
+	case OPT_TRUST_PROXY:
+		if (proxy_parse_trusted(&o->proxy, arg, err, sizeof(err))) {
+			fprintf(stderr, "xredird: --trust-proxy: %s\n", err);
+			return -1;
+		}
+		return 0;
+	case OPT_CLIENT_IP_HEADER:
+		if (parse_choice("--client-ip-header", arg, headers, &choice))
+			return -1;
+		o->proxy.header = (enum proxy_header)choice;
+		return 0;
+	case OPT_V2_PING:
+		o->lim.registry_v2_ping = true;
 		return 0;
 	case OPT_XDP_MODE:
-		if (parse_mode("--xdp-mode", arg, xdp_modes, &mode))
+		if (parse_choice("--xdp-mode", arg, xdp_modes, &choice))
 			return -1;
-		o->xdp_mode = (enum xr_xdp_mode)mode;
+		o->xdp_mode = (enum xr_xdp_mode)choice;
 		return 0;
 	case OPT_BIND_MODE:
-		if (parse_mode("--bind-mode", arg, bind_modes, &mode))
+		if (parse_choice("--bind-mode", arg, bind_modes, &choice))
 			return -1;
-		o->bind_mode = (enum xsk_bind_mode)mode;
+		o->bind_mode = (enum xsk_bind_mode)choice;
 		return 0;
 	case OPT_MAX_FLOWS:
 		if (parse_uint(arg, 1u << 24, &v) || !v)
@@ -206,17 +275,11 @@ static int parse_option(struct options *o, int c, const char *arg)
 		o->tcp.max_flows = (uint32_t)v;
 		return 0;
 	case OPT_IDLE_TIMEOUT:
-		if (parse_uint(arg, 86400, &v) || !v)
-			return bad_value("--idle-timeout", arg,
-					 "1..86400 seconds");
-		o->tcp.idle_timeout_ms = (uint32_t)v * 1000;
-		return 0;
+		return parse_seconds("--idle-timeout", arg, 86400,
+				     &o->tcp.idle_timeout_ms);
 	case OPT_HEADER_TIMEOUT:
-		if (parse_uint(arg, 3600, &v) || !v)
-			return bad_value("--header-timeout", arg,
-					 "1..3600 seconds");
-		o->tcp.header_timeout_ms = (uint32_t)v * 1000;
-		return 0;
+		return parse_seconds("--header-timeout", arg, 3600,
+				     &o->tcp.header_timeout_ms);
 	case OPT_METHODS:
 		if (http_limits_set_methods(&o->lim, arg))
 			return bad_value("--methods", arg,
@@ -226,15 +289,14 @@ static int parse_option(struct options *o, int c, const char *arg)
 		o->bpffs = arg;
 		return 0;
 	case OPT_LOG_LEVEL:
-		if (log_parse_level(arg, &level))
+		if (log_parse_level(arg, &o->log_level))
 			return bad_value("--log-level", arg,
 					 "error, warn, info or debug");
-		log_setup(level, false);
 		return 0;
 	case OPT_LOG_FORMAT:
-		if (strcmp(arg, "text") && strcmp(arg, "json"))
-			return bad_value("--log-format", arg, "text or json");
-		log_setup(LOG_INFO, !strcmp(arg, "json"));
+		if (parse_choice("--log-format", arg, formats, &choice))
+			return -1;
+		o->log_json = choice == 1;
 		return 0;
 	}
 	return -1;
@@ -242,17 +304,18 @@ static int parse_option(struct options *o, int c, const char *arg)
 
 static int parse_args(struct options *o, int argc, char **argv)
 {
+	const char *env = getenv("MATCH_IP");
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	tcp_config_default(&o->tcp);
 	http_limits_default(&o->lim);
+	o->log_level = LOG_INFO;
 	o->bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
 					    XR_DEFAULT_BPFFS;
-	if (getenv("MATCH_IP") && *getenv("MATCH_IP") &&
-	    parse_option(o, OPT_MATCH_IP, getenv("MATCH_IP")))
+	if (env && *env && parse_option(o, OPT_MATCH_IP, env))
 		return -1;
-	while ((c = getopt_long(argc, argv, "i:p:q:h", long_opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "i:p:c:q:h", long_opts, NULL)) !=
 	       -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -279,105 +342,25 @@ static int parse_args(struct options *o, int argc, char **argv)
 static uint32_t rx_queue_count(const char *ifname)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct ifreq ifr;
 	uint32_t n = 1;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	if (fd < 0)
 		return 1;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_data = (void *)&ch;
-	if (!ioctl(fd, SIOCETHTOOL, &ifr)) {
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && ch.combined_count + ch.rx_count)
 		n = ch.combined_count + ch.rx_count;
-		if (!n)
-			n = 1;
-	}
 	close(fd);
 	return n;
 }
 
-static int check_url(const char *flag, const char *url)
-{
-	struct http_target t;
-
-	if (strlen(url) >= XR_TARGET_URL_MAX ||
-	    http_target_init(&t, url, strlen(url), 302))
-		return bad_value(flag, url,
-				 "an http(s)://host[:port][/prefix] URL of "
-				 "header-safe bytes, shorter than 256");
-	return 0;
-}
-
-/*
- * Targets and rules live in pinned maps and survive restarts; flags given
- * on the command line take precedence over what the pins hold.
- */
-static int apply_targets(struct xr_maps *m, const struct options *o)
-{
-	const char *def = o->default_target ? o->default_target :
-					      DEFAULT_TARGET;
-	const char *rew = o->rewrite_target ? o->rewrite_target :
-					      DEFAULT_REWRITE;
-	struct xr_cidr cidr;
-	char err[160];
-	uint32_t i;
-	int idx;
-
-	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
-		xr_target_write(m, XR_TARGET_DEFAULT, DEFAULT_NAME, def, 302);
-	idx = xr_target_find(m, REWRITE_NAME);
-	if (idx < 0)
-		idx = 1;
-	if (o->rewrite_target || !m->targets[idx].name[0])
-		xr_target_write(m, (uint32_t)idx, REWRITE_NAME, rew, 302);
-	for (i = 0; i < o->n_match_ip; i++) {
-		if (xr_cidr_parse(o->match_ip[i], &cidr, err, sizeof(err))) {
-			fprintf(stderr, "xredird: --match-ip: %s\n", err);
-			return -1;
-		}
-		if (xr_rule_add(m, &cidr, (uint32_t)idx)) {
-			log_err("rule_add_failed", " cidr=%s err=\"%s\"",
-				o->match_ip[i], strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int start_workers(struct worker *w, uint32_t n, const struct options *o,
-			 const struct xr_bpf *b, const struct xr_maps *m,
-			 const struct siphash_key *secret)
-{
-	uint32_t q;
-
-	for (q = 0; q < n; q++) {
-		struct worker_cfg cfg = {
-			.queue = q,
-			.xsk = { .ifname = o->ifname,
-				 .queue = q,
-				 .frames = 4096,
-				 .frame_size = 2048,
-				 .ring_size = 2048,
-				 .bind = o->bind_mode,
-				 .xsks_map_fd = b->xsks_fd },
-			.tcp = o->tcp,
-			.lim = &o->lim,
-			.secret = secret,
-			.maps = m,
-			.stop = &stop,
-		};
-
-		if (worker_start(&w[q], &cfg))
-			return -1;
-	}
-	return 0;
-}
-
 static int interface_mtu(const char *ifname)
 {
-	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), mtu = 1500;
+	struct ifreq ifr;
 
 	if (fd < 0)
 		return mtu;
@@ -389,94 +372,390 @@ static int interface_mtu(const char *ifname)
 	return mtu;
 }
 
-/* Signals are blocked in every thread; the main thread takes them here. */
-static void block_signals(sigset_t *set)
+/* Configuration */
+
+/* The flags' share of the configuration, layered over a config file. */
+static int merge_flags(struct xr_config *cfg, const struct options *o)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, set, NULL);
+	const char *rew = o->rewrite_target ? o->rewrite_target :
+					      DEFAULT_REWRITE;
+	uint32_t i;
+
+	if (o->default_target &&
+	    xr_config_set_target(cfg, "default", o->default_target, 302))
+		return -1;
+	if (!cfg->has_default &&
+	    xr_config_set_target(cfg, "default", DEFAULT_TARGET, 302))
+		return -1;
+	/* The rewrite target is the flags' to define when they use it. */
+	if ((o->rewrite_target ||
+	     (o->n_match && !xr_config_target(cfg, REWRITE_NAME))) &&
+	    xr_config_set_target(cfg, REWRITE_NAME, rew, 302))
+		return -1;
+	for (i = 0; i < o->n_match; i++)
+		if (xr_config_set_rule(cfg, &o->match[i], REWRITE_NAME))
+			return -1;
+	return 0;
 }
 
-static void wait_for_signal(void)
+static uint64_t fnv64(const void *p, size_t n)
 {
-	sigset_t set;
-	int sig;
+	const uint8_t *b = p;
+	uint64_t h = 14695981039346656037ull;
 
-	block_signals(&set);
-	while (sigwait(&set, &sig))
-		;
-	log_info("signal", " sig=%s", sig == SIGINT ? "INT" : "TERM");
+	while (n--)
+		h = (h ^ *b++) * 1099511628211ull;
+	return h;
 }
 
-static int run(struct options *o)
+/* Reads the whole file; *hash is its FNV-1a, for change detection. */
+static char *read_file(const char *path, size_t *len, uint64_t *hash)
 {
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 &&
+	    n < (64l << 20) && !fseek(f, 0, SEEK_SET)) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		*len = (size_t)n;
+	}
+	fclose(f);
+	if (buf)
+		*hash = fnv64(buf, *len);
+	return buf;
+}
+
+static void report_reload(struct daemon *d, const struct cfg_error *err)
+{
+	struct xr_status *st = d->maps.status;
+
+	st->reload_count++;
+	st->reload_unix = (uint64_t)time(NULL);
+	st->reload_result = err ? XR_RELOAD_FAILED : XR_RELOAD_OK;
+	st->reload_line = err ? err->line : 0;
+	snprintf(st->reload_error, sizeof(st->reload_error), "%s",
+		 err ? err->msg : "");
+}
+
+/* Loads the config file and makes the maps hold it, all or nothing. */
+static void reload(struct daemon *d, bool only_if_changed)
+{
+	struct cfg_error err = { 0, "" };
+	struct xr_config cfg;
+	uint64_t hash = 0;
+	size_t len = 0;
+	char *buf;
+	int lock;
+
+	buf = read_file(d->o->config_path, &len, &hash);
+	if (!buf) {
+		snprintf(err.msg, sizeof(err.msg), "cannot read %s: %s",
+			 d->o->config_path, strerror(errno));
+		goto failed;
+	}
+	/* Unchanged content needs nothing, unless the last attempt failed:
+	 * then reverting to the good file must show as a success. */
+	if (only_if_changed && hash == d->config_hash &&
+	    d->maps.status->reload_result == XR_RELOAD_OK) {
+		free(buf);
+		return;
+	}
+	if (xr_config_parse(buf, len, CFG_FULL, &cfg, &err)) {
+		free(buf);
+		goto failed;
+	}
+	free(buf);
+	if (merge_flags(&cfg, d->o)) {
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
+		xr_config_free(&cfg);
+		goto failed;
+	}
+	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
+	if (lock < 0) {
+		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %s",
+			 strerror(-lock));
+		xr_config_free(&cfg);
+		goto failed;
+	}
+	if (xr_config_apply(&d->maps, &cfg, &err)) {
+		xr_unlock(lock);
+		xr_config_free(&cfg);
+		goto failed;
+	}
+	xr_unlock(lock);
+	d->config_hash = hash;
+	report_reload(d, NULL);
+	log_info("config_loaded", " file=%s targets=%u rules=%u",
+		 d->o->config_path, cfg.n_targets + 1, cfg.n_rules);
+	xr_config_free(&cfg);
+	return;
+failed:
+	report_reload(d, &err);
+	log_err("config_rejected", " file=%s line=%u reason=\"%s\"",
+		d->o->config_path, err.line, err.msg);
+}
+
+/* Without a config file: the flags change what the pins already hold. */
+static int apply_flags(struct daemon *d)
+{
+	const struct options *o = d->o;
+	struct xr_maps *m = &d->maps;
+	uint32_t i;
+	int idx;
+
+	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
+		xr_target_write(m, XR_TARGET_DEFAULT, "default",
+				o->default_target ? o->default_target :
+						    DEFAULT_TARGET,
+				302);
+	idx = xr_target_find(m, REWRITE_NAME);
+	if (idx < 0)
+		idx = xr_target_free_slot(m);
+	if (idx < 0)
+		return -ENOSPC;
+	if (o->rewrite_target || !m->targets[idx].name[0])
+		xr_target_write(m, (uint32_t)idx, REWRITE_NAME,
+				o->rewrite_target ? o->rewrite_target :
+						    DEFAULT_REWRITE,
+				302);
+	for (i = 0; i < o->n_match; i++) {
+		int err = xr_rule_add(m, &o->match[i], (uint32_t)idx);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int configure(struct daemon *d)
+{
+	int lock, err;
+
+	if (d->o->config_path) {
+		reload(d, false);
+		if (config_watch_open(&d->watch, d->o->config_path))
+			log_warn("config_watch_failed",
+				 " file=%s err=\"%s\" reload=SIGHUP-only",
+				 d->o->config_path, strerror(errno));
+		return 0;
+	}
+	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
+	if (lock < 0) {
+		log_err("pin_lock_failed", " dir=%s err=\"%s\"", d->maps.pin_dir,
+			strerror(-lock));
+		return lock;
+	}
+	err = apply_flags(d);
+	xr_unlock(lock);
+	if (err)
+		log_err("apply_flags_failed", " err=\"%s\"", strerror(-err));
+	return err;
+}
+
+/* Lifecycle */
+
+/*
+ * One daemon per interface: the first holds an flock on its pinned status
+ * map for as long as it runs. Checked before anything is attached, so a
+ * second daemon cannot disturb the first.
+ */
+static int take_life_lock(struct daemon *d, const char *pin_dir, bool must)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, XR_MAP_STATUS);
+	d->life_lock = open(path, O_RDONLY | O_CLOEXEC);
+	if (d->life_lock < 0)
+		return must ? -errno : 0;
+	if (!flock(d->life_lock, LOCK_EX | LOCK_NB))
+		return 0;
+	close(d->life_lock);
+	d->life_lock = -1;
+	fprintf(stderr,
+		"xredird: another xredird is already serving %s (it holds the "
+		"lock on %s); stop it first\n",
+		d->o->ifname, path);
+	return -EBUSY;
+}
+
+static void fill_status(struct daemon *d)
+{
+	struct xr_status *st = d->maps.status;
+
+	st->pid = (uint32_t)getpid();
+	st->queues = d->nq;
+	st->started_unix = (uint64_t)time(NULL);
+	st->heartbeat_unix = st->started_unix;
+	st->port = d->o->tcp.port;
+	st->xdp_mode = (uint8_t)d->bpf.attached_mode;
+	st->dispatcher = d->bpf.dispatcher;
+	st->reload_result = XR_RELOAD_NONE;
+	snprintf(st->iface, sizeof(st->iface), "%s", d->o->ifname);
+	snprintf(st->config_path, sizeof(st->config_path), "%s",
+		 d->o->config_path ? d->o->config_path : "");
+}
+
+static int start_workers(struct daemon *d, const struct siphash_key *secret)
+{
+	const struct options *o = d->o;
+	uint32_t q;
+
+	d->workers = calloc(d->nq, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	for (q = 0; q < d->nq; q++) {
+		struct worker_cfg cfg = {
+			.queue = q,
+			.xsk = { .ifname = o->ifname, .queue = q,
+				 .frames = 4096, .frame_size = 2048,
+				 .ring_size = 2048, .bind = o->bind_mode,
+				 .xsks_map_fd = d->bpf.xsks_fd },
+			.tcp = o->tcp,
+			.lim = &o->lim,
+			.secret = secret,
+			.maps = &d->maps,
+			.proxy = &o->proxy,
+			.stop = &stop,
+		};
+
+		if (worker_start(&d->workers[q], &cfg))
+			return -1;
+	}
+	return 0;
+}
+
+static int open_fd(int fd, const char *what)
+{
+	if (fd < 0)
+		log_err("setup_failed", " what=%s err=\"%s\"", what,
+			strerror(errno));
+	return fd;
+}
+
+/* Signals, config changes and a 1 s heartbeat until told to stop. */
+static void main_loop(struct daemon *d, int sigfd)
+{
+	struct itimerspec second = { { 1, 0 }, { 1, 0 } };
+	int tfd = open_fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), "timer");
+	struct pollfd pfd[3] = { { sigfd, POLLIN, 0 }, { tfd, POLLIN, 0 },
+				 { d->watch.fd, POLLIN, 0 } };
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+
+	timerfd_settime(tfd, 0, &second, NULL);
+	while (!stop) {
+		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2, -1) < 0 &&
+		    errno != EINTR)
+			break;
+		if ((pfd[0].revents & POLLIN) &&
+		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP && d->o->config_path) {
+				log_info("signal", " sig=HUP action=reload");
+				reload(d, false);
+			} else if (si.ssi_signo != SIGHUP) {
+				log_info("signal", " sig=%s",
+					 si.ssi_signo == SIGINT ? "INT" : "TERM");
+				stop = true;
+			}
+		}
+		if ((pfd[1].revents & POLLIN) &&
+		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+			d->maps.status->heartbeat_unix = (uint64_t)time(NULL);
+		if ((pfd[2].revents & POLLIN) && config_watch_changed(&d->watch))
+			reload(d, true);
+	}
+	close(tfd);
+}
+
+static int run(struct daemon *d, int sigfd)
+{
+	struct options *o = d->o;
 	struct xr_loader_cfg lc = { o->ifname, o->bpffs, o->xdp_mode,
 				    o->tcp.port };
-	uint32_t nq = rx_queue_count(o->ifname), q;
 	struct siphash_key secret;
-	struct worker *workers;
-	struct xr_maps maps;
-	struct xr_bpf bpf;
+	char pin_dir[PATH_MAX];
 	int ret = 1;
+	uint32_t q;
 
-	if (o->queues && o->queues < nq)
-		nq = o->queues;
+	d->nq = rx_queue_count(o->ifname);
+	if (o->queues && o->queues < d->nq)
+		d->nq = o->queues;
 	o->tcp.mtu = (uint16_t)interface_mtu(o->ifname);
 	if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret)) {
 		log_err("getrandom_failed", " err=\"%s\"", strerror(errno));
 		return 1;
 	}
+	if (xr_pin_dir(pin_dir, sizeof(pin_dir), o->bpffs, o->ifname) ||
+	    take_life_lock(d, pin_dir, false))
+		return 1;
 	/* libxdp keeps its dispatcher state in the same bpffs as our pins. */
 	setenv("LIBXDP_BPFFS", o->bpffs, 0);
 	xr_quiet_libs();
-	if (xr_bpf_load(&bpf, &lc))
+	if (xr_bpf_load(&d->bpf, &lc))
 		return 1;
-	if (xr_maps_open(&maps, bpf.pin_dir)) {
-		log_err("pins_open_failed", " dir=%s err=\"%s\"", bpf.pin_dir,
-			strerror(errno));
+	if ((d->life_lock < 0 && take_life_lock(d, pin_dir, true)) ||
+	    xr_maps_open(&d->maps, d->bpf.pin_dir)) {
+		log_err("pins_open_failed", " dir=%s", d->bpf.pin_dir);
 		goto out_unload;
 	}
-	maps.ctl->abi_version = XR_ABI_VERSION;
-	if (apply_targets(&maps, o))
-		goto out_maps;
-	workers = calloc(nq, sizeof(*workers));
-	if (!workers)
-		goto out_maps;
-	if (!start_workers(workers, nq, o, &bpf, &maps, &secret)) {
+	d->maps.ctl->abi_version = XR_ABI_VERSION;
+	fill_status(d);
+	if (configure(d))
+		goto out;
+	if (!start_workers(d, &secret)) {
+		d->maps.status->zerocopy = d->workers[0].port.zerocopy;
 		log_info("serving",
-			 " iface=%s port=%u queues=%u xdp_mode=%s "
-			 "pins=%s",
-			 o->ifname, o->tcp.port, nq,
-			 xr_xdp_mode_name(bpf.attached_mode), bpf.pin_dir);
-		wait_for_signal();
+			 " iface=%s port=%u queues=%u xdp_mode=%s pins=%s",
+			 o->ifname, o->tcp.port, d->nq,
+			 xr_xdp_mode_name(d->bpf.attached_mode), d->bpf.pin_dir);
+		main_loop(d, sigfd);
 		ret = 0;
 	}
 	stop = true;
-	for (q = 0; q < nq; q++)
-		worker_join(&workers[q]);
-	free(workers);
-out_maps:
-	xr_maps_close(&maps);
+	for (q = 0; q < d->nq && d->workers; q++)
+		worker_join(&d->workers[q]);
+	d->maps.status->pid = 0;
+out:
+	free(d->workers);
+	config_watch_close(&d->watch);
+	xr_maps_close(&d->maps);
 out_unload:
-	xr_bpf_unload(&bpf);
+	xr_bpf_unload(&d->bpf);
+	if (d->life_lock >= 0)
+		close(d->life_lock);
 	log_info("stopped", " iface=%s", o->ifname);
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
+	struct daemon d = { .life_lock = -1, .watch = { -1, NULL } };
 	struct options o;
 	sigset_t set;
+	int sigfd;
 
 	if (parse_args(&o, argc, argv))
 		return 2;
-	if (check_url("--default-target",
-		      o.default_target ? o.default_target : DEFAULT_TARGET) ||
-	    check_url("--rewrite-target",
-		      o.rewrite_target ? o.rewrite_target : DEFAULT_REWRITE))
-		return 2;
-	block_signals(&set);
+	log_setup(o.log_level, o.log_json);
+	d.o = &o;
+	/* Blocked in every thread (workers inherit it); read via signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return run(&o);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		perror("xredird: signalfd");
+		return 1;
+	}
+	return run(&d, sigfd);
 }

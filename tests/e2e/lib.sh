@@ -27,7 +27,14 @@ PCAPCHECK=${PCAPCHECK:-$E2E_ROOT/$BUILD/tests/pcapcheck}
 E2E_PY=${E2E_PY:-$E2E_ROOT/tests/e2e/e2e.py}
 PYTHON=${PYTHON:-python3}
 READY_TIMEOUT=${READY_TIMEOUT:-5}
+# tcpdump's kernel buffer (-B, KiB) and snaplen (-s, 0: whole packets).
+# In --immediate-mode libpcap uses a TPACKET_V2 ring of fixed slots sized
+# from the snaplen, capped at MTU + 18, or 64 KiB + 18 when the interface
+# has offloads (as a veth does): 32 MiB is then only ~500 slots. A capture
+# of a load test needs a snaplen that fits the largest frame on the wire
+# (pcapcheck counts anything cut as truncated/unchecked) and a bigger buffer.
 CAP_BUFFER_KB=${CAP_BUFFER_KB:-32768}
+CAP_SNAPLEN=${CAP_SNAPLEN:-0}
 
 E2E_PASSED=0
 E2E_FAILED=0
@@ -39,8 +46,9 @@ XR_LOG=
 XR_RC=
 CAP_PID=
 CAP_FILE=
+E2E_CURRENT=
 
-e2e_log() { printf '%s\n' "$*" >&2; }
+e2e_log() { printf '%s\n' "$*" >&8; }
 
 # Ends the current test with a reason: `why "text"; return 1`.
 why() { printf '%s\n' "$*" >"$E2E_WORK/.reason"; printf 'reason: %s\n' "$*" >&2; }
@@ -56,6 +64,9 @@ e2e_init() {
 		XR_KERNEL_TTL LIBXDP_BPFFS
 	E2E_WORK=${E2E_WORK:-$(mktemp -d /tmp/xredir-e2e.XXXXXX)}
 	export E2E_WORK
+	# The cleanup may run while a test's output goes to its log: it writes
+	# to the suite's own stdout and stderr, kept here.
+	exec 7>&1 8>&2
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -119,6 +130,11 @@ kill_wait() {
 e2e_cleanup() {
 	local rc=$? pid
 	trap - EXIT INT TERM
+	if [ -n "$E2E_CURRENT" ]; then
+		printf 'FAIL %-26s %6s  %s\n' "$E2E_CURRENT" - \
+			"interrupted (exit $rc)" >&7
+		E2E_CURRENT=
+	fi
 	[ -n "$CAP_PID" ] && kill_wait "$CAP_PID"
 	[ -n "$XR_PID" ] && kill_wait "$XR_PID"
 	for pid in "${E2E_BG_PIDS[@]}"; do
@@ -152,7 +168,7 @@ need() {
 # msg=serving and curl gets an answer from it; fails after READY_TIMEOUT s or
 # if it exits. The log is $XR_LOG ($E2E_WORK/xredird.log unless set).
 xr_start() {
-	local prev= a i n code
+	local prev='' a i n code
 	XR_PORT=10000
 	for a in "$@"; do
 		case "$prev" in --port | -p) XR_PORT=$a ;; esac
@@ -220,13 +236,13 @@ xr_stop() {
 
 # ---- packet capture ----
 
-# cap_start IFACE FILE [FILTER]: tcpdump in the client namespace, whole
-# packets, written as they come, with a 32 MiB buffer (GSO segments of up to
-# 64 KiB cross a veth). Returns once tcpdump listens.
+# cap_start IFACE FILE [FILTER]: tcpdump in the client namespace, written as
+# the packets come, with CAP_BUFFER_KB and CAP_SNAPLEN. Returns once tcpdump
+# listens.
 cap_start() {
 	local iface=$1 file=$2 filter=${3:-tcp port 10000} i
 	CAP_FILE=$file
-	ip netns exec "$XR_CLI_NS" tcpdump -i "$iface" -nn -s 0 \
+	ip netns exec "$XR_CLI_NS" tcpdump -i "$iface" -nn -s "$CAP_SNAPLEN" \
 		--immediate-mode -U -B "$CAP_BUFFER_KB" \
 		-w "$file" "$filter" >"$file.log" 2>&1 &
 	CAP_PID=$!
@@ -269,8 +285,10 @@ e2e_test() {
 	shift 2
 	t0=$(now)
 	rm -f "$E2E_WORK/.reason"
+	E2E_CURRENT=$name
 	"$fn" "$@" >"$E2E_WORK/$name.log" 2>&1
 	rc=$?
+	E2E_CURRENT=
 	t1=$(now)
 	local dt
 	dt=$(awk "BEGIN { printf \"%.2fs\", $t1 - $t0 }")

@@ -384,7 +384,7 @@ TEST(parse_request_fields)
 	CHECK(!req.path_slash);
 }
 
-TEST(parse_proxy_headers_last_line_wins)
+TEST(parse_proxy_headers_all_lines_kept)
 {
 	struct http_request req;
 
@@ -394,16 +394,21 @@ TEST(parse_proxy_headers_last_line_wins)
 			  "X-Real-IP: 192.0.2.9\r\nX-REAL-IP:\t203.0.113.4\r\n"
 			  "\r\n",
 			  &req) == HTTP_OK);
-	CHECK_EQ(req.forwarded_for.len, strlen("198.51.100.2, 203.0.113.3"));
-	CHECK_MEM(req.forwarded_for.p, "198.51.100.2, 203.0.113.3",
-		  req.forwarded_for.len);
+	CHECK_EQ(req.n_forwarded_for, 2);
+	CHECK_EQ(req.forwarded_for[0].len, strlen("192.0.2.1"));
+	CHECK_MEM(req.forwarded_for[0].p, "192.0.2.1", req.forwarded_for[0].len);
+	CHECK_EQ(req.forwarded_for[1].len,
+		 strlen("198.51.100.2, 203.0.113.3"));
+	CHECK_MEM(req.forwarded_for[1].p, "198.51.100.2, 203.0.113.3",
+		  req.forwarded_for[1].len);
+	CHECK_EQ(req.n_real_ip, 2);
 	CHECK_EQ(req.real_ip.len, strlen("203.0.113.4"));
 	CHECK_MEM(req.real_ip.p, "203.0.113.4", req.real_ip.len);
 
 	REQUIRE(parse_str("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &req) ==
 		HTTP_OK);
-	CHECK_EQ(req.forwarded_for.len, 0);
-	CHECK_EQ(req.real_ip.len, 0);
+	CHECK_EQ(req.n_forwarded_for, 0);
+	CHECK_EQ(req.n_real_ip, 0);
 }
 
 /* Parses a NUL-free string with the given limits. */

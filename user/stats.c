@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "stats.h"
+
+static const char *const extra_names[] = {
+	"flows_open", "send_rings_used",  "head_buffers_used", "xsk_rx",
+	"xsk_tx",     "xsk_tx_ring_full", "xsk_fill_short",    "xsk_kicks",
+};
+
+static const char *const extra_help[] = {
+	"flows in the table",
+	"send rings in use",
+	"partial-head buffers in use",
+	"frames received on the AF_XDP socket",
+	"frames sent on the AF_XDP socket",
+	"frames dropped: TX ring full",
+	"refills of the fill ring that found no free frame",
+	"TX wakeups (sendto) issued",
+};
+
+_Static_assert(sizeof(extra_names) / sizeof(extra_names[0]) ==
+		       WS_MAX - TCP_STAT_MAX,
+	       "a worker stat without a name");
+
+const char *worker_stat_name(unsigned int idx)
+{
+	if (idx < TCP_STAT_MAX)
+		return tcp_stat_names[idx];
+	return idx < WS_MAX ? extra_names[idx - TCP_STAT_MAX] : "";
+}
+
+const char *worker_stat_help(unsigned int idx)
+{
+	if (idx < TCP_STAT_MAX)
+		return tcp_stat_help[idx];
+	return idx < WS_MAX ? extra_help[idx - TCP_STAT_MAX] : "";
+}
+
+bool worker_stat_is_gauge(unsigned int idx)
+{
+	return idx >= WS_FLOWS_OPEN && idx <= WS_HEAD_BUFFERS_USED;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The responder counters each worker exports to its slot of the pinned
+ * xr_stats map: the engine's counters, then gauges, then the AF_XDP
+ * socket's counters. The daemon writes them; xredirctl and /metrics read
+ * them by these names.
+ */
+#ifndef XREDIR_STATS_H
+#define XREDIR_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcp.h"
+#include "xredir_shared.h"
+
+enum worker_stat {
+	WS_FLOWS_OPEN = TCP_STAT_MAX, /* gauge */
+	WS_SEND_RINGS_USED, /* gauge */
+	WS_HEAD_BUFFERS_USED, /* gauge */
+	WS_XSK_RX,
+	WS_XSK_TX,
+	WS_XSK_TX_RING_FULL,
+	WS_XSK_FILL_SHORT,
+	WS_XSK_KICKS,
+	WS_MAX,
+};
+
+_Static_assert(WS_MAX <= XR_WORKER_STATS_MAX, "xr_worker_stats too small");
+
+const char *worker_stat_name(unsigned int idx);
+const char *worker_stat_help(unsigned int idx);
+bool worker_stat_is_gauge(unsigned int idx);
+
+#endif /* XREDIR_STATS_H */

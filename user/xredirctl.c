@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xredirctl: change the rules and targets of a running (or stopped) xredir
+ * instance through its pinned maps, and read its status and counters.
+ *
+ * Exit status: 0 success, 1 the operation failed (pins missing, permission,
+ * table full, lock), 2 bad usage or input.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "config.h"
+#include "loader.h"
+#include "rules.h"
+#include "stats.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define LOCK_WAIT_MS 10000
+#define REWRITE_NAME "rewrite"
+
+struct ctl {
+	const char *bpffs;
+	const char *iface;
+	const char *pin_dir_opt;
+	char pin_dir[PATH_MAX];
+	bool json;
+	struct xr_maps maps;
+	int lock;
+};
+
+struct command {
+	const char *name;
+	const char *sub; /* NULL: no subcommand word */
+	int (*run)(struct ctl *c, int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static int err_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int err_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int err_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xredirctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+static int err_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xredirctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+/* JSON strings: quote and escape. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/* Instance and maps */
+
+/* With neither --iface nor --pin-dir: the only instance, if just one. */
+static int find_instance(struct ctl *c)
+{
+	char base[PATH_MAX - 300], found[256] = "";
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(base, sizeof(base), "%s/xredir", c->bpffs);
+	dir = opendir(base);
+	if (!dir)
+		return err_fail("no xredir instance under %s (is xredird "
+				"running? point --bpffs at its bpffs)",
+				base);
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!n)
+			snprintf(found, sizeof(found), "%s", de->d_name);
+		else if (strlen(found) + strlen(de->d_name) + 3 < sizeof(found))
+			strcat(strcat(found, ", "), de->d_name);
+		n++;
+	}
+	closedir(dir);
+	if (!n)
+		return err_fail("no xredir instance under %s (is xredird "
+				"running?)",
+				base);
+	if (n > 1)
+		return err_usage("several instances (%s): choose one with "
+				 "--iface",
+				 found);
+	if (snprintf(c->pin_dir, sizeof(c->pin_dir), "%s/%.255s", base,
+		     found) >= (int)sizeof(c->pin_dir))
+		return err_fail("pin directory path too long");
+	return 0;
+}
+
+static int open_maps(struct ctl *c)
+{
+	int err;
+
+	if (c->pin_dir_opt)
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", c->pin_dir_opt);
+	else if (c->iface)
+		xr_pin_dir(c->pin_dir, sizeof(c->pin_dir), c->bpffs, c->iface);
+	else if ((err = find_instance(c)))
+		return err;
+	err = xr_maps_open(&c->maps, c->pin_dir);
+	if (!err)
+		return 0;
+	if (err == -ENOENT)
+		return err_fail("no xredir pins at %s (start xredird there, or "
+				"check --iface/--bpffs)",
+				c->pin_dir);
+	if (err == -EPERM || err == -EACCES)
+		return err_fail("permission denied opening the maps in %s: run "
+				"as root (or with CAP_BPF and access to the "
+				"directory)",
+				c->pin_dir);
+	return err_fail("cannot open the maps in %s: %s", c->pin_dir,
+			strerror(-err));
+}
+
+/* Writers take the pin directory's lock: one change at a time. */
+static int lock_maps(struct ctl *c)
+{
+	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS);
+	if (c->lock >= 0)
+		return 0;
+	if (c->lock == -ETIMEDOUT)
+		return err_fail("%s is locked by another change (waited %d s)",
+				c->pin_dir, LOCK_WAIT_MS / 1000);
+	return err_fail("cannot lock %s: %s", c->pin_dir, strerror(-c->lock));
+}
+
+static const char *target_name(const struct xr_maps *m, uint32_t idx)
+{
+	if (idx < XR_MAX_TARGETS && m->targets[idx].name[0])
+		return m->targets[idx].name;
+	return "default";
+}
+
+static int target_or_fail(const struct ctl *c, const char *name)
+{
+	int idx = xr_target_find(&c->maps, name);
+	char list[512] = "";
+	int i;
+
+	if (idx >= 0)
+		return idx;
+	for (i = 0; i < XR_MAX_TARGETS; i++) {
+		const char *n = c->maps.targets[i].name;
+
+		if (n[0] && strlen(list) + strlen(n) + 3 < sizeof(list))
+			strcat(strcat(list, *list ? ", " : ""), n);
+	}
+	err_fail("unknown target '%s' (targets: %s; add one with: xredirctl "
+		 "target set NAME URL)",
+		 name, list);
+	return -1;
+}
+
+static int cmp_rules(const void *a, const void *b)
+{
+	const struct xr_rule *x = a, *y = b;
+
+	if (x->cidr.family != y->cidr.family)
+		return x->cidr.family - y->cidr.family;
+	return memcmp(&x->cidr.addr, &y->cidr.addr, 16) ?:
+		       x->cidr.prefixlen - y->cidr.prefixlen;
+}
+
+static int dump_rules(const struct ctl *c, struct xr_rule **rules)
+{
+	int n = xr_rules_dump(&c->maps, rules);
+
+	if (n < 0)
+		err_fail("reading the rules: %s", strerror(-n));
+	else
+		qsort(*rules, (size_t)n, sizeof(**rules), cmp_rules);
+	return n;
+}
+
+static int map_full(const struct xr_cidr *cidr, int err)
+{
+	if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
+		return err_fail("rule table full: at most %d IPv%u rules",
+				XR_MAX_RULES, cidr->family);
+	return err_fail("updating the rule maps: %s", strerror(-err));
+}
+
+/* Commands: target */
+
+static int cmd_target_list(struct ctl *c, int argc, char **argv)
+{
+	uint32_t uses[XR_MAX_TARGETS] = { 0 };
+	struct xr_target t[XR_MAX_TARGETS];
+	struct xr_rule *rules;
+	bool first = true;
+	int n, i;
+
+	(void)argc;
+	(void)argv;
+	n = dump_rules(c, &rules);
+	if (n < 0)
+		return EXIT_FAIL;
+	for (i = 0; i < n; i++)
+		if (rules[i].target < XR_MAX_TARGETS)
+			uses[rules[i].target]++;
+	free(rules);
+	xr_targets_snapshot(&c->maps, t);
+	if (c->json)
+		putchar('[');
+	else
+		printf("%-20s %-6s %-6s %s\n", "NAME", "STATUS", "RULES", "URL");
+	for (i = 0; i < XR_MAX_TARGETS; i++) {
+		char url[XR_TARGET_URL_MAX + 1];
+
+		if (!t[i].name[0])
+			continue;
+		snprintf(url, sizeof(url), "%.*s", t[i].url_len, t[i].url);
+		if (c->json) {
+			printf("%s{\"name\":", first ? "" : ",");
+			json_str(t[i].name);
+			printf(",\"url\":");
+			json_str(url);
+			printf(",\"status\":%u,\"rules\":%u}", t[i].status,
+			       uses[i]);
+		} else {
+			printf("%-20s %-6u %-6u %s\n", t[i].name, t[i].status,
+			       uses[i], url);
+		}
+		first = false;
+	}
+	if (c->json)
+		puts("]");
+	return 0;
+}
+
+static int cmd_target_set(struct ctl *c, int argc, char **argv)
+{
+	uint16_t status = 302;
+	char why[160];
+	int idx, opt;
+
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 }
+	};
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
+		if (opt != 's')
+			return EXIT_USAGE;
+		if (xr_status_parse(optarg, &status))
+			return err_usage("--status %s: must be 301, 302, 303, "
+					 "307 or 308",
+					 optarg);
+	}
+	if (argc - optind != 2)
+		return err_usage("usage: target set NAME URL [--status N]");
+	if (!xr_name_ok(argv[optind]))
+		return err_usage("target name '%s': use 1-31 of A-Z a-z 0-9 _ . "
+				 "- starting with a letter or digit",
+				 argv[optind]);
+	if (xr_url_check(argv[optind + 1], why, sizeof(why)))
+		return err_usage("URL '%s' %s", argv[optind + 1], why);
+	if (lock_maps(c))
+		return EXIT_FAIL;
+	idx = !strcmp(argv[optind], "default") ?
+		      XR_TARGET_DEFAULT :
+		      xr_target_find(&c->maps, argv[optind]);
+	if (idx < 0)
+		idx = xr_target_free_slot(&c->maps);
+	if (idx < 0)
+		return err_fail("target table full (%d targets)",
+				XR_MAX_TARGETS);
+	xr_target_write(&c->maps, (uint32_t)idx, argv[optind],
+			argv[optind + 1], status);
+	return 0;
+}
+
+static int cmd_target_del(struct ctl *c, int argc, char **argv)
+{
+	struct xr_rule *rules;
+	int idx, n, i, used = 0;
+	char example[64] = "";
+
+	if (argc != 2)
+		return err_usage("usage: target del NAME");
+	if (!strcmp(argv[1], "default"))
+		return err_usage("the default target cannot be deleted (change "
+				 "it with: target set default URL)");
+	if (lock_maps(c) || (idx = target_or_fail(c, argv[1])) < 0)
+		return EXIT_FAIL;
+	n = dump_rules(c, &rules);
+	if (n < 0)
+		return EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		if (rules[i].target != (uint32_t)idx)
+			continue;
+		if (!used++)
+			xr_cidr_format(&rules[i].cidr, example, sizeof(example));
+	}
+	free(rules);
+	if (used)
+		return err_fail("target '%s' is used by %d rule%s (e.g. %s): "
+				"delete or change them first",
+				argv[1], used, used == 1 ? "" : "s", example);
+	xr_target_clear(&c->maps, (uint32_t)idx);
+	return 0;
+}
+
+/* Commands: rule */
+
+static int parse_cidr_arg(const char *s, struct xr_cidr *cidr)
+{
+	char err[160];
+
+	if (xr_cidr_parse(s, cidr, err, sizeof(err)))
+		return err_usage("%s", err);
+	return 0;
+}
+
+static int cmd_rule_add(struct ctl *c, int argc, char **argv)
+{
+	struct xr_cidr cidr;
+	int idx, err;
+
+	if (argc != 3)
+		return err_usage("usage: rule add CIDR TARGET");
+	if (parse_cidr_arg(argv[1], &cidr))
+		return EXIT_USAGE;
+	if (lock_maps(c) || (idx = target_or_fail(c, argv[2])) < 0)
+		return EXIT_FAIL;
+	err = xr_rule_add(&c->maps, &cidr, (uint32_t)idx);
+	return err ? map_full(&cidr, err) : 0;
+}
+
+static int cmd_rule_del(struct ctl *c, int argc, char **argv)
+{
+	struct xr_cidr cidr;
+	int err;
+
+	if (argc != 2)
+		return err_usage("usage: rule del CIDR");
+	if (parse_cidr_arg(argv[1], &cidr) || lock_maps(c))
+		return cidr.family ? EXIT_FAIL : EXIT_USAGE;
+	err = xr_rule_del(&c->maps, &cidr);
+	if (err == -ENOENT)
+		return err_fail("no rule for %s", argv[1]);
+	return err ? err_fail("deleting %s: %s", argv[1], strerror(-err)) : 0;
+}
+
+static int cmd_rule_list(struct ctl *c, int argc, char **argv)
+{
+	struct xr_rule *rules;
+	char cidr[64];
+	int n, i;
+
+	(void)argc;
+	(void)argv;
+	n = dump_rules(c, &rules);
+	if (n < 0)
+		return EXIT_FAIL;
+	if (c->json)
+		putchar('[');
+	for (i = 0; i < n; i++) {
+		xr_cidr_format(&rules[i].cidr, cidr, sizeof(cidr));
+		if (c->json) {
+			printf("%s{\"cidr\":\"%s\",\"target\":", i ? "," : "",
+			       cidr);
+			json_str(target_name(&c->maps, rules[i].target));
+			putchar('}');
+		} else {
+			printf("%-44s %s\n", cidr,
+			       target_name(&c->maps, rules[i].target));
+		}
+	}
+	if (c->json)
+		puts("]");
+	free(rules);
+	return 0;
+}
+
+/* The user-space longest-prefix table of the active rules, for "via". */
+static int rule_table(const struct ctl *c, struct cidr_table *t)
+{
+	struct xr_rule *rules;
+	int n = dump_rules(c, &rules), i;
+
+	if (n < 0)
+		return -1;
+	if (cidr_table_init(t, (uint32_t)n + 1)) {
+		free(rules);
+		return err_fail("out of memory");
+	}
+	for (i = 0; i < n; i++)
+		cidr_table_add(t, &rules[i].cidr, rules[i].target);
+	free(rules);
+	return 0;
+}
+
+static void print_lookup(const struct ctl *c, const struct cidr_table *t,
+			 const char *addr_text, uint8_t family,
+			 const uint8_t *addr, bool batch)
+{
+	const struct xr_target *tgt;
+	struct xr_cidr via;
+	uint32_t idx, via_val;
+	char via_text[64] = "";
+	bool matched, in_table;
+
+	idx = xr_rule_lookup(&c->maps, family, addr, &matched);
+	in_table = cidr_table_lookup(t, family, addr, &via, &via_val);
+	if (in_table)
+		xr_cidr_format(&via, via_text, sizeof(via_text));
+	tgt = &c->maps.targets[idx < XR_MAX_TARGETS ? idx : 0];
+	if (batch) {
+		printf("%s %s %s\n", addr_text, target_name(&c->maps, idx),
+		       matched ? via_text : "-");
+	} else if (c->json) {
+		printf("{\"address\":\"%s\",\"target\":", addr_text);
+		json_str(target_name(&c->maps, idx));
+		printf(",\"url\":\"%.*s\",\"rule\":", tgt->url_len, tgt->url);
+		if (matched)
+			printf("\"%s\"}\n", via_text);
+		else
+			puts("null}");
+	} else {
+		printf("%s -> %s (%.*s) via %s\n", addr_text,
+		       target_name(&c->maps, idx), tgt->url_len, tgt->url,
+		       matched ? via_text : "the default (no rule matches)");
+	}
+}
+
+static int lookup_batch(struct ctl *c, const struct cidr_table *t,
+			const char *path)
+{
+	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char line[128];
+	uint8_t family, addr[16];
+	int lineno = 0, bad = 0;
+
+	if (!in)
+		return err_fail("cannot open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), in)) {
+		line[strcspn(line, " \t\r\n")] = 0;
+		lineno++;
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (xr_addr_parse(line, &family, addr)) {
+			fprintf(stderr, "xredirctl: %s:%d: '%s' is not an IP "
+					"address\n",
+				path, lineno, line);
+			bad = 1;
+			continue;
+		}
+		print_lookup(c, t, line, family, addr, true);
+	}
+	if (in != stdin)
+		fclose(in);
+	return bad ? EXIT_USAGE : 0;
+}
+
+static int cmd_rule_lookup(struct ctl *c, int argc, char **argv)
+{
+	uint8_t family, addr[16];
+	struct cidr_table t;
+	int ret;
+
+	if (argc == 3 && !strcmp(argv[1], "--batch")) {
+		if (rule_table(c, &t))
+			return EXIT_FAIL;
+		ret = lookup_batch(c, &t, argv[2]);
+		cidr_table_free(&t);
+		return ret;
+	}
+	if (argc != 2)
+		return err_usage("usage: rule lookup ADDR | rule lookup --batch "
+				 "FILE|-");
+	if (xr_addr_parse(argv[1], &family, addr))
+		return err_usage("'%s' is not an IP address", argv[1]);
+	if (rule_table(c, &t))
+		return EXIT_FAIL;
+	print_lookup(c, &t, argv[1], family, addr, false);
+	cidr_table_free(&t);
+	return 0;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int cmd_rule_load(struct ctl *c, int argc, char **argv)
+{
+	struct xr_config cfg;
+	struct cfg_error err;
+	struct xr_rule *rules;
+	struct timespec t0;
+	uint32_t v6 = 0, i;
+	int ret;
+
+	if (argc != 2)
+		return err_usage("usage: rule load FILE");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (xr_config_load(argv[1], CFG_RULES_ONLY, &cfg, &err))
+		return err.line ? err_usage("%s:%u: %s", argv[1], err.line,
+					    err.msg) :
+				  err_usage("%s", err.msg);
+	if (lock_maps(c)) {
+		xr_config_free(&cfg);
+		return EXIT_FAIL;
+	}
+	if (xr_rules_resolve(&c->maps, &cfg, &rules, &err)) {
+		xr_config_free(&cfg);
+		return err_usage("%s:%u: %s", argv[1], err.line, err.msg);
+	}
+	ret = xr_rules_replace(&c->maps, rules, cfg.n_rules);
+	for (i = 0; i < cfg.n_rules; i++)
+		v6 += cfg.rules[i].cidr.family == 6;
+	free(rules);
+	if (ret) {
+		xr_config_free(&cfg);
+		return err_fail("loading the rules: %s (nothing changed)",
+				strerror(-ret));
+	}
+	printf("loaded %u rules (%u IPv4, %u IPv6) in %.0f ms\n", cfg.n_rules,
+	       cfg.n_rules - v6, v6, ms_since(&t0));
+	xr_config_free(&cfg);
+	return 0;
+}
+
+/* Commands: match (the original single MATCH_IP) */
+
+/* Replaces the rules pointing at "rewrite" with add (if any), at once. */
+static int replace_match(struct ctl *c, const struct xr_cidr *add)
+{
+	struct xr_rule *rules;
+	int idx, n, i, kept = 0, err;
+
+	if (lock_maps(c))
+		return EXIT_FAIL;
+	idx = xr_target_find(&c->maps, REWRITE_NAME);
+	if (idx < 0)
+		return err_fail("no '%s' target (create it: xredirctl target "
+				"set %s URL)",
+				REWRITE_NAME, REWRITE_NAME);
+	n = xr_rules_dump(&c->maps, &rules);
+	if (n < 0)
+		return err_fail("reading the rules: %s", strerror(-n));
+	for (i = 0; i < n; i++)
+		if (rules[i].target != (uint32_t)idx &&
+		    (!add || memcmp(&rules[i].cidr, add, sizeof(*add))))
+			rules[kept++] = rules[i];
+	if (add) {
+		struct xr_rule *grown = realloc(rules, (kept + 1) *
+							       sizeof(*rules));
+
+		if (!grown) {
+			free(rules);
+			return err_fail("out of memory");
+		}
+		rules = grown;
+		rules[kept].cidr = *add;
+		rules[kept++].target = (uint32_t)idx;
+	}
+	err = xr_rules_replace(&c->maps, rules, (uint32_t)kept);
+	free(rules);
+	return err ? map_full(add ? add : &rules[0].cidr, err) : 0;
+}
+
+static int cmd_match_set(struct ctl *c, int argc, char **argv)
+{
+	struct xr_cidr cidr;
+
+	if (argc != 2)
+		return err_usage("usage: match set ADDR[/LEN]");
+	if (parse_cidr_arg(argv[1], &cidr))
+		return EXIT_USAGE;
+	return replace_match(c, &cidr);
+}
+
+static int cmd_match_clear(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return err_usage("usage: match clear");
+	return replace_match(c, NULL);
+}
+
+/* Commands: stats, status */
+
+static void sum_worker_stats(const struct xr_maps *m, uint32_t queues,
+			     uint64_t *out)
+{
+	uint32_t q, i;
+
+	memset(out, 0, WS_MAX * sizeof(*out));
+	for (q = 0; q < queues && q < XR_MAX_QUEUES; q++)
+		for (i = 0; i < WS_MAX; i++)
+			out[i] += m->stats[q].v[i];
+}
+
+static const char *const xdp_counter_names[XR_CNT_MAX] = {
+	"xdp_steered", "xdp_passed", "xdp_no_socket", "xdp_malformed"
+};
+
+static int cmd_stats(struct ctl *c, int argc, char **argv)
+{
+	uint64_t xdp[XR_CNT_MAX], ws[WS_MAX];
+	uint32_t queues = c->maps.status->queues, i;
+
+	(void)argc;
+	(void)argv;
+	if (xr_counters_read(&c->maps, xdp))
+		return err_fail("reading the XDP counters failed");
+	sum_worker_stats(&c->maps, queues ? queues : XR_MAX_QUEUES, ws);
+	if (c->json)
+		putchar('{');
+	for (i = 0; i < XR_CNT_MAX; i++) {
+		if (c->json)
+			printf("%s\"%s\":%llu", i ? "," : "",
+			       xdp_counter_names[i],
+			       (unsigned long long)xdp[i]);
+		else
+			printf("%-24s %llu\n", xdp_counter_names[i],
+			       (unsigned long long)xdp[i]);
+	}
+	for (i = 0; i < WS_MAX; i++) {
+		if (c->json)
+			printf(",\"%s\":%llu", worker_stat_name(i),
+			       (unsigned long long)ws[i]);
+		else
+			printf("%-24s %llu\n", worker_stat_name(i),
+			       (unsigned long long)ws[i]);
+	}
+	if (c->json)
+		puts("}");
+	return 0;
+}
+
+/* Kernel memory charged for a map (its fdinfo's memlock line). */
+static uint64_t map_memory(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static bool daemon_alive(const struct xr_status *st)
+{
+	time_t now = time(NULL);
+
+	return st->pid && (!kill((pid_t)st->pid, 0) || errno == EPERM) &&
+	       now - (time_t)st->heartbeat_unix < 10;
+}
+
+static const char *reload_text(const struct xr_status *st, char *buf,
+			       size_t len)
+{
+	if (st->reload_result == XR_RELOAD_OK)
+		snprintf(buf, len, "ok");
+	else if (st->reload_result == XR_RELOAD_FAILED && st->reload_line)
+		snprintf(buf, len, "failed: line %u: %s", st->reload_line,
+			 st->reload_error);
+	else if (st->reload_result == XR_RELOAD_FAILED)
+		snprintf(buf, len, "failed: %s", st->reload_error);
+	else
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+static int cmd_status(struct ctl *c, int argc, char **argv)
+{
+	const struct xr_status *st = c->maps.status;
+	uint64_t mem = 0, uptime;
+	bool alive = daemon_alive(st);
+	char reload[XR_STATUS_TEXT_MAX + 64];
+	int targets = 0, i;
+
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < XR_NMAPS; i++)
+		mem += map_memory(c->maps.fd[i]);
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		targets += !!c->maps.targets[i].name[0];
+	uptime = alive ? (uint64_t)time(NULL) - st->started_unix : 0;
+	reload_text(st, reload, sizeof(reload));
+	if (c->json) {
+		printf("{\"pin_dir\":");
+		json_str(c->pin_dir);
+		printf(",\"running\":%s,\"pid\":%u,\"iface\":",
+		       alive ? "true" : "false", alive ? st->pid : 0);
+		json_str(st->iface);
+		printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
+		       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
+		       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
+		       "\"map_memory_bytes\":%llu,\"config\":",
+		       st->port, xr_xdp_mode_name(st->xdp_mode),
+		       st->zerocopy ? "zerocopy" : "copy",
+		       st->dispatcher ? "true" : "false", st->queues,
+		       (unsigned long long)uptime, c->maps.ctl->rules_count[0],
+		       c->maps.ctl->rules_count[1], targets,
+		       (unsigned long long)mem);
+		json_str(st->config_path);
+		printf(",\"reload\":");
+		json_str(reload);
+		printf(",\"reload_line\":%u,\"reloads\":%u}\n", st->reload_line,
+		       st->reload_count);
+		return 0;
+	}
+	printf("instance:    %s\n", c->pin_dir);
+	printf("daemon:      %s", alive ? "running" : "not running");
+	if (alive)
+		printf(" (pid %u, up %llus)", st->pid,
+		       (unsigned long long)uptime);
+	printf("\ninterface:   %s, port %u\n", st->iface, st->port);
+	printf("xdp:         %s mode%s, %s sockets, %u queue%s\n",
+	       xr_xdp_mode_name(st->xdp_mode),
+	       st->dispatcher ? " (libxdp dispatcher)" : "",
+	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
+	       st->queues == 1 ? "" : "s");
+	printf("rules:       %u IPv4, %u IPv6\n", c->maps.ctl->rules_count[0],
+	       c->maps.ctl->rules_count[1]);
+	printf("targets:     %d\n", targets);
+	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
+	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
+	printf("last reload: %s\n", reload);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "status", NULL, cmd_status, "status [--json]",
+	  "interface, modes, queues, rules, targets, map memory, uptime, "
+	  "config reload result" },
+	{ "stats", NULL, cmd_stats, "stats [--json]",
+	  "XDP counters (summed over CPUs) and responder counters (summed "
+	  "over queues)" },
+	{ "target", "list", cmd_target_list, "target list [--json]",
+	  "targets with their status code and how many rules use them" },
+	{ "target", "set", cmd_target_set,
+	  "target set NAME URL [--status 301|302|303|307|308]",
+	  "add or change a target (NAME 'default' is the default target)" },
+	{ "target", "del", cmd_target_del, "target del NAME",
+	  "delete a target no rule uses" },
+	{ "rule", "list", cmd_rule_list, "rule list [--json]",
+	  "the rules of the active set" },
+	{ "rule", "add", cmd_rule_add, "rule add CIDR TARGET",
+	  "clients in CIDR go to TARGET (replaces a rule for the same CIDR)" },
+	{ "rule", "del", cmd_rule_del, "rule del CIDR", "delete a rule" },
+	{ "rule", "lookup", cmd_rule_lookup,
+	  "rule lookup ADDR [--json] | rule lookup --batch FILE|-",
+	  "which target an address gets, and through which rule" },
+	{ "rule", "load", cmd_rule_load, "rule load FILE",
+	  "replace all rules at once from a file of 'rule CIDR TARGET' lines" },
+	{ "match", "set", cmd_match_set, "match set ADDR[/LEN]",
+	  "send ADDR to the 'rewrite' target (the original MATCH_IP)" },
+	{ "match", "clear", cmd_match_clear, "match clear",
+	  "remove the rules of the 'rewrite' target" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: xredirctl [--iface IFACE | --pin-dir DIR] [--bpffs DIR] "
+		"[--json] COMMAND ...\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-54s %s\n", commands[i].usage,
+			commands[i].help);
+	fprintf(out,
+		"\noptions:\n"
+		"  -i, --iface IFACE   the instance serving IFACE (default: the "
+		"only one)\n"
+		"      --pin-dir DIR   the instance's pin directory\n"
+		"      --bpffs DIR     bpffs mount (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS ")\n"
+		"      --json          JSON output where a command prints data\n"
+		"  -h, --help          this text; COMMAND --help for one command\n");
+}
+
+static const struct command *find_command(int argc, char **argv, int *used)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[0], commands[i].name))
+			continue;
+		if (!commands[i].sub) {
+			*used = 1;
+			return &commands[i];
+		}
+		if (argc > 1 && !strcmp(argv[1], commands[i].sub)) {
+			*used = 2;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+/* Pulls the global options out of argv, wherever they are. */
+static int global_options(struct ctl *c, int *argc, char **argv)
+{
+	int i, n = 0;
+
+	for (i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--json")) {
+			c->json = true;
+		} else if ((!strcmp(a, "--iface") || !strcmp(a, "-i") ||
+			    !strcmp(a, "--pin-dir") || !strcmp(a, "--bpffs")) &&
+			   i + 1 < *argc) {
+			const char **slot = a[2] == 'p' ? &c->pin_dir_opt :
+					    a[2] == 'b' ? &c->bpffs :
+							  &c->iface;
+
+			*slot = argv[++i];
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	*argc = n;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { .lock = -1 };
+	const struct command *cmd;
+	int used = 0, ret, i;
+
+	c.bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
+					   XR_DEFAULT_BPFFS;
+	argc--;
+	argv++;
+	global_options(&c, &argc, argv);
+	if (!argc || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "help")) {
+		usage(argc ? stdout : stderr);
+		return argc ? 0 : EXIT_USAGE;
+	}
+	cmd = find_command(argc, argv, &used);
+	if (!cmd) {
+		err_usage("unknown command '%s%s%s' (see xredirctl --help)",
+			  argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		return EXIT_USAGE;
+	}
+	for (i = used; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: xredirctl %s\n  %s\n", cmd->usage,
+			       cmd->help);
+			return 0;
+		}
+	}
+	ret = open_maps(&c);
+	if (ret)
+		return ret;
+	/* Handlers see their arguments with the verb as argv[0]. */
+	ret = cmd->run(&c, argc - used + 1, argv + used - 1);
+	xr_unlock(c.lock);
+	xr_maps_close(&c.maps);
+	return ret;
+}
