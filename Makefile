@@ -36,11 +36,17 @@ CORE_SAN_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/san/%.o)
 BPF_OBJ := $(BUILD)/xredir.bpf.o
 SKEL := $(BUILD)/xredir.skel.h
 
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
+	-Iuser -Ibpf -Itests/unit
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo bench fmt fmt-check clean
+.PHONY: all deps test unit-test bpf-test e2e-test fuzz fuzz-test demo bench fmt fmt-check clean
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(BINS)
@@ -72,6 +78,13 @@ $(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(CORE_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
 
+$(BUILD)/fuzz:
+	mkdir -p $@
+
+# libFuzzer targets, built with clang over the core sources.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h) | $(BUILD)/fuzz
+	$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -o $@
+
 # Test tools that link with system libraries.
 $(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c tests/unit/test.h $(SKEL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< -o $@ $(LDLIBS)
@@ -93,9 +106,16 @@ bpf-test: all $(BUILD)/tests/test_xdp
 e2e-test: all $(TEST_TOOLS)
 	./tests/e2e/run.sh
 
+fuzz: $(FUZZERS)
+	./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-test: $(FUZZERS)
+	./tests/fuzz/run.sh 60 $(FUZZERS)
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
+	$(MAKE) fuzz-test
 	$(MAKE) bpf-test
 	$(MAKE) e2e-test
 

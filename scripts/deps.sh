@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
 	# build
-	make gcc clang llvm libbpf-dev libxdp-dev bpftool linux-libc-dev
+	make gcc clang llvm libclang-rt-14-dev libbpf-dev libxdp-dev bpftool linux-libc-dev
 	libelf-dev zlib1g-dev pkg-config node-llhttp
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3

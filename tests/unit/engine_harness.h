@@ -48,7 +48,7 @@ struct h_conn {
 static const uint8_t h_client_mac[6] = { 2, 0, 0, 0, 0, 2 };
 static const uint8_t h_server_mac[6] = { 2, 0, 0, 0, 0, 1 };
 
-static uint8_t *h_alloc(void *ctx)
+static inline uint8_t *h_alloc(void *ctx)
 {
 	struct harness *h = ctx;
 
@@ -57,7 +57,7 @@ static uint8_t *h_alloc(void *ctx)
 	return h->out[h->nout].buf;
 }
 
-static void h_send(void *ctx, uint8_t *frame, uint32_t len)
+static inline void h_send(void *ctx, uint8_t *frame, uint32_t len)
 {
 	struct harness *h = ctx;
 
@@ -65,7 +65,7 @@ static void h_send(void *ctx, uint8_t *frame, uint32_t len)
 	h->out[h->nout++].len = len;
 }
 
-static const struct http_target *h_target(void *ctx, uint32_t target,
+static inline const struct http_target *h_target(void *ctx, uint32_t target,
 					  const struct flow_key *peer,
 					  const struct http_request *req)
 {
@@ -79,7 +79,7 @@ static const struct http_target *h_target(void *ctx, uint32_t target,
 static const char h_url0[] = "https://k8s.gcr.io";
 static const char h_url1[] = "https://registry-1.docker.io";
 
-static void h_config(struct harness *h)
+static inline void h_config(struct harness *h)
 {
 	tcp_config_default(&h->cfg);
 	h->cfg.max_flows = 64;
@@ -88,7 +88,7 @@ static void h_config(struct harness *h)
 	http_limits_default(&h->lim);
 }
 
-static int h_start(struct harness *h)
+static inline int h_start(struct harness *h)
 {
 	struct siphash_key key = { 0x0123456789abcdefull,
 				   0xfedcba9876543210ull };
@@ -104,14 +104,14 @@ static int h_start(struct harness *h)
 	return 0;
 }
 
-static int h_init(struct harness *h)
+static inline int h_init(struct harness *h)
 {
 	memset(h, 0, sizeof(*h));
 	h_config(h);
 	return h_start(h);
 }
 
-static void h_conn_init(struct h_conn *c, uint8_t family, uint16_t cport)
+static inline void h_conn_init(struct h_conn *c, uint8_t family, uint16_t cport)
 {
 	memset(c, 0, sizeof(*c));
 	c->family = family;
@@ -130,7 +130,7 @@ static void h_conn_init(struct h_conn *c, uint8_t family, uint16_t cport)
 }
 
 /* Builds a client frame into buf; returns its length. */
-static uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
+static inline uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
 			uint32_t ack, uint8_t flags, const void *data,
 			uint32_t len)
 {
@@ -149,7 +149,7 @@ static uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
 	return pkt_build(buf, &r, &s);
 }
 
-static void h_input(struct harness *h, const uint8_t *frame, uint32_t len,
+static inline void h_input(struct harness *h, const uint8_t *frame, uint32_t len,
 		    uint32_t target)
 {
 	h->nout = 0;
@@ -157,7 +157,7 @@ static void h_input(struct harness *h, const uint8_t *frame, uint32_t len,
 }
 
 /* Sends a segment from the client at its current sequence numbers. */
-static void h_send_seg(struct harness *h, struct h_conn *c, uint8_t flags,
+static inline void h_send_seg(struct harness *h, struct h_conn *c, uint8_t flags,
 		       const void *data, uint32_t len)
 {
 	uint8_t buf[H_FRAME * 8];
@@ -167,7 +167,7 @@ static void h_send_seg(struct harness *h, struct h_conn *c, uint8_t flags,
 	c->snd += len + !!(flags & (TCP_SYN | TCP_FIN));
 }
 
-static void h_advance(struct harness *h, uint64_t ms)
+static inline void h_advance(struct harness *h, uint64_t ms)
 {
 	h->now += ms;
 	h->nout = 0;
@@ -175,7 +175,7 @@ static void h_advance(struct harness *h, uint64_t ms)
 }
 
 /* Parses frame i of the output as a segment to the client. */
-static int h_parse(struct harness *h, uint32_t i, struct h_conn *c,
+static inline int h_parse(struct harness *h, uint32_t i, struct h_conn *c,
 		   struct pkt *p)
 {
 	if (i >= h->nout)
@@ -184,7 +184,7 @@ static int h_parse(struct harness *h, uint32_t i, struct h_conn *c,
 }
 
 /* SYN, SYN-ACK, ACK; returns 0 when the connection is established. */
-static int h_connect(struct harness *h, struct h_conn *c)
+static inline int h_connect(struct harness *h, struct h_conn *c)
 {
 	struct pkt p;
 
@@ -198,7 +198,7 @@ static int h_connect(struct harness *h, struct h_conn *c)
 }
 
 /* Concatenates the payload of all output frames to the client. */
-static uint32_t h_payload(struct harness *h, struct h_conn *c, char *out,
+static inline uint32_t h_payload(struct harness *h, struct h_conn *c, char *out,
 			  uint32_t cap)
 {
 	uint32_t i, n = 0;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer target: first its committed regression inputs (every
+# crash ever found), then SECONDS of fuzzing from the committed corpus.
+# New corpus units go to build/fuzz/work-*, crashes to build/fuzz/artifacts.
+#
+# usage: run.sh SECONDS FUZZER...
+set -uo pipefail
+
+seconds=$1
+shift
+cd "$(dirname "$0")/../.."
+mkdir -p build/fuzz/artifacts
+fail=0
+for bin in "$@"; do
+	name=$(basename "$bin")
+	target=${name#fuzz_}
+	work=build/fuzz/work-$target
+	mkdir -p "$work"
+	regress=(tests/fuzz/regressions/$target/*)
+	if [ -e "${regress[0]}" ]; then
+		if ! "$bin" "${regress[@]}" >build/fuzz/$target-regress.log 2>&1; then
+			echo "fuzz $target: a committed regression input fails:"
+			tail -20 build/fuzz/$target-regress.log
+			fail=1
+			continue
+		fi
+		echo "fuzz $target: ${#regress[@]} regression inputs pass"
+	fi
+	log=build/fuzz/$target.log
+	"$bin" -max_total_time="$seconds" -print_final_stats=1 \
+		-artifact_prefix=build/fuzz/artifacts/$target- -timeout=10 \
+		-rss_limit_mb=2048 "$work" "tests/fuzz/corpus/$target" >"$log" 2>&1
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+	if [ $rc -ne 0 ]; then
+		echo "fuzz $target: FAILED after ${execs:-?} executions; input:"
+		ls build/fuzz/artifacts/$target-* 2>/dev/null
+		grep -m1 -E "ERROR|Assertion|runtime error" "$log"
+		echo "  (copy it into tests/fuzz/regressions/$target/ once fixed)"
+		fail=1
+	else
+		echo "fuzz $target: ${execs:-0} executions in ${seconds}s (${rate:-0}/s), no crash"
+	fi
+done
+exit $fail
