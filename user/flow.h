@@ -21,6 +21,7 @@
 #define FLOW_FIN_ACKED 0x08
 #define FLOW_VLAN 0x10
 #define FLOW_HEAD_TIMER 0x20 /* expire_at is the header timeout */
+#define FLOW_RECOVERY 0x40 /* resending lost data until snd_una >= recover */
 
 /* A connection's 4-tuple as seen from the client: s* is the peer. */
 struct flow_key {
@@ -35,7 +36,8 @@ struct flow_key {
 /*
  * One TCP connection. Sequence numbers are ours (snd_*) and the peer's
  * (rcv_nxt). Send data lives in a ring buffer from the engine's pool,
- * indexed by sequence number; a partial request head in a receive buffer.
+ * indexed by sequence number; a partial request head in a head buffer;
+ * input that arrived while responses could not be queued in a backlog.
  */
 struct flow {
 	struct flow_key key;
@@ -57,6 +59,13 @@ struct flow {
 	uint32_t rcvbuf; /* bufpool index of a partial head, 0: none */
 	uint32_t snd_base; /* sequence number at ring offset 0 */
 	uint32_t target; /* rule-chosen target of the latest request */
+	uint32_t backlog; /* bufpool index of unprocessed input, 0: none */
+	uint32_t backlog_start; /* offset of its first unprocessed byte */
+	uint32_t backlog_len; /* unprocessed bytes */
+	uint32_t recover; /* snd_nxt when loss recovery began */
+	uint16_t rcv_wnd; /* receive window last advertised */
+	uint8_t dupacks; /* duplicate ACKs in a row */
+	uint8_t pad;
 
 	uint32_t hnext; /* hash chain */
 	uint32_t rto_ms; /* current retransmission timeout */

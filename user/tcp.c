@@ -177,6 +177,21 @@ static void flow_route(const struct flow *f, struct pkt_route *r)
 	r->family = f->key.family;
 }
 
+/*
+ * The receive window: the configured one, or while input waits in a
+ * backlog, the room left in it. The backlog is as large as the configured
+ * window, so the right edge never moves left.
+ */
+static uint16_t rcv_window(const struct tcp_engine *e, const struct flow *f)
+{
+	uint32_t room;
+
+	if (!f->backlog)
+		return e->cfg.window;
+	room = e->sndpool.size - f->backlog_len;
+	return (uint16_t)(room < e->cfg.window ? room : e->cfg.window);
+}
+
 /* Sends a segment of the flow: [seq, seq + len) from the ring, flags. */
 static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 		     uint32_t len, uint8_t flags)
@@ -184,7 +199,7 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 	struct pkt_seg s = { .seq = seq,
 			     .ack = f->rcv_nxt,
 			     .flags = flags,
-			     .win = e->cfg.window };
+			     .win = rcv_window(e, f) };
 	struct pkt_route r;
 
 	if (len) {
@@ -205,6 +220,7 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 	if (!emit(e, &r, &s))
 		return false;
 	f->rcv_acked = f->rcv_nxt;
+	f->rcv_wnd = s.win;
 	f->ack_at = 0;
 	return true;
 }
@@ -271,35 +287,47 @@ static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 	arm_rtx(e, f);
 }
 
-/*
- * Sends the oldest unacknowledged segment again (with our FIN if it ends
- * there). With nothing in flight and a zero window, sends one new byte as
- * the window probe. snd_nxt never moves back, so a late ACK of data sent
- * before stays valid.
- */
-static void resend(struct tcp_engine *e, struct flow *f)
+/* Sends [seq, seq + n) again, with our FIN if the data ends there. */
+static bool resend_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
+		       uint32_t n)
 {
-	uint32_t end = f->snd_nxt, n;
 	uint8_t flags = TCP_ACK;
 
+	if ((f->flags & FLOW_FIN_SENT) && seq + n == f->snd_end &&
+	    f->snd_nxt == f->snd_end + 1)
+		flags |= TCP_FIN;
+	return send_seg(e, f, seq, n, flags);
+}
+
+/*
+ * Sends unacknowledged data again from snd_una: one segment, or (after a
+ * timeout, all=true) everything in flight the peer's window allows.
+ * snd_nxt never moves back, so a late ACK of data sent before stays valid.
+ * With nothing in flight and a zero window, sends one new byte instead:
+ * the persist probe.
+ */
+static void resend(struct tcp_engine *e, struct flow *f, bool all)
+{
+	uint32_t seq = f->snd_una, end, wnd_end, n;
+
 	if (f->snd_una == f->snd_nxt) {
-		if (!seq_lt(f->snd_nxt, f->snd_end))
-			return;
-		/* Persist: probe a zero window with one byte. */
-		if (send_seg(e, f, f->snd_nxt, 1, TCP_ACK))
+		if (seq_lt(f->snd_nxt, f->snd_end) &&
+		    send_seg(e, f, f->snd_nxt, 1, TCP_ACK))
 			f->snd_nxt++;
 		return;
 	}
-	if ((f->flags & FLOW_FIN_SENT) && end == f->snd_end + 1) {
-		end = f->snd_end;
-		flags |= TCP_FIN;
-	}
-	n = end - f->snd_una;
-	if (n > f->mss) {
-		n = f->mss;
-		flags = TCP_ACK;
-	}
-	send_seg(e, f, f->snd_una, n, flags);
+	end = seq_lt(f->snd_end, f->snd_nxt) ? f->snd_end : f->snd_nxt;
+	wnd_end = f->snd_una + (f->snd_wnd ? f->snd_wnd : 1);
+	do {
+		n = end - seq;
+		if (n > f->mss)
+			n = f->mss;
+		if (seq_lt(wnd_end, seq + n) && seq != f->snd_una)
+			break;
+		if (!resend_seg(e, f, seq, n))
+			break;
+		seq += n;
+	} while (all && seq_lt(seq, end));
 }
 
 /* Flow lifetime */
@@ -324,6 +352,8 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 		bufpool_put(&e->sndpool, f->sndbuf);
 	if (f->rcvbuf)
 		bufpool_put(&e->headpool, f->rcvbuf);
+	if (f->backlog)
+		bufpool_put(&e->sndpool, f->backlog);
 	tw_cancel(&e->tw, flow_index(&e->ft, f));
 	flow_delete(&e->ft, f);
 	STAT(e, flows_closed);
@@ -411,6 +441,15 @@ static void ack_advance(struct tcp_engine *e, struct flow *f, uint32_t ack)
 		f->rtt_sent_at = 0;
 	}
 	f->snd_una = ack;
+	f->dupacks = 0;
+	/* NewReno: an ACK short of the recovery point means the next
+	 * segment was lost too; send it now rather than after a timeout. */
+	if (f->flags & FLOW_RECOVERY) {
+		if (seq_lt(ack, f->recover))
+			resend(e, f, false);
+		else
+			f->flags &= (uint8_t)~FLOW_RECOVERY;
+	}
 	if ((f->flags & FLOW_FIN_SENT) && ack == f->snd_end + 1) {
 		/* Half-closed: wait a while for the peer's FIN. */
 		f->flags |= FLOW_FIN_ACKED;
@@ -458,23 +497,22 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 }
 
 /*
- * Hands in-order bytes to HTTP. rcv_nxt advances over what was taken;
- * the rest stays unacknowledged and the peer will send it again.
+ * Hands in-order bytes to HTTP while their responses fit in the send
+ * ring. Returns how many bytes it took (answered, discarded, or kept as a
+ * partial head).
  */
-static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
-		    uint32_t len)
+static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
+		     uint32_t len)
 {
 	struct http_out out = { e->scratch, 0, 0 };
 	struct http_feed r;
 	uint8_t *head = NULL;
 	uint32_t taken;
 
-	if (f->http.closing) {
-		f->rcv_nxt += len; /* closing: read and drop */
-		return;
-	}
+	if (f->http.closing)
+		return len; /* closing: read and drop */
 	if (!ring_acquire(e, f))
-		return;
+		return 0;
 	out.cap = e->cfg.send_buffer_size - ring_used(f);
 	if (f->http.head_len)
 		head = bufpool_ptr(&e->headpool, f->rcvbuf);
@@ -491,11 +529,78 @@ static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 		ring_append(e, f, e->scratch, out.len);
 	else
 		ring_release_if_empty(e, f);
-	f->rcv_nxt += taken;
 	e->stats[TCP_STAT_requests] += r.responses;
 	if (r.closed)
 		f->flags |= FLOW_CLOSE;
 	head_timer(e, f);
+	return taken;
+}
+
+/*
+ * Input the send ring had no room to answer waits in a backlog (as large
+ * as the window we advertise, so whatever the peer may send fits), and the
+ * window shrinks as it fills: a client that pipelines faster than it reads
+ * is held back by flow control instead of by retransmissions.
+ */
+static uint32_t backlog_add(struct tcp_engine *e, struct flow *f,
+			    const uint8_t *data, uint32_t len)
+{
+	uint8_t *b;
+	uint32_t room;
+
+	if (!f->backlog) {
+		f->backlog = bufpool_get(&e->sndpool);
+		if (!f->backlog) {
+			STAT(e, send_pool_empty);
+			return 0;
+		}
+		f->backlog_start = f->backlog_len = 0;
+	}
+	b = bufpool_ptr(&e->sndpool, f->backlog);
+	if (f->backlog_start + f->backlog_len + len > e->sndpool.size) {
+		memmove(b, b + f->backlog_start, f->backlog_len);
+		f->backlog_start = 0;
+	}
+	room = e->sndpool.size - f->backlog_len;
+	if (len > room)
+		len = room;
+	memcpy(b + f->backlog_start + f->backlog_len, data, len);
+	f->backlog_len += len;
+	return len;
+}
+
+/* Feeds the backlog as far as the send ring allows; frees it when empty. */
+static void backlog_drain(struct tcp_engine *e, struct flow *f)
+{
+	uint8_t *b;
+	uint32_t taken;
+
+	while (f->backlog_len) {
+		b = bufpool_ptr(&e->sndpool, f->backlog);
+		taken = feed(e, f, b + f->backlog_start, f->backlog_len);
+		if (!taken)
+			break;
+		f->backlog_start += taken;
+		f->backlog_len -= taken;
+	}
+	if (f->backlog && !f->backlog_len) {
+		bufpool_put(&e->sndpool, f->backlog);
+		f->backlog = 0;
+	}
+}
+
+/* Takes in-order bytes: to HTTP, or behind earlier ones in the backlog.
+ * rcv_nxt advances over what was taken; the rest the peer sends again. */
+static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
+		    uint32_t len)
+{
+	uint32_t taken = 0;
+
+	if (!f->backlog_len)
+		taken = feed(e, f, data, len);
+	if (taken < len)
+		taken += backlog_add(e, f, data + taken, len - taken);
+	f->rcv_nxt += taken;
 }
 
 static enum ack_need receive(struct tcp_engine *e, struct flow *f,
@@ -575,6 +680,37 @@ static bool rst_input(struct tcp_engine *e, struct flow *f, const struct pkt *p)
 	return true;
 }
 
+/* RFC 5681: same ACK, no data, same window, data outstanding. */
+static bool is_dupack(const struct flow *f, const struct pkt *p)
+{
+	return p->ack == f->snd_una && f->snd_una != f->snd_nxt &&
+	       !p->payload_len && !(p->flags & (TCP_SYN | TCP_FIN)) &&
+	       p->win == f->snd_wnd;
+}
+
+/* The third duplicate ACK: the segment at snd_una was lost (fast
+ * retransmit); partial ACKs then drive the rest (see ack_advance). */
+static void dupack(struct tcp_engine *e, struct flow *f)
+{
+	if (++f->dupacks != 3 || (f->flags & FLOW_RECOVERY))
+		return;
+	STAT(e, fast_retransmits);
+	f->flags |= FLOW_RECOVERY;
+	f->recover = f->snd_nxt;
+	f->rtt_sent_at = 0; /* Karn: no samples from retransmissions */
+	resend(e, f, false);
+}
+
+/* Whether the window grew enough since we last said, to tell the peer
+ * (it may be waiting on a zero window). */
+static bool window_opened(const struct tcp_engine *e, const struct flow *f)
+{
+	uint32_t now = rcv_window(e, f), mss = f->mss;
+
+	return now > f->rcv_wnd &&
+	       (f->rcv_wnd < mss || now - f->rcv_wnd >= 2 * mss);
+}
+
 static void flow_input(struct tcp_engine *e, struct flow *f,
 		       const struct pkt *p, uint32_t target)
 {
@@ -599,9 +735,15 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	}
 	if (seq_lt(f->snd_una, p->ack))
 		ack_advance(e, f, p->ack);
+	else if (is_dupack(f, p))
+		dupack(e, f);
 	if (seq_le(f->snd_una, p->ack))
 		f->snd_wnd = p->win;
+	if (f->backlog_len)
+		backlog_drain(e, f); /* the ACK may have made room */
 	need = receive(e, f, p);
+	if (need != ACK_NOW && window_opened(e, f))
+		need = ACK_NOW; /* a window update */
 	if ((f->flags & (FLOW_FIN_RCVD | FLOW_FIN_ACKED)) ==
 	    (FLOW_FIN_RCVD | FLOW_FIN_ACKED)) {
 		/* Done both ways. A retransmitted FIN later is answered
@@ -612,7 +754,7 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 		return;
 	}
 	if (need == ACK_RESEND)
-		resend(e, f);
+		resend(e, f, false);
 	output(e, f, need == ACK_NOW);
 	if (need == ACK_DELAYED && f->rcv_acked != f->rcv_nxt && !f->ack_at)
 		f->ack_at = e->now_ms + e->cfg.delack_ms;
@@ -710,6 +852,7 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
 	f->rcv_nxt = f->rcv_acked = p->seq;
 	f->snd_wnd = p->win;
+	f->rcv_wnd = e->cfg.window; /* what the SYN-ACK advertised */
 	f->rto_ms = e->cfg.rto_init_ms;
 	f->target = TCP_TARGET_NONE;
 	f->expire_at = e->now_ms + e->cfg.idle_timeout_ms;
@@ -795,7 +938,8 @@ static bool retransmit(struct tcp_engine *e, struct flow *f)
 							e->cfg.rto_max_ms;
 	f->rtt_sent_at = 0; /* Karn: no samples from retransmissions */
 	f->rtx_at = 0;
-	resend(e, f);
+	f->flags &= (uint8_t)~FLOW_RECOVERY;
+	resend(e, f, true);
 	arm_rtx(e, f);
 	return true;
 }

@@ -83,6 +83,7 @@ void tcp_config_default(struct tcp_config *c);
 	X(out_of_order, "segments dropped: ahead of the expected sequence") \
 	X(dup_segments, "segments that were entirely old data")             \
 	X(retransmits, "retransmission timeouts")                           \
+	X(fast_retransmits, "retransmissions on three duplicate ACKs")      \
 	X(giveups, "flows reset after too many retransmissions")            \
 	X(timeouts, "flows closed by idle, header or linger timeout")       \
 	X(send_pool_empty, "input deferred: no free send ring")             \

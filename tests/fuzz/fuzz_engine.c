@@ -113,7 +113,8 @@ static void crafted(struct fz *f)
 	ack = (mode & 2) ? c->rcv + (int8_t)take(f) : take32(f);
 	c->win = (mode & 4) ? 0 : (uint16_t)(take(f) << 8 | 0xff);
 	if (mode & 8) {
-		const char *r = reqs[take(f) % (sizeof(reqs) / sizeof(reqs[0]))];
+		const char *r =
+			reqs[take(f) % (sizeof(reqs) / sizeof(reqs[0]))];
 		uint32_t off = take(f) % (uint32_t)strlen(r);
 
 		len = (uint32_t)strlen(r) - off;
@@ -165,7 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (op < 230)
 			raw(&f);
 		else
-			h_advance(&h, (uint64_t)take(&f) * (op & 1 ? 1000 : 10));
+			h_advance(&h,
+				  (uint64_t)take(&f) * (op & 1 ? 1000 : 10));
 		learn();
 		check_invariants();
 	}

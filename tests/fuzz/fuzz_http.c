@@ -49,7 +49,8 @@ static void check_output(const uint8_t *o, uint32_t len, uint32_t responses,
 			const char *c;
 
 			for (c = loc + 12; c < eol; c++)
-				assert((uint8_t)*c > 0x20 && (uint8_t)*c < 0x7f);
+				assert((uint8_t)*c > 0x20 &&
+				       (uint8_t)*c < 0x7f);
 		}
 		/* A HEAD response has the length but no body; our bodies
 		 * never start like a status line, so the next one tells. */
@@ -87,8 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	memset(&conn, 0, sizeof(conn));
 	while (pos < size) {
-		uint32_t chunk = split ? 1u + (uint32_t)((pos * 7 + split) % split) :
-					 (uint32_t)(size - pos);
+		uint32_t chunk =
+			split ? 1u + (uint32_t)((pos * 7 + split) % split) :
+				(uint32_t)(size - pos);
 		struct http_feed r;
 
 		if (chunk > size - pos)

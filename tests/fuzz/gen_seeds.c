@@ -41,10 +41,10 @@ static int engine_seeds(const char *dir)
 		0, 0, 0x10, 0x23, 0, 0, 0xff, 0, /* ACK of ours */
 	};
 	static const unsigned char connect_close_timers[] = {
-		0, 1, 0x02, 0x21, 0, 0, 0xff, 0,
-		0, 1, 0x10, 0x23, 0, 0, 0xff, 0,
-		0, 1, 0x18, 0x2b, 0, 0, 0xff, 2, 0, 1, /* HEAD, close */
-		230, 10, 231, 70, /* timers */
+		0,    1,    0x02, 0x21, 0,    0,    0xff, 0, 0,
+		1,    0x10, 0x23, 0,	0,    0xff, 0,	  0, 1,
+		0x18, 0x2b, 0,	  0,	0xff, 2,    0,	  1, /* HEAD, close */
+		230,  10,   231,  70, /* timers */
 	};
 	char path[512];
 	FILE *f;

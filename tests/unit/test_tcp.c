@@ -76,7 +76,8 @@ TEST(synack_mss_follows_peer_and_mtu)
 		char req[600];
 		uint32_t i, total = 0;
 
-		snprintf(req, sizeof(req), "GET /%0500d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+		snprintf(req, sizeof(req),
+			 "GET /%0500d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
 		h_send_seg(&h, &c, TCP_ACK, req, (uint32_t)strlen(req));
 		CHECK(h.nout >= 2);
 		for (i = 0; i < h.nout; i++) {
@@ -189,8 +190,8 @@ TEST(pipelined_requests_answered_in_order)
 	h_send_seg(&h, &c, TCP_ACK, req, len);
 	h_payload(&h, &c, body, sizeof(body));
 	for (i = 0; i < 20; i++) {
-		snprintf(want, sizeof(want), "Location: https://k8s.gcr.io/p/%u\r\n",
-			 i);
+		snprintf(want, sizeof(want),
+			 "Location: https://k8s.gcr.io/p/%u\r\n", i);
 		at = strstr(at, want);
 		CHECK(at != NULL);
 		if (!at)
@@ -317,7 +318,8 @@ TEST(connection_close_then_timewait_is_stateless)
 
 TEST(http10_closes_and_lingers_for_client_fin)
 {
-	static const char req[] = "GET /old HTTP/1.0\r\n\r\nGET /more HTTP/1.0\r\n";
+	static const char req[] =
+		"GET /old HTTP/1.0\r\n\r\nGET /more HTTP/1.0\r\n";
 	struct h_conn c;
 	struct pkt p;
 
@@ -689,5 +691,208 @@ TEST(data_on_syn_is_not_acknowledged)
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.ack, c.isn + 1);
 	CHECK_EQ(p.payload_len, 0);
+	tcp_engine_free(&h.e);
+}
+
+/* What a client learns from the server's output frames. */
+struct seen {
+	uint32_t bytes; /* payload bytes in order */
+	uint32_t ack; /* highest ACK from the server */
+	uint16_t win; /* window in the latest frame */
+	uint32_t frames;
+	char *buf;
+	uint32_t cap;
+};
+
+static void absorb(struct h_conn *c, struct seen *s)
+{
+	struct pkt p;
+	uint32_t i;
+
+	for (i = 0; i < h.nout; i++) {
+		if (h_parse(&h, i, c, &p))
+			continue;
+		s->frames++;
+		s->ack = p.ack;
+		s->win = p.win;
+		/* Take in-order data only, like a receiver without SACK. */
+		if (p.seq == c->rcv && p.payload_len) {
+			if (s->buf && s->bytes + p.payload_len < s->cap)
+				memcpy(s->buf + s->bytes, p.payload,
+				       p.payload_len);
+			s->bytes += p.payload_len;
+			c->rcv += p.payload_len;
+		}
+	}
+}
+
+TEST(big_pipeline_is_flow_controlled_not_dropped)
+{
+	enum { N = 3000 };
+	static char reqs[N * 40], got[N * 260];
+	struct seen s = { .buf = got, .cap = sizeof(got) };
+	uint32_t len = 0, sent = 0, i, rounds = 0;
+	struct h_conn c;
+	char want[64], *at = got;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 41000);
+	REQUIRE(!h_connect(&h, &c));
+	s.win = 65535;
+	s.ack = c.snd;
+	for (i = 0; i < N; i++)
+		len += (uint32_t)snprintf(reqs + len, sizeof(reqs) - len,
+					  GET("/r/%u"), i);
+	/* The client sends what the window allows and reads everything. */
+	while (sent < len && rounds++ < 100000) {
+		uint32_t in_flight = c.snd - s.ack, n = len - sent;
+
+		if (in_flight < s.win) {
+			if (n > s.win - in_flight)
+				n = s.win - in_flight;
+			if (n > 1460)
+				n = 1460;
+			h_send_seg(&h, &c, TCP_ACK, reqs + sent, n);
+			sent += n;
+		} else {
+			h_send_seg(&h, &c, TCP_ACK, NULL, 0); /* reads, ACKs */
+		}
+		absorb(&c, &s);
+		/* Nothing the window allowed was dropped. */
+		CHECK_EQ(s.ack, c.snd);
+		if (s.ack != c.snd)
+			break;
+	}
+	for (i = 0; i < 100 && s.bytes < sizeof(got) - 300; i++) {
+		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		absorb(&c, &s);
+	}
+	CHECK_EQ(sent, len);
+	CHECK_EQ(stat(TCP_STAT_requests), N);
+	got[s.bytes] = 0;
+	for (i = 0; i < N; i += 97) {
+		snprintf(want, sizeof(want), "k8s.gcr.io/r/%u\r\n", i);
+		at = strstr(at, want);
+		CHECK(at != NULL);
+		if (!at)
+			break;
+	}
+	CHECK_EQ(stat(TCP_STAT_retransmits), 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(client_that_stops_reading_gets_a_zero_window)
+{
+	static char reqs[200000];
+	struct seen s = { 0 };
+	uint32_t len = 0, sent = 0, i;
+	struct h_conn c;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 41001);
+	REQUIRE(!h_connect(&h, &c));
+	c.win = 0; /* never reads: its receive window stays closed */
+	s.win = 65535;
+	s.ack = c.snd;
+	while (len + 40 < sizeof(reqs))
+		len += (uint32_t)snprintf(reqs + len, sizeof(reqs) - len,
+					  GET("/z/%u"), len);
+	for (i = 0; i < 1000 && sent < len; i++) {
+		uint32_t room = s.win - (c.snd - s.ack), n = len - sent;
+
+		if (!room)
+			break;
+		if (n > room)
+			n = room;
+		if (n > 1460)
+			n = 1460;
+		h_send_seg(&h, &c, TCP_ACK, reqs + sent, n);
+		sent += n;
+		absorb(&c, &s);
+		if (s.ack != c.snd) { /* a delayed ACK */
+			h_advance(&h, h.cfg.delack_ms);
+			absorb(&c, &s);
+		}
+		CHECK_EQ(s.ack, c.snd); /* in-window data is always taken */
+	}
+	CHECK_EQ(s.win, 0); /* the backlog filled: flow control stops us */
+	CHECK(sent < len);
+	/* Bounded: one send ring and one backlog, then probes and give-up. */
+	CHECK(h.e.sndpool.used <= 2);
+	for (i = 0; i < 100 && flows(); i++)
+		h_advance(&h, 10000);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(h.e.sndpool.used, 0);
+	tcp_engine_free(&h.e);
+}
+
+/* Sends n pipelined requests and returns the server's output frames. */
+static void flight(struct h_conn *c, uint32_t n)
+{
+	char reqs[4096];
+	uint32_t len = 0, i;
+
+	for (i = 0; i < n; i++)
+		len += (uint32_t)snprintf(reqs + len, sizeof(reqs) - len,
+					  GET("/%0200u"), i);
+	h_send_seg(&h, c, TCP_ACK, reqs, len);
+}
+
+TEST(three_dupacks_fast_retransmit_then_partial_ack_recovery)
+{
+	uint32_t base, seg2;
+	struct h_conn c;
+	struct pkt p;
+	int i;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 41002);
+	REQUIRE(!h_connect(&h, &c));
+	base = c.rcv;
+	flight(&c, 12); /* several full segments of responses */
+	REQUIRE(h.nout >= 3);
+	REQUIRE(!h_parse(&h, 1, &c, &p));
+	seg2 = p.seq;
+	/* Segments 1 and 2 lost; the client dup-ACKs base three times. */
+	for (i = 0; i < 3; i++) {
+		uint8_t buf[H_FRAME];
+		uint32_t n = h_frame(&c, buf, c.snd, base, TCP_ACK, NULL, 0);
+
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+	}
+	REQUIRE(h.nout == 1); /* the third one: fast retransmit */
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.seq, base);
+	CHECK_EQ(stat(TCP_STAT_fast_retransmits), 1);
+	/* A partial ACK up to segment 2 resends segment 2 at once. */
+	c.rcv = seg2;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	REQUIRE(h.nout >= 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.seq, seg2);
+	CHECK_EQ(stat(TCP_STAT_retransmits), 0);
+	tcp_engine_free(&h.e);
+}
+
+TEST(timeout_resends_the_whole_flight)
+{
+	uint32_t first, total = 0, i;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 41003);
+	REQUIRE(!h_connect(&h, &c));
+	flight(&c, 12);
+	first = h.nout;
+	REQUIRE(first >= 3);
+	h_advance(&h, h.cfg.rto_init_ms);
+	CHECK_EQ(h.nout, first); /* go-back-N: every segment again */
+	for (i = 0; i < h.nout; i++) {
+		REQUIRE(!h_parse(&h, i, &c, &p));
+		CHECK_EQ(p.seq, c.rcv + total);
+		total += p.payload_len;
+	}
+	CHECK_EQ(stat(TCP_STAT_retransmits), 1);
 	tcp_engine_free(&h.e);
 }
