@@ -26,7 +26,8 @@ CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 	user/bufpool.c user/packet.c user/http.c user/tcp.c
 # Code that talks to the kernel.
 IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c
-DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c
+DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c \
+	user/listener.c user/metrics.c
 CTL_SRCS := user/xredirctl.c
 
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/%.o)

@@ -124,7 +124,9 @@ struct xr_status {
 	__u8 reload_result; /* enum xr_reload_result */
 	__u16 pad;
 	__u32 reload_count;
+	__u32 reload_failures;
 	__u32 reload_line; /* line of the error, 0 if none */
+	__u32 ready; /* attached, sockets bound, config loaded, not draining */
 	__u64 reload_unix;
 	char iface[16];
 	char config_path[XR_STATUS_TEXT_MAX];
@@ -136,6 +138,7 @@ struct xr_status {
 
 struct xr_worker_stats {
 	__u64 v[XR_WORKER_STATS_MAX];
+	__u64 target_requests[XR_MAX_TARGETS]; /* redirects by target */
 };
 
 #endif /* XREDIR_SHARED_H */

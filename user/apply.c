@@ -29,8 +29,8 @@ static int write_targets(struct xr_maps *m, const struct xr_config *cfg,
 		if (idx < 0)
 			idx = xr_target_free_slot(m);
 		if (idx < 0)
-			return fail(err, t->line, "no free target slot for '%s'",
-				    t->name);
+			return fail(err, t->line,
+				    "no free target slot for '%s'", t->name);
 		xr_target_write(m, (uint32_t)idx, t->name, t->url, t->status);
 	}
 	return 0;
@@ -83,7 +83,8 @@ int xr_config_apply(struct xr_maps *m, const struct xr_config *cfg,
 	ret = xr_rules_replace(m, rules, cfg->n_rules);
 	free(rules);
 	if (ret)
-		return fail(err, 0, "updating the rule maps: %s", strerror(-ret));
+		return fail(err, 0, "updating the rule maps: %s",
+			    strerror(-ret));
 	drop_stale_targets(m, cfg);
 	return 0;
 }

@@ -952,41 +952,48 @@ static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, const char *date)
 	return (uint32_t)(o - out);
 }
 
-/*
- * Answers one parsed request into out. Returns false if out lacks room,
- * leaving it unchanged.
- */
-static bool respond(const struct http_env *env, const struct http_request *req,
-		    struct http_out *out)
+#define HTTP_STATUS_CODE(code) code,
+const uint16_t http_status_codes[HTTP_STATUS_SLOTS] = { HTTP_STATUSES(
+	HTTP_STATUS_CODE) };
+
+static void count(const struct http_env *env, int status)
 {
-	bool keep_alive = !(req->flags & HTTP_REQ_CLOSE);
+	int i;
+
+	if (!env->responses)
+		return;
+	for (i = 0; i < HTTP_STATUS_SLOTS; i++) {
+		if (http_status_codes[i] == status) {
+			env->responses[i]++;
+			return;
+		}
+	}
+}
+
+/*
+ * Answers one parsed request into out. Returns the status sent, or 0 if
+ * out lacks room (out is then unchanged).
+ */
+static int respond(const struct http_env *env, const struct http_request *req,
+		   bool keep_alive, struct http_out *out)
+{
 	uint32_t room = out->cap - out->len, n;
 	const struct http_target *t;
 
 	if (req->flags & HTTP_REQ_V2_PING) {
 		if (v2_ping_len(keep_alive) > room)
-			return false;
+			return 0;
 		out->len += write_v2_ping(out->buf + out->len, keep_alive,
 					  env->date);
-		return true;
+		return 200;
 	}
 	t = env->resolve(env->ctx, req);
 	n = http_write_redirect(out->buf + out->len, room, t, req, keep_alive,
 				env->date);
 	if (!n)
-		return false;
+		return 0;
 	out->len += n;
-	return true;
-}
-
-static bool respond_error(const struct http_env *env, int status,
-			  struct http_out *out)
-{
-	uint32_t n = http_write_error(out->buf + out->len, out->cap - out->len,
-				      status, env->lim, env->date);
-
-	out->len += n;
-	return n > 0;
+	return t->status;
 }
 
 /* Applies the outcome of one parsed head; false when blocked on room. */
@@ -994,18 +1001,27 @@ static bool answer(struct http_conn *conn, const struct http_env *env,
 		   const struct http_request *req, int status,
 		   struct http_feed *r, struct http_out *out)
 {
+	bool keep_alive;
+	uint32_t n;
+
 	if (status != HTTP_OK) {
-		if (!respond_error(env, status, out))
+		n = http_write_error(out->buf + out->len, out->cap - out->len,
+				     status, env->lim, env->date);
+		if (!n)
 			return false;
+		out->len += n;
 		conn->closing = 1;
 	} else {
-		if (!respond(env, req, out))
+		keep_alive = !(req->flags & HTTP_REQ_CLOSE) && !env->close_all;
+		status = respond(env, req, keep_alive, out);
+		if (!status)
 			return false;
-		if (req->flags & HTTP_REQ_CLOSE)
-			conn->closing = 1;
-		else
+		if (keep_alive)
 			conn->body_left = req->content_length;
+		else
+			conn->closing = 1;
 	}
+	count(env, status);
 	r->responses++;
 	r->closed = conn->closing;
 	return true;

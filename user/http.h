@@ -121,11 +121,24 @@ struct http_out {
 typedef const struct http_target *(*http_resolve_fn)(
 	void *ctx, const struct http_request *req);
 
+/* Status codes xredir answers with, for per-status counters. */
+#define HTTP_STATUSES(X)                                                      \
+	X(200)                                                                \
+	X(301) X(302) X(303) X(307) X(308) X(400) X(405) X(413) X(414) X(417) \
+		X(431) X(501) X(505)
+#define HTTP_STATUS_ENUM(code) HTTP_STATUS_##code,
+enum http_status_slot { HTTP_STATUSES(HTTP_STATUS_ENUM) HTTP_STATUS_SLOTS };
+#undef HTTP_STATUS_ENUM
+
+extern const uint16_t http_status_codes[HTTP_STATUS_SLOTS];
+
 struct http_env {
 	const struct http_limits *lim;
 	const char *date; /* HTTP_DATE_LEN bytes, refreshed once a second */
 	http_resolve_fn resolve;
 	void *ctx;
+	uint64_t *responses; /* per status slot, NULL: not counted */
+	bool close_all; /* shutting down: every response closes */
 };
 
 struct http_feed {

@@ -18,21 +18,29 @@ static const char *const extra_help[] = {
 };
 
 _Static_assert(sizeof(extra_names) / sizeof(extra_names[0]) ==
-		       WS_MAX - TCP_STAT_MAX,
+		       WS_RESPONSES - TCP_STAT_MAX,
 	       "a worker stat without a name");
+
+#define STATUS_NAME(code) "responses_" #code,
+static const char *const status_names[HTTP_STATUS_SLOTS] = { HTTP_STATUSES(
+	STATUS_NAME) };
 
 const char *worker_stat_name(unsigned int idx)
 {
 	if (idx < TCP_STAT_MAX)
 		return tcp_stat_names[idx];
-	return idx < WS_MAX ? extra_names[idx - TCP_STAT_MAX] : "";
+	if (idx < WS_RESPONSES)
+		return extra_names[idx - TCP_STAT_MAX];
+	return idx < WS_MAX ? status_names[idx - WS_RESPONSES] : "";
 }
 
 const char *worker_stat_help(unsigned int idx)
 {
 	if (idx < TCP_STAT_MAX)
 		return tcp_stat_help[idx];
-	return idx < WS_MAX ? extra_help[idx - TCP_STAT_MAX] : "";
+	if (idx < WS_RESPONSES)
+		return extra_help[idx - TCP_STAT_MAX];
+	return idx < WS_MAX ? "responses with this status code" : "";
 }
 
 bool worker_stat_is_gauge(unsigned int idx)

@@ -23,7 +23,8 @@ enum worker_stat {
 	WS_XSK_TX_RING_FULL,
 	WS_XSK_FILL_SHORT,
 	WS_XSK_KICKS,
-	WS_MAX,
+	WS_RESPONSES, /* first of HTTP_STATUS_SLOTS: responses by status */
+	WS_MAX = WS_RESPONSES + HTTP_STATUS_SLOTS,
 };
 
 _Static_assert(WS_MAX <= XR_WORKER_STATS_MAX, "xr_worker_stats too small");

@@ -90,7 +90,8 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 	e->now_ms = now_ms;
 	e->mss4 = mss_for(cfg->mtu, cfg->frame_size, 20);
 	e->mss6 = mss_for(cfg->mtu, cfg->frame_size, 40);
-	e->env = (struct http_env){ &e->lim, e->date, resolve, e };
+	e->env = (struct http_env){ &e->lim, e->date,	   resolve,
+				    e,	     e->responses, false };
 	/* Buckets start full: a burst of one second's worth is allowed. */
 	e->synack_rl = (struct rate_limit){ now_ms,
 					    (uint64_t)cfg->synack_rate * 1000,
@@ -868,6 +869,11 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 
 	if (fl & TCP_RST)
 		return;
+	if (e->draining && (fl & (TCP_SYN | TCP_ACK))) {
+		STAT(e, drain_refused);
+		reply_rst(e, p); /* a clean refusal: try another node */
+		return;
+	}
 	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 		reply_synack(e, p);
 		return;
@@ -992,4 +998,28 @@ void tcp_timers(struct tcp_engine *e, uint64_t now_ms)
 		for (i = 0; i < n; i++)
 			flow_timers(e, flow_at(&e->ft, ids[i]));
 	} while (n == 64);
+}
+
+void tcp_drain(struct tcp_engine *e, uint64_t now_ms)
+{
+	uint32_t i;
+
+	e->now_ms = now_ms;
+	e->draining = true;
+	e->env.close_all = true;
+	for (i = 1; i < e->ft.fresh; i++) {
+		struct flow *f = flow_at(&e->ft, i);
+
+		/* A flow is in use if it has a key; idle if it waits for a
+		 * request with nothing in flight or half-received. */
+		if (!f->key.family || (f->flags & FLOW_CLOSE) ||
+		    f->http.head_len || f->backlog_len ||
+		    f->snd_una != f->snd_end)
+			continue;
+		f->flags |= FLOW_CLOSE;
+		f->http.closing = 1;
+		f->expire_at = now_ms + e->cfg.linger_ms;
+		output(e, f, false);
+		schedule(e, f);
+	}
 }

@@ -88,7 +88,8 @@ void tcp_config_default(struct tcp_config *c);
 	X(timeouts, "flows closed by idle, header or linger timeout")       \
 	X(send_pool_empty, "input deferred: no free send ring")             \
 	X(head_pool_empty, "input deferred: no free head buffer")           \
-	X(tx_full, "frames not sent: no TX buffer")
+	X(tx_full, "frames not sent: no TX buffer")                         \
+	X(drain_refused, "connections refused while shutting down")
 
 #define TCP_STAT_ENUM(name, desc) TCP_STAT_##name,
 enum tcp_stat { TCP_STATS(TCP_STAT_ENUM) TCP_STAT_MAX };
@@ -121,7 +122,9 @@ struct tcp_engine {
 	uint16_t mss4, mss6; /* ours, from the MTU and frame size */
 	uint64_t now_ms;
 	char date[HTTP_DATE_LEN];
+	bool draining; /* shutting down: no new connections */
 	uint64_t stats[TCP_STAT_MAX];
+	uint64_t responses[HTTP_STATUS_SLOTS]; /* by status */
 };
 
 int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
@@ -139,6 +142,13 @@ void tcp_input(struct tcp_engine *e, const uint8_t *frame, uint32_t len,
 
 /* Runs due timers (retransmission, delayed ACK, timeouts). */
 void tcp_timers(struct tcp_engine *e, uint64_t now_ms);
+
+/*
+ * Starts a graceful shutdown: new connections are refused (RST), idle ones
+ * closed now, and busy ones after their current response. The caller
+ * keeps running the engine until no flow is left or its grace time ends.
+ */
+void tcp_drain(struct tcp_engine *e, uint64_t now_ms);
 
 /* How long the caller may sleep before tcp_timers has work. */
 uint64_t tcp_sleep_ms(const struct tcp_engine *e, uint64_t now_ms,

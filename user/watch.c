@@ -10,7 +10,8 @@
 
 #include "watch.h"
 
-#define EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB)
+#define EVENTS \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB)
 
 /* Watches the directory holding path (the link or, resolved, the file). */
 static int watch_dir_of(int fd, const char *path, int resolve)

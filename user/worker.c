@@ -11,7 +11,7 @@
 #define POLL_CAP_MS 100 /* also bounds how long a stop request waits */
 #define STATS_EVERY_MS 100
 
-static uint64_t mono_ms(void)
+uint64_t worker_now_ms(void)
 {
 	struct timespec ts;
 
@@ -44,12 +44,15 @@ static const struct http_target *resolve_target(void *ctx, uint32_t target,
 	/* Behind a trusted proxy the client is named by a header, and its
 	 * rule lookup is ours to make; likewise for frames that came
 	 * without XDP metadata. */
-	if (proxy_client_addr(w->proxy, peer->family, peer->saddr, req,
-			      &family, addr))
+	if (proxy_client_addr(w->proxy, peer->family, peer->saddr, req, &family,
+			      addr))
 		target = xr_rule_lookup(w->maps, family, addr, &matched);
 	else if (target == TCP_TARGET_NONE)
 		target = xr_rule_lookup(w->maps, peer->family, peer->saddr,
 					&matched);
+	if (target >= XR_MAX_TARGETS || !w->targets.valid[target])
+		target = XR_TARGET_DEFAULT;
+	w->by_target[target]++;
 	return target_cache_get(&w->targets, target);
 }
 
@@ -83,6 +86,23 @@ static void export_stats(struct worker *w)
 	v[WS_XSK_TX_RING_FULL] = x->tx_ring_full;
 	v[WS_XSK_FILL_SHORT] = x->fill_short;
 	v[WS_XSK_KICKS] = x->kicks;
+	for (i = 0; i < HTTP_STATUS_SLOTS; i++)
+		v[WS_RESPONSES + i] = e->responses[i];
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		w->stats->target_requests[i] = w->by_target[i];
+}
+
+/*
+ * Shutting down: refuse new connections and close idle ones, again every
+ * stats period as busy ones go idle. True once nothing is left to finish.
+ */
+static bool drained(struct worker *w, uint64_t now)
+{
+	if (!*w->drain)
+		return false;
+	if (!w->engine.draining || now - w->stats_at >= STATS_EVERY_MS)
+		tcp_drain(&w->engine, now);
+	return !w->engine.ft.count || now >= *w->drain_until;
 }
 
 static void *worker_main(void *arg)
@@ -93,8 +113,8 @@ static void *worker_main(void *arg)
 	time_t wall = 0;
 	uint32_t n, i;
 
-	while (!*w->stop) {
-		uint64_t now = mono_ms();
+	while (!*w->stop && !drained(w, worker_now_ms())) {
+		uint64_t now = worker_now_ms();
 		time_t t = time(NULL);
 
 		if (t != wall) {
@@ -119,6 +139,7 @@ static void *worker_main(void *arg)
 			     (int)tcp_sleep_ms(&w->engine, now, POLL_CAP_MS));
 	}
 	export_stats(w);
+	w->done = true;
 	return NULL;
 }
 
@@ -133,6 +154,8 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->proxy = cfg->proxy;
 	w->stats = &cfg->maps->stats[cfg->queue];
 	w->stop = cfg->stop;
+	w->drain = cfg->drain;
+	w->drain_until = cfg->drain_until;
 	err = xsk_port_open(&w->port, &cfg->xsk);
 	if (err) {
 		log_err("xsk_open_failed", " queue=%u err=\"%s\"", cfg->queue,
@@ -140,7 +163,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return err;
 	}
 	if (tcp_engine_init(&w->engine, &cfg->tcp, cfg->lim, cfg->secret, &tx,
-			    resolve_target, w, mono_ms())) {
+			    resolve_target, w, worker_now_ms())) {
 		log_err("engine_init_failed", " queue=%u", cfg->queue);
 		xsk_port_close(&w->port);
 		return -ENOMEM;

@@ -26,7 +26,9 @@ struct worker_cfg {
 	const struct siphash_key *secret;
 	const struct xr_maps *maps;
 	const struct proxy_cfg *proxy;
-	const volatile bool *stop;
+	const volatile bool *stop; /* stop now */
+	const volatile bool *drain; /* finish open connections, then stop */
+	const volatile uint64_t *drain_until; /* grace deadline (ms) */
 };
 
 struct worker {
@@ -38,12 +40,18 @@ struct worker {
 	const struct proxy_cfg *proxy;
 	struct xr_worker_stats *stats; /* this queue's slot in xr_stats */
 	uint64_t stats_at; /* when they were last exported (ms) */
+	uint64_t by_target[XR_MAX_TARGETS]; /* redirects by target */
 	const volatile bool *stop;
+	const volatile bool *drain;
+	const volatile uint64_t *drain_until;
 	pthread_t thread;
 	bool running;
+	volatile bool done; /* its loop has ended */
 };
 
 int worker_start(struct worker *w, const struct worker_cfg *cfg);
+/* Monotonic milliseconds, the clock of drain deadlines. */
+uint64_t worker_now_ms(void);
 void worker_join(struct worker *w);
 
 #endif /* XREDIR_WORKER_H */

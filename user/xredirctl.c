@@ -47,7 +47,8 @@ struct command {
 	const char *help;
 };
 
-static int err_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int err_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 static int err_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int err_usage(const char *fmt, ...)
@@ -248,7 +249,8 @@ static int cmd_target_list(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		putchar('[');
 	else
-		printf("%-20s %-6s %-6s %s\n", "NAME", "STATUS", "RULES", "URL");
+		printf("%-20s %-6s %-6s %s\n", "NAME", "STATUS", "RULES",
+		       "URL");
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		char url[XR_TARGET_URL_MAX + 1];
 
@@ -295,9 +297,10 @@ static int cmd_target_set(struct ctl *c, int argc, char **argv)
 	if (argc - optind != 2)
 		return err_usage("usage: target set NAME URL [--status N]");
 	if (!xr_name_ok(argv[optind]))
-		return err_usage("target name '%s': use 1-31 of A-Z a-z 0-9 _ . "
-				 "- starting with a letter or digit",
-				 argv[optind]);
+		return err_usage(
+			"target name '%s': use 1-31 of A-Z a-z 0-9 _ . "
+			"- starting with a letter or digit",
+			argv[optind]);
 	if (xr_url_check(argv[optind + 1], why, sizeof(why)))
 		return err_usage("URL '%s' %s", argv[optind + 1], why);
 	if (lock_maps(c))
@@ -310,8 +313,8 @@ static int cmd_target_set(struct ctl *c, int argc, char **argv)
 	if (idx < 0)
 		return err_fail("target table full (%d targets)",
 				XR_MAX_TARGETS);
-	xr_target_write(&c->maps, (uint32_t)idx, argv[optind],
-			argv[optind + 1], status);
+	xr_target_write(&c->maps, (uint32_t)idx, argv[optind], argv[optind + 1],
+			status);
 	return 0;
 }
 
@@ -335,7 +338,8 @@ static int cmd_target_del(struct ctl *c, int argc, char **argv)
 		if (rules[i].target != (uint32_t)idx)
 			continue;
 		if (!used++)
-			xr_cidr_format(&rules[i].cidr, example, sizeof(example));
+			xr_cidr_format(&rules[i].cidr, example,
+				       sizeof(example));
 	}
 	free(rules);
 	if (used)
@@ -485,8 +489,9 @@ static int lookup_batch(struct ctl *c, const struct cidr_table *t,
 		if (!line[0] || line[0] == '#')
 			continue;
 		if (xr_addr_parse(line, &family, addr)) {
-			fprintf(stderr, "xredirctl: %s:%d: '%s' is not an IP "
-					"address\n",
+			fprintf(stderr,
+				"xredirctl: %s:%d: '%s' is not an IP "
+				"address\n",
 				path, lineno, line);
 			bad = 1;
 			continue;
@@ -512,8 +517,9 @@ static int cmd_rule_lookup(struct ctl *c, int argc, char **argv)
 		return ret;
 	}
 	if (argc != 2)
-		return err_usage("usage: rule lookup ADDR | rule lookup --batch "
-				 "FILE|-");
+		return err_usage(
+			"usage: rule lookup ADDR | rule lookup --batch "
+			"FILE|-");
 	if (xr_addr_parse(argv[1], &family, addr))
 		return err_usage("'%s' is not an IP address", argv[1]);
 	if (rule_table(c, &t))
@@ -528,7 +534,8 @@ static double ms_since(const struct timespec *t0)
 	struct timespec t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 static int cmd_rule_load(struct ctl *c, int argc, char **argv)
@@ -593,8 +600,8 @@ static int replace_match(struct ctl *c, const struct xr_cidr *add)
 		    (!add || memcmp(&rules[i].cidr, add, sizeof(*add))))
 			rules[kept++] = rules[i];
 	if (add) {
-		struct xr_rule *grown = realloc(rules, (kept + 1) *
-							       sizeof(*rules));
+		struct xr_rule *grown =
+			realloc(rules, (kept + 1) * sizeof(*rules));
 
 		if (!grown) {
 			free(rules);
@@ -826,7 +833,8 @@ static void usage(FILE *out)
 		"  -i, --iface IFACE   the instance serving IFACE (default: the "
 		"only one)\n"
 		"      --pin-dir DIR   the instance's pin directory\n"
-		"      --bpffs DIR     bpffs mount (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS ")\n"
+		"      --bpffs DIR     bpffs mount (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
+		")\n"
 		"      --json          JSON output where a command prints data\n"
 		"  -h, --help          this text; COMMAND --help for one command\n");
 }
@@ -895,7 +903,8 @@ int main(int argc, char **argv)
 	cmd = find_command(argc, argv, &used);
 	if (!cmd) {
 		err_usage("unknown command '%s%s%s' (see xredirctl --help)",
-			  argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+			  argv[0], argc > 1 ? " " : "",
+			  argc > 1 ? argv[1] : "");
 		return EXIT_USAGE;
 	}
 	for (i = used; i < argc; i++) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "listener.h"
 #include "loader.h"
 #include "log.h"
 #include "rules.h"
@@ -45,9 +46,11 @@ struct options {
 	const char *config_path;
 	const char *default_target;
 	const char *rewrite_target;
+	const char *metrics_listen;
 	struct xr_cidr match[MAX_MATCH_IPS];
 	uint32_t n_match;
 	uint32_t queues; /* 0: all */
+	uint32_t grace_ms; /* SIGTERM: time to finish open connections */
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
 	enum log_level log_level;
@@ -66,9 +69,13 @@ struct daemon {
 	int life_lock; /* held while we serve: one daemon per interface */
 	struct config_watch watch;
 	uint64_t config_hash; /* of the last file content applied */
+	bool config_ok; /* a config file was loaded at least once */
+	struct listener listener;
 };
 
-static volatile bool stop;
+static volatile bool stop; /* workers stop at once */
+static volatile bool draining; /* workers finish open connections first */
+static volatile uint64_t drain_until;
 
 static void usage(FILE *out)
 {
@@ -81,13 +88,16 @@ static void usage(FILE *out)
 		"  -i, --iface IFACE         interface to serve on (required)\n"
 		"  -p, --port N              service TCP port (default 10000)\n"
 		"  -c, --config FILE         targets and rules; reloaded on change and SIGHUP\n"
-		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET ")\n"
+		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET
+		")\n"
 		"      --match-ip ADDR[/LEN] send this client to --rewrite-target (env MATCH_IP;\n"
 		"                            may be repeated)\n"
-		"      --rewrite-target URL  target for --match-ip (default " DEFAULT_REWRITE ")\n"
+		"      --rewrite-target URL  target for --match-ip (default " DEFAULT_REWRITE
+		")\n"
 		"      --trust-proxy LIST    CIDRs of proxies whose client-address header is believed\n"
 		"      --client-ip-header H  X-Forwarded-For (default) or X-Real-IP\n"
 		"      --registry-v2-ping    answer GET/HEAD /v2/ with 200 (registry API probe)\n"
+		"      --metrics-listen A:P  serve /metrics, /healthz, /readyz on ADDR:PORT\n"
 		"      --methods LIST        answer only these methods, others 405 (e.g. GET,HEAD)\n"
 		"  -q, --queues N            serve the first N receive queues (default: all)\n"
 		"      --xdp-mode MODE       auto|native|skb (default auto)\n"
@@ -95,7 +105,10 @@ static void usage(FILE *out)
 		"      --max-flows N         flow table size per queue (default 65536)\n"
 		"      --idle-timeout SEC    close idle keep-alive connections (default 60)\n"
 		"      --header-timeout SEC  close connections with an incomplete head (default 10)\n"
-		"      --bpffs DIR           bpffs mount for pins (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS ")\n"
+		"      --grace SEC           on SIGTERM, finish open connections for up to SEC\n"
+		"                            (default 5; a second signal stops at once)\n"
+		"      --bpffs DIR           bpffs mount for pins (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
+		")\n"
 		"      --log-level LEVEL     error|warn|info|debug (default info)\n"
 		"      --log-format FMT      text|json (default text)\n"
 		"  -h, --help                this text\n");
@@ -130,11 +143,13 @@ enum long_only {
 	OPT_TRUST_PROXY,
 	OPT_CLIENT_IP_HEADER,
 	OPT_V2_PING,
+	OPT_METRICS_LISTEN,
 	OPT_XDP_MODE,
 	OPT_BIND_MODE,
 	OPT_MAX_FLOWS,
 	OPT_IDLE_TIMEOUT,
 	OPT_HEADER_TIMEOUT,
+	OPT_GRACE,
 	OPT_METHODS,
 	OPT_BPFFS,
 	OPT_LOG_LEVEL,
@@ -152,11 +167,13 @@ static const struct option long_opts[] = {
 	{ "trust-proxy", required_argument, NULL, OPT_TRUST_PROXY },
 	{ "client-ip-header", required_argument, NULL, OPT_CLIENT_IP_HEADER },
 	{ "registry-v2-ping", no_argument, NULL, OPT_V2_PING },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
 	{ "bind-mode", required_argument, NULL, OPT_BIND_MODE },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "methods", required_argument, NULL, OPT_METHODS },
 	{ "bpffs", required_argument, NULL, OPT_BPFFS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -203,7 +220,8 @@ static int parse_seconds(const char *flag, const char *arg, uint64_t max,
 
 static int parse_option(struct options *o, int c, const char *arg)
 {
-	static const char *const xdp_modes[] = { "auto", "native", "skb", NULL };
+	static const char *const xdp_modes[] = { "auto", "native", "skb",
+						 NULL };
 	static const char *const bind_modes[] = { "auto", "zerocopy", "copy",
 						  NULL };
 	static const char *const headers[] = { "X-Forwarded-For", "X-Real-IP",
@@ -235,8 +253,10 @@ static int parse_option(struct options *o, int c, const char *arg)
 		return check_url("--default-target", arg);
 	case OPT_MATCH_IP:
 		if (o->n_match == MAX_MATCH_IPS)
-			return bad_value("--match-ip", arg, "at most 16 of them");
-		if (xr_cidr_parse(arg, &o->match[o->n_match], err, sizeof(err))) {
+			return bad_value("--match-ip", arg,
+					 "at most 16 of them");
+		if (xr_cidr_parse(arg, &o->match[o->n_match], err,
+				  sizeof(err))) {
 			fprintf(stderr, "xredird: --match-ip: %s\n", err);
 			return -1;
 		}
@@ -259,6 +279,12 @@ static int parse_option(struct options *o, int c, const char *arg)
 	case OPT_V2_PING:
 		o->lim.registry_v2_ping = true;
 		return 0;
+	case OPT_METRICS_LISTEN:
+		if (listener_check_address(arg))
+			return bad_value("--metrics-listen", arg,
+					 "ADDR:PORT or [V6ADDR]:PORT");
+		o->metrics_listen = arg;
+		return 0;
 	case OPT_XDP_MODE:
 		if (parse_choice("--xdp-mode", arg, xdp_modes, &choice))
 			return -1;
@@ -280,6 +306,11 @@ static int parse_option(struct options *o, int c, const char *arg)
 	case OPT_HEADER_TIMEOUT:
 		return parse_seconds("--header-timeout", arg, 3600,
 				     &o->tcp.header_timeout_ms);
+	case OPT_GRACE:
+		if (parse_uint(arg, 3600, &v))
+			return bad_value("--grace", arg, "0..3600 seconds");
+		o->grace_ms = (uint32_t)v * 1000;
+		return 0;
 	case OPT_METHODS:
 		if (http_limits_set_methods(&o->lim, arg))
 			return bad_value("--methods", arg,
@@ -311,6 +342,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 	tcp_config_default(&o->tcp);
 	http_limits_default(&o->lim);
 	o->log_level = LOG_INFO;
+	o->grace_ms = 5000;
 	o->bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
 					    XR_DEFAULT_BPFFS;
 	if (env && *env && parse_option(o, OPT_MATCH_IP, env))
@@ -417,8 +449,8 @@ static char *read_file(const char *path, size_t *len, uint64_t *hash)
 
 	if (!f)
 		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 &&
-	    n < (64l << 20) && !fseek(f, 0, SEEK_SET)) {
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && n < (64l << 20) &&
+	    !fseek(f, 0, SEEK_SET)) {
 		buf = malloc((size_t)n + 1);
 		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
 			free(buf);
@@ -437,6 +469,7 @@ static void report_reload(struct daemon *d, const struct cfg_error *err)
 	struct xr_status *st = d->maps.status;
 
 	st->reload_count++;
+	st->reload_failures += !!err;
 	st->reload_unix = (uint64_t)time(NULL);
 	st->reload_result = err ? XR_RELOAD_FAILED : XR_RELOAD_OK;
 	st->reload_line = err ? err->line : 0;
@@ -491,6 +524,7 @@ static void reload(struct daemon *d, bool only_if_changed)
 	}
 	xr_unlock(lock);
 	d->config_hash = hash;
+	d->config_ok = true;
 	report_reload(d, NULL);
 	log_info("config_loaded", " file=%s targets=%u rules=%u",
 		 d->o->config_path, cfg.n_targets + 1, cfg.n_rules);
@@ -548,8 +582,8 @@ static int configure(struct daemon *d)
 	}
 	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
 	if (lock < 0) {
-		log_err("pin_lock_failed", " dir=%s err=\"%s\"", d->maps.pin_dir,
-			strerror(-lock));
+		log_err("pin_lock_failed", " dir=%s err=\"%s\"",
+			d->maps.pin_dir, strerror(-lock));
 		return lock;
 	}
 	err = apply_flags(d);
@@ -613,9 +647,12 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 	for (q = 0; q < d->nq; q++) {
 		struct worker_cfg cfg = {
 			.queue = q,
-			.xsk = { .ifname = o->ifname, .queue = q,
-				 .frames = 4096, .frame_size = 2048,
-				 .ring_size = 2048, .bind = o->bind_mode,
+			.xsk = { .ifname = o->ifname,
+				 .queue = q,
+				 .frames = 4096,
+				 .frame_size = 2048,
+				 .ring_size = 2048,
+				 .bind = o->bind_mode,
 				 .xsks_map_fd = d->bpf.xsks_fd },
 			.tcp = o->tcp,
 			.lim = &o->lim,
@@ -623,12 +660,31 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.maps = &d->maps,
 			.proxy = &o->proxy,
 			.stop = &stop,
+			.drain = &draining,
+			.drain_until = &drain_until,
 		};
 
 		if (worker_start(&d->workers[q], &cfg))
 			return -1;
 	}
 	return 0;
+}
+
+/* Kernel sockets: local clients on the service port, and the metrics. */
+static int start_listener(struct daemon *d)
+{
+	struct listener_cfg cfg = {
+		.port = d->o->tcp.port,
+		.metrics_listen = d->o->metrics_listen,
+		.lim = &d->o->lim,
+		.proxy = &d->o->proxy,
+		.maps = &d->maps,
+		.idle_ms = d->o->tcp.idle_timeout_ms,
+		.header_ms = d->o->tcp.header_timeout_ms,
+		.stop = &stop,
+	};
+
+	return listener_start(&d->listener, &cfg);
 }
 
 static int open_fd(int fd, const char *what)
@@ -639,19 +695,56 @@ static int open_fd(int fd, const char *what)
 	return fd;
 }
 
+/* /readyz: attached, sockets bound, config loaded, not shutting down. */
+static void update_ready(struct daemon *d)
+{
+	d->maps.status->ready = !draining && d->workers &&
+				(!d->o->config_path || d->config_ok);
+}
+
+static bool workers_done(const struct daemon *d)
+{
+	uint32_t q;
+
+	for (q = 0; q < d->nq; q++)
+		if (!d->workers[q].done)
+			return false;
+	return true;
+}
+
+/* SIGTERM/SIGINT: drain within the grace time; a second one: stop now. */
+static void on_stop_signal(struct daemon *d, uint32_t signo)
+{
+	const char *name = signo == SIGINT ? "INT" : "TERM";
+
+	if (draining || !d->o->grace_ms) {
+		log_info("signal", " sig=%s action=stop", name);
+		stop = true;
+		return;
+	}
+	drain_until = worker_now_ms() + d->o->grace_ms;
+	draining = true;
+	update_ready(d);
+	log_info("signal", " sig=%s action=drain grace_ms=%u", name,
+		 d->o->grace_ms);
+}
+
 /* Signals, config changes and a 1 s heartbeat until told to stop. */
 static void main_loop(struct daemon *d, int sigfd)
 {
 	struct itimerspec second = { { 1, 0 }, { 1, 0 } };
-	int tfd = open_fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), "timer");
-	struct pollfd pfd[3] = { { sigfd, POLLIN, 0 }, { tfd, POLLIN, 0 },
+	int tfd =
+		open_fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), "timer");
+	struct pollfd pfd[3] = { { sigfd, POLLIN, 0 },
+				 { tfd, POLLIN, 0 },
 				 { d->watch.fd, POLLIN, 0 } };
 	struct signalfd_siginfo si;
 	uint64_t ticks;
 
 	timerfd_settime(tfd, 0, &second, NULL);
-	while (!stop) {
-		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2, -1) < 0 &&
+	while (!stop && !(draining && workers_done(d))) {
+		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2, draining ? 50 : -1) <
+			    0 &&
 		    errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
@@ -660,15 +753,16 @@ static void main_loop(struct daemon *d, int sigfd)
 				log_info("signal", " sig=HUP action=reload");
 				reload(d, false);
 			} else if (si.ssi_signo != SIGHUP) {
-				log_info("signal", " sig=%s",
-					 si.ssi_signo == SIGINT ? "INT" : "TERM");
-				stop = true;
+				on_stop_signal(d, si.ssi_signo);
 			}
 		}
 		if ((pfd[1].revents & POLLIN) &&
-		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			d->maps.status->heartbeat_unix = (uint64_t)time(NULL);
-		if ((pfd[2].revents & POLLIN) && config_watch_changed(&d->watch))
+			update_ready(d);
+		}
+		if ((pfd[2].revents & POLLIN) &&
+		    config_watch_changed(&d->watch))
 			reload(d, true);
 	}
 	close(tfd);
@@ -709,19 +803,23 @@ static int run(struct daemon *d, int sigfd)
 	fill_status(d);
 	if (configure(d))
 		goto out;
-	if (!start_workers(d, &secret)) {
+	if (!start_workers(d, &secret) && !start_listener(d)) {
 		d->maps.status->zerocopy = d->workers[0].port.zerocopy;
+		update_ready(d);
 		log_info("serving",
 			 " iface=%s port=%u queues=%u xdp_mode=%s pins=%s",
 			 o->ifname, o->tcp.port, d->nq,
-			 xr_xdp_mode_name(d->bpf.attached_mode), d->bpf.pin_dir);
+			 xr_xdp_mode_name(d->bpf.attached_mode),
+			 d->bpf.pin_dir);
 		main_loop(d, sigfd);
 		ret = 0;
 	}
 	stop = true;
 	for (q = 0; q < d->nq && d->workers; q++)
 		worker_join(&d->workers[q]);
+	listener_join(&d->listener);
 	d->maps.status->pid = 0;
+	d->maps.status->ready = 0;
 out:
 	free(d->workers);
 	config_watch_close(&d->watch);

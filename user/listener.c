@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+
+#define IN_CAP 16384
+#define OUT_CAP (64 * 1024) /* the largest response fits (see http.c) */
+#define METRICS_CAP (256 * 1024)
+#define TAG_SERVICE 1
+#define TAG_METRICS 2
+
+enum lconn_kind { LC_FREE, LC_SERVICE, LC_METRICS };
+
+struct lconn {
+	int fd;
+	enum lconn_kind kind;
+	struct http_conn http;
+	uint8_t family, addr[16]; /* the peer */
+	uint8_t *head; /* partial request head, while there is one */
+	uint8_t *in; /* read but not yet taken by HTTP */
+	uint32_t in_len;
+	uint8_t *out; /* responses not yet written */
+	uint32_t out_len, out_off;
+	uint64_t deadline; /* ms */
+	bool closing; /* close once out is written */
+	struct listener *l;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void conn_free(struct lconn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd); /* also leaves the epoll set */
+	free(c->head);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Target resolution for kernel-socket clients: same rules, same proxies. */
+static const struct http_target *resolve(void *ctx,
+					 const struct http_request *req)
+{
+	struct lconn *c = ctx;
+	uint8_t family = c->family, addr[16];
+	uint32_t target;
+	bool matched;
+
+	memcpy(addr, c->addr, 16);
+	proxy_client_addr(c->l->cfg.proxy, c->family, c->addr, req, &family,
+			  addr);
+	target = xr_rule_lookup(c->l->cfg.maps, family, addr, &matched);
+	return target_cache_get(&c->l->targets, target);
+}
+
+static void peer_of(struct lconn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(c->addr, 0, sizeof(c->addr));
+	c->family = 4;
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &len))
+		return;
+	if (ss.ss_family == AF_INET) {
+		memcpy(c->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else {
+		const uint8_t *a =
+			((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+						    0, 0, 0, 0, 0xff, 0xff };
+
+		if (!memcmp(a, mapped, 12)) {
+			memcpy(c->addr, a + 12, 4);
+		} else {
+			c->family = 6;
+			memcpy(c->addr, a, 16);
+		}
+	}
+}
+
+/* Writes what is queued; false if the connection is gone. */
+static bool flush_out(struct lconn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + c->out_off,
+				  c->out_len - c->out_off);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		c->out_off += (uint32_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return true;
+}
+
+static bool take_input(struct lconn *c, uint32_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	return true;
+}
+
+/* Feeds buffered input to HTTP; stops while responses wait to be written. */
+static bool serve(struct lconn *c)
+{
+	struct listener *l = c->l;
+	struct http_env env = { l->cfg.lim, l->date,	  resolve,
+				c,	    l->responses, false };
+	struct http_out out;
+	struct http_feed r;
+
+	while (c->in_len && !c->out) {
+		c->out = malloc(OUT_CAP);
+		if (!c->out)
+			return false;
+		out = (struct http_out){ c->out, OUT_CAP, 0 };
+		if (c->http.head_len && !c->head)
+			return false;
+		r = http_feed(&c->http, &env, c->head, c->in, c->in_len, &out);
+		c->out_len = out.len;
+		if (r.pending) {
+			if (!c->head)
+				c->head = malloc(http_head_cap(l->cfg.lim));
+			if (!c->head)
+				return false;
+			memcpy(c->head, c->in + r.consumed, r.pending);
+			c->http.head_len = r.pending;
+		}
+		take_input(c, r.consumed + r.pending);
+		if (!c->http.head_len) {
+			free(c->head);
+			c->head = NULL;
+		}
+		if (r.closed)
+			c->closing = true;
+		c->deadline = now_ms() + (c->http.head_len ? l->cfg.header_ms :
+							     l->cfg.idle_ms);
+		if (!flush_out(c))
+			return false;
+		if (!r.consumed && !r.pending)
+			break; /* blocked: wait for the output to drain */
+	}
+	return true;
+}
+
+static const char *health_body(const struct listener *l, const char *path,
+			       int *status)
+{
+	const struct xr_status *st = l->cfg.maps->status;
+
+	*status = 200;
+	if (!strcmp(path, "/healthz"))
+		return "ok\n";
+	if (!strcmp(path, "/readyz")) {
+		if (st->ready)
+			return "ready\n";
+		*status = 503;
+		return "not ready\n";
+	}
+	*status = 404;
+	return "not found: try /metrics, /healthz or /readyz\n";
+}
+
+/* /metrics, /healthz, /readyz: one request per connection, then close. */
+static bool serve_metrics(struct lconn *c)
+{
+	static const char type_text[] = "text/plain; charset=utf-8";
+	static const char type_prom[] = "text/plain; version=0.0.4";
+	struct listener *l = c->l;
+	struct http_request req;
+	char path[64];
+	const char *body, *type = type_text;
+	size_t blen, hlen;
+	int status, ret;
+
+	ret = http_parse_head(c->in, c->in_len, l->cfg.lim, &req);
+	if (ret == HTTP_INCOMPLETE)
+		return true;
+	c->out = malloc(METRICS_CAP);
+	if (!c->out)
+		return false;
+	c->closing = true;
+	if (ret != HTTP_OK) {
+		c->out_len = http_write_error(c->out, METRICS_CAP, ret,
+					      l->cfg.lim, l->date);
+		return flush_out(c);
+	}
+	snprintf(path, sizeof(path), "%.*s",
+		 (int)(req.path.len < 63 ? req.path.len : 63), req.path.p);
+	path[strcspn(path, "?")] = 0;
+	hlen = 160;
+	if (!strcmp(path, "/metrics")) {
+		status = 200;
+		type = type_prom;
+		body = (const char *)c->out + hlen;
+		blen = metrics_render(l->cfg.maps, l->responses,
+				      (char *)c->out + hlen,
+				      METRICS_CAP - hlen);
+		if (blen >= METRICS_CAP - hlen)
+			blen = METRICS_CAP - hlen - 1;
+	} else {
+		body = health_body(l, path, &status);
+		blen = strlen(body);
+		memcpy(c->out + hlen, body, blen);
+	}
+	/* The head goes right before the body, already in place. */
+	{
+		char h[160];
+		int n = snprintf(
+			h, sizeof(h),
+			"HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			"Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			status,
+			status == 200 ? "OK" :
+			status == 503 ? "Service Unavailable" :
+					"Not Found",
+			type, blen);
+
+		c->out_off = (uint32_t)(hlen - (size_t)n);
+		memcpy(c->out + c->out_off, h, (size_t)n);
+		c->out_len =
+			(uint32_t)(hlen +
+				   ((req.flags & HTTP_REQ_HEAD) ? 0 : blen));
+	}
+	return flush_out(c);
+}
+
+/*
+ * Makes what progress a connection allows: pending output first, then
+ * input already read, then more input. False when it is to be closed.
+ */
+static bool on_event(struct lconn *c, bool *progress)
+{
+	uint32_t before;
+	ssize_t n;
+
+	*progress = false;
+	if (c->out) {
+		before = c->out_off;
+		if (!flush_out(c))
+			return false;
+		*progress = !c->out || c->out_off != before;
+		if (c->out)
+			return true; /* wait for EPOLLOUT */
+	}
+	if (c->closing)
+		return false; /* answered and written: close */
+	if (c->kind == LC_SERVICE && c->in_len) {
+		before = c->in_len;
+		if (!serve(c))
+			return false;
+		if (c->in_len != before || c->out) {
+			*progress = true;
+			return true;
+		}
+	}
+	if (!c->in && !(c->in = malloc(IN_CAP)))
+		return false;
+	if (c->in_len == IN_CAP)
+		return c->kind == LC_SERVICE; /* a metrics request too large */
+	n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+	if (!n)
+		return false;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	c->in_len += (uint32_t)n;
+	*progress = true;
+	return c->kind == LC_METRICS ? serve_metrics(c) : serve(c);
+}
+
+static void accept_one(struct listener *l, int lfd, enum lconn_kind kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < LISTENER_MAX_CONNS; i++)
+		if (l->conns[i].kind == LC_FREE)
+			break;
+	if (i == LISTENER_MAX_CONNS) {
+		close(fd); /* full: refuse */
+		return;
+	}
+	l->conns[i].fd = fd;
+	l->conns[i].kind = kind;
+	l->conns[i].l = l;
+	l->conns[i].deadline = now_ms() + l->cfg.idle_ms;
+	peer_of(&l->conns[i]);
+	ev.data.u64 = 16 + (uint64_t)i;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
+		conn_free(&l->conns[i]);
+}
+
+static void sweep(struct listener *l)
+{
+	uint64_t now = now_ms();
+	int i;
+
+	for (i = 0; i < LISTENER_MAX_CONNS; i++)
+		if (l->conns[i].kind != LC_FREE && now >= l->conns[i].deadline)
+			conn_free(&l->conns[i]);
+}
+
+static void *listener_main(void *arg)
+{
+	struct epoll_event ev[32];
+	struct listener *l = arg;
+	time_t wall = 0;
+	int n, i;
+
+	while (!*l->cfg.stop) {
+		n = epoll_wait(l->epfd, ev, 32, 200);
+		if (time(NULL) != wall) {
+			wall = time(NULL);
+			http_format_date(l->date, wall);
+			sweep(l);
+		}
+		target_cache_refresh(&l->targets, l->cfg.maps);
+		for (i = 0; i < n; i++) {
+			uint64_t tag = ev[i].data.u64;
+			struct lconn *c;
+
+			if (tag == TAG_SERVICE || tag == TAG_METRICS) {
+				accept_one(l,
+					   tag == TAG_SERVICE ? l->service_fd :
+								l->metrics_fd,
+					   tag == TAG_SERVICE ? LC_SERVICE :
+								LC_METRICS);
+				continue;
+			}
+			c = &l->conns[tag - 16];
+			/* Edge-triggered: work until it would block. */
+			for (;;) {
+				bool progress;
+
+				if (!on_event(c, &progress)) {
+					conn_free(c);
+					break;
+				}
+				if (!progress)
+					break;
+			}
+		}
+	}
+	return NULL;
+}
+
+static int listen_on(struct listener *l, const struct sockaddr *sa,
+		     socklen_t len, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	int one = 1, zero = 0, fd;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, sa, len) || listen(fd, 128) ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* "ADDR:PORT" or "[V6]:PORT" into a socket address. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss,
+			socklen_t *len)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || !port || port > 65535)
+		return -1;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		host[strlen(host) - 1] = 0;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 :
+									   -1;
+	}
+	{
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		return inet_pton(AF_INET, host[0] ? host : "0.0.0.0",
+				 &a->sin_addr) == 1 ?
+			       0 :
+			       -1;
+	}
+}
+
+int listener_check_address(const char *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return parse_listen(s, &ss, &len);
+}
+
+int listener_start(struct listener *l, const struct listener_cfg *cfg)
+{
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
+				     .sin6_port = htons(cfg->port),
+				     .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int i, err;
+
+	memset(l, 0, sizeof(*l));
+	l->cfg = *cfg;
+	l->service_fd = l->metrics_fd = -1;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->conns = calloc(LISTENER_MAX_CONNS, sizeof(*l->conns));
+	if (l->epfd < 0 || !l->conns)
+		return -ENOMEM;
+	for (i = 0; i < LISTENER_MAX_CONNS; i++)
+		l->conns[i].fd = -1;
+	http_format_date(l->date, time(NULL));
+	target_cache_refresh(&l->targets, cfg->maps);
+	if (cfg->port) {
+		/* Dual-stack; an IPv4-only host falls back to 0.0.0.0. */
+		l->service_fd = listen_on(l, (struct sockaddr *)&any6,
+					  sizeof(any6), TAG_SERVICE);
+		if (l->service_fd < 0) {
+			struct sockaddr_in any4 = { .sin_family = AF_INET,
+						    .sin_port =
+							    htons(cfg->port) };
+
+			l->service_fd = listen_on(l, (struct sockaddr *)&any4,
+						  sizeof(any4), TAG_SERVICE);
+		}
+		if (l->service_fd < 0)
+			log_warn("local_listener_failed",
+				 " port=%u err=\"%s\" note=\"clients on this "
+				 "node will not be answered\"",
+				 cfg->port, strerror(-l->service_fd));
+	}
+	if (cfg->metrics_listen) {
+		if (parse_listen(cfg->metrics_listen, &ss, &len))
+			return -EINVAL;
+		l->metrics_fd =
+			listen_on(l, (struct sockaddr *)&ss, len, TAG_METRICS);
+		if (l->metrics_fd < 0) {
+			log_err("metrics_listen_failed", " addr=%s err=\"%s\"",
+				cfg->metrics_listen, strerror(-l->metrics_fd));
+			return l->metrics_fd;
+		}
+	}
+	err = pthread_create(&l->thread, NULL, listener_main, l);
+	if (err)
+		return -err;
+	l->running = true;
+	return 0;
+}
+
+void listener_join(struct listener *l)
+{
+	int i;
+
+	if (!l->conns)
+		return; /* never started */
+	if (l->running)
+		pthread_join(l->thread, NULL);
+	for (i = 0; l->conns && i < LISTENER_MAX_CONNS; i++)
+		if (l->conns[i].kind != LC_FREE)
+			conn_free(&l->conns[i]);
+	free(l->conns);
+	if (l->service_fd >= 0)
+		close(l->service_fd);
+	if (l->metrics_fd >= 0)
+		close(l->metrics_fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	l->running = false;
+}

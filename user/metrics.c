@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "stats.h"
+
+struct out {
+	char *buf;
+	size_t len, pos;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o,
+						      const char *fmt, ...)
+{
+	size_t room = o->pos < o->len ? o->len - o->pos : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + (room ? o->pos : 0), room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->pos += (size_t)n;
+}
+
+static void head(struct out *o, const char *name, const char *type,
+		 const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint32_t queues(const struct xr_maps *m)
+{
+	uint32_t q = m->status->queues;
+
+	return q && q <= XR_MAX_QUEUES ? q : 1;
+}
+
+static uint64_t sum(const struct xr_maps *m, unsigned int idx)
+{
+	uint64_t v = 0;
+	uint32_t q;
+
+	for (q = 0; q < queues(m); q++)
+		v += m->stats[q].v[idx];
+	return v;
+}
+
+/* Every responder counter and gauge, summed over queues. */
+static void engine_metrics(struct out *o, const struct xr_maps *m)
+{
+	char name[96];
+	unsigned int i;
+
+	for (i = 0; i < WS_RESPONSES; i++) {
+		bool gauge = worker_stat_is_gauge(i);
+
+		if (i == TCP_STAT_requests)
+			continue; /* xredir_requests_total{status} has them */
+		snprintf(name, sizeof(name), "xredir_%s%s", worker_stat_name(i),
+			 gauge ? "" : "_total");
+		head(o, name, gauge ? "gauge" : "counter", worker_stat_help(i));
+		put(o, "%s %llu\n", name, (unsigned long long)sum(m, i));
+	}
+}
+
+/* The counters that mean something was not done, as one labelled family. */
+static void drops(struct out *o, const struct xr_maps *m)
+{
+	static const unsigned int reasons[] = {
+		TCP_STAT_rx_bad_csum,	  TCP_STAT_rx_malformed,
+		TCP_STAT_out_of_order,	  TCP_STAT_synack_limited,
+		TCP_STAT_rst_limited,	  TCP_STAT_tx_full,
+		TCP_STAT_send_pool_empty, TCP_STAT_head_pool_empty,
+		TCP_STAT_table_full,	  TCP_STAT_drain_refused,
+	};
+	size_t i;
+
+	head(o, "xredir_drops_total", "counter",
+	     "packets or connections dropped or refused, by reason");
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		put(o, "xredir_drops_total{reason=\"%s\"} %llu\n",
+		    worker_stat_name(reasons[i]),
+		    (unsigned long long)sum(m, reasons[i]));
+}
+
+static void per_queue(struct out *o, const struct xr_maps *m)
+{
+	static const struct {
+		unsigned int idx;
+		const char *name, *help;
+	} q_stats[] = {
+		{ WS_XSK_RX, "xredir_queue_rx_packets_total",
+		  "frames received, by queue" },
+		{ WS_XSK_TX, "xredir_queue_tx_packets_total",
+		  "frames sent, by queue" },
+		{ WS_XSK_TX_RING_FULL, "xredir_queue_tx_ring_full_total",
+		  "frames dropped because the TX ring was full, by queue" },
+		{ WS_XSK_FILL_SHORT, "xredir_queue_fill_short_total",
+		  "fill ring refills that found no free frame, by queue" },
+	};
+	uint32_t q;
+	size_t i;
+
+	for (i = 0; i < sizeof(q_stats) / sizeof(q_stats[0]); i++) {
+		head(o, q_stats[i].name, "counter", q_stats[i].help);
+		for (q = 0; q < queues(m); q++)
+			put(o, "%s{queue=\"%u\"} %llu\n", q_stats[i].name, q,
+			    (unsigned long long)m->stats[q].v[q_stats[i].idx]);
+	}
+}
+
+static void requests(struct out *o, const struct xr_maps *m,
+		     const uint64_t *local)
+{
+	uint32_t i, q;
+
+	head(o, "xredir_requests_total", "counter",
+	     "responses sent, by status code and path (xdp: AF_XDP, local: "
+	     "the kernel socket for clients on this node)");
+	for (i = 0; i < HTTP_STATUS_SLOTS; i++) {
+		put(o,
+		    "xredir_requests_total{status=\"%u\",path=\"xdp\"} %llu\n",
+		    http_status_codes[i],
+		    (unsigned long long)sum(m, WS_RESPONSES + i));
+		put(o,
+		    "xredir_requests_total{status=\"%u\",path=\"local\"} %llu\n",
+		    http_status_codes[i], (unsigned long long)local[i]);
+	}
+	head(o, "xredir_target_requests_total", "counter",
+	     "redirects sent, by target");
+	for (i = 0; i < XR_MAX_TARGETS; i++) {
+		uint64_t v = 0;
+
+		for (q = 0; q < queues(m); q++)
+			v += m->stats[q].target_requests[i];
+		if (m->targets[i].name[0] || v)
+			put(o,
+			    "xredir_target_requests_total{target=\"%.*s\"} "
+			    "%llu\n",
+			    XR_TARGET_NAME_MAX,
+			    m->targets[i].name[0] ? m->targets[i].name :
+						    "(removed)",
+			    (unsigned long long)v);
+	}
+}
+
+static void xdp(struct out *o, const struct xr_maps *m)
+{
+	static const char *const actions[XR_CNT_MAX] = { "steered", "passed",
+							 "no_socket",
+							 "malformed" };
+	uint64_t c[XR_CNT_MAX];
+	int i;
+
+	if (xr_counters_read(m, c))
+		return;
+	head(o, "xredir_xdp_packets_total", "counter",
+	     "packets seen by the XDP program, by what it did");
+	for (i = 0; i < XR_CNT_MAX; i++)
+		put(o, "xredir_xdp_packets_total{action=\"%s\"} %llu\n",
+		    actions[i], (unsigned long long)c[i]);
+}
+
+static void control(struct out *o, const struct xr_maps *m)
+{
+	const struct xr_status *st = m->status;
+	int i, targets = 0;
+
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		targets += !!m->targets[i].name[0];
+	head(o, "xredir_rules", "gauge", "rules in the active set");
+	put(o, "xredir_rules{family=\"ipv4\"} %u\n", m->ctl->rules_count[0]);
+	put(o, "xredir_rules{family=\"ipv6\"} %u\n", m->ctl->rules_count[1]);
+	head(o, "xredir_targets", "gauge", "targets defined");
+	put(o, "xredir_targets %d\n", targets);
+	head(o, "xredir_config_reloads_total", "counter",
+	     "config file loads, by result");
+	put(o, "xredir_config_reloads_total{result=\"ok\"} %u\n",
+	    st->reload_count - st->reload_failures);
+	put(o, "xredir_config_reloads_total{result=\"failed\"} %u\n",
+	    st->reload_failures);
+	head(o, "xredir_config_last_reload_ok", "gauge",
+	     "1 if the last config load succeeded (or there is no file)");
+	put(o, "xredir_config_last_reload_ok %d\n",
+	    st->reload_result != XR_RELOAD_FAILED);
+	head(o, "xredir_ready", "gauge", "1 when serving (see /readyz)");
+	put(o, "xredir_ready %u\n", st->ready);
+	head(o, "xredir_start_time_seconds", "gauge",
+	     "start time since the epoch");
+	put(o, "xredir_start_time_seconds %llu\n",
+	    (unsigned long long)st->started_unix);
+}
+
+size_t metrics_render(const struct xr_maps *m, const uint64_t *local, char *buf,
+		      size_t len)
+{
+	struct out o = { buf, len, 0 };
+
+	requests(&o, m, local);
+	engine_metrics(&o, m);
+	drops(&o, m);
+	per_queue(&o, m);
+	xdp(&o, m);
+	control(&o, m);
+	return o.pos;
+}
