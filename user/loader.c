@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -157,12 +158,39 @@ static int attach(struct xr_bpf *b, enum xr_xdp_mode mode)
 	return err;
 }
 
+#define BPF_FS_MAGIC 0xcafe4a11
+
+/* Pins only work on a bpffs; say so plainly rather than fail later. */
+static int check_bpffs(const char *dir)
+{
+	struct statfs st;
+
+	if (statfs(dir, &st)) {
+		log_err("bpffs_missing",
+			" dir=%s err=\"%s\" hint=\"mount -t bpf "
+			"bpf %s, or point --bpffs at a bpffs\"",
+			dir, strerror(errno), dir);
+		return -ENOENT;
+	}
+	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
+		log_err("not_bpffs",
+			" dir=%s hint=\"mount -t bpf bpf %s, or "
+			"point --bpffs at a bpffs\"",
+			dir, dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	int err;
 
 	memset(b, 0, sizeof(*b));
+	err = check_bpffs(cfg->bpffs);
+	if (err)
+		return err;
 	b->ifindex = (int)if_nametoindex(cfg->ifname);
 	if (!b->ifindex) {
 		log_err("no_such_interface", " iface=%s", cfg->ifname);

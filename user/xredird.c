@@ -85,7 +85,8 @@ static void usage(FILE *out)
 		"Answers HTTP on a TCP port with redirects chosen by client address,\n"
 		"from user space over AF_XDP (the kernel's TCP stack never sees the port).\n"
 		"\n"
-		"  -i, --iface IFACE         interface to serve on (required)\n"
+		"  -i, --iface IFACE         interface to serve on (required; 'auto': the one\n"
+		"                            of the default route)\n"
 		"  -p, --port N              service TCP port (default 10000)\n"
 		"  -c, --config FILE         targets and rules; reloaded on change and SIGHUP\n"
 		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET
@@ -333,6 +334,43 @@ static int parse_option(struct options *o, int c, const char *arg)
 	return -1;
 }
 
+/*
+ * --iface auto: the interface of the IPv4 default route (else the IPv6
+ * one), what a node serves its traffic on. Fills buf or returns -1.
+ */
+static int default_route_iface(char *buf, size_t len)
+{
+	char line[256], ifname[IF_NAMESIZE + 1], dst[64];
+	unsigned long d, flags;
+	int plen, found = -1;
+	FILE *f = fopen("/proc/net/route", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%16s %lx %*x %lx", ifname, &d, &flags) == 3 &&
+		    !d && (flags & 1) /* RTF_UP */) {
+			snprintf(buf, len, "%s", ifname);
+			found = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	f = found ? fopen("/proc/net/ipv6_route", "r") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %16s",
+			   dst, &plen, ifname) == 3 &&
+		    !plen && strcmp(ifname, "lo") &&
+		    !strcmp(dst, "00000000000000000000000000000000")) {
+			snprintf(buf, len, "%s", ifname);
+			found = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 static int parse_args(struct options *o, int argc, char **argv)
 {
 	const char *env = getenv("MATCH_IP");
@@ -366,6 +404,16 @@ static int parse_args(struct options *o, int argc, char **argv)
 	if (!o->ifname) {
 		fprintf(stderr, "xredird: --iface is required\n");
 		return -1;
+	}
+	if (!strcmp(o->ifname, "auto")) {
+		static char auto_if[IF_NAMESIZE + 1];
+
+		if (default_route_iface(auto_if, sizeof(auto_if))) {
+			fprintf(stderr, "xredird: --iface auto: no default "
+					"route to take the interface from\n");
+			return -1;
+		}
+		o->ifname = auto_if;
 	}
 	return 0;
 }
