@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The one build: installs the build dependencies and builds everything.
+# CI runs it (.ci/run) and so does the container image's build stage
+# (deploy/Dockerfile), so the image build is exercised by every CI run.
+#
+# usage: build.sh [DESTDIR]   (with DESTDIR: also install the binaries
+#                              to DESTDIR/usr/local/bin)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/deps.sh
+make -j"$(nproc)" all
+if [ $# -ge 1 ]; then
+	install -D -m 0755 build/xredird "$1/usr/local/bin/xredird"
+	install -D -m 0755 build/xredirctl "$1/usr/local/bin/xredirctl"
+fi
