@@ -47,7 +47,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: all deps test unit-test bpf-test e2e-test fuzz fuzz-test demo bench fmt fmt-check clean
+.PHONY: all deps test unit-test bpf-test e2e-test fuzz fuzz-test demo bench bench-engine fmt fmt-check clean
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(BINS)
@@ -104,8 +104,11 @@ unit-test: $(UNIT_TESTS)
 bpf-test: all $(BUILD)/tests/test_xdp
 	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
 
+# End-to-end suites, each on its own namespace topology.
+E2E_SUITES := tests/e2e/run.sh tests/e2e/conformance.sh
+
 e2e-test: all $(TEST_TOOLS)
-	./tests/e2e/run.sh
+	./tests/e2e/suites.sh $(E2E_SUITES)
 
 fuzz: $(FUZZERS)
 	./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
@@ -127,6 +130,12 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	./scripts/bench.sh
+
+$(BUILD)/bench_engine: bench/bench_engine.c tests/unit/engine_harness.h $(CORE_OBJS)
+	$(CC) $(CFLAGS) -Itests/unit $< $(CORE_OBJS) -o $@
+
+bench-engine: $(BUILD)/bench_engine
+	./scripts/bench_engine.sh
 
 fmt:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h

@@ -13,20 +13,52 @@ static inline uint64_t csum_add64(uint64_t sum, uint64_t w)
 	return sum + (sum < w); /* end-around carry */
 }
 
+/* Adds 32-byte blocks: on x86-64 one add-with-carry chain per block, as
+ * the kernel's csum_partial does; elsewhere plain 64-bit adds. */
+static inline uint64_t csum_add_blocks(uint64_t sum, const uint8_t *p,
+				       size_t blocks)
+{
+	while (blocks--) {
+#if defined(__x86_64__)
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+			: "cc");
+#else
+		uint64_t w;
+		int i;
+
+		for (i = 0; i < 32; i += 8) {
+			memcpy(&w, p + i, 8);
+			sum = csum_add64(sum, w);
+		}
+#endif
+		p += 32;
+	}
+	return sum;
+}
+
 /*
  * Adds len bytes at buf to a running 64-bit sum. Bytes are summed as
- * native-endian 16-bit words; the one's-complement sum is byte-order
- * independent, so the folded result is already in network order.
+ * native-endian words; the one's-complement sum is byte-order independent,
+ * so the folded result is already in network order. Summing in pieces
+ * equals summing at once only if every piece but the last has even length.
  */
 static inline uint64_t csum_add(uint64_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	uint64_t w;
 	uint32_t w32;
 	uint16_t w16;
 
+	sum = csum_add_blocks(sum, p, len / 32);
+	p += len & ~(size_t)31;
+	len &= 31;
 	while (len >= 8) {
-		uint64_t w;
-
 		memcpy(&w, p, 8);
 		sum = csum_add64(sum, w);
 		p += 8;
@@ -67,33 +99,56 @@ static inline uint16_t csum_buf(const void *buf, size_t len)
 	return csum_fold(csum_add(0, buf, len));
 }
 
-static inline uint64_t csum_add_be16(uint64_t sum, uint16_t host_val)
+static inline uint64_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t load64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* A 16-bit value in network order, as a native-endian word to sum. */
+static inline uint64_t be16_word(uint16_t host_val)
 {
 	uint8_t be[2] = { (uint8_t)(host_val >> 8), (uint8_t)host_val };
+	uint16_t w;
 
-	return csum_add(sum, be, 2);
+	memcpy(&w, be, 2);
+	return w;
+}
+
+static inline uint64_t csum_add_be16(uint64_t sum, uint16_t host_val)
+{
+	return csum_add64(sum, be16_word(host_val));
 }
 
 /* Sum of the pseudo-header for a TCP/UDP segment of l4_len bytes. */
 static inline uint64_t csum_pseudo4(const void *saddr, const void *daddr,
 				    uint8_t proto, uint16_t l4_len)
 {
-	uint64_t sum = csum_add(0, saddr, 4);
-
-	sum = csum_add(sum, daddr, 4);
-	sum = csum_add_be16(sum, proto);
-	return csum_add_be16(sum, l4_len);
+	return load32(saddr) + load32(daddr) + be16_word(proto) +
+	       be16_word(l4_len);
 }
 
 static inline uint64_t csum_pseudo6(const void *saddr, const void *daddr,
 				    uint8_t proto, uint32_t l4_len)
 {
-	uint64_t sum = csum_add(0, saddr, 16);
+	const uint8_t *s = saddr, *d = daddr;
+	uint64_t sum = csum_add64(load64(s), load64(s + 8));
 
-	sum = csum_add(sum, daddr, 16);
-	sum = csum_add_be16(sum, (uint16_t)(l4_len >> 16));
-	sum = csum_add_be16(sum, (uint16_t)l4_len);
-	return csum_add_be16(sum, proto);
+	sum = csum_add64(sum, load64(d));
+	sum = csum_add64(sum, load64(d + 8));
+	sum = csum_add64(sum, be16_word((uint16_t)(l4_len >> 16)));
+	sum = csum_add64(sum, be16_word((uint16_t)l4_len));
+	return csum_add64(sum, be16_word(proto));
 }
 
 #endif /* XREDIR_CSUM_H */

@@ -25,6 +25,41 @@ enum char_class {
 
 static uint8_t cclass[256];
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+/* Whether a byte of w below 0x80 is less than n (n <= 128); may flag
+ * bytes above the first hit, never misses one. */
+#define HAS_LESS(w, n) (((w)-ONES * (n)) & ~(w)&HIGHS)
+
+/*
+ * Skips bytes of class cls from p, eight at a time while a whole word is
+ * plainly in the class (no byte below lo, no DEL), then byte by byte. The
+ * byte loop is the definition; the word loop only goes faster.
+ */
+static inline __attribute__((always_inline)) size_t
+skip_class(const uint8_t *b, size_t p, size_t len, uint8_t cls, unsigned int lo)
+{
+	uint64_t w, m;
+
+	while (p + 8 <= len) {
+		memcpy(&w, b + p, 8);
+		m = HAS_LESS(w, lo) | HAS_LESS(w ^ (ONES * 0x7f), 1);
+		if (!m) {
+			p += 8;
+			continue;
+		}
+		/* The lowest flagged byte is exact (little-endian): it ends
+		 * the run unless the class allows it (HTAB in a value). */
+		p += (size_t)__builtin_ctzll(m) / 8;
+		if (!(cclass[b[p]] & cls))
+			return p;
+		p++;
+	}
+	while (p < len && (cclass[b[p]] & cls))
+		p++;
+	return p;
+}
+
 static bool is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
@@ -100,10 +135,22 @@ int http_limits_set_methods(struct http_limits *lim, const char *list)
 }
 
 /* Case-insensitive compare of a span with a lower-case literal. */
+/*
+ * Case-insensitive compare with a lower-case literal of letters, digits
+ * and '-'. OR-ing 0x20 folds case, and maps no other byte a token or a
+ * field value can hold onto those characters, so the compare is exact.
+ */
 static bool span_is(const uint8_t *p, uint32_t len, const char *lit,
 		    uint32_t lit_len)
 {
-	return len == lit_len && !strncasecmp((const char *)p, lit, len);
+	uint32_t i;
+
+	if (len != lit_len)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((p[i] | 0x20) != (uint8_t)lit[i])
+			return false;
+	return true;
 }
 
 #define SPAN_IS(p, len, lit) span_is(p, len, lit, sizeof(lit) - 1)
@@ -227,6 +274,18 @@ static int te_element(const uint8_t *e, uint32_t n, void *arg)
 	return 0;
 }
 
+/* Expect is a list (RFC 9110, 10.1.1): empty elements mean nothing. */
+static int expect_element(const uint8_t *e, uint32_t n, void *arg)
+{
+	struct fields *f = arg;
+
+	if (SPAN_IS(e, n, "100-continue"))
+		f->expect_continue = true;
+	else
+		f->expect_other = true;
+	return 0;
+}
+
 static int conn_element(const uint8_t *e, uint32_t n, void *arg)
 {
 	struct fields *f = arg;
@@ -240,13 +299,17 @@ static int conn_element(const uint8_t *e, uint32_t n, void *arg)
 
 static int field_host(struct fields *f, const uint8_t *v, uint32_t n)
 {
-	uint32_t i;
+	uint8_t all = C_HOST;
+	uint32_t i = 0;
 
 	f->host_count++;
-	for (i = 0; i < n; i++)
-		if (!(cclass[v[i]] & C_HOST))
-			return 400;
-	return 0;
+	/* Classes ANDed together, no branch per byte: one check at the end. */
+	for (; i + 4 <= n; i += 4)
+		all &= cclass[v[i]] & cclass[v[i + 1]] & cclass[v[i + 2]] &
+		       cclass[v[i + 3]];
+	for (; i < n; i++)
+		all &= cclass[v[i]];
+	return all & C_HOST ? 0 : 400;
 }
 
 /* Dispatches one header field line by name; unknown fields are ignored. */
@@ -260,12 +323,8 @@ static int field(struct http_request *req, struct fields *f,
 			return field_host(f, v, vlen);
 		break;
 	case 6:
-		if (SPAN_IS(name, nlen, "expect")) {
-			if (SPAN_IS(v, vlen, "100-continue"))
-				f->expect_continue = true;
-			else
-				f->expect_other = true;
-		}
+		if (SPAN_IS(name, nlen, "expect"))
+			return for_each_element(v, vlen, expect_element, f);
 		break;
 	case 9:
 		if (SPAN_IS(name, nlen, "x-real-ip")) {
@@ -441,6 +500,10 @@ static int version(const uint8_t *p, size_t avail, struct http_request *req)
 	static const char proto[] = "HTTP/d.d";
 	size_t i;
 
+	if (avail >= 8 && !memcmp(p, "HTTP/1.", 7) && is_digit(p[7])) {
+		req->minor = p[7] == '0' ? 0 : 1;
+		return HTTP_OK;
+	}
 	for (i = 0; i < avail && i < 8; i++) {
 		if (proto[i] == 'd' ? !is_digit(p[i]) : p[i] != proto[i])
 			return 400;
@@ -478,8 +541,8 @@ static int request_line(const uint8_t *buf, size_t len, struct scan *s,
 		return 400;
 	req->method = (struct http_span){ buf + m, (uint32_t)(p - m) };
 
-	for (t = ++p; p < len && (cclass[buf[p]] & C_TARGET); p++)
-		;
+	t = ++p;
+	p = skip_class(buf, p, len, C_TARGET, 0x21);
 	if (p == len)
 		return incomplete(s, buf, len, lim);
 	if (buf[p] != ' ' || p == t)
@@ -522,8 +585,8 @@ static int field_line(const uint8_t *buf, size_t len, const struct scan *s,
 	colon = p;
 	for (p++; p < len && (buf[p] == ' ' || buf[p] == '\t'); p++)
 		;
-	for (v = p; p < len && (cclass[buf[p]] & C_VALUE); p++)
-		;
+	v = p;
+	p = skip_class(buf, p, len, C_VALUE, 0x20);
 	if (p == len || (p + 1 == len && buf[p] == '\r'))
 		return incomplete(s, buf, len, lim);
 	/* Anything but CRLF here is a bare CR, bare LF, NUL or control. */
@@ -587,7 +650,14 @@ int http_parse_head(const uint8_t *buf, size_t len,
 	struct scan s = { 0, 0 };
 	int ret;
 
-	memset(req, 0, sizeof(*req));
+	/* Fields a parse may not reach; the rest is set as it goes. */
+	req->method = (struct http_span){ NULL, 0 };
+	req->path_slash = false;
+	req->path_escapes = req->path_html = 0;
+	req->flags = 0;
+	req->content_length = 0;
+	req->n_forwarded_for = req->n_real_ip = 0;
+	req->head_len = req->limit_at = 0;
 	ret = parse_head(buf, len, lim, req, &s);
 	if (ret == HTTP_INCOMPLETE)
 		req->limit_at = next_limit(&s, lim);
@@ -716,6 +786,14 @@ int http_target_init(struct http_target *t, const char *url, size_t len,
 	t->url_len = (uint16_t)len;
 	t->status = (uint16_t)status;
 	t->url_html = (uint16_t)(html * 4);
+	/* The head ends with the URL: the Location up to the path. */
+	t->head_len = (uint16_t)snprintf(t->head, sizeof(t->head),
+					 "HTTP/1.1 %d %s\r\nLocation: %.*s",
+					 status, http_reason(status), (int)len,
+					 url);
+	t->tail_len = (uint16_t)snprintf(t->tail, sizeof(t->tail),
+					 "\">%s</a>.\n", http_reason(status));
+	t->body_fixed = (uint16_t)(sizeof("<a href=\"") - 1 + t->tail_len);
 	return 0;
 }
 
@@ -733,6 +811,12 @@ static uint8_t *put_uint(uint8_t *o, uint64_t v)
 	char tmp[24];
 	int i = sizeof(tmp);
 
+	/* Content-Lengths of redirects have 2 to 5 digits. */
+	if (v >= 10 && v < 100) {
+		o[0] = (uint8_t)('0' + v / 10);
+		o[1] = (uint8_t)('0' + v % 10);
+		return o + 2;
+	}
 	do {
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
@@ -793,8 +877,6 @@ static uint8_t *put_html(uint8_t *o, const uint8_t *src, uint32_t n)
 }
 
 #define BODY_OPEN "<a href=\""
-#define BODY_MID "\">"
-#define BODY_CLOSE "</a>.\n"
 #define CT_HTML "text/html; charset=utf-8"
 #define CT_TEXT "text/plain; charset=utf-8"
 
@@ -803,15 +885,6 @@ static uint32_t location_len(const struct http_target *t,
 {
 	return t->url_len + req->path_slash + req->path.len +
 	       2 * req->path_escapes;
-}
-
-static uint32_t body_len(const struct http_target *t,
-			 const struct http_request *req)
-{
-	return (uint32_t)(sizeof(BODY_OPEN) - 1 + location_len(t, req) +
-			  t->url_html + 4 * req->path_html + sizeof(BODY_MID) -
-			  1 + strlen(http_reason(t->status)) +
-			  sizeof(BODY_CLOSE) - 1);
 }
 
 #define STATUS_LINE_LEN(reason) \
@@ -858,47 +931,81 @@ static uint8_t *put_common(uint8_t *o, const char *ctype, uint32_t blen,
 	return PUT_LIT(o, "\r\n\r\n");
 }
 
-uint32_t http_redirect_len(const struct http_target *t,
-			   const struct http_request *req, bool keep_alive)
-{
-	const char *reason = http_reason(t->status);
-	uint32_t blen = body_len(t, req);
+#define CT_CL_HTML "\r\nContent-Type: " CT_HTML "\r\nContent-Length: "
+#define DATE_HDR "\r\nDate: "
+#define CONN_KA "\r\nConnection: " KEEP_ALIVE "\r\n\r\n"
+#define CONN_CLOSE "\r\nConnection: " CLOSE "\r\n\r\n"
+#define LIT_LEN(lit) ((uint32_t)sizeof(lit) - 1)
 
-	return common_len(reason, CT_HTML, blen, keep_alive) +
-	       (uint32_t)(sizeof("Location: \r\n") - 1) + location_len(t, req) +
+static uint32_t redirect_body_len(const struct http_target *t,
+				  const struct http_request *req,
+				  uint32_t loc_len)
+{
+	return t->body_fixed + loc_len + t->url_html + 4 * req->path_html;
+}
+
+static uint32_t redirect_len(const struct http_target *t,
+			     const struct http_request *req, bool keep_alive,
+			     uint32_t loc, uint32_t blen)
+{
+	return t->head_len + (loc - t->url_len) + LIT_LEN(CT_CL_HTML) +
+	       uint_len(blen) + LIT_LEN(DATE_HDR) + HTTP_DATE_LEN +
+	       (keep_alive ? LIT_LEN(CONN_KA) : LIT_LEN(CONN_CLOSE)) +
 	       (req->flags & HTTP_REQ_HEAD ? 0 : blen);
 }
 
+uint32_t http_redirect_len(const struct http_target *t,
+			   const struct http_request *req, bool keep_alive)
+{
+	uint32_t loc = location_len(t, req);
+
+	return redirect_len(t, req, keep_alive, loc,
+			    redirect_body_len(t, req, loc));
+}
+
+/*
+ * The hot path of every redirect: the target's pre-rendered head, the
+ * path, the fixed headers, the body. Literal-sized copies compile to a few
+ * moves; nothing is measured with strlen.
+ */
 uint32_t http_write_redirect(uint8_t *out, uint32_t cap,
 			     const struct http_target *t,
 			     const struct http_request *req, bool keep_alive,
 			     const char *date)
 {
-	const char *reason = http_reason(t->status);
-	uint32_t blen = body_len(t, req);
+	uint32_t loc_len = location_len(t, req);
+	uint32_t blen = redirect_body_len(t, req, loc_len);
 	uint8_t *o = out, *loc;
 
-	if (http_redirect_len(t, req, keep_alive) > cap)
+	if (redirect_len(t, req, keep_alive, loc_len, blen) > cap)
 		return 0;
-	o = put_status(o, t->status, reason);
-	o = PUT_LIT(o, "Location: ");
-	loc = o;
-	o = put(o, t->url, t->url_len);
+	o = put(o, t->head, t->head_len);
+	loc = o - t->url_len;
 	o = put_path(o, req);
-	o = PUT_LIT(o, "\r\n");
-	o = put_common(o, CT_HTML, blen, keep_alive, date);
+	o = PUT_LIT(o, CT_CL_HTML);
+	o = put_uint(o, blen);
+	o = PUT_LIT(o, DATE_HDR);
+	o = put(o, date, HTTP_DATE_LEN);
+	if (keep_alive)
+		o = PUT_LIT(o, CONN_KA);
+	else
+		o = PUT_LIT(o, CONN_CLOSE);
 	if (req->flags & HTTP_REQ_HEAD)
 		return (uint32_t)(o - out);
 	o = PUT_LIT(o, BODY_OPEN);
-	o = put_html(o, loc, location_len(t, req));
-	o = PUT_LIT(o, BODY_MID);
-	o = put(o, reason, strlen(reason));
-	o = PUT_LIT(o, BODY_CLOSE);
+	if (t->url_html || req->path_html)
+		o = put_html(o, loc, loc_len);
+	else
+		o = put(o, loc, loc_len);
+	o = put(o, t->tail, t->tail_len);
 	return (uint32_t)(o - out);
 }
 
-uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
-			  const struct http_limits *lim, const char *date)
+/* An error response; a HEAD request gets its headers only (RFC 9110,
+ * 9.3.2: no content in a response to HEAD, errors included). */
+static uint32_t write_error(uint8_t *out, uint32_t cap, int status,
+			    const struct http_limits *lim, const char *date,
+			    bool head)
 {
 	const char *reason = http_reason(status);
 	uint32_t blen = (uint32_t)strlen(reason) + 1;
@@ -908,7 +1015,8 @@ uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
 	if (status == 405)
 		allow = (uint32_t)(sizeof("Allow: \r\n") - 1 +
 				   strlen(lim->allow));
-	n = common_len(reason, CT_TEXT, blen, false) + allow + blen;
+	n = common_len(reason, CT_TEXT, blen, false) + allow +
+	    (head ? 0 : blen);
 	if (n > cap)
 		return 0;
 	o = put_status(o, status, reason);
@@ -918,9 +1026,17 @@ uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
 		o = PUT_LIT(o, "\r\n");
 	}
 	o = put_common(o, CT_TEXT, blen, false, date);
+	if (head)
+		return (uint32_t)(o - out);
 	o = put(o, reason, blen - 1);
 	*o++ = '\n';
 	return (uint32_t)(o - out);
+}
+
+uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
+			  const struct http_limits *lim, const char *date)
+{
+	return write_error(out, cap, status, lim, date, false);
 }
 
 #define V2_PING_RESPONSE_HEAD                               \
@@ -1005,8 +1121,10 @@ static bool answer(struct http_conn *conn, const struct http_env *env,
 	uint32_t n;
 
 	if (status != HTTP_OK) {
-		n = http_write_error(out->buf + out->len, out->cap - out->len,
-				     status, env->lim, env->date);
+		/* req->method is set once the request line got that far. */
+		n = write_error(out->buf + out->len, out->cap - out->len,
+				status, env->lim, env->date,
+				method_is(&req->method, "HEAD"));
 		if (!n)
 			return false;
 		out->len += n;

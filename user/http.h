@@ -90,11 +90,23 @@ int http_parse_head(const uint8_t *buf, size_t len,
 		    const struct http_limits *lim, struct http_request *req);
 
 /* A redirect target, as the response builder needs it. */
+#define HTTP_TARGET_HEAD_MAX 320
+
+/*
+ * A redirect target, with the parts of its responses that never change
+ * rendered once: the status line and "Location: " up to the path, and the
+ * end of the body.
+ */
 struct http_target {
 	const char *url; /* scheme://host[:port][/prefix] */
 	uint16_t url_len;
 	uint16_t status; /* 301, 302, 303, 307, 308 */
 	uint16_t url_html; /* extra bytes when HTML-escaped */
+	uint16_t head_len;
+	uint16_t tail_len;
+	uint16_t body_fixed; /* body bytes besides the location */
+	char head[HTTP_TARGET_HEAD_MAX]; /* "HTTP/1.1 302 Found\r\nLocation: URL" */
+	char tail[32]; /* "\">Found</a>.\n" */
 };
 
 /* Fills t for url; returns -1 if url is not a valid redirect prefix. */
@@ -124,8 +136,10 @@ typedef const struct http_target *(*http_resolve_fn)(
 /* Status codes xredir answers with, for per-status counters. */
 #define HTTP_STATUSES(X)                                                      \
 	X(200)                                                                \
-	X(301) X(302) X(303) X(307) X(308) X(400) X(405) X(413) X(414) X(417) \
-		X(431) X(501) X(505)
+	X(301)                                                                \
+	X(302)                                                                \
+	X(303) X(307) X(308) X(400) X(405) X(413) X(414) X(417) X(431) X(501) \
+		X(505)
 #define HTTP_STATUS_ENUM(code) HTTP_STATUS_##code,
 enum http_status_slot { HTTP_STATUSES(HTTP_STATUS_ENUM) HTTP_STATUS_SLOTS };
 #undef HTTP_STATUS_ENUM

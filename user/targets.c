@@ -5,8 +5,6 @@
 
 /* Answers with something sane even before any target is configured. */
 static const char fallback_url[] = "https://k8s.gcr.io";
-static const struct http_target fallback = { fallback_url,
-					     sizeof(fallback_url) - 1, 302, 0 };
 
 void target_cache_refresh(struct target_cache *c, const struct xr_maps *m)
 {
@@ -15,6 +13,9 @@ void target_cache_refresh(struct target_cache *c, const struct xr_maps *m)
 
 	if (c->loaded && seq == c->seq)
 		return;
+	if (!c->loaded)
+		http_target_init(&c->fallback, fallback_url,
+				 sizeof(fallback_url) - 1, 302);
 	c->seq = xr_targets_snapshot(m, c->raw);
 	c->loaded = true;
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
@@ -33,5 +34,5 @@ const struct http_target *target_cache_get(const struct target_cache *c,
 		return &c->http[idx];
 	if (c->valid[XR_TARGET_DEFAULT])
 		return &c->http[XR_TARGET_DEFAULT];
-	return &fallback;
+	return &c->fallback;
 }

@@ -19,6 +19,7 @@ struct target_cache {
 	struct xr_target raw[XR_MAX_TARGETS];
 	struct http_target http[XR_MAX_TARGETS];
 	bool valid[XR_MAX_TARGETS];
+	struct http_target fallback; /* until a default target exists */
 };
 
 /* Copies the targets again if they changed; cheap when they did not. */

@@ -66,10 +66,12 @@ void tw_schedule(struct twheel *tw, uint32_t id, uint64_t when_ms)
 	uint32_t s;
 
 	tw_cancel(tw, id);
-	if (when_ms < tw->cur)
-		when_ms = tw->cur;
 	if (!when_ms)
 		when_ms = 1; /* 0 marks "not scheduled" */
+	/* Already past the processed time: revisit from there, so it fires
+	 * on the next run (slots in between hold only later deadlines). */
+	if (when_ms < tw->cur)
+		tw->cur = when_ms;
 	s = slot_of(tw, when_ms);
 	tw->when[id] = when_ms;
 	tw->prev[id] = 0;
@@ -108,21 +110,24 @@ uint32_t tw_expire(struct twheel *tw, uint64_t now_ms, uint32_t *out,
 
 uint64_t tw_sleep_ms(const struct twheel *tw, uint64_t now_ms, uint64_t cap_ms)
 {
-	uint64_t d;
+	uint64_t t = tw->cur, end, i;
 	uint32_t s;
 
 	if (!tw->count)
 		return cap_ms;
-	if (tw->cur > now_ms + cap_ms)
-		return cap_ms;
-	for (d = tw->cur > now_ms ? tw->cur - now_ms : 0; d < cap_ms; d++) {
-		s = slot_of(tw, now_ms + d);
-		if (!(s % 64) && !tw->occupied[s / 64] && d + 64 <= cap_ms) {
-			d += 63; /* a whole empty bitmap word */
+	/* Unprocessed time a revolution or more behind: run now. */
+	if (now_ms >= t + tw->nslots)
+		return 0;
+	end = cap_ms > UINT64_MAX - now_ms ? UINT64_MAX : now_ms + cap_ms;
+	for (i = 0; i < tw->nslots && t + i <= end; i++) {
+		s = slot_of(tw, t + i);
+		if (!(s % 64) && !tw->occupied[s / 64] &&
+		    i + 64 <= tw->nslots) {
+			i += 63; /* a whole empty bitmap word */
 			continue;
 		}
 		if (tw->occupied[s / 64] & (1ull << (s % 64)))
-			return d;
+			return t + i <= now_ms ? 0 : t + i - now_ms;
 	}
 	return cap_ms;
 }

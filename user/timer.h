@@ -40,7 +40,9 @@ static inline uint64_t tw_when(const struct twheel *tw, uint32_t id)
  */
 uint32_t tw_expire(struct twheel *tw, uint64_t now_ms, uint32_t *out,
 		   uint32_t max);
-/* Milliseconds until the earliest occupied slot (capped at cap_ms). */
+/* Milliseconds until the earliest occupied slot (capped at cap_ms); 0 if
+ * a deadline is already due. A slot may hold only later deadlines, so the
+ * answer can be early, never late. */
 uint64_t tw_sleep_ms(const struct twheel *tw, uint64_t now_ms, uint64_t cap_ms);
 
 #endif /* XREDIR_TIMER_H */

@@ -24,47 +24,47 @@ static int test_failures;
 static int test_checks;
 static const char *test_current;
 
-#define TEST(name)                                                      \
-	static void test_##name(void);                                  \
-	__attribute__((constructor)) static void register_##name(void)  \
-	{                                                               \
-		if (test_count < TEST_MAX)                              \
-			test_cases[test_count++] =                      \
+#define TEST(name)                                                        \
+	static void test_##name(void);                                    \
+	__attribute__((constructor)) static void register_##name(void)    \
+	{                                                                 \
+		if (test_count < TEST_MAX)                                \
+			test_cases[test_count++] =                        \
 				(struct test_case){ #name, test_##name }; \
-	}                                                               \
+	}                                                                 \
 	static void test_##name(void)
 
-#define CHECK(cond)                                                      \
-	do {                                                             \
-		test_checks++;                                           \
-		if (!(cond)) {                                           \
-			test_failures++;                                 \
-			fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", \
-				__FILE__, __LINE__, test_current, #cond); \
-		}                                                        \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                      \
-	do {                                                                \
-		long long va_ = (long long)(a), vb_ = (long long)(b);       \
-		test_checks++;                                              \
-		if (va_ != vb_) {                                           \
-			test_failures++;                                    \
-			fprintf(stderr,                                     \
-				"%s:%d: %s: %s == %lld, expected %s == %lld\n", \
-				__FILE__, __LINE__, test_current, #a, va_, #b, \
-				vb_);                                       \
-		}                                                           \
-	} while (0)
-
-#define CHECK_MEM(a, b, n)                                                \
+#define CHECK(cond)                                                       \
 	do {                                                              \
 		test_checks++;                                            \
-		if (memcmp((a), (b), (n))) {                              \
+		if (!(cond)) {                                            \
 			test_failures++;                                  \
+			fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n",  \
+				__FILE__, __LINE__, test_current, #cond); \
+		}                                                         \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                          \
+	do {                                                                    \
+		long long va_ = (long long)(a), vb_ = (long long)(b);           \
+		test_checks++;                                                  \
+		if (va_ != vb_) {                                               \
+			test_failures++;                                        \
+			fprintf(stderr,                                         \
+				"%s:%d: %s: %s == %lld, expected %s == %lld\n", \
+				__FILE__, __LINE__, test_current, #a, va_, #b,  \
+				vb_);                                           \
+		}                                                               \
+	} while (0)
+
+#define CHECK_MEM(a, b, n)                                                 \
+	do {                                                               \
+		test_checks++;                                             \
+		if (memcmp((a), (b), (n))) {                               \
+			test_failures++;                                   \
 			fprintf(stderr, "%s:%d: %s: %s differs from %s\n", \
 				__FILE__, __LINE__, test_current, #a, #b); \
-		}                                                         \
+		}                                                          \
 	} while (0)
 
 #define REQUIRE(cond)                                                      \
@@ -82,6 +82,8 @@ int main(int argc, char **argv)
 {
 	int i, failed_cases = 0;
 
+	/* Line-buffered: a sanitizer exit must not swallow the results. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < test_count; i++) {
 		int before = test_failures;
 

@@ -396,9 +396,9 @@ TEST(parse_proxy_headers_all_lines_kept)
 			  &req) == HTTP_OK);
 	CHECK_EQ(req.n_forwarded_for, 2);
 	CHECK_EQ(req.forwarded_for[0].len, strlen("192.0.2.1"));
-	CHECK_MEM(req.forwarded_for[0].p, "192.0.2.1", req.forwarded_for[0].len);
-	CHECK_EQ(req.forwarded_for[1].len,
-		 strlen("198.51.100.2, 203.0.113.3"));
+	CHECK_MEM(req.forwarded_for[0].p, "192.0.2.1",
+		  req.forwarded_for[0].len);
+	CHECK_EQ(req.forwarded_for[1].len, strlen("198.51.100.2, 203.0.113.3"));
 	CHECK_MEM(req.forwarded_for[1].p, "198.51.100.2, 203.0.113.3",
 		  req.forwarded_for[1].len);
 	CHECK_EQ(req.n_real_ip, 2);
@@ -1733,4 +1733,39 @@ TEST(feed_leading_crlf_split)
 	CHECK(stream_responses(&s, r, 2) == 2 && r[1].status == 302 &&
 	      !strcmp(r[1].location, TEST_URL "/x"));
 	stream_free(&s);
+}
+
+/* RFC 9110, 9.3.2: a response to HEAD has no content, errors included. */
+TEST(head_error_responses_have_no_body)
+{
+	static const char *const reqs[] = {
+		"HEAD / HTTP/1.1\r\n\r\n", /* 400: no Host */
+		"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n",
+		"HEAD / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n",
+	};
+	static const char url[] = "https://k8s.gcr.io";
+	struct http_target t;
+	struct http_limits lim;
+	uint8_t out[4096];
+	size_t i;
+
+	http_limits_default(&lim);
+	http_target_init(&t, url, sizeof(url) - 1, 302);
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct http_conn conn = { 0 };
+		struct http_out o = { out, sizeof(out), 0 };
+		struct http_env env = { &lim, TEST_DATE, NULL, &t, NULL, false };
+		struct http_feed r;
+		const char *end;
+
+		r = http_feed(&conn, &env, NULL, (const uint8_t *)reqs[i],
+			      (uint32_t)strlen(reqs[i]), &o);
+		CHECK_EQ(r.responses, 1);
+		CHECK(r.closed);
+		end = memmem(out, o.len, "\r\n\r\n", 4);
+		REQUIRE(end != NULL);
+		/* Headers end the response: Content-Length but no body. */
+		CHECK_EQ((const uint8_t *)end + 4 - out, o.len);
+		CHECK(memmem(out, o.len, "Content-Length: ", 16) != NULL);
+	}
 }
