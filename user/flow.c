@@ -62,6 +62,11 @@ uint32_t flow_hash(const struct flow_table *ft, const struct flow_key *key)
 	int i;
 
 	memcpy(w, key, sizeof(w));
+	/* IPv4 addresses fill the first 4 bytes of each 16: two words hold
+	 * everything (the rest is zero). */
+	if (key->family == 4)
+		return (uint32_t)mix(mix(h, (w[0] & 0xffffffff) | w[2] << 32),
+				     w[4]);
 	for (i = 0; i < 5; i++)
 		h = mix(h, w[i]);
 	return (uint32_t)(h ^ (h >> 32));

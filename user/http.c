@@ -1072,18 +1072,24 @@ static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, const char *date)
 const uint16_t http_status_codes[HTTP_STATUS_SLOTS] = { HTTP_STATUSES(
 	HTTP_STATUS_CODE) };
 
+#define HTTP_STATUS_CASE(code) \
+	case code:             \
+		return HTTP_STATUS_##code;
+
+static int status_slot(int status)
+{
+	switch (status) {
+		HTTP_STATUSES(HTTP_STATUS_CASE)
+	}
+	return -1;
+}
+
 static void count(const struct http_env *env, int status)
 {
-	int i;
+	int slot = status_slot(status);
 
-	if (!env->responses)
-		return;
-	for (i = 0; i < HTTP_STATUS_SLOTS; i++) {
-		if (http_status_codes[i] == status) {
-			env->responses[i]++;
-			return;
-		}
-	}
+	if (env->responses && slot >= 0)
+		env->responses[slot]++;
 }
 
 /*

@@ -505,6 +505,7 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 		     uint32_t len)
 {
+	uint32_t size = e->cfg.send_buffer_size, off, room;
 	struct http_out out = { e->scratch, 0, 0 };
 	struct http_feed r;
 	uint8_t *head = NULL;
@@ -514,7 +515,12 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 		return len; /* closing: read and drop */
 	if (!ring_acquire(e, f))
 		return 0;
-	out.cap = e->cfg.send_buffer_size - ring_used(f);
+	room = size - ring_used(f);
+	off = (f->snd_end - f->snd_base) & (size - 1);
+	/* Responses go straight into the ring unless its free space wraps. */
+	if (off + room <= size)
+		out.buf = bufpool_ptr(&e->sndpool, f->sndbuf) + off;
+	out.cap = room;
 	if (f->http.head_len)
 		head = bufpool_ptr(&e->headpool, f->rcvbuf);
 	e->cur = f;
@@ -526,9 +532,11 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 		bufpool_put(&e->headpool, f->rcvbuf);
 		f->rcvbuf = 0;
 	}
-	if (out.len)
+	if (out.len && out.buf == e->scratch)
 		ring_append(e, f, e->scratch, out.len);
 	else
+		f->snd_end += out.len;
+	if (!out.len)
 		ring_release_if_empty(e, f);
 	e->stats[TCP_STAT_requests] += r.responses;
 	if (r.closed)
