@@ -10,6 +10,8 @@ PKGS=(
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
 	nginx-light procps psmisc util-linux iputils-ping
+	# registry clients for the end-to-end registry test
+	skopeo docker-registry
 )
 
 missing=()

@@ -14,11 +14,16 @@
 static int fail(struct cfg_error *err, uint32_t line, const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	err->line = line;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	/* The message quotes the file: no control bytes reach a log. */
+	for (p = err->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 
@@ -91,15 +96,18 @@ int xr_url_check(const char *url, char *why, size_t len)
 	return 0;
 }
 
-/* Splits line at whitespace, dropping a # comment; returns the count. */
+/*
+ * Splits line at whitespace; a word starting with '#' starts a comment
+ * (a '#' inside a word is part of it, so a URL with one is rejected, not
+ * silently cut). Returns the count.
+ */
 static int tokenize(char *line, char **tok, int max)
 {
-	char *hash = strchr(line, '#');
 	int n = 0;
 
-	if (hash)
-		*hash = 0;
 	for (char *p = strtok(line, " \t\r"); p; p = strtok(NULL, " \t\r")) {
+		if (*p == '#')
+			break;
 		if (n == max)
 			return max + 1;
 		tok[n++] = p;
@@ -299,6 +307,10 @@ int xr_config_parse(const char *buf, size_t len, enum cfg_mode mode,
 		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 
 		lineno++;
+		/* A CRLF line's CR is not part of its length. */
+		if (n > CFG_LINE_MAX && n == CFG_LINE_MAX + 1 &&
+		    buf[pos + n - 1] == '\r')
+			n--;
 		if (n > CFG_LINE_MAX || memchr(buf + pos, 0, n)) {
 			fail(err, lineno,
 			     n > CFG_LINE_MAX ? "line longer than %d bytes" :
@@ -310,7 +322,7 @@ int xr_config_parse(const char *buf, size_t len, enum cfg_mode mode,
 		line[n] = 0;
 		if (parse_line(cfg, line, lineno, mode, err))
 			goto bad;
-		pos += n + 1;
+		pos = nl ? (size_t)(nl - buf) + 1 : len;
 	}
 	if (!check_rules(cfg, mode, err))
 		return 0;

@@ -1043,18 +1043,22 @@ uint32_t http_write_error(uint8_t *out, uint32_t cap, int status,
 	"HTTP/1.1 200 OK\r\n"                               \
 	"Docker-Distribution-Api-Version: registry/2.0\r\n" \
 	"Content-Type: application/json\r\n"                \
-	"Content-Length: 0\r\n"                             \
+	"Content-Length: 2\r\n"                             \
 	"Date: "
 
-static uint32_t v2_ping_len(bool keep_alive)
+#define V2_PING_BODY "{}" /* what a registry answers GET /v2/ with */
+
+static uint32_t v2_ping_len(bool keep_alive, bool head)
 {
 	return (uint32_t)(sizeof(V2_PING_RESPONSE_HEAD) - 1 + HTTP_DATE_LEN +
+			  (head ? 0 : sizeof(V2_PING_BODY) - 1) +
 			  sizeof("\r\nConnection: \r\n\r\n") - 1 +
 			  (keep_alive ? sizeof(KEEP_ALIVE) : sizeof(CLOSE)) -
 			  1);
 }
 
-static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, const char *date)
+static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, bool head,
+			      const char *date)
 {
 	uint8_t *o = PUT_LIT(out, V2_PING_RESPONSE_HEAD);
 
@@ -1065,6 +1069,8 @@ static uint32_t write_v2_ping(uint8_t *out, bool keep_alive, const char *date)
 	else
 		o = PUT_LIT(o, CLOSE);
 	o = PUT_LIT(o, "\r\n\r\n");
+	if (!head)
+		o = PUT_LIT(o, V2_PING_BODY);
 	return (uint32_t)(o - out);
 }
 
@@ -1103,9 +1109,11 @@ static int respond(const struct http_env *env, const struct http_request *req,
 	const struct http_target *t;
 
 	if (req->flags & HTTP_REQ_V2_PING) {
-		if (v2_ping_len(keep_alive) > room)
+		bool head = req->flags & HTTP_REQ_HEAD;
+
+		if (v2_ping_len(keep_alive, head) > room)
 			return 0;
-		out->len += write_v2_ping(out->buf + out->len, keep_alive,
+		out->len += write_v2_ping(out->buf + out->len, keep_alive, head,
 					  env->date);
 		return 200;
 	}

@@ -134,12 +134,12 @@ typedef const struct http_target *(*http_resolve_fn)(
 	void *ctx, const struct http_request *req);
 
 /* Status codes xredir answers with, for per-status counters. */
-#define HTTP_STATUSES(X)                                                      \
-	X(200)                                                                \
-	X(301)                                                                \
-	X(302)                                                                \
-	X(303) X(307) X(308) X(400) X(405) X(413) X(414) X(417) X(431) X(501) \
-		X(505)
+#define HTTP_STATUSES(X) \
+	X(200)           \
+	X(301)           \
+	X(302)           \
+	X(303)           \
+	X(307) X(308) X(400) X(405) X(413) X(414) X(417) X(431) X(501) X(505)
 #define HTTP_STATUS_ENUM(code) HTTP_STATUS_##code,
 enum http_status_slot { HTTP_STATUSES(HTTP_STATUS_ENUM) HTTP_STATUS_SLOTS };
 #undef HTTP_STATUS_ENUM

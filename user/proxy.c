@@ -10,10 +10,20 @@ int proxy_parse_trusted(struct proxy_cfg *cfg, const char *list, char *err,
 	char item[64];
 	const char *p = list;
 
+	if (!*list) {
+		snprintf(err, len, "an empty list of trusted proxies");
+		return -1;
+	}
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 
+		while (n && *p == ' ') { /* "a, b" */
+			p++;
+			n--;
+		}
+		while (n && p[n - 1] == ' ')
+			n--;
 		if (!n || n >= sizeof(item)) {
 			snprintf(err, len, "'%s' is not a list of CIDRs", list);
 			return -1;

@@ -51,15 +51,33 @@ static int err_usage(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 static int err_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Messages quote what the user typed: control bytes are shown escaped,
+ * never sent to the terminal. */
+static void report(const char *fmt, va_list ap)
+{
+	char msg[1024];
+	const char *p;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fputs("xredirctl: ", stderr);
+	for (p = msg; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f)
+			fprintf(stderr, "\\x%02x", ch);
+		else
+			fputc(ch, stderr);
+	}
+	fputc('\n', stderr);
+}
+
 static int err_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("xredirctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_USAGE;
 }
 
@@ -67,11 +85,9 @@ static int err_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("xredirctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 
@@ -104,6 +120,9 @@ static int find_instance(struct ctl *c)
 
 	snprintf(base, sizeof(base), "%s/xredir", c->bpffs);
 	dir = opendir(base);
+	if (!dir && (errno == EACCES || errno == EPERM))
+		return err_fail("permission denied reading %s: run as root",
+				base);
 	if (!dir)
 		return err_fail("no xredir instance under %s (is xredird "
 				"running? point --bpffs at its bpffs)",
@@ -191,9 +210,9 @@ static int target_or_fail(const struct ctl *c, const char *name)
 		if (n[0] && strlen(list) + strlen(n) + 3 < sizeof(list))
 			strcat(strcat(list, *list ? ", " : ""), n);
 	}
-	err_fail("unknown target '%s' (targets: %s; add one with: xredirctl "
-		 "target set NAME URL)",
-		 name, list);
+	err_usage("unknown target '%s' (targets: %s; add one with: xredirctl "
+		  "target set NAME URL)",
+		  name, list);
 	return -1;
 }
 
@@ -230,14 +249,14 @@ static int map_full(const struct xr_cidr *cidr, int err)
 
 static int cmd_target_list(struct ctl *c, int argc, char **argv)
 {
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
 	uint32_t uses[XR_MAX_TARGETS] = { 0 };
 	struct xr_target t[XR_MAX_TARGETS];
 	struct xr_rule *rules;
 	bool first = true;
 	int n, i;
 
-	(void)argc;
-	(void)argv;
 	n = dump_rules(c, &rules);
 	if (n < 0)
 		return EXIT_FAIL;
@@ -286,9 +305,15 @@ static int cmd_target_set(struct ctl *c, int argc, char **argv)
 	};
 
 	optind = 1;
+	opterr = 0; /* our own messages */
 	while ((opt = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
+		if (opt != 's' && optopt == 's')
+			return err_usage("target set: --status needs a value");
 		if (opt != 's')
-			return EXIT_USAGE;
+			return err_usage(
+				"target set: unknown option '%s' (usage: "
+				"target set NAME URL [--status N])",
+				argv[optind - 1]);
 		if (xr_status_parse(optarg, &status))
 			return err_usage("--status %s: must be 301, 302, 303, "
 					 "307 or 308",
@@ -329,8 +354,11 @@ static int cmd_target_del(struct ctl *c, int argc, char **argv)
 	if (!strcmp(argv[1], "default"))
 		return err_usage("the default target cannot be deleted (change "
 				 "it with: target set default URL)");
-	if (lock_maps(c) || (idx = target_or_fail(c, argv[1])) < 0)
+	if (lock_maps(c))
 		return EXIT_FAIL;
+	idx = target_or_fail(c, argv[1]);
+	if (idx < 0)
+		return EXIT_USAGE;
 	n = dump_rules(c, &rules);
 	if (n < 0)
 		return EXIT_FAIL;
@@ -370,8 +398,11 @@ static int cmd_rule_add(struct ctl *c, int argc, char **argv)
 		return err_usage("usage: rule add CIDR TARGET");
 	if (parse_cidr_arg(argv[1], &cidr))
 		return EXIT_USAGE;
-	if (lock_maps(c) || (idx = target_or_fail(c, argv[2])) < 0)
+	if (lock_maps(c))
 		return EXIT_FAIL;
+	idx = target_or_fail(c, argv[2]);
+	if (idx < 0)
+		return EXIT_USAGE;
 	err = xr_rule_add(&c->maps, &cidr, (uint32_t)idx);
 	return err ? map_full(&cidr, err) : 0;
 }
@@ -383,8 +414,10 @@ static int cmd_rule_del(struct ctl *c, int argc, char **argv)
 
 	if (argc != 2)
 		return err_usage("usage: rule del CIDR");
-	if (parse_cidr_arg(argv[1], &cidr) || lock_maps(c))
-		return cidr.family ? EXIT_FAIL : EXIT_USAGE;
+	if (parse_cidr_arg(argv[1], &cidr))
+		return EXIT_USAGE;
+	if (lock_maps(c))
+		return EXIT_FAIL;
 	err = xr_rule_del(&c->maps, &cidr);
 	if (err == -ENOENT)
 		return err_fail("no rule for %s", argv[1]);
@@ -393,12 +426,12 @@ static int cmd_rule_del(struct ctl *c, int argc, char **argv)
 
 static int cmd_rule_list(struct ctl *c, int argc, char **argv)
 {
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
 	struct xr_rule *rules;
 	char cidr[64];
 	int n, i;
 
-	(void)argc;
-	(void)argv;
 	n = dump_rules(c, &rules);
 	if (n < 0)
 		return EXIT_FAIL;
@@ -477,13 +510,14 @@ static int lookup_batch(struct ctl *c, const struct cidr_table *t,
 			const char *path)
 {
 	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char line[128];
+	char *line = NULL;
+	size_t cap = 0;
 	uint8_t family, addr[16];
 	int lineno = 0, bad = 0;
 
 	if (!in)
 		return err_fail("cannot open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), in)) {
+	while (getline(&line, &cap, in) >= 0) {
 		line[strcspn(line, " \t\r\n")] = 0;
 		lineno++;
 		if (!line[0] || line[0] == '#')
@@ -498,6 +532,7 @@ static int lookup_batch(struct ctl *c, const struct cidr_table *t,
 		}
 		print_lookup(c, t, line, family, addr, true);
 	}
+	free(line);
 	if (in != stdin)
 		fclose(in);
 	return bad ? EXIT_USAGE : 0;
@@ -613,7 +648,11 @@ static int replace_match(struct ctl *c, const struct xr_cidr *add)
 	}
 	err = xr_rules_replace(&c->maps, rules, (uint32_t)kept);
 	free(rules);
-	return err ? map_full(add ? add : &rules[0].cidr, err) : 0;
+	if (!err)
+		return 0;
+	if (add)
+		return map_full(add, err);
+	return err_fail("updating the rule maps: %s", strerror(-err));
 }
 
 static int cmd_match_set(struct ctl *c, int argc, char **argv)
@@ -654,11 +693,11 @@ static const char *const xdp_counter_names[XR_CNT_MAX] = {
 
 static int cmd_stats(struct ctl *c, int argc, char **argv)
 {
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
 	uint64_t xdp[XR_CNT_MAX], ws[WS_MAX];
 	uint32_t queues = c->maps.status->queues, i;
 
-	(void)argc;
-	(void)argv;
 	if (xr_counters_read(&c->maps, xdp))
 		return err_fail("reading the XDP counters failed");
 	sum_worker_stats(&c->maps, queues ? queues : XR_MAX_QUEUES, ws);
@@ -729,14 +768,14 @@ static const char *reload_text(const struct xr_status *st, char *buf,
 
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
 	const struct xr_status *st = c->maps.status;
 	uint64_t mem = 0, uptime;
 	bool alive = daemon_alive(st);
 	char reload[XR_STATUS_TEXT_MAX + 64];
 	int targets = 0, i;
 
-	(void)argc;
-	(void)argv;
 	for (i = 0; i < XR_NMAPS; i++)
 		mem += map_memory(c->maps.fd[i]);
 	for (i = 0; i < XR_MAX_TARGETS; i++)
@@ -858,27 +897,70 @@ static const struct command *find_command(int argc, char **argv, int *used)
 	return NULL;
 }
 
+/* "rule" alone, or with an unknown verb: say so, list what it has. */
+static bool group_usage(const char *group, const char *verb)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (!commands[i].sub || strcmp(commands[i].name, group))
+			continue;
+		if (!any && verb)
+			err_usage("unknown command '%s %s'; %s commands:",
+				  group, verb, group);
+		else if (!any)
+			err_usage("'%s' needs a command:", group);
+		fprintf(stderr, "  xredirctl %s\n", commands[i].usage);
+		any = true;
+	}
+	return any;
+}
+
+/* The value of a global option: "--opt=V", or "--opt V" (next arg). */
+static const char **option_slot(struct ctl *c, const char *a, size_t *len)
+{
+	static const char *const names[] = { "--iface", "-i", "--pin-dir",
+					     "--bpffs" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		*len = strlen(names[i]);
+		if (strncmp(a, names[i], *len) || (a[*len] && a[*len] != '='))
+			continue;
+		if (i < 2)
+			return &c->iface;
+		return i == 2 ? &c->pin_dir_opt : &c->bpffs;
+	}
+	return NULL;
+}
+
 /* Pulls the global options out of argv, wherever they are. */
 static int global_options(struct ctl *c, int *argc, char **argv)
 {
 	int i, n = 0;
 
 	for (i = 0; i < *argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], **slot;
+		size_t len;
 
 		if (!strcmp(a, "--json")) {
 			c->json = true;
-		} else if ((!strcmp(a, "--iface") || !strcmp(a, "-i") ||
-			    !strcmp(a, "--pin-dir") || !strcmp(a, "--bpffs")) &&
-			   i + 1 < *argc) {
-			const char **slot = a[2] == 'p' ? &c->pin_dir_opt :
-					    a[2] == 'b' ? &c->bpffs :
-							  &c->iface;
-
-			*slot = argv[++i];
-		} else {
-			argv[n++] = argv[i];
+			continue;
 		}
+		slot = option_slot(c, a, &len);
+		if (!slot) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (a[len] == '=')
+			*slot = a + len + 1;
+		else if (i + 1 < *argc)
+			*slot = argv[++i];
+		else
+			return err_usage("%s needs a value", a);
+		if (!**slot)
+			return err_usage("%s needs a value", a);
 	}
 	*argc = n;
 	return 0;
@@ -894,13 +976,16 @@ int main(int argc, char **argv)
 					   XR_DEFAULT_BPFFS;
 	argc--;
 	argv++;
-	global_options(&c, &argc, argv);
+	if (global_options(&c, &argc, argv))
+		return EXIT_USAGE;
 	if (!argc || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
 	    !strcmp(argv[0], "help")) {
 		usage(argc ? stdout : stderr);
 		return argc ? 0 : EXIT_USAGE;
 	}
 	cmd = find_command(argc, argv, &used);
+	if (!cmd && group_usage(argv[0], argc > 1 ? argv[1] : NULL))
+		return EXIT_USAGE;
 	if (!cmd) {
 		err_usage("unknown command '%s%s%s' (see xredirctl --help)",
 			  argv[0], argc > 1 ? " " : "",

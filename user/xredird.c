@@ -69,6 +69,7 @@ struct daemon {
 	int life_lock; /* held while we serve: one daemon per interface */
 	struct config_watch watch;
 	uint64_t config_hash; /* of the last file content applied */
+	uint64_t failed_hash; /* of the last content rejected */
 	bool config_ok; /* a config file was loaded at least once */
 	struct listener listener;
 };
@@ -541,13 +542,18 @@ static void reload(struct daemon *d, bool only_if_changed)
 			 d->o->config_path, strerror(errno));
 		goto failed;
 	}
-	/* Unchanged content needs nothing, unless the last attempt failed:
-	 * then reverting to the good file must show as a success. */
-	if (only_if_changed && hash == d->config_hash &&
-	    d->maps.status->reload_result == XR_RELOAD_OK) {
+	/* Content already applied, or already rejected, needs nothing: a
+	 * reverted file shows as a success, an unchanged bad one is not
+	 * reported again on every event in its directory. */
+	if (only_if_changed &&
+	    ((hash == d->config_hash &&
+	      d->maps.status->reload_result == XR_RELOAD_OK) ||
+	     (hash == d->failed_hash &&
+	      d->maps.status->reload_result == XR_RELOAD_FAILED))) {
 		free(buf);
 		return;
 	}
+	d->failed_hash = hash;
 	if (xr_config_parse(buf, len, CFG_FULL, &cfg, &err)) {
 		free(buf);
 		goto failed;
@@ -572,6 +578,7 @@ static void reload(struct daemon *d, bool only_if_changed)
 	}
 	xr_unlock(lock);
 	d->config_hash = hash;
+	d->failed_hash = 0;
 	d->config_ok = true;
 	report_reload(d, NULL);
 	log_info("config_loaded", " file=%s targets=%u rules=%u",
@@ -616,19 +623,10 @@ static int apply_flags(struct daemon *d)
 	return 0;
 }
 
-static int configure(struct daemon *d)
+static int apply_flags_locked(struct daemon *d)
 {
-	int lock, err;
+	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS), err;
 
-	if (d->o->config_path) {
-		reload(d, false);
-		if (config_watch_open(&d->watch, d->o->config_path))
-			log_warn("config_watch_failed",
-				 " file=%s err=\"%s\" reload=SIGHUP-only",
-				 d->o->config_path, strerror(errno));
-		return 0;
-	}
-	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
 	if (lock < 0) {
 		log_err("pin_lock_failed", " dir=%s err=\"%s\"",
 			d->maps.pin_dir, strerror(-lock));
@@ -639,6 +637,23 @@ static int configure(struct daemon *d)
 	if (err)
 		log_err("apply_flags_failed", " err=\"%s\"", strerror(-err));
 	return err;
+}
+
+static int configure(struct daemon *d)
+{
+	if (d->o->config_path) {
+		reload(d, false);
+		/* No good file yet: serve what the flags and pins say (not
+		 * ready until the file loads). */
+		if (!d->config_ok)
+			apply_flags_locked(d);
+		if (config_watch_open(&d->watch, d->o->config_path))
+			log_warn("config_watch_failed",
+				 " file=%s err=\"%s\" reload=SIGHUP-only",
+				 d->o->config_path, strerror(errno));
+		return 0;
+	}
+	return apply_flags_locked(d);
 }
 
 /* Lifecycle */
@@ -679,6 +694,9 @@ static void fill_status(struct daemon *d)
 	st->xdp_mode = (uint8_t)d->bpf.attached_mode;
 	st->dispatcher = d->bpf.dispatcher;
 	st->reload_result = XR_RELOAD_NONE;
+	st->reload_count = st->reload_failures = st->reload_line = 0;
+	st->reload_unix = 0;
+	st->reload_error[0] = 0;
 	snprintf(st->iface, sizeof(st->iface), "%s", d->o->ifname);
 	snprintf(st->config_path, sizeof(st->config_path), "%s",
 		 d->o->config_path ? d->o->config_path : "");

@@ -1,0 +1,824 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# xredir's control-plane tests: xredird on the server veth of a topology of
+# its own (scripts/topology.sh, XR_TOPO=$XR_CTL_TOPO, default xrctl), driven
+# by xredirctl from the root namespace, with real clients in the client
+# namespace.
+#
+#   01-lpm-30k          30,000 nested IPv4/IPv6 prefixes over 10 targets:
+#                       `rule load` under 1 s, 100,000 `rule lookup --batch`
+#                       answers equal to a reference longest-prefix match,
+#                       a sample checked by real requests from those sources
+#   02-live-changes     1,000 rule add/del and 20 rule load swaps while wrk
+#                       runs and a verifying client checks every response
+#                       against the rule sets in force around it
+#   03-config-file      --config in a ConfigMap-like layout: file write,
+#                       ..data swap, SIGHUP; an invalid file keeps the rules
+#                       and is reported (status, --json, log); fixing it
+#   04-trusted-proxy    --trust-proxy with X-Forwarded-For and X-Real-IP
+#   05-cli-errors       every xredirctl error: message and exit status,
+#                       map full, lock, concurrent writers, no permission
+#   06-persistence      rules and targets survive a restart; changes made
+#                       while stopped apply at start
+#   07-registry-ping    --registry-v2-ping: /v2/ gets 200, the rest 302
+#   08-skopeo           skopeo inspect through xredird to a local registry
+#                       (Debian's docker-registry, an image pushed from an
+#                       OCI layout made here: nothing is downloaded)
+#   09-status-restart   a daemon's status shows nothing of a previous one's
+#                       config reload
+#
+# Needs root and a build (`make all`); builds nothing itself. Prints one line
+# per test, ok or FAIL with a short reason, and exits non-zero if any failed.
+# A missing tool fails the tests that need it; nothing is skipped. The
+# topology is always torn down on exit. E2E_KEEP=1 keeps the work dir; it is
+# also kept when something failed.
+#
+# usage: tests/e2e/control.sh [TEST-NAME-SUBSTRING...]
+set -u
+export LC_ALL=C
+
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
+
+TOPO=${XR_CTL_TOPO:-xrctl}
+PORT=10000
+XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
+PYDIR=$E2E_ROOT/tests/e2e
+SRV4=10.77.0.1
+SRV6=fd77::1
+
+TESTS=(
+	01-lpm-30k
+	02-live-changes
+	03-config-file
+	04-trusted-proxy
+	05-cli-errors
+	06-persistence
+	07-registry-ping
+	08-skopeo
+	09-status-restart
+)
+
+# ---- helpers ----
+
+ctl() { "$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" "$@"; }
+
+ms_now() { date +%s%3N; }
+
+# xc_start [ARGS]: xredird on the server veth with ARGS only (no --match-ip),
+# ready when it logged msg=serving and answers. XR_PID, XR_LOG as in lib.sh.
+xc_start() {
+	local i n=$((READY_TIMEOUT * 20)) code
+	[ -x "$XREDIRD" ] || { why "no $XREDIRD (make all)"; return 1; }
+	[ -x "$XREDIRCTL" ] || { why "no $XREDIRCTL (make all)"; return 1; }
+	XR_LOG=$E2E_WORK/xredird.log
+	echo "--- xredird $*" >>"$XR_LOG"
+	LIBXDP_BPFFS=$XR_BPFFS ip netns exec "$XR_SRV_NS" "$XREDIRD" \
+		--iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" "$@" >>"$XR_LOG" 2>&1 &
+	XR_PID=$!
+	XR_RC=
+	for ((i = 0; i < n; i++)); do
+		[ "$(grep -c 'msg=serving ' "$XR_LOG")" -ge "$(grep -c '^--- xredird' "$XR_LOG")" ] && break
+		xr_alive || { xr_died; return 1; }
+		sleep 0.05
+	done
+	for (( ; i < n; i++)); do
+		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
+			"http://$SRV4:$PORT/ready" 2>/dev/null) || true
+		case "$code" in 200 | 30?) return 0 ;; esac
+		xr_alive || { xr_died; return 1; }
+		sleep 0.05
+	done
+	why "xredird not ready after ${READY_TIMEOUT}s (last curl: ${code:-none})"
+	tail -n 20 "$XR_LOG" >&2
+	return 1
+}
+
+# xc_fresh: no daemon, no pins: the next start creates empty maps.
+xc_fresh() {
+	if [ -n "$XR_PID" ]; then
+		xr_stop 10 || return 1
+	fi
+	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
+}
+
+# url SRC PATH: the URL of PATH on the server, in SRC's family.
+url() {
+	case "$1" in
+	*:*) echo "http://[$SRV6]:$PORT$2" ;;
+	*) echo "http://$SRV4:$PORT$2" ;;
+	esac
+}
+
+# answer SRC PATH [CURL-ARGS]: "STATUS LOCATION" of a GET from SRC.
+answer() {
+	local src=$1 path=$2
+	shift 2
+	cli curl -sS -g -m 5 -o /dev/null -w '%{http_code} %header{location}' \
+		--interface "$src" "$@" "$(url "$src" "$path")" 2>&1
+}
+
+# expect SRC PATH WANT [CURL-ARGS]: the answer must be WANT.
+expect() {
+	local src=$1 path=$2 want=$3 got
+	shift 3
+	got=$(answer "$src" "$path" "$@")
+	echo "from $src $path $*: $got" >&2
+	[ "$got" = "$want" ] && return 0
+	why "from $src $path${*:+ ($*)}: got '$got', want '$want'"
+	return 1
+}
+
+# wait_answer SECS SRC PATH WANT: polls until the answer is WANT; prints the
+# time it took (ms).
+wait_answer() {
+	local secs=$1 src=$2 path=$3 want=$4 t0 got
+	t0=$(ms_now)
+	while :; do
+		got=$(answer "$src" "$path")
+		if [ "$got" = "$want" ]; then
+			echo $(($(ms_now) - t0))
+			return 0
+		fi
+		if [ $(($(ms_now) - t0)) -gt $((secs * 1000)) ]; then
+			why "from $src after ${secs}s: got '$got', want '$want'"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# CLI checks that go on after a failure: each failure is counted and shown.
+CHK_FAIL=0
+CHK_N=0
+CHK_FIRST=
+chk_fail() {
+	CHK_FAIL=$((CHK_FAIL + 1))
+	[ -n "$CHK_FIRST" ] || CHK_FIRST=$1
+	echo "CHECK FAILED: $1" >&2
+}
+
+# cli_err RC PATTERN CMD...: CMD (xredirctl arguments after the instance
+# options, or a full command line after "--") exits RC and its stderr has
+# PATTERN (fixed string).
+cli_err() {
+	local rc=$1 pat=$2 out got
+	shift 2
+	CHK_N=$((CHK_N + 1))
+	if [ "$1" = -- ]; then
+		shift
+		out=$("$@" 2>&1 >/dev/null)
+	else
+		out=$(ctl "$@" 2>&1 >/dev/null)
+	fi
+	got=$?
+	printf '$ %s\n  -> exit %s: %s\n' "$*" "$got" "$out" >&2
+	if [ "$got" != "$rc" ]; then
+		chk_fail "'$*': exit $got, want $rc ($out)"
+	elif [[ "$out" != *"$pat"* ]]; then
+		chk_fail "'$*': message '$out' lacks '$pat'"
+	fi
+}
+
+chk() { # chk DESCRIPTION CONDITION-COMMAND...
+	local d=$1
+	shift
+	CHK_N=$((CHK_N + 1))
+	"$@" || chk_fail "$d"
+}
+
+chk_reset() {
+	CHK_FAIL=0
+	CHK_N=0
+	CHK_FIRST=
+}
+
+chk_result() { # chk_result SUMMARY
+	if [ "$CHK_FAIL" != 0 ]; then
+		why "$CHK_FAIL of $CHK_N checks failed, first: $CHK_FIRST"
+		return 1
+	fi
+	echo "$CHK_N checks: $1"
+}
+
+no_target() { ! ctl target list | grep -q "^$1 "; }
+status_has() { ctl status | grep -q "$1"; }
+rule_count() { [ "$(ctl rule list | wc -l)" = "$1" ]; }
+
+# ---- 01: longest prefix at scale ----
+
+t01_lpm() {
+	need curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t01 i t0 t1 load_ms out n a t want got bad=0 checked=0
+	mkdir -p "$w"
+	xc_fresh && xc_start || return 1
+	for i in $(seq 0 9); do
+		ctl target set "t$i" "http://t$i.test" || { why "target set t$i failed"; return 1; }
+	done
+	ctl target set default http://dflt.test || return 1
+	"$PYTHON" "$PYDIR/control_lpm.py" gen --rules "$w/rules" \
+		--addrs "$w/addrs" >&2 || { why "gen failed"; return 1; }
+	t0=$(ms_now)
+	out=$(ctl rule load "$w/rules" 2>&1)
+	n=$?
+	t1=$(ms_now)
+	load_ms=$((t1 - t0))
+	echo "rule load: exit $n, ${load_ms} ms wall: $out" >&2
+	[ "$n" = 0 ] || { why "rule load failed: $out"; return 1; }
+	[[ "$out" =~ ^loaded\ 30000\ rules\ \(20000\ IPv4,\ 10000\ IPv6\)\ in\ [0-9]+\ ms$ ]] ||
+		{ why "rule load printed '$out'"; return 1; }
+	[ "$load_ms" -lt 1000 ] || { why "rule load of 30000 took ${load_ms} ms (limit 1000)"; return 1; }
+	ctl status >"$w/status" || { why "status failed"; return 1; }
+	grep -q '^rules: *20000 IPv4, 10000 IPv6$' "$w/status" ||
+		{ why "status: $(grep rules: "$w/status")"; return 1; }
+	# rule list holds exactly the file's rules.
+	ctl rule list | awk '{ print $1, $2 }' | sort >"$w/list" || return 1
+	awk '$1 == "rule" { print $2, $3 }' "$w/rules" | sort >"$w/want-list"
+	cmp -s "$w/list" "$w/want-list" ||
+		{ why "rule list differs from the file: $(diff "$w/list" "$w/want-list" | head -n 3 | tr '\n' ' ')"; return 1; }
+	t0=$(ms_now)
+	ctl rule lookup --batch - <"$w/addrs" >"$w/got" 2>"$w/lookup.err" ||
+		{ why "rule lookup --batch failed: $(tail -n 1 "$w/lookup.err")"; return 1; }
+	t1=$(ms_now)
+	echo "rule lookup --batch of 100000: $((t1 - t0)) ms" >&2
+	out=$("$PYTHON" "$PYDIR/control_lpm.py" check --rules "$w/rules" \
+		--addrs "$w/addrs" --got "$w/got" --sample "$w/sample") || return 1
+	echo "$out" >&2
+	# Real requests from sampled sources.
+	awk '{ print "addr add " $1 (index($1, ":") ? "/128 dev '"$XR_CLI_IF"' nodad" : "/32 dev '"$XR_CLI_IF"'") }' \
+		"$w/sample" >"$w/ip-add"
+	ip -n "$XR_CLI_NS" -batch "$w/ip-add" || { why "adding sample addresses failed"; return 1; }
+	while read -r a t; do
+		want="302 http://$t.test/lpm/$a"
+		[ "$t" = default ] && want="302 http://dflt.test/lpm/$a"
+		got=$(answer "$a" "/lpm/$a")
+		checked=$((checked + 1))
+		echo "from $a: $got (want $want)" >&2
+		if [ "$got" != "$want" ]; then
+			bad=$((bad + 1))
+			[ "$bad" = 1 ] && why "from $a: got '$got', want '$want'"
+		fi
+	done <"$w/sample"
+	sed 's/^addr add/addr del/; s/ nodad$//' "$w/ip-add" >"$w/ip-del"
+	ip -n "$XR_CLI_NS" -batch "$w/ip-del" || true
+	[ "$bad" = 0 ] || return 1
+	local v4 v6
+	v4=$(grep -vc : "$w/sample")
+	v6=$(grep -c : "$w/sample")
+	echo "30000 rules loaded in ${load_ms} ms; ${out%% (*}; $checked sampled sources ($v4 v4, $v6 v6) answered right"
+}
+
+# ---- 02: live changes under load ----
+
+t02_live() {
+	need wrk curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t02 i a vpid wpid out rc wrk_req t_wrk t_end in_wrk
+	mkdir -p "$w"
+	xc_fresh && xc_start || return 1
+	for i in $(seq 0 9); do
+		ctl target set "s$i" "http://s$i.test" || { why "target set s$i failed"; return 1; }
+	done
+	ctl target set default http://default.test || return 1
+	for a in 10.77.1.10 10.77.1.11 10.77.1.12; do
+		ip -n "$XR_CLI_NS" addr add "$a/32" dev "$XR_CLI_IF" || return 1
+	done
+	ip -n "$XR_CLI_NS" addr add fd77:1::10/128 dev "$XR_CLI_IF" nodad || return 1
+	"$PYTHON" "$PYDIR/control_live.py" sets --dir "$w" >&2 || { why "sets failed"; return 1; }
+	ctl rule load "$w/A.rules" >&2 || { why "rule load A failed"; return 1; }
+	rm -f "$w/stop"
+	cli "$PYTHON" "$PYDIR/control_live.py" verify --out "$w/results" \
+		--stop "$w/stop" --max-seconds 40 >"$w/verify.out" 2>&1 &
+	vpid=$!
+	cli wrk -t1 -c20 -d10s "http://$SRV4:$PORT/wrk" >"$w/wrk.out" 2>&1 &
+	wpid=$!
+	t_wrk=$(ms_now)
+	sleep 0.3
+	"$PYTHON" "$PYDIR/control_live.py" drive --ctl "$XREDIRCTL --bpffs $XR_BPFFS --iface $XR_SRV_IF" \
+		--dir "$w" --log "$w/ops" >"$w/drive.out" 2>&1
+	rc=$?
+	t_end=$(ms_now)
+	touch "$w/stop"
+	in_wrk="the changes ended $(((t_end - t_wrk) / 100))00 ms into wrk's 10 s"
+	echo "$in_wrk" >&2
+	wait "$vpid"
+	wait "$wpid"
+	cat "$w/drive.out" "$w/verify.out" "$w/wrk.out" >&2
+	[ "$rc" = 0 ] || { why "changes: $(tail -n 1 "$w/drive.out")"; return 1; }
+	grep -q 'requests in' "$w/wrk.out" || { why "wrk: $(tail -n 1 "$w/wrk.out")"; return 1; }
+	if grep -q 'Socket errors' "$w/wrk.out"; then
+		why "wrk: $(grep 'Socket errors' "$w/wrk.out")"
+		return 1
+	fi
+	if grep -q 'Non-2xx or 3xx' "$w/wrk.out"; then
+		why "wrk: $(grep 'Non-2xx or 3xx' "$w/wrk.out")"
+		return 1
+	fi
+	wrk_req=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$w/wrk.out")
+	out=$("$PYTHON" "$PYDIR/control_live.py" check --log "$w/ops" \
+		--results "$w/results" 2>"$w/check.err")
+	rc=$?
+	echo "$out" >&2
+	cat "$w/check.err" >&2
+	[ "$rc" = 0 ] || { why "$(tail -n 1 "$w/check.err")"; return 1; }
+	echo "$(head -n 1 "$w/drive.out") ($in_wrk); $(head -n 1 <<<"$out"); wrk: $wrk_req requests, no errors"
+}
+
+# ---- 03: the config file ----
+
+# write_conf FILE TARGET-OF-10.77.0.2 [LINE-7]: written in place (same inode).
+write_conf() {
+	cat >"$1" <<EOF
+# xredir test configuration
+default http://default.test
+target a http://a.test
+target b http://b.test 307
+target c http://c.test 301
+rule fd77::2/128 a
+${3:-# line 7}
+rule 10.77.0.2/32 $2
+EOF
+}
+
+t03_config() {
+	need curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t03 c ms_a ms_b ms_c json st n
+	c=$w/cm
+	mkdir -p "$c/v1"
+	write_conf "$c/v1/xredir.conf" a
+	ln -s v1 "$c/..data"
+	ln -s ..data/xredir.conf "$c/xredir.conf"
+	xc_fresh && xc_start --config "$c/xredir.conf" || return 1
+	expect 10.77.0.2 /c "302 http://a.test/c" || return 1
+	expect fd77::2 /c "302 http://a.test/c" || return 1
+	expect 10.77.0.3 /c "302 http://default.test/c" || return 1
+	ctl status | grep -q "^config: *$c/xredir.conf$" || { why "status: no config path"; return 1; }
+	ctl status | grep -q '^last reload: ok$' || { why "status: $(ctl status | grep reload)"; return 1; }
+
+	# (a) the file written in place (through the links)
+	write_conf "$c/xredir.conf" b
+	[ -L "$c/xredir.conf" ] || { why "the link was replaced"; return 1; }
+	ms_a=$(wait_answer 2 10.77.0.2 /c "307 http://b.test/c") || return 1
+	# (b) a new version swapped in as Kubernetes does: ..data replaced atomically
+	mkdir "$c/v2"
+	write_conf "$c/v2/xredir.conf" c
+	ln -sfn v2 "$c/..data_tmp" && mv -T "$c/..data_tmp" "$c/..data" || return 1
+	ms_b=$(wait_answer 2 10.77.0.2 /c "301 http://c.test/c") || return 1
+	# (c) an edit no watch can see (through a hard link in another
+	# directory), then SIGHUP
+	ln "$c/v2/xredir.conf" "$w/hardlink.conf" || return 1
+	write_conf "$w/hardlink.conf" a
+	sleep 1
+	expect 10.77.0.2 /c "301 http://c.test/c" ||
+		{ why "the hard-link edit was applied without SIGHUP"; return 1; }
+	kill -HUP "$XR_PID" || return 1
+	ms_c=$(wait_answer 2 10.77.0.2 /c "302 http://a.test/c") || return 1
+	grep -q 'msg=signal sig=HUP action=reload' "$XR_LOG" || { why "no SIGHUP log line"; return 1; }
+
+	# An invalid file (host bits at line 7) keeps the rules in force.
+	n=$(ctl --json status | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["reloads"])')
+	write_conf "$c/xredir.conf" b "rule 10.77.0.3/16 b"
+	for _ in $(seq 40); do
+		json=$(ctl --json status)
+		[ "$("$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["reloads"])' <<<"$json")" -gt "$n" ] && break
+		sleep 0.05
+	done
+	echo "file: $(cat -n "$c/xredir.conf" | tr '\t' ' ')" >&2
+	echo "status --json: $json" >&2
+	st=$(ctl status | sed -n 's/^last reload: //p')
+	echo "status: $st" >&2
+	[ "$st" = "failed: line 7: '10.77.0.3/16' has host bits set below /16 (did you mean 10.77.0.0/16?)" ] ||
+		{ why "status says '$st'"; return 1; }
+	"$PYTHON" - "$json" <<'EOF' || { why "status --json: $json"; return 1; }
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["reload_line"] == 7, j
+assert j["reload"].startswith("failed: line 7: '10.77.0.3/16' has host bits"), j
+assert j["running"] is True, j
+EOF
+	grep -q "msg=config_rejected file=$c/xredir.conf line=7 reason=\"'10.77.0.3/16' has host bits set below /16 (did you mean 10.77.0.0/16?)\"" "$XR_LOG" ||
+		{ why "no config_rejected log line with line 7 and the reason"; return 1; }
+	sleep 0.3
+	expect 10.77.0.2 /c "302 http://a.test/c" || { why "rules changed by an invalid file"; return 1; }
+	expect 10.77.0.3 /c "302 http://default.test/c" || return 1
+	# Fixed: applied, status ok again.
+	write_conf "$c/xredir.conf" b "rule 10.77.0.0/16 c"
+	wait_answer 2 10.77.0.3 /c "301 http://c.test/c" >/dev/null || return 1
+	expect 10.77.0.2 /c "307 http://b.test/c" || return 1
+	ctl status | grep -q '^last reload: ok$' || { why "status after the fix: $(ctl status | grep reload)"; return 1; }
+	ctl --json status | grep -q '"reload":"ok","reload_line":0' ||
+		{ why "status --json after the fix: $(ctl --json status)"; return 1; }
+	echo "write ${ms_a} ms, ..data swap ${ms_b} ms, SIGHUP ${ms_c} ms; bad line 7 kept the rules and was reported; fix applied"
+}
+
+# ---- 04: trusted proxy ----
+
+t04_proxy() {
+	need curl || return 1
+	local xff=X-Forwarded-For: xri=X-Real-IP:
+	xc_fresh && xc_start --trust-proxy 10.77.0.2/32 || return 1
+	ctl target set default http://dflt.test &&
+		ctl target set T http://t.test &&
+		ctl target set U http://u.test &&
+		ctl target set V http://v.test &&
+		ctl target set W http://w.test &&
+		ctl rule add 192.0.2.0/24 T &&
+		ctl rule add 198.51.100.0/24 U &&
+		ctl rule add 10.77.0.3/32 V &&
+		ctl rule add 2001:db8:77::/48 W || { why "setup failed"; return 1; }
+	expect 10.77.0.2 /p "302 http://dflt.test/p" || return 1
+	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xff 192.0.2.7" || return 1
+	expect 10.77.0.3 /p "302 http://v.test/p" -H "$xff 192.0.2.7" || return 1
+	expect fd77::2 /p "302 http://dflt.test/p" -H "$xff 192.0.2.7" || return 1
+	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xff 192.0.2.7, 10.77.0.2" || return 1
+	expect 10.77.0.2 /p "302 http://u.test/p" -H "$xff 192.0.2.7, 198.51.100.9" || return 1
+	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xff 192.0.2.7" -H "$xff 10.77.0.2" || return 1
+	expect 10.77.0.2 /p "302 http://w.test/p" -H "$xff [2001:db8:77::5]" || return 1
+	expect 10.77.0.2 /p "302 http://w.test/p" -H "$xff 2001:db8:77::5" || return 1
+	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xff 192.0.2.7, garbage" || return 1
+	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xri 192.0.2.7" || return 1
+	# X-Real-IP mode
+	xr_stop 10 || return 1
+	xc_start --trust-proxy 10.77.0.2/32 --client-ip-header X-Real-IP || return 1
+	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xri 192.0.2.7" || return 1
+	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xri 192.0.2.7" -H "$xff 198.51.100.9" || return 1
+	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xff 198.51.100.9" || return 1
+	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xri 192.0.2.7" -H "$xri 198.51.100.9" || return 1
+	expect 10.77.0.3 /p "302 http://v.test/p" -H "$xri 192.0.2.7" || return 1
+	expect 10.77.0.2 /p "302 http://w.test/p" -H "$xri 2001:db8:77::9" || return 1
+	# Bad flags are refused at start.
+	local out rc
+	out=$(srv "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" --trust-proxy 10.77.0.2/8 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && [[ "$out" == *"--trust-proxy: '10.77.0.2/8' has host bits set below /8 (did you mean 10.0.0.0/8?)"* ]] ||
+		{ why "--trust-proxy 10.77.0.2/8: exit $rc: $out"; return 1; }
+	out=$(srv "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" --trust-proxy 10.77.0.2 --client-ip-header Forwarded 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && [[ "$out" == *"invalid value 'Forwarded' for --client-ip-header"* ]] ||
+		{ why "--client-ip-header Forwarded: exit $rc: $out"; return 1; }
+	echo "X-Forwarded-For from the trusted proxy decides (chains, right-most untrusted, IPv6), ignored from others; X-Real-IP mode"
+}
+
+# ---- 05: CLI errors ----
+
+t05_cli() {
+	need flock setpriv "$PYTHON" || return 1
+	local w=$E2E_WORK/t05 i pids rc t0 t1 out unpriv bin
+	mkdir -p "$w"
+	chk_reset
+	xc_fresh && xc_start || return 1
+	ctl target set t1 http://t1.test && ctl target set t2 http://t2.test &&
+		ctl rule add 10.0.0.0/8 t1 || { why "setup failed"; return 1; }
+
+	# Malformed prefixes and addresses, host bits.
+	cli_err 2 "'10.0.0.0/33': the prefix length must be 0..32" rule add 10.0.0.0/33 t1
+	cli_err 2 "'fd00::/129': the prefix length must be 0..128" rule add fd00::/129 t1
+	cli_err 2 "'foo' is not an IP address or CIDR" rule add foo t1
+	cli_err 2 "'10.1.2.3/16' has host bits set below /16 (did you mean 10.1.0.0/16?)" rule add 10.1.2.3/16 t1
+	cli_err 2 "'fd77::1/64' has host bits set below /64 (did you mean fd77::/64?)" rule add fd77::1/64 t1
+	cli_err 2 "'10.1.2.3/16' has host bits set below /16 (did you mean 10.1.0.0/16?)" match set 10.1.2.3/16
+	cli_err 2 "'10.0.0.0/8' is not an IP address" rule lookup 10.0.0.0/8
+	cli_err 2 "'garbage' is not an IP address or CIDR" rule del garbage
+	cli_err 2 "'10.1.2.3/16' has host bits set below /16 (did you mean 10.1.0.0/16?)" rule del 10.1.2.3/16
+	# Unknown target: the message lists the targets.
+	cli_err 2 "unknown target 'nosuch' (targets: default, rewrite, t1, t2; add one with: xredirctl target set NAME URL)" \
+		rule add 11.0.0.0/8 nosuch
+	cli_err 2 "unknown target 'nosuch' (targets: default, rewrite, t1, t2;" target del nosuch
+	# Target URLs and names.
+	cli_err 2 "URL 'ftp://a.test' must start with http:// or https://" target set x ftp://a.test
+	cli_err 2 "contains byte 0x01 at offset 14, which may not appear in a Location header" \
+		target set x $'http://a.test/\x01'
+	cli_err 2 "URL 'http://a.test/a b' contains byte 0x20 at offset 15" target set x 'http://a.test/a b'
+	cli_err 2 "URL 'http://a.test/?q=1' contains '?' at offset 14" target set x 'http://a.test/?q=1'
+	cli_err 2 "contains '#' at offset 14" target set x 'http://a.test/#f'
+	cli_err 2 "has no valid host[:port]" target set x 'http://user@a.test'
+	cli_err 2 "has no valid host[:port]" target set x 'http://a.test:65536'
+	cli_err 2 "target name 'bad/name': use 1-31 of A-Z a-z 0-9 _ . - starting with a letter or digit" \
+		target set bad/name http://a.test
+	cli_err 2 "--status 304: must be 301, 302, 303, 307 or 308" target set x http://a.test --status 304
+	cli_err 2 "--status 200: must be 301, 302, 303, 307 or 308" target set x --status 200 http://a.test
+	cli_err 2 "target set: --status needs a value" target set x http://a.test --status
+	cli_err 2 "target set: unknown option '--bogus'" target set x http://a.test --bogus
+	chk "no target x after the refusals" no_target x
+	# Deleting targets.
+	cli_err 1 "target 't1' is used by 1 rule (e.g. 10.0.0.0/8): delete or change them first" target del t1
+	cli_err 2 "the default target cannot be deleted (change it with: target set default URL)" target del default
+	# Rules that are not there.
+	cli_err 1 "no rule for 11.0.0.0/8" rule del 11.0.0.0/8
+	cli_err 1 "no rule for fd00::/8" rule del fd00::/8
+	# Pins not found.
+	cli_err 1 "no xredir pins at $XR_BPFFS/xredir/nosuch0 (start xredird there, or check --iface/--bpffs)" \
+		-- "$XREDIRCTL" --bpffs "$XR_BPFFS" --iface nosuch0 status
+	cli_err 1 "no xredir pins at $w/xredir/$XR_SRV_IF" -- "$XREDIRCTL" --bpffs "$w" --iface "$XR_SRV_IF" rule list
+	cli_err 1 "no xredir instance under $w/none/xredir" -- "$XREDIRCTL" --bpffs "$w/none" status
+	# Usage.
+	cli_err 2 "unknown command 'bogus' (see xredirctl --help)" bogus
+	cli_err 2 "unknown command 'rule frob'; rule commands:" rule frob
+	cli_err 2 "usage: rule add CIDR TARGET" rule add
+	cli_err 2 "usage: rule add CIDR TARGET" rule add 10.0.0.0/8
+	cli_err 2 "usage: rule add CIDR TARGET" rule add 10.0.0.0/8 t1 extra
+	cli_err 2 "usage: rule del CIDR" rule del
+	cli_err 2 "usage: rule load FILE" rule load
+	cli_err 2 "usage: rule lookup ADDR" rule lookup
+	cli_err 2 "usage: target set NAME URL [--status N]" target set x
+	cli_err 2 "usage: target del NAME" target del
+	cli_err 2 "usage: match set ADDR[/LEN]" match set
+	cli_err 2 "usage: xredirctl" -- "$XREDIRCTL"
+	# rule load: the file and line of the first error; nothing changes.
+	printf 'rule 12.0.0.0/8 t1\nrule 13.0.0.0/8 t2\nrule 14.0.0.1/8 t1\n' >"$w/bad1"
+	cli_err 2 "$w/bad1:3: '14.0.0.1/8' has host bits set below /8 (did you mean 14.0.0.0/8?)" rule load "$w/bad1"
+	printf '# c\nrule 12.0.0.0/8 nosuch\n' >"$w/bad2"
+	cli_err 2 "$w/bad2:2: unknown target 'nosuch'" rule load "$w/bad2"
+	printf 'target x http://x.test\n' >"$w/bad3"
+	cli_err 2 "$w/bad3:1: 'target' line in a rules file" rule load "$w/bad3"
+	printf 'rule 12.0.0.0/8 t1\nrule 12.0.0.0/8 t2\n' >"$w/bad4"
+	cli_err 2 "$w/bad4:2: duplicate rule for 12.0.0.0/8 (first at line 1)" rule load "$w/bad4"
+	cli_err 2 "cannot open $w/missing: No such file or directory" rule load "$w/missing"
+	chk "rules unchanged by failed loads" test "$(ctl rule list | awk '{print $1 "=" $2}' | tr '\n' ' ')" = "10.0.0.0/8=t1 "
+	# rule lookup --batch: bad lines reported with file:line, others answered.
+	printf '10.1.2.3\nnot-an-address\n# comment\n\nfd00::1\n' >"$w/batch"
+	cli_err 2 "$w/batch:2: 'not-an-address' is not an IP address" rule lookup --batch "$w/batch"
+	chk "batch lookup answers the good lines" test "$(ctl rule lookup --batch "$w/batch" 2>/dev/null | tr '\n' ' ')" = "10.1.2.3 t1 10.0.0.0/8 fd00::1 default - "
+
+	# Permission: an unprivileged user cannot open the maps.
+	unpriv=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	bin=$(mktemp -d /tmp/xrctl-bin.XXXXXX)
+	cp "$XREDIRCTL" "$bin/xredirctl" && chmod 755 "$bin" "$bin/xredirctl"
+	cli_err 1 "permission denied opening the maps in $XR_BPFFS/xredir/$XR_SRV_IF: run as root" \
+		-- "${unpriv[@]}" "$bin/xredirctl" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" status
+	cli_err 1 "permission denied" -- "${unpriv[@]}" "$bin/xredirctl" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" rule add 12.0.0.0/8 t1
+	cli_err 1 "permission denied" -- "${unpriv[@]}" "$bin/xredirctl" --bpffs "$XR_BPFFS" status
+	rm -rf "$bin"
+
+	# Map full: 65,536 IPv4 rules, then one more.
+	"$PYTHON" -c '
+for i in range(65535):
+    print("rule 20.%d.%d.0/24 t2" % (i >> 8, i & 255))
+print("rule 10.0.0.0/8 t1")' >"$w/full"
+	t0=$(ms_now)
+	out=$(ctl rule load "$w/full" 2>&1)
+	rc=$?
+	t1=$(ms_now)
+	echo "load of 65536 rules: exit $rc, $((t1 - t0)) ms: $out" >&2
+	chk "rule load of 65536 IPv4 rules succeeds ($out)" test "$rc" = 0
+	cli_err 1 "rule table full: at most 65536 IPv4 rules" rule add 11.0.0.0/8 t1
+	chk "replacing a rule in a full table works" ctl rule add 20.0.0.0/24 t1
+	chk "IPv6 rules still fit" ctl rule add fd00::/8 t1
+	chk "status counts 65536 IPv4 rules" status_has '^rules: *65536 IPv4, 1 IPv6$'
+	echo "rule 11.0.0.0/8 t1" >>"$w/full"
+	cli_err 2 "$w/full:65537: more than 65536 IPv4 rules" rule load "$w/full"
+	chk "a refused load changes nothing" rule_count 65537
+	ctl rule load /dev/null >/dev/null || chk_fail "rule load of an empty file"
+	ctl rule add 10.0.0.0/8 t1 || chk_fail "rule add after emptying"
+
+	# The target table: 256 slots, the default's included.
+	for i in $(seq 1 300); do
+		ctl target set "fill$i" "http://fill$i.test" 2>"$w/fill.err" || break
+	done
+	cli_err 1 "target table full (256 targets)" target set one-more http://x.test
+	chk "256 targets after filling ($(ctl target list | tail -n +2 | wc -l))" test "$(ctl target list | tail -n +2 | wc -l)" = 256
+	chk "changing a target in a full table works" ctl target set fill1 http://fill1b.test --status 308
+	for i in $(seq 1 300); do
+		ctl target del "fill$i" 2>/dev/null || true
+	done
+	# match needs the 'rewrite' target.
+	ctl target del rewrite || chk_fail "target del rewrite"
+	cli_err 1 "no 'rewrite' target (create it: xredirctl target set rewrite URL)" match set 10.77.0.3
+
+	# Concurrent writers are serialised: 20 at once, all succeed.
+	pids=()
+	for i in $(seq 1 20); do
+		ctl rule add "10.200.$i.0/24" "t$((i % 2 + 1))" 2>"$w/par$i.err" &
+		pids+=($!)
+	done
+	rc=0
+	for i in "${pids[@]}"; do wait "$i" || rc=$((rc + 1)); done
+	chk "20 parallel rule adds succeed ($rc failed: $(cat "$w"/par*.err))" test "$rc" = 0
+	chk "all 20 parallel rules exist" test "$(ctl rule list | grep -c '^10\.200\.')" = 20
+	pids=()
+	for i in $(seq 1 10); do
+		ctl target set "p$i" "http://p$i.test" 2>"$w/tpar$i.err" &
+		pids+=($!)
+	done
+	rc=0
+	for i in "${pids[@]}"; do wait "$i" || rc=$((rc + 1)); done
+	chk "10 parallel target sets succeed" test "$rc" = 0
+	chk "10 distinct new targets" test "$(ctl target list | grep -c '^p[0-9]')" = 10
+	# The lock: held by this shell (flock on the pin directory), the CLI
+	# waits, then goes on when it is released...
+	local lfd unlocker pindir=$XR_BPFFS/xredir/$XR_SRV_IF
+	exec {lfd}<"$pindir"
+	flock -x "$lfd"
+	(sleep 1.5 && flock -u "$lfd") &
+	unlocker=$!
+	t0=$(ms_now)
+	ctl rule add 10.201.0.0/16 t1 2>&1
+	rc=$?
+	t1=$(ms_now)
+	wait "$unlocker"
+	echo "rule add under a lock released after 1.5 s: exit $rc after $((t1 - t0)) ms" >&2
+	chk "rule add waits for the lock ($((t1 - t0)) ms) and succeeds ($rc)" test "$rc" = 0 -a $((t1 - t0)) -ge 1400
+	chk "the rule added after the wait exists" status_has '^rules: *22 IPv4'
+	# ... or gives up after 10 s and says why; readers need no lock.
+	flock -x "$lfd"
+	t0=$(ms_now)
+	ctl rule list >/dev/null && ctl status >/dev/null && ctl target list >/dev/null &&
+		ctl rule lookup 10.1.2.3 >/dev/null || chk_fail "read-only commands under the lock"
+	t1=$(ms_now)
+	chk "read-only commands do not wait for the lock ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1000
+	t0=$(ms_now)
+	cli_err 1 "$pindir is locked by another change (waited 10 s)" rule add 10.202.0.0/16 t1
+	t1=$(ms_now)
+	flock -u "$lfd"
+	exec {lfd}<&-
+	chk "gave up after about 10 s ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 9900 -a $((t1 - t0)) -le 14000
+	chk "nothing was added" status_has '^rules: *22 IPv4'
+	chk_result "messages and exit status of every error; map full at 65536; 20 parallel writers; lock wait and timeout"
+}
+
+# ---- 06: persistence ----
+
+answers6() {
+	local s
+	for s in 10.77.0.2 10.77.0.3 fd77::2 fd77::3; do
+		echo "$s $(answer "$s" /persist)"
+	done
+}
+
+t06_persist() {
+	need curl || return 1
+	local w=$E2E_WORK/t06 st
+	mkdir -p "$w"
+	xc_fresh && xc_start || return 1
+	ctl target set default http://dflt.test &&
+		ctl target set p1 http://p1.test --status 301 &&
+		ctl target set p2 http://p2.test/prefix --status 308 &&
+		ctl rule add 10.77.0.2/32 p1 &&
+		ctl rule add fd77::/64 p2 &&
+		ctl rule add 172.16.0.0/12 p2 &&
+		ctl rule add 10.77.0.0/24 p2 || { why "setup failed"; return 1; }
+	ctl rule list >"$w/rules1" && ctl target list >"$w/targets1" &&
+		ctl --json rule list >"$w/rules1.json" && ctl --json target list >"$w/targets1.json" || return 1
+	answers6 >"$w/answers1"
+	cat "$w/rules1" "$w/targets1" "$w/answers1" >&2
+	grep -q '^10.77.0.2 301 http://p1.test/persist$' "$w/answers1" &&
+		grep -q '^fd77::3 308 http://p2.test/prefix/persist$' "$w/answers1" ||
+		{ why "answers before the restart: $(tr '\n' ' ' <"$w/answers1")"; return 1; }
+	xr_stop 10 || return 1
+	st=$(ctl status | sed -n 's/^daemon: *//p')
+	[ "$st" = "not running" ] || { why "status while stopped: '$st'"; return 1; }
+	ctl --json status | grep -q '"running":false,"pid":0' || { why "status --json while stopped: $(ctl --json status)"; return 1; }
+	ctl rule list | cmp -s - "$w/rules1" || { why "rule list changed by the stop"; return 1; }
+	ctl target list | cmp -s - "$w/targets1" || { why "target list changed by the stop"; return 1; }
+	# Changes while stopped.
+	ctl target set p3 http://p3.test &&
+		ctl rule add 10.77.0.3/32 p3 &&
+		ctl rule del 172.16.0.0/12 &&
+		ctl rule add fd77::3/128 p1 || { why "changes while stopped failed"; return 1; }
+	ctl rule list >"$w/rules2" && ctl target list >"$w/targets2" || return 1
+	xc_start || return 1
+	ctl rule list | cmp -s - "$w/rules2" || { why "rule list changed by the start: $(ctl rule list | diff - "$w/rules2" | head -n 3 | tr '\n' ' ')"; return 1; }
+	ctl target list | cmp -s - "$w/targets2" || { why "target list changed by the start"; return 1; }
+	answers6 >"$w/answers2"
+	cat "$w/answers2" >&2
+	printf '%s\n' "10.77.0.2 301 http://p1.test/persist" "10.77.0.3 302 http://p3.test/persist" \
+		"fd77::2 308 http://p2.test/prefix/persist" "fd77::3 301 http://p1.test/persist" >"$w/want2"
+	cmp -s "$w/answers2" "$w/want2" || { why "answers after the restart: $(tr '\n' ' ' <"$w/answers2")"; return 1; }
+	# A restart with no change in between: everything identical.
+	ctl --json rule list >"$w/rules2.json" && ctl --json target list >"$w/targets2.json" || return 1
+	xr_stop 10 && xc_start || return 1
+	ctl --json rule list | cmp -s - "$w/rules2.json" && ctl --json target list | cmp -s - "$w/targets2.json" ||
+		{ why "lists differ after a plain restart"; return 1; }
+	answers6 | cmp -s - "$w/answers2" || { why "answers differ after a plain restart"; return 1; }
+	st=$(ctl status | sed -n 's/^daemon: *//p')
+	[[ "$st" == "running (pid $XR_PID, up "* ]] || { why "status after the restart: '$st'"; return 1; }
+	echo "$(wc -l <"$w/rules2") rules, $(($(wc -l <"$w/targets2") - 1)) targets kept over restarts; 'not running' while stopped; changes made then applied at start"
+}
+
+# ---- 07: registry ping ----
+
+t07_ping() {
+	need curl "$PYTHON" || return 1
+	local out
+	xc_fresh && xc_start --registry-v2-ping || return 1
+	ctl target set default http://reg.test || return 1
+	out=$(cli "$PYTHON" "$PYDIR/control_registry.py" ping --host "$SRV4") || return 1
+	cli "$PYTHON" "$PYDIR/control_registry.py" ping --host "$SRV6" >&2 || return 1
+	# Without the flag, /v2/ is redirected like anything else.
+	xr_stop 10 && xc_start || return 1
+	expect 10.77.0.2 /v2/ "302 http://reg.test/v2/" || return 1
+	echo "$out"
+}
+
+# ---- 08: skopeo through xredird to a local registry ----
+
+t08_skopeo() {
+	need skopeo docker-registry "$PYTHON" || {
+		why "$(cat "$E2E_WORK/.reason"): install the Debian packages skopeo docker-registry"
+		return 1
+	}
+	local w=$E2E_WORK/t08 digest out i
+	mkdir -p "$w"
+	xc_fresh && xc_start --registry-v2-ping || return 1
+	"$PYTHON" "$PYDIR/control_registry.py" registry-config "$w/registry.yml" \
+		--root "$w/storage" --addr "$SRV4:5000" || return 1
+	e2e_bg registry srv docker-registry serve "$w/registry.yml"
+	for i in $(seq 100); do
+		cli curl -s -o /dev/null "http://$SRV4:5000/v2/" && break
+		sleep 0.05
+	done
+	digest=$("$PYTHON" "$PYDIR/control_registry.py" oci-image "$w/oci") || return 1
+	cli skopeo copy --insecure-policy --dest-tls-verify=false \
+		"oci:$w/oci:latest" "docker://$SRV4:5000/library/alpine:latest" >&2 ||
+		{ why "skopeo copy to the local registry failed"; return 1; }
+	ctl target set registry "http://$SRV4:5000" && ctl rule add 10.77.0.0/24 registry || return 1
+	out=$(cli skopeo inspect --insecure-policy --tls-verify=false \
+		"docker://$SRV4:$PORT/library/alpine:latest" 2>&1)
+	echo "$out" >&2
+	[[ "$out" == *"\"Digest\": \"$digest\""* ]] || { why "skopeo inspect: $(tail -n 1 <<<"$out")"; return 1; }
+	[[ "$out" == *'"Name": "'"$SRV4:$PORT"'/library/alpine"'* ]] || { why "skopeo inspect: no Name"; return 1; }
+	# The registry's own answer comes back through the redirect.
+	out=$(cli skopeo inspect --insecure-policy --tls-verify=false \
+		"docker://$SRV4:$PORT/library/nosuch:latest" 2>&1)
+	[[ "$out" == *"manifest unknown"* ]] || { why "missing image: $out"; return 1; }
+	# The requests reached the registry through redirects.
+	grep -q '"GET /v2/library/alpine/manifests/latest HTTP/1.1" 200' "$E2E_WORK/registry.out" ||
+		{ why "the registry saw no manifest request"; return 1; }
+	e2e_bg_stop registry
+	echo "skopeo inspect via xredird: digest $digest from the local registry; a missing image gets the registry's 'manifest unknown'"
+}
+
+# ---- 09: status across restarts ----
+
+t09_status() {
+	need curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t09 json
+	mkdir -p "$w"
+	write_conf "$w/xredir.conf" a
+	xc_fresh && xc_start --config "$w/xredir.conf" || return 1
+	write_conf "$w/xredir.conf" b "rule 10.77.0.3/16 b"
+	for _ in $(seq 40); do
+		ctl status | grep -q '^last reload: failed: line 7:' && break
+		sleep 0.05
+	done
+	ctl --json status | grep -q '"reload_line":7' || { why "no failed reload: $(ctl --json status)"; return 1; }
+	# The next daemon has no config file: nothing of the last one's reload
+	# result may show.
+	xr_stop 10 && xc_start || return 1
+	json=$(ctl --json status)
+	echo "$json" >&2
+	"$PYTHON" - "$json" <<'EOF' || { why "status of a daemon without --config after one whose reload failed: $json"; return 1; }
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["running"] is True, j
+assert j["config"] == "", j
+assert j["reload"] == "none", j
+assert j["reload_line"] == 0, j
+EOF
+	ctl status | grep -q '^last reload: none$' && ctl status | grep -q '^config: *-$' ||
+		{ why "status: $(ctl status | tail -n 2 | tr '\n' ' ')"; return 1; }
+	echo "a restarted daemon without --config shows no stale reload result"
+}
+
+# ---- main ----
+
+if [ "$(id -u)" != 0 ]; then
+	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
+	e2e_summary
+	exit 1
+fi
+
+# One run per topology name at a time.
+mkdir -p /run/lock
+exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
+if ! flock -w 300 9; then
+	echo "control: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
+	exit 1
+fi
+
+e2e_init "$TOPO" || { echo "control: cannot read the topology" >&2; exit 1; }
+T_START=$(now)
+if ! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
+	for t in "${TESTS[@]}"; do
+		e2e_fail "$t" "setup: topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
+	done
+	e2e_summary
+	exit 1
+fi
+
+selected() {
+	local f
+	[ $# -gt 1 ] || return 0
+	for f in "${@:2}"; do [[ "$1" == *"$f"* ]] && return 0; done
+	return 1
+}
+
+FUNCS=(t01_lpm t02_live t03_config t04_proxy t05_cli t06_persist t07_ping t08_skopeo t09_status)
+for i in "${!TESTS[@]}"; do
+	selected "${TESTS[$i]}" "$@" || continue
+	e2e_test "${TESTS[$i]}" "${FUNCS[$i]}"
+	# A test may leave the daemon running: the next one starts afresh.
+done
+
+echo "control: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
+e2e_summary
