@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Parses wrk runs and writes the benchmark report (Markdown and JSON).
+"""Parses wrk and hey runs and writes the benchmark report (Markdown, JSON).
 
-  bench_report.py parse SERVER SCENARIO REP CPU_JIFFIES CLK_TCK < wrk-output
-  bench_report.py report RUNS.jsonl OUTDIR CONFIG
+  bench_report.py parse SERVER SCENARIO REP CPU_JIFFIES CLK_TCK PROC_TICKS < wrk-output
+  bench_report.py parse-hey SERVER SCENARIO REP CPU_JIFFIES CLK_TCK PROC_TICKS RATE < hey-output
+  bench_report.py report RUNS.jsonl OUTDIR CONFIG [RATE.jsonl]
 """
 import datetime
 import json
@@ -23,7 +24,7 @@ def latency_us(text):
 
 
 def parse(argv):
-    server, scenario, rep, jiffies, clk_tck = argv
+    server, scenario, rep, jiffies, clk_tck, proc = argv
     out = sys.stdin.read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -45,6 +46,33 @@ def parse(argv):
         "non_3xx": int(non3xx.group(1)) if non3xx else 0,
         "cpu_s": cpu_s,
         "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
+        "server_us_per_req": (int(proc) / int(clk_tck) * 1e6 / total
+                              if total else None),
+    }
+    print(json.dumps(run))
+
+
+def parse_hey(argv):
+    server, scenario, rep, jiffies, clk_tck, proc, rate = argv
+    out = sys.stdin.read()
+    codes = {int(c): int(n) for c, n in
+             re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    total = sum(codes.values())
+    errors = re.search(r"Error distribution:(.*)", out, re.S)
+    cpu_s = int(jiffies) / int(clk_tck)
+    run = {
+        "server": server,
+        "scenario": scenario,
+        "rep": int(rep),
+        "target_rate": int(rate),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": total,
+        "non_3xx": total - sum(n for c, n in codes.items() if 300 <= c < 400),
+        "errors": len(errors.group(1).strip().splitlines()) if errors else 0,
+        "cpu_s": cpu_s,
+        "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
+        "server_us_per_req": (int(proc) / int(clk_tck) * 1e6 / total
+                              if total else None),
     }
     print(json.dumps(run))
 
@@ -67,11 +95,43 @@ def machine():
     }
 
 
+def rate_summary(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    out = {}
+    for scenario in ("keepalive", "close"):
+        row = {}
+        for server in ("xredird", "nginx"):
+            sel = [r for r in runs
+                   if r["scenario"] == scenario and r["server"] == server]
+            if sel:
+                row[server] = {
+                    "rps": statistics.median(r["rps"] for r in sel),
+                    "cpu_us_per_req": statistics.median(
+                        r["cpu_us_per_req"] for r in sel),
+                    "server_us_per_req": statistics.median(
+                        r["server_us_per_req"] for r in sel),
+                    "target_rate": sel[0]["target_rate"],
+                    "runs": len(sel),
+                    "errors": sum(r["errors"] + r["non_3xx"] for r in sel),
+                }
+        if "xredird" in row and "nginx" in row:
+            row["ratio_cpu"] = (row["xredird"]["cpu_us_per_req"]
+                                / row["nginx"]["cpu_us_per_req"])
+            row["ratio_server"] = (row["xredird"]["server_us_per_req"]
+                                   / row["nginx"]["server_us_per_req"])
+        out[scenario] = row
+    return {"summary": out, "runs": runs}
+
+
 def report(argv):
-    runs_path, outdir, config = argv
+    runs_path, outdir, config = argv[:3]
+    rate = rate_summary(argv[3] if len(argv) > 3 else None)
     with open(runs_path) as f:
         runs = [json.loads(line) for line in f if line.strip()]
-    keys = ["rps", "p50_us", "p99_us", "cpu_us_per_req"]
+    keys = ["rps", "p50_us", "p99_us", "cpu_us_per_req", "server_us_per_req"]
     summary = {}
     for scenario in ("keepalive", "close"):
         row = {}
@@ -91,7 +151,8 @@ def report(argv):
         summary[scenario] = row
     now = datetime.datetime.now(datetime.timezone.utc)
     doc = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "config": config,
-           "machine": machine(), "summary": summary, "runs": runs}
+           "machine": machine(), "summary": summary, "runs": runs,
+           "fixed_rate": rate}
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(doc, f, indent=2)
@@ -108,8 +169,9 @@ def markdown(doc):
         f"kernel {m['kernel']}; {doc['config']}; medians.",
         "",
         "| scenario | server | requests/s | p50 latency | p99 latency "
-        "| CPU per request | errors |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| CPU per request (machine) | server process CPU per request "
+        "| errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, row in doc["summary"].items():
         for server in ("xredird", "nginx"):
@@ -120,18 +182,47 @@ def markdown(doc):
                 f"| {scenario} | {server} | {s['rps']:,.0f} "
                 f"| {s['p50_us']:.0f} us | {s['p99_us']:.0f} us "
                 f"| {s['cpu_us_per_req']:.1f} us "
+                f"| {s['server_us_per_req']:.2f} us "
                 f"| {s['socket_errors'] + s['non_3xx']} |")
         if "ratio" in row:
             r = row["ratio"]
             lines.append(
                 f"| {scenario} | **xredird / nginx** | **{r['rps']:.2f}x** "
                 f"| {r['p50_us']:.2f}x | {r['p99_us']:.2f}x "
-                f"| {r['cpu_us_per_req']:.2f}x | |")
+                f"| {r['cpu_us_per_req']:.2f}x "
+                f"| {r['server_us_per_req']:.2f}x | |")
     lines.append("")
+    rate = doc.get("fixed_rate")
+    if rate:
+        lines += [
+            "At a fixed rate (hey, 50 workers, rate-limited), whole-machine "
+            "CPU per request (user+system+irq+softirq over both CPUs; the "
+            "client's share is the same for both servers):",
+            "",
+            "| scenario | server | target rate | achieved "
+            "| CPU per request (machine) | server process CPU per request "
+            "| errors |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for scenario, row in rate["summary"].items():
+            for server in ("xredird", "nginx"):
+                if server in row:
+                    s = row[server]
+                    lines.append(
+                        f"| {scenario} | {server} | {s['target_rate']:,} "
+                        f"| {s['rps']:,.0f} | {s['cpu_us_per_req']:.1f} us "
+                        f"| {s['server_us_per_req']:.2f} us "
+                        f"| {s['errors']} |")
+            if "ratio_cpu" in row:
+                lines.append(f"| {scenario} | **xredird / nginx** | | "
+                             f"| **{row['ratio_cpu']:.2f}x** "
+                             f"| **{row['ratio_server']:.2f}x** | |")
+        lines.append("")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report"):
+    verbs = {"parse": parse, "parse-hey": parse_hey, "report": report}
+    if len(sys.argv) < 2 or sys.argv[1] not in verbs:
         sys.exit(__doc__)
-    (parse if sys.argv[1] == "parse" else report)(sys.argv[2:])
+    verbs[sys.argv[1]](sys.argv[2:])
