@@ -1154,6 +1154,8 @@ static bool answer(struct http_conn *conn, const struct http_env *env,
 			conn->closing = 1;
 	}
 	count(env, status);
+	if (env->on_response)
+		env->on_response(env->ctx, req, status);
 	r->responses++;
 	r->closed = conn->closing;
 	return true;

@@ -153,6 +153,9 @@ struct http_env {
 	void *ctx;
 	uint64_t *responses; /* per status slot, NULL: not counted */
 	bool close_all; /* shutting down: every response closes */
+	/* Called after each response when set (an access log). */
+	void (*on_response)(void *ctx, const struct http_request *req,
+			    int status);
 };
 
 struct http_feed {

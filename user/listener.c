@@ -58,6 +58,18 @@ static void conn_free(struct lconn *c)
 	c->fd = -1;
 }
 
+/* The debug-level access log; the client only with --log-clients. */
+static void access_log(void *ctx, const struct http_request *req, int status)
+{
+	struct lconn *c = ctx;
+	char addr[64] = "";
+
+	if (c->l->cfg.log_clients)
+		inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, addr,
+			  sizeof(addr));
+	log_access("local", req, status, c->l->cfg.log_clients ? addr : NULL);
+}
+
 /* Target resolution for kernel-socket clients: same rules, same proxies. */
 static const struct http_target *resolve(void *ctx,
 					 const struct http_request *req)
@@ -128,8 +140,14 @@ static bool take_input(struct lconn *c, uint32_t n)
 static bool serve(struct lconn *c)
 {
 	struct listener *l = c->l;
-	struct http_env env = { l->cfg.lim, l->date,	  resolve,
-				c,	    l->responses, false };
+	struct http_env env = { .lim = l->cfg.lim,
+				.date = l->date,
+				.resolve = resolve,
+				.ctx = c,
+				.responses = l->responses,
+				.on_response = log_enabled(LOG_DEBUG) ?
+						       access_log :
+						       NULL };
 	struct http_out out;
 	struct http_feed r;
 

@@ -31,6 +31,7 @@ struct listener_cfg {
 	const struct xr_maps *maps;
 	uint32_t idle_ms;
 	uint32_t header_ms;
+	bool log_clients; /* client addresses in the access log */
 	const volatile bool *stop;
 };
 

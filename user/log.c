@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
 #include "log.h"
 
 static enum log_level max_level = LOG_INFO;
@@ -15,6 +16,11 @@ void log_setup(enum log_level level, bool json)
 {
 	max_level = level;
 	as_json = json;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level <= max_level;
 }
 
 int log_parse_level(const char *s, enum log_level *out)
@@ -92,4 +98,32 @@ void log_event(enum log_level level, const char *msg, const char *fmt, ...)
 			now.tv_nsec / 1000000, level_names[level], msg,
 			*kv && *kv != ' ' ? " " : "", kv);
 	}
+}
+
+/* Request bytes in a log line: printable ASCII, at most 200, never a quote. */
+static void printable(char *out, size_t len, const struct http_span *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; s->p && i < s->len && n + 1 < len && i < 200; i++) {
+		uint8_t ch = s->p[i];
+
+		out[n++] = ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ?
+				   (char)ch :
+				   '?';
+	}
+	out[n] = 0;
+}
+
+void log_access(const char *path_kind, const struct http_request *req,
+		int status, const char *client)
+{
+	char method[32], path[256];
+
+	printable(method, sizeof(method), &req->method);
+	printable(path, sizeof(path), &req->path);
+	log_event(LOG_DEBUG, "request",
+		  " via=%s method=%s path=\"%s\" status=%d%s%s", path_kind,
+		  method[0] ? method : "-", path, status,
+		  client ? " client=" : "", client ? client : "");
 }

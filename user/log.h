@@ -8,10 +8,16 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_setup(enum log_level level, bool json);
+bool log_enabled(enum log_level level);
 int log_parse_level(const char *s, enum log_level *out);
 /* msg is an event name; fmt adds " key=value" pairs (already formatted). */
 __attribute__((format(printf, 3, 4))) void
 log_event(enum log_level level, const char *msg, const char *fmt, ...);
+
+struct http_request;
+/* One request (debug level): method, path, status; client if given. */
+void log_access(const char *path_kind, const struct http_request *req,
+		int status, const char *client);
 
 #define log_err(msg, ...) log_event(LOG_ERROR, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_event(LOG_WARN, msg, __VA_ARGS__)

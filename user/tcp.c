@@ -90,8 +90,11 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 	e->now_ms = now_ms;
 	e->mss4 = mss_for(cfg->mtu, cfg->frame_size, 20);
 	e->mss6 = mss_for(cfg->mtu, cfg->frame_size, 40);
-	e->env = (struct http_env){ &e->lim, e->date,	   resolve,
-				    e,	     e->responses, false };
+	e->env = (struct http_env){ .lim = &e->lim,
+				    .date = e->date,
+				    .resolve = resolve,
+				    .ctx = e,
+				    .responses = e->responses };
 	/* Buckets start full: a burst of one second's worth is allowed. */
 	e->synack_rl = (struct rate_limit){ now_ms,
 					    (uint64_t)cfg->synack_rate * 1000,

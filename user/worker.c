@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -54,6 +55,19 @@ static const struct http_target *resolve_target(void *ctx, uint32_t target,
 		target = XR_TARGET_DEFAULT;
 	w->by_target[target]++;
 	return target_cache_get(&w->targets, target);
+}
+
+/* The debug-level access log (the engine is the HTTP context). */
+static void access_log(void *ctx, const struct http_request *req, int status)
+{
+	struct tcp_engine *e = ctx;
+	struct worker *w = e->target_ctx;
+	char addr[64];
+
+	if (w->log_clients)
+		inet_ntop(e->cur->key.family == 4 ? AF_INET : AF_INET6,
+			  e->cur->key.saddr, addr, sizeof(addr));
+	log_access("xdp", req, status, w->log_clients ? addr : NULL);
 }
 
 /* The rule lookup the XDP program left in front of the frame, if any. */
@@ -169,6 +183,9 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return -ENOMEM;
 	}
 	target_cache_refresh(&w->targets, w->maps);
+	w->log_clients = cfg->log_clients;
+	if (log_enabled(LOG_DEBUG))
+		w->engine.env.on_response = access_log;
 	err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
 		tcp_engine_free(&w->engine);

@@ -26,6 +26,7 @@ struct worker_cfg {
 	const struct siphash_key *secret;
 	const struct xr_maps *maps;
 	const struct proxy_cfg *proxy;
+	bool log_clients; /* client addresses in the access log */
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* finish open connections, then stop */
 	const volatile uint64_t *drain_until; /* grace deadline (ms) */
@@ -41,6 +42,7 @@ struct worker {
 	struct xr_worker_stats *stats; /* this queue's slot in xr_stats */
 	uint64_t stats_at; /* when they were last exported (ms) */
 	uint64_t by_target[XR_MAX_TARGETS]; /* redirects by target */
+	bool log_clients;
 	const volatile bool *stop;
 	const volatile bool *drain;
 	const volatile uint64_t *drain_until;

@@ -55,6 +55,7 @@ struct options {
 	enum xsk_bind_mode bind_mode;
 	enum log_level log_level;
 	bool log_json;
+	bool log_clients;
 	struct tcp_config tcp;
 	struct http_limits lim;
 	struct proxy_cfg proxy;
@@ -113,6 +114,7 @@ static void usage(FILE *out)
 		")\n"
 		"      --log-level LEVEL     error|warn|info|debug (default info)\n"
 		"      --log-format FMT      text|json (default text)\n"
+		"      --log-clients         client addresses in the access log (debug level)\n"
 		"  -h, --help                this text\n");
 }
 
@@ -156,6 +158,7 @@ enum long_only {
 	OPT_BPFFS,
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
+	OPT_LOG_CLIENTS,
 };
 
 static const struct option long_opts[] = {
@@ -180,6 +183,7 @@ static const struct option long_opts[] = {
 	{ "bpffs", required_argument, NULL, OPT_BPFFS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "log-clients", no_argument, NULL, OPT_LOG_CLIENTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -330,6 +334,9 @@ static int parse_option(struct options *o, int c, const char *arg)
 		if (parse_choice("--log-format", arg, formats, &choice))
 			return -1;
 		o->log_json = choice == 1;
+		return 0;
+	case OPT_LOG_CLIENTS:
+		o->log_clients = true;
 		return 0;
 	}
 	return -1;
@@ -725,6 +732,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.secret = secret,
 			.maps = &d->maps,
 			.proxy = &o->proxy,
+			.log_clients = o->log_clients,
 			.stop = &stop,
 			.drain = &draining,
 			.drain_until = &drain_until,
@@ -747,6 +755,7 @@ static int start_listener(struct daemon *d)
 		.maps = &d->maps,
 		.idle_ms = d->o->tcp.idle_timeout_ms,
 		.header_ms = d->o->tcp.header_timeout_ms,
+		.log_clients = d->o->log_clients,
 		.stop = &stop,
 	};
 

@@ -68,8 +68,9 @@ static void check_output(const uint8_t *o, uint32_t len, uint32_t responses,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct http_env env = { &lim, "Sun, 06 Nov 1994 08:49:37 GMT", resolve,
-				NULL };
+	struct http_env env = { .lim = &lim,
+				.date = "Sun, 06 Nov 1994 08:49:37 GMT",
+				.resolve = resolve };
 	struct http_out out = { out_buf, sizeof(out_buf), 0 };
 	struct http_conn conn;
 	uint32_t responses = 0, pos = 0;

@@ -1754,7 +1754,9 @@ TEST(head_error_responses_have_no_body)
 	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 		struct http_conn conn = { 0 };
 		struct http_out o = { out, sizeof(out), 0 };
-		struct http_env env = { &lim, TEST_DATE, NULL, &t, NULL, false };
+		struct http_env env = { .lim = &lim,
+					.date = TEST_DATE,
+					.ctx = &t };
 		struct http_feed r;
 		const char *end;
 
