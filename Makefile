@@ -47,7 +47,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: all deps test unit-test bpf-test e2e-test fuzz fuzz-test demo bench bench-engine fmt fmt-check clean
+.PHONY: all deps test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test demo bench bench-engine fmt fmt-check clean
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(BINS)
@@ -93,6 +93,10 @@ $(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c tests/unit/test.h $(SKEL) | $(BUIL
 $(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< -o $@ -lpcap
 
+# Replays committed captures of real sessions through the engine.
+$(BUILD)/tests/replay: tests/pcap/replay.c $(CORE_SAN_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $< $(CORE_SAN_OBJS) -o $@ -lpcap
+
 TEST_TOOLS := $(BUILD)/tests/test_xdp $(BUILD)/tests/pcapcheck
 
 deps:
@@ -100,6 +104,16 @@ deps:
 
 unit-test: $(UNIT_TESTS)
 	./tests/run-unit.sh $(UNIT_TESTS)
+
+# The capture checker's own tests, and committed real sessions replayed
+# through the engine.
+pcap-test: $(BUILD)/tests/pcapcheck $(BUILD)/tests/replay
+	./tests/pcap/test_pcapcheck.sh
+	$(BUILD)/tests/replay tests/pcap/*.pcap
+
+# The deployment files: lint, schemas, security fields, flags, image build.
+deploy-test: all
+	./tests/deploy/run.sh
 
 bpf-test: all $(BUILD)/tests/test_xdp
 	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
@@ -119,6 +133,8 @@ fuzz-test: $(FUZZERS)
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
+	$(MAKE) pcap-test
+	$(MAKE) deploy-test
 	$(MAKE) fuzz-test
 	$(MAKE) bpf-test
 	$(MAKE) e2e-test

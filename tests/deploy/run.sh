@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Static tests of the deployment files: deploy/kubernetes (yamllint, schema
+# validation, kustomize render, the DaemonSet's security fields, the
+# ConfigMap's config), deploy/Dockerfile (build stage, runtime stage and
+# its libraries) and deploy/systemd/xredird.service. No cluster and no
+# container engine needed. Every validator is also fed a deliberately
+# broken copy, which must fail, so a validator that accepts anything is
+# caught too.
+#
+# usage: tests/deploy/run.sh      (as root on Debian 12; installs what it
+#                                  lacks with apt-get and npm ci)
+#
+# Prints one "ok NAME" or "FAIL NAME" line per check (failures with their
+# output indented), then "N passed, N failed"; exits 1 if anything failed.
+# Nothing is skipped: a missing tool is installed or its checks fail.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+HERE=tests/deploy
+K8S=deploy/kubernetes
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+
+ok() {
+	printf 'ok   %s\n' "$1"
+	pass=$((pass + 1))
+}
+bad() {
+	printf 'FAIL %s\n' "$1"
+	fail=$((fail + 1))
+	if [ -n "${2:-}" ]; then printf '%s\n' "$2" | tail -n 40 | sed 's/^/       /'; fi
+}
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$out"; fi
+}
+
+# check_fails NAME REGEX CMD...: a negative check. Passes when CMD exits
+# non-zero AND its output matches REGEX (it failed for the intended
+# reason, not for some unrelated one). Indented detail lines are joined
+# to the line above first, so REGEX can tie a FAIL line to its reason.
+check_fails() {
+	local name=$1 re=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		bad "$name" "exit 0 (a broken input was accepted):
+$out"
+	elif ! awk '/^       /{sub(/^ +/, " "); printf "%s", $0; next}
+			NR > 1 {print ""} {printf "%s", $0} END {print ""}' <<<"$out" |
+		grep -Eq -- "$re"; then
+		bad "$name" "failed, but without matching /$re/:
+$out"
+	else
+		ok "$name"
+	fi
+}
+
+# lines CMD...: CMD prints its own ok/FAIL lines (validate.mjs, the
+# test_*.py files); they are passed through and counted. A non-zero exit
+# without any FAIL line, or no line at all, counts as one failure.
+lines() {
+	local out rc n_ok n_fail
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E '^(ok|FAIL) |^       '
+	n_ok=$(grep -c '^ok ' <<<"$out")
+	n_fail=$(grep -c '^FAIL ' <<<"$out")
+	pass=$((pass + n_ok))
+	fail=$((fail + n_fail))
+	if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ] || [ $((n_ok + n_fail)) -eq 0 ]; then
+		bad "$* (exit $rc)" "$out"
+	fi
+}
+
+# negative NAME REGEX SRC DST SED-SCRIPT CMD...: writes DST, a broken copy
+# of SRC (SED-SCRIPT applied), then check_fails NAME REGEX CMD... An edit
+# that changes nothing (SRC was reworded) is a failure, never a skip.
+negative() {
+	local name=$1 re=$2 src=$3 dst=$4 script=$5
+	shift 5
+	mkdir -p "$(dirname "$dst")"
+	if ! sed -e "$script" "$src" >"$dst" || cmp -s "$src" "$dst"; then
+		bad "$name" "the edit '$script' changed nothing in $src: update this check"
+		return
+	fi
+	check_fails "$name" "$re" "$@"
+}
+
+# ---------------------------------------------------------------- tools
+
+apt_updated=
+apt_install() {
+	[ "$(id -u)" = 0 ] || {
+		echo "not root: cannot apt-get install $*"
+		return 1
+	}
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$apt_updated" ]; then
+		apt-get update -q >/dev/null || return 1
+		apt_updated=1
+	fi
+	apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+# need COMMAND PACKAGE: installs PACKAGE when COMMAND is missing.
+need() {
+	command -v "$1" >/dev/null && return 0
+	check "install $2 (for $1)" apt_install "$2"
+}
+need yamllint yamllint
+need systemd-analyze systemd
+need kubectl kubernetes-client # Debian's (older) kubectl, if none is here
+need node nodejs
+need npm npm
+need cc gcc
+need ldd libc-bin
+PY=python3
+if ! python3 -c 'import yaml' 2>/dev/null; then
+	check "install python3-yaml (PyYAML)" apt_install python3-yaml
+	python3 -c 'import yaml' 2>/dev/null || PY=/usr/bin/python3
+fi
+
+# --------------------------------------------------------- the binaries
+
+# xredird --help is the reference for every flag the deploy files pass.
+check "scripts/build.sh builds build/xredird and build/xredirctl" ./scripts/build.sh
+
+# ------------------------------------------------------------ 1. yamllint
+
+LINT=(yamllint --strict -f parsable -c "$HERE/yamllint.yaml")
+check "yamllint $K8S (config $HERE/yamllint.yaml)" "${LINT[@]}" "$K8S" "$HERE/yamllint.yaml"
+negative "yamllint rejects a manifest without ---" 'document-start' \
+	"$K8S/namespace.yaml" "$TMP/nostart.yaml" '/^---$/d' "${LINT[@]}" "$TMP/nostart.yaml"
+negative "yamllint rejects a duplicate key" 'key-duplicates' \
+	"$K8S/namespace.yaml" "$TMP/dupkey.yaml" 's/^  name: xredir$/&\n  name: other/' "${LINT[@]}" "$TMP/dupkey.yaml"
+negative "yamllint rejects a YAML 1.1 boolean (yes)" 'truthy' \
+	"$K8S/daemonset.yaml" "$TMP/truthy.yaml" 's/value: auto$/value: yes/' "${LINT[@]}" "$TMP/truthy.yaml"
+
+# ------------------------------------------------ 2. schema (kubernetes-models)
+
+npm_ci() {
+	local sum
+	sum=$(sha256sum "$HERE/package-lock.json" "$HERE/package.json" | sha256sum | cut -d' ' -f1)
+	# npm ci wipes and reinstalls node_modules: only when the lock changed.
+	if [ "$(cat "$HERE/node_modules/.run-sh-lock" 2>/dev/null)" = "$sum" ]; then
+		return 0
+	fi
+	(cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+	echo "$sum" >"$HERE/node_modules/.run-sh-lock"
+}
+check "npm ci ($HERE: kubernetes-models, js-yaml, typescript)" npm_ci
+
+VALIDATE=(node "$HERE/validate.mjs")
+lines "${VALIDATE[@]}"
+
+DS=$K8S/daemonset.yaml
+negative "validate.mjs rejects a containerPort given as a string" 'containerPort must be integer' \
+	"$DS" "$TMP/port.yaml" 's/containerPort: 9717$/containerPort: "9717"/' "${VALIDATE[@]}" "$TMP/port.yaml"
+negative "validate.mjs rejects an unknown field (hostNetwrk)" "'\"hostNetwrk\"' does not exist in type 'IPodSpec'" \
+	"$DS" "$TMP/field.yaml" 's/^\( *\)hostNetwork: true$/&\n\1hostNetwrk: true/' "${VALIDATE[@]}" "$TMP/field.yaml"
+negative "validate.mjs rejects a bad enum value (hostPath type Dir)" 'hostPath/type must be equal to one of' \
+	"$DS" "$TMP/enum.yaml" 's/type: Directory$/type: Dir/' "${VALIDATE[@]}" "$TMP/enum.yaml"
+negative "validate.mjs rejects an apiVersion it has no schema for" 'no Kubernetes schema for apiVersion "apps/v1beta9"' \
+	"$DS" "$TMP/api.yaml" 's#^apiVersion: apps/v1$#apiVersion: apps/v1beta9#' "${VALIDATE[@]}" "$TMP/api.yaml"
+mkdir -p "$TMP/k8s" && cp "$K8S"/*.yaml "$TMP/k8s/"
+negative "validate.mjs rejects an unknown field in the kustomize output" 'kubectl kustomize .*DaemonSet' \
+	"$DS" "$TMP/k8s/daemonset.yaml" 's/^\( *\)- name: metrics$/&\n\1  containerPrt: 9717/' \
+	"${VALIDATE[@]}" "$TMP/k8s/kustomization.yaml"
+
+# ------------------------------------------------------ 3. kustomize render
+
+lines "$PY" "$HERE/test_render.py"
+
+# ------------------------------------------- 4. DaemonSet security, flags
+
+lines "$PY" "$HERE/test_security.py"
+# Each a copy of deploy/ with one mutation, which the test must catch.
+SEC=("$PY" "$HERE/test_security.py")
+for n in 1 2 3; do cp -r deploy "$TMP/sec$n"; done
+negative "test_security.py catches privileged: true" '^FAIL .*privileged false' \
+	"$DS" "$TMP/sec1/kubernetes/daemonset.yaml" 's/privileged: false/privileged: true/' \
+	env XREDIR_DEPLOY="$TMP/sec1" "${SEC[@]}"
+negative "test_security.py catches an extra capability (SYS_PTRACE)" '^FAIL .*capabilities.*SYS_PTRACE' \
+	"$DS" "$TMP/sec2/kubernetes/daemonset.yaml" 's/\(add: \[.*\)\]/\1, SYS_PTRACE]/' \
+	env XREDIR_DEPLOY="$TMP/sec2" "${SEC[@]}"
+negative "test_security.py catches --grace above terminationGracePeriodSeconds" \
+	'^FAIL .*terminationGracePeriodSeconds > --grace' \
+	"$DS" "$TMP/sec3/kubernetes/daemonset.yaml" 's/--grace=5$/--grace=30/' \
+	env XREDIR_DEPLOY="$TMP/sec3" "${SEC[@]}"
+
+# ------------------------------------------------ 5. the ConfigMap's config
+
+CONFCHECK=build/tests/confcheck
+check "build $CONFCHECK (user/config.c, the daemon's parser)" \
+	bash -c "mkdir -p build/tests && cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf \
+		$HERE/confcheck.c user/config.c user/cidr.c user/http.c -o $CONFCHECK"
+# The config as deployed: from the rendered ConfigMap, mounted at /etc/xredir.
+conf_from_render() {
+	kubectl kustomize "$K8S" | "$PY" -c '
+import sys, yaml
+cms = [d for d in yaml.safe_load_all(sys.stdin) if d and d.get("kind") == "ConfigMap"]
+assert len(cms) == 1, "expected one ConfigMap, got %d" % len(cms)
+sys.stdout.write(cms[0]["data"]["xredir.conf"])' >"$TMP/xredir.conf"
+}
+check "extract xredir.conf from the rendered ConfigMap" conf_from_render
+check "ConfigMap xredir.conf passes the daemon's config parser" "$CONFCHECK" "$TMP/xredir.conf"
+# Its commented-out examples must be valid once uncommented, too.
+sed -E 's/^# *((rule|target) )/\1/' "$TMP/xredir.conf" >"$TMP/examples.conf"
+if cmp -s "$TMP/xredir.conf" "$TMP/examples.conf"; then
+	ok "ConfigMap xredir.conf has no commented example lines to check"
+else
+	check "ConfigMap xredir.conf with its example lines uncommented is valid" "$CONFCHECK" "$TMP/examples.conf"
+fi
+cp "$TMP/xredir.conf" "$TMP/bad-target.conf" && echo "rule 198.51.100.0/24 nosuchtarget" >>"$TMP/bad-target.conf"
+n=$(wc -l <"$TMP/bad-target.conf")
+check_fails "confcheck rejects a rule for an unknown target, with its line ($n)" \
+	"bad-target\.conf:$n: unknown target 'nosuchtarget'" "$CONFCHECK" "$TMP/bad-target.conf"
+cp "$TMP/xredir.conf" "$TMP/bad-url.conf" && echo "target mirror ftp://mirror.example" >>"$TMP/bad-url.conf"
+n=$(wc -l <"$TMP/bad-url.conf")
+check_fails "confcheck rejects a non-HTTP target URL, with its line ($n)" \
+	"bad-url\.conf:$n: target URL 'ftp://mirror.example' must start with http" "$CONFCHECK" "$TMP/bad-url.conf"
+
+# ------------------------------------------ 6. Dockerfile and its libraries
+
+lines "$PY" "$HERE/test_image.py"
+
+# ---------------------------------------------------- 7. the systemd unit
+
+lines "$PY" "$HERE/test_systemd.py"
+
+echo
+echo "deploy: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
