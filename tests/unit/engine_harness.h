@@ -66,8 +66,8 @@ static inline void h_send(void *ctx, uint8_t *frame, uint32_t len)
 }
 
 static inline const struct http_target *h_target(void *ctx, uint32_t target,
-					  const struct flow_key *peer,
-					  const struct http_request *req)
+						 const struct flow_key *peer,
+						 const struct http_request *req)
 {
 	struct harness *h = ctx;
 
@@ -131,17 +131,25 @@ static inline void h_conn_init(struct h_conn *c, uint8_t family, uint16_t cport)
 
 /* Builds a client frame into buf; returns its length. */
 static inline uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
-			uint32_t ack, uint8_t flags, const void *data,
-			uint32_t len)
+			       uint32_t ack, uint8_t flags, const void *data,
+			       uint32_t len)
 {
 	struct pkt_route r = {
-		.src_mac = h_client_mac, .dst_mac = h_server_mac,
-		.saddr = c->caddr, .daddr = c->saddr,
-		.sport = htons(c->cport), .dport = htons(H_PORT),
-		.vlan = c->vlan, .vlan_tci = 42, .family = c->family,
+		.src_mac = h_client_mac,
+		.dst_mac = h_server_mac,
+		.saddr = c->caddr,
+		.daddr = c->saddr,
+		.sport = htons(c->cport),
+		.dport = htons(H_PORT),
+		.vlan = c->vlan,
+		.vlan_tci = 42,
+		.family = c->family,
 	};
-	struct pkt_seg s = { .seq = seq, .ack = ack, .flags = flags,
-			     .win = c->win, .data = { data, NULL },
+	struct pkt_seg s = { .seq = seq,
+			     .ack = ack,
+			     .flags = flags,
+			     .win = c->win,
+			     .data = { data, NULL },
 			     .len = { len, 0 } };
 
 	if (flags & TCP_SYN)
@@ -149,16 +157,16 @@ static inline uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
 	return pkt_build(buf, &r, &s);
 }
 
-static inline void h_input(struct harness *h, const uint8_t *frame, uint32_t len,
-		    uint32_t target)
+static inline void h_input(struct harness *h, const uint8_t *frame,
+			   uint32_t len, uint32_t target)
 {
 	h->nout = 0;
 	tcp_input(&h->e, frame, len, target, h->now);
 }
 
 /* Sends a segment from the client at its current sequence numbers. */
-static inline void h_send_seg(struct harness *h, struct h_conn *c, uint8_t flags,
-		       const void *data, uint32_t len)
+static inline void h_send_seg(struct harness *h, struct h_conn *c,
+			      uint8_t flags, const void *data, uint32_t len)
 {
 	uint8_t buf[H_FRAME * 8];
 	uint32_t n = h_frame(c, buf, c->snd, c->rcv, flags, data, len);
@@ -176,7 +184,7 @@ static inline void h_advance(struct harness *h, uint64_t ms)
 
 /* Parses frame i of the output as a segment to the client. */
 static inline int h_parse(struct harness *h, uint32_t i, struct h_conn *c,
-		   struct pkt *p)
+			  struct pkt *p)
 {
 	if (i >= h->nout)
 		return -1;
@@ -199,7 +207,7 @@ static inline int h_connect(struct harness *h, struct h_conn *c)
 
 /* Concatenates the payload of all output frames to the client. */
 static inline uint32_t h_payload(struct harness *h, struct h_conn *c, char *out,
-			  uint32_t cap)
+				 uint32_t cap)
 {
 	uint32_t i, n = 0;
 	struct pkt p;
