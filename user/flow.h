@@ -22,6 +22,7 @@
 #define FLOW_VLAN 0x10
 #define FLOW_HEAD_TIMER 0x20 /* expire_at is the header timeout */
 #define FLOW_RECOVERY 0x40 /* resending lost data until snd_una >= recover */
+#define FLOW_SERVED 0x80 /* at least one response was queued */
 
 /* A connection's 4-tuple as seen from the client: s* is the peer. */
 struct flow_key {

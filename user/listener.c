@@ -36,6 +36,7 @@ struct lconn {
 	uint32_t out_len, out_off;
 	uint64_t deadline; /* ms */
 	bool closing; /* close once out is written */
+	bool served; /* answered at least once */
 	struct listener *l;
 };
 
@@ -145,6 +146,7 @@ static bool serve(struct lconn *c)
 				.resolve = resolve,
 				.ctx = c,
 				.responses = l->responses,
+				.close_all = l->draining,
 				.on_response = log_enabled(LOG_DEBUG) ?
 						       access_log :
 						       NULL };
@@ -175,6 +177,8 @@ static bool serve(struct lconn *c)
 		}
 		if (r.closed)
 			c->closing = true;
+		if (r.responses)
+			c->served = true;
 		c->deadline = now_ms() + (c->http.head_len ? l->cfg.header_ms :
 							     l->cfg.idle_ms);
 		if (!flush_out(c))
@@ -344,6 +348,36 @@ static void sweep(struct listener *l)
 			conn_free(&l->conns[i]);
 }
 
+/*
+ * Shutting down: no new local clients (the listening socket closes, so the
+ * kernel refuses them), answered ones that are idle are closed, the rest
+ * get Connection: close on their next response. Drained when no service
+ * client is left.
+ */
+static void drain(struct listener *l)
+{
+	bool left = false;
+	int i;
+
+	if (!l->draining) {
+		l->draining = true;
+		if (l->service_fd >= 0)
+			close(l->service_fd);
+		l->service_fd = -1;
+	}
+	for (i = 0; i < LISTENER_MAX_CONNS; i++) {
+		struct lconn *c = &l->conns[i];
+
+		if (c->kind != LC_SERVICE)
+			continue;
+		if (c->served && !c->in_len && !c->out && !c->http.head_len)
+			conn_free(c);
+		else
+			left = true;
+	}
+	l->drained = !left;
+}
+
 static void *listener_main(void *arg)
 {
 	struct epoll_event ev[32];
@@ -352,7 +386,9 @@ static void *listener_main(void *arg)
 	int n, i;
 
 	while (!*l->cfg.stop) {
-		n = epoll_wait(l->epfd, ev, 32, 200);
+		n = epoll_wait(l->epfd, ev, 32, l->draining ? 20 : 200);
+		if (l->cfg.drain && *l->cfg.drain)
+			drain(l);
 		if (time(NULL) != wall) {
 			wall = time(NULL);
 			http_format_date(l->date, wall);

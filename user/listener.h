@@ -33,6 +33,7 @@ struct listener_cfg {
 	uint32_t header_ms;
 	bool log_clients; /* client addresses in the access log */
 	const volatile bool *stop;
+	const volatile bool *drain; /* refuse new clients, close idle ones */
 };
 
 struct listener {
@@ -46,6 +47,8 @@ struct listener {
 	char date[HTTP_DATE_LEN];
 	pthread_t thread;
 	bool running;
+	bool draining;
+	volatile bool drained; /* draining, and no service client is left */
 };
 
 /* Whether s is a usable --metrics-listen address ("ADDR:PORT"). */

@@ -136,7 +136,36 @@ static bool behind_dispatcher(int ifindex)
 	return shared;
 }
 
-static int attach(struct xr_bpf *b, enum xr_xdp_mode mode)
+/*
+ * Another program holds the interface and, without libxdp's dispatcher,
+ * cannot share it: name it, rather than blame the driver.
+ */
+static void report_busy(int ifindex, const char *ifname)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 id = 0, len = sizeof(info);
+	int fd;
+
+	if (bpf_xdp_query_id(ifindex, 0, &id) || !id)
+		return;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		log_err("xdp_interface_busy",
+			" iface=%s prog_id=%u prog=%s hint=\"another XDP program "
+			"is attached and this kernel cannot share the interface "
+			"(no libxdp dispatcher): detach it first, e.g. xdp-loader "
+			"unload %s --all\"",
+			ifname, id, info.name, ifname);
+	else
+		log_err("xdp_interface_busy",
+			" iface=%s prog_id=%u hint=\"another XDP program is "
+			"attached: detach it first\"",
+			ifname, id);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int attach(struct xr_bpf *b, enum xr_xdp_mode mode, const char *ifname)
 {
 	int err;
 
@@ -146,6 +175,11 @@ static int attach(struct xr_bpf *b, enum xr_xdp_mode mode)
 		if (!err) {
 			b->attached_mode = XDP_MODE_NATIVE;
 			return 0;
+		}
+		/* Busy is not "no native XDP": falling back cannot help. */
+		if (err == -EBUSY || err == -EEXIST) {
+			report_busy(b->ifindex, ifname);
+			return err;
 		}
 		if (mode == XR_XDP_NATIVE)
 			return err;
@@ -218,7 +252,7 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		goto fail;
 	}
 	detach_stale(b->ifindex);
-	err = attach(b, cfg->mode);
+	err = attach(b, cfg->mode, cfg->ifname);
 	if (err) {
 		log_err("xdp_attach_failed", " iface=%s err=\"%s\"",
 			cfg->ifname, strerror(-err));

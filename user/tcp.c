@@ -542,6 +542,8 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	if (!out.len)
 		ring_release_if_empty(e, f);
 	e->stats[TCP_STAT_requests] += r.responses;
+	if (r.responses)
+		f->flags |= FLOW_SERVED;
 	if (r.closed)
 		f->flags |= FLOW_CLOSE;
 	head_timer(e, f);
@@ -797,6 +799,27 @@ static void reply_rst(struct tcp_engine *e, const struct pkt *p)
 		STAT(e, rst_sent);
 }
 
+/*
+ * Draining: a SYN gets an RST instead of a SYN-ACK, from the SYN-ACK
+ * budget, so a busy node's refusals are not dropped by the RST limit
+ * (a dropped one costs the client a one-second SYN retransmission).
+ */
+static void refuse_syn(struct tcp_engine *e, const struct pkt *p)
+{
+	struct pkt_seg s = { .ack = p->seq + p->payload_len + 1,
+			     .flags = TCP_RST | TCP_ACK };
+	struct pkt_route r;
+
+	STAT(e, drain_refused);
+	if (!rate_ok(&e->synack_rl, e->now_ms)) {
+		STAT(e, synack_limited);
+		return;
+	}
+	pkt_reply_route(p, &r);
+	if (emit(e, &r, &s))
+		STAT(e, rst_sent);
+}
+
 static void reply_synack(struct tcp_engine *e, const struct pkt *p)
 {
 	uint16_t ours = p->key.family == 4 ? e->mss4 : e->mss6;
@@ -880,9 +903,10 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 
 	if (fl & TCP_RST)
 		return;
-	if (e->draining && (fl & (TCP_SYN | TCP_ACK))) {
-		STAT(e, drain_refused);
-		reply_rst(e, p); /* a clean refusal: try another node */
+	/* Shutting down: no new handshakes (a clean refusal: the client
+	 * tries another node); one already answered completes. */
+	if (e->draining && (fl & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		refuse_syn(e, p);
 		return;
 	}
 	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
@@ -1021,9 +1045,14 @@ void tcp_drain(struct tcp_engine *e, uint64_t now_ms)
 	for (i = 1; i < e->ft.fresh; i++) {
 		struct flow *f = flow_at(&e->ft, i);
 
-		/* A flow is in use if it has a key; idle if it waits for a
-		 * request with nothing in flight or half-received. */
-		if (!f->key.family || (f->flags & FLOW_CLOSE) ||
+		/*
+		 * A flow is in use if it has a key; idle if it was answered
+		 * and waits with nothing in flight or half-received. One not
+		 * yet answered may have its first request on the wire: it
+		 * gets that answered (with Connection: close) instead.
+		 */
+		if (!f->key.family ||
+		    (f->flags & (FLOW_CLOSE | FLOW_SERVED)) != FLOW_SERVED ||
 		    f->http.head_len || f->backlog_len ||
 		    f->snd_una != f->snd_end)
 			continue;

@@ -108,15 +108,17 @@ static void export_stats(struct worker *w)
 
 /*
  * Shutting down: refuse new connections and close idle ones, again every
- * stats period as busy ones go idle. True once nothing is left to finish.
+ * stats period as busy ones go idle. The worker keeps serving (refusals
+ * included) until the main thread stops it; it only says when it has
+ * nothing left to finish.
  */
-static bool drained(struct worker *w, uint64_t now)
+static void drain(struct worker *w, uint64_t now)
 {
 	if (!*w->drain)
-		return false;
+		return;
 	if (!w->engine.draining || now - w->stats_at >= STATS_EVERY_MS)
 		tcp_drain(&w->engine, now);
-	return !w->engine.ft.count || now >= *w->drain_until;
+	w->drained = !w->engine.ft.count;
 }
 
 static void *worker_main(void *arg)
@@ -127,7 +129,7 @@ static void *worker_main(void *arg)
 	time_t wall = 0;
 	uint32_t n, i;
 
-	while (!*w->stop && !drained(w, worker_now_ms())) {
+	while (!*w->stop) {
 		uint64_t now = worker_now_ms();
 		time_t t = time(NULL);
 
@@ -136,6 +138,7 @@ static void *worker_main(void *arg)
 			wall = t;
 		}
 		target_cache_refresh(&w->targets, w->maps);
+		drain(w, now);
 		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
 		for (i = 0; i < n; i++) {
 			tcp_input(&w->engine, rx[i].data, rx[i].len,
@@ -153,7 +156,6 @@ static void *worker_main(void *arg)
 			     (int)tcp_sleep_ms(&w->engine, now, POLL_CAP_MS));
 	}
 	export_stats(w);
-	w->done = true;
 	return NULL;
 }
 
@@ -169,7 +171,6 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->stats = &cfg->maps->stats[cfg->queue];
 	w->stop = cfg->stop;
 	w->drain = cfg->drain;
-	w->drain_until = cfg->drain_until;
 	err = xsk_port_open(&w->port, &cfg->xsk);
 	if (err) {
 		log_err("xsk_open_failed", " queue=%u err=\"%s\"", cfg->queue,

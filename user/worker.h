@@ -28,8 +28,7 @@ struct worker_cfg {
 	const struct proxy_cfg *proxy;
 	bool log_clients; /* client addresses in the access log */
 	const volatile bool *stop; /* stop now */
-	const volatile bool *drain; /* finish open connections, then stop */
-	const volatile uint64_t *drain_until; /* grace deadline (ms) */
+	const volatile bool *drain; /* refuse new connections, close idle */
 };
 
 struct worker {
@@ -45,10 +44,9 @@ struct worker {
 	bool log_clients;
 	const volatile bool *stop;
 	const volatile bool *drain;
-	const volatile uint64_t *drain_until;
 	pthread_t thread;
 	bool running;
-	volatile bool done; /* its loop has ended */
+	volatile bool drained; /* draining, and no connection is left */
 };
 
 int worker_start(struct worker *w, const struct worker_cfg *cfg);

@@ -23,8 +23,12 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "apply.h"
 #include "listener.h"
@@ -67,7 +71,8 @@ struct daemon {
 	struct xr_maps maps;
 	struct worker *workers;
 	uint32_t nq;
-	int life_lock; /* held while we serve: one daemon per interface */
+	int life_lock; /* held while we serve: one daemon per pin directory */
+	int iface_lock; /* held while we serve: one daemon per interface */
 	struct config_watch watch;
 	uint64_t config_hash; /* of the last file content applied */
 	uint64_t failed_hash; /* of the last content rejected */
@@ -666,8 +671,66 @@ static int configure(struct daemon *d)
 /* Lifecycle */
 
 /*
- * One daemon per interface: the first holds an flock on its pinned status
- * map for as long as it runs. Checked before anything is attached, so a
+ * One daemon per interface, whatever bpffs it uses: an abstract UNIX socket
+ * named after the interface. Abstract names are per network namespace and
+ * vanish with the process, so a crashed daemon leaves no lock behind. It
+ * listens only so that a second daemon can ask the kernel who holds it.
+ */
+static socklen_t iface_lock_addr(struct sockaddr_un *sa, const char *ifname)
+{
+	int len = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
+			   "xredird/%s", ifname);
+
+	sa->sun_family = AF_UNIX;
+	sa->sun_path[0] = '\0';
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   (size_t)len);
+}
+
+static pid_t iface_lock_holder(const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct ucred cred = { 0 };
+	socklen_t cl = sizeof(cred);
+
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (const struct sockaddr *)sa, len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
+		cred.pid = 0;
+	close(fd);
+	return cred.pid;
+}
+
+static int take_iface_lock(const char *ifname)
+{
+	struct sockaddr_un sa;
+	socklen_t len = iface_lock_addr(&sa, ifname);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char who[32] = "";
+	pid_t holder;
+
+	if (fd < 0)
+		return -errno;
+	if (!bind(fd, (struct sockaddr *)&sa, len) && !listen(fd, 4))
+		return fd;
+	close(fd);
+	if (errno != EADDRINUSE)
+		return -errno;
+	holder = iface_lock_holder(&sa, len);
+	if (holder)
+		snprintf(who, sizeof(who), " (pid %d)", (int)holder);
+	fprintf(stderr,
+		"xredird: another xredird%s is already serving %s in this "
+		"network namespace (it holds the lock @xredird/%s); stop it "
+		"first\n",
+		who, ifname, ifname);
+	return -EBUSY;
+}
+
+/*
+ * And one daemon per pin directory: an flock on the pinned status map for
+ * as long as it runs. Both are checked before anything is attached, so a
  * second daemon cannot disturb the first.
  */
 static int take_life_lock(struct daemon *d, const char *pin_dir, bool must)
@@ -735,7 +798,6 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.log_clients = o->log_clients,
 			.stop = &stop,
 			.drain = &draining,
-			.drain_until = &drain_until,
 		};
 
 		if (worker_start(&d->workers[q], &cfg))
@@ -757,6 +819,7 @@ static int start_listener(struct daemon *d)
 		.header_ms = d->o->tcp.header_timeout_ms,
 		.log_clients = d->o->log_clients,
 		.stop = &stop,
+		.drain = &draining,
 	};
 
 	return listener_start(&d->listener, &cfg);
@@ -777,14 +840,36 @@ static void update_ready(struct daemon *d)
 				(!d->o->config_path || d->config_ok);
 }
 
-static bool workers_done(const struct daemon *d)
+/* Draining and nothing left to finish, or the grace time is up. */
+static bool drain_done(const struct daemon *d)
+{
+	uint32_t q;
+
+	if (!draining)
+		return false;
+	if (worker_now_ms() >= drain_until)
+		return true;
+	for (q = 0; q < d->nq; q++)
+		if (!d->workers[q].drained)
+			return false;
+	return d->listener.drained;
+}
+
+/*
+ * The last step of a drain: take the sockets out of the XSKMAP first, so
+ * the program passes the port to the kernel (which refuses at once) rather
+ * than to sockets nobody reads any more; the workers still answer what was
+ * already queued for them, then the threads stop.
+ */
+#define UNPLUG_SETTLE_US 20000
+
+static void unplug_sockets(struct daemon *d)
 {
 	uint32_t q;
 
 	for (q = 0; q < d->nq; q++)
-		if (!d->workers[q].done)
-			return false;
-	return true;
+		bpf_map_delete_elem(d->bpf.xsks_fd, &q);
+	usleep(UNPLUG_SETTLE_US);
 }
 
 /* SIGTERM/SIGINT: drain within the grace time; a second one: stop now. */
@@ -817,7 +902,7 @@ static void main_loop(struct daemon *d, int sigfd)
 	uint64_t ticks;
 
 	timerfd_settime(tfd, 0, &second, NULL);
-	while (!stop && !(draining && workers_done(d))) {
+	while (!stop && !drain_done(d)) {
 		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2, draining ? 50 : -1) <
 			    0 &&
 		    errno != EINTR)
@@ -841,6 +926,8 @@ static void main_loop(struct daemon *d, int sigfd)
 			reload(d, true);
 	}
 	close(tfd);
+	if (draining)
+		unplug_sockets(d);
 }
 
 static int run(struct daemon *d, int sigfd)
@@ -861,7 +948,9 @@ static int run(struct daemon *d, int sigfd)
 		log_err("getrandom_failed", " err=\"%s\"", strerror(errno));
 		return 1;
 	}
-	if (xr_pin_dir(pin_dir, sizeof(pin_dir), o->bpffs, o->ifname) ||
+	d->iface_lock = take_iface_lock(o->ifname);
+	if (d->iface_lock < 0 ||
+	    xr_pin_dir(pin_dir, sizeof(pin_dir), o->bpffs, o->ifname) ||
 	    take_life_lock(d, pin_dir, false))
 		return 1;
 	/* libxdp keeps its dispatcher state in the same bpffs as our pins. */
@@ -903,13 +992,17 @@ out_unload:
 	xr_bpf_unload(&d->bpf);
 	if (d->life_lock >= 0)
 		close(d->life_lock);
+	if (d->iface_lock >= 0)
+		close(d->iface_lock);
 	log_info("stopped", " iface=%s", o->ifname);
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .life_lock = -1, .watch = { -1, NULL } };
+	struct daemon d = { .life_lock = -1,
+			    .iface_lock = -1,
+			    .watch = { -1, NULL } };
 	struct options o;
 	sigset_t set;
 	int sigfd;

@@ -1,0 +1,994 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# xredir's production-lifecycle tests: xredird started, signalled, killed,
+# restarted and doubled on the server veth of a topology of its own
+# (scripts/topology.sh, XR_TOPO=$XR_LIFE_TOPO, default xrlife), with real
+# clients in the client namespace and on the node itself.
+#
+#   01a-drain-graceful        SIGTERM: idle keep-alive gets a FIN, new
+#                             connections an RST, a slow request its answer
+#                             with Connection: close; exit 0 within grace+1 s;
+#                             program detached, the kernel refuses the port
+#   01b-drain-grace-expiry    a request that never completes: exit 0 at the
+#                             grace time, not before, not much after
+#   01c-drain-second-signal   a second signal (SIGINT) during a drain stops
+#                             at once
+#   01d-drain-local-clients   the same drain for clients of the kernel-socket
+#                             listener (127.0.0.1 on the node)
+#   01e-drain-no-blackhole    connects back to back through SIGTERM and the
+#                             exit: each is answered or refused at once, none
+#                             dropped (a dropped SYN costs the client 1 s)
+#   02-kill9-restart          kill -9: the program stays, the kernel refuses
+#                             (RST, TTL 99); a restart serves again in < 1 s
+#                             with the rules added before the kill, and one
+#                             program attached
+#   03a-second-daemon-refused another xredird on the interface (same bpffs)
+#                             exits non-zero at once, naming the lock; the
+#                             first serves on, same program
+#   03b-second-daemon-other-bpffs  the same with the second daemon on another
+#                             bpffs mount (no shared lock)
+#   04a-other-xdp-program     an XDP program loaded by xdp-loader: xredird
+#                             cannot attach (no dispatcher on this kernel) and
+#                             leaves it working; xdp-loader cannot attach over
+#                             xredird either; after xredird exits it can
+#   04b-other-xdp-program-message  xredird's error says what is in the way
+#                             (an XDP program is already attached), and no
+#                             line claims native XDP is unavailable
+#   05-local-clients          127.0.0.1, ::1 and the node's own addresses from
+#                             inside the server namespace, same rules
+#   06-skb-fallback           --xdp-mode auto on a macvlan (no native XDP):
+#                             xdp_native_unavailable ... fallback=skb, status
+#                             says skb, traffic served over AF_XDP
+#   07a-metrics-promtool      `promtool check metrics` on a scrape; values
+#                             agree with xredirctl stats
+#   07b-prometheus-scrape     a real Prometheus scraping every 1 s sees 200
+#                             more requests after a burst of 200
+#   07c-readyz                /readyz from the first moment the port accepts
+#                             (never 200 before serving), 503 with a rejected
+#                             config then 200 once fixed, 503 while draining;
+#                             /healthz 200 throughout
+#   08a-logs-no-client-ip     after many clients, errors and a drain, the log
+#                             holds no client address, by default and with
+#                             the debug access log; --log-clients adds them
+#   08b-logs-json             --log-format json: every line is a JSON object
+#                             (info, and debug with the libraries' lines)
+#
+# Needs root and a build (`make all`); builds nothing itself. Prints one line
+# per test, ok or FAIL with a short reason, and exits non-zero if any failed.
+# A missing tool fails the tests that need it; nothing is skipped. The
+# topology is always torn down on exit. E2E_KEEP=1 keeps the work dir; it is
+# also kept when something failed.
+#
+# usage: tests/e2e/lifecycle.sh [TEST-NAME-SUBSTRING...]
+set -u
+export LC_ALL=C
+
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
+
+TOPO=${XR_LIFE_TOPO:-xrlife}
+PORT=10000
+MPORT=9100
+XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
+LCPY=$E2E_ROOT/tests/e2e/lifecycle_client.py
+DEFAULT=https://k8s.gcr.io
+REWRITE=https://registry-1.docker.io
+XDP_OTHER_OBJ=${XDP_OTHER_OBJ:-/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/bpf/xdpfilt_alw_all.o}
+
+TESTS=(
+	01a-drain-graceful
+	01b-drain-grace-expiry
+	01c-drain-second-signal
+	01d-drain-local-clients
+	01e-drain-no-blackhole
+	02-kill9-restart
+	03a-second-daemon-refused
+	03b-second-daemon-other-bpffs
+	04a-other-xdp-program
+	04b-other-xdp-program-message
+	05-local-clients
+	06-skb-fallback
+	07a-metrics-promtool
+	07b-prometheus-scrape
+	07c-readyz
+	08a-logs-no-client-ip
+	08b-logs-json
+)
+FUNCS=(t01a_drain t01b_expiry t01c_second t01d_local t01e_blackhole t02_kill9 t03a_second
+	t03b_other_bpffs t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
+	t07b_prometheus t07c_readyz t08a_logs t08b_json)
+
+# ---- helpers ----
+
+ms_now() { date +%s%3N; }
+secs() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+
+ctl() { "$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "${CTL_IF:-$XR_SRV_IF}" "$@"; }
+
+# xstat NAME: one counter of `xredirctl stats`.
+xstat() { ctl stats | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# lc NS CHECK [ARGS]: lifecycle_client.py in a namespace.
+lc() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" timeout 30 "$PYTHON" "$LCPY" "$@"
+}
+
+# lcc NS CHECK [ARGS]: the same, its output to the test's log; on failure
+# its reason is the test's (`why`).
+lcc() {
+	local out rc
+	out=$(lc "$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" >&2
+	[ "$rc" = 0 ] && return 0
+	why "$(grep '^FAIL: ' <<<"$out" | tail -n 1 | sed 's/^FAIL: //')"
+	return 1
+}
+
+# xdp_progs NS IFACE: one line "MODE ID NAME" per XDP program attached.
+xdp_progs() {
+	ip -n "$1" link show "$2" | awk '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^xdp/) mode = $i }
+		/prog\/xdp/ {
+			for (i = 1; i < NF; i++) {
+				if ($i == "id") id = $(i + 1)
+				if ($i == "name") nm = $(i + 1)
+			}
+			print mode, id, nm
+		}'
+}
+
+# Daemons started here (pids), for the cleanup.
+LC_DAEMONS=()
+D_N=0
+D_PID=
+D_JOB=
+D_LOG=
+D_RC=
+
+d_alive() { [ -n "$D_PID" ] && kill -0 "$D_PID" 2>/dev/null; }
+
+# d_start [-n NS] [-i IFACE] [-u URL|-] [-k] ARGS...: xredird in NS on IFACE
+# (default: the server veth) with fresh pins (-k: keep them). Ready once it
+# logged that it serves and URL (default: the server's address, from the
+# client namespace; '-': none) is answered 302. D_PID is xredird's own pid
+# (`ip netns exec` and sh exec it), D_JOB the job to wait for, D_LOG its log.
+d_start() {
+	local ns=$XR_SRV_NS ifc=$XR_SRV_IF url="http://$XR_SRV_IP4:$PORT/ready"
+	local keep=0 i code pidf
+	while :; do
+		case "${1:-}" in
+		-n) ns=$2; shift 2 ;;
+		-i) ifc=$2; shift 2 ;;
+		-u) url=$2; shift 2 ;;
+		-k) keep=1; shift ;;
+		*) break ;;
+		esac
+	done
+	[ -x "$XREDIRD" ] || { why "no $XREDIRD (make all)"; return 1; }
+	[ "$keep" = 1 ] || rm -rf "${XR_BPFFS:?}/xredir/$ifc"
+	D_N=$((D_N + 1))
+	D_LOG=$E2E_WORK/xredird.$D_N.log
+	pidf=$E2E_WORK/xredird.$D_N.pid
+	echo "start: xredird --iface $ifc $* (in $ns, log $D_LOG)" >&2
+	ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
+		"$XREDIRD" --iface "$ifc" --bpffs "$XR_BPFFS" "$@" \
+		>"$D_LOG" 2>&1 &
+	D_JOB=$!
+	D_PID=
+	D_RC=
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$pidf" ] && break
+		sleep 0.01
+	done
+	D_PID=$(cat "$pidf" 2>/dev/null)
+	[ -n "$D_PID" ] || { why "xredird did not start"; return 1; }
+	LC_DAEMONS+=("$D_PID")
+	for ((i = 0; i < 100; i++)); do
+		grep -Eq 'msg=serving|"msg":"serving"' "$D_LOG" && break
+		d_alive || { d_died; return 1; }
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || { why "xredird did not log serving in 5 s"; tail -n 5 "$D_LOG" >&2; return 1; }
+	[ "$url" = - ] && return 0
+	for ((i = 0; i < 100; i++)); do
+		code=$(cli curl -sg -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null) || true
+		[ "$code" = 302 ] && return 0
+		d_alive || { d_died; return 1; }
+		sleep 0.05
+	done
+	why "xredird not answering $url (last: ${code:-none})"
+	return 1
+}
+
+d_died() {
+	wait "$D_JOB" 2>/dev/null
+	D_RC=$?
+	why "xredird exited with status $D_RC: $(tail -n 1 "$D_LOG")"
+	tail -n 10 "$D_LOG" >&2
+	D_PID=
+}
+
+# d_stop [SECS] [SIG]: signal (TERM), wait up to SECS (5) for the exit;
+# D_RC is its status, D_STOP_S the seconds it took. Fails unless 0 in time.
+d_stop() {
+	local secs=${1:-5} sig=${2:-TERM} t0
+	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
+	t0=$(now)
+	kill -"$sig" "$D_PID" 2>/dev/null
+	if ! wait_exit "$secs" "$D_PID"; then
+		kill -KILL "$D_PID" 2>/dev/null
+		wait "$D_JOB" 2>/dev/null
+		D_PID=
+		D_RC=timeout
+		why "xredird still running ${secs}s after SIG$sig (killed)"
+		return 1
+	fi
+	D_STOP_S=$(secs "$(now) - $t0")
+	wait "$D_JOB" 2>/dev/null
+	D_RC=$?
+	D_PID=
+	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC after SIG$sig"; return 1; }
+}
+
+# d_end: stops whatever daemon a test left running (no checks).
+d_end() {
+	[ -n "$D_PID" ] || return 0
+	kill -TERM "$D_PID" 2>/dev/null
+	wait_exit 3 "$D_PID" || kill -KILL "$D_PID" 2>/dev/null
+	wait "$D_JOB" 2>/dev/null
+	D_PID=
+}
+
+# wait_line FILE REGEX [SECS]: until a line of FILE matches.
+wait_line() {
+	local i n=$((${3:-5} * 50))
+	for ((i = 0; i < n; i++)); do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	why "no '$2' in $(basename "$1") after ${3:-5}s: $(tail -n 1 "$1" 2>/dev/null)"
+	return 1
+}
+
+# answer NS SRC URL: "STATUS LOCATION" of a GET (SRC '-': any source).
+answer() {
+	local ns=$1 src=$2 url=$3
+	[ "$src" = - ] && src=
+	ip netns exec "$ns" curl -sSg -m 3 -o /dev/null \
+		-w '%{http_code} %header{location}' ${src:+--interface "$src"} "$url" 2>&1
+}
+
+# expect NS SRC URL WANT
+expect() {
+	local got
+	got=$(answer "$1" "$2" "$3")
+	echo "from $2 in $1: $3 -> $got" >&2
+	[ "$got" = "$4" ] && return 0
+	why "from $2 ($1) $3: got '$got', want '$4'"
+	return 1
+}
+
+# detached_and_refused: no program on the server veth, and the kernel
+# refuses the port.
+detached_and_refused() {
+	local p
+	p=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	[ -z "$p" ] || { why "XDP program still attached after the exit: $p"; return 1; }
+	lcc "$XR_CLI_NS" refused --host "$XR_SRV_IP4" --src "$XR_CLI_IP4" ||
+		{ why "after the exit: $(tail -n 1 "$E2E_WORK/.reason" 2>/dev/null)"; return 1; }
+}
+
+# ---- 01: drain ----
+
+t01a_drain() {
+	need curl "$PYTHON" || return 1
+	local out=$E2E_WORK/t01a.out job rc t_sig dt summary refused
+	d_start --grace 3 --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	cli timeout 30 "$PYTHON" "$LCPY" drain --pid "$D_PID" \
+		--host "$XR_SRV_IP4" --src "$XR_CLI_IP4" \
+		--metrics "$XR_SRV_IP4:$MPORT" --complete-after 1.0 >"$out" 2>&1 &
+	job=$!
+	wait_line "$out" '^sigterm at ' 10 || { cat "$out" >&2; return 1; }
+	t_sig=$(sed -n 's/^sigterm at //p' "$out")
+	if ! wait_exit 6 "$D_PID"; then
+		why "xredird still running 6 s after SIGTERM (grace 3)"
+		wait "$job"
+		cat "$out" >&2
+		return 1
+	fi
+	dt=$(secs "$(now) - $t_sig")
+	wait "$D_JOB"
+	D_RC=$?
+	D_PID=
+	wait "$job"
+	rc=$?
+	cat "$out" >&2
+	[ "$rc" = 0 ] || { why "$(grep '^FAIL' "$out" | tail -n 1)"; return 1; }
+	summary=$(grep -v '^sigterm at' "$out" | tail -n 1)
+	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC"; return 1; }
+	awk "BEGIN { exit !($dt <= 4.0) }" ||
+		{ why "exit ${dt}s after SIGTERM, grace 3 s (+1 allowed)"; return 1; }
+	grep -q 'msg=signal sig=TERM action=drain grace_ms=3000' "$D_LOG" ||
+		{ why "no drain log line"; return 1; }
+	grep -q 'msg=stopped' "$D_LOG" || { why "no msg=stopped"; return 1; }
+	refused=$(xstat drain_refused)
+	[ "${refused:-0}" -ge 1 ] ||
+		{ why "drain_refused counter is ${refused:-?}: the RSTs were not xredird's"; return 1; }
+	detached_and_refused || return 1
+	echo "$summary; exit 0 ${dt}s after SIGTERM (drain_refused=$refused); detached, kernel refuses"
+}
+
+t01b_expiry() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t01b.out job
+	d_start --grace 2 || return 1
+	cli timeout 30 "$PYTHON" "$LCPY" hold --seconds 3.5 --host "$XR_SRV_IP4" \
+		--src "$XR_CLI_IP4" >"$out" 2>&1 &
+	job=$!
+	wait_line "$out" '^holding' 10 || return 1
+	d_stop 4 || { wait "$job"; return 1; }
+	wait "$job" || { cat "$out" >&2; why "$(tail -n 1 "$out")"; return 1; }
+	cat "$out" >&2
+	awk "BEGIN { exit !($D_STOP_S >= 1.8 && $D_STOP_S <= 3.0) }" ||
+		{ why "exit ${D_STOP_S}s after SIGTERM with a request open, grace 2 s"; return 1; }
+	detached_and_refused || return 1
+	echo "exit 0 ${D_STOP_S}s after SIGTERM (grace 2 s) with a request open; the client: $(tail -n 1 "$out" | sed 's/^held [0-9.]*s: //')"
+}
+
+t01c_second() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t01c.out job t0 dt
+	d_start --grace 30 || return 1
+	cli timeout 30 "$PYTHON" "$LCPY" hold --seconds 2 --host "$XR_SRV_IP4" \
+		--src "$XR_CLI_IP4" >"$out" 2>&1 &
+	job=$!
+	wait_line "$out" '^holding' 10 || return 1
+	kill -TERM "$D_PID"
+	sleep 0.5
+	d_alive || { wait "$job"; why "xredird exited before the second signal, with a request open and grace 30 s"; return 1; }
+	t0=$(now)
+	d_stop 2 INT || { wait "$job"; return 1; }
+	dt=$(secs "$(now) - $t0")
+	wait "$job"
+	cat "$out" >&2
+	grep -q 'msg=signal sig=INT action=stop' "$D_LOG" ||
+		{ why "no 'msg=signal sig=INT action=stop' line"; return 1; }
+	awk "BEGIN { exit !($dt <= 1.0) }" ||
+		{ why "exit ${dt}s after the second signal"; return 1; }
+	detached_and_refused || return 1
+	echo "draining with a request open (grace 30 s), SIGINT: exit 0 after ${dt}s; detached"
+}
+
+t01d_local() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t01d.hold job r1 r2 fails=''
+	# (1) An AF_XDP connection keeps the daemon draining meanwhile.
+	d_start --grace 3 || return 1
+	cli timeout 30 "$PYTHON" "$LCPY" hold --seconds 2.5 --host "$XR_SRV_IP4" \
+		--src "$XR_CLI_IP4" >"$out" 2>&1 &
+	job=$!
+	wait_line "$out" '^holding' 10 || return 1
+	if r1=$(lc "$XR_SRV_NS" local-drain --host 127.0.0.1 --pid "$D_PID" \
+		--complete-after 1.0 2>&1); then
+		r1="ok: $r1"
+	else
+		fails="with an AF_XDP connection open: ${r1##*FAIL: }"
+	fi
+	echo "with an AF_XDP connection open: $r1" >&2
+	wait "$job"
+	wait_exit 4 "$D_PID"
+	wait "$D_JOB"
+	D_PID=
+	# (2) No AF_XDP connection: the drain has only the local ones.
+	d_start --grace 3 || return 1
+	if r2=$(lc "$XR_SRV_NS" local-drain --host 127.0.0.1 --pid "$D_PID" \
+		--complete-after 1.0 2>&1); then
+		r2="ok: $r2"
+	else
+		fails="${fails:+$fails | }local clients only: ${r2##*FAIL: }"
+	fi
+	echo "local clients only: $r2" >&2
+	wait_exit 4 "$D_PID"
+	wait "$D_JOB"
+	D_PID=
+	[ -z "$fails" ] || { why "$fails"; return 1; }
+	echo "kernel-socket clients drained like AF_XDP ones ($r2)"
+}
+
+t01e_blackhole() {
+	need "$PYTHON" || return 1
+	local r
+	d_start || return 1
+	r=$(lc "$XR_CLI_NS" storm --pid "$D_PID" --host "$XR_SRV_IP4" \
+		--src "$XR_CLI_IP4" --threads 4 --seconds 2.5 --sigterm-after 0.5 2>&1)
+	local rc=$?
+	echo "$r" >&2
+	wait_exit 5 "$D_PID"
+	wait "$D_JOB"
+	D_RC=$?
+	D_PID=
+	[ "$rc" = 0 ] || { why "${r##*FAIL: }"; return 1; }
+	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC"; return 1; }
+	echo "$r"
+}
+
+# ---- 02: kill -9 and restart ----
+
+t02_kill9() {
+	need curl tcpdump "$PYTHON" || return 1
+	local pold pnew no0 no1 out=$E2E_WORK/t02.wait job t_start t_first ms n
+	d_start || return 1
+	ctl target set T http://kill9.test >&2 && ctl rule add "$XR_CLI_IP4/32" T >&2 ||
+		{ why "xredirctl rule add failed"; return 1; }
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/k" "302 http://kill9.test/k" || return 1
+	pold=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	kill -KILL "$D_PID"
+	wait "$D_JOB" 2>/dev/null
+	D_PID=
+	pnew=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	echo "before: $pold; after kill -9: $pnew" >&2
+	[ -n "$pnew" ] && [ "$pnew" = "$pold" ] ||
+		{ why "after kill -9 the program is '$pnew', was '$pold'"; return 1; }
+	no0=$(xstat xdp_no_socket)
+	cap_start "$XR_CLI_IF" "$E2E_WORK/t02.pcap" "tcp src port $PORT" || return 1
+	lcc "$XR_CLI_NS" refused --host "$XR_SRV_IP4" --src "$XR_CLI_IP4" ||
+		{ cap_stop; why "after kill -9: $(cat "$E2E_WORK/.reason")"; return 1; }
+	lcc "$XR_CLI_NS" refused --host "$XR_SRV_IP6" --src "$XR_CLI_IP6" ||
+		{ cap_stop; why "after kill -9 (IPv6): $(cat "$E2E_WORK/.reason")"; return 1; }
+	sleep 0.2
+	cap_stop || return 1
+	no1=$(xstat xdp_no_socket)
+	tcpdump -r "$E2E_WORK/t02.pcap" -nn -v 2>/dev/null >&2
+	# RSTs with the kernel's TTL / hop limit (xredird uses 64).
+	n=$(tcpdump -r "$E2E_WORK/t02.pcap" -nn \
+		"(ip and ip[8] = $XR_KERNEL_TTL and tcp[13] & 4 != 0) or (ip6 and ip6[7] = $XR_KERNEL_TTL and ip6[6] = 6 and ip6[53] & 4 != 0)" \
+		2>/dev/null | grep -c .)
+	[ "$n" -ge 2 ] ||
+		{ why "want 2 RSTs with the kernel's TTL $XR_KERNEL_TTL, got $n"; return 1; }
+	[ $((no1 - no0)) -ge 2 ] ||
+		{ why "xdp_no_socket rose by $((no1 - no0)), want >= 2 (the program passing)"; return 1; }
+	# Restart, polled from the client every 5 ms from before the start.
+	cli timeout 20 "$PYTHON" "$LCPY" wait-serving --host "$XR_SRV_IP4" \
+		--src "$XR_CLI_IP4" --timeout 10 >"$out" 2>&1 &
+	job=$!
+	sleep 0.3
+	t_start=$(now)
+	d_start -k -u - || { wait "$job"; return 1; }
+	wait "$job" || { why "restart: $(tail -n 1 "$out")"; return 1; }
+	t_first=$(sed -n 's/^first 302 at \([0-9.]*\) .*/\1/p' "$out")
+	ms=$(awk "BEGIN { printf \"%d\", ($t_first - $t_start) * 1000 }")
+	echo "restart to first answer: $ms ms ($(cat "$out"))" >&2
+	[ "$ms" -lt 1000 ] || { why "first answer ${ms} ms after the restart"; return 1; }
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/k" "302 http://kill9.test/k" ||
+		{ why "the rule added before the kill is gone: $(cat "$E2E_WORK/.reason")"; return 1; }
+	expect "$XR_CLI_NS" "$XR_CLI_IP6" "http://[$XR_SRV_IP6]:$PORT/k" "302 $DEFAULT/k" || return 1
+	pnew=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	echo "after the restart: $pnew" >&2
+	[ "$(printf '%s\n' "$pnew" | grep -c .)" = 1 ] && [[ "$pnew" == *" xredir_xdp" ]] ||
+		{ why "after the restart the interface has: '$pnew'"; return 1; }
+	[ "$pnew" != "$pold" ] || { why "the stale program was not replaced ($pnew)"; return 1; }
+	grep -q 'msg=stale_program_removed' "$D_LOG" ||
+		{ why "no stale_program_removed log line"; return 1; }
+	d_stop || return 1
+	echo "kill -9: program stays (${pold% *}), kernel RSTs (ttl $XR_KERNEL_TTL, xdp_no_socket +$((no1 - no0))); restart serves after $ms ms with the rule; one program (${pnew% *})"
+}
+
+# ---- 03: a second daemon ----
+
+t03a_second() {
+	local p0 p1 t0 ms rc out=$E2E_WORK/t03a.second
+	d_start || return 1
+	p0=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	t0=$(ms_now)
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	rc=$?
+	ms=$(($(ms_now) - t0))
+	cat "$out" >&2
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || { why "the second xredird: exit $rc after $ms ms"; return 1; }
+	[ "$ms" -lt 2000 ] || { why "the second xredird took $ms ms to give up"; return 1; }
+	grep -q 'another xredird (pid [0-9]*) is already serving' "$out" && grep -q 'lock' "$out" ||
+		{ why "the message does not name the other daemon and the lock: $(tail -n 1 "$out")"; return 1; }
+	d_alive || { why "the first xredird died"; return 1; }
+	p1=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	[ "$p1" = "$p0" ] || { why "program changed: '$p0' -> '$p1'"; return 1; }
+	ctl --json status | grep -q "\"pid\":$D_PID," ||
+		{ why "status no longer names the first daemon: $(ctl --json status)"; return 1; }
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/s" "302 $DEFAULT/s" || return 1
+	d_stop || return 1
+	echo "second: exit $rc after $ms ms: \"$(head -n 1 "$out" | cut -c1-90)...\"; first serves on, program ${p0% *}"
+}
+
+BPFFS2=/run/xredir-$TOPO-bpffs2
+
+t03b_other_bpffs() {
+	local p0 p1 rc out=$E2E_WORK/t03b.second r0 r1 issues='' rz
+	mkdir -p "$BPFFS2"
+	mountpoint -q "$BPFFS2" || mount -t bpf bpf "$BPFFS2" || { why "cannot mount a bpffs at $BPFFS2"; return 1; }
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	p0=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	srv env LIBXDP_BPFFS="$BPFFS2" timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" \
+		--bpffs "$BPFFS2" >"$out" 2>&1
+	rc=$?
+	cat "$out" >&2
+	p1=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	echo "program before: '$p0', after the second daemon: '$p1'" >&2
+	sleep 0.25 # counters are published every 100 ms
+	r0=$(xstat responses_302)
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/s" "302 $DEFAULT/s" ||
+		issues="requests no longer answered"
+	sleep 0.25
+	r1=$(xstat responses_302)
+	rz=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/readyz")
+	echo "AF_XDP 302s $r0 -> $r1, /readyz $rz" >&2
+	[ "$rc" != 0 ] || issues="${issues:+$issues; }the second daemon exited 0"
+	d_alive || issues="${issues:+$issues; }the first daemon died"
+	if [ "$p1" != "$p0" ]; then
+		issues="${issues:+$issues; }the second daemon (exit $rc, log: $(grep -o 'msg=[a-z_]*' "$out" | sed 's/msg=//' | tr '\n' ' ' | sed 's/ $//')) changed the first's program '$p0' to '${p1:-none}'"
+		[ "$r1" = "$r0" ] && issues="$issues; the first now answers remote clients through its kernel socket only (AF_XDP 302s stay $r0) while /readyz says $rz"
+	elif [ "$r1" = "$r0" ]; then
+		issues="${issues:+$issues; }the first no longer answers over AF_XDP"
+	fi
+	d_end
+	rm -rf "${BPFFS2:?}/xredir"
+	umount "$BPFFS2" && rmdir "$BPFFS2"
+	[ -z "$issues" ] || { why "$issues"; return 1; }
+	echo "second daemon on another bpffs: exit $rc; the first keeps its program ${p0% *} and serves"
+}
+
+# ---- 04: another XDP program ----
+
+t04_other_xdp() {
+	need xdp-loader "$PYTHON" || return 1
+	[ -f "$XDP_OTHER_OBJ" ] || { why "no $XDP_OTHER_OBJ (xdp-tools)"; return 1; }
+	local other p rc t0 ms out=$E2E_WORK/t04.xredird lout=$E2E_WORK/t04.loader msg
+	srv xdp-loader load -m native "$XR_SRV_IF" "$XDP_OTHER_OBJ" >"$lout" 2>&1 ||
+		{ why "xdp-loader load failed: $(tail -n 1 "$lout")"; return 1; }
+	other=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	echo "loaded by xdp-loader: $other" >&2
+	# (a) xredird on top of it.
+	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
+	t0=$(ms_now)
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" \
+		--xdp-mode auto >"$out" 2>&1
+	rc=$?
+	ms=$(($(ms_now) - t0))
+	cat "$out" >&2
+	p=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	if [ "$rc" = 0 ] || [ "$rc" = 124 ]; then
+		why "xredird with another program attached: exit $rc (coexisting?): now '$p'"
+		srv xdp-loader unload -a "$XR_SRV_IF" >/dev/null 2>&1
+		return 1
+	fi
+	msg=$(grep 'level=error' "$out" | tail -n 1)
+	[ -n "$msg" ] && [[ "$msg" == *"$XR_SRV_IF"* ]] ||
+		{ why "no error line naming $XR_SRV_IF: $(tail -n 1 "$out")"; srv xdp-loader unload -a "$XR_SRV_IF"; return 1; }
+	[ "$ms" -lt 3000 ] || { why "xredird took $ms ms to fail"; srv xdp-loader unload -a "$XR_SRV_IF"; return 1; }
+	# (b) the other program is still there and traffic flows through it.
+	[ "$p" = "$other" ] ||
+		{ why "the other program changed: '$other' -> '$p'"; srv xdp-loader unload -a "$XR_SRV_IF"; return 1; }
+	cli ping -c 1 -W 2 -q "$XR_SRV_IP4" >&2 &&
+		lcc "$XR_CLI_NS" refused --host "$XR_SRV_IP4" --src "$XR_CLI_IP4" ||
+		{ why "traffic through the other program failed after xredird gave up"; srv xdp-loader unload -a "$XR_SRV_IF"; return 1; }
+	srv xdp-loader unload -a "$XR_SRV_IF" >&2 2>&1 ||
+		{ why "xdp-loader unload failed"; return 1; }
+	# (c) the other way round: xdp-loader over a running xredird.
+	d_start || return 1
+	p=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
+	if srv xdp-loader load -m native "$XR_SRV_IF" "$XDP_OTHER_OBJ" >"$lout.2" 2>&1; then
+		cat "$lout.2" >&2
+		why "xdp-loader attached over xredird: now '$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")'"
+		return 1
+	fi
+	cat "$lout.2" >&2
+	[ "$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")" = "$p" ] ||
+		{ why "xdp-loader's attempt changed xredird's program"; return 1; }
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/o" "302 $DEFAULT/o" || return 1
+	d_stop || return 1
+	# After xredird's exit the interface is free for the other program.
+	srv xdp-loader load -m native "$XR_SRV_IF" "$XDP_OTHER_OBJ" >"$lout.3" 2>&1 ||
+		{ why "after xredird's exit xdp-loader still cannot attach: $(tail -n 1 "$lout.3")"; return 1; }
+	cli ping -c 1 -W 2 -q "$XR_SRV_IP4" >&2 || { why "no ping through the other program"; srv xdp-loader unload -a "$XR_SRV_IF"; return 1; }
+	srv xdp-loader unload -a "$XR_SRV_IF" >&2 2>&1
+	echo "no dispatcher here: xredird over ${other##* } fails in $ms ms (exit $rc, '$(echo "$msg" | sed 's/^ts=[^ ]* //')'), ${other##* } keeps working; xdp-loader over xredird: '$(grep -v '^ *libxdp: No bpffs\|dispatcher without' "$lout.2" | tail -n 1)'; loads after xredird exits"
+}
+
+t04b_message() {
+	need xdp-loader || return 1
+	[ -f "$XDP_OTHER_OBJ" ] || { why "no $XDP_OTHER_OBJ (xdp-tools)"; return 1; }
+	local out=$E2E_WORK/t04b.xredird name issues=''
+	srv xdp-loader load -m native "$XR_SRV_IF" "$XDP_OTHER_OBJ" >/dev/null 2>&1 ||
+		{ why "xdp-loader load failed"; return 1; }
+	name=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF" | awk '{ print $3 }')
+	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" \
+		--xdp-mode auto >"$out" 2>&1
+	srv xdp-loader unload -a "$XR_SRV_IF" >/dev/null 2>&1
+	cat "$out" >&2
+	grep 'level=error' "$out" | grep -Eiq "$name|(another|existing|already|other)[^\"]*(program|xdp)" ||
+		issues="the error does not say that an XDP program ($name) is already attached: '$(grep 'level=error' "$out" | sed 's/^ts=[^ ]* //' | tr '\n' ' ')'"
+	if grep -q 'msg=xdp_native_unavailable' "$out"; then
+		issues="${issues:+$issues; }it logs '$(grep -o 'msg=xdp_native_unavailable.*' "$out")' though native XDP is available (the interface is taken)"
+	fi
+	[ -z "$issues" ] || { why "$issues"; return 1; }
+	echo "error: $(grep 'level=error' "$out" | sed 's/^ts=[^ ]* //')"
+}
+
+# ---- 05: clients on the node ----
+
+t05_local() {
+	need curl || return 1
+	local r0 r1 x1
+	d_start --match-ip 127.0.0.1 || return 1
+	ctl target set own http://own.test >&2 && ctl rule add "$XR_SRV_IP4/32" own >&2 ||
+		{ why "xredirctl failed"; return 1; }
+	sleep 0.3 # the listener refreshes its target cache
+	r0=$(xstat responses_302)
+	expect "$XR_SRV_NS" - "http://127.0.0.1:$PORT/x" "302 $REWRITE/x" || return 1
+	expect "$XR_SRV_NS" - "http://[::1]:$PORT/x" "302 $DEFAULT/x" || return 1
+	expect "$XR_SRV_NS" - "http://$XR_SRV_IP4:$PORT/x" "302 http://own.test/x" || return 1
+	expect "$XR_SRV_NS" - "http://[$XR_SRV_IP6]:$PORT/x" "302 $DEFAULT/x" || return 1
+	sleep 0.2
+	r1=$(xstat responses_302)
+	[ "$r1" = "$r0" ] ||
+		{ why "AF_XDP 302s went from $r0 to $r1 for local clients (want the kernel socket)"; return 1; }
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/x" "302 $DEFAULT/x" || return 1
+	sleep 0.2
+	x1=$(xstat responses_302)
+	[ "$x1" = $((r1 + 1)) ] || { why "the remote request was not counted by AF_XDP ($r1 -> $x1)"; return 1; }
+	d_stop || return 1
+	echo "127.0.0.1 -> $REWRITE (--match-ip), ::1 -> default, $XR_SRV_IP4 -> own.test (xredirctl rule), $XR_SRV_IP6 -> default; all by the kernel socket"
+}
+
+# ---- 06: SKB fallback ----
+
+MV_NS=$TOPO-mv
+MV_IF=$TOPO-m0
+MV_IP4=10.77.0.9
+
+mv_down() {
+	ip netns del "$MV_NS" 2>/dev/null
+	rm -rf "${XR_BPFFS:?}/xredir/$MV_IF"
+}
+
+t06_skb() {
+	need curl || return 1
+	local out=$E2E_WORK/t06.native rc p s0 s1 dummy
+	# No dummy driver in some kernels: say which device lacks native XDP.
+	if ip -n "$XR_SRV_NS" link add "$TOPO-d0" type dummy 2>"$E2E_WORK/t06.dummy"; then
+		ip -n "$XR_SRV_NS" link del "$TOPO-d0"
+		dummy="dummy available"
+	else
+		dummy="no dummy driver ($(tr -d '\n' <"$E2E_WORK/t06.dummy"))"
+	fi
+	mv_down
+	ip netns add "$MV_NS" &&
+		ip -n "$XR_SRV_NS" link add "$MV_IF" link "$XR_SRV_IF" type macvlan mode bridge &&
+		ip -n "$XR_SRV_NS" link set "$MV_IF" netns "$MV_NS" &&
+		ip -n "$MV_NS" addr add "$MV_IP4/24" dev "$MV_IF" &&
+		ip -n "$MV_NS" link set lo up && ip -n "$MV_NS" link set "$MV_IF" up ||
+		{ why "cannot make a macvlan"; return 1; }
+	cli ping -c 1 -W 2 -q "$MV_IP4" >/dev/null || { why "no ping to the macvlan"; return 1; }
+	# Native XDP is refused there.
+	ip netns exec "$MV_NS" timeout 10 "$XREDIRD" --iface "$MV_IF" --bpffs "$XR_BPFFS" \
+		--xdp-mode native >"$out" 2>&1
+	rc=$?
+	cat "$out" >&2
+	[ "$rc" != 0 ] && grep -q 'xdp_attach_failed' "$out" ||
+		{ why "--xdp-mode native on a macvlan: exit $rc: $(tail -n 1 "$out")"; return 1; }
+	d_start -n "$MV_NS" -i "$MV_IF" -u "http://$MV_IP4:$PORT/ready" --xdp-mode auto || return 1
+	grep -E 'msg=xdp_native_unavailable .*fallback=skb' "$D_LOG" >&2 ||
+		{ why "no 'msg=xdp_native_unavailable ... fallback=skb' line"; return 1; }
+	grep -q "msg=serving .*xdp_mode=skb" "$D_LOG" || { why "msg=serving does not say xdp_mode=skb"; return 1; }
+	CTL_IF=$MV_IF ctl status >&2
+	CTL_IF=$MV_IF ctl status | grep -Eq '^xdp: +skb mode' ||
+		{ why "xredirctl status: $(CTL_IF=$MV_IF ctl status | grep '^xdp')"; return 1; }
+	p=$(xdp_progs "$MV_NS" "$MV_IF")
+	[[ "$p" == "xdpgeneric "*" xredir_xdp" ]] || { why "ip link shows '$p'"; return 1; }
+	s0=$(CTL_IF=$MV_IF xstat responses_302)
+	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$MV_IP4:$PORT/skb" "302 $DEFAULT/skb" || return 1
+	sleep 0.2
+	s1=$(CTL_IF=$MV_IF xstat responses_302)
+	[ "$s1" -gt "$s0" ] || { why "not answered over AF_XDP (302s $s0 -> $s1)"; return 1; }
+	d_stop || return 1
+	[ -z "$(xdp_progs "$MV_NS" "$MV_IF")" ] || { why "program still on the macvlan"; return 1; }
+	mv_down
+	echo "macvlan: native refused; auto -> '$(grep -o 'msg=xdp_native_unavailable.*' "$D_LOG")', status skb, xdpgeneric, served over AF_XDP; $dummy"
+}
+
+# ---- 07: metrics, Prometheus, readiness ----
+
+scrape() { srv curl -sS -m 3 "http://$XR_SRV_IP4:$MPORT$1"; }
+
+# metric FILE NAME{LABELS}: its value in a scrape.
+metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+
+t07a_promtool() {
+	need promtool curl "$PYTHON" || return 1
+	local m=$E2E_WORK/t07a.metrics v s
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	cli curl -s -o /dev/null "http://$XR_SRV_IP4:$PORT/a/[1-20]" || return 1
+	lcc "$XR_CLI_NS" bad --host "$XR_SRV_IP4" || { why "bad requests: $(tail -n 1 "$E2E_WORK/.reason")"; return 1; }
+	srv curl -s -o /dev/null "http://127.0.0.1:$PORT/l/[1-5]" || return 1
+	sleep 0.3
+	scrape /metrics >"$m" || { why "scrape failed"; return 1; }
+	promtool check metrics <"$m" >"$m.check" 2>&1 ||
+		{ cat "$m.check" >&2; why "promtool: $(head -n 1 "$m.check")"; return 1; }
+	v=$(metric "$m" 'xredir_requests_total{status="302",path="xdp"}')
+	s=$(xstat responses_302)
+	[ "$v" = "$s" ] && [ "$v" -ge 21 ] || { why "302 xdp: metrics $v, xredirctl stats $s"; return 1; }
+	v=$(metric "$m" 'xredir_requests_total{status="400",path="xdp"}')
+	[ "$v" = 3 ] || { why "400 xdp: $v, want 3"; return 1; }
+	v=$(metric "$m" 'xredir_requests_total{status="302",path="local"}')
+	[ "$v" = 5 ] || { why "302 local: $v, want 5"; return 1; }
+	[ "$(metric "$m" xredir_ready)" = 1 ] || { why "xredir_ready is not 1"; return 1; }
+	srv curl -sS -D "$m.hdr" -o /dev/null "http://$XR_SRV_IP4:$MPORT/metrics" &&
+		grep -qi '^content-type: text/plain; version=0.0.4' "$m.hdr" ||
+		{ why "Content-Type: $(grep -i content-type "$m.hdr")"; return 1; }
+	echo "promtool clean ($(grep -c '^# TYPE' "$m") families, $(grep -vc '^#' "$m") samples); 302 xdp=$s local=5, 400 xdp=3 agree with xredirctl"
+}
+
+# promq QUERY: the value of a one-element instant vector, or nothing.
+promq() {
+	srv curl -sS -m 2 -G "http://127.0.0.1:9090/api/v1/query" \
+		--data-urlencode "query=$1" 2>/dev/null |
+		"$PYTHON" -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(int(float(r[0]["value"][1])) if r else "")' 2>/dev/null
+}
+
+t07b_prometheus() {
+	need prometheus curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t07b i v0='' v1='' codes t0 ms
+	d_alive || { d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1; }
+	mkdir -p "$w/data"
+	cat >"$w/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: xredir
+    static_configs:
+      - targets: ['$XR_SRV_IP4:$MPORT']
+EOF
+	e2e_bg prometheus srv prometheus --config.file="$w/prometheus.yml" \
+		--storage.tsdb.path="$w/data" --web.listen-address=127.0.0.1:9090
+	# Prometheus hands static targets to its scrapers after ~5 s.
+	for ((i = 0; i < 150; i++)); do
+		v0=$(promq 'sum(xredir_requests_total)')
+		[ -n "$v0" ] && break
+		sleep 0.1
+	done
+	[ -n "$v0" ] || { tail -n 5 "$E2E_WORK/prometheus.out" >&2; e2e_bg_stop prometheus; why "Prometheus has no sample after 15 s"; return 1; }
+	codes=$(cli curl -s -o /dev/null -w '%{http_code}\n' "http://$XR_SRV_IP4:$PORT/burst/[1-200]" | sort | uniq -c | sed 's/^ *//')
+	t0=$(ms_now)
+	[ "$codes" = "200 302" ] || { e2e_bg_stop prometheus; why "the burst: $codes"; return 1; }
+	for ((i = 0; i < 100; i++)); do
+		v1=$(promq 'sum(xredir_requests_total)')
+		[ -n "$v1" ] && [ "$v1" -ge $((v0 + 200)) ] && break
+		sleep 0.1
+	done
+	ms=$(($(ms_now) - t0))
+	srv curl -s "http://127.0.0.1:9090/api/v1/targets" >"$w/targets.json"
+	e2e_bg_stop prometheus
+	[ -n "$v1" ] && [ "$v1" -ge $((v0 + 200)) ] ||
+		{ why "sum(xredir_requests_total) in Prometheus: $v0 -> ${v1:-none} after 10 s"; return 1; }
+	grep -q '"health":"up"' "$w/targets.json" || { why "target not up: $(head -c 300 "$w/targets.json")"; return 1; }
+	echo "Prometheus 2 (scrape 1 s): sum(xredir_requests_total) $v0 -> $v1 ${ms} ms after 200 curl requests"
+}
+
+t07c_readyz() {
+	need curl "$PYTHON" || return 1
+	local out=$E2E_WORK/t07c.poll job c=$E2E_WORK/t07c.conf seq h r st i held=$E2E_WORK/t07c.hold
+	d_end
+	# (a) from the very start: polled every 2 ms before xredird exists.
+	ip netns exec "$XR_SRV_NS" timeout 20 "$PYTHON" "$LCPY" readyz \
+		--url "http://$XR_SRV_IP4:$MPORT/readyz" --timeout 10 >"$out" 2>&1 &
+	job=$!
+	sleep 0.3
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || { wait "$job"; return 1; }
+	wait "$job" || { why "readyz poll: $(tail -n 1 "$out")"; return 1; }
+	seq=$(tail -n 1 "$out")
+	echo "/readyz from the start: $seq" >&2
+	[[ "$seq" =~ ^(refused( x[0-9]+)?,\ )?(503( x[0-9]+)?,\ )?200$ ]] ||
+		{ why "/readyz sequence: $seq"; return 1; }
+	[ "$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF" | grep -c xredir_xdp)" = 1 ] ||
+		{ why "ready but no program attached"; return 1; }
+	h=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/healthz")
+	[ "$h" = 200 ] || { why "/healthz $h"; return 1; }
+	d_stop || return 1
+	# (b) a config file that cannot be applied: serving, but not ready.
+	printf 'default http://d.test\nrule 10.77.0.2/16 default\n' >"$c"
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" --config "$c" || return 1
+	sleep 1.2 # a heartbeat
+	r=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/readyz")
+	h=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/healthz")
+	echo "rejected config: /readyz $r /healthz $h" >&2
+	[ "$r" = 503 ] && [ "$h" = 200 ] ||
+		{ why "with a rejected config: /readyz $r, /healthz $h (want 503, 200)"; return 1; }
+	printf 'default http://d.test\nrule 10.77.0.0/16 default\n' >"$c"
+	for ((i = 0; i < 60; i++)); do
+		r=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/readyz")
+		[ "$r" = 200 ] && break
+		sleep 0.05
+	done
+	[ "$r" = 200 ] || { why "/readyz $r 3 s after the config was fixed"; return 1; }
+	st="fixed config: 200 after $((i * 50)) ms"
+	# (c) draining: a request held open keeps it draining.
+	cli timeout 30 "$PYTHON" "$LCPY" hold --seconds 2 --host "$XR_SRV_IP4" \
+		--src "$XR_CLI_IP4" >"$held" 2>&1 &
+	job=$!
+	wait_line "$held" '^holding' 10 || return 1
+	kill -TERM "$D_PID"
+	sleep 0.3
+	r=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/readyz")
+	h=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/healthz")
+	v=$(scrape /metrics | awk '$1 == "xredir_ready" { print $2 }')
+	wait "$job"
+	wait_exit 5 "$D_PID"
+	wait "$D_JOB"
+	D_PID=
+	echo "draining: /readyz $r /healthz $h xredir_ready $v" >&2
+	[ "$r" = 503 ] && [ "$h" = 200 ] && [ "$v" = 0 ] ||
+		{ why "while draining: /readyz $r, /healthz $h, xredir_ready $v (want 503, 200, 0)"; return 1; }
+	echo "from start: $seq; rejected config: 503 ($st); draining: 503; /healthz 200"
+}
+
+# ---- 08: logs ----
+
+# log_activity NAME [quick]: many clients (v4, v6, local), malformed
+# requests; unless quick, a head that never completes and a drain.
+log_activity() {
+	local src
+	for src in "$XR_CLI_IP4" "$XR_MATCH_IP4"; do
+		cli curl -s -o /dev/null --interface "$src" "http://$XR_SRV_IP4:$PORT/l/[1-3]" || return 1
+		lcc "$XR_CLI_NS" bad --host "$XR_SRV_IP4" --src "$src" || return 1
+	done
+	for src in "$XR_CLI_IP6" "$XR_MATCH_IP6"; do
+		cli curl -sg -o /dev/null -o /dev/null -o /dev/null --interface "$src" \
+			"http://[$XR_SRV_IP6]:$PORT/l/1" "http://[$XR_SRV_IP6]:$PORT/l/2" \
+			"http://[$XR_SRV_IP6]:$PORT/l/3" || return 1
+		lcc "$XR_CLI_NS" bad --host "$XR_SRV_IP6" --src "$src" || return 1
+	done
+	srv curl -s -o /dev/null "http://127.0.0.1:$PORT/l" &&
+		srv curl -sg -o /dev/null "http://[::1]:$PORT/l" || return 1
+	if [ "${2:-}" = quick ]; then
+		d_stop || return 1
+		return 0
+	fi
+	# A head that never completes (the header timeout, 2 s, ends it), a
+	# drain meanwhile, and a connection refused by the drain.
+	cli timeout 30 "$PYTHON" "$LCPY" hold --seconds 3 --host "$XR_SRV_IP4" \
+		--src "$XR_MATCH_IP4" >"$E2E_WORK/$1.hold" 2>&1 &
+	local job=$!
+	wait_line "$E2E_WORK/$1.hold" '^holding' 10 || return 1
+	sleep 1
+	kill -TERM "$D_PID"
+	sleep 0.3
+	lc "$XR_CLI_NS" refused --host "$XR_SRV_IP4" --src "$XR_CLI_IP4" >&2 || true
+	wait "$job"
+	wait_exit 5 "$D_PID"
+	wait "$D_JOB"
+	D_PID=
+}
+
+CLIENT_ADDRS=(10.77.0.2 10.77.0.3 fd77::2 fd77::3 127.0.0.1 ::1)
+
+t08a_logs() {
+	need curl "$PYTHON" || return 1
+	local a args=() r1 r2 n found
+	for a in "${CLIENT_ADDRS[@]}"; do args+=(--addr "$a"); done
+	# (1) the defaults
+	d_start --header-timeout 2 || return 1
+	log_activity t08a || { why "client activity failed: $(cat "$E2E_WORK/.reason" 2>/dev/null)"; return 1; }
+	cat "$D_LOG" >&2
+	grep -q 'msg=stopped' "$D_LOG" || { why "no msg=stopped"; return 1; }
+	r1=$("$PYTHON" "$LCPY" ip-scan --file "$D_LOG" "${args[@]}" 2>&1) ||
+		{ why "defaults: ${r1##*FAIL: }"; return 1; }
+	# (2) the debug access log, without --log-clients
+	d_start --header-timeout 2 --log-level debug || return 1
+	log_activity t08a2 || { why "client activity failed: $(cat "$E2E_WORK/.reason" 2>/dev/null)"; return 1; }
+	grep -v 'msg=lib' "$D_LOG" >&2
+	n=$(grep -c '/l/' "$D_LOG")
+	r2=$("$PYTHON" "$LCPY" ip-scan --file "$D_LOG" "${args[@]}" 2>&1) ||
+		{ why "--log-level debug: ${r2##*FAIL: }"; return 1; }
+	# (3) --log-clients: the addresses do appear (the scan can see them).
+	d_start --log-level debug --log-clients || return 1
+	log_activity t08a3 quick || { why "client activity failed: $(cat "$E2E_WORK/.reason" 2>/dev/null)"; return 1; }
+	found=0
+	for a in "${CLIENT_ADDRS[@]}"; do grep -qF -- "$a" "$D_LOG" && found=$((found + 1)); done
+	[ "$found" -ge 4 ] || { why "with --log-clients only $found of ${#CLIENT_ADDRS[@]} client addresses are logged"; return 1; }
+	echo "defaults: $r1; debug ($n access lines): no client address; --log-clients: $found of ${#CLIENT_ADDRS[@]} addresses logged"
+}
+
+t08b_json() {
+	need curl "$PYTHON" || return 1
+	local r1 r2
+	d_start --header-timeout 2 --log-format json || return 1
+	log_activity t08b || { why "client activity failed"; return 1; }
+	r1=$("$PYTHON" "$LCPY" json-lines --file "$D_LOG") || { why "$r1"; return 1; }
+	grep -q '"msg":"stopped"' "$D_LOG" || { why "no stopped line"; return 1; }
+	# At debug level the access log and the libraries' lines (quotes,
+	# colons, backslashes) are JSON too.
+	d_start --log-format json --log-level debug --log-clients || return 1
+	log_activity t08b2 quick || { why "client activity failed"; return 1; }
+	r2=$("$PYTHON" "$LCPY" json-lines --file "$D_LOG" 2>&1) || { why "debug: $r2"; return 1; }
+	echo "info: $r1; debug with --log-clients: $r2"
+}
+
+# ---- main ----
+
+if [ "$(id -u)" != 0 ]; then
+	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
+	echo "lifecycle: 0 passed, ${#TESTS[@]} failed (not root)"
+	exit 1
+fi
+
+mkdir -p /run/lock
+exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
+if ! flock -w 120 9; then
+	echo "lifecycle: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
+	exit 1
+fi
+
+e2e_init "$TOPO" || { echo "lifecycle: cannot read the topology" >&2; exit 1; }
+
+# The binaries under test, copied: a rebuild of the tree meanwhile does not
+# pull them from under a running test.
+if [ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ]; then
+	mkdir -p "$E2E_WORK/bin"
+	cp "$XREDIRD" "$XREDIRCTL" "$E2E_WORK/bin/"
+	XREDIRD=$E2E_WORK/bin/xredird
+	XREDIRCTL=$E2E_WORK/bin/xredirctl
+fi
+
+# Our own cleanup first (daemons, other namespaces and mounts), then lib's.
+lc_cleanup() {
+	local rc=$? pid
+	for pid in "${LC_DAEMONS[@]}"; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = xredird ] && kill_wait "$pid"
+	done
+	ip netns exec "$XR_SRV_NS" xdp-loader unload -a "$XR_SRV_IF" >/dev/null 2>&1
+	mv_down
+	if mountpoint -q "$BPFFS2" 2>/dev/null; then
+		rm -rf "${BPFFS2:?}/xredir"
+		umount "$BPFFS2" && rmdir "$BPFFS2"
+	fi
+	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
+	(exit "$rc")
+	e2e_cleanup
+}
+trap lc_cleanup EXIT
+
+T_START=$(now)
+SETUP_ERR=
+for tool in ip ethtool curl "$PYTHON"; do
+	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
+done
+[ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ] || SETUP_ERR="no $XREDIRD or $XREDIRCTL: build first (make all)"
+if [ -z "$SETUP_ERR" ] && ! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
+	SETUP_ERR="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
+fi
+if [ -n "$SETUP_ERR" ]; then
+	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
+	e2e_summary
+	exit 1
+fi
+
+for i in "${!TESTS[@]}"; do
+	if [ $# -gt 0 ]; then
+		sel=0
+		for pat in "$@"; do [[ "${TESTS[$i]}" == *"$pat"* ]] && sel=1; done
+		[ "$sel" = 1 ] || continue
+	fi
+	e2e_test "${TESTS[$i]}" "${FUNCS[$i]}"
+	# A test that failed half-way may leave its daemon: stop it.
+	d_end >/dev/null 2>&1
+done
+
+echo "lifecycle: $(secs "$(now) - $T_START")s"
+e2e_summary
