@@ -9,7 +9,7 @@ PKGS=(
 	libelf-dev zlib1g-dev pkg-config node-llhttp
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
-	nginx-light hey procps psmisc util-linux iputils-ping yamllint
+	nginx-light hey procps psmisc util-linux iputils-ping yamllint prometheus
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
 )
