@@ -19,29 +19,8 @@
 #include "config.h"
 #include "http.h"
 #include "proxy.h"
+#include "rng.h"
 #include "test.h"
-
-/* Deterministic pseudo-random numbers (splitmix64). */
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rnd_below(uint32_t n)
-{
-	return (uint32_t)(rnd() % n);
-}
 
 /* Records a failure with both strings when they differ. */
 #define CHECK_STR(a, b)                                                       \
