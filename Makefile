@@ -100,7 +100,22 @@ $(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
 $(BUILD)/tests/replay: tests/pcap/replay.c $(CORE_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $< $(CORE_SAN_OBJS) -o $@ -lpcap
 
-TEST_TOOLS := $(BUILD)/tests/test_xdp $(BUILD)/tests/pcapcheck
+# Robustness tools: seeded impairment on a veth (tc), raw SYN flood.
+$(BUILD)/robust:
+	mkdir -p $@
+
+$(BUILD)/robust/impair.bpf.o: tests/robust/impair.bpf.c tests/robust/impair.h | $(BUILD)/robust
+	$(CLANG) -O2 -g -target bpf $(WARN) $(ARCH_INC) -Itests/robust -c $< -o $@
+
+$(BUILD)/robust/impaird: tests/robust/impaird.c tests/robust/impair.h | $(BUILD)/robust
+	$(CC) -O2 -g $(WARN) -std=gnu11 -Itests/robust $< -o $@ $(LDLIBS)
+
+$(BUILD)/robust/rawclient: tests/robust/rawclient.c | $(BUILD)/robust
+	$(CC) -O2 -g $(WARN) -std=gnu11 $< -o $@ -lpthread
+
+ROBUST_TOOLS := $(BUILD)/robust/impair.bpf.o $(BUILD)/robust/impaird \
+	$(BUILD)/robust/rawclient
+TEST_TOOLS := $(BUILD)/tests/test_xdp $(BUILD)/tests/pcapcheck $(ROBUST_TOOLS)
 
 deps:
 	./scripts/deps.sh
@@ -123,7 +138,7 @@ bpf-test: all $(BUILD)/tests/test_xdp
 
 # End-to-end suites, each on its own namespace topology.
 E2E_SUITES := tests/e2e/run.sh tests/e2e/conformance.sh tests/e2e/control.sh \
-	tests/e2e/lifecycle.sh tests/e2e/fabric.sh
+	tests/e2e/lifecycle.sh tests/e2e/fabric.sh tests/e2e/robust.sh
 
 e2e-test: all $(TEST_TOOLS)
 	./tests/e2e/suites.sh $(E2E_SUITES)

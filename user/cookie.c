@@ -3,7 +3,8 @@
 
 #include "cookie.h"
 
-const uint16_t cookie_mss_table[8] = { 64,   216,  536,	 1024,
+/* 48 is Linux's tcp_min_snd_mss: a peer announcing less gets 48, as there. */
+const uint16_t cookie_mss_table[8] = { 48,   216,  536,	 1024,
 				       1220, 1360, 1440, 1460 };
 
 static uint32_t cookie_hash(const struct siphash_key *k,

@@ -70,6 +70,39 @@ static uint16_t mss_for(uint16_t mtu, uint32_t frame_size, uint32_t l3_hdr)
 	return (uint16_t)(mss < fit ? mss : fit);
 }
 
+/* One slot per flow the table holds, at least 1024, a power of two. */
+static uint32_t closed_slots(uint32_t max_flows)
+{
+	uint32_t n = 1024;
+
+	while (n < max_flows && n < (1u << 24))
+		n <<= 1;
+	return n;
+}
+
+static uint64_t *closed_slot(struct tcp_engine *e, uint32_t hash, uint32_t iss,
+			     uint64_t *sig)
+{
+	*sig = (uint64_t)hash << 32 | iss;
+	return &e->closed[(hash ^ iss * 0x9e3779b1u) & e->closed_mask];
+}
+
+static void remember_closed(struct tcp_engine *e, const struct flow *f)
+{
+	uint64_t sig;
+	uint64_t *slot =
+		closed_slot(e, flow_hash(&e->ft, &f->key), f->iss, &sig);
+
+	*slot = sig;
+}
+
+static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t iss)
+{
+	uint64_t sig;
+
+	return *closed_slot(e, hash, iss, &sig) == sig;
+}
+
 int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 		    const struct http_limits *lim,
 		    const struct siphash_key *secret, const struct tcp_tx *tx,
@@ -102,8 +135,10 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 	e->rst_rl = (struct rate_limit){ now_ms, (uint64_t)cfg->rst_rate * 1000,
 					 cfg->rst_rate };
 	memset(e->date, ' ', sizeof(e->date));
+	e->closed_mask = closed_slots(cfg->max_flows) - 1;
+	e->closed = calloc(e->closed_mask + 1, sizeof(*e->closed));
 	e->scratch = malloc(ring);
-	if (!e->scratch ||
+	if (!e->scratch || !e->closed ||
 	    flow_table_init(&e->ft, cfg->max_flows, secret->k0 ^ secret->k1) ||
 	    tw_init(&e->tw, cfg->max_flows, 4096, now_ms) ||
 	    bufpool_init(&e->sndpool, ring, cfg->send_buffers) ||
@@ -118,6 +153,8 @@ void tcp_engine_free(struct tcp_engine *e)
 {
 	free(e->scratch);
 	e->scratch = NULL;
+	free(e->closed);
+	e->closed = NULL;
 	flow_table_free(&e->ft);
 	tw_free(&e->tw);
 	bufpool_free(&e->sndpool);
@@ -229,9 +266,21 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 	return true;
 }
 
+/*
+ * The sequence number of a bare ACK or RST: snd_nxt, unless a persist
+ * probe took it past the peer's window, where the peer would discard the
+ * segment unseen (RFC 9293 3.10.7.4); then the window's right edge.
+ */
+static uint32_t acceptable_seq(const struct flow *f)
+{
+	uint32_t wnd_end = f->snd_una + f->snd_wnd;
+
+	return seq_lt(wnd_end, f->snd_nxt) ? wnd_end : f->snd_nxt;
+}
+
 static void send_ack(struct tcp_engine *e, struct flow *f)
 {
-	send_seg(e, f, f->snd_nxt, 0, TCP_ACK);
+	send_seg(e, f, acceptable_seq(f), 0, TCP_ACK);
 }
 
 static void arm_rtx(struct tcp_engine *e, struct flow *f)
@@ -359,13 +408,14 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 	if (f->backlog)
 		bufpool_put(&e->sndpool, f->backlog);
 	tw_cancel(&e->tw, flow_index(&e->ft, f));
+	remember_closed(e, f);
 	flow_delete(&e->ft, f);
 	STAT(e, flows_closed);
 }
 
 static void flow_reset(struct tcp_engine *e, struct flow *f)
 {
-	if (send_seg(e, f, f->snd_nxt, 0, TCP_RST | TCP_ACK))
+	if (send_seg(e, f, acceptable_seq(f), 0, TCP_RST | TCP_ACK))
 		STAT(e, rst_sent);
 	flow_free(e, f);
 }
@@ -885,6 +935,7 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 	}
 	f->mss = mss < ours ? mss : ours;
 	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
+	f->iss = p->ack - 1;
 	f->rcv_nxt = f->rcv_acked = p->seq;
 	f->snd_wnd = p->win;
 	f->rcv_wnd = e->cfg.window; /* what the SYN-ACK advertised */
@@ -923,8 +974,18 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		STAT(e, cookies_bad);
 		if (fl & TCP_FIN)
 			reply_timewait_ack(e, p);
-		else
+		else if (p->payload_len)
 			reply_rst(e, p);
+		/*
+		 * A bare ACK is not refused: it may come from a connection
+		 * whose handshake ACK and first data were lost (its sequence
+		 * number has moved past the one the cookie is checked with).
+		 * Its next data segment, resent from ISN + 1, validates.
+		 */
+		return;
+	}
+	if (was_closed(e, hash, p->ack - 1)) {
+		STAT(e, stale_handshakes);
 		return;
 	}
 	STAT(e, cookies_ok);

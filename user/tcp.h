@@ -71,6 +71,7 @@ void tcp_config_default(struct tcp_config *c);
 	X(synack_limited, "SYN-ACKs not sent: rate limit")                  \
 	X(cookies_ok, "final ACKs with a valid cookie")                     \
 	X(cookies_bad, "ACKs of unknown flows with an invalid cookie")      \
+	X(stale_handshakes, "late copies of a closed flow's handshake")     \
 	X(flows_opened, "flows created")                                    \
 	X(flows_closed, "flows freed")                                      \
 	X(table_full, "connections refused: flow table full")               \
@@ -114,6 +115,15 @@ struct tcp_engine {
 	struct bufpool headpool;
 	struct siphash_key cookie_key;
 	struct rate_limit synack_rl, rst_rl;
+	/*
+	 * Connections closed within the cookie lifetime, by 4-tuple hash and
+	 * cookie: their handshake ACK is still valid, so a late copy of it
+	 * (or of the first request) must not open the connection again.
+	 * Direct-mapped, newest wins: bounded, and a lost entry only brings
+	 * back the (rare) reopening it guards against.
+	 */
+	uint64_t *closed;
+	uint32_t closed_mask;
 	struct tcp_tx tx;
 	tcp_target_fn target_fn;
 	void *target_ctx;

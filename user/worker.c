@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "stats.h"
@@ -159,6 +160,27 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The queue may still be bound for a moment by the socket of a daemon that
+ * just exited (the kernel releases it after the process is gone): EBUSY is
+ * retried for up to a second.
+ */
+#define XSK_BUSY_RETRIES 20
+#define XSK_BUSY_WAIT_US 50000
+
+static int open_port(struct worker *w, const struct worker_cfg *cfg)
+{
+	int err, tries = 0;
+
+	while ((err = xsk_port_open(&w->port, &cfg->xsk)) == -EBUSY &&
+	       ++tries <= XSK_BUSY_RETRIES)
+		usleep(XSK_BUSY_WAIT_US);
+	if (tries && !err)
+		log_info("xsk_busy_retried", " queue=%u waited_ms=%d",
+			 cfg->queue, tries * XSK_BUSY_WAIT_US / 1000);
+	return err;
+}
+
 int worker_start(struct worker *w, const struct worker_cfg *cfg)
 {
 	struct tcp_tx tx = { tx_alloc, tx_send, w };
@@ -171,7 +193,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->stats = &cfg->maps->stats[cfg->queue];
 	w->stop = cfg->stop;
 	w->drain = cfg->drain;
-	err = xsk_port_open(&w->port, &cfg->xsk);
+	err = open_port(w, cfg);
 	if (err) {
 		log_err("xsk_open_failed", " queue=%u err=\"%s\"", cfg->queue,
 			strerror(-err));

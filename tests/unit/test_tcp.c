@@ -92,6 +92,7 @@ TEST(synack_mss_follows_peer_and_mtu)
 
 TEST(cookie_ack_creates_flow_bad_cookie_gets_rst)
 {
+	static const char req[] = GET("/");
 	struct h_conn c;
 	struct pkt p;
 
@@ -101,17 +102,23 @@ TEST(cookie_ack_creates_flow_bad_cookie_gets_rst)
 	CHECK_EQ(flows(), 1);
 	CHECK_EQ(stat(TCP_STAT_cookies_ok), 1);
 
-	/* An ACK with a made-up cookie: RST at its ACK number, no state. */
+	/* Data with a made-up cookie: RST at its ACK number, no state. */
 	h_conn_init(&c, 4, 40011);
 	c.snd = c.isn + 1;
 	c.rcv = 0x12345678;
-	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.flags, TCP_RST);
 	CHECK_EQ(p.seq, 0x12345678);
 	CHECK_EQ(flows(), 1);
 	CHECK_EQ(stat(TCP_STAT_cookies_bad), 1);
+
+	/* A bare ACK that fails the check: no answer, no state. */
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 1);
+	CHECK_EQ(stat(TCP_STAT_cookies_bad), 2);
 	tcp_engine_free(&h.e);
 }
 
@@ -313,6 +320,78 @@ TEST(connection_close_then_timewait_is_stateless)
 	CHECK_EQ(p.seq, c.rcv);
 	CHECK_EQ(p.ack, c.snd);
 	CHECK_EQ(stat(TCP_STAT_timewait_acks), 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * A late copy of a closed connection's handshake ACK (or its first request)
+ * still carries a valid cookie: it must not open the connection again.
+ */
+TEST(late_handshake_copy_does_not_reopen)
+{
+	static const char req[] =
+		"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	uint8_t ack[H_FRAME], data[H_FRAME];
+	uint32_t nack, ndata;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40075);
+	REQUIRE(!h_connect(&h, &c));
+	nack = h_frame(&c, ack, c.snd, c.rcv, TCP_ACK, NULL, 0);
+	ndata = h_frame(&c, data, c.snd, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	h_input(&h, data, ndata, TCP_TARGET_NONE);
+	c.snd += sizeof(req) - 1;
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + p.payload_len + 1;
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	CHECK_EQ(flows(), 0);
+
+	h_input(&h, ack, nack, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	h_input(&h, data, ndata, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(stat(TCP_STAT_stale_handshakes), 2);
+
+	/* The same port with a new ISN is a new connection. */
+	h_conn_init(&c, 4, 40075);
+	c.isn += 99999;
+	c.snd = c.isn;
+	REQUIRE(!h_connect(&h, &c));
+	CHECK_EQ(flows(), 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * The handshake ACK and the request were lost; a duplicate SYN-ACK makes
+ * the client ACK again from past its request. That ACK cannot be checked
+ * against the cookie, but must not reset the connection: the resent
+ * request validates.
+ */
+TEST(lost_first_segments_are_not_reset)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40076);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + 1;
+	n = h_frame(&c, buf, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 0);
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len > 0);
+	CHECK_EQ(flows(), 1);
 	tcp_engine_free(&h.e);
 }
 
@@ -592,6 +671,49 @@ TEST(zero_window_waits_probes_and_resumes)
 	tcp_engine_free(&h.e);
 }
 
+/*
+ * After a one-byte persist probe the peer's window is still zero: ACKs
+ * (and the give-up RST) go out at the window's edge, where the peer
+ * accepts them, not at snd_nxt past it.
+ */
+TEST(acks_after_a_probe_stay_in_the_window)
+{
+	static const char req[] = GET("/");
+	struct h_conn c;
+	struct pkt p;
+	uint32_t una = 0;
+	int i, probed = 0;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40155);
+	REQUIRE(!h_connect(&h, &c));
+	c.win = 0;
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	una = c.rcv;
+	for (i = 0; i < 30 && !probed; i++) {
+		h_advance(&h, 100);
+		probed = h.nout && !h_parse(&h, 0, &c, &p) &&
+			 p.payload_len == 1;
+	}
+	REQUIRE(probed);
+	CHECK_EQ(p.seq, una);
+	/* New data from the client (window still zero): its ACK at una. */
+	h_send_seg(&h, &c, TCP_ACK, "G", 1);
+	for (i = 0; i < (int)h.nout; i++) {
+		REQUIRE(!h_parse(&h, i, &c, &p));
+		if (!p.payload_len)
+			CHECK_EQ(p.seq, una);
+	}
+	/* Given up: the RST too. */
+	for (i = 0; i < 2000 && flows(); i++)
+		h_advance(&h, 1000);
+	CHECK_EQ(flows(), 0);
+	REQUIRE(h.nout >= 1 && !h_parse(&h, h.nout - 1, &c, &p));
+	CHECK(p.flags & TCP_RST);
+	CHECK_EQ(p.seq, una);
+	tcp_engine_free(&h.e);
+}
+
 TEST(table_full_refuses_with_rst)
 {
 	struct h_conn c[4];
@@ -666,7 +788,7 @@ TEST(unknown_flow_rst_rate_limited)
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 5000; i++) {
 		h_conn_init(&c, 4, (uint16_t)(20000 + i));
-		n = h_frame(&c, buf, 1, 2, TCP_ACK, NULL, 0);
+		n = h_frame(&c, buf, 1, 2, TCP_ACK, "x", 1);
 		h_input(&h, buf, n, TCP_TARGET_NONE);
 		rsts += h.nout;
 	}

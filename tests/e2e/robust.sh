@@ -1,0 +1,838 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# TCP-lite under loss, floods and hostile peers: xredird on a topology of
+# its own (XR_TOPO=$XR_ROBUST_TOPO, default xrrob) with
+#
+#   - seeded loss, duplication and reordering (tests/robust/impair.sh: tc
+#     BPF on the client veth and a delay line; there is no sch_netem here),
+#   - a spoofed SYN flood at the highest rate AF_PACKET reaches
+#     (tests/robust/rawclient.c),
+#   - scripted raw connections (tests/robust/rawclient.py): RFC 5961, zero
+#     window, tiny MSS, odd options, data on SYN, a 1-byte-segment head,
+#     closing,
+#   - kernel-socket clients (tests/e2e/robust.py): keep-alive load,
+#     slowloris, idle keep-alive, table full, a client that stops reading,
+#
+# each checked with the capture checker (pcapcheck) where it applies.
+#
+# Needs root and a build (`make all build/tests/pcapcheck`); has make build
+# its tools into $BUILD/robust. Prints one line per test, ok or FAIL with a
+# short reason, and exits non-zero if any failed.
+# Nothing is skipped: a missing tool fails the tests that need it. The
+# topology is torn down on exit; E2E_KEEP=1 keeps the work dir (logs,
+# captures), which is also kept when something failed.
+#
+# usage: tests/e2e/robust.sh
+set -u
+export LC_ALL=C
+
+cd "$(dirname "$0")/../.." || exit 1
+: "${CAP_SNAPLEN:=2048}" "${CAP_BUFFER_KB:=131072}"
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
+
+TOPO=${XR_ROBUST_TOPO:-xrrob}
+PORT=10000
+DEFAULT=https://k8s.gcr.io
+ROBUST_PY=$E2E_ROOT/tests/e2e/robust.py
+RAW_PY=$E2E_ROOT/tests/robust/rawclient.py
+IMPAIR=$E2E_ROOT/tests/robust/impair.sh
+case "$BUILD" in /*) RAWC=$BUILD/robust/rawclient ;; *) RAWC=$E2E_ROOT/$BUILD/robust/rawclient ;; esac
+XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
+# The daemon of tests 00-16: short timeouts so that the timeout tests and
+# the drain after the loss tests take seconds.
+IDLE_TIMEOUT=5
+HEADER_TIMEOUT=2
+XR_ARGS=(--idle-timeout "$IDLE_TIMEOUT" --header-timeout "$HEADER_TIMEOUT")
+# Loss test parameters.
+LOSS=10 DUP=5 REORDER=5 DELAY_MS=20 SEED=42
+KA_REQUESTS=2000 KA_CONNS=20 CURLS=500 CURL_PAR=20
+FLOOD_SECONDS=10 FLOOD_CURLS=20
+RAW_SRC=10.77.0.50 # raw clients: an address the client kernel does not own
+RAW_FILTER="host $RAW_SRC"
+# Fixed client source ports, so that each capture holds one test's traffic;
+# below the ephemeral range (32768-60999), where the other clients'
+# TIME-WAIT sockets would make bind() fail.
+ZW_PORT=24678 # the stop-reading client
+SPORT_SLOW=24001 SPORT_IDLE=24002 SPORT_FULL=24010 SPORT_CLOSE=24100
+
+TESTS=(
+	00-impair-tool
+	01-loss-keepalive
+	02-loss-curl
+	03-loss-drain
+	04-loss-capture
+	05-syn-flood
+	06-rfc5961
+	07-window-raw
+	08-slowloris
+	09-idle-keepalive
+	10-tiny-mss
+	11-mss-below-64
+	12-odd-options-syn-data
+	13-head-1byte-segments
+	14-closing
+	15-syn-cookie-edges
+	16-zero-window-giveup
+	17-table-full
+)
+
+# ---- helpers ----
+
+# jget FILE KEY[.KEY...]: a value from a JSON file.
+jget() {
+	"$PYTHON" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    d = d[k]
+print(d)' "$1" "$2"
+}
+
+# The last JSON object line of a file (the tools print one).
+last_json() { grep '^{' "$1" | tail -n 1; }
+
+# stats FILE: xredird's counters (JSON) into FILE.
+stats() {
+	"$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" stats --json >"$1" 2>&1
+}
+
+# stat KEY: one counter, now.
+stat() {
+	local f=$E2E_WORK/.stat
+	stats "$f" && jget "$f" "$1"
+}
+
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$XR_PID/status"; }
+
+srv_mac() { srv cat "/sys/class/net/$XR_SRV_IF/address"; }
+
+impair() { "$IMPAIR" "$@" --netns "$XR_CLI_NS" --iface "$XR_CLI_IF"; }
+
+# raw SCENARIO...: rawclient.py in the client namespace; its lines are
+# kept; fails with the first FAIL line.
+raw() {
+	local out=$E2E_WORK/raw.$$.$RANDOM rc=0
+	cli timeout 120 "$PYTHON" "$RAW_PY" --iface "$XR_CLI_IF" \
+		--dst-mac "$(srv_mac)" --src-ip "$RAW_SRC" --dst-ip "$XR_SRV_IP4" \
+		--port "$PORT" --target "$DEFAULT" "$@" >"$out" 2>&1 || rc=$?
+	cat "$out" >&2
+	RAW_OUT=$out
+	if [ "$rc" != 0 ]; then
+		why "$(grep -m1 '^FAIL' "$out" || tail -n 1 "$out")"
+		return 1
+	fi
+}
+
+# raw_summary: the ok lines of the last raw() run, "name: detail; ...".
+raw_summary() {
+	sed -n 's/^ok  *\([^ ]*\)  *[0-9.]*s  */\1: /p' "$RAW_OUT" | paste -sd ';' | sed 's/;/; /g'
+}
+
+# pcap_clean FILE [PCAPCHECK-ARGS]: pcapcheck must find no violation and
+# no segment it could not check. PCAP_SUMMARY holds its summary line.
+pcap_clean() {
+	local file=$1 out=$1.check rc=0 k n
+	shift
+	[ -x "$PCAPCHECK" ] || { why "no $PCAPCHECK (make $BUILD/tests/pcapcheck)"; return 1; }
+	"$PCAPCHECK" --kernel-ttl "$XR_KERNEL_TTL" "$@" "$file" >"$out" 2>&1 || rc=$?
+	cat "$out" >&2
+	PCAP_SUMMARY=$(sed -n 's/^summary: //p' "$out")
+	[ "$rc" = 0 ] || {
+		why "pcapcheck: $(pcap_fired "$out"): $(grep -m1 '^VIOLATION' "$out" | sed 's/^VIOLATION //' || tail -n 1 "$out")"
+		return 1
+	}
+	for k in truncated unchecked untracked; do
+		n=$(summary_value "$k" "$out")
+		[ "$n" = 0 ] || { why "pcapcheck $k=$n: the capture is incomplete"; return 1; }
+	done
+}
+
+# pcap_fired FILE: the checks with violations in a pcapcheck output, "k=n ...".
+pcap_fired() {
+	local k n out=
+	for k in csum kernel seq retrans-content retrans ack after-fin rst synack; do
+		n=$(summary_value "$k" "$1")
+		[ "${n:-0}" = 0 ] || out="$out $k=$n"
+	done
+	echo "${out# }"
+}
+
+summary_value() {
+	sed -n 's/^summary: //p' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# captured NAME FILTER FUNC [ARGS]: runs FUNC with a capture of the
+# service port, narrowed by FILTER to the test's own connections (stray
+# retransmissions of connections from earlier tests must not count), into
+# $E2E_WORK/NAME.pcap; the capture must drop nothing. CAP is the file.
+captured() {
+	local name=$1 filter=$2 rc=0
+	shift 2
+	need tcpdump || return 1
+	CAP=$E2E_WORK/$name.pcap
+	cap_start "$XR_CLI_IF" "$CAP" "tcp port $PORT and ($filter)" || return 1
+	"$@" || rc=$?
+	sleep 0.3 # the last ACKs and FINs
+	if ! cap_stop; then
+		[ "$rc" = 0 ] && rc=1
+	fi
+	return "$rc"
+}
+
+# delta FILE0 FILE1 KEY: a counter's growth between two stats files.
+delta() { echo $(($(jget "$2" "$3") - $(jget "$1" "$3"))); }
+
+# wait_drained SECS: flows_open, send_rings_used and head_buffers_used all
+# 0 (besides EXCEPT flows), within SECS. DRAIN_S is how long it took.
+wait_drained() {
+	local secs=$1 except=${2:-0} t0 f=$E2E_WORK/.drain fo sr hb
+	t0=$(now)
+	while :; do
+		stats "$f" || { why "xredirctl stats failed: $(tail -n 1 "$f")"; return 1; }
+		fo=$(jget "$f" flows_open)
+		sr=$(jget "$f" send_rings_used)
+		hb=$(jget "$f" head_buffers_used)
+		if [ "$fo" -le "$except" ] && { [ "$except" != 0 ] || [ "$sr" = 0 ]; } &&
+			{ [ "$except" != 0 ] || [ "$hb" = 0 ]; }; then
+			DRAIN_S=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
+			return 0
+		fi
+		if awk "BEGIN { exit !($(now) - $t0 > $secs) }"; then
+			why "not drained after ${secs}s: flows_open=$fo send_rings_used=$sr head_buffers_used=$hb"
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+# live FUNC: a test of the running daemon; it also fails if xredird died
+# meanwhile (whatever the client saw).
+live() {
+	"$@" || return 1
+	xr_alive || {
+		why "xredird died during the test: $(tail -n 1 "$XR_LOG")"
+		return 1
+	}
+}
+
+# The client's leftover sockets to the service (orphans still resending
+# to flows xredird has long freed, TIME-WAIT): gone, so that they do not
+# wander into later tests.
+kill_client_sockets() {
+	cli ss -K -tn dst "$XR_SRV_IP4" dport = ":$PORT" >/dev/null 2>&1 || true
+}
+
+robust_cleanup() {
+	local rc=$?
+	"$IMPAIR" off --netns "$XR_CLI_NS" --iface "$XR_CLI_IF" >/dev/null 2>&1
+	rm -rf "/run/xredir-impair/$XR_CLI_NS-$XR_CLI_IF"
+	(exit "$rc")
+	e2e_cleanup
+}
+
+# ---- 00: the impairment tool itself ----
+
+# ping_run NAME IMPAIR-ARGS...: 400 pings 2 ms apart under an impairment,
+# with a capture of ICMP; files $E2E_WORK/t00.NAME.{ping,pcap,json,icmp}.
+ping_run() {
+	local name=$1 f=$E2E_WORK/t00.$1 pid
+	shift
+	impair on --proto icmp "$@" >&2 || { why "impair.sh on $* failed"; return 1; }
+	# Not through cli(): $! must be tcpdump's own pid.
+	ip netns exec "$XR_CLI_NS" tcpdump -i "$XR_CLI_IF" -nn -U --immediate-mode \
+		-w "$f.pcap" icmp >"$f.tcpdump" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -qs 'listening on' "$f.tcpdump" && break
+		sleep 0.02
+	done
+	cli ping -n -c 400 -i 0.002 -W 1 "$XR_SRV_IP4" >"$f.ping" 2>&1
+	sleep 0.1
+	kill -INT "$pid"
+	wait "$pid"
+	impair stats >"$f.json" 2>&1 || { why "impair.sh stats failed"; return 1; }
+	impair off >&2
+	"$PYTHON" "$ROBUST_PY" pcap-icmp "$f.pcap" >"$f.icmp" ||
+		{ why "cannot read $f.pcap"; return 1; }
+	tail -n 2 "$f.ping" >&2
+	cat "$f.json" "$f.icmp" >&2
+}
+
+replies() { sed -n 's/.*icmp_seq=\([0-9]*\) .*/\1/p' "$E2E_WORK/t00.$1.ping" | sort -n | uniq; }
+nreplies() { replies "$1" | wc -l; }
+ndup() { grep -c 'DUP!' "$E2E_WORK/t00.$1.ping"; }
+nslow() { awk -F'time=' '/time=/ { split($2, a, " "); if (a[1] >= '"$2"') n++ } END { print n + 0 }' "$E2E_WORK/t00.$1.ping"; }
+
+# in_range WHAT VALUE LO HI
+in_range() {
+	awk "BEGIN { exit !($2 >= $3 && $2 <= $4) }" && return 0
+	why "$1 = $2, expected $3..$4"
+	return 1
+}
+
+t00_impair() {
+	need ping tcpdump "$PYTHON" || return 1
+	local a b lost lost2 dups reo slow
+	# Loss client -> server, twice with the same seed: the same pings lost.
+	ping_run c2s-a --dir c2s --loss 20 --seed 42 || return 1
+	ping_run c2s-b --dir c2s --loss 20 --seed 42 || return 1
+	lost=$((400 - $(nreplies c2s-a)))
+	lost2=$((400 - $(nreplies c2s-b)))
+	in_range "c2s 20% loss: lost pings" "$lost" 50 110 || return 1
+	[ "$(replies c2s-a)" = "$(replies c2s-b)" ] ||
+		{ why "seed 42 twice lost different pings ($lost vs $lost2)"; return 1; }
+	[ "$(jget "$E2E_WORK/t00.c2s-a.json" c2s.dropped)" = "$lost" ] ||
+		{ why "impair counted $(jget "$E2E_WORK/t00.c2s-a.json" c2s.dropped) drops, ping lost $lost"; return 1; }
+	# Loss server -> client.
+	ping_run s2c --dir s2c --loss 20 --seed 7 || return 1
+	a=$((400 - $(nreplies s2c)))
+	in_range "s2c 20% loss: lost replies" "$a" 50 110 || return 1
+	local s2c_lost=$a
+	[ "$(jget "$E2E_WORK/t00.s2c.json" c2s.dropped)" = 0 ] ||
+		{ why "s2c loss dropped client frames"; return 1; }
+	# Duplication both ways: ping sees DUP!s; the capture shows the client's
+	# copies (the server's copies are made past the capture point).
+	ping_run dup --dir both --dup 10 --seed 9 || return 1
+	dups=$(ndup dup)
+	b=$(jget "$E2E_WORK/t00.dup.icmp" requests.duplicates)
+	in_range "10% dup each way: DUP! replies" "$dups" 40 120 || return 1
+	in_range "10% dup c2s: duplicated requests in the capture" "$b" 20 70 || return 1
+	[ "$(nreplies dup)" = 400 ] || { why "dup run lost pings"; return 1; }
+	# Reordering client -> server: 10% held 20 ms, overtaken by later pings
+	# in the capture; and server -> client: replies 20 ms late.
+	ping_run reo-c2s --dir c2s --reorder 10 --delay-ms 20 --seed 11 || return 1
+	reo=$(jget "$E2E_WORK/t00.reo-c2s.icmp" requests.reordered)
+	slow=$(nslow reo-c2s 20)
+	in_range "10% reorder c2s: requests overtaken in the capture" "$reo" 20 70 || return 1
+	in_range "10% reorder c2s: RTTs >= 20 ms" "$slow" 20 70 || return 1
+	[ "$(nreplies reo-c2s)" = 400 ] || { why "reorder run lost pings"; return 1; }
+	ping_run reo-s2c --dir s2c --reorder 10 --delay-ms 20 --seed 13 || return 1
+	a=$(nslow reo-s2c 20)
+	in_range "10% reorder s2c: RTTs >= 20 ms" "$a" 20 70 || return 1
+	[ "$(nreplies reo-s2c)" = 400 ] || { why "s2c reorder run lost pings"; return 1; }
+	echo "400 pings each: c2s 20% loss: $lost lost (the same $lost2 again with seed 42); s2c 20% loss: $s2c_lost;" \
+		"dup 10% each way: $dups DUP!s, $b duplicated requests captured; c2s reorder 10%/20ms: $reo overtaken," \
+		"$slow RTTs >= 20 ms; s2c reorder 10%/20ms: $a RTTs >= 20 ms"
+}
+
+# ---- 01-04: loss, duplication and reordering ----
+
+LOSS_STATS0=
+t01_keepalive() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t01.json n s
+	cli timeout 240 "$PYTHON" "$ROBUST_PY" keepalive --host "$XR_SRV_IP4" \
+		--port "$PORT" --target "$DEFAULT" --count "$KA_REQUESTS" \
+		--conns "$KA_CONNS" --prefix /v2/ka --idle-timeout "$IDLE_TIMEOUT" >"$out" ||
+		{ why "keep-alive: $(cat "$out")"; return 1; }
+	n=$(jget "$out" ok)
+	s=$(jget "$out" seconds)
+	echo "$n/$KA_REQUESTS keep-alive requests on $KA_CONNS connections in ${s}s through ${LOSS}% loss," \
+		"${DUP}% dup, ${REORDER}% reorder each way ($(jget "$out" idle_close_retries) retried after an idle close" \
+		"$(jget "$out" retry_gaps)s after the previous request)"
+}
+
+# One curl of test 02: "ID CODE LOCATION TIME EXIT".
+curl_one() {
+	cli curl -sS -m 60 -o /dev/null \
+		-w "$1|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
+		"http://$XR_SRV_IP4:$PORT/v2/curl/$1?x=$1" 2>>"$E2E_WORK/t02.err"
+}
+
+# Each curl once. The one retry allowed is RFC 9112's (9.3.1) for an
+# idempotent request on a connection the server closed without a byte of
+# response (curl 52, "Empty reply"): the idle timeout racing a request that
+# loss held back for seconds. It counts only if that attempt lasted at least
+# the idle timeout - 0.5 s; an earlier close, or a reset, is a failure.
+t02_curl() {
+	need curl xargs || return 1
+	local out=$E2E_WORK/t02.out t0 dt ok bad id code loc tt ex retried=0 n
+	t0=$(now)
+	: >"$E2E_WORK/t02.err"
+	seq "$CURLS" | cli xargs -P "$CURL_PAR" -I{} curl -sS -m 60 \
+		-o /dev/null -w '{}|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n' \
+		"http://$XR_SRV_IP4:$PORT/v2/curl/{}?x={}" >"$out" 2>"$E2E_WORK/t02.err"
+	while IFS='|' read -r id code loc tt ex; do
+		[ "$code" = 302 ] && [ "$loc" = "$DEFAULT/v2/curl/$id?x=$id" ] && continue
+		if [ "$ex" = 52 ] && awk "BEGIN { exit !($tt >= $IDLE_TIMEOUT - 0.5) }"; then
+			echo "curl $id: empty reply after ${tt}s (idle close), retried" >&2
+			retried=$((retried + 1))
+			curl_one "$id" >>"$out.retry"
+		fi
+	done <"$out"
+	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
+	ok=$(cat "$out" "$out.retry" 2>/dev/null |
+		awk -F'|' -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/curl/" $1 "?x=" $1 { print $1 }' | sort -un | wc -l)
+	if [ "$ok" != "$CURLS" ]; then
+		bad=$(cat "$out" "$out.retry" 2>/dev/null | awk -F'|' -v d="$DEFAULT" '!($2 == 302 && $3 == d "/v2/curl/" $1 "?x=" $1)' |
+			head -n 3 | tr '\n' ';')
+		n=$(grep -c . "$E2E_WORK/t02.err")
+		why "$ok/$CURLS curls got their redirect; failed: $bad ($n curl errors: $(head -n 2 "$E2E_WORK/t02.err" | tr '\n' ';'))"
+		return 1
+	fi
+	echo "$ok/$CURLS curl connections in ${dt}s ($CURL_PAR at a time), every Location right" \
+		"($retried retried after an idle close)"
+}
+
+t03_drain() {
+	local f=$E2E_WORK/t03.stats
+	# The clients are gone; the impairment stays on while xredird closes
+	# what is left (FIN retransmissions, linger, idle timeout).
+	wait_drained 40 || return 1
+	impair stats >"$E2E_WORK/t03.impair.json" 2>&1 ||
+		{ why "impair.sh stats failed"; return 1; }
+	impair off >&2
+	stats "$f"
+	cat "$f" "$E2E_WORK/t03.impair.json" >&2
+	echo "drained in ${DRAIN_S}s: flows_open=0 send_rings_used=0 head_buffers_used=0;" \
+		"retransmits=$(delta "$LOSS_STATS0" "$f" retransmits)" \
+		"fast_retransmits=$(delta "$LOSS_STATS0" "$f" fast_retransmits)" \
+		"giveups=$(delta "$LOSS_STATS0" "$f" giveups)" \
+		"timeouts=$(delta "$LOSS_STATS0" "$f" timeouts)"
+}
+
+t04_capture() {
+	[ -n "$LOSS_CAP_ERR" ] && { why "$LOSS_CAP_ERR"; return 1; }
+	local j=$E2E_WORK/t03.impair.json t=$E2E_WORK/t04.tcp server
+	[ -s "$j" ] || { why "no impairment counters: 03 did not get that far"; return 1; }
+	"$PYTHON" "$ROBUST_PY" pcap-tcp --port "$PORT" "$LOSS_CAP" >"$t" ||
+		{ why "cannot read $LOSS_CAP"; return 1; }
+	cat "$t" >&2
+	# Retransmissions per flow: 100 requests per keep-alive connection at
+	# ~20% loss of a round trip. RSTs: answers to segments of flows already
+	# freed (a duplicated or delayed last ACK), each checked for its
+	# sequence number.
+	# A SYN sent again across a step of the SYN cookies' 64 s time counter
+	# gets a SYN-ACK with a new cookie: pcapcheck, which expects one server
+	# ISN per flow, then sees the data as a sequence jump. Those "seq"
+	# violations (and only those, only in such flows) are set aside.
+	local out=$LOSS_CAP.check rc=0 ports rest k n rollover
+	"$PYTHON" "$ROBUST_PY" pcap-synacks --port "$PORT" "$LOSS_CAP" >"$E2E_WORK/t04.synacks" ||
+		{ why "cannot read $LOSS_CAP"; return 1; }
+	ports=$(jget "$E2E_WORK/t04.synacks" ports | tr -d '[],' | tr ' ' '\n' | grep . | sed 's/$/:/' | paste -sd'|')
+	"$PCAPCHECK" -v --kernel-ttl "$XR_KERNEL_TTL" --max-retrans 64 --allow-rst 1000 \
+		"$LOSS_CAP" >"$out" 2>&1 || rc=$?
+	[ "$rc" -le 1 ] || { why "pcapcheck exit $rc: $(tail -n 1 "$out")"; return 1; }
+	PCAP_SUMMARY=$(sed -n 's/^summary: //p' "$out")
+	if [ -n "$ports" ]; then
+		rest=$(grep '^VIOLATION' "$out" | grep -Ev "^VIOLATION seq .*:[0-9]+ > [0-9.]+:($ports)" || true)
+	else
+		rest=$(grep '^VIOLATION' "$out" || true)
+	fi
+	rollover=$(($(grep -c '^VIOLATION' "$out") - $(printf '%s' "$rest" | grep -c '^VIOLATION')))
+	grep -v '^VIOLATION' "$out" >&2
+	printf '%s\n' "$rest" | head -n 40 >&2
+	for k in truncated unchecked untracked; do
+		n=$(summary_value "$k" "$out")
+		[ "$n" = 0 ] || { why "pcapcheck $k=$n: the capture is incomplete"; return 1; }
+	done
+	if [ -n "$rest" ]; then
+		why "pcapcheck: $(printf '%s\n' "$rest" | awk '{ print $2 }' | sort | uniq -c |
+			awk '{ printf "%s=%s ", $2, $1 }')(+$rollover cookie-rollover seq): $(printf '%s\n' "$rest" |
+			head -n 1 | sed 's/^VIOLATION //')"
+		return 1
+	fi
+	server=$(echo "$PCAP_SUMMARY" | tr ' ' '\n' | sed -n 's/^server=//p')
+	# At least a SYN-ACK per connection and a response per request.
+	local floor=$((KA_CONNS + KA_REQUESTS + 2 * CURLS))
+	[ "${server:-0}" -ge "$floor" ] ||
+		{ why "capture too small: server=$server, want >= $floor"; return 1; }
+	echo "capture clean ($(echo "$PCAP_SUMMARY" | tr ' ' '\n' | grep -E '^(server|flows|retransmissions|rsts)=' | tr '\n' ' ')" \
+		"$rollover seq reports set aside: cookie rollover);" \
+		"impair c2s dropped $(jget "$j" c2s.dropped)/dup $(jget "$j" c2s.duplicated)/held $(jget "$j" c2s.delayed)," \
+		"s2c dropped $(jget "$j" s2c.dropped)/dup $(jget "$j" s2c.duplicated)/held $(jget "$j" s2c.delayed);" \
+		"the server saw $(jget "$t" duplicates) duplicate and $(jget "$t" reordered_or_resent) out-of-order client segments"
+}
+
+# ---- 05: SYN flood ----
+
+t05_flood() {
+	need curl "$PYTHON" || return 1
+	[ -x "$RAWC" ] || { why "no $RAWC"; return 1; }
+	local s0=$E2E_WORK/t05.s0 s1=$E2E_WORK/t05.s1 fl=$E2E_WORK/t05.flood
+	local cu=$E2E_WORK/t05.curl samp=$E2E_WORK/t05.samples rss0 rss1 ok
+	local cpid spid maxfo pps drss
+	stats "$s0" || { why "stats failed"; return 1; }
+	rss0=$(rss_kb)
+	: >"$cu"
+	: >"$samp"
+	# 20 curls spread over the flood, each in the background.
+	(
+		sleep 0.3
+		for i in $(seq "$FLOOD_CURLS"); do
+			cli curl -sS -m 25 -o /dev/null \
+				-w "$i %{http_code} %{redirect_url} %{time_total}\n" \
+				"http://$XR_SRV_IP4:$PORT/v2/flood/$i" >>"$cu" 2>&1 &
+			sleep "$(awk "BEGIN { print $FLOOD_SECONDS / $FLOOD_CURLS }")"
+		done
+		wait
+	) &
+	cpid=$!
+	E2E_BG_PIDS+=("$cpid")
+	E2E_BG_NAMES+=(flood-curls)
+	# flows_open twice a second.
+	(
+		while :; do
+			stats "$E2E_WORK/.flood.stat" &&
+				jget "$E2E_WORK/.flood.stat" flows_open >>"$samp"
+			sleep 0.5
+		done
+	) &
+	spid=$!
+	E2E_BG_PIDS+=("$spid")
+	E2E_BG_NAMES+=(flood-sampler)
+	cli "$RAWC" flood --iface "$XR_CLI_IF" --dst-ip "$XR_SRV_IP4" \
+		--dst-mac "$(srv_mac)" --port "$PORT" --seconds "$FLOOD_SECONDS" \
+		--mode ring --batch 1024 >"$fl" 2>&1 ||
+		{ why "flood failed: $(tail -n 1 "$fl")"; kill "$spid"; return 1; }
+	cat "$fl" >&2
+	# The curls still running get up to their own timeout.
+	for _ in $(seq 300); do
+		kill -0 "$cpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	sleep 1.2 # the counters are published about once a second
+	stats "$s1"
+	rss1=$(rss_kb)
+	cat "$cu" >&2
+	last_json "$fl" >"$fl.json"
+	pps=$(jget "$fl.json" pps)
+	maxfo=$(sort -n "$samp" | tail -n 1)
+	drss=$((rss1 - rss0))
+	echo "flood: $(cat "$fl.json"); xdp_steered +$(delta "$s0" "$s1" xdp_steered)" \
+		"syn_rcvd +$(delta "$s0" "$s1" syn_rcvd) cookies_sent +$(delta "$s0" "$s1" cookies_sent)" \
+		"xsk_tx_ring_full +$(delta "$s0" "$s1" xsk_tx_ring_full) flows_opened +$(delta "$s0" "$s1" flows_opened)" \
+		"max flows_open $maxfo; RSS ${rss0} -> ${rss1} kB" >&2
+	ok=$(awk -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/flood/" $1' "$cu" | sort -un | wc -l)
+	[ "$ok" = "$FLOOD_CURLS" ] ||
+		{ why "$ok/$FLOOD_CURLS curls during the flood got their redirect ($(grep -v ' 302 ' "$cu" | head -n 2 | tr '\n' ';'))"; return 1; }
+	[ "$drss" -lt 2048 ] ||
+		{ why "RSS grew by $drss kB during the flood (${rss0} -> ${rss1} kB)"; return 1; }
+	# Only the curls' own connections may hold flows (at most one each).
+	[ "${maxfo:-99}" -le "$FLOOD_CURLS" ] ||
+		{ why "flows_open reached $maxfo during the flood"; return 1; }
+	[ "$(delta "$s0" "$s1" flows_opened)" -le $((FLOOD_CURLS * 2)) ] ||
+		{ why "spoofed SYNs opened flows: flows_opened +$(delta "$s0" "$s1" flows_opened)"; return 1; }
+	echo "${pps} SYN/s for ${FLOOD_SECONDS}s ($(jget "$fl.json" sent) sent); xredird took" \
+		"$(delta "$s0" "$s1" syn_rcvd) SYNs, queued $(delta "$s0" "$s1" cookies_sent) SYN-ACKs," \
+		"$(delta "$s0" "$s1" xsk_tx) left (TX ring full $(delta "$s0" "$s1" xsk_tx_ring_full));" \
+		"$ok/$FLOOD_CURLS curls ok (slowest $(sort -k4 -n "$cu" | tail -n 1 | awk '{ printf "%.1f", $4 }')s);" \
+		"max flows_open $maxfo; RSS ${rss0} -> ${rss1} kB"
+}
+
+# ---- 06-15: hostile and odd peers ----
+
+t06_rfc5961() {
+	local s0=$E2E_WORK/t06.s0 s1=$E2E_WORK/t06.s1 ch
+	stats "$s0"
+	captured t06 "$RAW_FILTER" raw rst-exact rst-in-window rst-out-of-window \
+		syn-established keepalive-probe || return 1
+	# One server RST: the answer to a request on the flow the exact RST
+	# freed.
+	pcap_clean "$CAP" --allow-rst 1 || return 1
+	sleep 1.2
+	stats "$s1"
+	ch=$(delta "$s0" "$s1" challenge_acks)
+	[ "$ch" -ge 5 ] || { why "challenge_acks +$ch, expected >= 5"; return 1; }
+	[ "$(delta "$s0" "$s1" rst_rcvd)" -ge 1 ] || { why "rst_rcvd did not rise"; return 1; }
+	echo "exact RST resets; in-window RST (3) and SYN (2) got challenge ACKs (+$ch), out-of-window RSTs ignored," \
+		"keep-alive probes acked; flows survive; capture clean"
+}
+
+t07_window() {
+	captured t07 "$RAW_FILTER" raw zero-window window-update || return 1
+	pcap_clean "$CAP" || return 1
+	echo "$(raw_summary); capture clean"
+}
+
+t08_slowloris() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t08.json
+	captured t08 "port $SPORT_SLOW" cli timeout 30 "$PYTHON" "$ROBUST_PY" slowloris \
+		--host "$XR_SRV_IP4" --port "$PORT" --sport "$SPORT_SLOW" --interval 0.1 \
+		--expect "$HEADER_TIMEOUT" --tolerance 0.6 >"$out"
+	local rc=$?
+	cat "$out" >&2
+	[ "$rc" = 0 ] || { why "slowloris: $(last_json "$out")"; return 1; }
+	pcap_clean "$CAP" || return 1
+	echo "a head dribbled at 10 bytes/s was closed ($(jget "$out" closed_by)) after $(jget "$out" after_s)s" \
+		"(--header-timeout $HEADER_TIMEOUT, $(jget "$out" bytes_sent) bytes sent); capture clean"
+}
+
+t09_idle() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t09.json
+	captured t09 "port $SPORT_IDLE" cli timeout 30 "$PYTHON" "$ROBUST_PY" idle \
+		--host "$XR_SRV_IP4" --port "$PORT" --sport "$SPORT_IDLE" --expect "$IDLE_TIMEOUT" \
+		--tolerance 1.0 >"$out"
+	local rc=$?
+	cat "$out" >&2
+	[ "$rc" = 0 ] || { why "idle: $(last_json "$out")"; return 1; }
+	pcap_clean "$CAP" || return 1
+	echo "an idle keep-alive connection got FIN $(jget "$out" after_s)s after its response" \
+		"(--idle-timeout $IDLE_TIMEOUT); capture clean"
+}
+
+t10_mss() {
+	captured t10 "$RAW_FILTER" raw mss-536 mss-88 || return 1
+	pcap_clean "$CAP" || return 1
+	echo "$(raw_summary); capture clean"
+}
+
+t11_mss_48() {
+	captured t11 "$RAW_FILTER" raw mss-48 || return 1
+	pcap_clean "$CAP" || return 1
+	echo "$(raw_summary); capture clean"
+}
+
+t12_options() {
+	captured t12 "$RAW_FILTER" raw odd-options syn-data syn-retransmit || return 1
+	pcap_clean "$CAP" || return 1
+	echo "$(raw_summary); capture clean"
+}
+
+t13_head() {
+	captured t13 "$RAW_FILTER" raw head-1byte || return 1
+	pcap_clean "$CAP" || return 1
+	echo "$(raw_summary); capture clean"
+}
+
+closing_clients() {
+	local code
+	raw close-then-fin client-fin-first || return 1
+	# And a kernel client asking for the close.
+	code=$(cli curl -sS -m 5 -o /dev/null -H 'Connection: close' \
+		--local-port "$SPORT_CLOSE-$((SPORT_CLOSE + 49))" \
+		-w '%{http_code}' "http://$XR_SRV_IP4:$PORT/v2/close") || true
+	[ "$code" = 302 ] || { why "curl with Connection: close: $code"; return 1; }
+}
+
+t14_closing() {
+	need curl || return 1
+	local s0=$E2E_WORK/t14.s0 s1=$E2E_WORK/t14.s1 w
+	stats "$s0"
+	captured t14 "$RAW_FILTER or portrange $SPORT_CLOSE-$((SPORT_CLOSE + 49))" closing_clients || return 1
+	# One server RST: data sent on the flow after both FINs.
+	pcap_clean "$CAP" --allow-rst 1 || return 1
+	sleep 1.2
+	stats "$s1"
+	w=$(delta "$s0" "$s1" timewait_acks)
+	[ "$w" -ge 2 ] || { why "timewait_acks +$w, expected >= 2"; return 1; }
+	echo "Connection: close then our FIN; request+FIN; retransmitted FINs after the flow was freed" \
+		"acked exactly (timewait_acks +$w); curl Connection: close; capture clean"
+}
+
+t15_cookies() {
+	captured t15 "$RAW_FILTER" raw lost-first-segments stale-handshake-ack || return 1
+	pcap_clean "$CAP" || return 1
+	echo "$(raw_summary); capture clean"
+}
+
+# ---- 16: a client that stops reading (started before 06, ends here) ----
+
+ZW_PID=
+ZW_CAP_PID=
+zw_start() {
+	ZW_OUT=$E2E_WORK/t16.out
+	ZW_CAP=$E2E_WORK/t16.pcap
+	ZW_RSS0=$(rss_kb)
+	stats "$E2E_WORK/t16.s0"
+	ip netns exec "$XR_CLI_NS" tcpdump -i "$XR_CLI_IF" -nn -s 2048 -U \
+		--immediate-mode -B 8192 -w "$ZW_CAP" "tcp port $ZW_PORT" \
+		>"$ZW_CAP.log" 2>&1 &
+	ZW_CAP_PID=$!
+	E2E_BG_PIDS+=("$ZW_CAP_PID")
+	E2E_BG_NAMES+=(zw-capture)
+	for _ in $(seq 100); do
+		grep -qs 'listening on' "$ZW_CAP.log" && break
+		sleep 0.02
+	done
+	ip netns exec "$XR_CLI_NS" timeout 200 "$PYTHON" "$ROBUST_PY" stop-reading \
+		--host "$XR_SRV_IP4" \
+		--port "$PORT" --sport "$ZW_PORT" --rcvbuf 4096 --stall 2 \
+		--limit 170 >"$ZW_OUT" 2>"$ZW_OUT.err" &
+	ZW_PID=$!
+	E2E_BG_PIDS+=("$ZW_PID")
+	E2E_BG_NAMES+=(zw-client)
+	# Wait for the stall, then look at the server's side of it.
+	for _ in $(seq 100); do
+		grep -q stalled "$ZW_OUT" && break
+		sleep 0.1
+	done
+	sleep 1.2
+	stats "$E2E_WORK/t16.stalled"
+	ZW_RSS_STALLED=$(rss_kb)
+}
+
+t16_zero_window() {
+	need tcpdump "$PYTHON" || return 1
+	[ -n "$ZW_PID" ] || { why "the stop-reading client was not started"; return 1; }
+	local st=$E2E_WORK/t16.stalled s1=$E2E_WORK/t16.s1 res probes gu rss1 rc=0
+	grep -q stalled "$ZW_OUT" ||
+		{ why "the client never stalled: $(cat "$ZW_OUT" "$ZW_OUT.err" | tail -n 2)"; return 1; }
+	# While stalled: one flow holds a send ring and a backlog, no more.
+	[ "$(jget "$st" send_rings_used)" -le 2 ] ||
+		{ why "send_rings_used=$(jget "$st" send_rings_used) for one stalled flow"; return 1; }
+	# Then: give-up after the retransmission limit (about 100 s of
+	# backoff from a 200 ms RTO), seen by the client as a reset.
+	wait "$ZW_PID"
+	rc=$?
+	cat "$ZW_OUT" "$ZW_OUT.err" >&2
+	sleep 0.5
+	kill -INT "$ZW_CAP_PID" 2>/dev/null
+	wait "$ZW_CAP_PID" 2>/dev/null
+	sleep 1.2
+	stats "$s1"
+	rss1=$(rss_kb)
+	res=$E2E_WORK/t16.res
+	last_json "$ZW_OUT" >"$res"
+	[ "$rc" = 0 ] || { why "the client saw no reset within 170 s: $(cat "$res")"; return 1; }
+	gu=$(delta "$E2E_WORK/t16.s0" "$s1" giveups)
+	[ "$gu" -ge 1 ] || { why "giveups +$gu: the server did not give up"; return 1; }
+	[ "$((rss1 - ZW_RSS0))" -lt 2048 ] ||
+		{ why "RSS grew ${ZW_RSS0} -> ${rss1} kB"; return 1; }
+	probes=$(tcpdump -nn -r "$ZW_CAP" "src port $PORT" 2>/dev/null | grep -c 'length 1$')
+	tcpdump -nn -r "$ZW_CAP" 2>/dev/null | tail -n 30 >&2
+	[ "$probes" -ge 5 ] || { why "only $probes zero-window probes in the capture"; return 1; }
+	tcpdump -nn -r "$ZW_CAP" "src port $PORT" 2>/dev/null | grep -q 'win 0,' ||
+		{ why "the server never advertised a zero window (its queue is not capped?)"; return 1; }
+	# The give-up RST must be one the client accepts when it arrives:
+	# pcapcheck's rst check (its sequence number is the client's ACK).
+	pcap_clean "$ZW_CAP" --allow-rst 2 || return 1
+	echo "stalled after $(jget "$res" bytes_sent) bytes; server window 0, send_rings_used" \
+		"$(jget "$st" send_rings_used), $probes probes, gave up (giveups +$gu), client reset after" \
+		"$(jget "$res" reset_after_s)s; RSS ${ZW_RSS0} -> ${ZW_RSS_STALLED} -> ${rss1} kB; capture clean"
+}
+
+# ---- 17: table full ----
+
+t17_table_full() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t17.json s0=$E2E_WORK/t17.s0 s1=$E2E_WORK/t17.s1 tf
+	local note=
+	# SIGTERM drains for up to --grace (default 5 s) first.
+	xr_stop 10 || return 1
+	XR_LOG=$E2E_WORK/xredird-maxflows.log
+	if ! xr_start --max-flows 4 --idle-timeout 30; then
+		# Seen once in nine runs, not reproduced since: the AF_XDP bind
+		# of a daemon started right after the last one exited failed
+		# with EBUSY. Say so, and try once more.
+		grep -q 'xsk_open_failed.*busy' "$XR_LOG" || return 1
+		note=" (NOTE: the restart failed once: $(grep -o 'msg=xsk_open_failed.*' "$XR_LOG"))"
+		sleep 1
+		XR_LOG=$E2E_WORK/xredird-maxflows2.log
+		xr_start --max-flows 4 --idle-timeout 30 || return 1
+	fi
+	# xr_start's readiness curl has come and gone: wait for its flow.
+	wait_drained 10 || return 1
+	stats "$s0"
+	captured t17 "portrange $SPORT_FULL-$((SPORT_FULL + 4))" cli timeout 30 "$PYTHON" "$ROBUST_PY" \
+		table-full --host "$XR_SRV_IP4" --port "$PORT" --target "$DEFAULT" --max 4 \
+		--sport "$SPORT_FULL" >"$out"
+	local rc=$?
+	cat "$out" >&2
+	[ "$rc" = 0 ] || { why "table-full: $(last_json "$out")"; return 1; }
+	# RSTs: the refused connection's ACK and its request.
+	pcap_clean "$CAP" --allow-rst 3 || return 1
+	sleep 1.2
+	stats "$s1"
+	tf=$(delta "$s0" "$s1" table_full)
+	[ "$tf" -ge 1 ] || { why "table_full +$tf"; return 1; }
+	echo "4 flows held, the 5th connection reset cleanly ($(jget "$out" extra) after" \
+		"$(jget "$out" extra_s)s, table_full +$tf), the 4 still answer; capture clean$note"
+}
+
+# ---- main ----
+
+if [ "$(id -u)" != 0 ]; then
+	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
+	echo "robust: 0 passed, ${#TESTS[@]} failed (not root)"
+	exit 1
+fi
+
+mkdir -p /run/lock
+exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
+if ! flock -w 120 9; then
+	echo "robust: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
+	exit 1
+fi
+
+e2e_init "$TOPO" || { echo "robust: cannot read the topology" >&2; exit 1; }
+trap robust_cleanup EXIT
+T_START=$(now)
+SETUP_ERR=
+
+for tool in ip ethtool tc clang cc; do
+	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
+done
+[ -x "$XREDIRD" ] || SETUP_ERR="no $XREDIRD: build first (make all)"
+[ -x "$XREDIRCTL" ] || SETUP_ERR="no $XREDIRCTL: build first (make all)"
+if [ -z "$SETUP_ERR" ] &&
+	! make -s -C "$E2E_ROOT" BUILD="$BUILD" "$RAWC" "${RAWC%/*}/impaird" \
+		"${RAWC%/*}/impair.bpf.o" >"$E2E_WORK/build.log" 2>&1; then
+	SETUP_ERR="building tests/robust failed: $(grep -m1 -i error "$E2E_WORK/build.log")"
+fi
+# shellcheck disable=SC2119
+if [ -z "$SETUP_ERR" ] &&
+	! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
+	SETUP_ERR="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
+fi
+if [ -z "$SETUP_ERR" ] && ! xr_start "${XR_ARGS[@]}" >"$E2E_WORK/start.log" 2>&1; then
+	SETUP_ERR="xredird did not start: $(cat "$E2E_WORK/.reason" 2>/dev/null)"
+fi
+if [ -n "$SETUP_ERR" ]; then
+	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
+	[ -s "$E2E_WORK/build.log" ] && sed 's/^/    | /' "$E2E_WORK/build.log" | tail -n 20
+	[ -s "$E2E_WORK/start.log" ] && sed 's/^/    | /' "$E2E_WORK/start.log"
+	e2e_summary
+	exit 1
+fi
+
+e2e_test 00-impair-tool live t00_impair
+
+# 01-04 run under one impairment and one capture.
+LOSS_CAP=$E2E_WORK/loss.pcap
+LOSS_CAP_ERR=
+LOSS_STATS0=$E2E_WORK/loss.s0
+stats "$LOSS_STATS0"
+if ! impair on --port "$PORT" --dir both --loss "$LOSS" --dup "$DUP" \
+	--reorder "$REORDER" --delay-ms "$DELAY_MS" --seed "$SEED" \
+	>"$E2E_WORK/impair-on.log" 2>&1; then
+	LOSS_CAP_ERR="impair.sh on failed: $(tail -n 1 "$E2E_WORK/impair-on.log")"
+elif ! cap_start "$XR_CLI_IF" "$LOSS_CAP" "tcp port $PORT" >"$E2E_WORK/cap.log" 2>&1; then
+	LOSS_CAP_ERR="capture: $(cat "$E2E_WORK/.reason")"
+fi
+if [ -n "$LOSS_CAP_ERR" ]; then
+	for t in 01-loss-keepalive 02-loss-curl 03-loss-drain; do e2e_fail "$t" "$LOSS_CAP_ERR"; done
+else
+	e2e_test 01-loss-keepalive live t01_keepalive
+	e2e_test 02-loss-curl live t02_curl
+	e2e_test 03-loss-drain live t03_drain
+	cap_stop >"$E2E_WORK/cap.log" 2>&1 || LOSS_CAP_ERR=$(cat "$E2E_WORK/.reason")
+fi
+impair off >/dev/null 2>&1
+kill_client_sockets
+e2e_test 04-loss-capture t04_capture
+
+e2e_test 05-syn-flood live t05_flood
+kill_client_sockets
+
+# The stop-reading client runs while 06-15 do (its give-up takes ~100 s).
+zw_start >"$E2E_WORK/zw-start.log" 2>&1
+e2e_test 06-rfc5961 live t06_rfc5961
+e2e_test 07-window-raw live t07_window
+e2e_test 08-slowloris live t08_slowloris
+e2e_test 09-idle-keepalive live t09_idle
+e2e_test 10-tiny-mss live t10_mss
+e2e_test 11-mss-below-64 live t11_mss_48
+e2e_test 12-odd-options-syn-data live t12_options
+e2e_test 13-head-1byte-segments live t13_head
+e2e_test 14-closing live t14_closing
+e2e_test 15-syn-cookie-edges live t15_cookies
+e2e_test 16-zero-window-giveup live t16_zero_window
+e2e_test 17-table-full live t17_table_full
+
+echo "robust: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
+e2e_summary
