@@ -50,7 +50,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: all deps test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test demo bench bench-engine fmt fmt-check clean
+.PHONY: all deps test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test demo bench bench-engine ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJ) $(SKEL) $(BINS)
@@ -165,6 +165,22 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	./scripts/bench.sh
+
+# The AF_XDP load generator behind `make ceiling` (bench/loadgen/README.md).
+$(BUILD)/loadgen:
+	mkdir -p $@
+
+$(BUILD)/loadgen/loadgen.bpf.o: bench/loadgen/loadgen.bpf.c bench/loadgen/loadgen_shared.h | $(BUILD)/loadgen
+	$(CLANG) -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibench/loadgen -c $< -o $@
+
+$(BUILD)/loadgen/loadgen: bench/loadgen/loadgen.c bench/loadgen/loadgen_shared.h user/csum.h | $(BUILD)/loadgen
+	$(CC) $(CFLAGS) -march=native -Ibench/loadgen $< -o $@ $(LDLIBS)
+
+LOADGEN := $(BUILD)/loadgen/loadgen $(BUILD)/loadgen/loadgen.bpf.o
+
+ceiling: deps
+	$(MAKE) all $(LOADGEN)
+	./scripts/ceiling.sh
 
 $(BUILD)/bench_engine: bench/bench_engine.c tests/unit/engine_harness.h $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LTO) -Itests/unit $< $(CORE_OBJS) -o $@

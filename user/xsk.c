@@ -20,6 +20,23 @@ void xsk_frame_free(struct xsk_port *p, uint64_t addr)
 	p->free_stack[p->nfree++] = frame_base(p, addr);
 }
 
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9 /* linux/if_xdp.h from 6.17 */
+#endif
+
+/*
+ * Copy mode sends at most 32 frames per kick unless told otherwise (6.17
+ * and later): let one kick drain a whole TX ring. Older kernels refuse the
+ * option; kick() loops instead.
+ */
+static void raise_tx_budget(struct xsk_port *p)
+{
+	uint32_t budget = p->ring_size;
+
+	setsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_MAX_TX_SKB_BUDGET,
+		   &budget, sizeof(budget));
+}
+
 static int bind_socket(struct xsk_port *p, const struct xsk_port_cfg *cfg,
 		       uint16_t mode_flag)
 {
@@ -50,7 +67,10 @@ static int open_socket(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 			 " iface=%s queue=%u err=\"%s\" fallback=copy",
 			 cfg->ifname, cfg->queue, strerror(-err));
 	}
-	return bind_socket(p, cfg, XDP_COPY);
+	err = bind_socket(p, cfg, XDP_COPY);
+	if (!err)
+		raise_tx_budget(p);
+	return err;
 }
 
 /* Half the frames wait in the fill ring, half serve TX. */
@@ -77,6 +97,7 @@ int xsk_port_open(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 	memset(p, 0, sizeof(*p));
 	p->frames = cfg->frames;
 	p->frame_size = cfg->frame_size;
+	p->ring_size = cfg->ring_size;
 	p->free_stack = calloc(cfg->frames, sizeof(*p->free_stack));
 	p->area = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -147,6 +168,38 @@ uint8_t *xsk_tx_alloc(struct xsk_port *p)
 	return p->area + p->free_stack[--p->nfree];
 }
 
+static void complete(struct xsk_port *p)
+{
+	uint32_t idx, n, i;
+
+	n = xsk_ring_cons__peek(&p->comp, p->frames, &idx);
+	for (i = 0; i < n; i++)
+		xsk_frame_free(p, *xsk_ring_cons__comp_addr(&p->comp, idx + i));
+	if (n)
+		xsk_ring_cons__release(&p->comp, n);
+}
+
+/*
+ * Copy mode says EAGAIN while frames are left in the TX ring (its per-kick
+ * budget ran out, or the completion ring is full): reap completions and
+ * kick again, so that nothing waits in the ring while the worker sleeps.
+ * Bounded by the ring's size.
+ */
+static void kick(struct xsk_port *p)
+{
+	uint32_t rounds = p->ring_size / 32 + 1;
+	int fd = xsk_socket__fd(p->xsk);
+
+	do {
+		p->stats.kicks++;
+		if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return;
+		if (errno != EAGAIN && errno != EBUSY)
+			return;
+		complete(p);
+	} while (rounds--);
+}
+
 static void submit(struct xsk_port *p)
 {
 	uint32_t idx, n, i;
@@ -169,10 +222,8 @@ static void submit(struct xsk_port *p)
 	p->stats.tx += n;
 	p->stats.tx_ring_full += p->npend - n;
 	p->npend = 0;
-	if (n && xsk_ring_prod__needs_wakeup(&p->tx)) {
-		p->stats.kicks++;
-		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
-	}
+	if (n && xsk_ring_prod__needs_wakeup(&p->tx))
+		kick(p);
 }
 
 void xsk_tx_send(struct xsk_port *p, uint8_t *frame, uint32_t len)
@@ -183,29 +234,20 @@ void xsk_tx_send(struct xsk_port *p, uint8_t *frame, uint32_t len)
 	p->pend_len[p->npend++] = len;
 }
 
-static void complete(struct xsk_port *p)
-{
-	uint32_t idx, n, i;
-
-	n = xsk_ring_cons__peek(&p->comp, p->frames, &idx);
-	for (i = 0; i < n; i++)
-		xsk_frame_free(p, *xsk_ring_cons__comp_addr(&p->comp, idx + i));
-	if (n)
-		xsk_ring_cons__release(&p->comp, n);
-}
-
 static void refill(struct xsk_port *p)
 {
 	uint32_t want = xsk_prod_nb_free(&p->fill, p->frames), idx, i;
 
+	if (!want)
+		return; /* the fill ring is full */
 	/* Leave the TX reserve alone. */
-	if (want + XSK_TX_BATCH * 2 > p->nfree)
+	if (want + XSK_TX_BATCH * 2 > p->nfree) {
+		p->stats.fill_short++;
 		want = p->nfree > XSK_TX_BATCH * 2 ?
 			       p->nfree - XSK_TX_BATCH * 2 :
 			       0;
-	if (!want) {
-		p->stats.fill_short++;
-		return;
+		if (!want)
+			return;
 	}
 	want = xsk_ring_prod__reserve(&p->fill, want, &idx);
 	for (i = 0; i < want; i++)

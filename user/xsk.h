@@ -31,7 +31,7 @@ struct xsk_port_stats {
 	uint64_t rx;
 	uint64_t tx;
 	uint64_t tx_ring_full; /* frames dropped: TX ring had no room */
-	uint64_t fill_short; /* refills that found no free frame */
+	uint64_t fill_short; /* refills that found too few free frames */
 	uint64_t kicks;
 };
 
@@ -47,6 +47,7 @@ struct xsk_port {
 	uint32_t nfree;
 	uint32_t frames;
 	uint32_t frame_size;
+	uint32_t ring_size;
 	uint32_t npend;
 	uint64_t pend_addr[XSK_TX_BATCH];
 	uint32_t pend_len[XSK_TX_BATCH];
