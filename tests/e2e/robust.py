@@ -13,7 +13,6 @@
                must close, and the server must give up at some point
   pcap-icmp    ICMP echo sequence numbers of a capture, in capture order
   pcap-tcp     per-flow counts of duplicate and reordered client segments
-  pcap-synacks client ports whose SYN got SYN-ACKs with different cookies
 
 Each prints one JSON object on stdout (details on stderr) and exits 0 when
 its own checks pass, 1 when they do not.
@@ -425,26 +424,6 @@ def c_pcap_tcp(a):
     return out({"segments": segs, "flows": len(flows), "duplicates": dups, "reordered_or_resent": reordered}, True)
 
 
-def c_pcap_synacks(a):
-    """Client ports whose SYN (one ISN) got SYN-ACKs with different server
-    ISNs: a SYN sent again across a SYN-cookie time-counter step gets a new
-    cookie. pcapcheck assumes one server ISN per flow and reports the data
-    after the second as a sequence jump."""
-    isns = {}
-    for _, pkt in pcap_frames(a.file):
-        r = ipv4(pkt)
-        if not r or r[0][9] != 6:
-            continue
-        ip, ihl = r
-        tcp = ip[ihl:]
-        sport, dport, seq, ack = struct.unpack("!HHII", tcp[:12])
-        if sport != a.port or tcp[13] & 0x12 != 0x12:
-            continue
-        isns.setdefault((dport, ack), set()).add(seq)
-    ports = sorted({k[0] for k, v in isns.items() if len(v) > 1})
-    return out({"ports": ports}, True)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -488,9 +467,6 @@ def main():
     sp.add_argument("--limit", type=float, default=150)
     sp = sub.add_parser("pcap-icmp")
     sp.add_argument("file")
-    sp = sub.add_parser("pcap-synacks")
-    sp.add_argument("file")
-    sp.add_argument("--port", type=int, default=10000)
     sp = sub.add_parser("pcap-tcp")
     sp.add_argument("file")
     sp.add_argument("--port", type=int, default=10000)

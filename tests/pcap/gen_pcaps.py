@@ -436,6 +436,33 @@ def retrans_many(conn):
     conn.close()
 
 
+def new_isn(conn):
+    """A SYN sent again gets a SYN-ACK with a new, lower ISN (a SYN cookie
+    of the next time step); the flow goes on from it."""
+    conn.c(SYN, opts=MSS_OPT)
+    conn.s(SYN | ACK, opts=MSS_OPT)
+    conn.c(SYN, opts=MSS_OPT, seq=conn.cisn)
+    conn.sisn = (conn.sisn - 100000) & MASK
+    conn.nxt[True] = conn.sisn
+    conn.s(SYN | ACK, opts=MSS_OPT)
+    conn.c(ACK)
+    conn.request()
+    conn.s(PSH | ACK, RESPONSE)
+    conn.close()
+
+
+def new_isn_after_data(conn):
+    """A SYN-ACK with a new ISN once the server has sent data."""
+    conn.handshake()
+    conn.request()
+    conn.s(PSH | ACK, RESPONSE)
+    nxt = conn.nxt[True]
+    conn.s(SYN | ACK, opts=MSS_OPT, seq=(conn.sisn + 5000) & MASK,
+           ack=(conn.cisn + 1) & MASK)
+    conn.nxt[True] = nxt
+    conn.close()
+
+
 def ack_beyond(conn):
     conn.handshake()
     conn.request()
@@ -508,6 +535,8 @@ CASES = {
     "gap-v6-sll": lambda: flow_then(True, gap, LINKTYPE_LINUX_SLL),
     "retrans-changed": lambda: flow_then(True, retrans_changed),
     "retrans-many": lambda: flow_then(False, retrans_many),
+    "new-isn": lambda: flow_then(False, new_isn),
+    "new-isn-after-data": lambda: flow_then(True, new_isn_after_data),
     "ack-beyond": lambda: flow_then(False, ack_beyond),
     "ack-backwards": lambda: flow_then(True, ack_backwards),
     "after-fin": lambda: flow_then(False, after_fin),

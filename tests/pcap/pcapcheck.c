@@ -29,7 +29,13 @@
  *   rst              every server RST carries the ACK number of the last
  *                    client segment with ACK set in its flow, and there are
  *                    at most --allow-rst of them in the capture.
- *   synack           a server SYN-ACK acknowledges the client's SYN.
+ *   synack           a server SYN-ACK acknowledges the client's SYN, and a
+ *                    SYN-ACK with a new ISN comes before any server data.
+ *
+ * A server with SYN cookies answers a SYN sent again across a step of the
+ * cookies' time counter with a new ISN; the client takes the SYN-ACK that
+ * reaches it. So a new ISN before any data restarts the server side of the
+ * flow from it (counted as isn_changes).
  *
  * A flow is a connection: a client SYN with a new ISN on a known four-tuple
  * starts a new one. Flows whose start the capture missed are checked from
@@ -134,6 +140,7 @@ struct stats {
 	uint64_t untracked; /* segments of flows past --max-flows */
 	uint64_t evicted; /* closed flows dropped to make room */
 	uint64_t retrans; /* server retransmissions, all flows */
+	uint64_t isn_changes; /* SYN-ACKs with a new ISN before any data */
 	uint64_t rsts; /* server RSTs */
 	uint64_t violations;
 	uint64_t by_check[CK_COUNT];
@@ -937,6 +944,15 @@ static void server_ack(struct flow *f, const struct seg *s)
 		f->cli_fin_acked = true;
 }
 
+static void server_new_isn(struct flow *f, const struct seg *s)
+{
+	st.isn_changes++;
+	f->srv_isn = s->seq;
+	f->srv_max = s->seq + 1;
+	f->stream_base = s->seq + 1;
+	f->stream_len = 0;
+}
+
 static void server_synack(struct flow *f, const struct seg *s)
 {
 	if (!(s->flags & TCP_ACK)) /* a server-opened connection: not ours */
@@ -954,6 +970,12 @@ static void server_synack(struct flow *f, const struct seg *s)
 		f->stream_base = s->seq + 1;
 	} else if (f->srv_syn && s->seq == f->srv_isn) {
 		count_retrans(f, s);
+	} else if (f->srv_syn && f->srv_max == f->srv_isn + 1) {
+		server_new_isn(f, s);
+	} else if (f->srv_syn) {
+		violation(CK_SYNACK, s,
+			  "SYN-ACK with ISN %u after data from ISN %u", s->seq,
+			  f->srv_isn);
 	}
 	if (!f->srv_acked || seq_gt(s->ack, f->srv_ack))
 		f->srv_ack = s->ack;
@@ -1170,6 +1192,7 @@ static void print_json_summary(const char *error)
 	json_count("untracked", st.untracked);
 	json_count("evicted", st.evicted);
 	json_count("retransmissions", st.retrans);
+	json_count("isn_changes", st.isn_changes);
 	json_count("rsts", st.rsts);
 	printf(",\"flow_table_full\":%s,\"stream_store_full\":%s",
 	       st.untracked ? "true" : "false",
@@ -1233,6 +1256,7 @@ static void print_summary(const char *error)
 	text_count("untracked", st.untracked);
 	text_count("evicted", st.evicted);
 	text_count("retransmissions", st.retrans);
+	text_count("isn_changes", st.isn_changes);
 	text_count("rsts", st.rsts);
 	text_count("violations", st.violations);
 	for (i = 0; i < CK_COUNT; i++)

@@ -147,6 +147,9 @@ offline_cases() {
 	expect rst-midstream 0 - --allow-rst 1
 	expect retrans-many 0 - --max-retrans 9
 	expect kernel-ttl 0 - --kernel-ttl 98
+	expect new-isn 0 - --max-retrans 0
+	expect_value "a new ISN before data counted" isn_changes 1 \
+		"$WORK/new-isn.pcap"
 	# One violation each.
 	expect bad-ip-csum 1 "csum=1"
 	expect bad-tcp-csum 1 "csum=1"
@@ -164,6 +167,7 @@ offline_cases() {
 	expect rst-unjustified 1 "rst=2"
 	expect rst-justified 1 "rst=1"
 	expect synack-bad 1 "synack=1"
+	expect new-isn-after-data 1 "synack=1"
 	expect many-csum 1 "csum=25"
 	# A different port sees nothing.
 	expect gap 0 - --port 8080
