@@ -4,11 +4,15 @@
 # pinned to CPU 1 and wrk to CPU 0; repetitions alternate the servers
 # (A B B A ...); the report gives medians, ratios and CPU per request.
 #
+# xredird runs twice: as it starts by default (its worker sleeps when
+# idle) and with --busy-poll USEC (it keeps polling for USEC after traffic:
+# more requests/s, a core spent spinning); --busy-poll 0 leaves that out.
+#
 # Then, at one fixed rate both servers sustain (hey, rate-limited), the
-# whole-machine CPU each needs per request.
+# whole-machine CPU each needs per request (xredird with its defaults).
 #
 # usage: bench.sh [--reps N] [--duration SEC] [--connections N] [--rate RPS]
-#                 [--out DIR]
+#                 [--busy-poll USEC] [--out DIR]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,6 +20,7 @@ REPS=5
 DURATION=10
 CONNS=50
 RATE=10000
+BUSY_POLL=50
 OUT=bench-results
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -23,6 +28,7 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2; shift 2 ;;
 	--connections) CONNS=$2; shift 2 ;;
 	--rate) RATE=$2; shift 2 ;;
+	--busy-poll) BUSY_POLL=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -69,11 +75,13 @@ start_server() {
 	case "$1" in
 	# Not through a shell function: $! must be the server itself
 	# (ip netns exec and taskset exec it in place).
-	xredird)
+	xredird | xredird-busy-poll)
+		local extra=()
+		[ "$1" = xredird ] || extra=(--busy-poll "$BUSY_POLL")
 		ip netns exec "$XR_SRV_NS" taskset -c $SERVER_CPU \
 			build/xredird --iface "$XR_SRV_IF" \
 			--bpffs "$XR_BPFFS" --match-ip "$XR_MATCH_IP4" \
-			--log-level warn 2>>"$WORK/xredird.log" &
+			--log-level warn "${extra[@]}" 2>>"$WORK/xredird.log" &
 		;;
 	nginx)
 		ip netns exec "$XR_SRV_NS" taskset -c $SERVER_CPU \
@@ -141,10 +149,13 @@ sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
 	bench/nginx.conf.in >"$WORK/nginx/nginx.conf"
 ./scripts/topology.sh up
 
+servers="xredird nginx"
+[ "$BUSY_POLL" = 0 ] || servers="xredird nginx xredird-busy-poll"
 for rep in $(seq "$REPS"); do
 	for scenario in keepalive close; do
-		# Alternate which server goes first, so drift hits both.
-		if [ $((rep % 2)) = 1 ]; then order="xredird nginx"; else order="nginx xredird"; fi
+		# Alternate the order, so drift hits every server.
+		order=$servers
+		[ $((rep % 2)) = 1 ] || order=$(echo "$servers" | tr ' ' '\n' | tac | paste -sd' ')
 		for server in $order; do
 			run_one "$server" "$scenario" "$rep"
 		done
@@ -161,5 +172,5 @@ for rep in $(seq $(((REPS + 1) / 2))); do
 done
 
 python3 scripts/bench_report.py report "$WORK/runs.jsonl" "$OUT" \
-	"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU" \
+	"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU busy_poll_us=$BUSY_POLL" \
 	"$WORK/rate.jsonl"

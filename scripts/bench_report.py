@@ -95,6 +95,13 @@ def machine():
     }
 
 
+SERVERS = ("xredird", "xredird-busy-poll", "nginx")
+LABELS = {"xredird": "xredird", "xredird-busy-poll": "xredird --busy-poll",
+          "nginx": "nginx"}
+# Ratio rows to nginx, keyed by server; "ratio" keeps its old meaning.
+RATIOS = {"xredird": "ratio", "xredird-busy-poll": "ratio_busy_poll"}
+
+
 def rate_summary(path):
     if not path or not os.path.exists(path):
         return None
@@ -135,7 +142,7 @@ def report(argv):
     summary = {}
     for scenario in ("keepalive", "close"):
         row = {}
-        for server in ("xredird", "nginx"):
+        for server in SERVERS:
             sel = [r for r in runs
                    if r["scenario"] == scenario and r["server"] == server]
             if not sel:
@@ -145,9 +152,10 @@ def report(argv):
             row[server]["runs"] = len(sel)
             row[server]["socket_errors"] = sum(r["socket_errors"] for r in sel)
             row[server]["non_3xx"] = sum(r["non_3xx"] for r in sel)
-        if "xredird" in row and "nginx" in row:
-            x, n = row["xredird"], row["nginx"]
-            row["ratio"] = {k: x[k] / n[k] if n[k] else None for k in keys}
+        for server, ratio in RATIOS.items():
+            if server in row and "nginx" in row:
+                x, n = row[server], row["nginx"]
+                row[ratio] = {k: x[k] / n[k] if n[k] else None for k in keys}
         summary[scenario] = row
     now = datetime.datetime.now(datetime.timezone.utc)
     doc = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "config": config,
@@ -174,20 +182,23 @@ def markdown(doc):
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, row in doc["summary"].items():
-        for server in ("xredird", "nginx"):
+        for server in SERVERS:
             if server not in row:
                 continue
             s = row[server]
             lines.append(
-                f"| {scenario} | {server} | {s['rps']:,.0f} "
+                f"| {scenario} | {LABELS[server]} | {s['rps']:,.0f} "
                 f"| {s['p50_us']:.0f} us | {s['p99_us']:.0f} us "
                 f"| {s['cpu_us_per_req']:.1f} us "
                 f"| {s['server_us_per_req']:.2f} us "
                 f"| {s['socket_errors'] + s['non_3xx']} |")
-        if "ratio" in row:
-            r = row["ratio"]
+        for server, ratio in RATIOS.items():
+            if ratio not in row:
+                continue
+            r = row[ratio]
             lines.append(
-                f"| {scenario} | **xredird / nginx** | **{r['rps']:.2f}x** "
+                f"| {scenario} | **{LABELS[server]} / nginx** "
+                f"| **{r['rps']:.2f}x** "
                 f"| {r['p50_us']:.2f}x | {r['p99_us']:.2f}x "
                 f"| {r['cpu_us_per_req']:.2f}x "
                 f"| {r['server_us_per_req']:.2f}x | |")

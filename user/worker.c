@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,12 +14,40 @@
 #define POLL_CAP_MS 100 /* also bounds how long a stop request waits */
 #define STATS_EVERY_MS 100
 
-uint64_t worker_now_ms(void)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t worker_now_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+/*
+ * --busy-poll: whether to look at the rings again instead of sleeping,
+ * for up to busy_poll_ns after the last frame received. Each empty look
+ * also runs the NIC's NAPI from here (SO_BUSY_POLL on the socket); on a
+ * device without NAPI the call returns at once.
+ */
+static bool keep_spinning(struct worker *w, uint32_t n)
+{
+	uint64_t t;
+
+	if (!w->busy_poll_ns)
+		return false;
+	t = now_ns();
+	if (n) {
+		w->last_rx_ns = t;
+		return true;
+	}
+	if (t - w->last_rx_ns >= w->busy_poll_ns)
+		return false;
+	recvfrom(xsk_port_fd(&w->port), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	return true;
 }
 
 static uint8_t *tx_alloc(void *ctx)
@@ -152,7 +181,7 @@ static void *worker_main(void *arg)
 			w->stats_at = now;
 			export_stats(w);
 		}
-		if (!n)
+		if (!keep_spinning(w, n) && !n)
 			poll(&pfd, 1,
 			     (int)tcp_sleep_ms(&w->engine, now, POLL_CAP_MS));
 	}
@@ -188,6 +217,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 
 	memset(w, 0, sizeof(*w));
 	w->queue = cfg->queue;
+	w->busy_poll_ns = (uint64_t)cfg->xsk.busy_poll_us * 1000;
 	w->maps = cfg->maps;
 	w->proxy = cfg->proxy;
 	w->stats = &cfg->maps->stats[cfg->queue];

@@ -33,6 +33,8 @@ struct worker_cfg {
 
 struct worker {
 	uint32_t queue;
+	uint64_t busy_poll_ns; /* spin this long after the last frame */
+	uint64_t last_rx_ns;
 	struct xsk_port port;
 	struct tcp_engine engine;
 	struct target_cache targets;

@@ -55,6 +55,7 @@ struct options {
 	uint32_t n_match;
 	uint32_t queues; /* 0: all */
 	uint32_t grace_ms; /* SIGTERM: time to finish open connections */
+	uint32_t busy_poll_us; /* 0: sleep in poll() as soon as idle */
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
 	enum log_level log_level;
@@ -110,6 +111,8 @@ static void usage(FILE *out)
 		"  -q, --queues N            serve the first N receive queues (default: all)\n"
 		"      --xdp-mode MODE       auto|native|skb (default auto)\n"
 		"      --bind-mode MODE      auto|zerocopy|copy (default auto)\n"
+		"      --busy-poll USEC      after traffic, poll the rings (and the NIC) for USEC\n"
+		"                            before sleeping: lower latency, more CPU (default 0)\n"
 		"      --max-flows N         flow table size per queue (default 65536)\n"
 		"      --idle-timeout SEC    close idle keep-alive connections (default 60)\n"
 		"      --header-timeout SEC  close connections with an incomplete head (default 10)\n"
@@ -156,6 +159,7 @@ enum long_only {
 	OPT_XDP_MODE,
 	OPT_BIND_MODE,
 	OPT_MAX_FLOWS,
+	OPT_BUSY_POLL,
 	OPT_IDLE_TIMEOUT,
 	OPT_HEADER_TIMEOUT,
 	OPT_GRACE,
@@ -181,6 +185,7 @@ static const struct option long_opts[] = {
 	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
 	{ "bind-mode", required_argument, NULL, OPT_BIND_MODE },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "grace", required_argument, NULL, OPT_GRACE },
@@ -310,6 +315,12 @@ static int parse_option(struct options *o, int c, const char *arg)
 		if (parse_uint(arg, 1u << 24, &v) || !v)
 			return bad_value("--max-flows", arg, "1..16777216");
 		o->tcp.max_flows = (uint32_t)v;
+		return 0;
+	case OPT_BUSY_POLL:
+		if (parse_uint(arg, 1000000, &v))
+			return bad_value("--busy-poll", arg,
+					 "0..1000000 microseconds");
+		o->busy_poll_us = (uint32_t)v;
 		return 0;
 	case OPT_IDLE_TIMEOUT:
 		return parse_seconds("--idle-timeout", arg, 86400,
@@ -789,7 +800,8 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 				 .frame_size = 2048,
 				 .ring_size = 2048,
 				 .bind = o->bind_mode,
-				 .xsks_map_fd = d->bpf.xsks_fd },
+				 .xsks_map_fd = d->bpf.xsks_fd,
+				 .busy_poll_us = o->busy_poll_us },
 			.tcp = o->tcp,
 			.lim = &o->lim,
 			.secret = secret,
@@ -971,10 +983,11 @@ static int run(struct daemon *d, int sigfd)
 		d->maps.status->zerocopy = d->workers[0].port.zerocopy;
 		update_ready(d);
 		log_info("serving",
-			 " iface=%s port=%u queues=%u xdp_mode=%s pins=%s",
+			 " iface=%s port=%u queues=%u xdp_mode=%s pins=%s"
+			 " busy_poll_us=%u",
 			 o->ifname, o->tcp.port, d->nq,
-			 xr_xdp_mode_name(d->bpf.attached_mode),
-			 d->bpf.pin_dir);
+			 xr_xdp_mode_name(d->bpf.attached_mode), d->bpf.pin_dir,
+			 o->busy_poll_us);
 		main_loop(d, sigfd);
 		ret = 0;
 	}

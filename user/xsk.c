@@ -37,6 +37,28 @@ static void raise_tx_budget(struct xsk_port *p)
 		   &budget, sizeof(budget));
 }
 
+/*
+ * With --busy-poll, the socket's own syscalls (poll, sendto) run the
+ * NIC's NAPI instead of waiting for its interrupt (SO_PREFER_BUSY_POLL).
+ * Best effort: a device without NAPI (veth) or an older kernel ignores
+ * or refuses them, and the worker's spinning on the rings still applies.
+ */
+static void set_busy_poll(struct xsk_port *p, const struct xsk_port_cfg *cfg)
+{
+	int fd = xsk_socket__fd(p->xsk), on = 1, us = (int)cfg->busy_poll_us;
+	int budget = XSK_TX_BATCH;
+
+	if (!us)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &on, sizeof(on)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget,
+		       sizeof(budget)))
+		log_warn("xsk_busy_poll_refused",
+			 " queue=%u err=\"%s\" spinning=only_rings", cfg->queue,
+			 strerror(errno));
+}
+
 static int bind_socket(struct xsk_port *p, const struct xsk_port_cfg *cfg,
 		       uint16_t mode_flag)
 {
@@ -113,8 +135,10 @@ int xsk_port_open(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 		return err;
 	}
 	err = open_socket(p, cfg);
-	if (!err)
+	if (!err) {
+		set_busy_poll(p, cfg);
 		err = xsk_socket__update_xskmap(p->xsk, cfg->xsks_map_fd);
+	}
 	if (err) {
 		xsk_port_close(p);
 		return err;

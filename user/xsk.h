@@ -25,6 +25,7 @@ struct xsk_port_cfg {
 	uint32_t ring_size; /* each of the four rings */
 	enum xsk_bind_mode bind;
 	int xsks_map_fd;
+	uint32_t busy_poll_us; /* 0: off; else SO_BUSY_POLL for the NIC's NAPI */
 };
 
 struct xsk_port_stats {

@@ -94,10 +94,11 @@ TESTS=(
 	07c-readyz
 	08a-logs-no-client-ip
 	08b-logs-json
+	09-busy-poll
 )
 FUNCS=(t01a_drain t01b_expiry t01c_second t01d_local t01e_blackhole t02_kill9 t03a_second
 	t03b_other_bpffs t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
-	t07b_prometheus t07c_readyz t08a_logs t08b_json)
+	t07b_prometheus t07c_readyz t08a_logs t08b_json t09_busy_poll)
 
 # ---- helpers ----
 
@@ -947,6 +948,55 @@ if [ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ]; then
 fi
 
 # Our own cleanup first (daemons, other namespaces and mounts), then lib's.
+# ---- 09: --busy-poll ----
+
+# ticks_over SECS: CPU ticks (user + system, all threads) xredird spends in
+# the next SECS seconds.
+ticks_over() {
+	local a b
+	a=$(awk '{ print $14 + $15 }' "/proc/$D_PID/stat")
+	sleep "$1"
+	b=$(awk '{ print $14 + $15 }' "/proc/$D_PID/stat")
+	echo $((b - a))
+}
+
+# After a request the worker keeps polling its rings for the --busy-poll
+# time (CPU spent), then sleeps again (none); without the flag it sleeps at
+# once. Out-of-range values are refused at start.
+t09_busy_poll() {
+	need curl || return 1
+	local hz idle spin after plain out rc v
+	hz=$(getconf CLK_TCK)
+	d_start || return 1
+	sleep 0.3
+	answer "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/p" >/dev/null
+	plain=$(ticks_over 0.4)
+	d_stop || return 1
+	d_start --busy-poll 600000 || return 1
+	grep -q 'busy_poll_us=600000' "$D_LOG" || { why "no busy_poll_us=600000 in the serving line"; return 1; }
+	sleep 1
+	idle=$(ticks_over 0.4)
+	answer "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/p" >/dev/null
+	spin=$(ticks_over 0.4)
+	sleep 0.5
+	after=$(ticks_over 0.4)
+	d_stop || return 1
+	echo "CPU ticks over 0.4 s ($hz/s): without the flag after a request $plain;" \
+		"--busy-poll 600000: idle $idle, after a request $spin, 0.9 s later $after" >&2
+	# 0.4 s of spinning is 0.4 * hz ticks; allow for a loaded machine.
+	[ "$spin" -ge $((hz / 10)) ] || { why "--busy-poll 600000: $spin ticks in the 0.4 s after a request, want >= $((hz / 10))"; return 1; }
+	for v in "$plain" "$idle" "$after"; do
+		[ "$v" -le $((hz / 20)) ] || { why "ticks while it should sleep: without $plain, idle $idle, after the window $after (want <= $((hz / 20)))"; return 1; }
+	done
+	for v in 1000001 -1 10ms; do
+		out=$(srv "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" --busy-poll "$v" 2>&1)
+		rc=$?
+		[ "$rc" = 2 ] && [[ "$out" == *"invalid value '$v' for --busy-poll: 0..1000000 microseconds"* ]] ||
+			{ why "--busy-poll $v: exit $rc: $out"; return 1; }
+	done
+	echo "CPU ticks in 0.4 s: $spin right after a request with --busy-poll 600000, $after once the window passed, $idle idle, $plain without the flag; 1000001, -1, 10ms refused (exit 2)"
+}
+
 lc_cleanup() {
 	local rc=$? pid
 	for pid in "${LC_DAEMONS[@]}"; do
