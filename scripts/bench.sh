@@ -4,12 +4,15 @@
 # pinned to CPU 1 and wrk to CPU 0; repetitions alternate the servers
 # (A B B A ...); the report gives medians, ratios and CPU per request.
 #
-# xredird runs twice: as it starts by default (its worker sleeps when
-# idle) and with --busy-poll USEC (it keeps polling for USEC after traffic:
-# more requests/s, a core spent spinning); --busy-poll 0 leaves that out.
+# xredird runs three ways: as it starts by default (while traffic flows
+# its worker naps --coalesce-us 20 between passes, else it sleeps until
+# woken), with --coalesce-us 0 (woken by the kernel for every packet), and
+# with --busy-poll USEC (it keeps polling for USEC after traffic, a core
+# spent spinning); --busy-poll 0 leaves that one out.
 #
 # Then, at one fixed rate both servers sustain (hey, rate-limited), the
-# whole-machine CPU each needs per request (xredird with its defaults).
+# whole-machine CPU each needs per request (xredird with its defaults and
+# with --coalesce-us 0).
 #
 # usage: bench.sh [--reps N] [--duration SEC] [--connections N] [--rate RPS]
 #                 [--busy-poll USEC] [--out DIR]
@@ -75,9 +78,12 @@ start_server() {
 	case "$1" in
 	# Not through a shell function: $! must be the server itself
 	# (ip netns exec and taskset exec it in place).
-	xredird | xredird-busy-poll)
+	xredird*)
 		local extra=()
-		[ "$1" = xredird ] || extra=(--busy-poll "$BUSY_POLL")
+		case "$1" in
+		xredird-busy-poll) extra=(--busy-poll "$BUSY_POLL") ;;
+		xredird-wake) extra=(--coalesce-us 0) ;;
+		esac
 		ip netns exec "$XR_SRV_NS" taskset -c $SERVER_CPU \
 			build/xredird --iface "$XR_SRV_IF" \
 			--bpffs "$XR_BPFFS" --match-ip "$XR_MATCH_IP4" \
@@ -149,8 +155,8 @@ sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
 	bench/nginx.conf.in >"$WORK/nginx/nginx.conf"
 ./scripts/topology.sh up
 
-servers="xredird nginx"
-[ "$BUSY_POLL" = 0 ] || servers="xredird nginx xredird-busy-poll"
+servers="xredird nginx xredird-wake"
+[ "$BUSY_POLL" = 0 ] || servers="$servers xredird-busy-poll"
 for rep in $(seq "$REPS"); do
 	for scenario in keepalive close; do
 		# Alternate the order, so drift hits every server.
@@ -164,7 +170,7 @@ done
 
 for rep in $(seq $(((REPS + 1) / 2))); do
 	for scenario in keepalive close; do
-		if [ $((rep % 2)) = 1 ]; then order="xredird nginx"; else order="nginx xredird"; fi
+		if [ $((rep % 2)) = 1 ]; then order="xredird nginx xredird-wake"; else order="xredird-wake nginx xredird"; fi
 		for server in $order; do
 			run_rate "$server" "$scenario" "$rep"
 		done

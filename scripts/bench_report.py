@@ -95,11 +95,12 @@ def machine():
     }
 
 
-SERVERS = ("xredird", "xredird-busy-poll", "nginx")
-LABELS = {"xredird": "xredird", "xredird-busy-poll": "xredird --busy-poll",
-          "nginx": "nginx"}
-# Ratio rows to nginx, keyed by server; "ratio" keeps its old meaning.
-RATIOS = {"xredird": "ratio", "xredird-busy-poll": "ratio_busy_poll"}
+SERVERS = ("xredird", "xredird-wake", "xredird-busy-poll", "nginx")
+LABELS = {"xredird": "xredird", "xredird-wake": "xredird --coalesce-us 0",
+          "xredird-busy-poll": "xredird --busy-poll", "nginx": "nginx"}
+# Ratio rows to nginx, keyed by server; "ratio" is the default daemon's.
+RATIOS = {"xredird": "ratio", "xredird-wake": "ratio_wake",
+          "xredird-busy-poll": "ratio_busy_poll"}
 
 
 def rate_summary(path):
@@ -110,7 +111,7 @@ def rate_summary(path):
     out = {}
     for scenario in ("keepalive", "close"):
         row = {}
-        for server in ("xredird", "nginx"):
+        for server in SERVERS:
             sel = [r for r in runs
                    if r["scenario"] == scenario and r["server"] == server]
             if sel:
@@ -124,11 +125,16 @@ def rate_summary(path):
                     "runs": len(sel),
                     "errors": sum(r["errors"] + r["non_3xx"] for r in sel),
                 }
-        if "xredird" in row and "nginx" in row:
-            row["ratio_cpu"] = (row["xredird"]["cpu_us_per_req"]
-                                / row["nginx"]["cpu_us_per_req"])
-            row["ratio_server"] = (row["xredird"]["server_us_per_req"]
-                                   / row["nginx"]["server_us_per_req"])
+        for server, ratio in RATIOS.items():
+            if server in row and "nginx" in row:
+                x, n = row[server], row["nginx"]
+                row[ratio] = {
+                    "cpu": x["cpu_us_per_req"] / n["cpu_us_per_req"],
+                    "server": (x["server_us_per_req"]
+                               / n["server_us_per_req"])}
+        if "ratio" in row:  # the default daemon's, as before
+            row["ratio_cpu"] = row["ratio"]["cpu"]
+            row["ratio_server"] = row["ratio"]["server"]
         out[scenario] = row
     return {"summary": out, "runs": runs}
 
@@ -216,18 +222,21 @@ def markdown(doc):
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for scenario, row in rate["summary"].items():
-            for server in ("xredird", "nginx"):
+            for server in SERVERS:
                 if server in row:
                     s = row[server]
                     lines.append(
-                        f"| {scenario} | {server} | {s['target_rate']:,} "
+                        f"| {scenario} | {LABELS[server]} "
+                        f"| {s['target_rate']:,} "
                         f"| {s['rps']:,.0f} | {s['cpu_us_per_req']:.1f} us "
                         f"| {s['server_us_per_req']:.2f} us "
                         f"| {s['errors']} |")
-            if "ratio_cpu" in row:
-                lines.append(f"| {scenario} | **xredird / nginx** | | "
-                             f"| **{row['ratio_cpu']:.2f}x** "
-                             f"| **{row['ratio_server']:.2f}x** | |")
+            for server, ratio in RATIOS.items():
+                if ratio in row:
+                    r = row[ratio]
+                    lines.append(f"| {scenario} | **{LABELS[server]} / nginx** "
+                                 f"| | | **{r['cpu']:.2f}x** "
+                                 f"| **{r['server']:.2f}x** | |")
         lines.append("")
     return "\n".join(lines)
 

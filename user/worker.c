@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,26 +29,34 @@ uint64_t worker_now_ms(void)
 }
 
 /*
- * --busy-poll: whether to look at the rings again instead of sleeping,
- * for up to busy_poll_ns after the last frame received. Each empty look
- * also runs the NIC's NAPI from here (SO_BUSY_POLL on the socket); on a
- * device without NAPI the call returns at once.
+ * What the worker does when a pass found no frame. Right after traffic:
+ * - with --busy-poll, look again at once for busy_poll_ns, each empty look
+ *   also running the NIC's NAPI from here (SO_BUSY_POLL; a device without
+ *   NAPI returns at once);
+ * - else, with --coalesce-us, once a pass found several frames, nap that
+ *   long and look again, up to COALESCE_NAPS times without a frame:
+ *   frames that arrive meanwhile are taken in one pass, and the kernel
+ *   does not wake the worker for each (on a veth the sender's core pays
+ *   those wake-ups). Traffic too sparse for that costs a few naps.
+ * Otherwise sleep in poll() until the kernel wakes it or a timer is due.
  */
-static bool keep_spinning(struct worker *w, uint32_t n)
-{
-	uint64_t t;
+#define COALESCE_NAPS 5 /* naps without a frame before sleeping */
+/* Frames in one pass that show traffic dense enough for naps to pay. */
+#define COALESCE_MIN_BATCH 2
 
-	if (!w->busy_poll_ns)
-		return false;
-	t = now_ns();
-	if (n) {
-		w->last_rx_ns = t;
-		return true;
+static void idle_wait(struct worker *w, struct pollfd *pfd, uint64_t now_ms)
+{
+	uint64_t since = now_ns() - w->last_rx_ns;
+
+	if (since < w->busy_poll_ns) {
+		recvfrom(pfd->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		return;
 	}
-	if (t - w->last_rx_ns >= w->busy_poll_ns)
-		return false;
-	recvfrom(xsk_port_fd(&w->port), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-	return true;
+	if (since < w->coalesce_window_ns) {
+		nanosleep(&w->coalesce, NULL);
+		return;
+	}
+	poll(pfd, 1, (int)tcp_sleep_ms(&w->engine, now_ms, POLL_CAP_MS));
 }
 
 static uint8_t *tx_alloc(void *ctx)
@@ -181,9 +190,10 @@ static void *worker_main(void *arg)
 			w->stats_at = now;
 			export_stats(w);
 		}
-		if (!keep_spinning(w, n) && !n)
-			poll(&pfd, 1,
-			     (int)tcp_sleep_ms(&w->engine, now, POLL_CAP_MS));
+		if (n >= w->window_from)
+			w->last_rx_ns = now_ns();
+		else if (!n)
+			idle_wait(w, &pfd, now);
 	}
 	export_stats(w);
 	return NULL;
@@ -218,6 +228,15 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	memset(w, 0, sizeof(*w));
 	w->queue = cfg->queue;
 	w->busy_poll_ns = (uint64_t)cfg->xsk.busy_poll_us * 1000;
+	w->coalesce.tv_nsec = (long)cfg->coalesce_us * 1000;
+	w->coalesce_window_ns =
+		(uint64_t)cfg->coalesce_us * 1000 * COALESCE_NAPS;
+	w->window_from = cfg->xsk.busy_poll_us ? 1 :
+			 cfg->coalesce_us      ? COALESCE_MIN_BATCH :
+						 UINT32_MAX;
+	/* Naps of a few microseconds: not the default 50 us of slack. */
+	if (cfg->coalesce_us)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	w->maps = cfg->maps;
 	w->proxy = cfg->proxy;
 	w->stats = &cfg->maps->stats[cfg->queue];

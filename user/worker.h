@@ -27,6 +27,7 @@ struct worker_cfg {
 	const struct xr_maps *maps;
 	const struct proxy_cfg *proxy;
 	bool log_clients; /* client addresses in the access log */
+	uint32_t coalesce_us; /* --coalesce-us; at most 1000 */
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* refuse new connections, close idle */
 };
@@ -34,6 +35,9 @@ struct worker_cfg {
 struct worker {
 	uint32_t queue;
 	uint64_t busy_poll_ns; /* spin this long after the last frame */
+	struct timespec coalesce; /* nap between passes while traffic flows */
+	uint64_t coalesce_window_ns; /* ... that is, this soon after a frame */
+	uint32_t window_from; /* frames in a pass that (re)start the window */
 	uint64_t last_rx_ns;
 	struct xsk_port port;
 	struct tcp_engine engine;

@@ -56,6 +56,7 @@ struct options {
 	uint32_t queues; /* 0: all */
 	uint32_t grace_ms; /* SIGTERM: time to finish open connections */
 	uint32_t busy_poll_us; /* 0: sleep in poll() as soon as idle */
+	uint32_t coalesce_us; /* nap between passes while traffic flows */
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
 	enum log_level log_level;
@@ -111,6 +112,8 @@ static void usage(FILE *out)
 		"  -q, --queues N            serve the first N receive queues (default: all)\n"
 		"      --xdp-mode MODE       auto|native|skb (default auto)\n"
 		"      --bind-mode MODE      auto|zerocopy|copy (default auto)\n"
+		"      --coalesce-us USEC    while traffic flows, look at the rings every USEC\n"
+		"                            instead of being woken per packet (default 20; 0: off)\n"
 		"      --busy-poll USEC      after traffic, poll the rings (and the NIC) for USEC\n"
 		"                            before sleeping: lower latency, more CPU (default 0)\n"
 		"      --max-flows N         flow table size per queue (default 65536)\n"
@@ -160,6 +163,7 @@ enum long_only {
 	OPT_BIND_MODE,
 	OPT_MAX_FLOWS,
 	OPT_BUSY_POLL,
+	OPT_COALESCE,
 	OPT_IDLE_TIMEOUT,
 	OPT_HEADER_TIMEOUT,
 	OPT_GRACE,
@@ -186,6 +190,7 @@ static const struct option long_opts[] = {
 	{ "bind-mode", required_argument, NULL, OPT_BIND_MODE },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
+	{ "coalesce-us", required_argument, NULL, OPT_COALESCE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "grace", required_argument, NULL, OPT_GRACE },
@@ -322,6 +327,12 @@ static int parse_option(struct options *o, int c, const char *arg)
 					 "0..1000000 microseconds");
 		o->busy_poll_us = (uint32_t)v;
 		return 0;
+	case OPT_COALESCE:
+		if (parse_uint(arg, 1000, &v))
+			return bad_value("--coalesce-us", arg,
+					 "0..1000 microseconds");
+		o->coalesce_us = (uint32_t)v;
+		return 0;
 	case OPT_IDLE_TIMEOUT:
 		return parse_seconds("--idle-timeout", arg, 86400,
 				     &o->tcp.idle_timeout_ms);
@@ -405,6 +416,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 	http_limits_default(&o->lim);
 	o->log_level = LOG_INFO;
 	o->grace_ms = 5000;
+	o->coalesce_us = 20;
 	o->bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
 					    XR_DEFAULT_BPFFS;
 	if (env && *env && parse_option(o, OPT_MATCH_IP, env))
@@ -808,6 +820,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.maps = &d->maps,
 			.proxy = &o->proxy,
 			.log_clients = o->log_clients,
+			.coalesce_us = o->coalesce_us,
 			.stop = &stop,
 			.drain = &draining,
 		};
@@ -984,10 +997,10 @@ static int run(struct daemon *d, int sigfd)
 		update_ready(d);
 		log_info("serving",
 			 " iface=%s port=%u queues=%u xdp_mode=%s pins=%s"
-			 " busy_poll_us=%u",
+			 " busy_poll_us=%u coalesce_us=%u",
 			 o->ifname, o->tcp.port, d->nq,
 			 xr_xdp_mode_name(d->bpf.attached_mode), d->bpf.pin_dir,
-			 o->busy_poll_us);
+			 o->busy_poll_us, o->coalesce_us);
 		main_loop(d, sigfd);
 		ret = 0;
 	}

@@ -94,7 +94,7 @@ TESTS=(
 	07c-readyz
 	08a-logs-no-client-ip
 	08b-logs-json
-	09-busy-poll
+	09-busy-poll-coalesce
 )
 FUNCS=(t01a_drain t01b_expiry t01c_second t01d_local t01e_blackhole t02_kill9 t03a_second
 	t03b_other_bpffs t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
@@ -961,13 +961,15 @@ ticks_over() {
 }
 
 # After a request the worker keeps polling its rings for the --busy-poll
-# time (CPU spent), then sleeps again (none); without the flag it sleeps at
-# once. Out-of-range values are refused at start.
+# time (CPU spent), then sleeps again (none); without the flag it naps
+# (--coalesce-us, 20 us by default) for at most a millisecond, then sleeps.
+# Out-of-range values are refused at start.
 t09_busy_poll() {
 	need curl || return 1
 	local hz idle spin after plain out rc v
 	hz=$(getconf CLK_TCK)
 	d_start || return 1
+	grep -q 'busy_poll_us=0 coalesce_us=20' "$D_LOG" || { why "defaults not in the serving line: $(grep serving "$D_LOG")"; return 1; }
 	sleep 0.3
 	answer "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/p" >/dev/null
 	plain=$(ticks_over 0.4)
@@ -994,7 +996,13 @@ t09_busy_poll() {
 		[ "$rc" = 2 ] && [[ "$out" == *"invalid value '$v' for --busy-poll: 0..1000000 microseconds"* ]] ||
 			{ why "--busy-poll $v: exit $rc: $out"; return 1; }
 	done
-	echo "CPU ticks in 0.4 s: $spin right after a request with --busy-poll 600000, $after once the window passed, $idle idle, $plain without the flag; 1000001, -1, 10ms refused (exit 2)"
+	for v in 1001 -1 x; do
+		out=$(srv "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" --coalesce-us "$v" 2>&1)
+		rc=$?
+		[ "$rc" = 2 ] && [[ "$out" == *"invalid value '$v' for --coalesce-us: 0..1000 microseconds"* ]] ||
+			{ why "--coalesce-us $v: exit $rc: $out"; return 1; }
+	done
+	echo "CPU ticks in 0.4 s: $spin right after a request with --busy-poll 600000, $after once the window passed, $idle idle, $plain with the defaults (--coalesce-us 20); bad values of both flags refused (exit 2)"
 }
 
 lc_cleanup() {
