@@ -652,6 +652,7 @@ int http_parse_head(const uint8_t *buf, size_t len,
 
 	/* Fields a parse may not reach; the rest is set as it goes. */
 	req->method = (struct http_span){ NULL, 0 };
+	req->path = (struct http_span){ NULL, 0 };
 	req->path_slash = false;
 	req->path_escapes = req->path_html = 0;
 	req->flags = 0;

@@ -26,6 +26,22 @@ static const struct http_target *resolve(void *ctx,
 	return &target;
 }
 
+/* As the access log does: read the method and path of every answer, so
+ * the sanitizers see a span that does not point into the input. */
+static volatile uint8_t span_sum;
+
+static void on_response(void *ctx, const struct http_request *req, int status)
+{
+	uint32_t i;
+
+	(void)ctx;
+	(void)status;
+	for (i = 0; i < req->method.len; i++)
+		span_sum += req->method.p[i];
+	for (i = 0; i < req->path.len; i++)
+		span_sum += req->path.p[i];
+}
+
 /* Each response: status line, headers, empty line, Content-Length body. */
 static void check_output(const uint8_t *o, uint32_t len, uint32_t responses,
 			 bool closed)
@@ -70,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_env env = { .lim = &lim,
 				.date = "Sun, 06 Nov 1994 08:49:37 GMT",
-				.resolve = resolve };
+				.resolve = resolve,
+				.on_response = on_response };
 	struct http_out out = { out_buf, sizeof(out_buf), 0 };
 	struct http_conn conn;
 	uint32_t responses = 0, pos = 0;

@@ -245,6 +245,39 @@ TEST(corpus_parse)
 	}
 }
 
+static bool span_inside(const struct http_span *s, const uint8_t *buf,
+			size_t len)
+{
+	return !s->len || (s->p >= buf && s->p + s->len <= buf + len);
+}
+
+/*
+ * Whatever the outcome, the spans the access log prints (method, path)
+ * are empty or point into the parsed bytes, even over a request struct
+ * full of garbage: a head refused before its target left the path of
+ * whatever the stack held (a crash in the debug access log).
+ */
+TEST(corpus_failed_parses_leave_no_stale_spans)
+{
+	size_t i;
+
+	for (i = 0; i < HTTP_CORPUS_LEN; i++) {
+		const struct http_corpus_entry *e = &http_corpus[i];
+		const uint8_t *raw = (const uint8_t *)e->raw;
+		int before = test_failures;
+		struct http_request req;
+		struct http_limits lim;
+
+		corpus_limits(&lim, e->limits);
+		memset(&req, 0xa5, sizeof(req));
+		http_parse_head(raw, e->len, &lim, &req);
+		CHECK(span_inside(&req.method, raw, e->len));
+		CHECK(span_inside(&req.path, raw, e->len));
+		if (test_failures != before)
+			fprintf(stderr, "  in corpus entry %s\n", e->name);
+	}
+}
+
 /*
  * Which prefixes of a corpus entry to parse: all of a short one; of a
  * long one the start, the end, every prefix ending near a CR or LF (where
