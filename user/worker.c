@@ -168,6 +168,11 @@ static void *worker_main(void *arg)
 	time_t wall = 0;
 	uint32_t n, i;
 
+	/* Naps of a few microseconds, not the default 50 us of timer slack
+	 * (this thread's own setting). */
+	if (w->coalesce.tv_nsec)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+
 	while (!*w->stop) {
 		uint64_t now = worker_now_ms();
 		time_t t = time(NULL);
@@ -234,9 +239,6 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->window_from = cfg->xsk.busy_poll_us ? 1 :
 			 cfg->coalesce_us      ? COALESCE_MIN_BATCH :
 						 UINT32_MAX;
-	/* Naps of a few microseconds: not the default 50 us of slack. */
-	if (cfg->coalesce_us)
-		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	w->maps = cfg->maps;
 	w->proxy = cfg->proxy;
 	w->stats = &cfg->maps->stats[cfg->queue];
