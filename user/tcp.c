@@ -585,12 +585,12 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 		bufpool_put(&e->headpool, f->rcvbuf);
 		f->rcvbuf = 0;
 	}
-	if (out.len && out.buf == e->scratch)
+	if (!out.len)
+		ring_release_if_empty(e, f);
+	else if (out.buf == e->scratch)
 		ring_append(e, f, e->scratch, out.len);
 	else
 		f->snd_end += out.len;
-	if (!out.len)
-		ring_release_if_empty(e, f);
 	e->stats[TCP_STAT_requests] += r.responses;
 	if (r.responses)
 		f->flags |= FLOW_SERVED;
@@ -827,15 +827,12 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 
 /* Segments without a flow */
 
-static void reply_rst(struct tcp_engine *e, const struct pkt *p)
+/* An RST for a segment without a flow (RFC 9293 3.10.7.1). */
+static void send_rst(struct tcp_engine *e, const struct pkt *p)
 {
 	struct pkt_seg s = { .win = 0 };
 	struct pkt_route r;
 
-	if (!rate_ok(&e->rst_rl, e->now_ms)) {
-		STAT(e, rst_limited);
-		return;
-	}
 	if (p->flags & TCP_ACK) {
 		s.seq = p->ack;
 		s.flags = TCP_RST;
@@ -849,6 +846,15 @@ static void reply_rst(struct tcp_engine *e, const struct pkt *p)
 		STAT(e, rst_sent);
 }
 
+static void reply_rst(struct tcp_engine *e, const struct pkt *p)
+{
+	if (!rate_ok(&e->rst_rl, e->now_ms)) {
+		STAT(e, rst_limited);
+		return;
+	}
+	send_rst(e, p);
+}
+
 /*
  * Draining: a SYN gets an RST instead of a SYN-ACK, from the SYN-ACK
  * budget, so a busy node's refusals are not dropped by the RST limit
@@ -856,18 +862,12 @@ static void reply_rst(struct tcp_engine *e, const struct pkt *p)
  */
 static void refuse_syn(struct tcp_engine *e, const struct pkt *p)
 {
-	struct pkt_seg s = { .ack = p->seq + p->payload_len + 1,
-			     .flags = TCP_RST | TCP_ACK };
-	struct pkt_route r;
-
 	STAT(e, drain_refused);
 	if (!rate_ok(&e->synack_rl, e->now_ms)) {
 		STAT(e, synack_limited);
 		return;
 	}
-	pkt_reply_route(p, &r);
-	if (emit(e, &r, &s))
-		STAT(e, rst_sent);
+	send_rst(e, p);
 }
 
 static void reply_synack(struct tcp_engine *e, const struct pkt *p)

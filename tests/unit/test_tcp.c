@@ -682,7 +682,7 @@ TEST(acks_after_a_probe_stay_in_the_window)
 	struct h_conn c;
 	struct pkt p;
 	uint32_t una = 0;
-	int i, probed = 0;
+	int i, probed = 0, acks;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40155);
@@ -697,13 +697,20 @@ TEST(acks_after_a_probe_stay_in_the_window)
 	}
 	REQUIRE(probed);
 	CHECK_EQ(p.seq, una);
-	/* New data from the client (window still zero): its ACK at una. */
+	/* New data from the client (window still zero): its ACK, delayed
+	 * (a partial head), goes out at una. */
 	h_send_seg(&h, &c, TCP_ACK, "G", 1);
+	if (!h.nout)
+		h_advance(&h, h.cfg.delack_ms);
+	acks = 0;
 	for (i = 0; i < (int)h.nout; i++) {
 		REQUIRE(!h_parse(&h, i, &c, &p));
-		if (!p.payload_len)
+		if (!p.payload_len) {
 			CHECK_EQ(p.seq, una);
+			acks++;
+		}
 	}
+	CHECK(acks > 0);
 	/* Given up: the RST too. */
 	for (i = 0; i < 2000 && flows(); i++)
 		h_advance(&h, 1000);
@@ -1016,5 +1023,61 @@ TEST(timeout_resends_the_whole_flight)
 		total += p.payload_len;
 	}
 	CHECK_EQ(stat(TCP_STAT_retransmits), 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * Shutting down: a new SYN is refused with an RST that acknowledges it; a
+ * handshake already answered completes; an answered idle connection gets
+ * our FIN at once; one not yet answered keeps waiting for its request,
+ * which is answered with Connection: close.
+ */
+TEST(drain_refuses_syns_and_closes_served_idle_flows)
+{
+	struct h_conn served, fresh, late, syn;
+	char buf[1024];
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&served, 4, 41100);
+	h_conn_init(&fresh, 4, 41101);
+	h_conn_init(&late, 4, 41102);
+	h_conn_init(&syn, 4, 41103);
+	REQUIRE(!h_connect(&h, &served));
+	h_send_seg(&h, &served, TCP_ACK | TCP_PSH, GET("/"),
+		   sizeof(GET("/")) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &served, &p));
+	served.rcv = p.seq + p.payload_len;
+	h_send_seg(&h, &served, TCP_ACK, NULL, 0);
+	REQUIRE(!h_connect(&h, &fresh));
+	/* late's SYN-ACK went out before the drain began. */
+	h_send_seg(&h, &late, TCP_SYN, NULL, 0);
+	REQUIRE(!h_parse(&h, 0, &late, &p));
+	late.rcv = p.seq + 1;
+
+	h.nout = 0;
+	tcp_drain(&h.e, h.now);
+	REQUIRE(h.nout == 1); /* the served idle flow's FIN */
+	REQUIRE(!h_parse(&h, 0, &served, &p));
+	CHECK_EQ(p.flags & TCP_FIN, TCP_FIN);
+	CHECK_EQ(p.payload_len, 0);
+
+	h_send_seg(&h, &syn, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &syn, &p));
+	CHECK_EQ(p.flags, TCP_RST | TCP_ACK);
+	CHECK_EQ(p.ack, syn.isn + 1);
+	CHECK_EQ(stat(TCP_STAT_drain_refused), 1);
+
+	h_send_seg(&h, &late, TCP_ACK, NULL, 0);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(flows(), 3); /* served (closing), fresh, late */
+
+	h_send_seg(&h, &fresh, TCP_ACK | TCP_PSH, GET("/"),
+		   sizeof(GET("/")) - 1);
+	h_payload(&h, &fresh, buf, sizeof(buf));
+	CHECK(strstr(buf, "HTTP/1.1 302 Found\r\n") == buf);
+	CHECK(strstr(buf, "\r\nConnection: close\r\n") != NULL);
 	tcp_engine_free(&h.e);
 }
