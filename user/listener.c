@@ -63,12 +63,9 @@ static void conn_free(struct lconn *c)
 static void access_log(void *ctx, const struct http_request *req, int status)
 {
 	struct lconn *c = ctx;
-	char addr[64] = "";
 
-	if (c->l->cfg.log_clients)
-		inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, addr,
-			  sizeof(addr));
-	log_access("local", req, status, c->l->cfg.log_clients ? addr : NULL);
+	log_access("local", req, status, c->family,
+		   c->l->cfg.log_clients ? c->addr : NULL);
 }
 
 /* Target resolution for kernel-socket clients: same rules, same proxies. */

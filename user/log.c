@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,14 +117,17 @@ static void printable(char *out, size_t len, const struct http_span *s)
 }
 
 void log_access(const char *path_kind, const struct http_request *req,
-		int status, const char *client)
+		int status, uint8_t family, const void *client)
 {
-	char method[32], path[256];
+	char method[32], path[256], addr[INET6_ADDRSTRLEN] = "";
 
 	printable(method, sizeof(method), &req->method);
 	printable(path, sizeof(path), &req->path);
+	if (client)
+		inet_ntop(family == 4 ? AF_INET : AF_INET6, client, addr,
+			  sizeof(addr));
 	log_event(LOG_DEBUG, "request",
 		  " via=%s method=%s path=\"%s\" status=%d%s%s", path_kind,
 		  method[0] ? method : "-", path, status,
-		  client ? " client=" : "", client ? client : "");
+		  client ? " client=" : "", addr);
 }

@@ -4,6 +4,7 @@
 #define XREDIR_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -15,9 +16,10 @@ __attribute__((format(printf, 3, 4))) void
 log_event(enum log_level level, const char *msg, const char *fmt, ...);
 
 struct http_request;
-/* One request (debug level): method, path, status; client if given. */
+/* One request (debug level): method, path, status; the client's address
+ * (family 4 or 6, network order) unless client is NULL. */
 void log_access(const char *path_kind, const struct http_request *req,
-		int status, const char *client);
+		int status, uint8_t family, const void *client);
 
 #define log_err(msg, ...) log_event(LOG_ERROR, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_event(LOG_WARN, msg, __VA_ARGS__)
