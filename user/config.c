@@ -308,8 +308,7 @@ int xr_config_parse(const char *buf, size_t len, enum cfg_mode mode,
 
 		lineno++;
 		/* A CRLF line's CR is not part of its length. */
-		if (n > CFG_LINE_MAX && n == CFG_LINE_MAX + 1 &&
-		    buf[pos + n - 1] == '\r')
+		if (n == CFG_LINE_MAX + 1 && buf[pos + n - 1] == '\r')
 			n--;
 		if (n > CFG_LINE_MAX || memchr(buf + pos, 0, n)) {
 			fail(err, lineno,

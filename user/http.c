@@ -134,7 +134,6 @@ int http_limits_set_methods(struct http_limits *lim, const char *list)
 	return 0;
 }
 
-/* Case-insensitive compare of a span with a lower-case literal. */
 /*
  * Case-insensitive compare with a lower-case literal of letters, digits
  * and '-'. OR-ing 0x20 folds case, and maps no other byte a token or a

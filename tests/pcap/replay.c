@@ -172,7 +172,8 @@ static bool same_payload(const uint8_t *a, const uint8_t *b, uint32_t n)
 	return !memcmp(a, b, at + 8) &&
 	       !memcmp(a + at + 8 + HTTP_DATE_LEN, b + at + 8 + HTTP_DATE_LEN,
 		       n - at - 8 - HTTP_DATE_LEN) &&
-	       !memcmp(a + at + 8 + 25, " GMT", 4);
+	       !memcmp(a + at + 8 + 25, " GMT", 4) &&
+	       !memcmp(b + at + 8 + 25, " GMT", 4);
 }
 
 /* A captured server frame: the engine must have sent the same. */
