@@ -155,16 +155,6 @@ t_nginx_diff() {
 		--table "$TABLE" "${args[@]}"
 }
 
-# live FUNC: a test of the running daemon; it also fails if xredird died
-# meanwhile.
-live() {
-	"$@" || return 1
-	xr_alive || {
-		why "xredird died during the test: $(tail -n 1 "$XR_LOG")"
-		return 1
-	}
-}
-
 # ---- main ----
 
 if [ "$(id -u)" != 0 ]; then

@@ -206,6 +206,16 @@ xr_start() {
 
 xr_alive() { [ -n "$XR_PID" ] && kill -0 "$XR_PID" 2>/dev/null; }
 
+# live FUNC: a test of the running daemon; it also fails if xredird died
+# meanwhile (whatever the client saw).
+live() {
+	"$@" || return 1
+	xr_alive || {
+		why "xredird died during the test: $(tail -n 1 "$XR_LOG")"
+		return 1
+	}
+}
+
 xr_died() {
 	wait "$XR_PID" 2>/dev/null
 	XR_RC=$?

@@ -216,23 +216,32 @@ d_died() {
 # d_stop [SECS] [SIG]: signal (TERM), wait up to SECS (5) for the exit;
 # D_RC is its status, D_STOP_S the seconds it took. Fails unless 0 in time.
 d_stop() {
-	local secs=${1:-5} sig=${2:-TERM} t0
+	local secs=${1:-5} sig=${2:-TERM}
 	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
-	t0=$(now)
+	D_T0=$(now)
 	kill -"$sig" "$D_PID" 2>/dev/null
+	d_wait "$secs" "after SIG$sig"
+}
+
+# d_wait SECS [WHEN]: the daemon, already told to stop, exits 0 within
+# SECS (else it is killed and the test fails). D_RC, D_STOP_S as d_stop.
+d_wait() {
+	local secs=$1 when=${2:-after SIGTERM}
+	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
 	if ! wait_exit "$secs" "$D_PID"; then
 		kill -KILL "$D_PID" 2>/dev/null
 		wait "$D_JOB" 2>/dev/null
 		D_PID=
 		D_RC=timeout
-		why "xredird still running ${secs}s after SIG$sig (killed)"
+		why "xredird still running ${secs}s $when (killed)"
 		return 1
 	fi
-	D_STOP_S=$(secs "$(now) - $t0")
+	D_STOP_S=$(secs "$(now) - ${D_T0:-$(now)}")
+	D_T0=
 	wait "$D_JOB" 2>/dev/null
 	D_RC=$?
 	D_PID=
-	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC after SIG$sig"; return 1; }
+	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC $when"; return 1; }
 }
 
 # d_end: stops whatever daemon a test left running (no checks).
@@ -381,9 +390,7 @@ t01d_local() {
 	fi
 	echo "with an AF_XDP connection open: $r1" >&2
 	wait "$job"
-	wait_exit 4 "$D_PID"
-	wait "$D_JOB"
-	D_PID=
+	d_wait 4 || fails="${fails:+$fails | }$(cat "$E2E_WORK/.reason")"
 	# (2) No AF_XDP connection: the drain has only the local ones.
 	d_start --grace 3 || return 1
 	if r2=$(lc "$XR_SRV_NS" local-drain --host 127.0.0.1 --pid "$D_PID" \
@@ -393,9 +400,8 @@ t01d_local() {
 		fails="${fails:+$fails | }local clients only: ${r2##*FAIL: }"
 	fi
 	echo "local clients only: $r2" >&2
-	wait_exit 4 "$D_PID"
-	wait "$D_JOB"
-	D_PID=
+	d_wait 4 || fails="${fails:+$fails | }$(cat "$E2E_WORK/.reason")"
+	detached_and_refused || fails="${fails:+$fails | }$(cat "$E2E_WORK/.reason")"
 	[ -z "$fails" ] || { why "$fails"; return 1; }
 	echo "kernel-socket clients drained like AF_XDP ones ($r2)"
 }
@@ -408,12 +414,8 @@ t01e_blackhole() {
 		--src "$XR_CLI_IP4" --threads 4 --seconds 2.5 --sigterm-after 0.5 2>&1)
 	local rc=$?
 	echo "$r" >&2
-	wait_exit 5 "$D_PID"
-	wait "$D_JOB"
-	D_RC=$?
-	D_PID=
+	d_wait 5 || return 1
 	[ "$rc" = 0 ] || { why "${r##*FAIL: }"; return 1; }
-	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC"; return 1; }
 	echo "$r"
 }
 
@@ -726,6 +728,12 @@ t07a_promtool() {
 	v=$(metric "$m" 'xredir_requests_total{status="302",path="local"}')
 	[ "$v" = 5 ] || { why "302 local: $v, want 5"; return 1; }
 	[ "$(metric "$m" xredir_ready)" = 1 ] || { why "xredir_ready is not 1"; return 1; }
+	# The families issue 6 names, each declared.
+	for v in flows_open cookies_sent_total retransmits_total rst_sent_total \
+		drops_total queue_rx_packets_total queue_tx_packets_total \
+		xdp_packets_total rules targets config_reloads_total; do
+		grep -q "^# TYPE xredir_$v " "$m" || { why "no xredir_$v family"; return 1; }
+	done
 	srv curl -sS -D "$m.hdr" -o /dev/null "http://$XR_SRV_IP4:$MPORT/metrics" &&
 		grep -qi '^content-type: text/plain; version=0.0.4' "$m.hdr" ||
 		{ why "Content-Type: $(grep -i content-type "$m.hdr")"; return 1; }
@@ -830,9 +838,7 @@ t07c_readyz() {
 	h=$(srv curl -s -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/healthz")
 	v=$(scrape /metrics | awk '$1 == "xredir_ready" { print $2 }')
 	wait "$job"
-	wait_exit 5 "$D_PID"
-	wait "$D_JOB"
-	D_PID=
+	d_wait 5 || return 1
 	echo "draining: /readyz $r /healthz $h xredir_ready $v" >&2
 	[ "$r" = 503 ] && [ "$h" = 200 ] && [ "$v" = 0 ] ||
 		{ why "while draining: /readyz $r, /healthz $h, xredir_ready $v (want 503, 200, 0)"; return 1; }
@@ -872,9 +878,7 @@ log_activity() {
 	sleep 0.3
 	lc "$XR_CLI_NS" refused --host "$XR_SRV_IP4" --src "$XR_CLI_IP4" >&2 || true
 	wait "$job"
-	wait_exit 5 "$D_PID"
-	wait "$D_JOB"
-	D_PID=
+	d_wait 5
 }
 
 CLIENT_ADDRS=(10.77.0.2 10.77.0.3 fd77::2 fd77::3 127.0.0.1 ::1)
@@ -887,6 +891,7 @@ t08a_logs() {
 	d_start --header-timeout 2 || return 1
 	log_activity t08a || { why "client activity failed: $(cat "$E2E_WORK/.reason" 2>/dev/null)"; return 1; }
 	cat "$D_LOG" >&2
+	! grep -q 'msg=request ' "$D_LOG" || { why "access lines at the default level (info)"; return 1; }
 	grep -q 'msg=stopped' "$D_LOG" || { why "no msg=stopped"; return 1; }
 	r1=$("$PYTHON" "$LCPY" ip-scan --file "$D_LOG" "${args[@]}" 2>&1) ||
 		{ why "defaults: ${r1##*FAIL: }"; return 1; }

@@ -68,7 +68,7 @@ TESTS=(
 	08-slowloris
 	09-idle-keepalive
 	10-tiny-mss
-	11-mss-below-64
+	11-mss-48
 	12-odd-options-syn-data
 	13-head-1byte-segments
 	14-closing
@@ -94,12 +94,6 @@ last_json() { grep '^{' "$1" | tail -n 1; }
 # stats FILE: xredird's counters (JSON) into FILE.
 stats() {
 	"$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" stats --json >"$1" 2>&1
-}
-
-# stat KEY: one counter, now.
-stat() {
-	local f=$E2E_WORK/.stat
-	stats "$f" && jget "$f" "$1"
 }
 
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$XR_PID/status"; }
@@ -203,16 +197,6 @@ wait_drained() {
 		fi
 		sleep 0.5
 	done
-}
-
-# live FUNC: a test of the running daemon; it also fails if xredird died
-# meanwhile (whatever the client saw).
-live() {
-	"$@" || return 1
-	xr_alive || {
-		why "xredird died during the test: $(tail -n 1 "$XR_LOG")"
-		return 1
-	}
 }
 
 # The client's leftover sockets to the service (orphans still resending
@@ -320,15 +304,19 @@ t00_impair() {
 LOSS_STATS0=
 t01_keepalive() {
 	need "$PYTHON" || return 1
-	local out=$E2E_WORK/t01.json n s
+	local out=$E2E_WORK/t01.json n s r
 	cli timeout 240 "$PYTHON" "$ROBUST_PY" keepalive --host "$XR_SRV_IP4" \
 		--port "$PORT" --target "$DEFAULT" --count "$KA_REQUESTS" \
 		--conns "$KA_CONNS" --prefix /v2/ka --idle-timeout "$IDLE_TIMEOUT" >"$out" ||
 		{ why "keep-alive: $(cat "$out")"; return 1; }
 	n=$(jget "$out" ok)
 	s=$(jget "$out" seconds)
+	r=$(jget "$out" idle_close_retries)
+	# The retry is for a rare race, not a way through: at most 1%.
+	[ "$r" -le $((KA_REQUESTS / 100)) ] ||
+		{ why "$r requests needed a retry after an idle close (at most $((KA_REQUESTS / 100)))"; return 1; }
 	echo "$n/$KA_REQUESTS keep-alive requests on $KA_CONNS connections in ${s}s through ${LOSS}% loss," \
-		"${DUP}% dup, ${REORDER}% reorder each way ($(jget "$out" idle_close_retries) retried after an idle close" \
+		"${DUP}% dup, ${REORDER}% reorder each way ($r retried after an idle close" \
 		"$(jget "$out" retry_gaps)s after the previous request)"
 }
 
@@ -363,6 +351,8 @@ t02_curl() {
 	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
 	ok=$(cat "$out" "$out.retry" 2>/dev/null |
 		awk -F'|' -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/curl/" $1 "?x=" $1 { print $1 }' | sort -un | wc -l)
+	[ "$retried" -le $((CURLS / 100)) ] ||
+		{ why "$retried curls needed a retry after an idle close (at most $((CURLS / 100)))"; return 1; }
 	if [ "$ok" != "$CURLS" ]; then
 		bad=$(cat "$out" "$out.retry" 2>/dev/null | awk -F'|' -v d="$DEFAULT" '!($2 == 302 && $3 == d "/v2/curl/" $1 "?x=" $1)' |
 			head -n 3 | tr '\n' ';')
@@ -393,7 +383,7 @@ t03_drain() {
 
 t04_capture() {
 	[ -n "$LOSS_CAP_ERR" ] && { why "$LOSS_CAP_ERR"; return 1; }
-	local j=$E2E_WORK/t03.impair.json t=$E2E_WORK/t04.tcp server
+	local j=$E2E_WORK/t03.impair.json t=$E2E_WORK/t04.tcp
 	[ -s "$j" ] || { why "no impairment counters: 03 did not get that far"; return 1; }
 	"$PYTHON" "$ROBUST_PY" pcap-tcp --port "$PORT" "$LOSS_CAP" >"$t" ||
 		{ why "cannot read $LOSS_CAP"; return 1; }
@@ -404,24 +394,8 @@ t04_capture() {
 	# sequence number.
 	# A SYN sent again across a step of the SYN cookies' 64 s time counter
 	# gets a SYN-ACK with a new ISN; pcapcheck follows it (isn_changes).
-	local out=$LOSS_CAP.check rc=0 rest k n
-	"$PCAPCHECK" -v --kernel-ttl "$XR_KERNEL_TTL" --max-retrans 64 --allow-rst 1000 \
-		"$LOSS_CAP" >"$out" 2>&1 || rc=$?
-	[ "$rc" -le 1 ] || { why "pcapcheck exit $rc: $(tail -n 1 "$out")"; return 1; }
-	PCAP_SUMMARY=$(sed -n 's/^summary: //p' "$out")
-	rest=$(grep '^VIOLATION' "$out" || true)
-	grep -v '^VIOLATION' "$out" >&2
-	printf '%s\n' "$rest" | head -n 40 >&2
-	for k in truncated unchecked untracked; do
-		n=$(summary_value "$k" "$out")
-		[ "$n" = 0 ] || { why "pcapcheck $k=$n: the capture is incomplete"; return 1; }
-	done
-	if [ -n "$rest" ]; then
-		why "pcapcheck: $(printf '%s\n' "$rest" | awk '{ print $2 }' | sort | uniq -c |
-			awk '{ printf "%s=%s ", $2, $1 }'): $(printf '%s\n' "$rest" |
-			head -n 1 | sed 's/^VIOLATION //')"
-		return 1
-	fi
+	local server
+	pcap_clean "$LOSS_CAP" -v --max-retrans 64 --allow-rst 1000 || return 1
 	server=$(echo "$PCAP_SUMMARY" | tr ' ' '\n' | sed -n 's/^server=//p')
 	# At least a SYN-ACK per connection and a response per request.
 	local floor=$((KA_CONNS + KA_REQUESTS + 2 * CURLS))
@@ -700,20 +674,11 @@ t16_zero_window() {
 t17_table_full() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t17.json s0=$E2E_WORK/t17.s0 s1=$E2E_WORK/t17.s1 tf
-	local note=
-	# SIGTERM drains for up to --grace (default 5 s) first.
+	# SIGTERM drains for up to --grace (default 5 s) first. A queue the
+	# last daemon's socket still holds is xredird's own to wait for.
 	xr_stop 10 || return 1
 	XR_LOG=$E2E_WORK/xredird-maxflows.log
-	if ! xr_start --max-flows 4 --idle-timeout 30; then
-		# Seen once in nine runs, not reproduced since: the AF_XDP bind
-		# of a daemon started right after the last one exited failed
-		# with EBUSY. Say so, and try once more.
-		grep -q 'xsk_open_failed.*busy' "$XR_LOG" || return 1
-		note=" (NOTE: the restart failed once: $(grep -o 'msg=xsk_open_failed.*' "$XR_LOG"))"
-		sleep 1
-		XR_LOG=$E2E_WORK/xredird-maxflows2.log
-		xr_start --max-flows 4 --idle-timeout 30 || return 1
-	fi
+	xr_start --max-flows 4 --idle-timeout 30 || return 1
 	# xr_start's readiness curl has come and gone: wait for its flow.
 	wait_drained 10 || return 1
 	stats "$s0"
@@ -730,7 +695,7 @@ t17_table_full() {
 	tf=$(delta "$s0" "$s1" table_full)
 	[ "$tf" -ge 1 ] || { why "table_full +$tf"; return 1; }
 	echo "4 flows held, the 5th connection reset cleanly ($(jget "$out" extra) after" \
-		"$(jget "$out" extra_s)s, table_full +$tf), the 4 still answer; capture clean$note"
+		"$(jget "$out" extra_s)s, table_full +$tf), the 4 still answer; capture clean"
 }
 
 # ---- main ----
@@ -815,7 +780,7 @@ e2e_test 07-window-raw live t07_window
 e2e_test 08-slowloris live t08_slowloris
 e2e_test 09-idle-keepalive live t09_idle
 e2e_test 10-tiny-mss live t10_mss
-e2e_test 11-mss-below-64 live t11_mss_48
+e2e_test 11-mss-48 live t11_mss_48
 e2e_test 12-odd-options-syn-data live t12_options
 e2e_test 13-head-1byte-segments live t13_head
 e2e_test 14-closing live t14_closing

@@ -312,16 +312,6 @@ t14_capture() {
 	echo "clean: $server server packets in $flows flows"
 }
 
-# live FUNC: a test of the running daemon; it also fails if xredird died
-# meanwhile (whatever the client saw).
-live() {
-	"$@" || return 1
-	xr_alive || {
-		why "xredird died during the test: $(tail -n 1 "$XR_LOG")"
-		return 1
-	}
-}
-
 # ---- main ----
 
 if [ "$(id -u)" != 0 ]; then
