@@ -214,7 +214,7 @@ check "ConfigMap xredir.conf passes the daemon's config parser" "$CONFCHECK" "$T
 # Its commented-out examples must be valid once uncommented, too.
 sed -E 's/^# *((rule|target) )/\1/' "$TMP/xredir.conf" >"$TMP/examples.conf"
 if cmp -s "$TMP/xredir.conf" "$TMP/examples.conf"; then
-	ok "ConfigMap xredir.conf has no commented example lines to check"
+	echo "note ConfigMap xredir.conf has no commented example lines to check"
 else
 	check "ConfigMap xredir.conf with its example lines uncommented is valid" "$CONFCHECK" "$TMP/examples.conf"
 fi

@@ -44,11 +44,6 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 
-struct rng_state {
-	struct bpf_spin_lock lock;
-	__u64 s;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -60,7 +55,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, IMP_DIRS);
 	__type(key, __u32);
-	__type(value, struct rng_state);
+	__type(value, struct imp_rng);
 } imp_rng SEC(".maps");
 
 struct {
@@ -70,19 +65,11 @@ struct {
 	__type(value, struct imp_stats);
 } imp_stats SEC(".maps");
 
-/* The veth's MAC: filled in by the loader, like imp_cfg. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[8]);
-} imp_veth_mac SEC(".maps");
-
 #define COUNT(st, field) __sync_fetch_and_add(&(st)->field, 1)
 
 static __always_inline __u32 draw(__u32 dir)
 {
-	struct rng_state *r = bpf_map_lookup_elem(&imp_rng, &dir);
+	struct imp_rng *r = bpf_map_lookup_elem(&imp_rng, &dir);
 	__u64 x;
 
 	if (!r)
@@ -192,6 +179,7 @@ int imp_egress(struct __sk_buff *skb)
 	struct imp_cfg *c = get_cfg();
 	struct imp_stats *st = get_stats(IMP_C2S);
 	long err;
+	__u32 mark;
 
 	if (skb->mark == IMP_MARK) {
 		skb->mark = 0; /* our own clone or re-injected frame */
@@ -208,9 +196,12 @@ int imp_egress(struct __sk_buff *skb)
 		COUNT(st, dropped);
 		return TC_ACT_STOLEN;
 	case V_DUP:
+		/* The copy carries our mark (it must not be impaired again);
+		 * the original keeps its own. */
+		mark = skb->mark;
 		skb->mark = IMP_MARK;
 		err = bpf_clone_redirect(skb, c->veth_ifindex, 0);
-		skb->mark = 0;
+		skb->mark = mark;
 		if (err)
 			COUNT(st, redirect_err);
 		else
@@ -276,13 +267,11 @@ int imp_tap(struct __sk_buff *skb)
 {
 	struct imp_cfg *c = get_cfg();
 	struct imp_stats *st;
-	__u32 k = 0;
-	__u8 *vmac = bpf_map_lookup_elem(&imp_veth_mac, &k);
 	__u8 eth[12];
 
-	if (!c || !vmac || bpf_skb_load_bytes(skb, 0, eth, 12))
+	if (!c || bpf_skb_load_bytes(skb, 0, eth, 12))
 		return TC_ACT_SHOT;
-	if (mac_eq(eth + 6, vmac)) {
+	if (mac_eq(eth + 6, c->veth_mac)) {
 		/* Client -> server: out of the client veth. */
 		st = get_stats(IMP_C2S);
 		if (st)
@@ -290,7 +279,7 @@ int imp_tap(struct __sk_buff *skb)
 		skb->mark = IMP_MARK;
 		return bpf_redirect(c->veth_ifindex, 0);
 	}
-	if (mac_eq(eth, vmac)) {
+	if (mac_eq(eth, c->veth_mac)) {
 		/* Server -> client: up the stack from here. */
 		st = get_stats(IMP_S2C);
 		if (st)

@@ -6,6 +6,7 @@
 #ifndef XREDIR_IMPAIR_H
 #define XREDIR_IMPAIR_H
 
+#include <linux/bpf.h>
 #include <linux/types.h>
 
 /* skb->mark of frames the tool itself sends on (clones, re-injected
@@ -13,6 +14,12 @@
 #define IMP_MARK 0x1a9e7001u
 
 enum imp_dir { IMP_C2S = 0, IMP_S2C = 1, IMP_DIRS = 2 };
+
+/* A direction's random generator (imp_rng, seeded by the loader). */
+struct imp_rng {
+	struct bpf_spin_lock lock;
+	__u64 s;
+};
 
 /*
  * Per direction, cumulative thresholds over a uniform 32-bit draw r (one
@@ -29,7 +36,7 @@ struct imp_dir_cfg {
 struct imp_cfg {
 	__u32 veth_ifindex; /* the client veth */
 	__u32 tap_ifindex; /* the delay line's tap, 0: no delay line */
-	__u8 tap_mac[6];
+	__u8 veth_mac[6]; /* tells the delay line's two directions apart */
 	__u16 port; /* host order; 0: every IPv4/IPv6 frame, else TCP on it */
 	__u8 proto; /* IPv4 protocol / IPv6 next header; 0: any */
 	__u8 pad[7];

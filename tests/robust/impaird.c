@@ -125,7 +125,7 @@ static int write_sysctl(const char *path, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-static int tap_open(const char *name, uint8_t mac[6])
+static int tap_open(const char *name)
 {
 	struct ifreq ifr;
 	char path[128];
@@ -163,12 +163,6 @@ static int tap_open(const char *name, uint8_t mac[6])
 	ifr.ifr_qlen = 10000;
 	if (ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
 		perror("impaird: SIOCSIFTXQLEN");
-	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
-		perror("impaird: SIOCGIFHWADDR");
-		close(s);
-		goto fail;
-	}
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
 	    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
 		perror("impaird: tap up");
@@ -290,11 +284,13 @@ int main(int argc, char **argv)
 	struct imp_cfg cfg;
 	struct bpf_object *obj;
 	struct bpf_program *p_eg, *p_in, *p_tap;
-	int veth, tap, tapfd, c, err, cfg_fd, rng_fd, stats_fd, mac_fd;
+	int veth, tap, tapfd, c, err, cfg_fd, rng_fd, stats_fd;
 	bool created_hook = false;
 	uint8_t vmac[8] = { 0 };
 	struct queue q[IMP_DIRS];
 	struct sigaction sa;
+	sigset_t block, waitmask;
+	int ret = 0;
 	uint32_t k;
 	static uint8_t buf[65536];
 
@@ -365,7 +361,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	tapfd = tap_open(tapname, cfg.tap_mac);
+	memcpy(cfg.veth_mac, vmac, 6);
+	tapfd = tap_open(tapname);
 	if (tapfd < 0)
 		return 1;
 	tap = (int)if_nametoindex(tapname);
@@ -385,30 +382,26 @@ int main(int argc, char **argv)
 	cfg_fd = map_fd(obj, "imp_cfg");
 	rng_fd = map_fd(obj, "imp_rng");
 	stats_fd = map_fd(obj, "imp_stats");
-	mac_fd = map_fd(obj, "imp_veth_mac");
 	p_eg = bpf_object__find_program_by_name(obj, "imp_egress");
 	p_in = bpf_object__find_program_by_name(obj, "imp_ingress");
 	p_tap = bpf_object__find_program_by_name(obj, "imp_tap");
-	if (cfg_fd < 0 || rng_fd < 0 || stats_fd < 0 || mac_fd < 0 || !p_eg ||
-	    !p_in || !p_tap) {
+	if (cfg_fd < 0 || rng_fd < 0 || stats_fd < 0 || !p_eg || !p_in ||
+	    !p_tap) {
 		fprintf(stderr, "impaird: %s lacks a map or program\n",
 			objpath);
 		return 1;
 	}
 	k = 0;
-	if (bpf_map_update_elem(cfg_fd, &k, &cfg, BPF_ANY) ||
-	    bpf_map_update_elem(mac_fd, &k, vmac, BPF_ANY)) {
+	if (bpf_map_update_elem(cfg_fd, &k, &cfg, BPF_ANY)) {
 		perror("impaird: map update");
 		return 1;
 	}
 	/* The generators: distinct, non-zero states from the seed. */
 	sm = seed;
 	for (k = 0; k < IMP_DIRS; k++) {
-		struct {
-			uint32_t lock;
-			uint32_t pad;
-			uint64_t s;
-		} r = { 0, 0, 0 };
+		struct imp_rng r;
+
+		memset(&r, 0, sizeof(r));
 
 		while (!r.s)
 			r.s = splitmix64(&sm);
@@ -462,15 +455,23 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "impaird: attach on %s: %s\n", iface,
 			strerror(-err));
-		return 1;
+		ret = 1;
+		goto detach; /* the egress half may be in place */
 	}
 
+	/* Signals only inside ppoll: one between the checks and the wait
+	 * would otherwise wait for the next frame, maybe for ever. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
 
 	printf("impaird: ready iface=%s tap=%s port=%lu proto=%lu seed=%" PRIu64
 	       " c2s=%.2f,%.2f,%.2f,%u s2c=%.2f,%.2f,%.2f,%u\n",
@@ -499,7 +500,7 @@ int main(int argc, char **argv)
 			stats_req = 0;
 			write_stats(stats_path, stats_fd);
 		}
-		if (ppoll(&pfd, 1, tsp, NULL) < 0 && errno != EINTR) {
+		if (ppoll(&pfd, 1, tsp, &waitmask) < 0 && errno != EINTR) {
 			perror("impaird: poll");
 			break;
 		}
@@ -551,6 +552,7 @@ int main(int argc, char **argv)
 
 	/* Detach ours; the clsact qdisc too if we made it. Frames still in
 	 * the delay line are lost, as on a link that went down. */
+detach:
 	vh.attach_point = BPF_TC_EGRESS;
 	eo.prog_fd = 0;
 	eo.flags = 0;
@@ -566,6 +568,7 @@ int main(int argc, char **argv)
 	write_stats(stats_path, stats_fd);
 	close(tapfd);
 	bpf_object__close(obj);
-	printf("impaird: stopped\n");
-	return 0;
+	if (!ret)
+		printf("impaird: stopped\n");
+	return ret;
 }
