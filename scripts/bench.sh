@@ -53,7 +53,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-srv() { ip netns exec "$XR_SRV_NS" "$@"; }
 cli() { ip netns exec "$XR_CLI_NS" "$@"; }
 
 stop_server() {
@@ -111,7 +110,7 @@ proc_ticks() {
 
 # One wrk run; appends a JSON line to $WORK/runs.jsonl.
 run_one() {
-	local server=$1 scenario=$2 rep=$3 hdr=() out c0 c1
+	local server=$1 scenario=$2 rep=$3 hdr=() out c0 c1 p0 p1
 	[ "$scenario" = close ] && hdr=(-H "Connection: close")
 	start_server "$server"
 	c0=$(cpu_jiffies)
@@ -129,7 +128,7 @@ run_one() {
 
 # One fixed-rate run (hey: 50 workers, RATE/50 requests/s each).
 run_rate() {
-	local server=$1 scenario=$2 rep=$3 ka=() out c0 c1
+	local server=$1 scenario=$2 rep=$3 ka=() out c0 c1 p0 p1
 	[ "$scenario" = close ] && ka=(-disable-keepalive)
 	start_server "$server"
 	c0=$(cpu_jiffies)

@@ -23,6 +23,18 @@ def latency_us(text):
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
+def cpu_fields(jiffies, clk_tck, proc, total):
+    """Whole-machine CPU of the run, and per request: the machine's and the
+    server process's own."""
+    cpu_s = int(jiffies) / int(clk_tck)
+    return {
+        "cpu_s": cpu_s,
+        "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
+        "server_us_per_req": (int(proc) / int(clk_tck) * 1e6 / total
+                              if total else None),
+    }
+
+
 def parse(argv):
     server, scenario, rep, jiffies, clk_tck, proc = argv
     out = sys.stdin.read()
@@ -33,7 +45,6 @@ def parse(argv):
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
         out)
     non3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    cpu_s = int(jiffies) / int(clk_tck)
     run = {
         "server": server,
         "scenario": scenario,
@@ -44,10 +55,7 @@ def parse(argv):
         "p99_us": latency_us(pct["99"]),
         "socket_errors": sum(map(int, errors.groups())) if errors else 0,
         "non_3xx": int(non3xx.group(1)) if non3xx else 0,
-        "cpu_s": cpu_s,
-        "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
-        "server_us_per_req": (int(proc) / int(clk_tck) * 1e6 / total
-                              if total else None),
+        **cpu_fields(jiffies, clk_tck, proc, total),
     }
     print(json.dumps(run))
 
@@ -58,8 +66,8 @@ def parse_hey(argv):
     codes = {int(c): int(n) for c, n in
              re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
     total = sum(codes.values())
+    # "  [N]\tmessage" per kind of error: N of each.
     errors = re.search(r"Error distribution:(.*)", out, re.S)
-    cpu_s = int(jiffies) / int(clk_tck)
     run = {
         "server": server,
         "scenario": scenario,
@@ -68,11 +76,9 @@ def parse_hey(argv):
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "requests": total,
         "non_3xx": total - sum(n for c, n in codes.items() if 300 <= c < 400),
-        "errors": len(errors.group(1).strip().splitlines()) if errors else 0,
-        "cpu_s": cpu_s,
-        "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
-        "server_us_per_req": (int(proc) / int(clk_tck) * 1e6 / total
-                              if total else None),
+        "errors": (sum(int(n) for n in re.findall(
+            r"^\s*\[(\d+)\]", errors.group(1), re.M)) if errors else 0),
+        **cpu_fields(jiffies, clk_tck, proc, total),
     }
     print(json.dumps(run))
 
@@ -103,11 +109,14 @@ RATIOS = {"xredird": "ratio", "xredird-wake": "ratio_wake",
           "xredird-busy-poll": "ratio_busy_poll"}
 
 
-def rate_summary(path):
-    if not path or not os.path.exists(path):
-        return None
+def load_runs(path):
     with open(path) as f:
-        runs = [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def summarize(runs, keys, extra):
+    """Per scenario and server: medians of keys, extra(sel) added; then
+    each xredird variant's ratios to nginx."""
     out = {}
     for scenario in ("keepalive", "close"):
         row = {}
@@ -115,54 +124,37 @@ def rate_summary(path):
             sel = [r for r in runs
                    if r["scenario"] == scenario and r["server"] == server]
             if sel:
-                row[server] = {
-                    "rps": statistics.median(r["rps"] for r in sel),
-                    "cpu_us_per_req": statistics.median(
-                        r["cpu_us_per_req"] for r in sel),
-                    "server_us_per_req": statistics.median(
-                        r["server_us_per_req"] for r in sel),
-                    "target_rate": sel[0]["target_rate"],
-                    "runs": len(sel),
-                    "errors": sum(r["errors"] + r["non_3xx"] for r in sel),
-                }
+                row[server] = {k: statistics.median(r[k] for r in sel)
+                               for k in keys}
+                row[server].update(runs=len(sel), **extra(sel))
         for server, ratio in RATIOS.items():
             if server in row and "nginx" in row:
                 x, n = row[server], row["nginx"]
-                row[ratio] = {
-                    "cpu": x["cpu_us_per_req"] / n["cpu_us_per_req"],
-                    "server": (x["server_us_per_req"]
-                               / n["server_us_per_req"])}
-        if "ratio" in row:  # the default daemon's, as before
-            row["ratio_cpu"] = row["ratio"]["cpu"]
-            row["ratio_server"] = row["ratio"]["server"]
+                row[ratio] = {k: x[k] / n[k] if n[k] else None
+                              for k in keys}
         out[scenario] = row
-    return {"summary": out, "runs": runs}
+    return out
+
+
+def rate_summary(path):
+    if not path or not os.path.exists(path):
+        return None
+    runs = load_runs(path)
+    keys = ["rps", "cpu_us_per_req", "server_us_per_req"]
+    return {"summary": summarize(runs, keys, lambda sel: {
+        "target_rate": sel[0]["target_rate"],
+        "errors": sum(r["errors"] + r["non_3xx"] for r in sel)}),
+        "runs": runs}
 
 
 def report(argv):
     runs_path, outdir, config = argv[:3]
     rate = rate_summary(argv[3] if len(argv) > 3 else None)
-    with open(runs_path) as f:
-        runs = [json.loads(line) for line in f if line.strip()]
+    runs = load_runs(runs_path)
     keys = ["rps", "p50_us", "p99_us", "cpu_us_per_req", "server_us_per_req"]
-    summary = {}
-    for scenario in ("keepalive", "close"):
-        row = {}
-        for server in SERVERS:
-            sel = [r for r in runs
-                   if r["scenario"] == scenario and r["server"] == server]
-            if not sel:
-                continue
-            row[server] = {k: statistics.median(r[k] for r in sel)
-                           for k in keys}
-            row[server]["runs"] = len(sel)
-            row[server]["socket_errors"] = sum(r["socket_errors"] for r in sel)
-            row[server]["non_3xx"] = sum(r["non_3xx"] for r in sel)
-        for server, ratio in RATIOS.items():
-            if server in row and "nginx" in row:
-                x, n = row[server], row["nginx"]
-                row[ratio] = {k: x[k] / n[k] if n[k] else None for k in keys}
-        summary[scenario] = row
+    summary = summarize(runs, keys, lambda sel: {
+        "socket_errors": sum(r["socket_errors"] for r in sel),
+        "non_3xx": sum(r["non_3xx"] for r in sel)})
     now = datetime.datetime.now(datetime.timezone.utc)
     doc = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "config": config,
            "machine": machine(), "summary": summary, "runs": runs,
@@ -235,8 +227,8 @@ def markdown(doc):
                 if ratio in row:
                     r = row[ratio]
                     lines.append(f"| {scenario} | **{LABELS[server]} / nginx** "
-                                 f"| | | **{r['cpu']:.2f}x** "
-                                 f"| **{r['server']:.2f}x** | |")
+                                 f"| | | **{r['cpu_us_per_req']:.2f}x** "
+                                 f"| **{r['server_us_per_req']:.2f}x** | |")
         lines.append("")
     return "\n".join(lines)
 

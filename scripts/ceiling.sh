@@ -52,6 +52,17 @@ DONE=
 
 log() { echo "ceiling: $*" >&2; }
 
+srvx() { ip netns exec "$XR_SRV_NS" "$@"; }
+clix() { ip netns exec "$XR_CLI_NS" "$@"; }
+
+stop_server() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait "$pid" 2>/dev/null || true
+	fi
+	pid=
+}
+
 cleanup() {
 	trap - EXIT INT TERM
 	# Keep what was measured, even when a later step failed.
@@ -91,17 +102,6 @@ EOF
 gcc -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Ibuild $(pkg-config --cflags libxdp libbpf) \
 	"$WORK/flowsize.c" -o "$WORK/flowsize" 2>/dev/null || true
 FLOW_SIZE=$("$WORK/flowsize" 2>/dev/null || echo 0)
-
-srvx() { ip netns exec "$XR_SRV_NS" "$@"; }
-clix() { ip netns exec "$XR_CLI_NS" "$@"; }
-
-stop_server() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	pid=
-}
 
 # wait_ready: true once the server answers (on any of the queues it
 # serves: a curl may land on a queue it does not, so retry).
@@ -214,14 +214,15 @@ COMMON=(--cpus "$GEN_CPU" --duration "$DUR" --warmup "$WARM")
 if want validate; then
 	log "validation"
 	start_xredird "$SERVER_CPU" 1
-	lg phase=validate mode=keepalive conns=64 depth=2 -- \
+	# Compared with the servers' own counts: never retried.
+	RETRY_NOISY=0 lg phase=validate mode=keepalive conns=64 depth=2 -- \
 		--conns 64 --depth 2 --cpus "$GEN_CPU" --duration 2 --warmup 0.5
-	lg phase=validate mode=close conns=64 depth=1 -- \
+	RETRY_NOISY=0 lg phase=validate mode=close conns=64 depth=1 -- \
 		--close --conns 64 --cpus "$GEN_CPU" --duration 2 --warmup 0.5
 	stop_server
 	start_nginx "$WORK/nginx/nginx-logged.conf"
 	: >"$WORK/nginx/access.log" # not wait_ready's request
-	lg phase=validate mode=keepalive conns=64 depth=2 -- \
+	RETRY_NOISY=0 lg phase=validate mode=keepalive conns=64 depth=2 -- \
 		--conns 64 --depth 2 --cpus "$GEN_CPU" --duration 2 --warmup 0.5
 	stop_server
 	lines=$(wc -l <"$WORK/nginx/access.log" 2>/dev/null || echo 0)
@@ -317,7 +318,8 @@ if want raw; then
 	: >"$WORK/raw_drops.txt"
 	for rep in $(seq "$REPS"); do
 		d0=$(srvx "$BIN/loadgen" --drop-count "$XR_SRV_IF")
-		lg phase=raw mode=raw conns=0 depth=0 "rep=$rep" -- --raw "${COMMON[@]}"
+		# Paired with drop counts read around it: never retried.
+		RETRY_NOISY=0 lg phase=raw mode=raw conns=0 depth=0 "rep=$rep" -- --raw "${COMMON[@]}"
 		d1=$(srvx "$BIN/loadgen" --drop-count "$XR_SRV_IF")
 		echo "$d0 $d1" >>"$WORK/raw_drops.txt"
 	done
@@ -328,6 +330,7 @@ fi
 if want memory; then
 	log "memory"
 	./scripts/topology.sh up
+	MAC=$(srv_mac) # a new veth, a new address
 	start_xredird "$SERVER_CPU" 1
 	sleep 1
 	echo "rss_idle_kb=$(rss_kb)" >"$WORK/memory.env"

@@ -167,8 +167,8 @@ start_node() {
 				-w '%{http_code}' "http://$(node_ip4 "$i"):$PORT/ready" \
 				2>/dev/null) || true
 			case "$code" in 30?) return 0 ;; esac
-		elif [ -s "$pidf" ]; then
-			break # started and died
+		elif [ -s "$pidf" ] && ! running "$(cat "$pidf")"; then
+			break # started and died (not just between sh and exec)
 		fi
 		sleep 0.05
 	done

@@ -459,7 +459,6 @@ def cmd_report(argv):
             ratios["xredird_best_to_raw"] = xb / rawm
         if x1:
             ratios["xredird_depth1_to_raw"] = x1 / rawm
-        xseg = ceil.get("xredird/keepalive/depth1", {})
         if x1:
             # depth 1: one request segment and one response segment each.
             ratios["xredird_depth1_packets_to_raw"] = 2 * x1 / rawm

@@ -246,7 +246,8 @@ static struct opts {
 
 static volatile int phase = PH_WARMUP;
 
-static void die(const char *fmt, ...)
+static __attribute__((noreturn, format(printf, 1, 2))) void
+die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -374,17 +375,24 @@ static uint64_t isn_clock(void)
 
 /* Frames */
 
+/* Takes sent frames back from the completion ring; returns how many. */
+static uint32_t reap(struct thr *t)
+{
+	uint32_t idx, n, i;
+
+	n = xsk_ring_cons__peek(&t->comp, RING_SIZE, &idx);
+	for (i = 0; i < n; i++)
+		t->txfree[t->ntxfree++] =
+			*xsk_ring_cons__comp_addr(&t->comp, idx + i);
+	if (n)
+		xsk_ring_cons__release(&t->comp, n);
+	return n;
+}
+
 static uint8_t *frame_alloc(struct thr *t, uint64_t *addr)
 {
 	if (!t->ntxfree) {
-		uint32_t idx, n, i;
-
-		n = xsk_ring_cons__peek(&t->comp, RING_SIZE, &idx);
-		for (i = 0; i < n; i++)
-			t->txfree[t->ntxfree++] =
-				*xsk_ring_cons__comp_addr(&t->comp, idx + i);
-		if (n)
-			xsk_ring_cons__release(&t->comp, n);
+		reap(t);
 		if (!t->ntxfree) {
 			CNT(t, tx_pool_empty);
 			return NULL;
@@ -399,18 +407,6 @@ static void frame_queue(struct thr *t, uint64_t addr, uint32_t len)
 	t->pend_addr[t->npend] = addr;
 	t->pend_len[t->npend++] = len;
 	CNT(t, tx_frames);
-}
-
-static void reap(struct thr *t)
-{
-	uint32_t idx, n, i;
-
-	n = xsk_ring_cons__peek(&t->comp, RING_SIZE, &idx);
-	for (i = 0; i < n; i++)
-		t->txfree[t->ntxfree++] =
-			*xsk_ring_cons__comp_addr(&t->comp, idx + i);
-	if (n)
-		xsk_ring_cons__release(&t->comp, n);
 }
 
 static bool tx_ring_empty(const struct thr *t)
@@ -478,7 +474,7 @@ static void tx_submit(struct thr *t)
 }
 
 /* Builds Ethernet + IPv4 + TCP (+ MSS option on a SYN) + payload. */
-static uint32_t build_tcp(struct thr *t, const struct conn *c, uint8_t *f,
+static uint32_t build_tcp(const struct conn *c, uint8_t *f,
 			  uint32_t seq, uint32_t ack, uint8_t flags,
 			  const uint8_t *data, uint32_t len)
 {
@@ -488,7 +484,6 @@ static uint32_t build_tcp(struct thr *t, const struct conn *c, uint8_t *f,
 	uint32_t v;
 	uint64_t sum;
 
-	(void)t;
 	memcpy(f, o.dst_mac, 6);
 	memcpy(f + 6, o.src_mac, 6);
 	f[12] = 0x08;
@@ -550,7 +545,7 @@ static bool send_seg(struct thr *t, struct conn *c, uint32_t seq, uint32_t len,
 	if (len)
 		data = pattern + (seq - c->isn - 1) % req_len;
 	frame_queue(t, addr,
-		    build_tcp(t, c, f, seq, c->rcv_nxt, flags, data, len));
+		    build_tcp(c, f, seq, c->rcv_nxt, flags, data, len));
 	if (flags & F_ACK) {
 		c->rcv_acked = c->rcv_nxt;
 		c->flags &= (uint8_t)~CF_ACKNOW;
@@ -1084,7 +1079,7 @@ static void on_segment(struct thr *t, struct conn *c, uint32_t seq,
 
 				if (f) {
 					frame_queue(t, addr,
-						    build_tcp(t, c, f, ack, 0,
+						    build_tcp(c, f, ack, 0,
 							      F_RST, NULL, 0));
 					CNT(t, stale_acks);
 					c->flags |= CF_SYN;
@@ -1559,19 +1554,13 @@ static void run_blast(struct thr *t)
 				  (uint16_t)(t->port_lo + i % t->port_n), len);
 	t->syn_seq = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->id ^ now_ns();
 	while (phase < PH_STOP) {
-		uint32_t idx, n, got;
+		uint32_t idx, n;
 
 		t->now = now_ns();
 		if (!t->measuring && phase == PH_MEASURE)
 			t->measuring = true;
 		rx_batch(t);
-		got = xsk_ring_cons__peek(&t->comp, RING_SIZE, &idx);
-		for (i = 0; i < got; i++)
-			t->txfree[t->ntxfree++] =
-				*xsk_ring_cons__comp_addr(&t->comp, idx + i);
-		if (got)
-			xsk_ring_cons__release(&t->comp, got);
-		t->cnt[C_raw_tx] += got;
+		t->cnt[C_raw_tx] += reap(t);
 		n = t->ntxfree < 256 ? t->ntxfree : 256;
 		n = xsk_ring_prod__reserve(&t->tx, n, &idx);
 		for (i = 0; i < n; i++) {
@@ -1585,7 +1574,7 @@ static void run_blast(struct thr *t)
 				c.ip = (uint8_t)((r >> 40) % (uint64_t)o.nsrc);
 				c.sport = (uint16_t)(t->port_lo +
 						     (r >> 16) % t->port_n);
-				build_tcp(t, &c, t->area + addr, (uint32_t)r, 0,
+				build_tcp(&c, t->area + addr, (uint32_t)r, 0,
 					  F_SYN, NULL, 0);
 			}
 			d->addr = addr;
@@ -1894,13 +1883,25 @@ static int attach_drop(const char *ifname)
 	return 0;
 }
 
+/* One counter of a per-CPU array map, summed over the CPUs; 0 if absent. */
+static uint64_t percpu_sum(int map_fd, uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	uint64_t *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*v)), total = 0;
+
+	if (v && ncpu > 0 && !bpf_map_lookup_elem(map_fd, &key, v))
+		for (i = 0; i < ncpu; i++)
+			total += v[i];
+	free(v);
+	return total;
+}
+
 /* --drop-count: the frames loadgen_drop on IFACE has dropped. */
 static int drop_count(const char *ifname)
 {
-	int ifindex = (int)if_nametoindex(ifname), fd, mfd, ncpu, i;
+	int ifindex = (int)if_nametoindex(ifname), fd, mfd;
 	struct bpf_prog_info info;
 	uint32_t prog_id = 0, ids[16], len = sizeof(info), k;
-	uint64_t total = 0, *vals;
 
 	if (!ifindex ||
 	    bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &prog_id) || !prog_id)
@@ -1911,26 +1912,21 @@ static int drop_count(const char *ifname)
 	info.map_ids = (uint64_t)(uintptr_t)ids;
 	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 		die("prog info: %s", strerror(errno));
-	ncpu = libbpf_num_possible_cpus();
-	vals = calloc((size_t)ncpu, sizeof(*vals));
 	for (k = 0; k < info.nr_map_ids && k < 16; k++) {
 		struct bpf_map_info mi;
-		uint32_t mlen = sizeof(mi), key = LG_CNT_DROPPED;
+		uint32_t mlen = sizeof(mi);
 
 		memset(&mi, 0, sizeof(mi));
 		mfd = bpf_map_get_fd_by_id(ids[k]);
 		if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen))
 			continue;
-		if (strcmp(mi.name, "lg_counters") ||
-		    bpf_map_lookup_elem(mfd, &key, vals))
+		if (strcmp(mi.name, "lg_counters"))
 			continue;
-		for (i = 0; i < ncpu; i++)
-			total += vals[i];
-		printf("%llu\n", (unsigned long long)total);
+		printf("%llu\n", (unsigned long long)percpu_sum(
+					  mfd, LG_CNT_DROPPED));
 		return 0;
 	}
 	die("loadgen_drop's counters not found on %s", ifname);
-	return 1;
 }
 
 static void on_signal(int sig)
@@ -2202,6 +2198,8 @@ int main(int argc, char **argv)
 		die("bad --queues, --depth or --conns");
 	if (o.raw_len < 60 || o.raw_len > FRAME_SIZE)
 		die("bad --raw-len");
+	if (o.mode == M_CLOSE || o.mode == M_HOLD)
+		o.depth = 1;
 	if (!o.rx_frames) {
 		uint64_t need = 2ull * (o.conns / o.nqueues + 1) * o.depth;
 
@@ -2211,8 +2209,6 @@ int main(int argc, char **argv)
 	}
 	if (o.rx_frames < 256 || (o.rx_frames & (o.rx_frames - 1)))
 		die("--rx-frames: a power of two, at least 256");
-	if (o.mode == M_CLOSE || o.mode == M_HOLD)
-		o.depth = 1;
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 
 	if_info(o.iface, o.src_mac, src_arg ? NULL : &o.src[0]);
@@ -2383,19 +2379,9 @@ int main(int argc, char **argv)
 
 	{
 		int cfd = bpf_object__find_map_fd_by_name(obj, "lg_counters");
-		int ncpu = libbpf_num_possible_cpus();
-		uint64_t *v = calloc((size_t)ncpu, sizeof(*v));
 
-		for (k = 0; k < LG_CNT_MAX && cfd >= 0 && v; k++) {
-			uint32_t kk = (uint32_t)k;
-
-			if (bpf_map_lookup_elem(cfd, &kk, v))
-				continue;
-			for (i = 0; i < ncpu; i++) {
-				xdp_cnt[k] += v[i];
-			}
-		}
-		free(v);
+		for (k = 0; k < LG_CNT_MAX && cfd >= 0; k++)
+			xdp_cnt[k] = percpu_sum(cfd, (uint32_t)k);
 	}
 	if (link)
 		bpf_link__destroy(link);
