@@ -13,7 +13,7 @@ PKGS := libxdp libbpf
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 # Link-time optimisation: the engine's hot path crosses files (tcp.c,
-# http.c, packet.c); the sanitizer and fuzz builds do without.
+# http_*.c, packet.c); the sanitizer and fuzz builds do without.
 LTO ?= -flto=auto
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -26,7 +26,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Pure protocol code: no sockets, no BPF; unit-tested, fuzzed, sanitized.
 CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 	user/cidr.c user/config.c user/stats.c user/proxy.c \
-	user/bufpool.c user/packet.c user/http.c user/tcp.c
+	user/bufpool.c user/packet.c user/http_parse.c user/http_response.c \
+	user/http_stream.c user/tcp.c
 # Code that talks to the kernel.
 IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c
 DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c \

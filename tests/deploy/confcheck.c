@@ -8,7 +8,8 @@
  * Used by tests/deploy/run.sh on the ConfigMap's xredir.conf.
  *
  * Build: cc -Iuser -Ibpf tests/deploy/confcheck.c user/config.c \
- *           user/cidr.c user/http.c -o build/tests/confcheck
+ *           user/cidr.c user/http_parse.c user/http_response.c \
+ *           -o build/tests/confcheck
  */
 #include <errno.h>
 #include <stdio.h>

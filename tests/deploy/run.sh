@@ -200,7 +200,8 @@ negative "test_security.py catches --grace above terminationGracePeriodSeconds" 
 CONFCHECK=build/tests/confcheck
 check "build $CONFCHECK (user/config.c, the daemon's parser)" \
 	bash -c "mkdir -p build/tests && cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf \
-		$HERE/confcheck.c user/config.c user/cidr.c user/http.c -o $CONFCHECK"
+		$HERE/confcheck.c user/config.c user/cidr.c user/http_parse.c user/http_response.c \
+		-o $CONFCHECK"
 # The config as deployed: from the rendered ConfigMap, mounted at /etc/xredir.
 conf_from_render() {
 	kubectl kustomize "$K8S" | "$PY" -c '
