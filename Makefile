@@ -20,6 +20,10 @@ CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 BPF_CFLAGS := -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibpf
 
+# Every compile lists the headers it read in a .d file beside its output
+# (included below), so an edit rebuilds only what reads the header.
+DEPFLAGS := -MMD -MP
+
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
@@ -51,27 +55,32 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: all deps test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test demo bench bench-engine ceiling fmt fmt-check clean
+.PHONY: all deps check test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 
 all: $(BPF_OBJ) $(SKEL) $(BINS)
 
 $(BUILD) $(BUILD)/san $(BUILD)/tests:
 	mkdir -p $@
 
-$(BPF_OBJ): bpf/xredir.bpf.c bpf/parsing.h bpf/maps.h bpf/xredir_shared.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BPF_OBJ): bpf/xredir.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # bpftool prints a note about libxdp's .xdp_run_config section; it is expected.
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name xredir_bpf > $@.tmp 2>/dev/null
 	mv $@.tmp $@
 
-$(BUILD)/%.o: user/%.c $(wildcard user/*.h) $(SKEL) | $(BUILD)
-	$(CC) $(CFLAGS) $(LTO) -c $< -o $@
+$(BUILD)/%.o: user/%.c | $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(wildcard user/*.h) | $(BUILD)/san
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+# A generated header must exist before the first compile that reads it.
+$(BUILD)/loader.o: $(SKEL)
+
+$(BUILD)/san/%.o: user/%.c | $(BUILD)/san
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/xredird: $(DAEMON_SRCS:user/%.c=$(BUILD)/%.o) $(CORE_OBJS) $(IO_OBJS)
 	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS)
@@ -80,39 +89,40 @@ $(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS)
 
 # Unit tests run under ASan and UBSan.
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(CORE_SAN_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_SAN_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
 
 $(BUILD)/fuzz:
 	mkdir -p $@
 
-# libFuzzer targets, built with clang over the core sources.
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h) | $(BUILD)/fuzz
+# libFuzzer targets, built with clang over the core sources in one command:
+# each reads (nearly) every header, so it depends on them all.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h tests/unit/*.h) | $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -o $@
 
 # Test tools that link with system libraries.
-$(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c tests/unit/test.h $(SKEL) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $< -o $@ $(LDLIBS)
+$(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< -o $@ $(LDLIBS)
 
 $(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
-	$(CC) $(CFLAGS) $< -o $@ -lpcap
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< -o $@ -lpcap
 
 # Replays committed captures of real sessions through the engine.
 $(BUILD)/tests/replay: tests/pcap/replay.c $(CORE_SAN_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $< $(CORE_SAN_OBJS) -o $@ -lpcap
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) $< $(CORE_SAN_OBJS) -o $@ -lpcap
 
 # Robustness tools: seeded impairment on a veth (tc), raw SYN flood.
 $(BUILD)/robust:
 	mkdir -p $@
 
-$(BUILD)/robust/impair.bpf.o: tests/robust/impair.bpf.c tests/robust/impair.h | $(BUILD)/robust
-	$(CLANG) -O2 -g -target bpf $(WARN) $(ARCH_INC) -Itests/robust -c $< -o $@
+$(BUILD)/robust/impair.bpf.o: tests/robust/impair.bpf.c | $(BUILD)/robust
+	$(CLANG) -O2 -g -target bpf $(WARN) $(DEPFLAGS) $(ARCH_INC) -Itests/robust -c $< -o $@
 
-$(BUILD)/robust/impaird: tests/robust/impaird.c tests/robust/impair.h | $(BUILD)/robust
-	$(CC) -O2 -g $(WARN) -std=gnu11 -Itests/robust $< -o $@ $(LDLIBS)
+$(BUILD)/robust/impaird: tests/robust/impaird.c | $(BUILD)/robust
+	$(CC) -O2 -g $(WARN) $(DEPFLAGS) -std=gnu11 -Itests/robust $< -o $@ $(LDLIBS)
 
 $(BUILD)/robust/rawclient: tests/robust/rawclient.c | $(BUILD)/robust
-	$(CC) -O2 -g $(WARN) -std=gnu11 $< -o $@ -lpthread
+	$(CC) -O2 -g $(WARN) $(DEPFLAGS) -std=gnu11 $< -o $@ -lpthread
 
 ROBUST_TOOLS := $(BUILD)/robust/impair.bpf.o $(BUILD)/robust/impaird \
 	$(BUILD)/robust/rawclient
@@ -150,6 +160,13 @@ fuzz: $(FUZZERS)
 fuzz-test: $(FUZZERS)
 	./tests/fuzz/run.sh 60 $(FUZZERS)
 
+# Every committed regression and corpus input once, no fuzzing.
+fuzz-corpus: $(FUZZERS)
+	./tests/fuzz/run.sh 0 $(FUZZERS)
+
+# Everything that needs neither root nor the network (nor `deps`).
+check: unit-test pcap-test fuzz-corpus
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
@@ -171,11 +188,11 @@ bench: deps
 $(BUILD)/loadgen:
 	mkdir -p $@
 
-$(BUILD)/loadgen/loadgen.bpf.o: bench/loadgen/loadgen.bpf.c bench/loadgen/loadgen_shared.h | $(BUILD)/loadgen
-	$(CLANG) -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibench/loadgen -c $< -o $@
+$(BUILD)/loadgen/loadgen.bpf.o: bench/loadgen/loadgen.bpf.c | $(BUILD)/loadgen
+	$(CLANG) -O2 -g -target bpf $(WARN) $(DEPFLAGS) $(ARCH_INC) -Ibench/loadgen -c $< -o $@
 
-$(BUILD)/loadgen/loadgen: bench/loadgen/loadgen.c bench/loadgen/loadgen_shared.h user/csum.h | $(BUILD)/loadgen
-	$(CC) $(CFLAGS) -march=native -Ibench/loadgen $< -o $@ $(LDLIBS)
+$(BUILD)/loadgen/loadgen: bench/loadgen/loadgen.c | $(BUILD)/loadgen
+	$(CC) $(CFLAGS) $(DEPFLAGS) -march=native -Ibench/loadgen $< -o $@ $(LDLIBS)
 
 LOADGEN := $(BUILD)/loadgen/loadgen $(BUILD)/loadgen/loadgen.bpf.o
 
@@ -183,8 +200,8 @@ ceiling: deps
 	$(MAKE) all $(LOADGEN)
 	./scripts/ceiling.sh
 
-$(BUILD)/bench_engine: bench/bench_engine.c tests/unit/engine_harness.h $(CORE_OBJS)
-	$(CC) $(CFLAGS) $(LTO) -Itests/unit $< $(CORE_OBJS) -o $@
+$(BUILD)/bench_engine: bench/bench_engine.c $(CORE_OBJS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -Itests/unit $< $(CORE_OBJS) -o $@
 
 bench-engine: $(BUILD)/bench_engine
 	./scripts/bench_engine.sh
@@ -200,3 +217,5 @@ clean:
 
 # Keep the sanitizer objects between test builds.
 .SECONDARY: $(CORE_SAN_OBJS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

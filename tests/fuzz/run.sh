@@ -2,6 +2,7 @@
 # Runs each libFuzzer target: first its committed regression inputs (every
 # crash ever found), then SECONDS of fuzzing from the committed corpus.
 # New corpus units go to build/fuzz/work-*, crashes to build/fuzz/artifacts.
+# SECONDS 0 runs every committed corpus input once instead, and no fuzzing.
 #
 # usage: run.sh SECONDS FUZZER...
 set -uo pipefail
@@ -25,6 +26,18 @@ for bin in "$@"; do
 			continue
 		fi
 		echo "fuzz $target: ${#regress[@]} regression inputs pass"
+	fi
+	if [ "$seconds" = 0 ]; then
+		corpus=(tests/fuzz/corpus/$target/*)
+		if ! "$bin" -runs=0 -timeout=10 -rss_limit_mb=2048 \
+			"tests/fuzz/corpus/$target" >build/fuzz/$target-corpus.log 2>&1; then
+			echo "fuzz $target: a committed corpus input fails:"
+			tail -20 build/fuzz/$target-corpus.log
+			fail=1
+		else
+			echo "fuzz $target: ${#corpus[@]} corpus inputs pass"
+		fi
+		continue
 	fi
 	log=build/fuzz/$target.log
 	"$bin" -max_total_time="$seconds" -print_final_stats=1 \
