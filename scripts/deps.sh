@@ -14,10 +14,14 @@ PKGS=(
 	skopeo docker-registry
 )
 
+# One dpkg-query for all of them: `make test` runs this every time.
+declare -A installed=()
+while read -r name status; do
+	[ "$status" = "install ok installed" ] && installed[${name%%:*}]=1
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null || true)
 missing=()
 for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing+=("$p")
+	[ -n "${installed[$p]:-}" ] || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
