@@ -66,8 +66,13 @@ struct flow {
 	uint32_t recover; /* snd_nxt when loss recovery began */
 	uint32_t iss; /* our initial sequence number: the SYN cookie */
 	uint16_t rcv_wnd; /* receive window last advertised */
+	uint16_t max_snd_wnd; /* largest window the peer advertised */
 	uint8_t dupacks; /* duplicate ACKs in a row */
-	uint8_t pad;
+	uint8_t pad[3];
+	uint32_t src; /* srctable entry of the peer's source */
+	uint32_t src_older, src_newer; /* its flows, by age */
+	uint32_t stall_base; /* snd_una when send progress was last seen */
+	uint64_t stall_at; /* give up unless progress by then (ms), 0: none */
 
 	uint32_t hnext; /* hash chain */
 	uint32_t rto_ms; /* current retransmission timeout */
@@ -76,8 +81,8 @@ struct flow {
 	uint64_t ack_at; /* delayed ACK deadline (ms), 0: none */
 	uint64_t rtt_sent_at; /* when rtt_seq was sent (ms), 0: none */
 	uint32_t rtt_seq; /* sequence whose ACK gives an RTT sample */
-	uint16_t srtt_ms8; /* smoothed RTT, ms * 8 (RFC 6298) */
-	uint16_t rttvar_ms4; /* RTT variance, ms * 4 */
+	uint32_t srtt_ms8; /* smoothed RTT, ms * 8 (RFC 6298) */
+	uint32_t rttvar_ms4; /* RTT variance, ms * 4 */
 	uint16_t challenge_sec; /* low bits of the second counted in: */
 	uint16_t challenges; /* RFC 5961 challenge ACKs sent that second */
 	struct http_conn http;

@@ -86,6 +86,30 @@ static void drops(struct out *o, const struct xr_maps *m)
 		    (unsigned long long)sum(m, reasons[i]));
 }
 
+/* The per-source defences at work: who is limited is in the log
+ * (source_limited), not in a label per client. */
+static void refusals(struct out *o, const struct xr_maps *m)
+{
+	static const struct {
+		unsigned int idx;
+		const char *reason;
+	} reasons[] = {
+		{ TCP_STAT_source_limited, "source_flows" },
+		{ TCP_STAT_pool_refused, "source_buffers" },
+		{ TCP_STAT_reclaimed, "reclaimed" },
+		{ TCP_STAT_send_timeouts, "send_timeout" },
+	};
+	size_t i;
+
+	head(o, "xredir_refused_total", "counter",
+	     "connections or buffers refused or taken back by the per-source "
+	     "limits, by reason");
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		put(o, "xredir_refused_total{reason=\"%s\"} %llu\n",
+		    reasons[i].reason,
+		    (unsigned long long)sum(m, reasons[i].idx));
+}
+
 static void per_queue(struct out *o, const struct xr_maps *m)
 {
 	static const struct {
@@ -202,6 +226,7 @@ size_t metrics_render(const struct xr_maps *m, const uint64_t *local, char *buf,
 	requests(&o, m, local);
 	engine_metrics(&o, m);
 	drops(&o, m);
+	refusals(&o, m);
 	per_queue(&o, m);
 	xdp(&o, m);
 	control(&o, m);

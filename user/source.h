@@ -7,8 +7,10 @@
 #ifndef XREDIR_SOURCE_H
 #define XREDIR_SOURCE_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Default connections per source (engine and kernel-socket listener). */
@@ -32,6 +34,20 @@ static inline bool source_eq(const struct source_key *a,
 			     const struct source_key *b)
 {
 	return a->family == b->family && !memcmp(a->addr, b->addr, 8);
+}
+
+#define SOURCE_STR_LEN (INET6_ADDRSTRLEN + 4)
+
+/* "192.0.2.1" or "2001:db8::/64", for logs. */
+static inline const char *source_str(const struct source_key *k, char *buf)
+{
+	uint8_t a[16] = { 0 };
+
+	memcpy(a, k->addr, 8);
+	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, a, buf, SOURCE_STR_LEN);
+	if (k->family == 6)
+		strcat(buf, "/64");
+	return buf;
 }
 
 #endif /* XREDIR_SOURCE_H */

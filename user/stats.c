@@ -2,14 +2,16 @@
 #include "stats.h"
 
 static const char *const extra_names[] = {
-	"flows_open", "send_rings_used",  "head_buffers_used", "xsk_rx",
-	"xsk_tx",     "xsk_tx_ring_full", "xsk_fill_short",    "xsk_kicks",
+	"flows_open",	    "send_rings_used", "head_buffers_used",
+	"sources",	    "xsk_rx",	       "xsk_tx",
+	"xsk_tx_ring_full", "xsk_fill_short",  "xsk_kicks",
 };
 
 static const char *const extra_help[] = {
 	"flows in the table",
 	"send rings in use",
 	"partial-head buffers in use",
+	"client sources (IPv4 address, IPv6 /64) holding flows",
 	"frames received on the AF_XDP socket",
 	"frames sent on the AF_XDP socket",
 	"frames dropped: TX ring full",
@@ -45,5 +47,5 @@ const char *worker_stat_help(unsigned int idx)
 
 bool worker_stat_is_gauge(unsigned int idx)
 {
-	return idx >= WS_FLOWS_OPEN && idx <= WS_HEAD_BUFFERS_USED;
+	return idx >= WS_FLOWS_OPEN && idx <= WS_SOURCES;
 }

@@ -18,6 +18,7 @@ enum worker_stat {
 	WS_FLOWS_OPEN = TCP_STAT_MAX, /* gauge */
 	WS_SEND_RINGS_USED, /* gauge */
 	WS_HEAD_BUFFERS_USED, /* gauge */
+	WS_SOURCES, /* gauge */
 	WS_XSK_RX,
 	WS_XSK_TX,
 	WS_XSK_TX_RING_FULL,

@@ -39,12 +39,14 @@ void tcp_config_default(struct tcp_config *c)
 	c->max_retries = 8;
 	c->frame_size = 2048;
 	c->max_flows = 65536;
+	c->max_flows_per_source = SOURCE_MAX_FLOWS_DEFAULT;
 	c->send_buffers = 4096;
 	c->send_buffer_size = 64 * 1024;
 	c->head_buffers = 1024;
 	c->idle_timeout_ms = 60000;
 	c->header_timeout_ms = 10000;
 	c->linger_ms = 5000;
+	c->send_timeout_ms = 60000; /* as nginx's send_timeout */
 	c->delack_ms = 40;
 	c->rto_init_ms = 1000;
 	c->rto_min_ms = 200;
@@ -109,6 +111,9 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 		    tcp_target_fn target_fn, void *target_ctx, uint64_t now_ms)
 {
 	uint32_t ring = cfg->send_buffer_size;
+	/* Its own key: the cookie secret is not reused for another job. */
+	struct siphash_key src_key = { secret->k0 ^ 0x736f75726365ull,
+				       ~secret->k1 };
 
 	memset(e, 0, sizeof(*e));
 	if (!ring || (ring & (ring - 1)) || cfg->mtu < 576 ||
@@ -141,6 +146,7 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 	if (!e->scratch || !e->closed ||
 	    flow_table_init(&e->ft, cfg->max_flows, secret->k0 ^ secret->k1) ||
 	    tw_init(&e->tw, cfg->max_flows, 4096, now_ms) ||
+	    src_table_init(&e->src, cfg->max_flows, &src_key) ||
 	    bufpool_init(&e->sndpool, ring, cfg->send_buffers) ||
 	    bufpool_init(&e->headpool, http_head_cap(lim), cfg->head_buffers)) {
 		tcp_engine_free(e);
@@ -159,6 +165,7 @@ void tcp_engine_free(struct tcp_engine *e)
 	tw_free(&e->tw);
 	bufpool_free(&e->sndpool);
 	bufpool_free(&e->headpool);
+	src_table_free(&e->src);
 }
 
 void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s)
@@ -292,6 +299,15 @@ static void arm_rtx(struct tcp_engine *e, struct flow *f)
 		f->rtx_at = 0;
 	else if (!f->rtx_at)
 		f->rtx_at = e->now_ms + f->rto_ms;
+	/* The send timeout runs while anything waits to be delivered,
+	 * whatever the peer acknowledges, until it takes real progress
+	 * (see ack_advance): a zero window or a trickle cannot hold a ring. */
+	if (!queued)
+		f->stall_at = 0;
+	else if (!f->stall_at && e->cfg.send_timeout_ms) {
+		f->stall_at = e->now_ms + e->cfg.send_timeout_ms;
+		f->stall_base = f->snd_una;
+	}
 }
 
 /*
@@ -385,6 +401,10 @@ static void resend(struct tcp_engine *e, struct flow *f, bool all)
 
 /* Flow lifetime */
 
+#define BACKLOG_RETRY_MS 10
+
+static uint32_t ring_used(const struct flow *f);
+
 static void schedule(struct tcp_engine *e, struct flow *f)
 {
 	uint32_t id = flow_index(&e->ft, f);
@@ -394,19 +414,89 @@ static void schedule(struct tcp_engine *e, struct flow *f)
 		when = f->rtx_at;
 	if (f->ack_at && f->ack_at < when)
 		when = f->ack_at;
+	if (f->stall_at && f->stall_at < when)
+		when = f->stall_at;
+	/* Deferred input with nothing in flight waits for a free buffer,
+	 * not for an ACK: retry it soon. */
+	if (f->backlog_len && !ring_used(f) &&
+	    e->now_ms + BACKLOG_RETRY_MS < when)
+		when = e->now_ms + BACKLOG_RETRY_MS;
 	/* Lazy: a later deadline is found when the earlier one fires. */
 	if (!cur || when < cur)
 		tw_schedule(&e->tw, id, when);
 }
 
+/*
+ * Fairness between sources. No source may hold more than a quarter of a
+ * pool, and the last eighth of each pool goes only to sources holding
+ * little: one client (or a few) that stops reading fills its share, not
+ * the pool, and a newcomer is served from the reserve. When even that is
+ * gone, the flow of the heaviest source that has held a buffer longest is
+ * reset to free one (reclaimed).
+ */
+#define POOL_SHARE_DIV 4
+#define POOL_RESERVE_DIV 8
+#define SOURCE_LIGHT_BUFS 4 /* a source holding fewer buffers is light */
+
+static struct bufpool *pool_of(struct tcp_engine *e, enum src_pool p)
+{
+	return p == SRC_POOL_SEND ? &e->sndpool : &e->headpool;
+}
+
+static uint32_t pool_share(const struct bufpool *bp)
+{
+	uint32_t share = bp->count / POOL_SHARE_DIV;
+
+	return share > SOURCE_LIGHT_BUFS ? share : SOURCE_LIGHT_BUFS;
+}
+
+static void buf_put(struct tcp_engine *e, struct flow *f, enum src_pool p,
+		    uint32_t idx)
+{
+	bufpool_put(pool_of(e, p), idx);
+	src_buf_sub(&e->src, f->src, p);
+}
+
+static void source_link(struct tcp_engine *e, struct flow *f, uint32_t src)
+{
+	struct src_entry *s = src_at(&e->src, src);
+	uint32_t idx = flow_index(&e->ft, f);
+
+	f->src = src;
+	f->src_older = s->newest;
+	if (s->newest)
+		flow_at(&e->ft, s->newest)->src_newer = idx;
+	else
+		s->oldest = idx;
+	s->newest = idx;
+	s->flows++;
+}
+
+static void source_unlink(struct tcp_engine *e, struct flow *f)
+{
+	struct src_entry *s = src_at(&e->src, f->src);
+
+	if (f->src_older)
+		flow_at(&e->ft, f->src_older)->src_newer = f->src_newer;
+	else
+		s->oldest = f->src_newer;
+	if (f->src_newer)
+		flow_at(&e->ft, f->src_newer)->src_older = f->src_older;
+	else
+		s->newest = f->src_older;
+	s->flows--;
+	src_put_if_unused(&e->src, f->src);
+}
+
 static void flow_free(struct tcp_engine *e, struct flow *f)
 {
 	if (f->sndbuf)
-		bufpool_put(&e->sndpool, f->sndbuf);
+		buf_put(e, f, SRC_POOL_SEND, f->sndbuf);
 	if (f->rcvbuf)
-		bufpool_put(&e->headpool, f->rcvbuf);
+		buf_put(e, f, SRC_POOL_HEAD, f->rcvbuf);
 	if (f->backlog)
-		bufpool_put(&e->sndpool, f->backlog);
+		buf_put(e, f, SRC_POOL_SEND, f->backlog);
+	source_unlink(e, f);
 	tw_cancel(&e->tw, flow_index(&e->ft, f));
 	remember_closed(e, f);
 	flow_delete(&e->ft, f);
@@ -420,11 +510,64 @@ static void flow_reset(struct tcp_engine *e, struct flow *f)
 	flow_free(e, f);
 }
 
+static bool holds(const struct flow *f, enum src_pool p)
+{
+	return p == SRC_POOL_SEND ? f->sndbuf || f->backlog : f->rcvbuf;
+}
+
+/* Resets the oldest flow holding a buffer of pool p of a source that is
+ * not light, other than f. Returns whether one was reset. */
+static bool reclaim(struct tcp_engine *e, const struct flow *f, enum src_pool p)
+{
+	uint32_t victim = src_heaviest(&e->src, p, SOURCE_LIGHT_BUFS), idx;
+
+	if (!victim || src_at(&e->src, victim)->bufs[p] < SOURCE_LIGHT_BUFS)
+		return false;
+	for (idx = src_at(&e->src, victim)->oldest; idx;) {
+		struct flow *g = flow_at(&e->ft, idx);
+
+		if (g != f && holds(g, p)) {
+			STAT(e, reclaimed);
+			flow_reset(e, g);
+			return true;
+		}
+		idx = g->src_newer;
+	}
+	return false;
+}
+
+static void note_limited(struct tcp_engine *e, uint32_t src)
+{
+	e->limited = src_at(&e->src, src)->key;
+	e->limited_count++;
+}
+
+/* A buffer of pool p for f, if its source may have one; 0 if not. */
+static uint32_t buf_get(struct tcp_engine *e, struct flow *f, enum src_pool p)
+{
+	struct bufpool *bp = pool_of(e, p);
+	uint32_t held = src_at(&e->src, f->src)->bufs[p], idx;
+	bool light = held < SOURCE_LIGHT_BUFS;
+
+	if (held >= pool_share(bp) ||
+	    (!light && bp->count - bp->used <= bp->count / POOL_RESERVE_DIV)) {
+		STAT(e, pool_refused);
+		note_limited(e, f->src);
+		return 0;
+	}
+	idx = bufpool_get(bp);
+	if (!idx && light && reclaim(e, f, p))
+		idx = bufpool_get(bp);
+	if (idx)
+		src_buf_add(&e->src, f->src, p);
+	return idx;
+}
+
 static bool ring_acquire(struct tcp_engine *e, struct flow *f)
 {
 	if (f->sndbuf)
 		return true;
-	f->sndbuf = bufpool_get(&e->sndpool);
+	f->sndbuf = buf_get(e, f, SRC_POOL_SEND);
 	if (!f->sndbuf) {
 		STAT(e, send_pool_empty);
 		return false;
@@ -442,7 +585,7 @@ static uint32_t ring_used(const struct flow *f)
 static void ring_release_if_empty(struct tcp_engine *e, struct flow *f)
 {
 	if (f->sndbuf && !ring_used(f)) {
-		bufpool_put(&e->sndpool, f->sndbuf);
+		buf_put(e, f, SRC_POOL_SEND, f->sndbuf);
 		f->sndbuf = 0;
 	}
 }
@@ -468,15 +611,15 @@ static void rtt_sample(struct tcp_engine *e, struct flow *f, uint32_t rtt)
 	uint32_t rto;
 
 	if (!f->srtt_ms8) {
-		f->srtt_ms8 = (uint16_t)(rtt * 8 + 1);
-		f->rttvar_ms4 = (uint16_t)(rtt * 2);
+		f->srtt_ms8 = rtt * 8 + 1;
+		f->rttvar_ms4 = rtt * 2;
 	} else {
 		int32_t err = (int32_t)rtt - (f->srtt_ms8 >> 3);
 		int32_t abs_err = err < 0 ? -err : err;
 
-		f->srtt_ms8 = (uint16_t)(f->srtt_ms8 + err);
-		f->rttvar_ms4 = (uint16_t)(f->rttvar_ms4 +
-					   (abs_err - (f->rttvar_ms4 >> 2)));
+		f->srtt_ms8 = (uint32_t)((int32_t)f->srtt_ms8 + err);
+		f->rttvar_ms4 = (uint32_t)((int32_t)f->rttvar_ms4 + abs_err -
+					   (int32_t)(f->rttvar_ms4 >> 2));
 	}
 	rto = (f->srtt_ms8 >> 3) + f->rttvar_ms4;
 	if (rto < e->cfg.rto_min_ms)
@@ -494,6 +637,10 @@ static void ack_advance(struct tcp_engine *e, struct flow *f, uint32_t ack)
 		rtt_sample(e, f, rtt > 60000 ? 60000 : (uint32_t)rtt);
 		f->rtt_sent_at = 0;
 	}
+	/* Progress that restarts the send timeout: everything delivered, or
+	 * a minimum segment's worth (RFC 9293) since it started. */
+	if (!seq_lt(ack, f->snd_end) || ack - f->stall_base >= 536)
+		f->stall_at = 0;
 	f->snd_una = ack;
 	f->dupacks = 0;
 	/* NewReno: an ACK short of the recovery point means the next
@@ -540,7 +687,7 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 			     const uint8_t *data, uint32_t len)
 {
 	if (!f->rcvbuf)
-		f->rcvbuf = bufpool_get(&e->headpool);
+		f->rcvbuf = buf_get(e, f, SRC_POOL_HEAD);
 	if (!f->rcvbuf) {
 		STAT(e, head_pool_empty);
 		return 0;
@@ -582,7 +729,7 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	if (r.pending)
 		taken += keep_pending(e, f, data + r.consumed, r.pending);
 	if (!f->http.head_len && f->rcvbuf) {
-		bufpool_put(&e->headpool, f->rcvbuf);
+		buf_put(e, f, SRC_POOL_HEAD, f->rcvbuf);
 		f->rcvbuf = 0;
 	}
 	if (!out.len)
@@ -613,7 +760,7 @@ static uint32_t backlog_add(struct tcp_engine *e, struct flow *f,
 	uint32_t room;
 
 	if (!f->backlog) {
-		f->backlog = bufpool_get(&e->sndpool);
+		f->backlog = buf_get(e, f, SRC_POOL_SEND);
 		if (!f->backlog) {
 			STAT(e, send_pool_empty);
 			return 0;
@@ -648,7 +795,7 @@ static void backlog_drain(struct tcp_engine *e, struct flow *f)
 		f->backlog_len -= taken;
 	}
 	if (f->backlog && !f->backlog_len) {
-		bufpool_put(&e->sndpool, f->backlog);
+		buf_put(e, f, SRC_POOL_SEND, f->backlog);
 		f->backlog = 0;
 	}
 }
@@ -738,8 +885,9 @@ static bool rst_input(struct tcp_engine *e, struct flow *f, const struct pkt *p)
 		flow_free(e, f);
 		return false;
 	}
+	/* In the window we advertised (RFC 5961 3.2): challenge. */
 	if (seq_lt(f->rcv_nxt, p->seq) &&
-	    seq_lt(p->seq, f->rcv_nxt + e->cfg.window))
+	    seq_lt(p->seq, f->rcv_nxt + f->rcv_wnd))
 		challenge_ack(e, f);
 	return true;
 }
@@ -793,16 +941,22 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	}
 	if (!(p->flags & TCP_ACK))
 		return;
-	if (seq_lt(f->snd_nxt, p->ack)) {
-		send_ack(e, f); /* acknowledges data never sent */
+	/* RFC 5961 5.2: an ACK of data never sent, or older than any window
+	 * the peer could have seen, is dropped with a (limited) ACK. */
+	if (seq_lt(f->snd_nxt, p->ack) ||
+	    seq_lt(p->ack, f->snd_una - f->max_snd_wnd)) {
+		challenge_ack(e, f);
 		return;
 	}
 	if (seq_lt(f->snd_una, p->ack))
 		ack_advance(e, f, p->ack);
 	else if (is_dupack(f, p))
 		dupack(e, f);
-	if (seq_le(f->snd_una, p->ack))
+	if (seq_le(f->snd_una, p->ack)) {
 		f->snd_wnd = p->win;
+		if (p->win > f->max_snd_wnd)
+			f->max_snd_wnd = p->win;
+	}
 	if (f->backlog_len)
 		backlog_drain(e, f); /* the ACK may have made room */
 	need = receive(e, f, p);
@@ -920,12 +1074,24 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 			      uint32_t hash, uint16_t mss)
 {
 	uint16_t ours = p->key.family == 4 ? e->mss4 : e->mss6;
-	struct flow *f = flow_insert(&e->ft, &p->key, hash);
+	struct source_key k = source_of(p->key.family, p->key.saddr);
+	uint32_t src = src_get(&e->src, &k);
+	struct flow *f;
 
+	if (src && e->cfg.max_flows_per_source &&
+	    src_at(&e->src, src)->flows >= e->cfg.max_flows_per_source) {
+		STAT(e, source_limited);
+		note_limited(e, src);
+		return NULL;
+	}
+	f = src ? flow_insert(&e->ft, &p->key, hash) : NULL;
 	if (!f) {
+		if (src)
+			src_put_if_unused(&e->src, src);
 		STAT(e, table_full);
 		return NULL;
 	}
+	source_link(e, f, src);
 	STAT(e, flows_opened);
 	memcpy(f->peer_mac, p->peer_mac, 6);
 	memcpy(f->our_mac, p->our_mac, 6);
@@ -937,7 +1103,7 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
 	f->iss = p->ack - 1;
 	f->rcv_nxt = f->rcv_acked = p->seq;
-	f->snd_wnd = p->win;
+	f->snd_wnd = f->max_snd_wnd = p->win;
 	f->rcv_wnd = e->cfg.window; /* what the SYN-ACK advertised */
 	f->rto_ms = e->cfg.rto_init_ms;
 	f->target = TCP_TARGET_NONE;
@@ -1077,10 +1243,20 @@ static void flow_timers(struct tcp_engine *e, struct flow *f)
 		if (f->rcv_acked != f->rcv_nxt)
 			send_ack(e, f);
 	}
+	if (f->stall_at && f->stall_at <= now) {
+		STAT(e, send_timeouts);
+		flow_reset(e, f);
+		return;
+	}
 	if (f->rtx_at && f->rtx_at <= now && !retransmit(e, f))
 		return;
 	if (f->expire_at <= now && !expire(e, f))
 		return;
+	if (f->backlog_len && !ring_used(f)) {
+		STAT(e, backlog_retries);
+		backlog_drain(e, f);
+		output(e, f, window_opened(e, f));
+	}
 	schedule(e, f);
 }
 
@@ -1091,8 +1267,13 @@ void tcp_timers(struct tcp_engine *e, uint64_t now_ms)
 	e->now_ms = now_ms;
 	do {
 		n = tw_expire(&e->tw, now_ms, ids, 64);
-		for (i = 0; i < n; i++)
-			flow_timers(e, flow_at(&e->ft, ids[i]));
+		for (i = 0; i < n; i++) {
+			struct flow *f = flow_at(&e->ft, ids[i]);
+
+			/* Freed by an earlier one of the batch (reclaimed). */
+			if (f->key.family)
+				flow_timers(e, f);
+		}
 	} while (n == 64);
 }
 

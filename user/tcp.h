@@ -18,6 +18,7 @@
 #include "flow.h"
 #include "http.h"
 #include "siphash.h"
+#include "srctable.h"
 #include "timer.h"
 
 #define TCP_TARGET_NONE 0xffffffffu /* no rule lookup came with a frame */
@@ -46,12 +47,14 @@ struct tcp_config {
 	uint8_t max_retries; /* retransmissions before RST and free */
 	uint32_t frame_size; /* bytes of a TX frame buffer */
 	uint32_t max_flows;
+	uint32_t max_flows_per_source; /* per source (source.h), 0: none */
 	uint32_t send_buffers; /* send rings in the pool */
 	uint32_t send_buffer_size; /* bytes per ring, a power of two */
 	uint32_t head_buffers; /* partial request heads in the pool */
 	uint32_t idle_timeout_ms;
 	uint32_t header_timeout_ms;
 	uint32_t linger_ms; /* after our FIN, wait this long for the peer's */
+	uint32_t send_timeout_ms; /* without send progress, give up; 0: never */
 	uint32_t delack_ms;
 	uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
 	uint32_t synack_rate; /* SYN-ACKs per second, 0: unlimited */
@@ -90,7 +93,12 @@ void tcp_config_default(struct tcp_config *c);
 	X(send_pool_empty, "input deferred: no free send ring")             \
 	X(head_pool_empty, "input deferred: no free head buffer")           \
 	X(tx_full, "frames not sent: no TX buffer")                         \
-	X(drain_refused, "connections refused while shutting down")
+	X(drain_refused, "connections refused while shutting down")         \
+	X(source_limited, "connections refused: per-source flow limit")     \
+	X(pool_refused, "buffers refused: source over its share of a pool") \
+	X(reclaimed, "flows reset to free buffers for lighter sources")     \
+	X(send_timeouts, "flows reset: no send progress in send timeout")   \
+	X(backlog_retries, "deferred input retried by timer")
 
 #define TCP_STAT_ENUM(name, desc) TCP_STAT_##name,
 enum tcp_stat { TCP_STATS(TCP_STAT_ENUM) TCP_STAT_MAX };
@@ -113,6 +121,7 @@ struct tcp_engine {
 	struct twheel tw;
 	struct bufpool sndpool;
 	struct bufpool headpool;
+	struct src_table src; /* flows and buffers held, per source */
 	struct siphash_key cookie_key;
 	struct rate_limit synack_rl, rst_rl;
 	/*
@@ -133,6 +142,10 @@ struct tcp_engine {
 	uint64_t now_ms;
 	char date[HTTP_DATE_LEN];
 	bool draining; /* shutting down: no new connections */
+	/* The source refused most recently (a flow or a buffer), for the
+	 * I/O shell to name in its log: the core does no I/O. */
+	struct source_key limited;
+	uint64_t limited_count;
 	uint64_t stats[TCP_STAT_MAX];
 	uint64_t responses[HTTP_STATUS_SLOTS]; /* by status */
 };

@@ -13,6 +13,7 @@
 
 #define POLL_CAP_MS 100 /* also bounds how long a stop request waits */
 #define STATS_EVERY_MS 100
+#define LIMITED_LOG_EVERY_MS 1000
 
 static uint64_t now_ns(void)
 {
@@ -130,6 +131,7 @@ static void export_stats(struct worker *w)
 	v[WS_FLOWS_OPEN] = e->ft.count;
 	v[WS_SEND_RINGS_USED] = e->sndpool.used;
 	v[WS_HEAD_BUFFERS_USED] = e->headpool.used;
+	v[WS_SOURCES] = e->src.count;
 	v[WS_XSK_RX] = x->rx;
 	v[WS_XSK_TX] = x->tx;
 	v[WS_XSK_TX_RING_FULL] = x->tx_ring_full;
@@ -139,6 +141,23 @@ static void export_stats(struct worker *w)
 		v[WS_RESPONSES + i] = e->responses[i];
 	for (i = 0; i < XR_MAX_TARGETS; i++)
 		w->stats->target_requests[i] = w->by_target[i];
+}
+
+/* Names a source that was refused something, at most once a second: an
+ * operator sees who is limited without a label per client. */
+static void log_limited(struct worker *w, uint64_t now)
+{
+	const struct tcp_engine *e = &w->engine;
+	char src[SOURCE_STR_LEN];
+
+	if (e->limited_count == w->limited_seen ||
+	    now - w->limited_logged_at < LIMITED_LOG_EVERY_MS)
+		return;
+	log_warn("source_limited", " queue=%u source=%s refusals=%llu",
+		 w->queue, source_str(&e->limited, src),
+		 (unsigned long long)(e->limited_count - w->limited_seen));
+	w->limited_seen = e->limited_count;
+	w->limited_logged_at = now;
 }
 
 /*
@@ -191,6 +210,7 @@ static void *worker_main(void *arg)
 		if (now - w->stats_at >= STATS_EVERY_MS) {
 			w->stats_at = now;
 			export_stats(w);
+			log_limited(w, now);
 		}
 		if (n >= w->window_from)
 			w->last_rx_ns = ns;

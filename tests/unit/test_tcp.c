@@ -543,7 +543,10 @@ TEST(response_retransmitted_with_backoff_then_giveup)
 	struct pkt p;
 	int i, resends = 0;
 
-	REQUIRE(!h_init(&h));
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.send_timeout_ms = 0; /* the retransmission limit alone */
+	REQUIRE(!h_start(&h));
 	h_conn_init(&c, 4, 40120);
 	REQUIRE(!h_connect(&h, &c));
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
@@ -1079,5 +1082,315 @@ TEST(drain_refuses_syns_and_closes_served_idle_flows)
 	h_payload(&h, &fresh, buf, sizeof(buf));
 	CHECK(strstr(buf, "HTTP/1.1 302 Found\r\n") == buf);
 	CHECK(strstr(buf, "\r\nConnection: close\r\n") != NULL);
+	tcp_engine_free(&h.e);
+}
+
+/* Fairness between sources and bounded stalls */
+
+/* Connects from IPv4 10.77.S.2 (source S) at port; 0 when established. */
+static int connect_from(struct h_conn *c, uint8_t src, uint16_t port)
+{
+	h_conn_init(c, 4, port);
+	c->caddr[2] = src;
+	return h_connect(&h, c);
+}
+
+/* A request whose response the client never acknowledges: holds a ring. */
+static bool hold_ring(struct h_conn *c)
+{
+	struct pkt p;
+
+	h_send_seg(&h, c, TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	return h.nout == 1 && !h_parse(&h, 0, c, &p) && p.payload_len;
+}
+
+static bool last_is_rst(struct h_conn *c)
+{
+	struct pkt p;
+
+	return h.nout && !h_parse(&h, h.nout - 1, c, &p) && (p.flags & TCP_RST);
+}
+
+TEST(per_source_flow_limit_refuses_with_rst)
+{
+	struct h_conn c[5], other;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.max_flows_per_source = 3;
+	REQUIRE(!h_start(&h));
+	for (i = 0; i < 3; i++)
+		REQUIRE(!connect_from(&c[i], 1, (uint16_t)(42000 + i)));
+	/* The fourth from the same address: refused once its handshake
+	 * completes (SYN cookies keep no state before). */
+	CHECK(connect_from(&c[3], 1, 42003));
+	CHECK(last_is_rst(&c[3]));
+	CHECK_EQ(stat(TCP_STAT_source_limited), 1);
+	CHECK_EQ(flows(), 3);
+	/* Another source is not affected. */
+	CHECK(!connect_from(&other, 2, 42100));
+	/* One closes: its source may open another. */
+	h_send_seg(&h, &c[0], TCP_RST | TCP_ACK, NULL, 0);
+	CHECK(!connect_from(&c[4], 1, 42004));
+	CHECK_EQ(h.e.src.count, 2);
+	tcp_engine_free(&h.e);
+}
+
+TEST(ipv6_sources_are_slash_64s)
+{
+	struct h_conn a, b, c;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.max_flows_per_source = 1;
+	REQUIRE(!h_start(&h));
+	h_conn_init(&a, 6, 42200);
+	REQUIRE(!h_connect(&h, &a));
+	/* Same /64, another interface identifier: the same source. */
+	h_conn_init(&b, 6, 42201);
+	b.caddr[15] = 0x77;
+	CHECK(h_connect(&h, &b));
+	CHECK(last_is_rst(&b));
+	/* Another /64: another source. */
+	h_conn_init(&c, 6, 42202);
+	c.caddr[7] = 0x01;
+	CHECK(!h_connect(&h, &c));
+	CHECK_EQ(stat(TCP_STAT_source_limited), 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * One source that never reads holds at most a quarter of the send pool;
+ * another source is answered.
+ */
+TEST(one_source_holds_at_most_its_share_of_the_pool)
+{
+	struct h_conn c[12], other;
+	int i, held = 0;
+
+	REQUIRE(!h_init(&h)); /* 32 send buffers: a share of 8 */
+	for (i = 0; i < 12; i++) {
+		REQUIRE(!connect_from(&c[i], 1, (uint16_t)(42300 + i)));
+		held += hold_ring(&c[i]);
+	}
+	CHECK_EQ(held, 8);
+	CHECK_EQ(h.e.sndpool.used, 8);
+	CHECK(stat(TCP_STAT_pool_refused) >= 4);
+	REQUIRE(!connect_from(&other, 2, 42399));
+	CHECK(hold_ring(&other));
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * Heavy sources stop at the reserve; light sources take it; when it is
+ * gone too, the heaviest source's oldest flow is reclaimed for a newcomer.
+ */
+TEST(reserve_for_light_sources_then_reclaim_from_the_heaviest)
+{
+	struct h_conn heavy[4][8], light[5];
+	int s, i, held = 0;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h)); /* 32 send buffers: reserve 4, share 8 */
+	for (s = 0; s < 4; s++)
+		for (i = 0; i < 8; i++) {
+			REQUIRE(!connect_from(&heavy[s][i], (uint8_t)(10 + s),
+					      (uint16_t)(42400 + s * 8 + i)));
+			held += hold_ring(&heavy[s][i]);
+		}
+	/* 8 + 8 + 8, then the fourth source stops at the reserve. */
+	CHECK_EQ(held, 28);
+	CHECK_EQ(h.e.sndpool.count - h.e.sndpool.used, 4);
+	for (i = 0; i < 4; i++) {
+		REQUIRE(!connect_from(&light[i], (uint8_t)(20 + i),
+				      (uint16_t)(42500 + i)));
+		CHECK(hold_ring(&light[i]));
+	}
+	CHECK_EQ(h.e.sndpool.used, h.e.sndpool.count);
+	CHECK_EQ(stat(TCP_STAT_reclaimed), 0);
+	/* The pool is empty: the fifth light source still gets answered,
+	 * and the first source's oldest flow pays (RST). */
+	REQUIRE(!connect_from(&light[4], 24, 42504));
+	h_send_seg(&h, &light[4], TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	CHECK_EQ(stat(TCP_STAT_reclaimed), 1);
+	REQUIRE(h.nout == 2);
+	REQUIRE(!h_parse(&h, 0, &heavy[0][0], &p));
+	CHECK(p.flags & TCP_RST);
+	REQUIRE(!h_parse(&h, 1, &light[4], &p));
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_EQ(flows(), 4 * 8 + 5 - 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * A peer that keeps acknowledging persist probes (as Linux does, one byte
+ * at a time, its window still zero) is given up at the send timeout.
+ */
+TEST(send_timeout_bounds_a_zero_window_whatever_the_peer_acks)
+{
+	struct h_conn c;
+	struct pkt p;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.send_timeout_ms = 5000;
+	REQUIRE(!h_start(&h));
+	REQUIRE(!connect_from(&c, 1, 42600));
+	c.win = 0;
+	h_send_seg(&h, &c, TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	for (i = 0; i < 100 && flows(); i++) {
+		h_advance(&h, 100);
+		if (h.nout && !h_parse(&h, 0, &c, &p) && p.payload_len == 1) {
+			c.rcv = p.seq + 1; /* takes the probe's byte */
+			h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		}
+	}
+	CHECK_EQ(flows(), 0);
+	CHECK(h.now - 1000000 <= 5000 + 200 + 100 * 2);
+	CHECK_EQ(stat(TCP_STAT_send_timeouts), 1);
+	CHECK_EQ(h.e.sndpool.used, 0);
+	CHECK_EQ(h.e.src.count, 0);
+	tcp_engine_free(&h.e);
+}
+
+/* A reader that makes progress is never given up by the send timeout. */
+TEST(send_timeout_spares_a_reader_making_progress)
+{
+	static char reqs[4096];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t len = 0, i;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.send_timeout_ms = 1000;
+	REQUIRE(!h_start(&h));
+	REQUIRE(!connect_from(&c, 1, 42610));
+	for (i = 0; i < 40; i++)
+		len += (uint32_t)snprintf(reqs + len, sizeof(reqs) - len,
+					  GET("/%u"), i);
+	c.win = 536;
+	h_send_seg(&h, &c, TCP_ACK, reqs, len);
+	/* What arrived is acknowledged 900 ms later: slow, but progress. */
+	for (i = 0; i < 60 && flows(); i++) {
+		uint32_t j, end = c.rcv;
+
+		for (j = 0; j < h.nout; j++)
+			if (!h_parse(&h, j, &c, &p) && p.payload_len &&
+			    p.seq + p.payload_len - end < 0x80000000u)
+				end = p.seq + p.payload_len;
+		h_advance(&h, 900);
+		if (end != c.rcv) {
+			c.rcv = end;
+			h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		}
+	}
+	CHECK_EQ(flows(), 1);
+	CHECK_EQ(stat(TCP_STAT_send_timeouts), 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * The head pool is empty and nobody holds enough of it to be reclaimed:
+ * a request in two segments waits in the backlog, and a timer (not the
+ * next segment, which may never come) answers it.
+ */
+TEST(deferred_request_is_answered_by_the_retry_timer)
+{
+	static const char part1[] = "GET /two HTTP/1.1\r\nAuthorization: x";
+	static const char part2[] = "yz\r\nHost: x\r\n\r\n";
+	struct h_conn slow[16], c;
+	struct pkt p;
+	int i;
+
+	REQUIRE(!h_init(&h)); /* 16 head buffers */
+	for (i = 0; i < 16; i++) {
+		REQUIRE(!connect_from(&slow[i], (uint8_t)(30 + i),
+				      (uint16_t)(42700 + i)));
+		h_send_seg(&h, &slow[i], TCP_ACK, "GET /", 5);
+	}
+	CHECK_EQ(h.e.headpool.used, 16);
+	REQUIRE(!connect_from(&c, 60, 42799));
+	h_send_seg(&h, &c, TCP_ACK, part1, sizeof(part1) - 1);
+	h_send_seg(&h, &c, TCP_ACK, part2, sizeof(part2) - 1);
+	CHECK_EQ(stat(TCP_STAT_head_pool_empty) >= 1, 1);
+	for (i = 0; i < 10 && !stat(TCP_STAT_requests); i++)
+		h_advance(&h, 5);
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	CHECK(stat(TCP_STAT_backlog_retries) >= 1);
+	CHECK(h.nout >= 1 && !h_parse(&h, 0, &c, &p) && p.payload_len > 0);
+	tcp_engine_free(&h.e);
+}
+
+/* RFC 5961 5.2: ACKs outside [snd_una - max window, snd_nxt]. */
+TEST(unacceptable_acks_get_limited_challenges_and_are_dropped)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	uint32_t n, i, acks = 0;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!connect_from(&c, 1, 42800));
+	for (i = 0; i < 50; i++) {
+		n = h_frame(&c, buf, c.snd, c.rcv + 5000, TCP_ACK, NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		acks += h.nout;
+	}
+	CHECK_EQ(acks, h.cfg.challenge_per_sec);
+	/* A request carried by an ACK far behind the window: dropped. */
+	n = h_frame(&c, buf, c.snd, c.rcv - 70000, TCP_ACK, req,
+		    sizeof(req) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(stat(TCP_STAT_requests), 0);
+	/* The same request with a good ACK is answered. */
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	tcp_engine_free(&h.e);
+}
+
+/* An RST is challenged only inside the window we advertised. */
+TEST(rst_window_is_the_advertised_one)
+{
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct flow *f;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h.e.cfg.challenge_per_sec = 100;
+	REQUIRE(!connect_from(&c, 1, 42810));
+	f = flow_at(&h.e.ft, h.e.src.src[1].oldest);
+	f->rcv_wnd = 1000; /* as if the backlog had shrunk it */
+	n = h_frame(&c, buf, c.snd + 2000, 0, TCP_RST, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	n = h_frame(&c, buf, c.snd + 500, 0, TCP_RST, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 1);
+	CHECK_EQ(flows(), 1);
+	tcp_engine_free(&h.e);
+}
+
+/* RTTs above 8.2 s (16 bits of ms * 8) no longer wrap the estimator. */
+TEST(long_rtt_does_not_wrap_the_estimator)
+{
+	struct h_conn c;
+	struct flow *f;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.rto_init_ms = 20000;
+	REQUIRE(!h_start(&h));
+	REQUIRE(!connect_from(&c, 1, 42820));
+	h_send_seg(&h, &c, TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	REQUIRE(h.nout == 1);
+	h.now += 10000;
+	c.rcv += sizeof(expect_root) - 1;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	f = flow_at(&h.e.ft, h.e.src.src[1].oldest);
+	CHECK_EQ(f->rto_ms, 30000); /* srtt 10 s + 4 * rttvar 5 s */
 	tcp_engine_free(&h.e);
 }

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "srctable.h"
+
+int src_table_init(struct src_table *t, uint32_t max,
+		   const struct siphash_key *key)
+{
+	uint32_t nbuckets = 1;
+
+	memset(t, 0, sizeof(*t));
+	if (!max || max >= (1u << 30))
+		return -1;
+	while (nbuckets < max)
+		nbuckets <<= 1;
+	/* Reserved up front; only pages of entries in use become resident. */
+	t->src = mmap(NULL, ((size_t)max + 1) * sizeof(*t->src),
+		      PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t->src == MAP_FAILED) {
+		t->src = NULL;
+		return -1;
+	}
+	t->buckets = calloc(nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		src_table_free(t);
+		return -1;
+	}
+	t->mask = nbuckets - 1;
+	t->fresh = 1;
+	t->max = max;
+	t->key = *key;
+	return 0;
+}
+
+void src_table_free(struct src_table *t)
+{
+	if (t->src)
+		munmap(t->src, ((size_t)t->max + 1) * sizeof(*t->src));
+	free(t->buckets);
+	t->src = NULL;
+	t->buckets = NULL;
+}
+
+static uint32_t *bucket_of(struct src_table *t, const struct source_key *k)
+{
+	return &t->buckets[siphash24(&t->key, k, sizeof(*k)) & t->mask];
+}
+
+uint32_t src_get(struct src_table *t, const struct source_key *k)
+{
+	uint32_t *bucket = bucket_of(t, k), idx = *bucket;
+	struct src_entry *s;
+
+	for (; idx; idx = t->src[idx].hnext)
+		if (source_eq(&t->src[idx].key, k))
+			return idx;
+	idx = t->free_head;
+	if (idx)
+		t->free_head = t->src[idx].hnext;
+	else if (t->fresh <= t->max)
+		idx = t->fresh++;
+	else
+		return SRC_NONE;
+	s = &t->src[idx];
+	memset(s, 0, sizeof(*s));
+	s->key = *k;
+	s->hnext = *bucket;
+	*bucket = idx;
+	t->count++;
+	return idx;
+}
+
+void src_put_if_unused(struct src_table *t, uint32_t idx)
+{
+	struct src_entry *s = &t->src[idx];
+	uint32_t *link;
+	int p;
+
+	if (s->flows)
+		return;
+	link = bucket_of(t, &s->key);
+	while (*link && *link != idx)
+		link = &t->src[*link].hnext;
+	if (*link)
+		*link = s->hnext;
+	for (p = 0; p < SRC_POOLS; p++)
+		if (t->heaviest[p] == idx)
+			t->heaviest[p] = SRC_NONE;
+	memset(s, 0, sizeof(*s));
+	s->hnext = t->free_head;
+	t->free_head = idx;
+	t->count--;
+}
+
+void src_buf_add(struct src_table *t, uint32_t idx, enum src_pool p)
+{
+	uint32_t top = t->heaviest[p];
+
+	t->src[idx].bufs[p]++;
+	if (!top || t->src[idx].bufs[p] > t->src[top].bufs[p])
+		t->heaviest[p] = idx;
+}
+
+void src_buf_sub(struct src_table *t, uint32_t idx, enum src_pool p)
+{
+	t->src[idx].bufs[p]--;
+}
+
+/*
+ * The hint is the top holder as of its last gain; while it still holds
+ * `enough` it is a fine victim, otherwise one scan of the entries in use
+ * finds the true one (rare: only when a buffer must be reclaimed).
+ */
+uint32_t src_heaviest(struct src_table *t, enum src_pool p, uint32_t enough)
+{
+	uint32_t i, best = t->heaviest[p];
+
+	if (best && t->src[best].bufs[p] >= enough)
+		return best;
+	best = SRC_NONE;
+	for (i = 1; i < t->fresh; i++) {
+		const struct src_entry *s = &t->src[i];
+
+		if (s->flows && (!best || s->bufs[p] > t->src[best].bufs[p]))
+			best = i;
+	}
+	t->heaviest[p] = best;
+	return best && t->src[best].bufs[p] ? best : SRC_NONE;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The engine's per-source accounting: for every source (source.h) that
+ * holds a flow, how many flows and pool buffers it holds, and its flows in
+ * the order they opened. Entries live exactly as long as their flows (a
+ * buffer always belongs to a flow), so max_flows entries always suffice.
+ * Preallocated, keyed by SipHash: addresses are chosen by the peer.
+ */
+#ifndef XREDIR_SRCTABLE_H
+#define XREDIR_SRCTABLE_H
+
+#include <stdint.h>
+
+#include "siphash.h"
+#include "source.h"
+
+#define SRC_NONE 0u
+
+/* The pools whose buffers are counted per source. */
+enum src_pool { SRC_POOL_SEND, SRC_POOL_HEAD, SRC_POOLS };
+
+struct src_entry {
+	struct source_key key;
+	uint32_t hnext; /* hash chain, or free list */
+	uint32_t flows;
+	uint32_t bufs[SRC_POOLS];
+	uint32_t oldest, newest; /* flow indices: the list of its flows */
+};
+
+struct src_table {
+	struct src_entry *src; /* max + 1 entries, [0] unused */
+	uint32_t *buckets;
+	uint32_t mask;
+	uint32_t free_head;
+	uint32_t fresh; /* lowest index never handed out */
+	uint32_t count;
+	uint32_t max;
+	uint32_t heaviest[SRC_POOLS]; /* a hint: the largest holder seen */
+	struct siphash_key key;
+};
+
+int src_table_init(struct src_table *t, uint32_t max,
+		   const struct siphash_key *key);
+void src_table_free(struct src_table *t);
+/* The entry of k, created with zero counts if new; SRC_NONE when full. */
+uint32_t src_get(struct src_table *t, const struct source_key *k);
+/* Frees the entry if it holds no flow (and so no buffer). */
+void src_put_if_unused(struct src_table *t, uint32_t idx);
+/* Counts one more or one fewer buffer of pool p for idx. */
+void src_buf_add(struct src_table *t, uint32_t idx, enum src_pool p);
+void src_buf_sub(struct src_table *t, uint32_t idx, enum src_pool p);
+/* A source holding at least `enough` buffers of pool p if the hint has
+ * one, else the one holding the most (SRC_NONE if none holds any). */
+uint32_t src_heaviest(struct src_table *t, enum src_pool p, uint32_t enough);
+
+static inline struct src_entry *src_at(struct src_table *t, uint32_t idx)
+{
+	return &t->src[idx];
+}
+
+#endif /* XREDIR_SRCTABLE_H */
