@@ -267,7 +267,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 			strerror(-err));
 		return err;
 	}
-	if (tcp_engine_init(&w->engine, &cfg->tcp, cfg->lim, cfg->secret, &tx,
+	if (tcp_engine_init(&w->engine, cfg->tcp, cfg->lim, cfg->secret, &tx,
 			    resolve_target, w, worker_now_ms())) {
 		log_err("engine_init_failed", " queue=%u", cfg->queue);
 		xsk_port_close(&w->port);

@@ -21,7 +21,7 @@
 struct worker_cfg {
 	uint32_t queue;
 	struct xsk_port_cfg xsk;
-	struct tcp_config tcp;
+	const struct tcp_config *tcp;
 	const struct http_limits *lim;
 	const struct siphash_key *secret;
 	const struct xr_maps *maps;

@@ -814,7 +814,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 				 .bind = o->bind_mode,
 				 .xsks_map_fd = d->bpf.xsks_fd,
 				 .busy_poll_us = o->busy_poll_us },
-			.tcp = o->tcp,
+			.tcp = &o->tcp,
 			.lim = &o->lim,
 			.secret = secret,
 			.maps = &d->maps,
