@@ -26,7 +26,7 @@
  * Service port slots: XDP takes the port's traffic, so these serve
  * processes on the node (and what reaches the kernel while a queue has no
  * socket): a few hundred at most. 1024 leaves room for twice the default
- * per-source cap, so one busy source never fills it, at ~200 bytes per
+ * per-source cap, so one busy source never fills it, at ~150 bytes per
  * idle slot (file descriptors: see listener_start).
  */
 #define LISTENER_SERVICE_SLOTS 1024
