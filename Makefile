@@ -31,7 +31,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 	user/cidr.c user/config.c user/stats.c user/proxy.c \
 	user/bufpool.c user/srctable.c user/packet.c user/http_parse.c \
-	user/http_response.c user/http_stream.c user/tcp.c
+	user/http_response.c user/http_stream.c user/tcp.c user/slots.c
 # Code that talks to the kernel.
 IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c
 DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c \

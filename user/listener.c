@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,18 +16,26 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "tcp.h"
 
 #define IN_CAP 16384
 #define OUT_CAP (64 * 1024) /* the largest response fits (see http.c) */
 #define METRICS_CAP (256 * 1024)
+/* epoll tags: a listening socket, or (pool + 1) << 32 | slot. */
 #define TAG_SERVICE 1
 #define TAG_METRICS 2
-
-enum lconn_kind { LC_FREE, LC_SERVICE, LC_METRICS };
+#define TAG_CONN(pool, i) ((uint64_t)((pool) + 1) << 32 | (i))
+/*
+ * Accepts per readiness event: a few, fewer than a source's metrics cap,
+ * so a probe is read before its own source's newer connections could
+ * displace it.
+ */
+#define ACCEPT_BATCH 4
 
 struct lconn {
-	int fd;
-	enum lconn_kind kind;
+	int fd; /* -1: the slot is free */
+	enum lpool_id pool;
+	struct slot *slot; /* its admission record */
 	struct http_conn http;
 	uint8_t family, addr[16]; /* the peer */
 	uint8_t *head; /* partial request head, while there is one */
@@ -35,8 +44,8 @@ struct lconn {
 	uint8_t *out; /* responses not yet written */
 	uint32_t out_len, out_off;
 	uint64_t deadline; /* ms */
+	bool head_timer; /* deadline is the current head's (absolute) */
 	bool closing; /* close once out is written */
-	bool served; /* answered at least once */
 	struct listener *l;
 };
 
@@ -48,15 +57,52 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void conn_free(struct lconn *c)
+/* Closes with an RST (SO_LINGER 0): nothing of it stays in the kernel. */
+static void reset_close(int fd)
 {
-	if (c->fd >= 0)
-		close(c->fd); /* also leaves the epoll set */
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Frees the slot; rst: abort the connection rather than close it. */
+static void conn_free(struct lconn *c, bool rst)
+{
+	struct slot *slot = c->slot;
+	enum lpool_id pool = c->pool;
+
+	if (c->fd >= 0) {
+		/* Closing also leaves the epoll set. */
+		if (rst)
+			reset_close(c->fd);
+		else
+			close(c->fd);
+	}
 	free(c->head);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->pool = pool;
+	c->slot = slot;
+	if (slot)
+		slot->used = false;
+}
+
+/* A connection closed unanswered, and why. */
+static void conn_refuse(struct lconn *c, enum slot_reason why)
+{
+	c->l->stats.refused[c->pool][why]++;
+	conn_free(c, true);
+}
+
+static void set_state(struct lconn *c, enum slot_state st, uint64_t now)
+{
+	if (c->slot->state != st) {
+		c->slot->state = (uint8_t)st;
+		c->slot->since = now;
+	}
 }
 
 /* The debug-level access log; the client only with --log-clients. */
@@ -68,44 +114,36 @@ static void access_log(void *ctx, const struct http_request *req, int status)
 		   c->l->cfg.log_clients ? c->addr : NULL);
 }
 
-/* Target resolution for kernel-socket clients: same rules, same proxies. */
+/* The target: the same mapping as the AF_XDP path (no XDP lookup here). */
 static const struct http_target *resolve(void *ctx,
 					 const struct http_request *req)
 {
 	struct lconn *c = ctx;
-	uint8_t family = c->family, addr[16];
-	uint32_t target;
-	bool matched;
 
-	memcpy(addr, c->addr, 16);
-	proxy_client_addr(c->l->cfg.proxy, c->family, c->addr, req, &family,
-			  addr);
-	target = xr_rule_lookup(c->l->cfg.maps, family, addr, &matched);
-	return target_cache_get(&c->l->targets, target);
+	return target_for(&c->l->targets, c->l->cfg.maps, c->l->cfg.proxy,
+			  c->family, c->addr, TCP_TARGET_NONE, req);
 }
 
-static void peer_of(struct lconn *c)
+/* The peer's family and address (IPv4-mapped IPv6 as IPv4). */
+static void peer_of(const struct sockaddr_storage *ss, uint8_t *family,
+		    uint8_t addr[16])
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
 
-	memset(c->addr, 0, sizeof(c->addr));
-	c->family = 4;
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &len))
-		return;
-	if (ss.ss_family == AF_INET) {
-		memcpy(c->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	} else {
+	memset(addr, 0, 16);
+	*family = 4;
+	if (ss->ss_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
 		const uint8_t *a =
-			((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
-						    0, 0, 0, 0, 0xff, 0xff };
+			((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
 
 		if (!memcmp(a, mapped, 12)) {
-			memcpy(c->addr, a + 12, 4);
+			memcpy(addr, a + 12, 4);
 		} else {
-			c->family = 6;
-			memcpy(c->addr, a, 16);
+			*family = 6;
+			memcpy(addr, a, 16);
 		}
 	}
 }
@@ -134,6 +172,30 @@ static bool take_input(struct lconn *c, uint32_t n)
 	return true;
 }
 
+/*
+ * After HTTP took input. A head's deadline runs from its first byte (a new
+ * connection's from accept) and input never moves it; once a head is
+ * answered, the idle timeout runs from the answer, until the next head's
+ * first byte.
+ */
+static void update_deadline(struct lconn *c, uint32_t answered)
+{
+	uint64_t now = now_ms();
+
+	if (answered) {
+		c->head_timer = false;
+		set_state(c, SLOT_IDLE, now);
+	}
+	if (c->http.head_len) {
+		if (!c->head_timer) {
+			c->head_timer = true;
+			c->deadline = now + c->l->cfg.header_ms;
+		}
+	} else if (!c->head_timer) {
+		c->deadline = now + c->l->cfg.idle_ms;
+	}
+}
+
 /* Feeds buffered input to HTTP; stops while responses wait to be written. */
 static bool serve(struct lconn *c)
 {
@@ -142,7 +204,7 @@ static bool serve(struct lconn *c)
 				.date = l->date,
 				.resolve = resolve,
 				.ctx = c,
-				.responses = l->responses,
+				.responses = l->stats.responses,
 				.close_all = l->draining,
 				.on_response = log_enabled(LOG_DEBUG) ?
 						       access_log :
@@ -174,10 +236,7 @@ static bool serve(struct lconn *c)
 		}
 		if (r.closed)
 			c->closing = true;
-		if (r.responses)
-			c->served = true;
-		c->deadline = now_ms() + (c->http.head_len ? l->cfg.header_ms :
-							     l->cfg.idle_ms);
+		update_deadline(c, r.responses);
 		if (!flush_out(c))
 			return false;
 		if (!r.consumed && !r.pending)
@@ -223,6 +282,10 @@ static bool serve_metrics(struct lconn *c)
 	if (!c->out)
 		return false;
 	c->closing = true;
+	/* Answered: the rest is writing, at the reader's pace. */
+	c->head_timer = false;
+	c->deadline = now_ms() + l->cfg.idle_ms;
+	set_state(c, SLOT_ANSWERING, now_ms());
 	if (ret != HTTP_OK) {
 		c->out_len = http_write_error(c->out, METRICS_CAP, ret,
 					      l->cfg.lim, l->date);
@@ -236,8 +299,7 @@ static bool serve_metrics(struct lconn *c)
 		status = 200;
 		type = type_prom;
 		body = (const char *)c->out + hlen;
-		blen = metrics_render(l->cfg.maps, l->responses,
-				      (char *)c->out + hlen,
+		blen = metrics_render(l->cfg.maps, l, (char *)c->out + hlen,
 				      METRICS_CAP - hlen);
 		if (blen >= METRICS_CAP - hlen)
 			blen = METRICS_CAP - hlen - 1;
@@ -288,7 +350,7 @@ static bool on_event(struct lconn *c, bool *progress)
 	}
 	if (c->closing)
 		return false; /* answered and written: close */
-	if (c->kind == LC_SERVICE && c->in_len) {
+	if (c->pool == LP_SERVICE && c->in_len) {
 		before = c->in_len;
 		if (!serve(c))
 			return false;
@@ -300,7 +362,7 @@ static bool on_event(struct lconn *c, bool *progress)
 	if (!c->in && !(c->in = malloc(IN_CAP)))
 		return false;
 	if (c->in_len == IN_CAP)
-		return c->kind == LC_SERVICE; /* a metrics request too large */
+		return c->pool == LP_SERVICE; /* a metrics request too large */
 	n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
 	if (!n)
 		return false;
@@ -308,41 +370,74 @@ static bool on_event(struct lconn *c, bool *progress)
 		return errno == EAGAIN || errno == EINTR;
 	c->in_len += (uint32_t)n;
 	*progress = true;
-	return c->kind == LC_METRICS ? serve_metrics(c) : serve(c);
+	return c->pool == LP_METRICS ? serve_metrics(c) : serve(c);
 }
 
-static void accept_one(struct listener *l, int lfd, enum lconn_kind kind)
+/* Takes a pending connection of a pool's listening socket, if one waits. */
+static bool accept_one(struct listener *l, int lfd, enum lpool_id id)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+	struct lpool *p = &l->pools[id];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct slot_choice ch;
+	struct source_key src;
+	struct lconn *c;
+	uint8_t family, addr[16];
+	uint64_t now;
+	int fd;
 
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
-	for (i = 0; i < LISTENER_MAX_CONNS; i++)
-		if (l->conns[i].kind == LC_FREE)
-			break;
-	if (i == LISTENER_MAX_CONNS) {
-		close(fd); /* full: refuse */
-		return;
+		return false;
+	peer_of(&ss, &family, addr);
+	src = source_of(family, addr);
+	ch = slot_admit(p->slots, p->n, &p->policy, &src);
+	if (ch.slot < 0) {
+		l->stats.refused[id][ch.reason]++;
+		reset_close(fd);
+		return true;
 	}
-	l->conns[i].fd = fd;
-	l->conns[i].kind = kind;
-	l->conns[i].l = l;
-	l->conns[i].deadline = now_ms() + l->cfg.idle_ms;
-	peer_of(&l->conns[i]);
-	ev.data.u64 = 16 + (uint64_t)i;
+	c = &p->conns[ch.slot];
+	if (ch.evict)
+		conn_refuse(c, ch.reason);
+	now = now_ms();
+	c->fd = fd;
+	c->l = l;
+	c->family = family;
+	memcpy(c->addr, addr, 16);
+	/* Until its first head completes, it runs on a header deadline. */
+	c->head_timer = true;
+	c->deadline = now + l->cfg.header_ms;
+	*c->slot = (struct slot){
+		.src = src, .used = true, .state = SLOT_NEW, .since = now
+	};
+	ev.data.u64 = TAG_CONN(id, (uint32_t)ch.slot);
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
-		conn_free(&l->conns[i]);
+		conn_free(c, true);
+	return true;
 }
 
+/* Past its deadline: a head not complete in time, or idle too long. */
 static void sweep(struct listener *l)
 {
 	uint64_t now = now_ms();
-	int i;
+	uint32_t i;
+	int id;
 
-	for (i = 0; i < LISTENER_MAX_CONNS; i++)
-		if (l->conns[i].kind != LC_FREE && now >= l->conns[i].deadline)
-			conn_free(&l->conns[i]);
+	for (id = 0; id < LP_COUNT; id++) {
+		for (i = 0; i < l->pools[id].n; i++) {
+			struct lconn *c = &l->pools[id].conns[i];
+
+			if (c->fd < 0 || now < c->deadline)
+				continue;
+			if (c->head_timer)
+				conn_refuse(c, SLOT_HEADER_TIMEOUT);
+			else
+				conn_free(c, false);
+		}
+	}
 }
 
 /*
@@ -354,7 +449,7 @@ static void sweep(struct listener *l)
 static void drain(struct listener *l)
 {
 	bool left = false;
-	int i;
+	uint32_t i;
 
 	if (!l->draining) {
 		l->draining = true;
@@ -362,13 +457,14 @@ static void drain(struct listener *l)
 			close(l->service_fd);
 		l->service_fd = -1;
 	}
-	for (i = 0; i < LISTENER_MAX_CONNS; i++) {
-		struct lconn *c = &l->conns[i];
+	for (i = 0; i < l->pools[LP_SERVICE].n; i++) {
+		struct lconn *c = &l->pools[LP_SERVICE].conns[i];
 
-		if (c->kind != LC_SERVICE)
+		if (c->fd < 0)
 			continue;
-		if (c->served && !c->in_len && !c->out && !c->http.head_len)
-			conn_free(c);
+		if (c->slot->state != SLOT_NEW && !c->in_len && !c->out &&
+		    !c->http.head_len)
+			conn_free(c, false);
 		else
 			left = true;
 	}
@@ -397,20 +493,27 @@ static void *listener_main(void *arg)
 			struct lconn *c;
 
 			if (tag == TAG_SERVICE || tag == TAG_METRICS) {
-				accept_one(l,
-					   tag == TAG_SERVICE ? l->service_fd :
-								l->metrics_fd,
-					   tag == TAG_SERVICE ? LC_SERVICE :
-								LC_METRICS);
+				bool svc = tag == TAG_SERVICE;
+				int k;
+
+				for (k = 0; k < ACCEPT_BATCH; k++)
+					if (!accept_one(l,
+							svc ? l->service_fd :
+							      l->metrics_fd,
+							svc ? LP_SERVICE :
+							      LP_METRICS))
+						break;
 				continue;
 			}
-			c = &l->conns[tag - 16];
+			c = &l->pools[(tag >> 32) - 1].conns[(uint32_t)tag];
 			/* Edge-triggered: work until it would block. */
 			for (;;) {
 				bool progress;
 
+				if (c->fd < 0)
+					break; /* freed earlier in this batch */
 				if (!on_event(c, &progress)) {
-					conn_free(c);
+					conn_free(c, false);
 					break;
 				}
 				if (!progress)
@@ -460,15 +563,19 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
 		return -1;
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
 	memset(ss, 0, sizeof(*ss));
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+	/* "[V6]:PORT", or bare "V6:PORT" (as $(POD_IP):PORT expands to). */
+	if (strchr(host, ':')) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		char *h = host;
 
-		host[strlen(host) - 1] = 0;
+		if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+			h[strlen(h) - 1] = 0;
+			h++;
+		}
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)port);
 		*len = sizeof(*a);
-		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 :
-									   -1;
+		return inet_pton(AF_INET6, h, &a->sin6_addr) == 1 ? 0 : -1;
 	}
 	{
 		struct sockaddr_in *a = (struct sockaddr_in *)ss;
@@ -491,6 +598,63 @@ int listener_check_address(const char *s)
 	return parse_listen(s, &ss, &len);
 }
 
+/* Each pool's slots, all free. */
+static int pools_init(struct listener *l)
+{
+	static const uint32_t slots[LP_COUNT] = {
+		[LP_SERVICE] = LISTENER_SERVICE_SLOTS,
+		[LP_METRICS] = LISTENER_METRICS_SLOTS,
+	};
+	uint32_t i;
+	int id;
+
+	l->pools[LP_SERVICE].policy = (struct slot_policy){
+		.per_source = l->cfg.max_flows_per_source,
+	};
+	l->pools[LP_METRICS].policy =
+		(struct slot_policy){ .per_source = LISTENER_METRICS_PER_SOURCE,
+				      .evict = true };
+	for (id = 0; id < LP_COUNT; id++) {
+		struct lpool *p = &l->pools[id];
+
+		p->n = slots[id];
+		p->slots = calloc(p->n, sizeof(*p->slots));
+		p->conns = calloc(p->n, sizeof(*p->conns));
+		if (!p->slots || !p->conns)
+			return -ENOMEM;
+		for (i = 0; i < p->n; i++) {
+			p->conns[i].fd = -1;
+			p->conns[i].pool = (enum lpool_id)id;
+			p->conns[i].slot = &p->slots[i];
+		}
+	}
+	return 0;
+}
+
+/*
+ * A descriptor for every slot, and room for the rest of the daemon: a
+ * soft limit below that (1024 is common) is raised within the hard one,
+ * else accept would fail with the slots free.
+ */
+#define FD_RESERVE 256
+
+static void fd_limit(void)
+{
+	rlim_t want =
+		LISTENER_SERVICE_SLOTS + LISTENER_METRICS_SLOTS + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
+		log_warn("fd_limit_low",
+			 " nofile=%llu want=%llu note=\"the listener refuses "
+			 "connections beyond it\"",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)want);
+}
+
 int listener_start(struct listener *l, const struct listener_cfg *cfg)
 {
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
@@ -498,17 +662,15 @@ int listener_start(struct listener *l, const struct listener_cfg *cfg)
 				     .sin6_addr = IN6ADDR_ANY_INIT };
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int i, err;
+	int err;
 
 	memset(l, 0, sizeof(*l));
 	l->cfg = *cfg;
 	l->service_fd = l->metrics_fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	l->conns = calloc(LISTENER_MAX_CONNS, sizeof(*l->conns));
-	if (l->epfd < 0 || !l->conns)
+	if (l->epfd < 0 || pools_init(l))
 		return -ENOMEM;
-	for (i = 0; i < LISTENER_MAX_CONNS; i++)
-		l->conns[i].fd = -1;
+	fd_limit();
 	http_format_date(l->date, time(NULL));
 	target_cache_refresh(&l->targets, cfg->maps);
 	if (cfg->port) {
@@ -540,6 +702,13 @@ int listener_start(struct listener *l, const struct listener_cfg *cfg)
 			return l->metrics_fd;
 		}
 	}
+	log_info(
+		"listener_limits",
+		" service_slots=%u service_per_source=%u metrics_slots=%u "
+		"metrics_per_source=%u header_timeout_ms=%u idle_timeout_ms=%u",
+		l->pools[LP_SERVICE].n, l->pools[LP_SERVICE].policy.per_source,
+		l->pools[LP_METRICS].n, l->pools[LP_METRICS].policy.per_source,
+		cfg->header_ms, cfg->idle_ms);
 	err = pthread_create(&l->thread, NULL, listener_main, l);
 	if (err)
 		return -err;
@@ -549,21 +718,30 @@ int listener_start(struct listener *l, const struct listener_cfg *cfg)
 
 void listener_join(struct listener *l)
 {
-	int i;
+	uint32_t i;
+	int id;
 
-	if (!l->conns)
+	if (!l->pools[LP_SERVICE].slots)
 		return; /* never started */
 	if (l->running)
 		pthread_join(l->thread, NULL);
-	for (i = 0; l->conns && i < LISTENER_MAX_CONNS; i++)
-		if (l->conns[i].kind != LC_FREE)
-			conn_free(&l->conns[i]);
-	free(l->conns);
+	for (id = 0; id < LP_COUNT; id++) {
+		struct lpool *p = &l->pools[id];
+
+		for (i = 0; p->conns && i < p->n; i++)
+			if (p->conns[i].fd >= 0)
+				conn_free(&p->conns[i], false);
+		free(p->conns);
+		free(p->slots);
+		p->conns = NULL;
+		p->slots = NULL;
+	}
 	if (l->service_fd >= 0)
 		close(l->service_fd);
 	if (l->metrics_fd >= 0)
 		close(l->metrics_fd);
 	if (l->epfd >= 0)
 		close(l->epfd);
+	l->service_fd = l->metrics_fd = l->epfd = -1;
 	l->running = false;
 }

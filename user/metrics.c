@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "listener.h"
 #include "metrics.h"
 #include "stats.h"
 
@@ -137,7 +138,7 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 }
 
 static void requests(struct out *o, const struct xr_maps *m,
-		     const uint64_t *local)
+		     const struct listener *local)
 {
 	uint32_t i, q;
 
@@ -151,12 +152,13 @@ static void requests(struct out *o, const struct xr_maps *m,
 		    (unsigned long long)sum(m, WS_RESPONSES + i));
 		put(o,
 		    "xredir_requests_total{status=\"%u\",path=\"local\"} %llu\n",
-		    http_status_codes[i], (unsigned long long)local[i]);
+		    http_status_codes[i],
+		    (unsigned long long)local->stats.responses[i]);
 	}
 	head(o, "xredir_target_requests_total", "counter",
 	     "redirects sent, by target");
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
-		uint64_t v = 0;
+		uint64_t v = local->targets.hits[i];
 
 		for (q = 0; q < queues(m); q++)
 			v += m->stats[q].target_requests[i];
@@ -169,6 +171,27 @@ static void requests(struct out *o, const struct xr_maps *m,
 						    "(removed)",
 			    (unsigned long long)v);
 	}
+}
+
+/* The kernel-socket listener's connections closed unanswered. */
+static void listener_refused(struct out *o, const struct listener *local)
+{
+	static const char *const pools[LP_COUNT] = {
+		[LP_SERVICE] = "service",
+		[LP_METRICS] = "metrics",
+	};
+	unsigned int p, r;
+
+	head(o, "xredir_listener_refused_total", "counter",
+	     "kernel-socket connections refused or closed unanswered, by "
+	     "pool (service port, metrics) and reason");
+	for (p = 0; p < LP_COUNT; p++)
+		for (r = 0; r < SLOT_REASONS; r++)
+			put(o,
+			    "xredir_listener_refused_total{pool=\"%s\","
+			    "reason=\"%s\"} %llu\n",
+			    pools[p], slot_reason_name(r),
+			    (unsigned long long)local->stats.refused[p][r]);
 }
 
 static void xdp(struct out *o, const struct xr_maps *m)
@@ -218,8 +241,8 @@ static void control(struct out *o, const struct xr_maps *m)
 	    (unsigned long long)st->started_unix);
 }
 
-size_t metrics_render(const struct xr_maps *m, const uint64_t *local, char *buf,
-		      size_t len)
+size_t metrics_render(const struct xr_maps *m, const struct listener *local,
+		      char *buf, size_t len)
 {
 	struct out o = { buf, len, 0 };
 
@@ -227,6 +250,7 @@ size_t metrics_render(const struct xr_maps *m, const uint64_t *local, char *buf,
 	engine_metrics(&o, m);
 	drops(&o, m);
 	refusals(&o, m);
+	listener_refused(&o, local);
 	per_queue(&o, m);
 	xdp(&o, m);
 	control(&o, m);

@@ -8,12 +8,14 @@
 
 #include "rules.h"
 
+struct listener;
+
 /*
  * Writes /metrics into buf (NUL-terminated); returns its length, or the
- * size it needed if larger than len. local: responses of the kernel-socket
- * listener, by status slot.
+ * size it needed if larger than len. local: the kernel-socket listener,
+ * whose counters are its own (not in the maps).
  */
-size_t metrics_render(const struct xr_maps *m, const uint64_t *local, char *buf,
-		      size_t len);
+size_t metrics_render(const struct xr_maps *m, const struct listener *local,
+		      char *buf, size_t len);
 
 #endif /* XREDIR_METRICS_H */

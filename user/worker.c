@@ -78,22 +78,9 @@ static const struct http_target *resolve_target(void *ctx, uint32_t target,
 						const struct http_request *req)
 {
 	struct worker *w = ctx;
-	uint8_t family, addr[16];
-	bool matched;
 
-	/* Behind a trusted proxy the client is named by a header, and its
-	 * rule lookup is ours to make; likewise for frames that came
-	 * without XDP metadata. */
-	if (proxy_client_addr(w->proxy, peer->family, peer->saddr, req, &family,
-			      addr))
-		target = xr_rule_lookup(w->maps, family, addr, &matched);
-	else if (target == TCP_TARGET_NONE)
-		target = xr_rule_lookup(w->maps, peer->family, peer->saddr,
-					&matched);
-	if (target >= XR_MAX_TARGETS || !w->targets.valid[target])
-		target = XR_TARGET_DEFAULT;
-	w->by_target[target]++;
-	return target_cache_get(&w->targets, target);
+	return target_for(&w->targets, w->maps, w->proxy, peer->family,
+			  peer->saddr, target, req);
 }
 
 /* The debug-level access log (the engine is the HTTP context). */
@@ -140,7 +127,7 @@ static void export_stats(struct worker *w)
 	for (i = 0; i < HTTP_STATUS_SLOTS; i++)
 		v[WS_RESPONSES + i] = e->responses[i];
 	for (i = 0; i < XR_MAX_TARGETS; i++)
-		w->stats->target_requests[i] = w->by_target[i];
+		w->stats->target_requests[i] = w->targets.hits[i];
 }
 
 /* Names a source that was refused something, at most once a second: an

@@ -46,7 +46,6 @@ struct worker {
 	const struct proxy_cfg *proxy;
 	struct xr_worker_stats *stats; /* this queue's slot in xr_stats */
 	uint64_t stats_at; /* when they were last exported (ms) */
-	uint64_t by_target[XR_MAX_TARGETS]; /* redirects by target */
 	uint64_t limited_seen; /* engine.limited_count when last logged */
 	uint64_t limited_logged_at; /* ms */
 	bool log_clients;

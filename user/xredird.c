@@ -35,6 +35,7 @@
 #include "loader.h"
 #include "log.h"
 #include "rules.h"
+#include "source.h"
 #include "watch.h"
 #include "worker.h"
 
@@ -842,6 +843,7 @@ static int start_listener(struct daemon *d)
 		.maps = &d->maps,
 		.idle_ms = d->o->tcp.idle_timeout_ms,
 		.header_ms = d->o->tcp.header_timeout_ms,
+		.max_flows_per_source = SOURCE_MAX_FLOWS_DEFAULT,
 		.log_clients = d->o->log_clients,
 		.stop = &stop,
 		.drain = &draining,

@@ -78,9 +78,21 @@ def k8s_expand(s, env):
     return K8S_VAR.sub(sub, s)
 
 
+# What the downward API gives, for checking the flags built from it.
+FIELD_EXAMPLES = {"status.podIP": "192.0.2.10", "status.hostIP": "192.0.2.10"}
+
+
 def container_env(container):
-    """The container's literal env values (valueFrom ones are unknown)."""
-    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    """The container's literal env values, and an example value for a
+    downward-API field (FIELD_EXAMPLES); other valueFrom ones are unknown."""
+    env = {}
+    for e in container.get("env", []):
+        field = (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+        if "value" in e:
+            env[e["name"]] = e["value"]
+        elif field in FIELD_EXAMPLES:
+            env[e["name"]] = FIELD_EXAMPLES[field]
+    return env
 
 
 # ----------------------------------------------------------------- xredird

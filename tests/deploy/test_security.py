@@ -142,6 +142,20 @@ class DaemonSet(unittest.TestCase):
         self.assertTrue(self.env.get(m.group(1)), "env %s is not set to a value" % m.group(1))
         self.assertEqual(dl.option(self.parsed, "--iface"), self.env[m.group(1)])
 
+    def test_metrics_bound_to_pod_ip(self):
+        """--metrics-listen binds $(VAR) = the downward API's status.podIP (what
+        the kubelet probes), not every address; IPv4 and IPv6 pod IPs accepted"""
+        raw = [dl.k8s_expand(a, {}) for a in self.c.get("args", [])]
+        listen = dl.option(dl.parse_argv(raw), "--metrics-listen") or ""
+        m = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\):([0-9]+)", listen)
+        self.assertTrue(m, "--metrics-listen is %r, not $(VAR):PORT" % listen)
+        src = [e for e in self.c.get("env", []) if e["name"] == m.group(1)]
+        self.assertEqual(len(src), 1, "no single env %s" % m.group(1))
+        field = ((src[0].get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+        self.assertEqual(field, "status.podIP", "env %s" % m.group(1))
+        for ip in ("192.0.2.10", "2001:db8::10"):
+            dl.binary_accepts(["--metrics-listen", "%s:%s" % (ip, m.group(2))])
+
     def test_probes(self):
         """readiness GET /readyz, liveness GET /healthz, on the --metrics-listen port"""
         port = self.metrics_port()

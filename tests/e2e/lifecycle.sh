@@ -52,6 +52,20 @@
 #                             the debug access log; --log-clients adds them
 #   08b-logs-json             --log-format json: every line is a JSON object
 #                             (info, and debug with the libraries' lines)
+#   10a-metrics-flood-one-source   300 idle connections to --metrics-listen
+#                             from one client: /healthz from the node and
+#                             from that client still 200 within 1 s; that
+#                             source keeps only its cap, the rest are reset
+#                             and counted (per_source)
+#   10b-metrics-flood-many-sources the same spread over 40 client addresses
+#                             (the pool full): probes and a scrape still
+#                             answered, the longest waiting evicted, counted
+#   10c-service-per-source    idle connections to the service port from
+#                             127.0.0.1 beyond the per-source cap are reset
+#                             at once (counted); other local sources answered
+#   10d-slow-head-deadline    a head sent one byte a second is closed at the
+#                             header deadline (absolute: reads do not extend
+#                             it), on the service port and the metrics port
 #
 # Needs root and a build (`make all`); builds nothing itself. Prints one line
 # per test, ok or FAIL with a short reason, and exits non-zero if any failed.
@@ -95,10 +109,15 @@ TESTS=(
 	08a-logs-no-client-ip
 	08b-logs-json
 	09-busy-poll-coalesce
+	10a-metrics-flood-one-source
+	10b-metrics-flood-many-sources
+	10c-service-per-source
+	10d-slow-head-deadline
 )
 FUNCS=(t01a_drain t01b_expiry t01c_second t01d_local t01e_blackhole t02_kill9 t03a_second
 	t03b_other_bpffs t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
-	t07b_prometheus t07c_readyz t08a_logs t08b_json t09_busy_poll)
+	t07b_prometheus t07c_readyz t08a_logs t08b_json t09_busy_poll
+	t10a_flood_one t10b_flood_many t10c_service_per_source t10d_slow_head)
 
 # ---- helpers ----
 
@@ -1008,6 +1027,185 @@ t09_busy_poll() {
 			{ why "--coalesce-us $v: exit $rc: $out"; return 1; }
 	done
 	echo "CPU ticks in 0.4 s: $spin right after a request with --busy-poll 600000, $after once the window passed, $idle idle, $plain with the defaults (--coalesce-us 20); bad values of both flags refused (exit 2)"
+}
+
+# ---- 10: the listener under abuse ----
+
+# limit NAME: a number from xredird's listener_limits line.
+limit() { sed -n "s/.*msg=listener_limits.* $1=\([0-9]*\).*/\1/p" "$D_LOG"; }
+
+# refused POOL REASON [FILE]: xredir_listener_refused_total{pool,reason}
+# now, or in a scrape saved in FILE.
+refused() {
+	local k="xredir_listener_refused_total{pool=\"$1\",reason=\"$2\"}"
+	if [ -n "${3:-}" ]; then metric "$3" "$k"; else scrape /metrics | awk -v k="$k" '$1 == k { print $2 }'; fi
+}
+
+# wait_refused POOL REASON N: until the counter is at least N (the
+# listener has taken every connection of a flood).
+wait_refused() {
+	local i v
+	for ((i = 0; i < 100; i++)); do
+		v=$(refused "$1" "$2")
+		[ "${v:-0}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	why "refused{$1,$2} $v after 10 s, want $3"
+	return 1
+}
+
+# flood_start NS NAME ARGS...: lifecycle_client.py idle-flood in NS in the
+# background, until $E2E_WORK/NAME.done exists; waits until it holds them.
+flood_start() {
+	local ns=$1 name=$2
+	shift 2
+	rm -f "$E2E_WORK/$name.done"
+	ip netns exec "$ns" timeout 60 "$PYTHON" "$LCPY" idle-flood \
+		--until-file "$E2E_WORK/$name.done" --timeout 40 "$@" \
+		>"$E2E_WORK/$name.out" 2>&1 &
+	FLOOD_JOB=$!
+	wait_line "$E2E_WORK/$name.out" '^holding' 20 ||
+		{ wait "$FLOOD_JOB"; cat "$E2E_WORK/$name.out" >&2; return 1; }
+}
+
+# flood_end NAME: releases the flood; FLOOD holds its "closed=N data=N
+# open=N reset=N" line.
+flood_end() {
+	touch "$E2E_WORK/$1.done"
+	wait "$FLOOD_JOB" || { why "flood: $(tail -n 1 "$E2E_WORK/$1.out")"; return 1; }
+	FLOOD=$(tail -n 1 "$E2E_WORK/$1.out")
+	echo "flood: $FLOOD" >&2
+}
+
+# probe NS SRC URL: the status of a GET answered within 1 s (a kubelet
+# probe's default timeout), else what curl saw.
+probe() {
+	local src=$2
+	[ "$src" = - ] && src=
+	ip netns exec "$1" curl -sS -m 1 -o /dev/null -w '%{http_code}' \
+		${src:+--interface "$src"} "$3" 2>&1
+}
+
+# expect_probe NS SRC URL: 200 within 1 s.
+expect_probe() {
+	local got
+	got=$(probe "$@")
+	echo "probe from ${2/-/the node} ($1): $3 -> $got" >&2
+	[ "$got" = 200 ] || { why "$3 from ${2/-/the node}: '$got', want 200 within 1 s"; return 1; }
+}
+
+t10a_flood_one() {
+	need curl "$PYTHON" || return 1
+	local cap n=300 r hz="http://$XR_SRV_IP4:$MPORT/healthz"
+	d_start --header-timeout 30 --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	cap=$(limit metrics_per_source)
+	[ -n "$cap" ] && [ "$cap" -lt "$n" ] || { why "metrics_per_source '$cap' in the log"; return 1; }
+	flood_start "$XR_CLI_NS" t10a --host "$XR_SRV_IP4" --port "$MPORT" \
+		--count "$n" --addr "$XR_CLI_IP4" || return 1
+	wait_refused metrics per_source $((n - cap)) || { flood_end t10a; return 1; }
+	expect_probe "$XR_SRV_NS" - "$hz" &&
+		expect_probe "$XR_CLI_NS" "$XR_CLI_IP4" "$hz" &&
+		expect_probe "$XR_SRV_NS" - "http://$XR_SRV_IP4:$MPORT/readyz" ||
+		{ flood_end t10a; return 1; }
+	r=$(refused metrics per_source)
+	flood_end t10a || return 1
+	# The probe from the flooding source displaced one of its own.
+	[ "$FLOOD" = "closed=0 data=0 open=$((cap - 1)) reset=$((n - cap + 1))" ] ||
+		{ why "the flood's connections: $FLOOD, want open=$((cap - 1)) reset=$((n - cap + 1))"; return 1; }
+	[ "$r" = $((n - cap + 1)) ] ||
+		{ why "refused{metrics,per_source} $r, want $((n - cap + 1))"; return 1; }
+	d_stop || return 1
+	echo "$n idle connections from $XR_CLI_IP4: $FLOOD (cap $cap); /healthz from the node and from $XR_CLI_IP4, /readyz: 200 within 1 s; refused{metrics,per_source} $r"
+}
+
+t10b_flood_many() {
+	need curl "$PYTHON" || return 1
+	local n=300 i addrs=() args=() slots r ev pf hz="http://$XR_SRV_IP4:$MPORT/healthz" open reset
+	for i in $(seq 10 49); do addrs+=("10.77.0.$i"); args+=(--addr "10.77.0.$i"); done
+	for i in "${addrs[@]}"; do ip -n "$XR_CLI_NS" addr add "$i/24" dev "$XR_CLI_IF" || return 1; done
+	d_start --header-timeout 30 --metrics-listen "$XR_SRV_IP4:$MPORT" || { flood_addrs_del "${addrs[@]}"; return 1; }
+	slots=$(limit metrics_slots)
+	if flood_start "$XR_CLI_NS" t10b --host "$XR_SRV_IP4" --port "$MPORT" \
+		--count "$n" "${args[@]}"; then
+		wait_refused metrics evicted $((n - slots)) &&
+		expect_probe "$XR_SRV_NS" - "$hz" &&
+			expect_probe "$XR_CLI_NS" "$XR_MATCH_IP4" "$hz" &&
+			expect_probe "$XR_CLI_NS" "$XR_MATCH_IP4" "http://$XR_SRV_IP4:$MPORT/metrics"
+		r=$?
+		scrape /metrics >"$E2E_WORK/t10b.metrics"
+		ev=$(refused metrics evicted "$E2E_WORK/t10b.metrics")
+		pf=$(refused metrics per_source "$E2E_WORK/t10b.metrics")
+		flood_end t10b || r=1
+	else
+		r=1
+	fi
+	flood_addrs_del "${addrs[@]}"
+	[ "$r" = 0 ] || return 1
+	# Each eviction reset one of the flood's connections, and only those:
+	# the last scrape (from the node, counting itself) saw them all.
+	[[ "$FLOOD" =~ ^closed=0\ data=0\ open=([0-9]+)\ reset=([0-9]+)$ ]] &&
+		open=${BASH_REMATCH[1]} && reset=${BASH_REMATCH[2]} &&
+		[ "$open" -ge 1 ] && [ "$open" -le "$slots" ] && [ "$reset" = "$ev" ] ||
+		{ why "the flood's connections: $FLOOD; refused{metrics,evicted} $ev"; return 1; }
+	[ "$pf" = 0 ] || { why "refused{metrics,per_source} $pf, want 0 (no source over its cap)"; return 1; }
+	d_stop || return 1
+	echo "$n idle connections from ${#addrs[@]} addresses into $slots slots: $FLOOD; /healthz from the node and a new client, /metrics: 200 within 1 s; refused{metrics,evicted} $ev"
+}
+
+flood_addrs_del() {
+	local a
+	for a in "$@"; do ip -n "$XR_CLI_NS" addr del "$a/24" dev "$XR_CLI_IF" 2>/dev/null; done
+}
+
+t10c_service_per_source() {
+	need curl "$PYTHON" || return 1
+	local cap extra=8 r a b c url="http://127.0.0.1:$PORT/c"
+	d_start --header-timeout 30 --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	cap=$(limit service_per_source)
+	[ -n "$cap" ] && [ "$cap" -gt 0 ] || { why "service_per_source '$cap' in the log"; return 1; }
+	flood_start "$XR_SRV_NS" t10c --host 127.0.0.1 --port "$PORT" \
+		--count $((cap + extra)) --addr 127.0.0.1 || return 1
+	wait_refused service per_source "$extra" || { flood_end t10c; return 1; }
+	# Other local sources: the node's address, another loopback address.
+	a=$(answer "$XR_SRV_NS" - "http://$XR_SRV_IP4:$PORT/c")
+	b=$(answer "$XR_SRV_NS" 127.0.0.2 "$url")
+	# The capped source itself: reset at once.
+	c=$(ip netns exec "$XR_SRV_NS" curl -sS -m 2 -o /dev/null -w '%{http_code}' "$url" 2>&1 | tr '\n' ' ')
+	r=$(refused service per_source)
+	flood_end t10c || return 1
+	echo "from $XR_SRV_IP4: $a; from 127.0.0.2: $b; from 127.0.0.1: $c" >&2
+	[ "$FLOOD" = "closed=0 data=0 open=$cap reset=$extra" ] ||
+		{ why "the flood's $((cap + extra)) connections: $FLOOD, want open=$cap reset=$extra"; return 1; }
+	[ "$a" = "302 $DEFAULT/c" ] && [ "$b" = "302 $DEFAULT/c" ] ||
+		{ why "other local sources during the flood: $XR_SRV_IP4 '$a', 127.0.0.2 '$b' (want 302)"; return 1; }
+	# (reset before or after curl saw the connect complete)
+	[[ "$c" == *"curl: ("[0-9]*") "*000 ]] || { why "a new connection from 127.0.0.1 at its cap: '$c', want a reset"; return 1; }
+	[ "$r" = $((extra + 1)) ] || { why "refused{service,per_source} $r, want $((extra + 1))"; return 1; }
+	d_stop || return 1
+	echo "$((cap + extra)) idle connections from 127.0.0.1 (cap $cap): $FLOOD; one more reset; $XR_SRV_IP4 and 127.0.0.2 answered 302; refused{service,per_source} $r"
+}
+
+t10d_slow_head() {
+	need "$PYTHON" || return 1
+	local ht=2 s m rs rm t
+	d_start --header-timeout "$ht" --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	s=$(lc "$XR_SRV_NS" drip --host 127.0.0.1 --port "$PORT" --interval 1 --timeout 10 2>&1) ||
+		{ why "service port: ${s##*FAIL: }"; return 1; }
+	m=$(lc "$XR_CLI_NS" drip --host "$XR_SRV_IP4" --port "$MPORT" --src "$XR_CLI_IP4" \
+		--interval 1 --timeout 10 2>&1) || { why "metrics port: ${m##*FAIL: }"; return 1; }
+	echo "service: $s; metrics: $m" >&2
+	# The sweep runs once a second: closed between the deadline and 1 s
+	# (plus scheduling) after it; never before it.
+	for t in "$s" "$m"; do
+		[[ "$t" =~ ^reset\ ([0-9.]+)\ s ]] &&
+			awk "BEGIN { exit !(${BASH_REMATCH[1]} >= $ht - 0.3 && ${BASH_REMATCH[1]} <= $ht + 2) }" ||
+			{ why "slow head: '$t', want a reset $ht-$((ht + 2)) s after its first byte"; return 1; }
+	done
+	rs=$(refused service header_timeout)
+	rm=$(refused metrics header_timeout)
+	[ "$rs" = 1 ] && [ "$rm" = 1 ] || { why "refused{header_timeout}: service $rs, metrics $rm (want 1, 1)"; return 1; }
+	d_stop || return 1
+	echo "--header-timeout $ht, one byte a second: service port $s; metrics port $m; counted"
 }
 
 lc_cleanup() {

@@ -20,6 +20,11 @@ last line on stderr.
                be answered or refused at once (none waits for a SYN
                retransmission)
   readyz       polls a URL from the first moment it accepts until it is 200
+  idle-flood   --count connections that send nothing, from the --addr
+               sources in turn, held until --until-file exists; then says
+               how many are still open, were reset or closed
+  drip         a request head sent one byte per --interval: when (after its
+               first byte) and how the server closed it
   json-lines   every line of a file is a JSON object
   ip-scan      the client addresses found in a file (none expected)
 """
@@ -422,6 +427,80 @@ def c_readyz(a):
     check(seen and seen[-1] == 200, "no 200 within %.1fs" % a.timeout)
 
 
+def conn_state(sock):
+    """'open' (nothing happened), 'reset', 'closed' (FIN) or 'data'."""
+    r, _, _ = select.select([sock], [], [], 0)
+    if not r:
+        return "open"
+    try:
+        return "data" if sock.recv(1) else "closed"
+    except ConnectionResetError:
+        return "reset"
+
+
+def c_idle_flood(a):
+    srcs = a.addr or [None]
+    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+    socks = []
+    res = {"open": 0, "reset": 0, "closed": 0, "data": 0}
+    for i in range(a.count):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        if srcs[i % len(srcs)]:
+            s.bind((srcs[i % len(srcs)], 0))
+        try:
+            s.connect((a.host, a.port))
+        except (ConnectionResetError, ConnectionRefusedError):
+            # Reset before the connect was seen to complete.
+            res["reset"] += 1
+            s.close()
+            continue
+        except OSError as e:
+            raise Fail("connect %d of %d: %s" % (i + 1, a.count, e))
+        socks.append(s)
+    print("holding %d from %d sources" % (len(socks), len(srcs)), flush=True)
+    deadline = time.monotonic() + a.timeout
+    while not os.path.exists(a.until_file):
+        check(time.monotonic() < deadline,
+              "no %s within %.0fs" % (a.until_file, a.timeout))
+        time.sleep(0.05)
+    for s in socks:
+        res[conn_state(s)] += 1
+        s.close()
+    print(" ".join("%s=%d" % kv for kv in sorted(res.items())))
+
+
+def c_drip(a):
+    """Never answered: the head is long enough that it would take far
+    longer than any header timeout to complete."""
+    c = Conn(a.host, a.port, a.src)
+    head = request("/drip", "X-Pad: %s\r\n" % ("p" * 64))
+    t0 = None
+    sent = 0
+    how = None
+    for b in head:
+        try:
+            c.send(bytes([b]))
+        except (BrokenPipeError, ConnectionResetError):
+            how = "reset"
+            break
+        sent += 1
+        if t0 is None:
+            t0 = time.monotonic()
+        r, _, _ = select.select([c.sock], [], [], a.interval)
+        if r:
+            how = conn_state(c.sock)
+            break
+        check(time.monotonic() - t0 < a.timeout,
+              "still open %.1fs after the first byte (%d of %d bytes "
+              "sent)" % (a.timeout, sent, len(head)))
+    check(how is not None, "the whole head was sent without a close")
+    check(how in ("reset", "closed"), "the server sent data: %r" %
+          c.sock.recv(200))
+    print("%s %.2f s after the first byte, %d of %d bytes sent" %
+          (how, time.monotonic() - t0, sent, len(head)))
+
+
 def c_json_lines(a):
     n = 0
     with open(a.file, encoding="utf-8") as f:
@@ -479,6 +558,9 @@ def main():
     p.add_argument("--file")
     p.add_argument("--addr", action="append", default=[])
     p.add_argument("--allow", action="append", default=[])
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--until-file")
+    p.add_argument("--interval", type=float, default=1.0)
     a = p.parse_args()
     fn = globals().get("c_" + a.check.replace("-", "_"))
     if not fn:
