@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lockfile.h"
 #include "rules.h"
 
 static const char *const map_names[XR_NMAPS] = {
@@ -76,17 +77,26 @@ void xr_maps_close(struct xr_maps *m)
 		m->fd[i] = -1;
 }
 
-int xr_lock(const char *pin_dir, int timeout_ms)
+int xr_lock(const char *pin_dir, int timeout_ms, char *why, size_t len)
 {
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
-	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), waited = 0;
+	int fd, waited = 0, err = xr_pin_dir_trusted(pin_dir, why, len);
 
-	if (fd < 0)
-		return -errno;
+	if (err)
+		return err;
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, len, "%s: %s", pin_dir, strerror(-err));
+		return err;
+	}
 	while (flock(fd, LOCK_EX | LOCK_NB)) {
 		if (errno != EWOULDBLOCK || waited >= timeout_ms) {
-			int err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-
+			err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+			snprintf(why, len, "%s: %s", pin_dir,
+				 err == -ETIMEDOUT ?
+					 "locked by another change" :
+					 strerror(-err));
 			close(fd);
 			return err;
 		}

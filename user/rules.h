@@ -42,9 +42,11 @@ struct xr_maps {
 int xr_maps_open(struct xr_maps *m, const char *pin_dir);
 void xr_maps_close(struct xr_maps *m);
 
-/* Serialises writers: an exclusive flock on the pin directory. Waits up
- * to timeout_ms; returns the fd to pass to xr_unlock, or -errno. */
-int xr_lock(const char *pin_dir, int timeout_ms);
+/* Serialises writers: an exclusive flock on the pin directory, which
+ * must pass xr_pin_dir_trusted (else anyone could hold it). Waits up to
+ * timeout_ms; returns the fd to pass to xr_unlock, or -errno with why
+ * filled. */
+int xr_lock(const char *pin_dir, int timeout_ms, char *why, size_t len);
 void xr_unlock(int fd);
 
 /* Targets. */

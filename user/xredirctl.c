@@ -180,13 +180,15 @@ static int open_maps(struct ctl *c)
 /* Writers take the pin directory's lock: one change at a time. */
 static int lock_maps(struct ctl *c)
 {
-	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS);
+	char why[PATH_MAX + 64];
+
+	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS, why, sizeof(why));
 	if (c->lock >= 0)
 		return 0;
 	if (c->lock == -ETIMEDOUT)
 		return err_fail("%s is locked by another change (waited %d s)",
 				c->pin_dir, LOCK_WAIT_MS / 1000);
-	return err_fail("cannot lock %s: %s", c->pin_dir, strerror(-c->lock));
+	return err_fail("cannot lock %s: %s", c->pin_dir, why);
 }
 
 static const char *target_name(const struct xr_maps *m, uint32_t idx)

@@ -23,8 +23,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
-#include <stddef.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +30,7 @@
 
 #include "apply.h"
 #include "listener.h"
+#include "lockfile.h"
 #include "loader.h"
 #include "log.h"
 #include "rules.h"
@@ -565,6 +564,7 @@ static void report_reload(struct daemon *d, const struct cfg_error *err)
 static void reload(struct daemon *d, bool only_if_changed)
 {
 	struct cfg_error err = { 0, "" };
+	char why[PATH_MAX + 64];
 	struct xr_config cfg;
 	uint64_t hash = 0;
 	size_t len = 0;
@@ -599,10 +599,10 @@ static void reload(struct daemon *d, bool only_if_changed)
 		xr_config_free(&cfg);
 		goto failed;
 	}
-	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
+	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS, why, sizeof(why));
 	if (lock < 0) {
-		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %s",
-			 strerror(-lock));
+		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %.150s",
+			 why);
 		xr_config_free(&cfg);
 		goto failed;
 	}
@@ -660,11 +660,13 @@ static int apply_flags(struct daemon *d)
 
 static int apply_flags_locked(struct daemon *d)
 {
-	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS), err;
+	char why[PATH_MAX + 64];
+	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS, why, sizeof(why)),
+	    err;
 
 	if (lock < 0) {
 		log_err("pin_lock_failed", " dir=%s err=\"%s\"",
-			d->maps.pin_dir, strerror(-lock));
+			d->maps.pin_dir, why);
 		return lock;
 	}
 	err = apply_flags(d);
@@ -694,60 +696,30 @@ static int configure(struct daemon *d)
 /* Lifecycle */
 
 /*
- * One daemon per interface, whatever bpffs it uses: an abstract UNIX socket
- * named after the interface. Abstract names are per network namespace and
- * vanish with the process, so a crashed daemon leaves no lock behind. It
- * listens only so that a second daemon can ask the kernel who holds it.
+ * One daemon per interface, whatever bpffs it uses: a lock file under
+ * /run that only root can create (xr_iface_lock). The kernel drops the
+ * flock with the process, so a crashed daemon leaves no lock behind.
  */
-static socklen_t iface_lock_addr(struct sockaddr_un *sa, const char *ifname)
-{
-	int len = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
-			   "xredird/%s", ifname);
-
-	sa->sun_family = AF_UNIX;
-	sa->sun_path[0] = '\0';
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			   (size_t)len);
-}
-
-static pid_t iface_lock_holder(const struct sockaddr_un *sa, socklen_t len)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct ucred cred = { 0 };
-	socklen_t cl = sizeof(cred);
-
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (const struct sockaddr *)sa, len) ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-		cred.pid = 0;
-	close(fd);
-	return cred.pid;
-}
-
 static int take_iface_lock(const char *ifname)
 {
-	struct sockaddr_un sa;
-	socklen_t len = iface_lock_addr(&sa, ifname);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	char who[32] = "";
+	char path[PATH_MAX], why[PATH_MAX + 64], who[32] = "";
 	pid_t holder;
+	int fd = xr_iface_lock(ifname, path, sizeof(path), &holder, why,
+			       sizeof(why));
 
-	if (fd < 0)
-		return -errno;
-	if (!bind(fd, (struct sockaddr *)&sa, len) && !listen(fd, 4))
+	if (fd >= 0)
 		return fd;
-	close(fd);
-	if (errno != EADDRINUSE)
-		return -errno;
-	holder = iface_lock_holder(&sa, len);
+	if (fd != -EBUSY) {
+		fprintf(stderr, "xredird: cannot take the interface lock: %s\n",
+			why);
+		return fd;
+	}
 	if (holder)
 		snprintf(who, sizeof(who), " (pid %d)", (int)holder);
 	fprintf(stderr,
 		"xredird: another xredird%s is already serving %s in this "
-		"network namespace (it holds the lock @xredird/%s); stop it "
-		"first\n",
-		who, ifname, ifname);
+		"network namespace (it holds the lock %s); stop it first\n",
+		who, ifname, path);
 	return -EBUSY;
 }
 
