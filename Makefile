@@ -26,11 +26,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Pure protocol code: no sockets, no BPF; unit-tested, fuzzed, sanitized.
 CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 	user/cidr.c user/config.c user/stats.c user/proxy.c \
-	user/bufpool.c user/packet.c user/http.c user/tcp.c
+	user/bufpool.c user/packet.c user/http.c user/tcp.c \
+	user/target_table.c user/targets.c
 # Code that talks to the kernel.
 IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c \
 	user/lockfile.c
-DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c \
+DAEMON_SRCS := user/xredird.c user/worker.c user/watch.c \
 	user/listener.c user/metrics.c
 CTL_SRCS := user/xredirctl.c
 

@@ -16,7 +16,16 @@ void target_cache_refresh(struct target_cache *c, const struct xr_maps *m)
 	if (!c->loaded)
 		http_target_init(&c->fallback, fallback_url,
 				 sizeof(fallback_url) - 1, 302);
-	c->seq = xr_targets_snapshot(m, c->raw);
+	if (xr_targets_snapshot(m, c->next, &seq,
+				c->loaded ? 1 : XR_SNAPSHOT_TRIES)) {
+		/* No copy yet: the fallback, until the sequence moves. */
+		if (!c->loaded)
+			c->seq = seq;
+		c->loaded = true;
+		return;
+	}
+	memcpy(c->raw, c->next, sizeof(c->raw));
+	c->seq = seq;
 	c->loaded = true;
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		struct xr_target *t = &c->raw[i];

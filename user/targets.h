@@ -14,15 +14,22 @@
 #include "rules.h"
 
 struct target_cache {
-	uint32_t seq;
+	uint32_t seq; /* of the copy held, or the odd one it gave up on */
 	bool loaded;
 	struct xr_target raw[XR_MAX_TARGETS];
+	struct xr_target next[XR_MAX_TARGETS]; /* a copy being taken */
 	struct http_target http[XR_MAX_TARGETS];
 	bool valid[XR_MAX_TARGETS];
 	struct http_target fallback; /* until a default target exists */
 };
 
-/* Copies the targets again if they changed; cheap when they did not. */
+/*
+ * Copies the targets again if they changed; cheap when they did not.
+ * While a writer is active (or died half-way, leaving the sequence odd)
+ * it keeps the copy it has and tries again on the next call, without
+ * waiting; only the first copy waits a little (XR_SNAPSHOT_TRIES), then
+ * serves the fallback until the sequence moves.
+ */
 void target_cache_refresh(struct target_cache *c, const struct xr_maps *m);
 /* Target idx, or the default target when idx is not a valid one. */
 const struct http_target *target_cache_get(const struct target_cache *c,

@@ -560,6 +560,18 @@ static void report_reload(struct daemon *d, const struct cfg_error *err)
 		 err ? err->msg : "");
 }
 
+/* Under the pin directory's lock: a writer that died half-way left the
+ * targets' sequence odd (readers keep their last copy meanwhile). */
+static void repair_targets(struct daemon *d)
+{
+	int torn = xr_targets_repair(&d->maps);
+
+	if (torn >= 0)
+		log_warn("targets_repaired",
+			 " note=\"a previous writer died half-way\" cleared=%d",
+			 torn);
+}
+
 /* Loads the config file and makes the maps hold it, all or nothing. */
 static void reload(struct daemon *d, bool only_if_changed)
 {
@@ -606,6 +618,7 @@ static void reload(struct daemon *d, bool only_if_changed)
 		xr_config_free(&cfg);
 		goto failed;
 	}
+	repair_targets(d);
 	if (xr_config_apply(&d->maps, &cfg, &err)) {
 		xr_unlock(lock);
 		xr_config_free(&cfg);
@@ -669,6 +682,7 @@ static int apply_flags_locked(struct daemon *d)
 			d->maps.pin_dir, why);
 		return lock;
 	}
+	repair_targets(d);
 	err = apply_flags(d);
 	xr_unlock(lock);
 	if (err)
