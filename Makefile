@@ -27,7 +27,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 	user/cidr.c user/config.c user/stats.c user/proxy.c \
 	user/bufpool.c user/packet.c user/http.c user/tcp.c \
-	user/target_table.c user/targets.c
+	user/target_table.c user/targets.c user/stage.c
 # Code that talks to the kernel.
 IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c \
 	user/lockfile.c

@@ -56,6 +56,12 @@ void xr_unlock(int fd);
  */
 int xr_target_find(const struct xr_maps *m, const char *name);
 int xr_target_free_slot(const struct xr_maps *m);
+/* The same on a copy of the array (XR_MAX_TARGETS entries). */
+int xr_target_index(const struct xr_target *table, const char *name);
+int xr_target_free_index(const struct xr_target *table);
+/* Fills an entry of a copy (url: n bytes, cut to what fits). */
+void xr_target_fill(struct xr_target *t, const char *name, const char *url,
+		    size_t n, uint16_t status);
 /* Writes slot idx under the sequence lock; url must pass xr_url_check. */
 void xr_target_write(struct xr_maps *m, uint32_t idx, const char *name,
 		     const char *url, uint16_t status);

@@ -15,25 +15,47 @@
 #include "http.h"
 #include "rules.h"
 
-int xr_target_find(const struct xr_maps *m, const char *name)
+int xr_target_index(const struct xr_target *table, const char *name)
 {
 	int i;
 
 	for (i = 0; i < XR_MAX_TARGETS; i++)
-		if (m->targets[i].name[0] &&
-		    !strncmp(m->targets[i].name, name, XR_TARGET_NAME_MAX))
+		if (table[i].name[0] &&
+		    !strncmp(table[i].name, name, XR_TARGET_NAME_MAX))
 			return i;
 	return -1;
 }
 
-int xr_target_free_slot(const struct xr_maps *m)
+int xr_target_free_index(const struct xr_target *table)
 {
 	int i;
 
 	for (i = 1; i < XR_MAX_TARGETS; i++)
-		if (!m->targets[i].name[0])
+		if (!table[i].name[0])
 			return i;
 	return -1;
+}
+
+int xr_target_find(const struct xr_maps *m, const char *name)
+{
+	return xr_target_index(m->targets, name);
+}
+
+int xr_target_free_slot(const struct xr_maps *m)
+{
+	return xr_target_free_index(m->targets);
+}
+
+void xr_target_fill(struct xr_target *t, const char *name, const char *url,
+		    size_t n, uint16_t status)
+{
+	if (n >= sizeof(t->url))
+		n = sizeof(t->url) - 1;
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	memcpy(t->url, url, n);
+	t->url_len = (uint16_t)n;
+	t->status = status;
 }
 
 /* A slot as a writer leaves it when done: status is stored last. */
@@ -99,12 +121,7 @@ int xr_targets_repair(struct xr_maps *m)
 static void slot_store(struct xr_target *t, const char *name, const char *url,
 		       size_t n, uint16_t status)
 {
-	if (n >= sizeof(t->url))
-		n = sizeof(t->url) - 1;
-	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	memcpy(t->url, url, n);
-	t->url_len = (uint16_t)n;
+	xr_target_fill(t, name, url, n, 0);
 	__atomic_store_n(&t->status, status, __ATOMIC_RELEASE);
 }
 

@@ -647,16 +647,17 @@ static int apply_flags(struct daemon *d)
 	uint32_t i;
 	int idx;
 
-	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
-		xr_target_write(m, XR_TARGET_DEFAULT, "default",
-				o->default_target ? o->default_target :
-						    DEFAULT_TARGET,
-				302);
+	/* The slot first: a full table changes nothing. */
 	idx = xr_target_find(m, REWRITE_NAME);
 	if (idx < 0)
 		idx = xr_target_free_slot(m);
 	if (idx < 0)
 		return -ENOSPC;
+	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
+		xr_target_write(m, XR_TARGET_DEFAULT, "default",
+				o->default_target ? o->default_target :
+						    DEFAULT_TARGET,
+				302);
 	if (o->rewrite_target || !m->targets[idx].name[0])
 		xr_target_write(m, (uint32_t)idx, REWRITE_NAME,
 				o->rewrite_target ? o->rewrite_target :

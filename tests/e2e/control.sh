@@ -31,6 +31,10 @@
 #                       requests keep the previous targets, `target list`
 #                       says so, the next change repairs it (a whole slot
 #                       kept, a torn one cleared)
+#   11-reload-all-or-nothing  a config file that fails part way (its 5th new
+#                       target finds no free slot) changes no target and
+#                       no rule (lists and answers as before), is reported;
+#                       a file that fits then applies whole
 #
 # Needs root and a build (`make all`); builds nothing itself. Prints one line
 # per test, ok or FAIL with a short reason, and exits non-zero if any failed.
@@ -64,6 +68,7 @@ TESTS=(
 	08-skopeo
 	09-status-restart
 	10-torn-target-write
+	11-reload-all-or-nothing
 )
 
 # ---- helpers ----
@@ -861,6 +866,69 @@ t10_torn() {
 	chk_result "odd sequence: 5 answers with the previous target, list refused; next writer repaired (whole slot kept, torn slot cleared)"
 }
 
+# ---- 11: a reload that fails part way ----
+
+# reloads: how many reloads the daemon has made.
+reloads() { ctl --json status | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["reloads"])'; }
+
+t11_reload_atomic() {
+	need curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t11 i n st t0 r0 t1 r1
+	mkdir -p "$w"
+	chk_reset
+	# 252 of the 256 slots in use: the default, a and 250 fillers.
+	{
+		echo "default http://default.test"
+		echo "target a http://a.test"
+		for i in $(seq 250); do echo "target f$i http://f$i.test"; done
+		echo "rule 10.77.0.2 a"
+		echo "rule fd77::2 a"
+	} >"$w/xredir.conf"
+	xc_fresh && xc_start --config "$w/xredir.conf" || return 1
+	expect 10.77.0.2 /r "302 http://a.test/r" || return 1
+	t0=$(ctl target list) && r0=$(ctl rule list) || { why "list failed"; return 1; }
+	n=$(reloads)
+	# Drops the fillers (removed only after its rules are in force), so
+	# its 5th new target (line 7) finds no free slot: the default, a and
+	# n1..n4 must not be written either.
+	{
+		echo "default http://default2.test"
+		echo "target a http://a2.test"
+		for i in $(seq 10); do echo "target n$i http://n$i.test"; done
+		echo "rule 10.77.0.2 n1"
+		echo "rule 10.77.0.3 a"
+	} >"$w/xredir.conf"
+	for _ in $(seq 100); do
+		[ "$(reloads)" -gt "$n" ] && break
+		sleep 0.05
+	done
+	st=$(ctl status | sed -n 's/^last reload: //p')
+	echo "status: $st" >&2
+	chk "status: $st" [ "$st" = "failed: line 7: no free target slot for 'n5' (targets the file drops are removed only after its rules are in force)" ]
+	chk "config_rejected line 7 logged" grep -q "msg=config_rejected file=$w/xredir.conf line=7 reason=\"no free target slot for 'n5'" "$XR_LOG"
+	t1=$(ctl target list)
+	r1=$(ctl rule list)
+	chk "targets unchanged: $(diff <(echo "$t0") <(echo "$t1") | tr '\n' ' ')" [ "$t1" = "$t0" ]
+	chk "rules unchanged: $(diff <(echo "$r0") <(echo "$r1") | tr '\n' ' ')" [ "$r1" = "$r0" ]
+	chk "IPv4 a as before" expect 10.77.0.2 /r "302 http://a.test/r"
+	chk "IPv6 a as before" expect fd77::2 /r "302 http://a.test/r"
+	chk "default as before" expect 10.77.0.3 /r "302 http://default.test/r"
+	# A file that fits is applied whole: the fillers go.
+	{
+		echo "default http://default2.test"
+		echo "target a http://a2.test"
+		echo "target n1 http://n1.test"
+		echo "rule 10.77.0.2 n1"
+		echo "rule 10.77.0.3 a"
+	} >"$w/xredir.conf"
+	chk "fixed file applied" wait_answer 2 10.77.0.2 /r "302 http://n1.test/r"
+	chk "a changed" expect 10.77.0.3 /r "302 http://a2.test/r"
+	chk "default changed" expect fd77::2 /r "302 http://default2.test/r"
+	chk "three targets left" eval '[ "$(ctl target list | tail -n +2 | awk "{ print \$1 }" | sort | tr "\n" " ")" = "a default n1 " ]'
+	chk "status ok" status_has '^last reload: ok$'
+	chk_result "a file failing at line 7 (no free slot) left $(($(echo "$t0" | wc -l) - 1)) targets and $(echo "$r0" | wc -l) rules exactly as they were; the fixed file applied whole"
+}
+
 # ---- main ----
 
 if [ "$(id -u)" != 0 ]; then
@@ -895,7 +963,7 @@ selected() {
 }
 
 FUNCS=(t01_lpm t02_live t03_config t04_proxy t05_cli t06_persist t07_ping t08_skopeo t09_status
-	t10_torn)
+	t10_torn t11_reload_atomic)
 for i in "${!TESTS[@]}"; do
 	selected "${TESTS[$i]}" "$@" || continue
 	e2e_test "${TESTS[$i]}" "${FUNCS[$i]}"
