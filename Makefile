@@ -31,10 +31,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 	user/cidr.c user/config.c user/stats.c user/proxy.c \
 	user/bufpool.c user/srctable.c user/packet.c user/http_parse.c \
-	user/http_response.c user/http_stream.c user/tcp.c user/slots.c
+	user/http_response.c user/http_stream.c user/tcp.c user/slots.c \
+	user/target_table.c user/targets.c user/stage.c
 # Code that talks to the kernel.
-IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c
-DAEMON_SRCS := user/xredird.c user/worker.c user/targets.c user/watch.c \
+IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c \
+	user/lockfile.c user/resolve.c
+DAEMON_SRCS := user/xredird.c user/worker.c user/watch.c \
 	user/listener.c user/metrics.c
 CTL_SRCS := user/xredirctl.c
 

@@ -1,90 +1,46 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
 
-static int fail(struct cfg_error *err, uint32_t line, const char *msg,
-		const char *arg)
-{
-	err->line = line;
-	snprintf(err->msg, sizeof(err->msg), msg, arg);
-	return -1;
-}
-
-static int write_targets(struct xr_maps *m, const struct xr_config *cfg,
-			 struct cfg_error *err)
-{
-	uint32_t i;
-
-	if (cfg->has_default)
-		xr_target_write(m, XR_TARGET_DEFAULT, "default", cfg->deflt.url,
-				cfg->deflt.status);
-	for (i = 0; i < cfg->n_targets; i++) {
-		const struct cfg_target *t = &cfg->targets[i];
-		int idx = xr_target_find(m, t->name);
-
-		if (idx < 0)
-			idx = xr_target_free_slot(m);
-		if (idx < 0)
-			return fail(err, t->line,
-				    "no free target slot for '%s'", t->name);
-		xr_target_write(m, (uint32_t)idx, t->name, t->url, t->status);
-	}
-	return 0;
-}
-
-int xr_rules_resolve(const struct xr_maps *m, const struct xr_config *cfg,
-		     struct xr_rule **out, struct cfg_error *err)
-{
-	struct xr_rule *rules = calloc(cfg->n_rules + 1, sizeof(*rules));
-	uint32_t i;
-
-	*out = NULL;
-	if (!rules)
-		return fail(err, 0, "%s", "out of memory");
-	for (i = 0; i < cfg->n_rules; i++) {
-		int idx = xr_target_find(m, cfg->rules[i].target);
-
-		if (idx < 0) {
-			free(rules);
-			return fail(err, cfg->rules[i].line,
-				    "unknown target '%s'",
-				    cfg->rules[i].target);
-		}
-		rules[i].cidr = cfg->rules[i].cidr;
-		rules[i].target = (uint32_t)idx;
-	}
-	*out = rules;
-	return 0;
-}
-
-/* Removes named targets the config does not mention (never the default). */
-static void drop_stale_targets(struct xr_maps *m, const struct xr_config *cfg)
-{
-	int i;
-
-	for (i = 1; i < XR_MAX_TARGETS; i++)
-		if (m->targets[i].name[0] &&
-		    !xr_config_target(cfg, m->targets[i].name))
-			xr_target_clear(m, (uint32_t)i);
-}
-
 int xr_config_apply(struct xr_maps *m, const struct xr_config *cfg,
 		    struct cfg_error *err)
 {
+	struct xr_target *live, *table, *step;
 	struct xr_rule *rules;
-	int ret;
+	int i, ret = -1;
 
-	if (write_targets(m, cfg, err) || xr_rules_resolve(m, cfg, &rules, err))
+	live = calloc(3 * XR_MAX_TARGETS, sizeof(*live));
+	if (!live) {
+		err->line = 0;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		return -1;
+	}
+	table = live + XR_MAX_TARGETS;
+	step = table + XR_MAX_TARGETS;
+	/* Writers hold the lock: the array is not changing under us. */
+	memcpy(live, m->targets, XR_MAX_TARGETS * sizeof(*live));
+	if (xr_config_stage(live, cfg, table, &rules, err))
+		goto out;
+	/* New and changed targets first; those the file drops stay until no
+	 * rule in force points at them. */
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		step[i] = table[i].name[0] ? table[i] : live[i];
+	xr_targets_store(m, step);
 	ret = xr_rules_replace(m, rules, cfg->n_rules);
 	free(rules);
-	if (ret)
-		return fail(err, 0, "updating the rule maps: %s",
-			    strerror(-ret));
-	drop_stale_targets(m, cfg);
-	return 0;
+	if (ret) {
+		xr_targets_store(m, live);
+		err->line = 0;
+		snprintf(err->msg, sizeof(err->msg),
+			 "updating the rule maps: %s", strerror(-ret));
+		ret = -1;
+		goto out;
+	}
+	xr_targets_store(m, table);
+out:
+	free(live);
+	return ret;
 }

@@ -20,7 +20,7 @@
 #include "proxy.h"
 #include "rules.h"
 #include "slots.h"
-#include "targets.h"
+#include "resolve.h"
 
 /*
  * Service port slots: XDP takes the port's traffic, so these serve

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
+#include "lockfile.h"
 #include "log.h"
 #include "xredir.skel.h"
 
@@ -219,6 +220,7 @@ static int check_bpffs(const char *dir)
 int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char why[PATH_MAX + 64];
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -236,6 +238,14 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		log_err("pin_dir_failed", " dir=%s err=\"%s\"", b->pin_dir,
 			strerror(errno));
 		return -errno;
+	}
+	err = xr_pin_dir_trusted(b->pin_dir, why, sizeof(why));
+	if (err) {
+		log_err("pin_dir_untrusted",
+			" dir=%s err=\"%s\" hint=\"remove it: only root may "
+			"create the pin directories\"",
+			b->pin_dir, why);
+		return err;
 	}
 	opts.pin_root_path = b->pin_dir;
 	b->skel = xredir_bpf__open_opts(&opts);

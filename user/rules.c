@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lockfile.h"
 #include "rules.h"
 
 static const char *const map_names[XR_NMAPS] = {
@@ -76,17 +77,26 @@ void xr_maps_close(struct xr_maps *m)
 		m->fd[i] = -1;
 }
 
-int xr_lock(const char *pin_dir, int timeout_ms)
+int xr_lock(const char *pin_dir, int timeout_ms, char *why, size_t len)
 {
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
-	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), waited = 0;
+	int fd, waited = 0, err = xr_pin_dir_trusted(pin_dir, why, len);
 
-	if (fd < 0)
-		return -errno;
+	if (err)
+		return err;
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, len, "%s: %s", pin_dir, strerror(-err));
+		return err;
+	}
 	while (flock(fd, LOCK_EX | LOCK_NB)) {
 		if (errno != EWOULDBLOCK || waited >= timeout_ms) {
-			int err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-
+			err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+			snprintf(why, len, "%s: %s", pin_dir,
+				 err == -ETIMEDOUT ?
+					 "locked by another change" :
+					 strerror(-err));
 			close(fd);
 			return err;
 		}
@@ -100,86 +110,6 @@ void xr_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* releases the flock */
-}
-
-int xr_target_find(const struct xr_maps *m, const char *name)
-{
-	int i;
-
-	for (i = 0; i < XR_MAX_TARGETS; i++)
-		if (m->targets[i].name[0] &&
-		    !strncmp(m->targets[i].name, name, XR_TARGET_NAME_MAX))
-			return i;
-	return -1;
-}
-
-int xr_target_free_slot(const struct xr_maps *m)
-{
-	int i;
-
-	for (i = 1; i < XR_MAX_TARGETS; i++)
-		if (!m->targets[i].name[0])
-			return i;
-	return -1;
-}
-
-/* Writer side of the targets sequence lock (writers are serialised). */
-static void seq_begin(struct xr_ctl *ctl)
-{
-	uint32_t s = __atomic_load_n(&ctl->targets_seq, __ATOMIC_RELAXED);
-
-	__atomic_store_n(&ctl->targets_seq, s | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-}
-
-static void seq_end(struct xr_ctl *ctl)
-{
-	uint32_t s = __atomic_load_n(&ctl->targets_seq, __ATOMIC_RELAXED);
-
-	__atomic_store_n(&ctl->targets_seq, (s | 1) + 1, __ATOMIC_RELEASE);
-}
-
-void xr_target_write(struct xr_maps *m, uint32_t idx, const char *name,
-		     const char *url, uint16_t status)
-{
-	struct xr_target *t = &m->targets[idx];
-	size_t n = strlen(url);
-
-	if (n >= sizeof(t->url))
-		n = sizeof(t->url) - 1;
-	seq_begin(m->ctl);
-	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	memcpy(t->url, url, n);
-	t->url_len = (uint16_t)n;
-	t->status = status;
-	seq_end(m->ctl);
-}
-
-void xr_target_clear(struct xr_maps *m, uint32_t idx)
-{
-	seq_begin(m->ctl);
-	memset(&m->targets[idx], 0, sizeof(m->targets[idx]));
-	seq_end(m->ctl);
-}
-
-uint32_t xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out)
-{
-	struct timespec pause = { 0, 10000 };
-	uint32_t s1, s2;
-
-	for (;;) {
-		s1 = __atomic_load_n(&m->ctl->targets_seq, __ATOMIC_ACQUIRE);
-		if (s1 & 1) {
-			nanosleep(&pause, NULL);
-			continue;
-		}
-		memcpy(out, m->targets, XR_MAX_TARGETS * sizeof(*out));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&m->ctl->targets_seq, __ATOMIC_RELAXED);
-		if (s1 == s2)
-			return s1;
-	}
 }
 
 static uint32_t active_set(const struct xr_maps *m)

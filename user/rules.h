@@ -42,20 +42,46 @@ struct xr_maps {
 int xr_maps_open(struct xr_maps *m, const char *pin_dir);
 void xr_maps_close(struct xr_maps *m);
 
-/* Serialises writers: an exclusive flock on the pin directory. Waits up
- * to timeout_ms; returns the fd to pass to xr_unlock, or -errno. */
-int xr_lock(const char *pin_dir, int timeout_ms);
+/* Serialises writers: an exclusive flock on the pin directory, which
+ * must pass xr_pin_dir_trusted (else anyone could hold it). Waits up to
+ * timeout_ms; returns the fd to pass to xr_unlock, or -errno with why
+ * filled. */
+int xr_lock(const char *pin_dir, int timeout_ms, char *why, size_t len);
 void xr_unlock(int fd);
 
-/* Targets. */
+/*
+ * Targets (user/target_table.c). Writers hold the lock; a writer that
+ * finds the sequence odd (its predecessor died mid-write) clears the slot
+ * left torn and makes it even again.
+ */
 int xr_target_find(const struct xr_maps *m, const char *name);
 int xr_target_free_slot(const struct xr_maps *m);
+/* The same on a copy of the array (XR_MAX_TARGETS entries). */
+int xr_target_index(const struct xr_target *table, const char *name);
+int xr_target_free_index(const struct xr_target *table);
+/* Fills an entry of a copy (url: n bytes, cut to what fits). */
+void xr_target_fill(struct xr_target *t, const char *name, const char *url,
+		    size_t n, uint16_t status);
 /* Writes slot idx under the sequence lock; url must pass xr_url_check. */
 void xr_target_write(struct xr_maps *m, uint32_t idx, const char *name,
 		     const char *url, uint16_t status);
 void xr_target_clear(struct xr_maps *m, uint32_t idx);
-/* Copies all targets consistently (retries while a writer is active). */
-uint32_t xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out);
+/* Makes the array equal table, in one pass of the sequence lock (readers
+ * see all of it or none); each named entry must be a valid target. */
+void xr_targets_store(struct xr_maps *m, const struct xr_target *table);
+/* Repairs what a dead writer left: -1 if the sequence was even (nothing
+ * to do), else the number of torn slots cleared. */
+int xr_targets_repair(struct xr_maps *m);
+/*
+ * Copies all targets consistently into out and their sequence into *seq.
+ * A writer is active while the sequence is odd: tries at most `tries`
+ * times, 10 us apart, then returns -EBUSY (out is then undefined: keep
+ * the last good copy). A writer that dies half-way leaves it odd until
+ * the next writer repairs it, so readers must not wait for ever.
+ */
+#define XR_SNAPSHOT_TRIES 100
+int xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out,
+			uint32_t *seq, int tries);
 
 /* One rule as stored: prefix and target index. */
 struct xr_rule {

@@ -17,7 +17,16 @@ void target_cache_refresh(struct target_cache *c, const struct xr_maps *m)
 	if (!c->loaded)
 		http_target_init(&c->fallback, fallback_url,
 				 sizeof(fallback_url) - 1, 302);
-	c->seq = xr_targets_snapshot(m, c->raw);
+	if (xr_targets_snapshot(m, c->next, &seq,
+				c->loaded ? 1 : XR_SNAPSHOT_TRIES)) {
+		/* No copy yet: the fallback, until the sequence moves. */
+		if (!c->loaded)
+			c->seq = seq;
+		c->loaded = true;
+		return;
+	}
+	memcpy(c->raw, c->next, sizeof(c->raw));
+	c->seq = seq;
 	c->loaded = true;
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		struct xr_target *t = &c->raw[i];
@@ -36,25 +45,4 @@ const struct http_target *target_cache_get(const struct target_cache *c,
 	if (c->valid[XR_TARGET_DEFAULT])
 		return &c->http[XR_TARGET_DEFAULT];
 	return &c->fallback;
-}
-
-const struct http_target *
-target_for(struct target_cache *c, const struct xr_maps *m,
-	   const struct proxy_cfg *proxy, uint8_t family, const uint8_t *addr,
-	   uint32_t xdp_target, const struct http_request *req)
-{
-	uint8_t cfamily, caddr[16];
-	uint32_t target = xdp_target;
-	bool matched;
-
-	/* Behind a trusted proxy the client is named by a header, and its
-	 * rule lookup is ours to make; likewise when XDP made none. */
-	if (proxy_client_addr(proxy, family, addr, req, &cfamily, caddr))
-		target = xr_rule_lookup(m, cfamily, caddr, &matched);
-	else if (target == TCP_TARGET_NONE)
-		target = xr_rule_lookup(m, family, addr, &matched);
-	if (target >= XR_MAX_TARGETS || !c->valid[target])
-		target = XR_TARGET_DEFAULT;
-	c->hits[target]++;
-	return target_cache_get(c, target);
 }

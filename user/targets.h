@@ -15,30 +15,26 @@
 #include "rules.h"
 
 struct target_cache {
-	uint32_t seq;
+	uint32_t seq; /* of the copy held, or the odd one it gave up on */
 	bool loaded;
 	struct xr_target raw[XR_MAX_TARGETS];
+	struct xr_target next[XR_MAX_TARGETS]; /* a copy being taken */
 	struct http_target http[XR_MAX_TARGETS];
 	bool valid[XR_MAX_TARGETS];
 	struct http_target fallback; /* until a default target exists */
 	uint64_t hits[XR_MAX_TARGETS]; /* redirects by target (target_for) */
 };
 
-/* Copies the targets again if they changed; cheap when they did not. */
+/*
+ * Copies the targets again if they changed; cheap when they did not.
+ * While a writer is active (or died half-way, leaving the sequence odd)
+ * it keeps the copy it has and tries again on the next call, without
+ * waiting; only the first copy waits a little (XR_SNAPSHOT_TRIES), then
+ * serves the fallback until the sequence moves.
+ */
 void target_cache_refresh(struct target_cache *c, const struct xr_maps *m);
 /* Target idx, or the default target when idx is not a valid one. */
 const struct http_target *target_cache_get(const struct target_cache *c,
 					   uint32_t idx);
-
-/*
- * The one client-to-target mapping: the client a trusted proxy's header
- * names, else the peer (family, addr), whose rule lookup the XDP program
- * may have made already (xdp_target; TCP_TARGET_NONE if not); a target not
- * defined becomes the default. Counted in c->hits.
- */
-const struct http_target *
-target_for(struct target_cache *c, const struct xr_maps *m,
-	   const struct proxy_cfg *proxy, uint8_t family, const uint8_t *addr,
-	   uint32_t xdp_target, const struct http_request *req);
 
 #endif /* XREDIR_TARGETS_H */

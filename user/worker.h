@@ -12,7 +12,7 @@
 
 #include "proxy.h"
 #include "rules.h"
-#include "targets.h"
+#include "resolve.h"
 #include "tcp.h"
 #include "xsk.h"
 

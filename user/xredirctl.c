@@ -180,13 +180,25 @@ static int open_maps(struct ctl *c)
 /* Writers take the pin directory's lock: one change at a time. */
 static int lock_maps(struct ctl *c)
 {
-	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS);
-	if (c->lock >= 0)
+	char why[PATH_MAX + 64];
+
+	int torn;
+
+	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS, why, sizeof(why));
+	if (c->lock >= 0) {
+		torn = xr_targets_repair(&c->maps);
+		if (torn >= 0)
+			fprintf(stderr,
+				"xredirctl: a previous change to the targets "
+				"died half-way; repaired (%d torn target%s "
+				"cleared)\n",
+				torn, torn == 1 ? "" : "s");
 		return 0;
+	}
 	if (c->lock == -ETIMEDOUT)
 		return err_fail("%s is locked by another change (waited %d s)",
 				c->pin_dir, LOCK_WAIT_MS / 1000);
-	return err_fail("cannot lock %s: %s", c->pin_dir, strerror(-c->lock));
+	return err_fail("cannot lock %s: %s", c->pin_dir, why);
 }
 
 static const char *target_name(const struct xr_maps *m, uint32_t idx)
@@ -255,6 +267,7 @@ static int cmd_target_list(struct ctl *c, int argc, char **argv)
 	struct xr_target t[XR_MAX_TARGETS];
 	struct xr_rule *rules;
 	bool first = true;
+	uint32_t seq;
 	int n, i;
 
 	n = dump_rules(c, &rules);
@@ -264,7 +277,10 @@ static int cmd_target_list(struct ctl *c, int argc, char **argv)
 		if (rules[i].target < XR_MAX_TARGETS)
 			uses[rules[i].target]++;
 	free(rules);
-	xr_targets_snapshot(&c->maps, t);
+	if (xr_targets_snapshot(&c->maps, t, &seq, XR_SNAPSHOT_TRIES))
+		return err_fail("the targets are being changed, or a change "
+				"died half-way (any target or rule change "
+				"repairs that): try again");
 	if (c->json)
 		putchar('[');
 	else

@@ -23,8 +23,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
-#include <stddef.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +30,7 @@
 
 #include "apply.h"
 #include "listener.h"
+#include "lockfile.h"
 #include "loader.h"
 #include "log.h"
 #include "rules.h"
@@ -562,10 +561,23 @@ static void report_reload(struct daemon *d, const struct cfg_error *err)
 		 err ? err->msg : "");
 }
 
+/* Under the pin directory's lock: a writer that died half-way left the
+ * targets' sequence odd (readers keep their last copy meanwhile). */
+static void repair_targets(struct daemon *d)
+{
+	int torn = xr_targets_repair(&d->maps);
+
+	if (torn >= 0)
+		log_warn("targets_repaired",
+			 " note=\"a previous writer died half-way\" cleared=%d",
+			 torn);
+}
+
 /* Loads the config file and makes the maps hold it, all or nothing. */
 static void reload(struct daemon *d, bool only_if_changed)
 {
 	struct cfg_error err = { 0, "" };
+	char why[PATH_MAX + 64];
 	struct xr_config cfg;
 	uint64_t hash = 0;
 	size_t len = 0;
@@ -600,13 +612,14 @@ static void reload(struct daemon *d, bool only_if_changed)
 		xr_config_free(&cfg);
 		goto failed;
 	}
-	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
+	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS, why, sizeof(why));
 	if (lock < 0) {
-		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %s",
-			 strerror(-lock));
+		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %.150s",
+			 why);
 		xr_config_free(&cfg);
 		goto failed;
 	}
+	repair_targets(d);
 	if (xr_config_apply(&d->maps, &cfg, &err)) {
 		xr_unlock(lock);
 		xr_config_free(&cfg);
@@ -635,16 +648,17 @@ static int apply_flags(struct daemon *d)
 	uint32_t i;
 	int idx;
 
-	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
-		xr_target_write(m, XR_TARGET_DEFAULT, "default",
-				o->default_target ? o->default_target :
-						    DEFAULT_TARGET,
-				302);
+	/* The slot first: a full table changes nothing. */
 	idx = xr_target_find(m, REWRITE_NAME);
 	if (idx < 0)
 		idx = xr_target_free_slot(m);
 	if (idx < 0)
 		return -ENOSPC;
+	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
+		xr_target_write(m, XR_TARGET_DEFAULT, "default",
+				o->default_target ? o->default_target :
+						    DEFAULT_TARGET,
+				302);
 	if (o->rewrite_target || !m->targets[idx].name[0])
 		xr_target_write(m, (uint32_t)idx, REWRITE_NAME,
 				o->rewrite_target ? o->rewrite_target :
@@ -661,13 +675,16 @@ static int apply_flags(struct daemon *d)
 
 static int apply_flags_locked(struct daemon *d)
 {
-	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS), err;
+	char why[PATH_MAX + 64];
+	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS, why, sizeof(why)),
+	    err;
 
 	if (lock < 0) {
 		log_err("pin_lock_failed", " dir=%s err=\"%s\"",
-			d->maps.pin_dir, strerror(-lock));
+			d->maps.pin_dir, why);
 		return lock;
 	}
+	repair_targets(d);
 	err = apply_flags(d);
 	xr_unlock(lock);
 	if (err)
@@ -695,60 +712,30 @@ static int configure(struct daemon *d)
 /* Lifecycle */
 
 /*
- * One daemon per interface, whatever bpffs it uses: an abstract UNIX socket
- * named after the interface. Abstract names are per network namespace and
- * vanish with the process, so a crashed daemon leaves no lock behind. It
- * listens only so that a second daemon can ask the kernel who holds it.
+ * One daemon per interface, whatever bpffs it uses: a lock file under
+ * /run that only root can create (xr_iface_lock). The kernel drops the
+ * flock with the process, so a crashed daemon leaves no lock behind.
  */
-static socklen_t iface_lock_addr(struct sockaddr_un *sa, const char *ifname)
-{
-	int len = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
-			   "xredird/%s", ifname);
-
-	sa->sun_family = AF_UNIX;
-	sa->sun_path[0] = '\0';
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			   (size_t)len);
-}
-
-static pid_t iface_lock_holder(const struct sockaddr_un *sa, socklen_t len)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct ucred cred = { 0 };
-	socklen_t cl = sizeof(cred);
-
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (const struct sockaddr *)sa, len) ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-		cred.pid = 0;
-	close(fd);
-	return cred.pid;
-}
-
 static int take_iface_lock(const char *ifname)
 {
-	struct sockaddr_un sa;
-	socklen_t len = iface_lock_addr(&sa, ifname);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	char who[32] = "";
+	char path[PATH_MAX], why[PATH_MAX + 64], who[32] = "";
 	pid_t holder;
+	int fd = xr_iface_lock(ifname, path, sizeof(path), &holder, why,
+			       sizeof(why));
 
-	if (fd < 0)
-		return -errno;
-	if (!bind(fd, (struct sockaddr *)&sa, len) && !listen(fd, 4))
+	if (fd >= 0)
 		return fd;
-	close(fd);
-	if (errno != EADDRINUSE)
-		return -errno;
-	holder = iface_lock_holder(&sa, len);
+	if (fd != -EBUSY) {
+		fprintf(stderr, "xredird: cannot take the interface lock: %s\n",
+			why);
+		return fd;
+	}
 	if (holder)
 		snprintf(who, sizeof(who), " (pid %d)", (int)holder);
 	fprintf(stderr,
 		"xredird: another xredird%s is already serving %s in this "
-		"network namespace (it holds the lock @xredird/%s); stop it "
-		"first\n",
-		who, ifname, ifname);
+		"network namespace (it holds the lock %s); stop it first\n",
+		who, ifname, path);
 	return -EBUSY;
 }
 

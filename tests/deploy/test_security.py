@@ -18,6 +18,7 @@ import deploylib as dl  # noqa: E402
 
 CAPS = {"NET_ADMIN", "NET_RAW", "SYS_ADMIN", "IPC_LOCK"}
 BPFFS = "/sys/fs/bpf"
+RUN_DIR = "/run/xredir"
 CONFIG_DIR = "/etc/xredir"
 CONFIG_FILE = "/etc/xredir/xredir.conf"
 
@@ -94,10 +95,11 @@ class DaemonSet(unittest.TestCase):
         self.assertEqual(set(add), CAPS)
 
     def test_bpffs_volume(self):
-        """/sys/fs/bpf hostPath (type Directory) mounted at /sys/fs/bpf, the only hostPath"""
+        """/sys/fs/bpf hostPath (type Directory) mounted at /sys/fs/bpf; the only other hostPath is /run/xredir"""
         host = [v for v in self.pod.get("volumes", []) if "hostPath" in v]
-        self.assertEqual(len(host), 1, "hostPath volumes: %s" % host)
-        vol = host[0]
+        self.assertEqual(sorted(v["hostPath"].get("path") for v in host), sorted([BPFFS, RUN_DIR]),
+                         "hostPath volumes: %s" % host)
+        vol = [v for v in host if v["hostPath"].get("path") == BPFFS][0]
         self.assertEqual(vol["hostPath"].get("path"), BPFFS)
         self.assertEqual(vol["hostPath"].get("type"), "Directory")
         mounts = [m for m in self.c.get("volumeMounts", []) if m["name"] == vol["name"]]
@@ -106,6 +108,15 @@ class DaemonSet(unittest.TestCase):
         self.assertNotIn("subPath", mounts[0])
         # Bidirectional would need privileged and leak mounts to the host.
         self.assertIn(mounts[0].get("mountPropagation", "None"), ("None", "HostToContainer"))
+
+    def test_run_volume(self):
+        """/run/xredir (the per-interface lock) from the host, so every xredird on the node shares it"""
+        vol = [v for v in self.pod.get("volumes", []) if v.get("hostPath", {}).get("path") == RUN_DIR]
+        self.assertEqual(len(vol), 1)
+        self.assertEqual(vol[0]["hostPath"].get("type"), "DirectoryOrCreate")
+        mounts = [m for m in self.c.get("volumeMounts", []) if m["name"] == vol[0]["name"]]
+        self.assertEqual([m["mountPath"] for m in mounts], [RUN_DIR])
+        self.assertFalse(mounts[0].get("readOnly", False))
 
     def test_bpffs_env(self):
         """XREDIR_BPFFS (or --bpffs) names the mounted bpffs"""

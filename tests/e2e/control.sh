@@ -26,6 +26,15 @@
 #                       OCI layout made here: nothing is downloaded)
 #   09-status-restart   a daemon's status shows nothing of a previous one's
 #                       config reload
+#   10-torn-target-write  a target writer killed between the halves of its
+#                       write (sequence left odd, written with bpftool):
+#                       requests keep the previous targets, `target list`
+#                       says so, the next change repairs it (a whole slot
+#                       kept, a torn one cleared)
+#   11-reload-all-or-nothing  a config file that fails part way (its 5th new
+#                       target finds no free slot) changes no target and
+#                       no rule (lists and answers as before), is reported;
+#                       a file that fits then applies whole
 #
 # Needs root and a build (`make all`); builds nothing itself. Prints one line
 # per test, ok or FAIL with a short reason, and exits non-zero if any failed.
@@ -58,6 +67,8 @@ TESTS=(
 	07-registry-ping
 	08-skopeo
 	09-status-restart
+	10-torn-target-write
+	11-reload-all-or-nothing
 )
 
 # ---- helpers ----
@@ -780,6 +791,144 @@ EOF
 	echo "a restarted daemon without --config shows no stale reload result"
 }
 
+# ---- 10: a target writer that died half-way ----
+
+# die_mid_write NAME URL STATUS: what a writer killed between the halves of
+# its write of target NAME leaves, made with bpftool on the pins: the
+# sequence odd and NAME's slot holding NAME, URL and STATUS (0: torn, with
+# no length or status yet).
+die_mid_write() {
+	"$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF" "$@" <<'EOF'
+import json, struct, subprocess, sys
+
+pins, name, url, status = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), int(sys.argv[4])
+
+def bpftool(*args):
+    return subprocess.run(["bpftool", "-j", *args], check=True, capture_output=True, text=True).stdout
+
+def as_bytes(b):
+    return ["%d" % x for x in b]
+
+ctl = bytes(int(b, 16) for b in json.loads(bpftool(
+    "map", "lookup", "pinned", pins + "/xr_ctl", "key", "0", "0", "0", "0"))["value"])
+idx = None
+for e in json.loads(bpftool("map", "dump", "pinned", pins + "/xr_targets")):
+    v = bytes(int(b, 16) for b in e["value"])
+    if v[:32].split(b"\0")[0] == name:
+        idx = bytes(int(b, 16) for b in e["key"])
+assert idx is not None, "no target %s" % name
+seq = struct.unpack_from("<I", ctl, 4)[0] | 1
+bpftool("map", "update", "pinned", pins + "/xr_ctl", "key", "0", "0", "0", "0",
+        "value", *as_bytes(ctl[:4] + struct.pack("<I", seq) + ctl[8:]))
+slot = name.ljust(32, b"\0") + url.ljust(256, b"\0") + struct.pack(
+    "<HHI", len(url) if status else 0, status, 0)
+bpftool("map", "update", "pinned", pins + "/xr_targets", "key", *as_bytes(idx),
+        "value", *as_bytes(slot))
+print("targets_seq %d, slot %d" % (seq, struct.unpack("<I", idx)[0]))
+EOF
+}
+
+t10_torn() {
+	need curl bpftool "$PYTHON" || return 1
+	local i out
+	chk_reset
+	xc_fresh && xc_start || return 1
+	ctl target set one http://one.test && ctl rule add 10.77.0.2 one || { why "setup failed"; return 1; }
+	wait_answer 2 10.77.0.2 /t "302 http://one.test/t" >/dev/null || return 1
+	# Killed after its slot, before ending the sequence: readers keep the
+	# copy they hold (and do not spin: every answer comes at once).
+	out=$(die_mid_write one http://two.test 302) || { why "bpftool: $out"; return 1; }
+	echo "left odd: $out" >&2
+	for i in 1 2 3 4 5; do
+		chk "answer $i while odd" expect 10.77.0.2 /t "302 http://one.test/t"
+	done
+	chk "xredird alive while odd" xr_alive
+	cli_err 1 "a change died half-way (any target or rule change repairs that)" target list
+	# The next writer repairs: the whole slot is kept, the sequence even.
+	out=$(ctl target set three http://three.test 2>&1)
+	echo "target set three: $out" >&2
+	chk "repair note: $out" grep -q 'died half-way; repaired (0 torn targets cleared)' <<<"$out"
+	chk "completed write served" wait_answer 2 10.77.0.2 /t "302 http://two.test/t"
+	chk "list after the repair" eval 'ctl target list | grep -q "^one .*http://two.test$"'
+	chk "three listed" eval 'ctl target list | grep -q "^three .*http://three.test$"'
+	# Killed inside the slot: the torn target is cleared by the next
+	# writer, its rule then falls to the default.
+	out=$(die_mid_write one http://four.test 0) || { why "bpftool: $out"; return 1; }
+	chk "answer while torn" expect 10.77.0.2 /t "302 http://two.test/t"
+	out=$(ctl rule add 10.77.0.3 three 2>&1)
+	echo "rule add: $out" >&2
+	chk "repair note: $out" grep -q 'died half-way; repaired (1 torn target cleared)' <<<"$out"
+	chk "torn target gone" no_target one
+	chk "default after the repair" wait_answer 2 10.77.0.2 /t "302 https://k8s.gcr.io/t"
+	chk "rule added by the repairing writer" expect 10.77.0.3 /t "302 http://three.test/t"
+	chk "no second repair" eval '[ -z "$(ctl target set one http://one.test 2>&1)" ]'
+	chk "xredird alive" xr_alive
+	chk_result "odd sequence: 5 answers with the previous target, list refused; next writer repaired (whole slot kept, torn slot cleared)"
+}
+
+# ---- 11: a reload that fails part way ----
+
+# reloads: how many reloads the daemon has made.
+reloads() { ctl --json status | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["reloads"])'; }
+
+t11_reload_atomic() {
+	need curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t11 i n st t0 r0 t1 r1
+	mkdir -p "$w"
+	chk_reset
+	# 252 of the 256 slots in use: the default, a and 250 fillers.
+	{
+		echo "default http://default.test"
+		echo "target a http://a.test"
+		for i in $(seq 250); do echo "target f$i http://f$i.test"; done
+		echo "rule 10.77.0.2 a"
+		echo "rule fd77::2 a"
+	} >"$w/xredir.conf"
+	xc_fresh && xc_start --config "$w/xredir.conf" || return 1
+	expect 10.77.0.2 /r "302 http://a.test/r" || return 1
+	t0=$(ctl target list) && r0=$(ctl rule list) || { why "list failed"; return 1; }
+	n=$(reloads)
+	# Drops the fillers (removed only after its rules are in force), so
+	# its 5th new target (line 7) finds no free slot: the default, a and
+	# n1..n4 must not be written either.
+	{
+		echo "default http://default2.test"
+		echo "target a http://a2.test"
+		for i in $(seq 10); do echo "target n$i http://n$i.test"; done
+		echo "rule 10.77.0.2 n1"
+		echo "rule 10.77.0.3 a"
+	} >"$w/xredir.conf"
+	for _ in $(seq 100); do
+		[ "$(reloads)" -gt "$n" ] && break
+		sleep 0.05
+	done
+	st=$(ctl status | sed -n 's/^last reload: //p')
+	echo "status: $st" >&2
+	chk "status: $st" [ "$st" = "failed: line 7: no free target slot for 'n5' (targets the file drops are removed only after its rules are in force)" ]
+	chk "config_rejected line 7 logged" grep -q "msg=config_rejected file=$w/xredir.conf line=7 reason=\"no free target slot for 'n5'" "$XR_LOG"
+	t1=$(ctl target list)
+	r1=$(ctl rule list)
+	chk "targets unchanged: $(diff <(echo "$t0") <(echo "$t1") | tr '\n' ' ')" [ "$t1" = "$t0" ]
+	chk "rules unchanged: $(diff <(echo "$r0") <(echo "$r1") | tr '\n' ' ')" [ "$r1" = "$r0" ]
+	chk "IPv4 a as before" expect 10.77.0.2 /r "302 http://a.test/r"
+	chk "IPv6 a as before" expect fd77::2 /r "302 http://a.test/r"
+	chk "default as before" expect 10.77.0.3 /r "302 http://default.test/r"
+	# A file that fits is applied whole: the fillers go.
+	{
+		echo "default http://default2.test"
+		echo "target a http://a2.test"
+		echo "target n1 http://n1.test"
+		echo "rule 10.77.0.2 n1"
+		echo "rule 10.77.0.3 a"
+	} >"$w/xredir.conf"
+	chk "fixed file applied" wait_answer 2 10.77.0.2 /r "302 http://n1.test/r"
+	chk "a changed" expect 10.77.0.3 /r "302 http://a2.test/r"
+	chk "default changed" expect fd77::2 /r "302 http://default2.test/r"
+	chk "three targets left" eval '[ "$(ctl target list | tail -n +2 | awk "{ print \$1 }" | sort | tr "\n" " ")" = "a default n1 " ]'
+	chk "status ok" status_has '^last reload: ok$'
+	chk_result "a file failing at line 7 (no free slot) left $(($(echo "$t0" | wc -l) - 1)) targets and $(echo "$r0" | wc -l) rules exactly as they were; the fixed file applied whole"
+}
+
 # ---- main ----
 
 if [ "$(id -u)" != 0 ]; then
@@ -813,7 +962,8 @@ selected() {
 	return 1
 }
 
-FUNCS=(t01_lpm t02_live t03_config t04_proxy t05_cli t06_persist t07_ping t08_skopeo t09_status)
+FUNCS=(t01_lpm t02_live t03_config t04_proxy t05_cli t06_persist t07_ping t08_skopeo t09_status
+	t10_torn t11_reload_atomic)
 for i in "${!TESTS[@]}"; do
 	selected "${TESTS[$i]}" "$@" || continue
 	e2e_test "${TESTS[$i]}" "${FUNCS[$i]}"

@@ -27,6 +27,13 @@
 #                             first serves on, same program
 #   03b-second-daemon-other-bpffs  the same with the second daemon on another
 #                             bpffs mount (no shared lock)
+#   03c-lock-not-squattable   an unprivileged user cannot take the
+#                             interface lock (neither the old abstract socket
+#                             nor the lock file under /run/xredir counts):
+#                             xredird starts anyway; the lock file is root's (0600)
+#                             and holds its pid; one owned by another user
+#                             is refused with a message naming it, and so
+#                             is a pin directory another user made
 #   04a-other-xdp-program     an XDP program loaded by xdp-loader: xredird
 #                             cannot attach (no dispatcher on this kernel) and
 #                             leaves it working; xdp-loader cannot attach over
@@ -99,6 +106,7 @@ TESTS=(
 	02-kill9-restart
 	03a-second-daemon-refused
 	03b-second-daemon-other-bpffs
+	03c-lock-not-squattable
 	04a-other-xdp-program
 	04b-other-xdp-program-message
 	05-local-clients
@@ -115,7 +123,7 @@ TESTS=(
 	10d-slow-head-deadline
 )
 FUNCS=(t01a_drain t01b_expiry t01c_second t01d_local t01e_blackhole t02_kill9 t03a_second
-	t03b_other_bpffs t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
+	t03b_other_bpffs t03c_squat t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
 	t07b_prometheus t07c_readyz t08a_logs t08b_json t09_busy_poll
 	t10a_flood_one t10b_flood_many t10c_service_per_source t10d_slow_head)
 
@@ -522,6 +530,73 @@ t03a_second() {
 	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/s" "302 $DEFAULT/s" || return 1
 	d_stop || return 1
 	echo "second: exit $rc after $ms ms: \"$(head -n 1 "$out" | cut -c1-90)...\"; first serves on, program ${p0% *}"
+}
+
+# The interface lock file of the server veth (its netns inode in the name).
+iface_lock_file() {
+	echo "/run/xredir/iface-$(srv stat -L -c %i /proc/self/ns/net)-$XR_SRV_IF.lock"
+}
+
+t03c_squat() {
+	local lock out=$E2E_WORK/t03c.out sq=$E2E_WORK/t03c.squat job rc mode
+	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups) py
+	need setpriv flock || return 1
+	# The system's interpreter: $PYTHON may live where user 65534 cannot go.
+	py=$(PATH=/usr/bin:/bin command -v python3) || { why "no python3 in /usr/bin or /bin"; return 1; }
+	lock=$(iface_lock_file)
+	rm -f "$lock"
+	# The old lock, an abstract socket any user could bind first, squatted.
+	srv "${nobody[@]}" "$py" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0xredird/" + sys.argv[1]); s.listen(1)
+print("bound", flush=True); time.sleep(60)' "$XR_SRV_IF" >"$sq" 2>&1 &
+	job=$!
+	wait_line "$sq" '^bound' || { kill "$job"; return 1; }
+	# The new one cannot be made or taken by that user.
+	if srv "${nobody[@]}" flock -n "$lock" true 2>"$out"; then
+		kill "$job"
+		why "user 65534 took $lock"
+		return 1
+	fi
+	echo "user 65534 on $lock: $(cat "$out")" >&2
+	d_start || { kill "$job"; return 1; }
+	kill "$job"
+	wait "$job" 2>/dev/null
+	mode=$(stat -c '%U %a' "$lock")
+	[ "$mode" = "root 600" ] || { why "$lock: owner and mode '$mode'"; return 1; }
+	[ "$(cat "$lock")" = "$D_PID" ] || { why "$lock holds '$(cat "$lock")', not $D_PID"; return 1; }
+	[ "$(stat -c '%U %a' /run/xredir)" = "root 755" ] ||
+		{ why "/run/xredir: $(stat -c '%U %a' /run/xredir)"; return 1; }
+	if srv "${nobody[@]}" flock -n "$lock" true 2>"$out"; then
+		why "user 65534 took the held $lock"
+		return 1
+	fi
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	rc=$?
+	cat "$out" >&2
+	[ "$rc" = 1 ] && grep -qF "another xredird (pid $D_PID) is already serving $XR_SRV_IF" "$out" &&
+		grep -qF "lock $lock" "$out" ||
+		{ why "second daemon: exit $rc: $(tail -n 1 "$out")"; return 1; }
+	d_stop || return 1
+	# A lock file someone else owns is not trusted.
+	chown 65534 "$lock"
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	rc=$?
+	cat "$out" >&2
+	rm -f "$lock"
+	[ "$rc" = 1 ] && grep -qF "$lock is owned by uid 65534, not root" "$out" ||
+		{ why "lock file owned by 65534: exit $rc: $(tail -n 1 "$out")"; return 1; }
+	# Nor a pin directory someone else made (a fresh bpffs is 1777).
+	mkdir -p "$XR_BPFFS/xredir/$XR_SRV_IF"
+	chown 65534 "$XR_BPFFS/xredir/$XR_SRV_IF"
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	rc=$?
+	cat "$out" >&2
+	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
+	[ "$rc" = 1 ] && grep -q "msg=pin_dir_untrusted .*owned by uid 65534" "$out" ||
+		{ why "pin directory owned by 65534: exit $rc: $(tail -n 1 "$out")"; return 1; }
+	echo "abstract socket squatted by uid 65534: xredird serves; $lock root 600 with its pid; uid 65534 cannot take it; a second daemon names pid and file; a file or pin directory owned by 65534 refused"
 }
 
 BPFFS2=/run/xredir-$TOPO-bpffs2

@@ -5,9 +5,13 @@
  * checked against a brute-force reference over random nested prefixes),
  * the configuration file parser (user/config.c: every error with its line
  * number and message), and the client address behind trusted proxies
- * (user/proxy.c, with requests built by the real HTTP parser).
+ * (user/proxy.c, with requests built by the real HTTP parser), and the
+ * target array's sequence lock on an in-memory copy of the pinned maps
+ * (user/target_table.c, user/targets.c: a writer that died half-way),
+ * and the staging of a configuration before it is applied (user/stage.c).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,11 +19,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "cidr.h"
 #include "config.h"
 #include "http.h"
 #include "proxy.h"
 #include "rng.h"
+#include "rules.h"
+#include "targets.h"
 #include "test.h"
 
 /* Records a failure with both strings when they differ. */
@@ -1510,4 +1517,223 @@ TEST(proxy_real_ip)
 	/* Untrusted peer. */
 	CHECK_STR(client_of(&cfg, "10.77.0.3", "X-Real-IP: 1.2.3.4\r\n"),
 		  "peer");
+}
+
+/* ---- the target array and its sequence lock ---- */
+
+static struct xr_ctl mem_ctl;
+static struct xr_target mem_targets[XR_MAX_TARGETS];
+
+/* The pinned maps as the target code sees them, in memory. */
+static struct xr_maps *mem_maps(void)
+{
+	static struct xr_maps m;
+
+	memset(&mem_ctl, 0, sizeof(mem_ctl));
+	memset(mem_targets, 0, sizeof(mem_targets));
+	memset(&m, 0, sizeof(m));
+	m.ctl = &mem_ctl;
+	m.targets = mem_targets;
+	return &m;
+}
+
+/* What a cache answers for target idx, as text. */
+static const char *cached_url(const struct target_cache *c, uint32_t idx)
+{
+	static char out[XR_TARGET_URL_MAX + 1];
+	const struct http_target *t = target_cache_get(c, idx);
+
+	snprintf(out, sizeof(out), "%.*s", t->url_len, t->url);
+	return out;
+}
+
+/* A writer killed between the halves of xr_target_write: sequence odd,
+ * the slot cleared and half filled. */
+static void die_mid_write(struct xr_maps *m, uint32_t idx, const char *name)
+{
+	m->ctl->targets_seq |= 1;
+	memset(&m->targets[idx], 0, sizeof(m->targets[idx]));
+	snprintf(m->targets[idx].name, sizeof(m->targets[idx].name), "%s",
+		 name);
+}
+
+TEST(snapshot_gives_up_on_odd_sequence)
+{
+	static struct xr_target out[XR_MAX_TARGETS];
+	struct xr_maps *m = mem_maps();
+	uint32_t seq = 77;
+
+	xr_target_write(m, 0, "default", "https://a.example", 302);
+	CHECK_EQ(xr_targets_snapshot(m, out, &seq, 3), 0);
+	CHECK_EQ(seq, 2);
+	CHECK_STR(out[0].name, "default");
+	m->ctl->targets_seq = 3;
+	seq = 77;
+	CHECK_EQ(xr_targets_snapshot(m, out, &seq, 3), -EBUSY);
+	CHECK_EQ(seq, 77);
+}
+
+TEST(cache_keeps_last_good_copy_while_odd)
+{
+	static struct target_cache c;
+	struct xr_maps *m = mem_maps();
+
+	memset(&c, 0, sizeof(c));
+	xr_target_write(m, 0, "default", "https://a.example", 302);
+	xr_target_write(m, 1, "eu", "https://eu.example", 307);
+	target_cache_refresh(&c, m);
+	CHECK_STR(cached_url(&c, 1), "https://eu.example");
+	/* Killed while rewriting eu: readers go on with the old copy. */
+	die_mid_write(m, 1, "eu");
+	target_cache_refresh(&c, m);
+	target_cache_refresh(&c, m);
+	CHECK_STR(cached_url(&c, 1), "https://eu.example");
+	CHECK_EQ(c.http[1].status, 307);
+	CHECK_STR(cached_url(&c, 0), "https://a.example");
+	/* The next writer repairs it: the torn slot is gone, the rest new. */
+	xr_target_write(m, 0, "default", "https://b.example", 302);
+	CHECK_EQ(m->ctl->targets_seq & 1, 0);
+	CHECK_EQ(m->targets[1].name[0], 0);
+	target_cache_refresh(&c, m);
+	CHECK_STR(cached_url(&c, 0), "https://b.example");
+	CHECK_STR(cached_url(&c, 1), "https://b.example"); /* the default */
+}
+
+TEST(cache_first_copy_on_odd_sequence_is_bounded)
+{
+	static struct target_cache c;
+	struct xr_maps *m = mem_maps();
+
+	memset(&c, 0, sizeof(c));
+	xr_target_write(m, 0, "default", "https://a.example", 302);
+	die_mid_write(m, 2, "x");
+	/* No copy to fall back on: the built-in target, and no hang. */
+	target_cache_refresh(&c, m);
+	CHECK(c.loaded);
+	CHECK_STR(cached_url(&c, 0), "https://k8s.gcr.io");
+	CHECK_EQ(xr_targets_repair(m), 1);
+	target_cache_refresh(&c, m);
+	CHECK_STR(cached_url(&c, 0), "https://a.example");
+}
+
+TEST(repair_clears_only_torn_slots)
+{
+	struct xr_maps *m = mem_maps();
+	uint32_t seq;
+
+	CHECK_EQ(xr_targets_repair(m), -1); /* even: nothing to do */
+	xr_target_write(m, 0, "default", "https://a.example", 302);
+	xr_target_write(m, 1, "eu", "https://eu.example", 307);
+	xr_target_write(m, 2, "us", "https://us.example", 301);
+	seq = m->ctl->targets_seq;
+	/* Died after the URL, before its length and status. */
+	die_mid_write(m, 2, "us");
+	memcpy(m->targets[2].url, "https://us.example", 18);
+	CHECK_EQ(xr_targets_repair(m), 1);
+	CHECK_EQ(m->ctl->targets_seq, seq + 2);
+	CHECK_STR(m->targets[1].name, "eu");
+	CHECK_EQ(m->targets[1].status, 307);
+	CHECK_EQ(m->targets[2].name[0], 0);
+	CHECK_EQ(m->targets[2].url[0], 0);
+	/* Died in the clearing memset: name gone, leftovers tidied, not
+	 * counted as torn. */
+	m->ctl->targets_seq |= 1;
+	m->targets[1].name[0] = 0;
+	CHECK_EQ(xr_targets_repair(m), 0);
+	CHECK_EQ(m->targets[1].status, 0);
+	CHECK_EQ(xr_target_find(m, "eu"), -1);
+	CHECK_EQ(xr_target_find(m, "default"), 0);
+}
+
+TEST(targets_store_is_one_sequence_step)
+{
+	static struct xr_target table[XR_MAX_TARGETS];
+	struct xr_maps *m = mem_maps();
+
+	xr_target_write(m, 0, "default", "https://a.example", 302);
+	xr_target_write(m, 3, "old", "https://old.example", 302);
+	memcpy(table, mem_targets, sizeof(table));
+	memset(&table[3], 0, sizeof(table[3]));
+	snprintf(table[1].name, sizeof(table[1].name), "new");
+	memcpy(table[1].url, "https://new.example", 19);
+	table[1].url_len = 19;
+	table[1].status = 308;
+	xr_targets_store(m, table);
+	CHECK_EQ(m->ctl->targets_seq, 6);
+	CHECK(!memcmp(mem_targets, table, sizeof(table)));
+}
+
+/* ---- staging a configuration ---- */
+
+static void parse_ok(const char *text, struct xr_config *cfg)
+{
+	struct cfg_error err = { 0, "" };
+
+	REQUIRE(!xr_config_parse(text, strlen(text), CFG_FULL, cfg, &err));
+}
+
+TEST(stage_keeps_slots_and_drops_after)
+{
+	static struct xr_target live[XR_MAX_TARGETS], saved[XR_MAX_TARGETS],
+		table[XR_MAX_TARGETS];
+	struct cfg_error err = { 0, "" };
+	struct xr_rule *rules;
+	struct xr_config cfg;
+
+	xr_target_fill(&live[0], "default", "http://d.test", 13, 302);
+	xr_target_fill(&live[1], "a", "http://a.test", 13, 302);
+	xr_target_fill(&live[2], "old", "http://old.test", 15, 302);
+	memcpy(saved, live, sizeof(saved));
+	parse_ok("default http://d2.test\n"
+		 "target a http://a2.test\n"
+		 "target b http://b.test 307\n"
+		 "rule 10.0.0.0/8 b\n"
+		 "rule 10.1.0.0/16 a\n",
+		 &cfg);
+	REQUIRE(!xr_config_stage(live, &cfg, table, &rules, &err));
+	CHECK(!memcmp(live, saved, sizeof(live)));
+	CHECK_STR(table[0].url, "http://d2.test");
+	CHECK_STR(table[1].name, "a");
+	CHECK_STR(table[1].url, "http://a2.test");
+	CHECK_EQ(table[2].name[0], 0); /* dropped; not reused for b */
+	CHECK_STR(table[3].name, "b");
+	CHECK_EQ(table[3].status, 307);
+	CHECK_EQ(table[3].url_len, 13);
+	CHECK_EQ(rules[0].target, 3);
+	CHECK_EQ(rules[1].target, 1);
+	CHECK_EQ(rules[1].cidr.prefixlen, 16);
+	free(rules);
+	xr_config_free(&cfg);
+}
+
+TEST(stage_failing_part_way_changes_nothing)
+{
+	static struct xr_target live[XR_MAX_TARGETS], saved[XR_MAX_TARGETS],
+		table[XR_MAX_TARGETS];
+	struct cfg_error err = { 0, "" };
+	struct xr_rule *rules = (struct xr_rule *)1;
+	struct xr_config cfg;
+	char name[16];
+	int i;
+
+	xr_target_fill(&live[0], "default", "http://d.test", 13, 302);
+	for (i = 1; i < XR_MAX_TARGETS - 1; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		xr_target_fill(&live[i], name, "http://t.test", 13, 302);
+	}
+	memcpy(saved, live, sizeof(saved));
+	/* One slot free: n1 fits, n2 (line 3) does not. */
+	parse_ok("target t1 http://changed.test\n"
+		 "target n1 http://n1.test\n"
+		 "target n2 http://n2.test\n"
+		 "rule 10.0.0.0/8 n1\n",
+		 &cfg);
+	CHECK_EQ(xr_config_stage(live, &cfg, table, &rules, &err), -1);
+	CHECK(!rules);
+	CHECK_EQ(err.line, 3);
+	CHECK_STR(err.msg, "no free target slot for 'n2' (targets the file "
+			   "drops are removed only after its rules are in "
+			   "force)");
+	CHECK(!memcmp(live, saved, sizeof(live)));
+	xr_config_free(&cfg);
 }
