@@ -3,7 +3,9 @@
  * xredir XDP program: steer TCP segments for the service port into the
  * AF_XDP socket of the receive queue they arrived on, with the rule lookup
  * for the source address done here and handed over in XDP metadata.
- * Everything else passes to the kernel untouched.
+ * TCP to the port that the engine cannot serve (fragments, unusual IPv6
+ * extension headers, QinQ) is dropped rather than left to the kernel's
+ * socket on the same port. Everything else passes to the kernel untouched.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -33,6 +35,12 @@ static __always_inline int pass(enum xr_counter idx)
 {
 	count(idx);
 	return XDP_PASS;
+}
+
+static __always_inline int drop(enum xr_counter idx)
+{
+	count(idx);
+	return XDP_DROP;
 }
 
 static __always_inline __u32 active_set(void)
@@ -74,6 +82,7 @@ struct steer_info {
 	__u16 family;
 	__u8 saddr[16];
 	int has_payload;
+	__u8 why; /* see unservable() */
 };
 
 static __always_inline int parse_frame(struct xdp_md *ctx,
@@ -85,15 +94,16 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 	struct tcphdr *tcp;
 	struct iphdr *ip;
 	void *l3_start;
+	__be16 dest;
 	__u16 proto;
 	__u32 l3_len;
 	int ret;
 
-	ret = parse_eth(&c, &proto);
+	ret = parse_eth(&c, &proto, &info->why);
 	if (ret)
 		return ret;
 	if (proto == ETH_P_IP) {
-		ret = parse_ipv4(&c, &ip);
+		ret = parse_ipv4(&c, &ip, &info->why);
 		if (ret)
 			return ret;
 		info->family = 4;
@@ -101,7 +111,7 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 		l3_len = bpf_ntohs(ip->tot_len);
 		l3_start = (void *)ip;
 	} else if (proto == ETH_P_IPV6) {
-		ret = parse_ipv6(&c, &ip6);
+		ret = parse_ipv6(&c, &ip6, &info->why);
 		if (ret)
 			return ret;
 		info->family = 6;
@@ -110,6 +120,14 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 		l3_start = (void *)ip6;
 	} else {
 		return PARSE_NOT_OURS;
+	}
+	/* Only what is addressed to the port is dropped; the kernel takes
+	 * the rest, which other services on the host may need. */
+	if (info->why) {
+		ret = parse_dest_port(&c, &dest);
+		if (ret)
+			return ret;
+		return dest == bpf_htons(xr_port) ? PARSE_DROP : PARSE_NOT_OURS;
 	}
 	ret = parse_tcp(&c, &tcp);
 	if (ret)
@@ -135,6 +153,8 @@ int xredir_xdp(struct xdp_md *ctx)
 	int ret;
 
 	ret = parse_frame(ctx, &info);
+	if (ret == PARSE_DROP)
+		return drop(info.why);
 	if (ret == PARSE_BAD)
 		return pass(XR_CNT_MALFORMED);
 	if (ret)

@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 1
+#define XR_ABI_VERSION 2
 
 #define XR_DEFAULT_PORT 10000
 
@@ -89,12 +89,26 @@ struct xr_meta {
 	__u32 magic;
 };
 
-/* Per-CPU counters of the XDP program. */
+/*
+ * IPv6 extension headers (hop-by-hop, routing, destination options) that a
+ * steered frame may carry: the XDP program steers no more than the engine's
+ * frame parser (user/packet.c) skips.
+ */
+#define XR_IPV6_EXT_MAX 3
+
+/*
+ * Per-CPU counters of the XDP program. The drops are TCP to the service
+ * port that neither the engine nor the kernel should serve (README, Design
+ * notes); user/rules.c names them.
+ */
 enum xr_counter {
 	XR_CNT_STEERED, /* redirected to an AF_XDP socket */
 	XR_CNT_PASSED, /* not ours: handed to the kernel */
 	XR_CNT_NO_SOCKET, /* ours, but no socket bound on that queue: passed */
 	XR_CNT_MALFORMED, /* truncated or invalid headers: passed */
+	XR_CNT_DROP_FRAGMENT, /* first IPv4/IPv6 fragment (or atomic) to us */
+	XR_CNT_DROP_EXT_HEADER, /* IPv6 headers the engine does not parse */
+	XR_CNT_DROP_QINQ, /* two VLAN tags */
 	XR_CNT_MAX,
 };
 

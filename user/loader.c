@@ -124,6 +124,32 @@ static void detach_stale(int ifindex)
 	xdp_multiprog__close(mp);
 }
 
+/*
+ * The counters are statistics only, so a pinned copy sized for another
+ * XR_CNT_MAX (left by an older build) is replaced: libbpf would refuse to
+ * reuse it, and the load would fail.
+ */
+static void replace_stale_counters(const char *pin_dir)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, XR_MAP_COUNTERS) >=
+	    (int)sizeof(path))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.max_entries != XR_CNT_MAX && !unlink(path))
+		log_warn("stale_counters_replaced", " entries=%u want=%u",
+			 info.max_entries, XR_CNT_MAX);
+	close(fd);
+}
+
 /* Whether libxdp's dispatcher runs us (others can share the interface). */
 static bool behind_dispatcher(int ifindex)
 {
@@ -261,6 +287,7 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		log_err("xdp_program_failed", " err=%d", err);
 		goto fail;
 	}
+	replace_stale_counters(b->pin_dir);
 	detach_stale(b->ifindex);
 	err = attach(b, cfg->mode, cfg->ifname);
 	if (err) {

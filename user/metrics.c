@@ -196,9 +196,6 @@ static void listener_refused(struct out *o, const struct listener *local)
 
 static void xdp(struct out *o, const struct xr_maps *m)
 {
-	static const char *const actions[XR_CNT_MAX] = { "steered", "passed",
-							 "no_socket",
-							 "malformed" };
 	uint64_t c[XR_CNT_MAX];
 	int i;
 
@@ -208,7 +205,7 @@ static void xdp(struct out *o, const struct xr_maps *m)
 	     "packets seen by the XDP program, by what it did");
 	for (i = 0; i < XR_CNT_MAX; i++)
 		put(o, "xredir_xdp_packets_total{action=\"%s\"} %llu\n",
-		    actions[i], (unsigned long long)c[i]);
+		    xr_counter_name(i), (unsigned long long)c[i]);
 }
 
 static void control(struct out *o, const struct xr_maps *m)

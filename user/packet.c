@@ -9,10 +9,10 @@
 
 #include "csum.h"
 #include "packet.h"
+#include "xredir_shared.h"
 
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
-#define IPV6_EXT_MAX 3
 
 #define OPT_EOL 0
 #define OPT_NOP 1
@@ -119,7 +119,7 @@ static int parse_ipv6(struct pkt *p, const uint8_t *l3, uint32_t len,
 	if (ip6.version != 6 || end > len)
 		return PKT_MALFORMED;
 	next = ip6.nexthdr;
-	for (i = 0; i < IPV6_EXT_MAX; i++) {
+	for (i = 0; i < XR_IPV6_EXT_MAX; i++) {
 		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
 		    next != IPPROTO_DSTOPTS)
 			break;

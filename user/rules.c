@@ -283,6 +283,23 @@ int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules, uint32_t n)
 	return 0;
 }
 
+static const char *const counter_names[] = {
+	[XR_CNT_STEERED] = "steered",
+	[XR_CNT_PASSED] = "passed",
+	[XR_CNT_NO_SOCKET] = "no_socket",
+	[XR_CNT_MALFORMED] = "malformed",
+	[XR_CNT_DROP_FRAGMENT] = "drop_fragment",
+	[XR_CNT_DROP_EXT_HEADER] = "drop_ext_header",
+	[XR_CNT_DROP_QINQ] = "drop_qinq",
+};
+_Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == XR_CNT_MAX,
+	       "every XDP counter has a name");
+
+const char *xr_counter_name(enum xr_counter c)
+{
+	return c < XR_CNT_MAX ? counter_names[c] : "unknown";
+}
+
 int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus(), c;

@@ -109,4 +109,7 @@ int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules,
 /* Sum of the XDP program's per-CPU counters. */
 int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX]);
 
+/* A counter's name: the metrics label, and `xredirctl stats` as xdp_NAME. */
+const char *xr_counter_name(enum xr_counter c);
+
 #endif /* XREDIR_RULES_H */

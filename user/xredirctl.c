@@ -703,10 +703,6 @@ static void sum_worker_stats(const struct xr_maps *m, uint32_t queues,
 			out[i] += m->stats[q].v[i];
 }
 
-static const char *const xdp_counter_names[XR_CNT_MAX] = {
-	"xdp_steered", "xdp_passed", "xdp_no_socket", "xdp_malformed"
-};
-
 static int cmd_stats(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
@@ -721,11 +717,10 @@ static int cmd_stats(struct ctl *c, int argc, char **argv)
 		putchar('{');
 	for (i = 0; i < XR_CNT_MAX; i++) {
 		if (c->json)
-			printf("%s\"%s\":%llu", i ? "," : "",
-			       xdp_counter_names[i],
-			       (unsigned long long)xdp[i]);
+			printf("%s\"xdp_%s\":%llu", i ? "," : "",
+			       xr_counter_name(i), (unsigned long long)xdp[i]);
 		else
-			printf("%-24s %llu\n", xdp_counter_names[i],
+			printf("xdp_%-20s %llu\n", xr_counter_name(i),
 			       (unsigned long long)xdp[i]);
 	}
 	for (i = 0; i < WS_MAX; i++) {

@@ -300,27 +300,33 @@ static struct counts counts(void)
 	return counts_of(fx.counters_fd);
 }
 
-/* Counter changes since `before`: steered, passed, no socket, malformed. */
-#define CHECK_COUNTS(before, steered, passed, no_socket, malformed)           \
-	do {                                                                  \
-		struct counts now_ = counts();                                \
-		CHECK_EQ(now_.n[XR_CNT_STEERED] - (before).n[XR_CNT_STEERED], \
-			 steered);                                            \
-		CHECK_EQ(now_.n[XR_CNT_PASSED] - (before).n[XR_CNT_PASSED],   \
-			 passed);                                             \
-		CHECK_EQ(now_.n[XR_CNT_NO_SOCKET] -                           \
-				 (before).n[XR_CNT_NO_SOCKET],                \
-			 no_socket);                                          \
-		CHECK_EQ(now_.n[XR_CNT_MALFORMED] -                           \
-				 (before).n[XR_CNT_MALFORMED],                \
-			 malformed);                                          \
+/*
+ * Changes of every counter since `before`, in enum xr_counter order:
+ * steered, passed, no socket, malformed, then the drops (fragment,
+ * extension header, QinQ).
+ */
+#define CHECK_VERDICTS(before, ...)                                       \
+	do {                                                              \
+		const __u64 want_[XR_CNT_MAX] = { __VA_ARGS__ };          \
+		struct counts now_ = counts();                            \
+		unsigned int k_;                                          \
+		for (k_ = 0; k_ < XR_CNT_MAX; k_++) {                     \
+			if (now_.n[k_] - (before).n[k_] != want_[k_])     \
+				fprintf(stderr, "  counter %u\n", k_);    \
+			CHECK_EQ(now_.n[k_] - (before).n[k_], want_[k_]); \
+		}                                                         \
 	} while (0)
+
+/* The same, for cases that drop nothing. */
+#define CHECK_COUNTS(before, steered, passed, no_socket, malformed) \
+	CHECK_VERDICTS(before, steered, passed, no_socket, malformed, 0, 0, 0)
 
 /* Frames */
 
 struct spec {
 	int family; /* 4, 6, or 0 for ARP */
 	__u16 vlan; /* TPID of one VLAN tag, 0 for none */
+	__u16 vlan2; /* TPID of a second (inner) tag, 0 for none */
 	const char *src;
 	__u8 proto; /* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6 */
 	__u16 dport;
@@ -329,7 +335,10 @@ struct spec {
 	__u8 ip_opt_words; /* IPv4: ihl - 5 */
 	__u16 frag_off; /* IPv4 flags and fragment offset, host order */
 	int n_ext; /* IPv6 extension headers before the L4 header */
-	__u8 ext[4]; /* their types */
+	__u8 ext[8]; /* their types */
+	__u16 frag6_offset; /* IPv6 fragment header: offset in 8-byte units */
+	int frag6_atomic; /* ...and M clear (M is set by default) */
+	__u8 frag6_reserved; /* ...and its reserved byte */
 	__u32 payload; /* L4 payload bytes */
 	__u32 pad; /* Ethernet padding after the IP packet */
 };
@@ -396,6 +405,10 @@ static void put_eth(struct frame *f, const struct spec *s, __u16 type)
 	if (s->vlan) {
 		put16(f, s->vlan);
 		put16(f, 100); /* VLAN ID */
+	}
+	if (s->vlan2) {
+		put16(f, s->vlan2);
+		put16(f, 200);
 	}
 	put16(f, type);
 	f->l3 = f->len;
@@ -519,13 +532,14 @@ static void put_ipv4(struct frame *f, const struct spec *s, __u8 *seg,
 }
 
 /* One 8-byte extension header of the given type. */
-static void ipv6_ext(__u8 *ext, __u8 type, __u8 next)
+static void ipv6_ext(const struct spec *s, __u8 *ext, __u8 type, __u8 next)
 {
 	memset(ext, 0, 8);
 	ext[0] = next;
 	switch (type) {
 	case IPPROTO_FRAGMENT:
-		ext[3] = 1; /* offset 0, more fragments */
+		ext[1] = s->frag6_reserved;
+		set16(ext + 2, s->frag6_offset << 3 | !s->frag6_atomic);
 		ext[7] = 42; /* identification */
 		break;
 	case IPPROTO_ROUTING:
@@ -553,7 +567,7 @@ static void put_ipv6(struct frame *f, const struct spec *s, __u8 *seg,
 		die(s->src, EINVAL);
 	put(f, &ip6, sizeof(ip6));
 	for (i = 0; i < s->n_ext; i++) {
-		ipv6_ext(ext, s->ext[i],
+		ipv6_ext(s, ext, s->ext[i],
 			 i + 1 < s->n_ext ? s->ext[i + 1] : s->proto);
 		put(f, ext, sizeof(ext));
 	}
@@ -679,6 +693,13 @@ static struct outcome xdp_cut(const struct frame *f, __u32 len)
 		CHECK_EQ(o_.action, XDP_PASS); \
 		CHECK_EQ(o_.meta_len, 0);      \
 		CHECK(o_.intact);              \
+	} while (0)
+
+#define CHECK_DROPPED(o)                       \
+	do {                                   \
+		struct outcome o_ = (o);       \
+		CHECK_EQ(o_.action, XDP_DROP); \
+		CHECK_EQ(o_.meta_len, 0);      \
 	} while (0)
 
 /* Cases */
@@ -891,23 +912,31 @@ TEST(other_traffic_passes)
 	n++;
 	specs[n] = (struct spec){ .family = 0, .vlan = ETH_P_8021Q, .pad = 14 };
 	n++;
-	/* IPv4 fragments: first (MF), middle (MF, offset), last (offset). */
+	/*
+	 * IPv4 fragments: a first one (MF) to another port; middle (MF,
+	 * offset) and last (offset) ones, which show no port: whatever their
+	 * bytes at the TCP header's place say (here: the service port).
+	 */
 	specs[n] = tcp(4, OTHER4, 64);
+	specs[n].dport = 80;
 	specs[n++].frag_off = IP_MF;
 	specs[n] = tcp(4, OTHER4, 64);
 	specs[n++].frag_off = IP_MF | 185;
 	specs[n] = tcp(4, OTHER4, 64);
 	specs[n++].frag_off = 370;
-	/* IPv6 fragment header, alone and after hop-by-hop options. */
+	/* IPv6: a first fragment to another port, a later one to ours. */
 	specs[n] = tcp(6, OTHER6, 64);
+	specs[n].dport = 80;
 	specs[n].n_ext = 1;
 	specs[n++].ext[0] = IPPROTO_FRAGMENT;
 	specs[n] = tcp(6, OTHER6, 64);
 	specs[n].n_ext = 2;
 	specs[n].ext[0] = IPPROTO_HOPOPTS;
+	specs[n].frag6_offset = 100;
 	specs[n++].ext[1] = IPPROTO_FRAGMENT;
-	/* More extension headers than the program skips. */
+	/* More extension headers than the engine skips, to another port. */
 	specs[n] = tcp(6, OTHER6, 64);
+	specs[n].dport = 80;
 	specs[n].n_ext = 4;
 	specs[n].ext[0] = IPPROTO_HOPOPTS;
 	specs[n].ext[1] = IPPROTO_DSTOPTS;
@@ -973,6 +1002,254 @@ TEST(tags_and_options_are_steered)
 	s.ext[0] = IPPROTO_HOPOPTS;
 	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
 	CHECK_COUNTS(before, 11, 0, 0, 0);
+}
+
+/*
+ * Frame f cut right after the TCP ports is dropped (nothing more is needed
+ * to know it is for the port); one byte shorter, it passes as malformed.
+ */
+#define CHECK_DROPPED_FROM_PORTS(f)                       \
+	do {                                              \
+		CHECK_DROPPED(xdp_cut(&(f), (f).l4 + 4)); \
+		CHECK_PASSED(xdp_cut(&(f), (f).l4 + 3));  \
+	} while (0)
+
+TEST(ipv4_first_fragment_to_port_is_dropped)
+{
+	struct spec s;
+	struct counts before;
+	struct frame f;
+
+	fx_reset();
+	add_rule(fx.skel->maps.xr_rules4_a, "0.0.0.0/0", 1);
+	before = counts();
+	s = tcp(4, "10.77.0.3", 64);
+	s.frag_off = IP_MF;
+	CHECK_DROPPED(xdp_spec(&s));
+	s.frag_off = IP_MF | IP_DF;
+	CHECK_DROPPED(xdp_spec(&s));
+	s.ip_opt_words = 10;
+	s.vlan = ETH_P_8021Q;
+	CHECK_DROPPED(xdp_spec(&s));
+	s = syn(4, "10.77.0.3");
+	s.frag_off = IP_MF;
+	CHECK_DROPPED(xdp_spec(&s));
+	s = tcp(4, "10.77.0.3", 64);
+	s.frag_off = IP_MF;
+	build(&s, &f);
+	CHECK_DROPPED_FROM_PORTS(f);
+	CHECK_VERDICTS(before, 0, 0, 0, 1, 5, 0, 0);
+	/* Another port, UDP to the port, later fragments: the kernel's. */
+	s.dport = 80;
+	CHECK_PASSED(xdp_spec(&s));
+	s = other(4, IPPROTO_UDP);
+	s.frag_off = IP_MF;
+	CHECK_PASSED(xdp_spec(&s));
+	s = tcp(4, "10.77.0.3", 64);
+	s.frag_off = IP_MF | 1;
+	CHECK_PASSED(xdp_spec(&s));
+	s.frag_off = 185;
+	CHECK_PASSED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 0, 4, 0, 1, 5, 0, 0);
+	/* Not a fragment at all: steered as ever. */
+	s.frag_off = IP_DF;
+	CHECK_STEERED(xdp_spec(&s), 1);
+	CHECK_VERDICTS(before, 1, 4, 0, 1, 5, 0, 0);
+}
+
+static struct spec frag6(const char *src, __u32 payload)
+{
+	struct spec s = tcp(6, src, payload);
+
+	s.n_ext = 1;
+	s.ext[0] = IPPROTO_FRAGMENT;
+	return s;
+}
+
+TEST(ipv6_first_fragment_to_port_is_dropped)
+{
+	struct spec s;
+	struct counts before;
+	struct frame f;
+
+	fx_reset();
+	add_rule(fx.skel->maps.xr_rules6_a, "::/0", 1);
+	before = counts();
+	s = frag6("fd77::3", 64);
+	CHECK_DROPPED(xdp_spec(&s));
+	/* An atomic fragment (offset 0, M clear) too: no engine support. */
+	s.frag6_atomic = 1;
+	CHECK_DROPPED(xdp_spec(&s));
+	s.vlan = ETH_P_8021Q;
+	CHECK_DROPPED(xdp_spec(&s));
+	/* Headers before and after the fragment header. */
+	s = frag6("fd77::3", 0);
+	s.tcp_flags = TH_SYN;
+	s.n_ext = 3;
+	s.ext[0] = IPPROTO_HOPOPTS;
+	s.ext[1] = IPPROTO_FRAGMENT;
+	s.ext[2] = IPPROTO_DSTOPTS;
+	CHECK_DROPPED(xdp_spec(&s));
+	s = frag6("fd77::3", 64);
+	build(&s, &f);
+	CHECK_DROPPED_FROM_PORTS(f);
+	/* A reserved byte that is not zero: dropped whatever the port. */
+	s.frag6_reserved = 5;
+	s.dport = 80;
+	CHECK_DROPPED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 0, 0, 0, 1, 6, 0, 0);
+	/* Another port, UDP to the port, later fragments: the kernel's. */
+	s = frag6("fd77::3", 64);
+	s.dport = 80;
+	CHECK_PASSED(xdp_spec(&s));
+	s.frag6_atomic = 1;
+	CHECK_PASSED(xdp_spec(&s));
+	s = other(6, IPPROTO_UDP);
+	s.n_ext = 1;
+	s.ext[0] = IPPROTO_FRAGMENT;
+	CHECK_PASSED(xdp_spec(&s));
+	s = frag6("fd77::3", 64);
+	s.frag6_offset = 1;
+	CHECK_PASSED(xdp_spec(&s));
+	s.frag6_atomic = 1;
+	s.frag6_reserved = 5;
+	CHECK_PASSED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 0, 5, 0, 1, 6, 0, 0);
+}
+
+static struct spec chain6(__u16 dport, int n, const __u8 *types)
+{
+	struct spec s = tcp(6, "fd77::3", 40);
+
+	s.dport = dport;
+	s.n_ext = n;
+	memcpy(s.ext, types, n);
+	return s;
+}
+
+TEST(ipv6_extension_chains)
+{
+	static const __u8 four[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
+				     IPPROTO_ROUTING, IPPROTO_DSTOPTS };
+	static const __u8 six[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
+				    IPPROTO_ROUTING, IPPROTO_FRAGMENT,
+				    IPPROTO_DSTOPTS, IPPROTO_DSTOPTS };
+	static const __u8 seven[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
+				      IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
+				      IPPROTO_DSTOPTS, IPPROTO_DSTOPTS,
+				      IPPROTO_DSTOPTS };
+	static const __u8 others[] = { 135, 139, 140, 253, 254 };
+	static const __u8 ipsec[] = { IPPROTO_AH, IPPROTO_ESP };
+	const __u16 port = XR_DEFAULT_PORT;
+	struct counts before;
+	struct spec s;
+	unsigned int i;
+
+	fx_reset();
+	before = counts();
+	/* Servable: up to three hop-by-hop, routing, destination options. */
+	s = chain6(port, 3, four);
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_DEFAULT);
+	/* Walked, but more than the engine skips: to the port, dropped. */
+	s = chain6(port, 4, four);
+	CHECK_DROPPED(xdp_spec(&s));
+	s.vlan = ETH_P_8021Q;
+	CHECK_DROPPED(xdp_spec(&s));
+	s = chain6(80, 4, four);
+	CHECK_PASSED(xdp_spec(&s));
+	/* The other headers in RFC 6564's format, before TCP. */
+	for (i = 0; i < ARRAY_SIZE(others); i++) {
+		s = chain6(port, 1, &others[i]);
+		CHECK_DROPPED(xdp_spec(&s));
+		s.dport = 80;
+		CHECK_PASSED(xdp_spec(&s));
+	}
+	/* The longest walk (one fragment header: counted as a fragment). */
+	s = chain6(port, 6, six);
+	CHECK_DROPPED(xdp_spec(&s));
+	s.dport = 80;
+	CHECK_PASSED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 1, 7, 0, 0, 1, 2 + 5, 0);
+	/* Longer: the port cannot be seen, so dropped whatever it is. */
+	s = chain6(80, 7, seven);
+	CHECK_DROPPED(xdp_spec(&s));
+	/* The same length before an upper layer other than TCP: passed. */
+	s = chain6(port, 6, seven);
+	s.proto = IPPROTO_UDP;
+	CHECK_PASSED(xdp_spec(&s));
+	s = chain6(port, 1, seven);
+	s.proto = IPPROTO_NONE;
+	CHECK_PASSED(xdp_spec(&s));
+	/* IPsec is the kernel's (and its security associations'). */
+	for (i = 0; i < ARRAY_SIZE(ipsec); i++) {
+		s = chain6(port, 1, &ipsec[i]);
+		CHECK_PASSED(xdp_spec(&s));
+		s = chain6(port, 2, four);
+		s.ext[1] = ipsec[i];
+		CHECK_PASSED(xdp_spec(&s));
+	}
+	CHECK_VERDICTS(before, 1, 13, 0, 0, 1, 2 + 5 + 1, 0);
+}
+
+TEST(qinq_to_port_is_dropped)
+{
+	struct spec s;
+	struct counts before;
+	struct frame f;
+
+	fx_reset();
+	add_rule(fx.skel->maps.xr_rules4_a, "10.77.0.3/32", 1);
+	add_rule(fx.skel->maps.xr_rules6_a, "fd77::3/128", 1);
+	before = counts();
+	s = tcp(4, "10.77.0.3", 40);
+	s.vlan = ETH_P_8021AD;
+	s.vlan2 = ETH_P_8021Q;
+	CHECK_DROPPED(xdp_spec(&s));
+	s.vlan = ETH_P_8021Q;
+	CHECK_DROPPED(xdp_spec(&s));
+	s = syn(6, "fd77::3");
+	s.vlan = ETH_P_8021AD;
+	s.vlan2 = ETH_P_8021Q;
+	CHECK_DROPPED(xdp_spec(&s));
+	/* One reason counted per frame: the outer one. */
+	s.n_ext = 1;
+	s.ext[0] = IPPROTO_FRAGMENT;
+	CHECK_DROPPED(xdp_spec(&s));
+	s = tcp(4, "10.77.0.3", 40);
+	s.vlan = ETH_P_8021AD;
+	s.vlan2 = ETH_P_8021Q;
+	build(&s, &f);
+	CHECK_DROPPED_FROM_PORTS(f);
+	CHECK_PASSED(xdp_cut(&f, ETH_HLEN + 6)); /* inside the inner tag */
+	CHECK_VERDICTS(before, 0, 0, 0, 2, 0, 0, 5);
+	/* Anything else double-tagged is the kernel's. */
+	s.dport = 80;
+	CHECK_PASSED(xdp_spec(&s));
+	s = other(4, IPPROTO_UDP);
+	s.vlan = ETH_P_8021AD;
+	s.vlan2 = ETH_P_8021Q;
+	CHECK_PASSED(xdp_spec(&s));
+	s = tcp(6, "fd77::3", 40);
+	s.dport = 443;
+	s.vlan = ETH_P_8021AD;
+	s.vlan2 = ETH_P_8021Q;
+	CHECK_PASSED(xdp_spec(&s));
+	s = (struct spec){ .family = 0,
+			   .vlan = ETH_P_8021AD,
+			   .vlan2 = ETH_P_8021Q,
+			   .pad = 10 }; /* ARP */
+	CHECK_PASSED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 0, 4, 0, 2, 0, 0, 5);
+	/* One tag, either TPID: steered as ever. */
+	s = tcp(4, "10.77.0.3", 40);
+	s.vlan = ETH_P_8021Q;
+	CHECK_STEERED(xdp_spec(&s), 1);
+	s.vlan = ETH_P_8021AD;
+	CHECK_STEERED(xdp_spec(&s), 1);
+	s = tcp(6, "fd77::3", 40);
+	s.vlan = ETH_P_8021Q;
+	CHECK_STEERED(xdp_spec(&s), 1);
+	CHECK_VERDICTS(before, 3, 4, 0, 2, 0, 0, 5);
 }
 
 static struct spec cut_spec(int family, __u16 vlan, __u8 ip_opt_words,
