@@ -51,7 +51,7 @@ cleanup() {
 	./scripts/topology.sh down
 	rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+on_exit cleanup
 
 start_server() {
 	case "$1" in

@@ -70,7 +70,7 @@ cleanup() {
 	./scripts/topology.sh down
 	rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+on_exit cleanup
 
 # Build: the project, then the generator; run private copies, so a
 # rebuild of build/ by someone else cannot change binaries mid-run.

@@ -9,6 +9,7 @@
 #   wait_ready            the server ($pid) answers; 1 if it died or not in 5 s
 #   stop_server           SIGTERM to $pid, reaped
 #   nginx_conf DIR        DIR/nginx.conf: bench/nginx.conf.in for the topology
+#   on_exit FUNC          FUNC at exit, also after SIGINT or SIGTERM
 
 pid=
 
@@ -44,4 +45,13 @@ nginx_conf() {
 	sed -e "s|@PREFIX@|$1|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
 		-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
 		bench/nginx.conf.in >"$1/nginx.conf"
+}
+
+# A signal ends the script (a trap on INT or TERM alone would return to it
+# after FUNC, with everything FUNC removed gone).
+on_exit() {
+	# shellcheck disable=SC2064 # FUNC now
+	trap "$1" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 }
