@@ -149,12 +149,11 @@ deploy-test: all
 bpf-test: all $(BUILD)/tests/test_xdp
 	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
 
-# End-to-end suites, each on its own namespace topology.
-E2E_SUITES := tests/e2e/run.sh tests/e2e/conformance.sh tests/e2e/control.sh \
-	tests/e2e/lifecycle.sh tests/e2e/fabric.sh tests/e2e/robust.sh
+# End-to-end suites (tests/e2e/NAME.sh), each on its own namespace topology.
+E2E_SUITES := basic conformance control lifecycle fabric robust
 
 e2e-test: all $(TEST_TOOLS)
-	./tests/e2e/suites.sh $(E2E_SUITES)
+	./tests/e2e/run.sh $(E2E_SUITES)
 
 fuzz: $(FUZZERS)
 	./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)

@@ -37,13 +37,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-export XR_TOPO=${XR_TOPO:-xrbench}
-eval "$(./scripts/topology.sh env | sed 's/^/export /')"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+bench_topology xrbench
 SERVER_CPU=1
 CLIENT_CPU=0
 WORK=$(mktemp -d /tmp/xredir-bench.XXXXXX)
 mkdir -p "$OUT" "$WORK/nginx"
-pid=
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -51,27 +51,7 @@ cleanup() {
 	./scripts/topology.sh down
 	rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
-
-cli() { ip netns exec "$XR_CLI_NS" "$@"; }
-
-stop_server() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	pid=
-}
-
-wait_ready() {
-	for _ in $(seq 100); do
-		cli curl -s -o /dev/null --max-time 1 "http://$XR_SRV_IP4:10000/" &&
-			return 0
-		sleep 0.05
-	done
-	echo "bench: server did not come up" >&2
-	exit 1
-}
+on_exit cleanup
 
 start_server() {
 	case "$1" in
@@ -95,7 +75,7 @@ start_server() {
 		;;
 	esac
 	pid=$!
-	wait_ready
+	wait_ready || { echo "bench: $1 did not come up" >&2; exit 1; }
 }
 
 # user+nice+system+irq+softirq jiffies over all CPUs.
@@ -115,7 +95,7 @@ run_one() {
 	start_server "$server"
 	c0=$(cpu_jiffies)
 	p0=$(proc_ticks)
-	out=$(cli taskset -c $CLIENT_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" \
+	out=$(clix taskset -c $CLIENT_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" \
 		--latency "${hdr[@]}" "http://$XR_SRV_IP4:10000/v2/pause/manifests/3.9")
 	c1=$(cpu_jiffies)
 	p1=$(proc_ticks)
@@ -133,7 +113,7 @@ run_rate() {
 	start_server "$server"
 	c0=$(cpu_jiffies)
 	p0=$(proc_ticks)
-	out=$(cli taskset -c $CLIENT_CPU hey -disable-redirects -c 50 \
+	out=$(clix taskset -c $CLIENT_CPU hey -disable-redirects -c 50 \
 		-q $((RATE / 50)) -z "${DURATION}s" "${ka[@]}" \
 		"http://$XR_SRV_IP4:10000/v2/pause/manifests/3.9")
 	c1=$(cpu_jiffies)
@@ -149,9 +129,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network namespaces, XDP)" >&2
 	exit 1
 fi
-sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
-	-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
-	bench/nginx.conf.in >"$WORK/nginx/nginx.conf"
+nginx_conf "$WORK/nginx"
 ./scripts/topology.sh up
 
 servers="xredird nginx xredird-wake"

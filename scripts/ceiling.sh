@@ -38,30 +38,19 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-export XR_TOPO=${XR_TOPO:-xrceil}
-eval "$(./scripts/topology.sh env | sed 's/^/export /')"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+bench_topology xrceil
 GEN_CPU=0
 SERVER_CPU=1
 WORK=$(mktemp -d /tmp/xredir-ceiling.XXXXXX)
 BIN=$WORK/bin
 RUNS=$WORK/runs.jsonl
 mkdir -p "$OUT" "$BIN" "$WORK/nginx"
-pid=
 bgpid=
 DONE=
 
 log() { echo "ceiling: $*" >&2; }
-
-srvx() { ip netns exec "$XR_SRV_NS" "$@"; }
-clix() { ip netns exec "$XR_CLI_NS" "$@"; }
-
-stop_server() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	pid=
-}
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -81,7 +70,7 @@ cleanup() {
 	./scripts/topology.sh down
 	rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+on_exit cleanup
 
 # Build: the project, then the generator; run private copies, so a
 # rebuild of build/ by someone else cannot change binaries mid-run.
@@ -102,18 +91,6 @@ EOF
 gcc -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Ibuild $(pkg-config --cflags libxdp libbpf) \
 	"$WORK/flowsize.c" -o "$WORK/flowsize" 2>/dev/null || true
 FLOW_SIZE=$("$WORK/flowsize" 2>/dev/null || echo 0)
-
-# wait_ready: true once the server answers (on any of the queues it
-# serves: a curl may land on a queue it does not, so retry).
-wait_ready() {
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		clix curl -s -o /dev/null --max-time 1 "http://$XR_SRV_IP4:10000/" &&
-			return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # start_xredird CPULIST QUEUES. The sockets of the previous instance go
 # away asynchronously (a bind can fail with EBUSY): try again.
@@ -162,24 +139,7 @@ lg() {
 }
 
 # best SERVER [DEPTH]: "conns depth" of the fastest error-free ramp run.
-best() {
-	python3 - "$RUNS" "$1" "${2:-}" <<'EOF'
-import json, sys
-best = None
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    if r.get("phase") != "ramp" or r.get("server") != sys.argv[2]:
-        continue
-    if sys.argv[3] and r["depth"] != int(sys.argv[3]):
-        continue
-    x = r["result"]
-    if "error" in x or x["errors"]:
-        continue
-    if best is None or x["rate"] > best[0]:
-        best = (x["rate"], r["conns"], r["depth"])
-print(f"{best[1]} {best[2]}" if best else "256 1")
-EOF
-}
+best() { python3 bench/loadgen/ceiling.py best "$RUNS" "$1" "${2:-}"; }
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$pid/status"; }
@@ -197,9 +157,7 @@ flows_open() {
 	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$WORK/machine.env"
 
-sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
-	-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
-	bench/nginx.conf.in >"$WORK/nginx/nginx.conf"
+nginx_conf "$WORK/nginx"
 sed -e "s|access_log off;|access_log $WORK/nginx/access.log;|" \
 	"$WORK/nginx/nginx.conf" >"$WORK/nginx/nginx-logged.conf"
 grep -q "access_log $WORK" "$WORK/nginx/nginx-logged.conf" ||
@@ -226,15 +184,7 @@ if want validate; then
 		--conns 64 --depth 2 --cpus "$GEN_CPU" --duration 2 --warmup 0.5
 	stop_server
 	lines=$(wc -l <"$WORK/nginx/access.log" 2>/dev/null || echo 0)
-	python3 - "$RUNS" "$lines" <<'EOF'
-import json, sys
-rs = [json.loads(l) for l in open(sys.argv[1])]
-for r in reversed(rs):
-    if r.get("phase") == "validate" and r.get("server") == "nginx":
-        r["nginx_log_lines"] = int(sys.argv[2])
-        break
-open(sys.argv[1], "w").write("".join(json.dumps(r) + "\n" for r in rs))
-EOF
+	python3 bench/loadgen/ceiling.py nginx-lines "$RUNS" "$lines"
 fi
 
 # The keep-alive ramp, each server on its own.
@@ -433,90 +383,8 @@ fi
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/machine.env"
 
 # The extra figures, then the report.
-python3 - "$WORK" "$RUNS" "$FLOW_SIZE" "$REPS" "$DUR" "$WARM" <<'EOF' >"$WORK/extra.json"
-import json, os, sys
-work, runs_path, flow_size, reps, dur, warm = sys.argv[1:7]
-def env(path):
-    d = {}
-    if os.path.exists(path):
-        for l in open(path):
-            if "=" in l:
-                k, v = l.rstrip("\n").split("=", 1)
-                d[k] = int(v) if v.isdigit() else v
-    return d
-runs = [json.loads(l) for l in open(runs_path)] if os.path.exists(runs_path) else []
-extra = {"machine": env(f"{work}/machine.env"),
-         "settings": {"reps": int(reps), "duration_s": float(dur),
-                      "warmup_s": float(warm), "generator_cpu": 0,
-                      "server_cpu": 1}}
-raw = [r for r in runs if r.get("phase") == "raw"]
-if raw:
-    drops = [l.split() for l in open(f"{work}/raw_drops.txt")] \
-        if os.path.exists(f"{work}/raw_drops.txt") else []
-    extra["raw"] = {
-        "rates": [r["result"].get("rate") for r in raw],
-        "cpu0": [round(100 - r["cpu"]["cpu0"]["idle"]) for r in raw],
-        "cpu1": [round(100 - r["cpu"]["cpu1"]["idle"]) for r in raw],
-        "drop_ratio": [round((int(b) - int(a)) /
-                             max(1, r["result"]["totals"]["raw_tx"]), 4)
-                       for (a, b), r in zip(drops, raw)],
-    }
-mq = [r for r in runs if r.get("phase") == "multiqueue"]
-if mq:
-    import statistics
-    def m(layout, depth):
-        rs = [r for r in mq if r["layout"] == layout and r["depth"] == depth
-              and "error" not in r["result"] and r["result"]["errors"] == 0]
-        rs = [r for r in rs if not r.get("noisy")] or rs
-        v = [r["result"]["rate"] for r in rs]
-        return statistics.median(v) if v else None
-    f = {}
-    for depth in (1, 4):
-        for name, a, b in (("cores", "2q-cores", "1q-core"),
-                           ("split", "2q-split", "1q-split"),
-                           ("2q-cores vs 1q-split", "2q-cores", "1q-split")):
-            x, y = m(a, depth), m(b, depth)
-            if x and y:
-                f[f"{name}, depth {depth}"] = round(x / y, 3)
-    extra["multiqueue"] = {"factors": f, "layouts": {
-        "1q-split": "xredird --queues 1 on CPU 1; generator 1 thread on CPU 0 (busy-poll)",
-        "2q-split": "xredird --queues 2, both workers on CPU 1; generator 2 threads on CPU 0",
-        "1q-core": "xredird --queues 1 and the generator (1 thread, yields when idle) both on CPU 0; CPU 1 idle",
-        "2q-cores": "queue i on CPU i: generator thread i (yields when idle) and xredird worker i pinned there",
-    }}
-mem = env(f"{work}/memory.env")
-if mem:
-    out = {k: v for k, v in mem.items() if not k.endswith("_result")}
-    out["sizeof_flow"] = int(flow_size)
-    idle = mem.get("rss_idle_kb")
-    if idle and mem.get("rss_10k_handshake_kb"):
-        out["per_conn_handshake_b"] = round(
-            (mem["rss_10k_handshake_kb"] - idle) * 1024 / 10000)
-    if idle and mem.get("rss_10k_request_kb"):
-        out["per_conn_request_b"] = round(
-            (mem["rss_10k_request_kb"] - idle) * 1024 / 10000)
-    try:
-        sf = json.loads(mem.get("synflood_result", "{}"))
-        out["synflood_rate"] = sf.get("rate")
-        out["synflood_synacks_received"] = sf.get("totals", {}).get("rx_frames")
-    except ValueError:
-        pass
-    try:
-        h = json.loads(mem.get("hold_result", "{}"))
-        out["hold_errors"] = h.get("errors")
-        out["hold_responses_ok"] = h.get("totals", {}).get("responses_ok")
-    except ValueError:
-        pass
-    extra["memory"] = out
-perf = {}
-for s in ("xredird", "xredird-depth1", "nginx"):
-    p = f"{work}/perf-{s}.txt"
-    if os.path.exists(p):
-        perf[s] = open(p).read()
-if perf:
-    extra["perf"] = perf
-print(json.dumps(extra))
-EOF
+python3 bench/loadgen/ceiling.py extra "$WORK" "$RUNS" "$FLOW_SIZE" "$REPS" "$DUR" \
+	"$WARM" >"$WORK/extra.json"
 python3 bench/loadgen/ceiling.py report "$RUNS" "$WORK/extra.json" "$OUT" >/dev/null
 cp "$RUNS" "$OUT/ceiling-runs.jsonl"
 DONE=1

@@ -9,6 +9,13 @@
       the generator's result and the CPU figures. Prints a summary line.
       Special keys: server_pid=PID, stats_cmd="..." (a command printing
       xredirctl's stats JSON, run before and after: the delta is stored).
+  ceiling.py best RUNS.jsonl SERVER [DEPTH]
+      "conns depth" of the fastest error-free ramp run ("256 1": none).
+  ceiling.py nginx-lines RUNS.jsonl N
+      Notes N access-log lines in the last nginx validation run.
+  ceiling.py extra WORKDIR RUNS.jsonl FLOW_SIZE REPS DUR WARM
+      Prints the report's extra figures (machine, settings, raw veth,
+      multi-queue factors, memory, perf) as JSON.
   ceiling.py report RUNS.jsonl EXTRA.json OUTDIR
       Writes OUTDIR/ceiling.md and OUTDIR/ceiling.json.
 """
@@ -582,13 +589,142 @@ def cmd_report(argv):
     return 0
 
 
+# Steps of the run
+
+def cmd_best(argv):
+    runs, server = argv[0], argv[1]
+    depth = argv[2] if len(argv) > 2 else ""
+    best = None
+    for r in load(runs):
+        if r.get("phase") != "ramp" or r.get("server") != server:
+            continue
+        if depth and r["depth"] != int(depth):
+            continue
+        if not ok(r):
+            continue
+        x = r["result"]
+        if best is None or x["rate"] > best[0]:
+            best = (x["rate"], r["conns"], r["depth"])
+    print(f"{best[1]} {best[2]}" if best else "256 1")
+    return 0
+
+
+def cmd_nginx_lines(argv):
+    rs = load(argv[0])
+    for r in reversed(rs):
+        if r.get("phase") == "validate" and r.get("server") == "nginx":
+            r["nginx_log_lines"] = int(argv[1])
+            break
+    with open(argv[0], "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rs))
+    return 0
+
+
+def read_env(path):
+    d = {}
+    if os.path.exists(path):
+        for line in open(path):
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                d[k] = int(v) if v.isdigit() else v
+    return d
+
+
+def multiqueue_factors(mq):
+    def m(layout, depth):
+        rs = [r for r in mq if r["layout"] == layout and r["depth"] == depth
+              and ok(r)]
+        rs = [r for r in rs if not r.get("noisy")] or rs
+        return med([r["result"]["rate"] for r in rs])
+    f = {}
+    for depth in (1, 4):
+        for name, a, b in (("cores", "2q-cores", "1q-core"),
+                           ("split", "2q-split", "1q-split"),
+                           ("2q-cores vs 1q-split", "2q-cores", "1q-split")):
+            x, y = m(a, depth), m(b, depth)
+            if x and y:
+                f[f"{name}, depth {depth}"] = round(x / y, 3)
+    return f
+
+
+def memory_figures(mem, flow_size):
+    out = {k: v for k, v in mem.items() if not k.endswith("_result")}
+    out["sizeof_flow"] = int(flow_size)
+    idle = mem.get("rss_idle_kb")
+    if idle and mem.get("rss_10k_handshake_kb"):
+        out["per_conn_handshake_b"] = round(
+            (mem["rss_10k_handshake_kb"] - idle) * 1024 / 10000)
+    if idle and mem.get("rss_10k_request_kb"):
+        out["per_conn_request_b"] = round(
+            (mem["rss_10k_request_kb"] - idle) * 1024 / 10000)
+    try:
+        sf = json.loads(mem.get("synflood_result", "{}"))
+        out["synflood_rate"] = sf.get("rate")
+        out["synflood_synacks_received"] = sf.get("totals", {}).get(
+            "rx_frames")
+    except ValueError:
+        pass
+    try:
+        h = json.loads(mem.get("hold_result", "{}"))
+        out["hold_errors"] = h.get("errors")
+        out["hold_responses_ok"] = h.get("totals", {}).get("responses_ok")
+    except ValueError:
+        pass
+    return out
+
+
+def cmd_extra(argv):
+    work, runs_path, flow_size, reps, dur, warm = argv[:6]
+    runs = load(runs_path) if os.path.exists(runs_path) else []
+    extra = {"machine": read_env(f"{work}/machine.env"),
+             "settings": {"reps": int(reps), "duration_s": float(dur),
+                          "warmup_s": float(warm), "generator_cpu": 0,
+                          "server_cpu": 1}}
+    raw = [r for r in runs if r.get("phase") == "raw"]
+    if raw:
+        drops = [line.split() for line in open(f"{work}/raw_drops.txt")] \
+            if os.path.exists(f"{work}/raw_drops.txt") else []
+        extra["raw"] = {
+            "rates": [r["result"].get("rate") for r in raw],
+            "cpu0": [round(100 - r["cpu"]["cpu0"]["idle"]) for r in raw],
+            "cpu1": [round(100 - r["cpu"]["cpu1"]["idle"]) for r in raw],
+            "drop_ratio": [round((int(b) - int(a)) /
+                                 max(1, r["result"]["totals"]["raw_tx"]), 4)
+                           for (a, b), r in zip(drops, raw)],
+        }
+    mq = [r for r in runs if r.get("phase") == "multiqueue"]
+    if mq:
+        extra["multiqueue"] = {"factors": multiqueue_factors(mq), "layouts": {
+            "1q-split": "xredird --queues 1 on CPU 1; generator 1 thread on "
+                        "CPU 0 (busy-poll)",
+            "2q-split": "xredird --queues 2, both workers on CPU 1; "
+                        "generator 2 threads on CPU 0",
+            "1q-core": "xredird --queues 1 and the generator (1 thread, "
+                       "yields when idle) both on CPU 0; CPU 1 idle",
+            "2q-cores": "queue i on CPU i: generator thread i (yields when "
+                        "idle) and xredird worker i pinned there",
+        }}
+    mem = read_env(f"{work}/memory.env")
+    if mem:
+        extra["memory"] = memory_figures(mem, flow_size)
+    perf = {}
+    for s in ("xredird", "xredird-depth1", "nginx"):
+        p = f"{work}/perf-{s}.txt"
+        if os.path.exists(p):
+            perf[s] = open(p).read()
+    if perf:
+        extra["perf"] = perf
+    print(json.dumps(extra))
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    if sys.argv[1] == "run":
-        sys.exit(cmd_run(sys.argv[2:]))
-    if sys.argv[1] == "report":
-        sys.exit(cmd_report(sys.argv[2:]))
+    cmds = {"run": cmd_run, "report": cmd_report, "best": cmd_best,
+            "nginx-lines": cmd_nginx_lines, "extra": cmd_extra}
+    if sys.argv[1] in cmds:
+        sys.exit(cmds[sys.argv[1]](sys.argv[2:]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)

@@ -26,16 +26,15 @@ import email.utils
 import json
 import random
 import re
-import select
-import socket
 import ssl
 import struct
 import sys
 import threading
 import time
 
+from xrclient import TIMEOUT, Conn, Fail, short
+
 DEFAULT_TARGET = "https://k8s.gcr.io"
-TIMEOUT = 5.0
 # An incomplete head: how long to wait for (no) response.
 INCOMPLETE_WAIT = 0.5
 # nginx-diff observations: a connection without data or EOF for this long
@@ -59,10 +58,6 @@ ENCODE = set(b'"<>\\^`{|}#')
 PROBE = b"GET /probe HTTP/1.1\r\nHost: x\r\n\r\n"
 
 HTTP_OK, HTTP_INCOMPLETE = 0, 1
-
-
-class Fail(Exception):
-    pass
 
 
 class Checks:
@@ -94,147 +89,6 @@ def encode_path(path):
         else:
             out.append(c)
     return bytes(out)
-
-
-def short(b, n=120):
-    r = repr(bytes(b[:n]))
-    return r + ("...(%d bytes)" % len(b) if len(b) > n else "")
-
-
-# ---- a raw connection and a strict response reader ----
-
-
-class Response:
-    def __init__(self, status_line, status, headers, body, raw):
-        self.status_line = status_line
-        self.status = status
-        self.headers = headers  # [(lower-case name, value bytes)]
-        self.body = body
-        self.raw = raw
-
-    def all(self, name):
-        return [v for n, v in self.headers if n == name]
-
-    def get(self, name):
-        v = self.all(name)
-        return v[0] if len(v) == 1 else None
-
-    def names(self):
-        return sorted(n for n, _ in self.headers)
-
-
-class Conn:
-    def __init__(self, host, port, src=None, timeout=TIMEOUT):
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if src:
-            self.sock.bind((src, 0))
-        self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.buf = bytearray()
-        self.eof = False
-        self.reset = False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def send(self, data):
-        if data:
-            self.sock.sendall(data)
-
-    def fill(self, deadline):
-        """One recv before deadline; False on timeout or at EOF."""
-        if self.eof:
-            return False
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        self.sock.settimeout(left)
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        except ConnectionResetError:
-            self.eof = self.reset = True
-            return False
-        if not d:
-            self.eof = True
-            return False
-        self.buf += d
-        return True
-
-    def take(self, n):
-        d = bytes(self.buf[:n])
-        del self.buf[:n]
-        return d
-
-    def read_response(self, head_request, timeout=TIMEOUT):
-        """Reads one response; raises Fail on anything malformed."""
-        deadline = time.monotonic() + timeout
-        while True:
-            i = self.buf.find(b"\r\n\r\n")
-            if i >= 0:
-                break
-            if not self.fill(deadline):
-                if self.eof:
-                    raise Fail("%s before a complete response head (got %s)"
-                               % ("reset" if self.reset else "EOF",
-                                  short(self.buf)))
-                raise Fail("no complete response head in %.1fs (got %s)"
-                           % (timeout, short(self.buf)))
-        head = self.take(i + 4)
-        lines = head[:-4].split(b"\r\n")
-        for ln in lines:
-            if b"\r" in ln or b"\n" in ln:
-                raise Fail("bare CR or LF in the response head: %s"
-                           % short(head, 400))
-            if any(c < 0x20 and c != 0x09 or c == 0x7f for c in ln):
-                raise Fail("control byte in the response head: %s"
-                           % short(head, 400))
-        m = re.match(rb"^HTTP/1\.1 (\d\d\d) (.*)$", lines[0])
-        if not m:
-            raise Fail("bad status line %s" % short(lines[0]))
-        status = int(m.group(1))
-        headers = []
-        for ln in lines[1:]:
-            m = re.match(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+): (.*)$", ln)
-            if not m:
-                raise Fail("bad header line %s" % short(ln))
-            headers.append((m.group(1).decode().lower(), m.group(2)))
-        resp = Response(lines[0].decode("latin-1"), status, headers, b"",
-                        head)
-        cl = resp.all("content-length")
-        if len(cl) != 1 or not re.match(rb"^\d+$", cl[0]):
-            raise Fail("Content-Length %r in %s" % (cl, short(head, 400)))
-        n = int(cl[0])
-        if head_request or status in (204, 304) or status < 200:
-            return resp
-        while len(self.buf) < n:
-            if not self.fill(deadline):
-                raise Fail("body: %d of %d bytes, then %s" % (
-                    len(self.buf), n, "EOF" if self.eof else "timeout"))
-        resp.body = self.take(n)
-        resp.raw += resp.body
-        return resp
-
-    def expect_eof(self, timeout=TIMEOUT):
-        """Reads to EOF; returns the bytes that came before it."""
-        deadline = time.monotonic() + timeout
-        while self.fill(deadline):
-            pass
-        return self.eof
-
-    def quiet(self, secs):
-        """True if nothing (no data, no EOF) arrives within secs."""
-        r, _, _ = select.select([self.sock], [], [], secs)
-        if not r:
-            return True
-        self.fill(time.monotonic() + 0.1)
-        return False
 
 
 # ---- what a response must look like ----
@@ -325,7 +179,7 @@ def check_v2_ping(ck, resp, keep_alive):
 def check_closes(ck, c, what="the response"):
     """After the last expected response: EOF (a FIN, not a reset) and
     nothing else."""
-    ck(c.expect_eof(), "no EOF within %.0fs after %s" % (TIMEOUT, what))
+    ck(c.read_to_eof(), "no EOF within %.0fs after %s" % (TIMEOUT, what))
     ck(not c.reset, "connection reset after %s" % what)
     ck(not c.buf, "%d more bytes after %s (a second response?): %s"
        % (len(c.buf), what, short(c.buf)))
@@ -472,7 +326,7 @@ def observe(host, port, src, e):
         # after each byte.
         last = time.monotonic() + QUIET
         while not c.eof and time.monotonic() < deadline:
-            if c.fill(min(deadline, last + QUIET)):
+            if c.fill(min(deadline, last + QUIET) - time.monotonic()):
                 last = time.monotonic()
             elif time.monotonic() >= last + QUIET:
                 break

@@ -1,5 +1,5 @@
-#!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034 # settings: read by run.sh and lib.sh
 # xredir's HTTP conformance tests, end to end: every entry of the parser's
 # corpus (tests/unit/http_corpus.h) sent to a running xredird over TCP from
 # the client namespace and its answer checked (status, headers, body,
@@ -13,37 +13,16 @@
 # Entries whose `limits` ask for --methods GET,HEAD or --registry-v2-ping
 # run against a daemon started with that flag.
 #
-# Needs root and a build (`make all`); builds only the corpus exporter
-# (tests/e2e/export_corpus.c). Own topology (XR_CONF_TOPO, default xrhttp),
-# always torn down on exit. One ok/FAIL line per test; exits non-zero if any
-# failed; nothing is skipped. E2E_KEEP=1 keeps the work dir (logs, records).
-#
-# usage: tests/e2e/conformance.sh
-set -u
-export LC_ALL=C
+# Builds only the corpus exporter (tests/e2e/export_corpus.c). Topology
+# XR_CONF_TOPO (default xrhttp). Run by tests/e2e/run.sh conformance.
 
-cd "$(dirname "$0")/../.." || exit 1
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
-
-TOPO=${XR_CONF_TOPO:-xrhttp}
-PORT=10000
+SUITE_TOPO=${XR_CONF_TOPO:-xrhttp}
+SUITE_TOOLS=(curl nginx "$PYTHON")
 NGINX_PORT=10080
 CONF_PY=$E2E_ROOT/tests/e2e/conformance.py
 TABLE=$E2E_ROOT/tests/e2e/nginx_differences.md
 EXPORTER=$E2E_ROOT/$BUILD/tests/export_corpus
 JOBS=${CONF_JOBS:-48}
-
-TESTS=(
-	01-export-corpus
-	02-corpus-default
-	03-not-http
-	04-path-injection
-	05-large-body
-	06-corpus-methods
-	07-corpus-v2-ping
-	08-nginx-differences
-)
 
 # The daemon now running: its flags' name ("default", "get_head", ...).
 XR_MODE=
@@ -59,15 +38,14 @@ conf_py() {
 daemon() {
 	local mode=$1
 	shift
-	if [ "$XR_MODE" = "$mode" ] && xr_alive; then
+	if [ "$XR_MODE" = "$mode" ] && d_alive; then
 		return 0
 	fi
-	if [ -n "$XR_PID" ]; then
-		xr_stop 5 || { why "xredird ($XR_MODE) did not stop cleanly: $(cat "$E2E_WORK/.reason")"; return 1; }
+	if [ -n "$D_PID" ]; then
+		d_stop 5 || { why "xredird ($XR_MODE) did not stop cleanly: $(cat "$E2E_WORK/.reason")"; return 1; }
 	fi
 	XR_MODE=
-	XR_LOG=$E2E_WORK/xredird-$mode.log
-	xr_start --port "$PORT" "$@" || return 1
+	d_start -m --port "$PORT" "$@" || return 1
 	XR_MODE=$mode
 }
 
@@ -94,7 +72,7 @@ nginx_start() {
 
 # ---- the tests ----
 
-t_export() {
+test_01_export_corpus() {
 	need cc || return 1
 	mkdir -p "$E2E_ROOT/$BUILD/tests"
 	cc -Wall -Wextra -Werror -std=gnu11 -Iuser -Ibpf -Itests/unit \
@@ -128,22 +106,22 @@ t_corpus() {
 		--record "$E2E_WORK/record-$mode.json"
 }
 
-t_not_http() {
+test_03_not_http() {
 	daemon default || return 1
 	conf_py not-http --port "$PORT" --jobs "$JOBS"
 }
 
-t_inject() {
+test_04_path_injection() {
 	daemon default || return 1
 	conf_py inject --port "$PORT" --jobs "$JOBS"
 }
 
-t_large() {
+test_05_large_body() {
 	daemon default || return 1
 	conf_py large --port "$PORT"
 }
 
-t_nginx_diff() {
+test_08_nginx_differences() {
 	local m args=()
 	[ -n "$NGINX_ERR" ] && { why "nginx: $NGINX_ERR"; return 1; }
 	for m in default get_head v2_ping; do
@@ -155,54 +133,16 @@ t_nginx_diff() {
 		--table "$TABLE" "${args[@]}"
 }
 
-# ---- main ----
-
-if [ "$(id -u)" != 0 ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
-	echo "conformance: 0 passed, ${#TESTS[@]} failed (not root)"
-	exit 1
-fi
-
-mkdir -p /run/lock
-exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
-if ! flock -w 120 9; then
-	echo "conformance: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
-	exit 1
-fi
-
-e2e_init "$TOPO" || { echo "conformance: cannot read the topology" >&2; exit 1; }
-T_START=$(now)
-SETUP_ERR=
+# nginx failing to start fails only the tests that compare with it.
 NGINX_ERR=
+suite_setup() {
+	# Not in a subshell: e2e_bg must record nginx's pid for the cleanup.
+	if ! nginx_start >"$E2E_WORK/nginx-start.log" 2>&1; then
+		NGINX_ERR=$(tail -n 1 "$E2E_WORK/nginx-start.log")
+		NGINX_ERR=${NGINX_ERR:-did not start}
+	fi
+}
 
-for tool in ip ethtool curl nginx "$PYTHON"; do
-	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
-done
-[ -x "$XREDIRD" ] || SETUP_ERR="no $XREDIRD: build first (make all)"
-# shellcheck disable=SC2119 # no arguments: the defaults
-if [ -z "$SETUP_ERR" ] &&
-	! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
-	SETUP_ERR="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
-fi
-if [ -n "$SETUP_ERR" ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
-	e2e_summary
-	exit 1
-fi
-# Not in a subshell: e2e_bg must record nginx's pid for the cleanup.
-if ! nginx_start >"$E2E_WORK/nginx-start.log" 2>&1; then
-	NGINX_ERR=$(tail -n 1 "$E2E_WORK/nginx-start.log")
-	NGINX_ERR=${NGINX_ERR:-did not start}
-fi
-
-e2e_test 01-export-corpus t_export
-e2e_test 02-corpus-default live t_corpus default
-e2e_test 03-not-http live t_not_http
-e2e_test 04-path-injection live t_inject
-e2e_test 05-large-body live t_large
-e2e_test 06-corpus-methods live t_corpus get_head --methods GET,HEAD
-e2e_test 07-corpus-v2-ping live t_corpus v2_ping --registry-v2-ping
-e2e_test 08-nginx-differences t_nginx_diff
-
-echo "conformance: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
-e2e_summary
+test_02_corpus_default() { t_corpus default; }
+test_06_corpus_methods() { t_corpus get_head --methods GET,HEAD; }
+test_07_corpus_v2_ping() { t_corpus v2_ping --registry-v2-ping; }

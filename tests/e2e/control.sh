@@ -1,5 +1,5 @@
-#!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034 # settings: read by run.sh and lib.sh
 # xredir's control-plane tests: xredird on the server veth of a topology of
 # its own (scripts/topology.sh, XR_TOPO=$XR_CTL_TOPO, default xrctl), driven
 # by xredirctl from the root namespace, with real clients in the client
@@ -36,40 +36,11 @@
 #                       no rule (lists and answers as before), is reported;
 #                       a file that fits then applies whole
 #
-# Needs root and a build (`make all`); builds nothing itself. Prints one line
-# per test, ok or FAIL with a short reason, and exits non-zero if any failed.
-# A missing tool fails the tests that need it; nothing is skipped. The
-# topology is always torn down on exit. E2E_KEEP=1 keeps the work dir; it is
-# also kept when something failed.
-#
-# usage: tests/e2e/control.sh [TEST-NAME-SUBSTRING...]
-set -u
-export LC_ALL=C
-
-cd "$(dirname "$0")/../.." || exit 1
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
-
-TOPO=${XR_CTL_TOPO:-xrctl}
-PORT=10000
-XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
+# Topology XR_CTL_TOPO (default xrctl). Run by tests/e2e/run.sh control.
+SUITE_TOPO=${XR_CTL_TOPO:-xrctl}
 PYDIR=$E2E_ROOT/tests/e2e
 SRV4=10.77.0.1
 SRV6=fd77::1
-
-TESTS=(
-	01-lpm-30k
-	02-live-changes
-	03-config-file
-	04-trusted-proxy
-	05-cli-errors
-	06-persistence
-	07-registry-ping
-	08-skopeo
-	09-status-restart
-	10-torn-target-write
-	11-reload-all-or-nothing
-)
 
 # ---- helpers ----
 
@@ -77,39 +48,14 @@ ctl() { "$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" "$@"; }
 
 ms_now() { date +%s%3N; }
 
-# xc_start [ARGS]: xredird on the server veth with ARGS only (no --match-ip),
-# ready when it logged msg=serving and answers. XR_PID, XR_LOG as in lib.sh.
-xc_start() {
-	local i n=$((READY_TIMEOUT * 20)) code
-	[ -x "$XREDIRD" ] || { why "no $XREDIRD (make all)"; return 1; }
-	[ -x "$XREDIRCTL" ] || { why "no $XREDIRCTL (make all)"; return 1; }
-	XR_LOG=$E2E_WORK/xredird.log
-	echo "--- xredird $*" >>"$XR_LOG"
-	LIBXDP_BPFFS=$XR_BPFFS ip netns exec "$XR_SRV_NS" "$XREDIRD" \
-		--iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" "$@" >>"$XR_LOG" 2>&1 &
-	XR_PID=$!
-	XR_RC=
-	for ((i = 0; i < n; i++)); do
-		[ "$(grep -c 'msg=serving ' "$XR_LOG")" -ge "$(grep -c '^--- xredird' "$XR_LOG")" ] && break
-		xr_alive || { xr_died; return 1; }
-		sleep 0.05
-	done
-	for (( ; i < n; i++)); do
-		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
-			"http://$SRV4:$PORT/ready" 2>/dev/null) || true
-		case "$code" in 200 | 30?) return 0 ;; esac
-		xr_alive || { xr_died; return 1; }
-		sleep 0.05
-	done
-	why "xredird not ready after ${READY_TIMEOUT}s (last curl: ${code:-none})"
-	tail -n 20 "$XR_LOG" >&2
-	return 1
-}
+# xc_start [ARGS]: xredird with ARGS only (no --match-ip) on the pins in
+# place; a target may answer with any redirect status.
+xc_start() { d_start -k -c '[23]0?' -u "http://$SRV4:$PORT/ready" "$@"; }
 
 # xc_fresh: no daemon, no pins: the next start creates empty maps.
 xc_fresh() {
-	if [ -n "$XR_PID" ]; then
-		xr_stop 10 || return 1
+	if [ -n "$D_PID" ]; then
+		d_stop 10 || return 1
 	fi
 	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
 }
@@ -219,7 +165,7 @@ rule_count() { [ "$(ctl rule list | wc -l)" = "$1" ]; }
 
 # ---- 01: longest prefix at scale ----
 
-t01_lpm() {
+test_01_lpm_30k() {
 	need curl "$PYTHON" || return 1
 	local w=$E2E_WORK/t01 i t0 t1 load_ms out n a t want got bad=0 checked=0
 	mkdir -p "$w"
@@ -282,7 +228,7 @@ t01_lpm() {
 
 # ---- 02: live changes under load ----
 
-t02_live() {
+test_02_live_changes() {
 	need wrk curl "$PYTHON" || return 1
 	local w=$E2E_WORK/t02 i a vpid wpid out rc wrk_req t_wrk t_end in_wrk
 	mkdir -p "$w"
@@ -351,7 +297,7 @@ rule 10.77.0.2/32 $2
 EOF
 }
 
-t03_config() {
+test_03_config_file() {
 	need curl "$PYTHON" || return 1
 	local w=$E2E_WORK/t03 c ms_a ms_b ms_c json st n
 	c=$w/cm
@@ -382,9 +328,9 @@ t03_config() {
 	sleep 1
 	expect 10.77.0.2 /c "301 http://c.test/c" ||
 		{ why "the hard-link edit was applied without SIGHUP"; return 1; }
-	kill -HUP "$XR_PID" || return 1
+	kill -HUP "$D_PID" || return 1
 	ms_c=$(wait_answer 2 10.77.0.2 /c "302 http://a.test/c") || return 1
-	grep -q 'msg=signal sig=HUP action=reload' "$XR_LOG" || { why "no SIGHUP log line"; return 1; }
+	grep -q 'msg=signal sig=HUP action=reload' "$D_LOG" || { why "no SIGHUP log line"; return 1; }
 
 	# An invalid file (host bits at line 7) keeps the rules in force.
 	n=$(ctl --json status | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["reloads"])')
@@ -407,7 +353,7 @@ assert j["reload_line"] == 7, j
 assert j["reload"].startswith("failed: line 7: '10.77.0.3/16' has host bits"), j
 assert j["running"] is True, j
 EOF
-	grep -q "msg=config_rejected file=$c/xredir.conf line=7 reason=\"'10.77.0.3/16' has host bits set below /16 (did you mean 10.77.0.0/16?)\"" "$XR_LOG" ||
+	grep -q "msg=config_rejected file=$c/xredir.conf line=7 reason=\"'10.77.0.3/16' has host bits set below /16 (did you mean 10.77.0.0/16?)\"" "$D_LOG" ||
 		{ why "no config_rejected log line with line 7 and the reason"; return 1; }
 	sleep 0.3
 	expect 10.77.0.2 /c "302 http://a.test/c" || { why "rules changed by an invalid file"; return 1; }
@@ -424,7 +370,7 @@ EOF
 
 # ---- 04: trusted proxy ----
 
-t04_proxy() {
+test_04_trusted_proxy() {
 	need curl || return 1
 	local xff=X-Forwarded-For: xri=X-Real-IP:
 	xc_fresh && xc_start --trust-proxy 10.77.0.2/32 || return 1
@@ -449,7 +395,7 @@ t04_proxy() {
 	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xff 192.0.2.7, garbage" || return 1
 	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xri 192.0.2.7" || return 1
 	# X-Real-IP mode
-	xr_stop 10 || return 1
+	d_stop 10 || return 1
 	xc_start --trust-proxy 10.77.0.2/32 --client-ip-header X-Real-IP || return 1
 	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xri 192.0.2.7" || return 1
 	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xri 192.0.2.7" -H "$xff 198.51.100.9" || return 1
@@ -472,7 +418,7 @@ t04_proxy() {
 
 # ---- 05: CLI errors ----
 
-t05_cli() {
+test_05_cli_errors() {
 	need flock setpriv "$PYTHON" || return 1
 	local w=$E2E_WORK/t05 i pids rc t0 t1 out unpriv bin
 	mkdir -p "$w"
@@ -656,7 +602,7 @@ answers6() {
 	done
 }
 
-t06_persist() {
+test_06_persistence() {
 	need curl || return 1
 	local w=$E2E_WORK/t06 st
 	mkdir -p "$w"
@@ -675,7 +621,7 @@ t06_persist() {
 	grep -q '^10.77.0.2 301 http://p1.test/persist$' "$w/answers1" &&
 		grep -q '^fd77::3 308 http://p2.test/prefix/persist$' "$w/answers1" ||
 		{ why "answers before the restart: $(tr '\n' ' ' <"$w/answers1")"; return 1; }
-	xr_stop 10 || return 1
+	d_stop 10 || return 1
 	st=$(ctl status | sed -n 's/^daemon: *//p')
 	[ "$st" = "not running" ] || { why "status while stopped: '$st'"; return 1; }
 	ctl --json status | grep -q '"running":false,"pid":0' || { why "status --json while stopped: $(ctl --json status)"; return 1; }
@@ -697,18 +643,18 @@ t06_persist() {
 	cmp -s "$w/answers2" "$w/want2" || { why "answers after the restart: $(tr '\n' ' ' <"$w/answers2")"; return 1; }
 	# A restart with no change in between: everything identical.
 	ctl --json rule list >"$w/rules2.json" && ctl --json target list >"$w/targets2.json" || return 1
-	xr_stop 10 && xc_start || return 1
+	d_stop 10 && xc_start || return 1
 	ctl --json rule list | cmp -s - "$w/rules2.json" && ctl --json target list | cmp -s - "$w/targets2.json" ||
 		{ why "lists differ after a plain restart"; return 1; }
 	answers6 | cmp -s - "$w/answers2" || { why "answers differ after a plain restart"; return 1; }
 	st=$(ctl status | sed -n 's/^daemon: *//p')
-	[[ "$st" == "running (pid $XR_PID, up "* ]] || { why "status after the restart: '$st'"; return 1; }
+	[[ "$st" == "running (pid $D_PID, up "* ]] || { why "status after the restart: '$st'"; return 1; }
 	echo "$(wc -l <"$w/rules2") rules, $(($(wc -l <"$w/targets2") - 1)) targets kept over restarts; 'not running' while stopped; changes made then applied at start"
 }
 
 # ---- 07: registry ping ----
 
-t07_ping() {
+test_07_registry_ping() {
 	need curl "$PYTHON" || return 1
 	local out
 	xc_fresh && xc_start --registry-v2-ping || return 1
@@ -716,14 +662,14 @@ t07_ping() {
 	out=$(cli "$PYTHON" "$PYDIR/control_registry.py" ping --host "$SRV4") || return 1
 	cli "$PYTHON" "$PYDIR/control_registry.py" ping --host "$SRV6" >&2 || return 1
 	# Without the flag, /v2/ is redirected like anything else.
-	xr_stop 10 && xc_start || return 1
+	d_stop 10 && xc_start || return 1
 	expect 10.77.0.2 /v2/ "302 http://reg.test/v2/" || return 1
 	echo "$out"
 }
 
 # ---- 08: skopeo through xredird to a local registry ----
 
-t08_skopeo() {
+test_08_skopeo() {
 	need skopeo docker-registry "$PYTHON" || {
 		why "$(cat "$E2E_WORK/.reason"): install the Debian packages skopeo docker-registry"
 		return 1
@@ -761,7 +707,7 @@ t08_skopeo() {
 
 # ---- 09: status across restarts ----
 
-t09_status() {
+test_09_status_restart() {
 	need curl "$PYTHON" || return 1
 	local w=$E2E_WORK/t09 json
 	mkdir -p "$w"
@@ -775,7 +721,7 @@ t09_status() {
 	ctl --json status | grep -q '"reload_line":7' || { why "no failed reload: $(ctl --json status)"; return 1; }
 	# The next daemon has no config file: nothing of the last one's reload
 	# result may show.
-	xr_stop 10 && xc_start || return 1
+	d_stop 10 && xc_start || return 1
 	json=$(ctl --json status)
 	echo "$json" >&2
 	"$PYTHON" - "$json" <<'EOF' || { why "status of a daemon without --config after one whose reload failed: $json"; return 1; }
@@ -828,7 +774,7 @@ print("targets_seq %d, slot %d" % (seq, struct.unpack("<I", idx)[0]))
 EOF
 }
 
-t10_torn() {
+test_10_torn_target_write() {
 	need curl bpftool "$PYTHON" || return 1
 	local i out
 	chk_reset
@@ -842,7 +788,7 @@ t10_torn() {
 	for i in 1 2 3 4 5; do
 		chk "answer $i while odd" expect 10.77.0.2 /t "302 http://one.test/t"
 	done
-	chk "xredird alive while odd" xr_alive
+	chk "xredird alive while odd" d_alive
 	cli_err 1 "a change died half-way (any target or rule change repairs that)" target list
 	# The next writer repairs: the whole slot is kept, the sequence even.
 	out=$(ctl target set three http://three.test 2>&1)
@@ -862,7 +808,7 @@ t10_torn() {
 	chk "default after the repair" wait_answer 2 10.77.0.2 /t "302 https://k8s.gcr.io/t"
 	chk "rule added by the repairing writer" expect 10.77.0.3 /t "302 http://three.test/t"
 	chk "no second repair" eval '[ -z "$(ctl target set one http://one.test 2>&1)" ]'
-	chk "xredird alive" xr_alive
+	chk "xredird alive" d_alive
 	chk_result "odd sequence: 5 answers with the previous target, list refused; next writer repaired (whole slot kept, torn slot cleared)"
 }
 
@@ -871,7 +817,7 @@ t10_torn() {
 # reloads: how many reloads the daemon has made.
 reloads() { ctl --json status | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["reloads"])'; }
 
-t11_reload_atomic() {
+test_11_reload_all_or_nothing() {
 	need curl "$PYTHON" || return 1
 	local w=$E2E_WORK/t11 i n st t0 r0 t1 r1
 	mkdir -p "$w"
@@ -928,47 +874,3 @@ t11_reload_atomic() {
 	chk "status ok" status_has '^last reload: ok$'
 	chk_result "a file failing at line 7 (no free slot) left $(($(echo "$t0" | wc -l) - 1)) targets and $(echo "$r0" | wc -l) rules exactly as they were; the fixed file applied whole"
 }
-
-# ---- main ----
-
-if [ "$(id -u)" != 0 ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
-	e2e_summary
-	exit 1
-fi
-
-# One run per topology name at a time.
-mkdir -p /run/lock
-exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
-if ! flock -w 300 9; then
-	echo "control: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
-	exit 1
-fi
-
-e2e_init "$TOPO" || { echo "control: cannot read the topology" >&2; exit 1; }
-T_START=$(now)
-if ! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
-	for t in "${TESTS[@]}"; do
-		e2e_fail "$t" "setup: topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
-	done
-	e2e_summary
-	exit 1
-fi
-
-selected() {
-	local f
-	[ $# -gt 1 ] || return 0
-	for f in "${@:2}"; do [[ "$1" == *"$f"* ]] && return 0; done
-	return 1
-}
-
-FUNCS=(t01_lpm t02_live t03_config t04_proxy t05_cli t06_persist t07_ping t08_skopeo t09_status
-	t10_torn t11_reload_atomic)
-for i in "${!TESTS[@]}"; do
-	selected "${TESTS[$i]}" "$@" || continue
-	e2e_test "${TESTS[$i]}" "${FUNCS[$i]}"
-	# A test may leave the daemon running: the next one starts afresh.
-done
-
-echo "control: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
-e2e_summary

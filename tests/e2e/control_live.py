@@ -38,11 +38,12 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+from xrclient import Conn
 
 # Verifier sources; the extra ones are added to the client veth by the
 # caller (EXTRA_SOURCES).
@@ -203,82 +204,53 @@ def drive(args):
 
 # ---- the verifying client ----
 
-RESP_RE = re.compile(rb"^HTTP/1\.1 302 Found\r\n")
 LOC_RE = re.compile(r"^http://(s\d|default)\.test(/.*)$")
 
 
-def read_response(sock, buf):
-    """Reads one response; returns (head, body, rest of buf)."""
-    while b"\r\n\r\n" not in buf:
-        d = sock.recv(65536)
-        if not d:
-            raise IOError("connection closed (%d bytes pending)" % len(buf))
-        buf += d
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    m = re.search(rb"\r\nContent-Length: (\d+)\r?", head + b"\r", re.I)
-    if not m:
-        raise ValueError("no Content-Length: %r" % head[:200])
-    n = int(m.group(1))
-    while len(rest) < n:
-        d = sock.recv(65536)
-        if not d:
-            raise IOError("connection closed in the body")
-        rest += d
-    return head, rest[:n], rest[n:]
-
-
 def verifier(src, port, stop, out, lock, counter, pause):
-    fam = socket.AF_INET6 if ":" in src else socket.AF_INET
-    server = "fd77::1" if fam == socket.AF_INET6 else "10.77.0.1"
-    sock = None
-    buf = b""
+    server = "fd77::1" if ":" in src else "10.77.0.1"
+    c = None
     n = 0
     while not os.path.exists(stop):
         n += 1
         path = "/live/%s/%d" % (src.replace(":", "-"), n)
         rec = {"src": src, "path": path}
         try:
-            if sock is None:
-                sock = socket.socket(fam, socket.SOCK_STREAM)
-                sock.settimeout(5)
-                sock.bind((src, 0))
-                sock.connect((server, port))
-                buf = b""
+            if c is None:
+                c = Conn(server, port, src)
             req = ("GET %s HTTP/1.1\r\nHost: x\r\nUser-Agent: verifier\r\n\r\n"
                    % path).encode()
             rec["sent"] = time.monotonic()
-            sock.sendall(req)
-            head, body, buf = read_response(sock, buf)
+            c.send(req)
+            r = c.read_response()
             rec["recv"] = time.monotonic()
-            text = head.decode("latin-1")
-            lines = text.split("\r\n")
-            if lines[0] != "HTTP/1.1 302 Found":
-                raise ValueError("status line %r" % lines[0])
-            locs = [l[10:] for l in lines[1:] if l.lower().startswith("location: ")]
+            if r.status_line != "HTTP/1.1 302 Found":
+                raise ValueError("status line %r" % r.status_line)
+            locs = [v.decode("latin-1") for v in r.all("location")]
             if len(locs) != 1:
                 raise ValueError("%d Location headers" % len(locs))
             m = LOC_RE.match(locs[0])
             if not m or m.group(2) != path:
                 raise ValueError("Location %r for %s" % (locs[0], path))
             want = ('<a href="%s">Found</a>.\n' % locs[0]).encode()
-            if body != want:
-                raise ValueError("body %r" % body[:100])
-            if "connection: keep-alive" not in text.lower():
-                raise ValueError("not keep-alive: %r" % text)
+            if r.body != want:
+                raise ValueError("body %r" % r.body[:100])
+            if r.text("connection") != "keep-alive":
+                raise ValueError("not keep-alive: %r" % r)
             rec["target"] = m.group(1)
         except Exception as e:  # noqa: BLE001 (every failure is recorded)
             rec["recv"] = time.monotonic()
             rec["error"] = "%s: %s" % (type(e).__name__, e)
-            if sock:
-                sock.close()
-            sock = None
+            if c:
+                c.close()
+            c = None
         with lock:
             out.write(json.dumps(rec) + "\n")
             counter[0] += 1
         if pause:
             time.sleep(pause)
-    if sock:
-        sock.close()
+    if c:
+        c.close()
 
 
 def verify(args):

@@ -24,9 +24,10 @@ import hashlib
 import io
 import json
 import os
-import socket
 import sys
 import tarfile
+
+from xrclient import Conn
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -92,64 +93,36 @@ def registry_config(args):
                 "http:\n  addr: %s\n" % (args.root, args.addr))
 
 
-def read_response(sock, buf, head_only):
-    while b"\r\n\r\n" not in buf:
-        d = sock.recv(65536)
-        if not d:
-            raise IOError("closed before a response head")
-        buf += d
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = [(l.split(":", 1)[0].lower(), l.split(":", 1)[1].strip())
-               for l in lines[1:]]
-    n = int(dict(headers).get("content-length", "0"))
-    if head_only:
-        n = 0
-    while len(rest) < n:
-        d = sock.recv(65536)
-        if not d:
-            raise IOError("closed in a body")
-        rest += d
-    return lines[0], headers, rest[:n], rest[n:]
-
-
 def ping(args):
-    s = socket.create_connection((args.host, args.port), timeout=5)
-    buf = b""
+    c = Conn(args.host, args.port)
     checked = []
     for method, path in (("GET", "/v2/"), ("HEAD", "/v2"), ("GET", "/v2"),
                          ("HEAD", "/v2/")):
-        s.sendall(("%s %s HTTP/1.1\r\nHost: reg\r\n\r\n" % (method, path)).encode())
-        status, headers, body, buf = read_response(s, buf, method == "HEAD")
-        h = dict(headers)
-        if status != "HTTP/1.1 200 OK":
-            fail("%s %s: status %r" % (method, path, status))
-        vals = [v for n, v in headers if n == "docker-distribution-api-version"]
-        if vals != ["registry/2.0"]:
+        c.send(("%s %s HTTP/1.1\r\nHost: reg\r\n\r\n" % (method, path)).encode())
+        r = c.read_response(head_request=method == "HEAD")
+        if r.status_line != "HTTP/1.1 200 OK":
+            fail("%s %s: status %r" % (method, path, r.status_line))
+        vals = r.all("docker-distribution-api-version")
+        if vals != [b"registry/2.0"]:
             fail("%s %s: Docker-Distribution-Api-Version %r" % (method, path, vals))
         # A registry answers GET /v2/ with "{}"; HEAD gets the length only.
         want = b"" if method == "HEAD" else b"{}"
-        if h.get("content-length") != "2" or body != want:
-            fail("%s %s: body %r, Content-Length %r" % (method, path, body,
-                                                        h.get("content-length")))
-        if "location" in h:
+        if r.text("content-length") != "2" or r.body != want:
+            fail("%s %s: body %r, Content-Length %r" % (method, path, r.body,
+                                                        r.text("content-length")))
+        if r.all("location"):
             fail("%s %s: a Location header" % (method, path))
         checked.append("%s %s" % (method, path))
     # Nothing extra came after the HEAD responses (no body sent).
-    s.settimeout(0.3)
-    try:
-        extra = s.recv(4096)
-    except socket.timeout:
-        extra = b""
-    if extra or buf:
-        fail("bytes after the last response: %r" % (buf + extra))
-    s.settimeout(5)
-    s.sendall(b"GET /v2/library/x/manifests/latest HTTP/1.1\r\nHost: reg\r\n\r\n")
-    status, headers, body, buf = read_response(s, b"", False)
-    loc = dict(headers).get("location", "")
-    if status != "HTTP/1.1 302 Found" or not loc.endswith("/v2/library/x/manifests/latest"):
-        fail("GET /v2/library/x/manifests/latest: %r Location %r" % (status, loc))
-    s.close()
+    c.quiet(0.3)
+    if c.buf:
+        fail("bytes after the last response: %r" % bytes(c.buf))
+    c.send(b"GET /v2/library/x/manifests/latest HTTP/1.1\r\nHost: reg\r\n\r\n")
+    r = c.read_response()
+    loc = r.text("location") or ""
+    if r.status_line != "HTTP/1.1 302 Found" or not loc.endswith("/v2/library/x/manifests/latest"):
+        fail("GET /v2/library/x/manifests/latest: %r Location %r" % (r.status_line, loc))
+    c.close()
     print("%s: 200, registry/2.0, body {}; /v2/library/x/...: 302 to %s"
           % (", ".join(checked), loc))
 

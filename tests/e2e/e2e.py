@@ -13,14 +13,14 @@ usage: e2e.py CHECK [--host H] [--port N] [--src ADDR] [--target URL] ...
 import argparse
 import http.client
 import re
-import select
 import socket
 import sys
 import time
 
+from xrclient import TIMEOUT, Conn, Fail, check
+
 DEFAULT_TARGET = "https://k8s.gcr.io"
 MATCH_TARGET = "https://registry-1.docker.io"
-TIMEOUT = 5.0
 DATE_RE = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
@@ -30,132 +30,12 @@ REDIRECT_HEADERS = ("location", "content-type", "content-length", "date",
                     "connection")
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
 def html_escape(s):
     return s.replace("&", "&amp;").replace("'", "&#39;")
 
 
 def body_for(location):
     return ('<a href="%s">Found</a>.\n' % html_escape(location)).encode()
-
-
-# ---- a small HTTP/1.1 response reader over a raw socket ----
-
-
-class Response:
-    def __init__(self, status, reason, version, headers, body, raw_head):
-        self.status = status
-        self.reason = reason
-        self.version = version
-        self.headers = headers  # list of (lower-case name, value)
-        self.body = body
-        self.raw_head = raw_head
-
-    def all(self, name):
-        return [v for n, v in self.headers if n == name]
-
-    def get(self, name):
-        vals = self.all(name)
-        return vals[0] if len(vals) == 1 else None
-
-    def __repr__(self):
-        return "%s %d %r body=%r" % (self.version, self.status, self.headers,
-                                     self.body[:80])
-
-
-class Conn:
-    """A raw TCP connection with a receive buffer."""
-
-    def __init__(self, host, port, src=None, nodelay=False, timeout=TIMEOUT):
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        if nodelay:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if src:
-            self.sock.bind((src, 0))
-        self.sock.connect((host, port))
-        self.buf = b""
-        self.eof = False
-
-    def send(self, data):
-        n = self.sock.send(data)
-        check(n == len(data), "send() took %d of %d bytes" % (n, len(data)))
-
-    def fill(self):
-        """Reads more; returns False at EOF."""
-        if self.eof:
-            return False
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            raise Fail("timed out waiting for data (have %d bytes: %r)" %
-                       (len(self.buf), self.buf[:120]))
-        except ConnectionResetError:
-            raise Fail("connection reset by the server (have %d bytes: %r)" %
-                       (len(self.buf), self.buf[:120]))
-        if not d:
-            self.eof = True
-            return False
-        self.buf += d
-        return True
-
-    def read_response(self, head_request=False):
-        while b"\r\n\r\n" not in self.buf:
-            check(self.fill(), "connection closed before a full response "
-                  "head (have %r)" % self.buf[:200])
-        end = self.buf.index(b"\r\n\r\n")
-        raw_head = self.buf[:end + 4]
-        lines = self.buf[:end].decode("latin-1").split("\r\n")
-        self.buf = self.buf[end + 4:]
-        m = re.match(r"^(HTTP/1\.[01]) (\d{3}) (.*)$", lines[0])
-        check(m, "bad status line %r" % lines[0])
-        headers = []
-        for line in lines[1:]:
-            check(":" in line and not line[0].isspace(),
-                  "bad header line %r" % line)
-            n, v = line.split(":", 1)
-            check(n == n.strip(), "space in a header name %r" % line)
-            headers.append((n.lower(), v.strip(" \t")))
-        body = b""
-        if not head_request:
-            cl = [v for n, v in headers if n == "content-length"]
-            check(len(cl) == 1 and cl[0].isdigit(),
-                  "no single valid Content-Length: %r" % lines)
-            n = int(cl[0])
-            while len(self.buf) < n:
-                check(self.fill(), "connection closed in a body (%d of %d "
-                      "bytes)" % (len(self.buf), n))
-            body, self.buf = self.buf[:n], self.buf[n:]
-        return Response(int(m.group(2)), m.group(3), m.group(1), headers,
-                        body, raw_head)
-
-    def expect_eof(self, wait=TIMEOUT):
-        """The server closes: recv() returns b'' with nothing before it."""
-        self.sock.settimeout(wait)
-        while self.fill():
-            pass
-        check(self.buf == b"", "extra bytes before the close: %r" %
-              self.buf[:200])
-
-    def expect_quiet(self, wait=0.3):
-        """Nothing more arrives within wait, and the server did not close."""
-        r, _, _ = select.select([self.sock], [], [], wait)
-        if r:
-            self.fill()
-        check(not self.eof, "the server closed a keep-alive connection")
-        check(self.buf == b"", "unexpected extra bytes: %r" % self.buf[:200])
-
-    def close(self):
-        self.sock.close()
 
 
 def check_redirect(r, location, keep_alive=True, head=False, what=""):
@@ -167,18 +47,18 @@ def check_redirect(r, location, keep_alive=True, head=False, what=""):
     for h in REDIRECT_HEADERS:
         check(len(r.all(h)) == 1, "%sheader %s appears %d times" %
               (w, h, len(r.all(h))))
-    check(r.get("location") == location, "%sLocation %r, want %r" %
-          (w, r.get("location"), location))
-    check(r.get("content-type") == "text/html; charset=utf-8",
-          "%sContent-Type %r" % (w, r.get("content-type")))
-    check(DATE_RE.match(r.get("date")), "%sbad Date %r" % (w, r.get("date")))
+    check(r.text("location") == location, "%sLocation %r, want %r" %
+          (w, r.text("location"), location))
+    check(r.text("content-type") == "text/html; charset=utf-8",
+          "%sContent-Type %r" % (w, r.text("content-type")))
+    check(DATE_RE.match(r.text("date")), "%sbad Date %r" % (w, r.text("date")))
     want_conn = "keep-alive" if keep_alive else "close"
-    check(r.get("connection") == want_conn, "%sConnection %r, want %r" %
-          (w, r.get("connection"), want_conn))
+    check(r.text("connection") == want_conn, "%sConnection %r, want %r" %
+          (w, r.text("connection"), want_conn))
     want_body = body_for(location)
-    check(r.get("content-length") == str(len(want_body)),
+    check(r.text("content-length") == str(len(want_body)),
           "%sContent-Length %r, want %d" %
-          (w, r.get("content-length"), len(want_body)))
+          (w, r.text("content-length"), len(want_body)))
     if not head:
         check(r.body == want_body, "%sbody %r, want %r" %
               (w, r.body, want_body))
@@ -199,7 +79,7 @@ def c_http10(a):
     c.send(request(path, version="HTTP/1.0"))
     r = c.read_response()
     check_redirect(r, a.target + path, keep_alive=False)
-    c.expect_eof()
+    c.expect_close()
     c.close()
     print("302 then close on HTTP/1.0")
 
@@ -219,13 +99,13 @@ def c_head(a):
     c.send(request(path))
     g = c.read_response()
     check_redirect(g, a.target + path, what="GET")
-    check(h.get("content-length") == str(len(g.body)),
+    check(h.text("content-length") == str(len(g.body)),
           "HEAD Content-Length %s != GET body length %d" %
-          (h.get("content-length"), len(g.body)))
+          (h.text("content-length"), len(g.body)))
     c.expect_quiet()
     c.close()
     print("HEAD: no body, Content-Length %s = GET body" %
-          h.get("content-length"))
+          h.text("content-length"))
 
 
 def c_keepalive(a):
@@ -278,7 +158,7 @@ def c_conn_close(a):
     c.send(request(path, extra="Connection: close\r\n"))
     r = c.read_response()
     check_redirect(r, a.target + path, keep_alive=False)
-    c.expect_eof()
+    c.expect_close()
     c.close()
     print("Connection: close answered and closed")
 
@@ -321,12 +201,12 @@ def c_bad(a):
         c.send(data)
         r = c.read_response()
         check(r.status == 400, "%s: status %d, want 400" % (name, r.status))
-        check(r.get("connection") == "close", "%s: Connection %r" %
-              (name, r.get("connection")))
-        check(r.get("content-length") == str(len(r.body)),
+        check(r.text("connection") == "close", "%s: Connection %r" %
+              (name, r.text("connection")))
+        check(r.text("content-length") == str(len(r.body)),
               "%s: Content-Length %r for %d bytes" %
-              (name, r.get("content-length"), len(r.body)))
-        c.expect_eof()  # exactly one response, then FIN
+              (name, r.text("content-length"), len(r.body)))
+        c.expect_close()  # exactly one response, then FIN
         c.close()
         done.append(name)
     print("400 and close for: %s" % " ".join(done))
@@ -383,8 +263,8 @@ def c_echo(a):
         check(c.fill(), "echo server closed early")
     check(c.buf == msg, "echo %r, want %r" % (c.buf, msg))
     c.sock.shutdown(socket.SHUT_WR)
-    c.buf = b""
-    c.expect_eof()
+    c.buf.clear()
+    c.expect_close()
     c.close()
     print("echo on %s port %d" % (a.host, a.port))
 

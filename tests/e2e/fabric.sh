@@ -1,5 +1,5 @@
-#!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034 # settings: read by run.sh and lib.sh
 # xredir behind a router: scripts/fabric.sh (XR_FAB=$XR_FAB_TEST, default
 # xrfabt) puts three xredir nodes behind an ECMP route (L4 hash) for a
 # service address, all with the same --config file; clients sit behind the
@@ -26,27 +26,18 @@
 #                         empty connection (up to 5 times) as they do
 #                         behind a load balancer; the retries are counted
 #
-# Needs root and a build (`make all`). Prints one line per test, ok or FAIL,
-# exits non-zero if any failed; nothing is skipped. The fabric is torn down
-# on exit, whatever happened. E2E_KEEP=1 keeps the work dir.
-#
-# usage: tests/e2e/fabric.sh
-set -u
-export LC_ALL=C
-
-cd "$(dirname "$0")/../.." || exit 1
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
-
+# Run by tests/e2e/run.sh fabric; the fabric's prefix is XR_FAB_TEST.
 export XR_FAB=${XR_FAB_TEST:-xrfabt}
+# lib.sh's topology is not used: a name of its own, so that its cleanup
+# touches nothing else.
+SUITE_TOPO=$XR_FAB-none
+SUITE_TOPO_UP=0
+SUITE_LOCK=xredir-fabric-$XR_FAB
+SUITE_TOOLS=(curl "$PYTHON")
 FABRIC=$E2E_ROOT/scripts/fabric.sh
-XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
 FCPY=$E2E_ROOT/tests/e2e/fabric_client.py
 DEFAULT=https://k8s.gcr.io
 CLIENTS=http://clients.test
-
-TESTS=(01-fabric-up 02-ecmp-3000 03-config-all-nodes 04-node-down 05-node-back
-	06-rolling-restart)
 
 # ---- helpers ----
 
@@ -150,7 +141,7 @@ health_check() {
 
 # ---- tests ----
 
-t01_up() {
+test_01_fabric_up() {
 	local i r n q
 	r=$(ip -n "$FAB_RTR_NS" route show "$FAB_VIP4/32")
 	echo "$r" >&2
@@ -184,7 +175,7 @@ t01_up() {
 	echo "3 nodes ready, ECMP v4+v6 (L4 hash), single-queue veths, neighbours resolved; VIP answers on v4 and v6"
 }
 
-t02_ecmp() {
+test_02_ecmp_3000() {
 	need "$PYTHON" || return 1
 	local before d out d6 out6
 	before=$(settled)
@@ -204,7 +195,7 @@ t02_ecmp() {
 	echo "$out; $(shares $d 3000); IPv6 600/600: $(shares $d6 600)"
 }
 
-t03_config() {
+test_03_config_all_nodes() {
 	need "$PYTHON" || return 1
 	local i t0 ms before d out r rule="10.78.0.0/24"
 	write_config "target clients $CLIENTS
@@ -235,7 +226,7 @@ rule $rule clients"
 	echo "rule $rule on all 3 nodes ${ms} ms after the file was replaced; each node answers $CLIENTS; 600 via the VIP: $(shares $d 600)"
 }
 
-t04_down() {
+test_04_node_down() {
 	need "$PYTHON" || return 1
 	local t0 group ms before d out rc n3 s
 	t0=$(date +%s%3N)
@@ -258,7 +249,7 @@ t04_down() {
 	echo "node 3 drained and stopped in ${s} ms (msg=stopped), withdrawn by the health check at ${ms} ms; 1000/1000 answered: $(shares $1 $2 1000)"
 }
 
-t05_back() {
+test_05_node_back() {
 	need "$PYTHON" || return 1
 	local group before d out
 	fab start-node 3 || { why "node 3 did not start: $(tail -n 1 "$XR_FAB_DIR/node3.log")"; return 1; }
@@ -274,7 +265,7 @@ t05_back() {
 	echo "node 3 back with the shared file's rules; 900/900 -> $CLIENTS: $(shares $d 900)"
 }
 
-t06_rolling() {
+test_06_rolling_restart() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t06.load job sjob before d i t0 t_out='' t_in='' rc n2x n2b cb1 cb3 cb cb2 dr
 	before=$(settled)
@@ -324,68 +315,17 @@ t06_rolling() {
 	echo "node 2 restarted under 1000 req/s: out of the group at ${t_out} ms, back at ${t_in} ms; $(sed 's/ answered 302 -> [^ ]* in .* from [0-9]* sources, [0-9]* distinct source address:port pairs//' "$out" | tail -n 1) (per node: $d, node 2 before + after its restart; node 2 refused $dr segments while draining; ACKs of connections another node had accepted (an ECMP rehash when the group changes): $cb on nodes 1+3, $cb2 on node 2 after its restart)"
 }
 
-# ---- main ----
-
-if [ "$(id -u)" != 0 ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
-	echo "fabric: 0 passed, ${#TESTS[@]} failed (not root)"
-	exit 1
-fi
-
-mkdir -p /run/lock
-exec 9>"/run/lock/xredir-fabric-$XR_FAB.lock"
-flock -w 120 9 || { echo "fabric: another run holds the lock" >&2; exit 1; }
-
-# lib.sh's work dir and reporting; its topology is not used (a name of our
-# own, so that its cleanup touches nothing else).
-e2e_init "$XR_FAB-none" || exit 1
-# The binaries under test, copied: a rebuild of the tree meanwhile does not
-# pull them from under the nodes.
-if [ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ]; then
-	mkdir -p "$E2E_WORK/bin"
-	cp "$XREDIRD" "$XREDIRCTL" "$E2E_WORK/bin/"
-	XREDIRD=$E2E_WORK/bin/xredird
-	XREDIRCTL=$E2E_WORK/bin/xredirctl
-fi
-export XREDIRD
-export XR_FAB_DIR=$E2E_WORK/fabric
-export XR_FAB_CONFIG=$E2E_WORK/fabric/xredir.conf
-eval "$("$FABRIC" env)"
-
-fab_cleanup() {
-	local rc=$?
-	"$FABRIC" down >/dev/null 2>&1 || e2e_log "fabric: down failed"
-	(exit "$rc")
-	e2e_cleanup
-}
-trap fab_cleanup EXIT
-
-T_START=$(now)
-SETUP_ERR=
-for tool in ip ethtool curl "$PYTHON"; do
-	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
-done
-[ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ] || SETUP_ERR="no $XREDIRD or $XREDIRCTL: build first (make all)"
-if [ -z "$SETUP_ERR" ]; then
+suite_setup() {
+	export XREDIRD
+	export XR_FAB_DIR=$E2E_WORK/fabric
+	export XR_FAB_CONFIG=$E2E_WORK/fabric/xredir.conf
+	eval "$("$FABRIC" env)"
 	mkdir -p "$XR_FAB_DIR"
 	write_config
-	if ! "$FABRIC" up >"$E2E_WORK/fabric-up.log" 2>&1; then
-		SETUP_ERR="fabric up failed: $(tail -n 1 "$E2E_WORK/fabric-up.log")"
-	fi
-fi
-if [ -n "$SETUP_ERR" ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
-	e2e_summary
-	exit 1
-fi
-echo "fabric: up in $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
+	"$FABRIC" up || { why "fabric up failed"; return 1; }
+}
 
-e2e_test 01-fabric-up t01_up
-e2e_test 02-ecmp-3000 t02_ecmp
-e2e_test 03-config-all-nodes t03_config
-e2e_test 04-node-down t04_down
-e2e_test 05-node-back t05_back
-e2e_test 06-rolling-restart t06_rolling
-
-echo "fabric: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
-e2e_summary
+suite_cleanup() {
+	[ -z "${XR_FAB_DIR:-}" ] || "$FABRIC" down >/dev/null 2>&1 ||
+		e2e_log "fabric: down failed"
+}

@@ -1,20 +1,18 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=bash
-# Helpers for xredir's end-to-end tests, sourced by tests/e2e/run.sh and by
-# later suites (loss, floods, CLI). Bash; needs root.
+# Helpers for xredir's end-to-end suites, sourced by tests/e2e/run.sh (the
+# runner) before a suite file. Bash; needs root.
 #
-#   e2e_init TOPO            load the topology's variables (XR_SRV_NS, ...),
-#                            make a work dir ($E2E_WORK), set the EXIT trap
-#   e2e_topo_up [ARGS]       scripts/topology.sh up (down first, by itself)
-#   e2e_cleanup              stop everything started here, topology down
 #   cli CMD... / srv CMD...  run a command in the client / server namespace
 #   e2e_bg NAME CMD...       start CMD in the background, tracked for cleanup
-#   xr_start [ARGS]          start xredird on the server veth, wait for ready
-#   xr_stop [SECS]           SIGTERM it, wait; XR_RC holds its exit status
+#   need TOOL...             fail the test (why) if a tool is missing
+#   d_start [OPTS] [ARGS]    start xredird, wait until it serves (see below)
+#   d_stop [SECS] [SIG]      signal it, wait for exit 0; D_RC its status
+#   d_wait SECS              wait for a daemon already told to stop
+#   d_alive / d_end          is it running / stop it without checks
 #   cap_start IFACE FILE [FILTER]   tcpdump in the client namespace
 #   cap_stop                 stop it, fail if it dropped packets
-#   e2e_test NAME FUNC       run a test function, print ok/FAIL, time it
-#   e2e_summary              the counts; returns non-zero if anything failed
+#   why TEXT                 the short reason a test prints when it fails
 #
 # A test function returns non-zero on failure; the last line it wrote to
 # stderr (or a line given to `why`) is the short reason printed. Its full
@@ -24,9 +22,11 @@ E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}
 XREDIRD=${XREDIRD:-$E2E_ROOT/$BUILD/xredird}
 PCAPCHECK=${PCAPCHECK:-$E2E_ROOT/$BUILD/tests/pcapcheck}
-E2E_PY=${E2E_PY:-$E2E_ROOT/tests/e2e/e2e.py}
 PYTHON=${PYTHON:-python3}
+XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
 READY_TIMEOUT=${READY_TIMEOUT:-5}
+# The service port: xredird's default.
+PORT=10000
 # tcpdump's kernel buffer (-B, KiB) and snaplen (-s, 0: whole packets).
 # In --immediate-mode libpcap uses a TPACKET_V2 ring of fixed slots sized
 # from the snaplen, capped at MTU + 18, or 64 KiB + 18 when the interface
@@ -41,9 +41,6 @@ E2E_FAILED=0
 E2E_FAILED_NAMES=()
 E2E_BG_PIDS=()
 E2E_BG_NAMES=()
-XR_PID=
-XR_LOG=
-XR_RC=
 CAP_PID=
 CAP_FILE=
 E2E_CURRENT=
@@ -78,9 +75,6 @@ e2e_topo_up() {
 
 cli() { ip netns exec "$XR_CLI_NS" "$@"; }
 srv() { ip netns exec "$XR_SRV_NS" "$@"; }
-
-# The python helper in the client namespace.
-e2e_py() { cli timeout 60 "$PYTHON" "$E2E_PY" "$@"; }
 
 # Waits up to $1 seconds for pid $2 to end; 0 if it did.
 wait_exit() {
@@ -136,10 +130,14 @@ e2e_cleanup() {
 		E2E_CURRENT=
 	fi
 	[ -n "$CAP_PID" ] && kill_wait "$CAP_PID"
-	[ -n "$XR_PID" ] && kill_wait "$XR_PID"
+	for pid in "${E2E_DAEMONS[@]}"; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = xredird ] && kill_wait "$pid"
+	done
 	for pid in "${E2E_BG_PIDS[@]}"; do
 		kill_wait "$pid"
 	done
+	# The suite's own leftovers (other namespaces, mounts, tc programs).
+	declare -F suite_cleanup >/dev/null && suite_cleanup
 	"$E2E_ROOT/scripts/topology.sh" down >/dev/null 2>&1 ||
 		e2e_log "e2e: topology down failed"
 	if [ -n "${E2E_KEEP:-}" ] || [ "$rc" != 0 ]; then
@@ -163,85 +161,130 @@ need() {
 
 # ---- the daemon ----
 
-# xr_start [ARGS]: xredird on $XR_SRV_IF with the test addresses matched
-# (ARGS are added: --port, --default-target...). Ready when it has logged
-# msg=serving and curl gets an answer from it; fails after READY_TIMEOUT s or
-# if it exits. The log is $XR_LOG ($E2E_WORK/xredird.log unless set).
-xr_start() {
-	local prev='' a i n code
-	XR_PORT=10000
-	for a in "$@"; do
-		case "$prev" in --port | -p) XR_PORT=$a ;; esac
-		case "$a" in --port=*) XR_PORT=${a#--port=} ;; esac
-		prev=$a
+# Daemons started here (pids), for the cleanup.
+E2E_DAEMONS=()
+D_N=0
+D_PID=
+D_JOB=
+D_LOG=
+D_RC=
+D_T0=
+
+d_alive() { [ -n "$D_PID" ] && kill -0 "$D_PID" 2>/dev/null; }
+
+# d_start [-n NS] [-i IFACE] [-u URL|-] [-c CODES] [-k] [-m] ARGS...:
+# xredird in NS on IFACE (default: the server veth) with fresh pins (-k:
+# keep them), -m: with the topology's matching addresses (--match-ip).
+# Ready once it logged that it serves and URL (default: /ready on the
+# server's address, from the client namespace; '-': none) is answered with
+# a status matching CODES (a case pattern, default 302). D_PID is xredird's
+# own pid (`ip netns exec` and sh exec it), D_JOB the job to wait for,
+# D_LOG its log.
+d_start() {
+	local ns=$XR_SRV_NS ifc=$XR_SRV_IF url="http://$XR_SRV_IP4:$PORT/ready"
+	local keep=0 codes=302 i n=$((READY_TIMEOUT * 20)) code pidf match=()
+	while :; do
+		case "${1:-}" in
+		-n) ns=$2; shift 2 ;;
+		-i) ifc=$2; shift 2 ;;
+		-u) url=$2; shift 2 ;;
+		-c) codes=$2; shift 2 ;;
+		-k) keep=1; shift ;;
+		-m) match=(--match-ip "$XR_MATCH_IP4" --match-ip "$XR_MATCH_IP6"); shift ;;
+		*) break ;;
+		esac
 	done
 	[ -x "$XREDIRD" ] || { why "no $XREDIRD (make all)"; return 1; }
-	XR_LOG=${XR_LOG:-$E2E_WORK/xredird.log}
-	: >"$XR_LOG"
-	LIBXDP_BPFFS=$XR_BPFFS ip netns exec "$XR_SRV_NS" "$XREDIRD" \
-		--iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" \
-		--match-ip "$XR_MATCH_IP4" --match-ip "$XR_MATCH_IP6" "$@" \
-		>>"$XR_LOG" 2>&1 &
-	XR_PID=$!
-	XR_RC=
-	n=$((READY_TIMEOUT * 20))
+	[ "$keep" = 1 ] || rm -rf "${XR_BPFFS:?}/xredir/$ifc"
+	D_N=$((D_N + 1))
+	D_LOG=$E2E_WORK/xredird.$D_N.log
+	pidf=$E2E_WORK/xredird.$D_N.pid
+	echo "start: xredird --iface $ifc ${match[*]} $* (in $ns, log $D_LOG)" >&2
+	LIBXDP_BPFFS=$XR_BPFFS ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' \
+		"$pidf" "$XREDIRD" --iface "$ifc" --bpffs "$XR_BPFFS" "${match[@]}" \
+		"$@" >"$D_LOG" 2>&1 &
+	D_JOB=$!
+	D_PID=
+	D_RC=
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$pidf" ] && break
+		sleep 0.01
+	done
+	D_PID=$(cat "$pidf" 2>/dev/null)
+	[ -n "$D_PID" ] || { why "xredird did not start"; return 1; }
+	E2E_DAEMONS+=("$D_PID")
 	# No traffic to the port before it says it serves: a connect then would
 	# be refused by the kernel, and a capture would see the kernel's RST.
 	for ((i = 0; i < n; i++)); do
-		grep -q 'msg=serving' "$XR_LOG" && break
-		xr_alive || { xr_died; return 1; }
+		grep -Eq 'msg=serving|"msg":"serving"' "$D_LOG" && break
+		d_alive || { d_died; return 1; }
 		sleep 0.05
 	done
-	for (( ; i < n; i++)); do
-		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
-			"http://$XR_SRV_IP4:$XR_PORT/ready" 2>/dev/null) || true
-		[ "$code" = 302 ] && return 0
-		xr_alive || { xr_died; return 1; }
+	[ "$i" -lt "$n" ] || {
+		why "xredird did not log serving in ${READY_TIMEOUT}s"
+		tail -n 5 "$D_LOG" >&2
+		return 1
+	}
+	[ "$url" = - ] && return 0
+	for ((i = 0; i < n; i++)); do
+		code=$(cli curl -sg -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null) || true
+		# shellcheck disable=SC2254 # CODES is a pattern
+		case "$code" in $codes) return 0 ;; esac
+		d_alive || { d_died; return 1; }
 		sleep 0.05
 	done
-	why "xredird not ready after ${READY_TIMEOUT}s (last curl: ${code:-none})"
-	tail -n 20 "$XR_LOG" >&2
+	why "xredird not answering $url after ${READY_TIMEOUT}s (last: ${code:-none})"
+	tail -n 20 "$D_LOG" >&2
 	return 1
 }
 
-xr_alive() { [ -n "$XR_PID" ] && kill -0 "$XR_PID" 2>/dev/null; }
-
-# live FUNC: a test of the running daemon; it also fails if xredird died
-# meanwhile (whatever the client saw).
-live() {
-	"$@" || return 1
-	xr_alive || {
-		why "xredird died during the test: $(tail -n 1 "$XR_LOG")"
-		return 1
-	}
+d_died() {
+	wait "$D_JOB" 2>/dev/null
+	D_RC=$?
+	why "xredird exited with status $D_RC: $(tail -n 1 "$D_LOG")"
+	tail -n 10 "$D_LOG" >&2
+	D_PID=
 }
 
-xr_died() {
-	wait "$XR_PID" 2>/dev/null
-	XR_RC=$?
-	XR_PID=
-	why "xredird exited with status $XR_RC: $(tail -n 1 "$XR_LOG")"
-	tail -n 20 "$XR_LOG" >&2
+# d_stop [SECS] [SIG]: signal (TERM), wait up to SECS (5) for the exit;
+# D_RC is its status, D_STOP_S the seconds it took. Fails unless 0 in time.
+d_stop() {
+	local secs=${1:-5} sig=${2:-TERM}
+	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
+	D_T0=$(now)
+	kill -"$sig" "$D_PID" 2>/dev/null
+	d_wait "$secs" "after SIG$sig"
 }
 
-# xr_stop [SECS]: SIGTERM, then wait up to SECS (default 5) for the exit.
-# Returns 0 if it exited 0 in time; XR_RC is its status (KILLed: "timeout").
-xr_stop() {
-	local secs=${1:-5} pid=$XR_PID
-	[ -n "$pid" ] || { why "xredird is not running"; return 1; }
-	kill -TERM "$pid" 2>/dev/null
-	if ! wait_exit "$secs" "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		XR_PID=
-		XR_RC=timeout
-		why "xredird still running ${secs}s after SIGTERM (killed)"
+# d_wait SECS [WHEN]: the daemon, already told to stop, exits 0 within
+# SECS (else it is killed and the test fails). D_RC, D_STOP_S as d_stop.
+d_wait() {
+	local secs=$1 when=${2:-after SIGTERM}
+	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
+	if ! wait_exit "$secs" "$D_PID"; then
+		kill -KILL "$D_PID" 2>/dev/null
+		wait "$D_JOB" 2>/dev/null
+		D_PID=
+		D_RC=timeout
+		why "xredird still running ${secs}s $when (killed)"
 		return 1
 	fi
-	wait "$pid" 2>/dev/null
-	XR_RC=$?
-	XR_PID=
-	[ "$XR_RC" = 0 ] || { why "xredird exited with status $XR_RC"; return 1; }
+	# shellcheck disable=SC2034 # for the tests
+	D_STOP_S=$(awk "BEGIN { printf \"%.2f\", $(now) - ${D_T0:-$(now)} }")
+	D_T0=
+	wait "$D_JOB" 2>/dev/null
+	D_RC=$?
+	D_PID=
+	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC $when"; return 1; }
+}
+
+# d_end: stops whatever daemon a test left running (no checks).
+d_end() {
+	[ -n "$D_PID" ] || return 0
+	kill -TERM "$D_PID" 2>/dev/null
+	wait_exit 3 "$D_PID" || kill -KILL "$D_PID" 2>/dev/null
+	wait "$D_JOB" 2>/dev/null
+	D_PID=
 }
 
 # ---- packet capture ----
@@ -328,7 +371,8 @@ e2e_fail() {
 	printf 'FAIL %-26s %6s  %s\n' "$1" "-" "$2"
 }
 
+# e2e_summary SUITE: the counts; non-zero if any test failed.
 e2e_summary() {
-	echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed${E2E_FAILED_NAMES[*]:+ (${E2E_FAILED_NAMES[*]})}"
+	echo "$1: $E2E_PASSED passed, $E2E_FAILED failed${E2E_FAILED_NAMES[*]:+ (${E2E_FAILED_NAMES[*]})}"
 	[ "$E2E_FAILED" = 0 ]
 }

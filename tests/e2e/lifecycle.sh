@@ -1,5 +1,5 @@
-#!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034 # settings: read by run.sh and lib.sh
 # xredir's production-lifecycle tests: xredird started, signalled, killed,
 # restarted and doubled on the server veth of a topology of its own
 # (scripts/topology.sh, XR_TOPO=$XR_LIFE_TOPO, default xrlife), with real
@@ -74,58 +74,14 @@
 #                             header deadline (absolute: reads do not extend
 #                             it), on the service port and the metrics port
 #
-# Needs root and a build (`make all`); builds nothing itself. Prints one line
-# per test, ok or FAIL with a short reason, and exits non-zero if any failed.
-# A missing tool fails the tests that need it; nothing is skipped. The
-# topology is always torn down on exit. E2E_KEEP=1 keeps the work dir; it is
-# also kept when something failed.
-#
-# usage: tests/e2e/lifecycle.sh [TEST-NAME-SUBSTRING...]
-set -u
-export LC_ALL=C
-
-cd "$(dirname "$0")/../.." || exit 1
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
-
-TOPO=${XR_LIFE_TOPO:-xrlife}
-PORT=10000
+# Topology XR_LIFE_TOPO (default xrlife). Run by tests/e2e/run.sh lifecycle.
+SUITE_TOPO=${XR_LIFE_TOPO:-xrlife}
+SUITE_TOOLS=(curl "$PYTHON")
 MPORT=9100
-XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
 LCPY=$E2E_ROOT/tests/e2e/lifecycle_client.py
 DEFAULT=https://k8s.gcr.io
 REWRITE=https://registry-1.docker.io
 XDP_OTHER_OBJ=${XDP_OTHER_OBJ:-/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/bpf/xdpfilt_alw_all.o}
-
-TESTS=(
-	01a-drain-graceful
-	01b-drain-grace-expiry
-	01c-drain-second-signal
-	01d-drain-local-clients
-	01e-drain-no-blackhole
-	02-kill9-restart
-	03a-second-daemon-refused
-	03b-second-daemon-other-bpffs
-	03c-lock-not-squattable
-	04a-other-xdp-program
-	04b-other-xdp-program-message
-	05-local-clients
-	06-skb-fallback
-	07a-metrics-promtool
-	07b-prometheus-scrape
-	07c-readyz
-	08a-logs-no-client-ip
-	08b-logs-json
-	09-busy-poll-coalesce
-	10a-metrics-flood-one-source
-	10b-metrics-flood-many-sources
-	10c-service-per-source
-	10d-slow-head-deadline
-)
-FUNCS=(t01a_drain t01b_expiry t01c_second t01d_local t01e_blackhole t02_kill9 t03a_second
-	t03b_other_bpffs t03c_squat t04_other_xdp t04b_message t05_local t06_skb t07a_promtool
-	t07b_prometheus t07c_readyz t08a_logs t08b_json t09_busy_poll
-	t10a_flood_one t10b_flood_many t10c_service_per_source t10d_slow_head)
 
 # ---- helpers ----
 
@@ -169,117 +125,6 @@ xdp_progs() {
 		}'
 }
 
-# Daemons started here (pids), for the cleanup.
-LC_DAEMONS=()
-D_N=0
-D_PID=
-D_JOB=
-D_LOG=
-D_RC=
-
-d_alive() { [ -n "$D_PID" ] && kill -0 "$D_PID" 2>/dev/null; }
-
-# d_start [-n NS] [-i IFACE] [-u URL|-] [-k] ARGS...: xredird in NS on IFACE
-# (default: the server veth) with fresh pins (-k: keep them). Ready once it
-# logged that it serves and URL (default: the server's address, from the
-# client namespace; '-': none) is answered 302. D_PID is xredird's own pid
-# (`ip netns exec` and sh exec it), D_JOB the job to wait for, D_LOG its log.
-d_start() {
-	local ns=$XR_SRV_NS ifc=$XR_SRV_IF url="http://$XR_SRV_IP4:$PORT/ready"
-	local keep=0 i code pidf
-	while :; do
-		case "${1:-}" in
-		-n) ns=$2; shift 2 ;;
-		-i) ifc=$2; shift 2 ;;
-		-u) url=$2; shift 2 ;;
-		-k) keep=1; shift ;;
-		*) break ;;
-		esac
-	done
-	[ -x "$XREDIRD" ] || { why "no $XREDIRD (make all)"; return 1; }
-	[ "$keep" = 1 ] || rm -rf "${XR_BPFFS:?}/xredir/$ifc"
-	D_N=$((D_N + 1))
-	D_LOG=$E2E_WORK/xredird.$D_N.log
-	pidf=$E2E_WORK/xredird.$D_N.pid
-	echo "start: xredird --iface $ifc $* (in $ns, log $D_LOG)" >&2
-	ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
-		"$XREDIRD" --iface "$ifc" --bpffs "$XR_BPFFS" "$@" \
-		>"$D_LOG" 2>&1 &
-	D_JOB=$!
-	D_PID=
-	D_RC=
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$pidf" ] && break
-		sleep 0.01
-	done
-	D_PID=$(cat "$pidf" 2>/dev/null)
-	[ -n "$D_PID" ] || { why "xredird did not start"; return 1; }
-	LC_DAEMONS+=("$D_PID")
-	for ((i = 0; i < 100; i++)); do
-		grep -Eq 'msg=serving|"msg":"serving"' "$D_LOG" && break
-		d_alive || { d_died; return 1; }
-		sleep 0.05
-	done
-	[ "$i" -lt 100 ] || { why "xredird did not log serving in 5 s"; tail -n 5 "$D_LOG" >&2; return 1; }
-	[ "$url" = - ] && return 0
-	for ((i = 0; i < 100; i++)); do
-		code=$(cli curl -sg -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null) || true
-		[ "$code" = 302 ] && return 0
-		d_alive || { d_died; return 1; }
-		sleep 0.05
-	done
-	why "xredird not answering $url (last: ${code:-none})"
-	return 1
-}
-
-d_died() {
-	wait "$D_JOB" 2>/dev/null
-	D_RC=$?
-	why "xredird exited with status $D_RC: $(tail -n 1 "$D_LOG")"
-	tail -n 10 "$D_LOG" >&2
-	D_PID=
-}
-
-# d_stop [SECS] [SIG]: signal (TERM), wait up to SECS (5) for the exit;
-# D_RC is its status, D_STOP_S the seconds it took. Fails unless 0 in time.
-d_stop() {
-	local secs=${1:-5} sig=${2:-TERM}
-	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
-	D_T0=$(now)
-	kill -"$sig" "$D_PID" 2>/dev/null
-	d_wait "$secs" "after SIG$sig"
-}
-
-# d_wait SECS [WHEN]: the daemon, already told to stop, exits 0 within
-# SECS (else it is killed and the test fails). D_RC, D_STOP_S as d_stop.
-d_wait() {
-	local secs=$1 when=${2:-after SIGTERM}
-	[ -n "$D_PID" ] || { why "xredird is not running"; return 1; }
-	if ! wait_exit "$secs" "$D_PID"; then
-		kill -KILL "$D_PID" 2>/dev/null
-		wait "$D_JOB" 2>/dev/null
-		D_PID=
-		D_RC=timeout
-		why "xredird still running ${secs}s $when (killed)"
-		return 1
-	fi
-	D_STOP_S=$(secs "$(now) - ${D_T0:-$(now)}")
-	D_T0=
-	wait "$D_JOB" 2>/dev/null
-	D_RC=$?
-	D_PID=
-	[ "$D_RC" = 0 ] || { why "xredird exited with status $D_RC $when"; return 1; }
-}
-
-# d_end: stops whatever daemon a test left running (no checks).
-d_end() {
-	[ -n "$D_PID" ] || return 0
-	kill -TERM "$D_PID" 2>/dev/null
-	wait_exit 3 "$D_PID" || kill -KILL "$D_PID" 2>/dev/null
-	wait "$D_JOB" 2>/dev/null
-	D_PID=
-}
-
 # wait_line FILE REGEX [SECS]: until a line of FILE matches.
 wait_line() {
 	local i n=$((${3:-5} * 50))
@@ -321,7 +166,7 @@ detached_and_refused() {
 
 # ---- 01: drain ----
 
-t01a_drain() {
+test_01a_drain_graceful() {
 	need curl "$PYTHON" || return 1
 	local out=$E2E_WORK/t01a.out job rc t_sig dt summary refused
 	d_start --grace 3 --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
@@ -359,7 +204,7 @@ t01a_drain() {
 	echo "$summary; exit 0 ${dt}s after SIGTERM (drain_refused=$refused); detached, kernel refuses"
 }
 
-t01b_expiry() {
+test_01b_drain_grace_expiry() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t01b.out job
 	d_start --grace 2 || return 1
@@ -376,7 +221,7 @@ t01b_expiry() {
 	echo "exit 0 ${D_STOP_S}s after SIGTERM (grace 2 s) with a request open; the client: $(tail -n 1 "$out" | sed 's/^held [0-9.]*s: //')"
 }
 
-t01c_second() {
+test_01c_drain_second_signal() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t01c.out job t0 dt
 	d_start --grace 30 || return 1
@@ -400,7 +245,7 @@ t01c_second() {
 	echo "draining with a request open (grace 30 s), SIGINT: exit 0 after ${dt}s; detached"
 }
 
-t01d_local() {
+test_01d_drain_local_clients() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t01d.hold job r1 r2 fails=''
 	# (1) An AF_XDP connection keeps the daemon draining meanwhile.
@@ -433,7 +278,7 @@ t01d_local() {
 	echo "kernel-socket clients drained like AF_XDP ones ($r2)"
 }
 
-t01e_blackhole() {
+test_01e_drain_no_blackhole() {
 	need "$PYTHON" || return 1
 	local r
 	d_start || return 1
@@ -448,7 +293,7 @@ t01e_blackhole() {
 
 # ---- 02: kill -9 and restart ----
 
-t02_kill9() {
+test_02_kill9_restart() {
 	need curl tcpdump "$PYTHON" || return 1
 	local pold pnew no0 no1 out=$E2E_WORK/t02.wait job t_start t_first ms n
 	d_start || return 1
@@ -509,7 +354,7 @@ t02_kill9() {
 
 # ---- 03: a second daemon ----
 
-t03a_second() {
+test_03a_second_daemon_refused() {
 	local p0 p1 t0 ms rc out=$E2E_WORK/t03a.second
 	d_start || return 1
 	p0=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
@@ -537,7 +382,7 @@ iface_lock_file() {
 	echo "/run/xredir/iface-$(srv stat -L -c %i /proc/self/ns/net)-$XR_SRV_IF.lock"
 }
 
-t03c_squat() {
+test_03c_lock_not_squattable() {
 	local lock out=$E2E_WORK/t03c.out sq=$E2E_WORK/t03c.squat job rc mode
 	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups) py
 	need setpriv flock || return 1
@@ -599,9 +444,9 @@ print("bound", flush=True); time.sleep(60)' "$XR_SRV_IF" >"$sq" 2>&1 &
 	echo "abstract socket squatted by uid 65534: xredird serves; $lock root 600 with its pid; uid 65534 cannot take it; a second daemon names pid and file; a file or pin directory owned by 65534 refused"
 }
 
-BPFFS2=/run/xredir-$TOPO-bpffs2
+BPFFS2=/run/xredir-$SUITE_TOPO-bpffs2
 
-t03b_other_bpffs() {
+test_03b_second_daemon_other_bpffs() {
 	local p0 p1 rc out=$E2E_WORK/t03b.second r0 r1 issues='' rz
 	mkdir -p "$BPFFS2"
 	mountpoint -q "$BPFFS2" || mount -t bpf bpf "$BPFFS2" || { why "cannot mount a bpffs at $BPFFS2"; return 1; }
@@ -638,7 +483,7 @@ t03b_other_bpffs() {
 
 # ---- 04: another XDP program ----
 
-t04_other_xdp() {
+test_04a_other_xdp_program() {
 	need xdp-loader "$PYTHON" || return 1
 	[ -f "$XDP_OTHER_OBJ" ] || { why "no $XDP_OTHER_OBJ (xdp-tools)"; return 1; }
 	local other p rc t0 ms out=$E2E_WORK/t04.xredird lout=$E2E_WORK/t04.loader msg
@@ -693,7 +538,7 @@ t04_other_xdp() {
 	echo "no dispatcher here: xredird over ${other##* } fails in $ms ms (exit $rc, '$(echo "$msg" | sed 's/^ts=[^ ]* //')'), ${other##* } keeps working; xdp-loader over xredird: '$(grep -v '^ *libxdp: No bpffs\|dispatcher without' "$lout.2" | tail -n 1)'; loads after xredird exits"
 }
 
-t04b_message() {
+test_04b_other_xdp_program_message() {
 	need xdp-loader || return 1
 	[ -f "$XDP_OTHER_OBJ" ] || { why "no $XDP_OTHER_OBJ (xdp-tools)"; return 1; }
 	local out=$E2E_WORK/t04b.xredird name issues=''
@@ -716,7 +561,7 @@ t04b_message() {
 
 # ---- 05: clients on the node ----
 
-t05_local() {
+test_05_local_clients() {
 	need curl || return 1
 	local r0 r1 x1
 	d_start --match-ip 127.0.0.1 || return 1
@@ -742,8 +587,8 @@ t05_local() {
 
 # ---- 06: SKB fallback ----
 
-MV_NS=$TOPO-mv
-MV_IF=$TOPO-m0
+MV_NS=$SUITE_TOPO-mv
+MV_IF=$SUITE_TOPO-m0
 MV_IP4=10.77.0.9
 
 mv_down() {
@@ -751,12 +596,12 @@ mv_down() {
 	rm -rf "${XR_BPFFS:?}/xredir/$MV_IF"
 }
 
-t06_skb() {
+test_06_skb_fallback() {
 	need curl || return 1
 	local out=$E2E_WORK/t06.native rc p s0 s1 dummy
 	# No dummy driver in some kernels: say which device lacks native XDP.
-	if ip -n "$XR_SRV_NS" link add "$TOPO-d0" type dummy 2>"$E2E_WORK/t06.dummy"; then
-		ip -n "$XR_SRV_NS" link del "$TOPO-d0"
+	if ip -n "$XR_SRV_NS" link add "$SUITE_TOPO-d0" type dummy 2>"$E2E_WORK/t06.dummy"; then
+		ip -n "$XR_SRV_NS" link del "$SUITE_TOPO-d0"
 		dummy="dummy available"
 	else
 		dummy="no dummy driver ($(tr -d '\n' <"$E2E_WORK/t06.dummy"))"
@@ -803,7 +648,7 @@ scrape() { srv curl -sS -m 3 "http://$XR_SRV_IP4:$MPORT$1"; }
 # metric FILE NAME{LABELS}: its value in a scrape.
 metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 
-t07a_promtool() {
+test_07a_metrics_promtool() {
 	need promtool curl "$PYTHON" || return 1
 	local m=$E2E_WORK/t07a.metrics v s
 	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
@@ -843,7 +688,7 @@ r = json.load(sys.stdin)["data"]["result"]
 print(int(float(r[0]["value"][1])) if r else "")' 2>/dev/null
 }
 
-t07b_prometheus() {
+test_07b_prometheus_scrape() {
 	need prometheus curl "$PYTHON" || return 1
 	local w=$E2E_WORK/t07b i v0='' v1='' codes t0 ms
 	d_alive || { d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1; }
@@ -884,7 +729,7 @@ EOF
 	echo "Prometheus 2 (scrape 1 s): sum(xredir_requests_total) $v0 -> $v1 ${ms} ms after 200 curl requests"
 }
 
-t07c_readyz() {
+test_07c_readyz() {
 	need curl "$PYTHON" || return 1
 	local out=$E2E_WORK/t07c.poll job c=$E2E_WORK/t07c.conf seq h r st i held=$E2E_WORK/t07c.hold
 	d_end
@@ -977,7 +822,7 @@ log_activity() {
 
 CLIENT_ADDRS=(10.77.0.2 10.77.0.3 fd77::2 fd77::3 127.0.0.1 ::1)
 
-t08a_logs() {
+test_08a_logs_no_client_ip() {
 	need curl "$PYTHON" || return 1
 	local a args=() r1 r2 n found
 	for a in "${CLIENT_ADDRS[@]}"; do args+=(--addr "$a"); done
@@ -1005,7 +850,7 @@ t08a_logs() {
 	echo "defaults: $r1; debug ($n access lines): no client address; --log-clients: $found of ${#CLIENT_ADDRS[@]} addresses logged"
 }
 
-t08b_json() {
+test_08b_logs_json() {
 	need curl "$PYTHON" || return 1
 	local r1 r2
 	d_start --header-timeout 2 --log-format json || return 1
@@ -1020,33 +865,6 @@ t08b_json() {
 	echo "info: $r1; debug with --log-clients: $r2"
 }
 
-# ---- main ----
-
-if [ "$(id -u)" != 0 ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
-	echo "lifecycle: 0 passed, ${#TESTS[@]} failed (not root)"
-	exit 1
-fi
-
-mkdir -p /run/lock
-exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
-if ! flock -w 120 9; then
-	echo "lifecycle: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
-	exit 1
-fi
-
-e2e_init "$TOPO" || { echo "lifecycle: cannot read the topology" >&2; exit 1; }
-
-# The binaries under test, copied: a rebuild of the tree meanwhile does not
-# pull them from under a running test.
-if [ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ]; then
-	mkdir -p "$E2E_WORK/bin"
-	cp "$XREDIRD" "$XREDIRCTL" "$E2E_WORK/bin/"
-	XREDIRD=$E2E_WORK/bin/xredird
-	XREDIRCTL=$E2E_WORK/bin/xredirctl
-fi
-
-# Our own cleanup first (daemons, other namespaces and mounts), then lib's.
 # ---- 09: --busy-poll ----
 
 # ticks_over SECS: CPU ticks (user + system, all threads) xredird spends in
@@ -1063,7 +881,7 @@ ticks_over() {
 # time (CPU spent), then sleeps again (none); without the flag it naps
 # (--coalesce-us, 20 us by default) for at most a millisecond, then sleeps.
 # Out-of-range values are refused at start.
-t09_busy_poll() {
+test_09_busy_poll_coalesce() {
 	need curl || return 1
 	local hz idle spin after plain out rc v
 	hz=$(getconf CLK_TCK)
@@ -1169,7 +987,7 @@ expect_probe() {
 	[ "$got" = 200 ] || { why "$3 from ${2/-/the node}: '$got', want 200 within 1 s"; return 1; }
 }
 
-t10a_flood_one() {
+test_10a_metrics_flood_one_source() {
 	need curl "$PYTHON" || return 1
 	local cap n=300 r hz="http://$XR_SRV_IP4:$MPORT/healthz"
 	d_start --header-timeout 30 --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
@@ -1193,7 +1011,7 @@ t10a_flood_one() {
 	echo "$n idle connections from $XR_CLI_IP4: $FLOOD (cap $cap); /healthz from the node and from $XR_CLI_IP4, /readyz: 200 within 1 s; refused{metrics,per_source} $r"
 }
 
-t10b_flood_many() {
+test_10b_metrics_flood_many_sources() {
 	need curl "$PYTHON" || return 1
 	local n=300 i addrs=() args=() slots r ev pf hz="http://$XR_SRV_IP4:$MPORT/healthz" open reset
 	for i in $(seq 10 49); do addrs+=("10.77.0.$i"); args+=(--addr "10.77.0.$i"); done
@@ -1232,7 +1050,7 @@ flood_addrs_del() {
 	for a in "$@"; do ip -n "$XR_CLI_NS" addr del "$a/24" dev "$XR_CLI_IF" 2>/dev/null; done
 }
 
-t10c_service_per_source() {
+test_10c_service_per_source() {
 	need curl "$PYTHON" || return 1
 	local cap extra=8 r a b c url="http://127.0.0.1:$PORT/c"
 	d_start --header-timeout 30 --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
@@ -1260,7 +1078,7 @@ t10c_service_per_source() {
 	echo "$((cap + extra)) idle connections from 127.0.0.1 (cap $cap): $FLOOD; one more reset; $XR_SRV_IP4 and 127.0.0.2 answered 302; refused{service,per_source} $r"
 }
 
-t10d_slow_head() {
+test_10d_slow_head_deadline() {
 	need "$PYTHON" || return 1
 	local ht=2 s m rs rm t
 	d_start --header-timeout "$ht" --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
@@ -1283,11 +1101,10 @@ t10d_slow_head() {
 	echo "--header-timeout $ht, one byte a second: service port $s; metrics port $m; counted"
 }
 
-lc_cleanup() {
-	local rc=$? pid
-	for pid in "${LC_DAEMONS[@]}"; do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = xredird ] && kill_wait "$pid"
-	done
+# A test that failed half-way may leave its daemon: stop it.
+suite_after_test() { d_end; }
+
+suite_cleanup() {
 	ip netns exec "$XR_SRV_NS" xdp-loader unload -a "$XR_SRV_IF" >/dev/null 2>&1
 	mv_down
 	if mountpoint -q "$BPFFS2" 2>/dev/null; then
@@ -1295,36 +1112,4 @@ lc_cleanup() {
 		umount "$BPFFS2" && rmdir "$BPFFS2"
 	fi
 	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
-	(exit "$rc")
-	e2e_cleanup
 }
-trap lc_cleanup EXIT
-
-T_START=$(now)
-SETUP_ERR=
-for tool in ip ethtool curl "$PYTHON"; do
-	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
-done
-[ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ] || SETUP_ERR="no $XREDIRD or $XREDIRCTL: build first (make all)"
-if [ -z "$SETUP_ERR" ] && ! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
-	SETUP_ERR="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
-fi
-if [ -n "$SETUP_ERR" ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
-	e2e_summary
-	exit 1
-fi
-
-for i in "${!TESTS[@]}"; do
-	if [ $# -gt 0 ]; then
-		sel=0
-		for pat in "$@"; do [[ "${TESTS[$i]}" == *"$pat"* ]] && sel=1; done
-		[ "$sel" = 1 ] || continue
-	fi
-	e2e_test "${TESTS[$i]}" "${FUNCS[$i]}"
-	# A test that failed half-way may leave its daemon: stop it.
-	d_end >/dev/null 2>&1
-done
-
-echo "lifecycle: $(secs "$(now) - $T_START")s"
-e2e_summary

@@ -40,98 +40,11 @@ import sys
 import threading
 import time
 
-TIMEOUT = 5.0
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
+from xrclient import TIMEOUT, Conn, Fail, check
 
 def request(path, extra="", version="HTTP/1.1"):
     return ("GET %s %s\r\nHost: lifecycle.test\r\nUser-Agent: lifecycle\r\n"
             "%s\r\n" % (path, version, extra)).encode()
-
-
-class Conn:
-    """A raw TCP connection with a receive buffer."""
-
-    def __init__(self, host, port, src=None, timeout=TIMEOUT):
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if src:
-            self.sock.bind((src, 0))
-        self.sock.connect((host, port))
-        self.buf = b""
-        self.eof = False
-        self.reset = False
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def fill(self, timeout=TIMEOUT):
-        """Reads more; False at EOF (or RST, noted in self.reset)."""
-        if self.eof:
-            return False
-        self.sock.settimeout(timeout)
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            raise Fail("timed out waiting for data (have %d bytes: %r)" %
-                       (len(self.buf), self.buf[:120]))
-        except ConnectionResetError:
-            self.eof = self.reset = True
-            return False
-        if not d:
-            self.eof = True
-            return False
-        self.buf += d
-        return True
-
-    def read_response(self, timeout=TIMEOUT):
-        """(status, {lower-case header: value}, body)."""
-        while b"\r\n\r\n" not in self.buf:
-            check(self.fill(timeout), "connection %s before a full response "
-                  "head (have %r)" % ("reset" if self.reset else "closed",
-                                      self.buf[:200]))
-        end = self.buf.index(b"\r\n\r\n")
-        lines = self.buf[:end].decode("latin-1").split("\r\n")
-        self.buf = self.buf[end + 4:]
-        m = re.match(r"^HTTP/1\.[01] (\d{3}) ", lines[0])
-        check(m, "bad status line %r" % lines[0])
-        hdrs = {}
-        for line in lines[1:]:
-            n, _, v = line.partition(":")
-            hdrs[n.strip().lower()] = v.strip()
-        n = int(hdrs.get("content-length", "0"))
-        while len(self.buf) < n:
-            check(self.fill(timeout), "connection closed in a body")
-        body, self.buf = self.buf[:n], self.buf[n:]
-        return int(m.group(1)), hdrs, body
-
-    def wait_eof(self, timeout):
-        """Seconds until the server closes (FIN or RST); Fail if it does not
-        within timeout or sends bytes first."""
-        t0 = time.monotonic()
-        while True:
-            left = timeout - (time.monotonic() - t0)
-            check(left > 0, "no FIN within %.1fs" % timeout)
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
-                continue
-            if not self.fill(left):
-                check(self.buf == b"", "bytes before the close: %r" %
-                      self.buf[:200])
-                return time.monotonic() - t0
-
-    def close(self):
-        self.sock.close()
 
 
 def try_connect(host, port, src=None, timeout=2.0):
@@ -163,8 +76,8 @@ def http_get(url, timeout=1.0, src=None):
         return None, type(e).__name__
     try:
         c.send(request(m.group(3), "Connection: close\r\n"))
-        st, _, body = c.read_response(timeout)
-        return st, body
+        resp = c.read_response(timeout=timeout)
+        return resp.status, resp.body
     except (Fail, OSError) as e:
         return None, str(e)
     finally:
@@ -178,8 +91,9 @@ def c_drain(a):
     """SIGTERM with an idle keep-alive connection and a slow request open."""
     idle = Conn(a.host, a.port, a.src)
     idle.send(request("/idle"))
-    st, h, _ = idle.read_response()
-    check(st == 302 and h.get("connection") == "keep-alive",
+    h = idle.read_response()
+    st = h.status
+    check(st == 302 and h.text("connection") == "keep-alive",
           "idle: before the drain: %d %r" % (st, h))
     slow = Conn(a.host, a.port, a.src)
     head = request("/slow?x=1")
@@ -221,12 +135,13 @@ def c_drain(a):
     # The slow request completes within the grace time.
     t1 = time.monotonic()
     slow.send(head[-2:])
-    st, h, body = slow.read_response()
+    h = slow.read_response()
+    st = h.status
     check(st == 302, "slow: status %d" % st)
-    check(h.get("connection") == "close",
-          "slow: Connection %r, want close" % h.get("connection"))
-    check(h.get("location", "").endswith("/slow?x=1"),
-          "slow: Location %r" % h.get("location"))
+    check(h.text("connection") == "close",
+          "slow: Connection %r, want close" % h.text("connection"))
+    check((h.text("location") or "").endswith("/slow?x=1"),
+          "slow: Location %r" % h.text("location"))
     closed = slow.wait_eof(2.0)
     check(not slow.reset, "slow: reset instead of a FIN after the answer")
     slow.close()
@@ -262,8 +177,9 @@ def c_hold(a):
         before = "reset" if c.reset else before
     try:
         c.send(head[-2:])
-        st, h, _ = c.read_response(2.0)
-        after = "answered %d Connection: %s" % (st, h.get("connection"))
+        h = c.read_response(timeout=2.0)
+        st = h.status
+        after = "answered %d Connection: %s" % (st, h.text("connection"))
     except ConnectionResetError:
         after = "reset"
     except BrokenPipeError:
@@ -281,8 +197,9 @@ def c_local_drain(a):
     sent: the same drain as over AF_XDP. Reports every deviation."""
     idle = Conn(a.host, a.port)
     idle.send(request("/idle"))
-    st, h, _ = idle.read_response()
-    check(st == 302 and h.get("connection") == "keep-alive",
+    h = idle.read_response()
+    st = h.status
+    check(st == 302 and h.text("connection") == "keep-alive",
           "idle: before the drain: %d %r" % (st, h))
     slow = Conn(a.host, a.port)
     head = request("/slow")
@@ -303,8 +220,9 @@ def c_local_drain(a):
         c = Conn(a.host, a.port)
         c.send(request("/new"))
         try:
-            st, h, _ = c.read_response(1.0)
-            new = "answered %d Connection: %s" % (st, h.get("connection"))
+            h = c.read_response(timeout=1.0)
+            st = h.status
+            new = "answered %d Connection: %s" % (st, h.text("connection"))
         except Fail as e:
             new = "accepted, then %s" % e
         c.close()
@@ -314,9 +232,10 @@ def c_local_drain(a):
         time.sleep(0.05)
     try:
         slow.send(head[-2:])
-        st, h, _ = slow.read_response(2.0)
-        res = "%d Connection: %s" % (st, h.get("connection"))
-        ok = st == 302 and h.get("connection") == "close"
+        h = slow.read_response(timeout=2.0)
+        st = h.status
+        res = "%d Connection: %s" % (st, h.text("connection"))
+        ok = st == 302 and h.text("connection") == "close"
     except (Fail, OSError) as e:
         res, ok = "no answer (%s)" % e, False
     (seen if ok else issues).append(
@@ -333,7 +252,8 @@ def c_bad(a):
                 b"GET /a b c HTTP/1.1\r\nHost: a\r\n\r\n"):
         c = Conn(a.host, a.port, a.src)
         c.send(raw)
-        st, _, _ = c.read_response()
+        resp = c.read_response()
+        st = resp.status
         check(st == 400, "status %d for %r" % (st, raw[:40]))
         c.wait_eof(2.0)
         c.close()

@@ -1,5 +1,5 @@
-#!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034 # settings: read by run.sh and lib.sh
 # TCP-lite under loss, floods and hostile peers: xredird on a topology of
 # its own (XR_TOPO=$XR_ROBUST_TOPO, default xrrob) with
 #
@@ -15,30 +15,16 @@
 #
 # each checked with the capture checker (pcapcheck) where it applies.
 #
-# Needs root and a build (`make all build/tests/pcapcheck`); has make build
-# its tools into $BUILD/robust. Prints one line per test, ok or FAIL with a
-# short reason, and exits non-zero if any failed.
-# Nothing is skipped: a missing tool fails the tests that need it. The
-# topology is torn down on exit; E2E_KEEP=1 keeps the work dir (logs,
-# captures), which is also kept when something failed.
-#
-# usage: tests/e2e/robust.sh
-set -u
-export LC_ALL=C
-
-cd "$(dirname "$0")/../.." || exit 1
-: "${CAP_SNAPLEN:=2048}" "${CAP_BUFFER_KB:=131072}"
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
-
-TOPO=${XR_ROBUST_TOPO:-xrrob}
-PORT=10000
+# Has make build its tools into $BUILD/robust. Topology XR_ROBUST_TOPO
+# (default xrrob). Run by tests/e2e/run.sh robust.
+SUITE_TOPO=${XR_ROBUST_TOPO:-xrrob}
+SUITE_TOOLS=(tc clang cc)
+CAP_SNAPLEN=2048 CAP_BUFFER_KB=131072
 DEFAULT=https://k8s.gcr.io
 ROBUST_PY=$E2E_ROOT/tests/e2e/robust.py
 RAW_PY=$E2E_ROOT/tests/robust/rawclient.py
 IMPAIR=$E2E_ROOT/tests/robust/impair.sh
 case "$BUILD" in /*) RAWC=$BUILD/robust/rawclient ;; *) RAWC=$E2E_ROOT/$BUILD/robust/rawclient ;; esac
-XREDIRCTL=${XREDIRCTL:-$E2E_ROOT/$BUILD/xredirctl}
 # The daemon of tests 00-16: short timeouts so that the timeout tests and
 # the drain after the loss tests take seconds.
 IDLE_TIMEOUT=5
@@ -55,27 +41,6 @@ RAW_FILTER="host $RAW_SRC"
 # TIME-WAIT sockets would make bind() fail.
 ZW_PORT=24678 # the stop-reading client
 SPORT_SLOW=24001 SPORT_IDLE=24002 SPORT_FULL=24010 SPORT_CLOSE=24100
-
-TESTS=(
-	00-impair-tool
-	01-loss-keepalive
-	02-loss-curl
-	03-loss-drain
-	04-loss-capture
-	05-syn-flood
-	06-rfc5961
-	07-window-raw
-	08-slowloris
-	09-idle-keepalive
-	10-tiny-mss
-	11-mss-48
-	12-odd-options-syn-data
-	13-head-1byte-segments
-	14-closing
-	15-syn-cookie-edges
-	16-zero-window-giveup
-	17-table-full
-)
 
 # ---- helpers ----
 
@@ -96,7 +61,7 @@ stats() {
 	"$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" stats --json >"$1" 2>&1
 }
 
-rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$XR_PID/status"; }
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$D_PID/status"; }
 
 srv_mac() { srv cat "/sys/class/net/$XR_SRV_IF/address"; }
 
@@ -206,12 +171,65 @@ kill_client_sockets() {
 	cli ss -K -tn dst "$XR_SRV_IP4" dport = ":$PORT" >/dev/null 2>&1 || true
 }
 
-robust_cleanup() {
-	local rc=$?
+suite_setup() {
+	make -s -C "$E2E_ROOT" BUILD="$BUILD" "$RAWC" "${RAWC%/*}/impaird" \
+		"${RAWC%/*}/impair.bpf.o" ||
+		{ why "building tests/robust failed"; return 1; }
+	d_start -m "${XR_ARGS[@]}"
+}
+
+suite_cleanup() {
 	"$IMPAIR" off --netns "$XR_CLI_NS" --iface "$XR_CLI_IF" >/dev/null 2>&1
 	rm -rf "/run/xredir-impair/$XR_CLI_NS-$XR_CLI_IF"
-	(exit "$rc")
-	e2e_cleanup
+}
+
+# State that groups of tests share: 01-03 run under one impairment and one
+# capture, which 04 checks; the stop-reading client runs while 06-15 do
+# (its give-up, which 16 checks, takes ~100 s).
+LOSS_PHASE=off
+LOSS_CAP_ERR="no capture: tests 01-03 did not run"
+suite_before_test() {
+	case "$1" in
+	0[123]-*) loss_on || return 1 ;;
+	*) [ "$LOSS_PHASE" != on ] || loss_off ;;
+	esac
+	case "$1" in
+	0[6-9]-* | 1[0-6]-*) [ -n "$ZW_PID" ] || { kill_client_sockets; zw_start; } ;;
+	esac
+	return 0
+}
+
+loss_on() {
+	case "$LOSS_PHASE" in
+	on) return 0 ;;
+	failed) why "$LOSS_CAP_ERR"; return 1 ;;
+	esac
+	LOSS_CAP=$E2E_WORK/loss.pcap
+	LOSS_STATS0=$E2E_WORK/loss.s0
+	LOSS_CAP_ERR=
+	stats "$LOSS_STATS0"
+	if ! impair on --port "$PORT" --dir both --loss "$LOSS" --dup "$DUP" \
+		--reorder "$REORDER" --delay-ms "$DELAY_MS" --seed "$SEED" \
+		>"$E2E_WORK/impair-on.log" 2>&1; then
+		LOSS_CAP_ERR="impair.sh on failed: $(tail -n 1 "$E2E_WORK/impair-on.log")"
+	elif ! cap_start "$XR_CLI_IF" "$LOSS_CAP" "tcp port $PORT"; then
+		LOSS_CAP_ERR="capture: $(cat "$E2E_WORK/.reason")"
+	fi
+	LOSS_PHASE=on
+	[ -z "$LOSS_CAP_ERR" ] && return 0
+	loss_off
+	LOSS_PHASE=failed
+	why "$LOSS_CAP_ERR"
+	return 1
+}
+
+loss_off() {
+	if [ -n "$CAP_PID" ]; then
+		cap_stop || LOSS_CAP_ERR=$(cat "$E2E_WORK/.reason")
+	fi
+	impair off >/dev/null 2>&1
+	kill_client_sockets
+	LOSS_PHASE="done"
 }
 
 # ---- 00: the impairment tool itself ----
@@ -254,7 +272,7 @@ in_range() {
 	return 1
 }
 
-t00_impair() {
+test_00_impair_tool() {
 	need ping tcpdump "$PYTHON" || return 1
 	local a b lost lost2 dups reo slow
 	# Loss client -> server, twice with the same seed: the same pings lost.
@@ -301,8 +319,7 @@ t00_impair() {
 
 # ---- 01-04: loss, duplication and reordering ----
 
-LOSS_STATS0=
-t01_keepalive() {
+test_01_loss_keepalive() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t01.json n s r
 	cli timeout 240 "$PYTHON" "$ROBUST_PY" keepalive --host "$XR_SRV_IP4" \
@@ -332,7 +349,7 @@ curl_one() {
 # response (curl 52, "Empty reply"): the idle timeout racing a request that
 # loss held back for seconds. It counts only if that attempt lasted at least
 # the idle timeout - 0.5 s; an earlier close, or a reset, is a failure.
-t02_curl() {
+test_02_loss_curl() {
 	need curl xargs || return 1
 	local out=$E2E_WORK/t02.out t0 dt ok bad id code loc tt ex retried=0 n
 	t0=$(now)
@@ -364,7 +381,7 @@ t02_curl() {
 		"($retried retried after an idle close)"
 }
 
-t03_drain() {
+test_03_loss_drain() {
 	local f=$E2E_WORK/t03.stats
 	# The clients are gone; the impairment stays on while xredird closes
 	# what is left (FIN retransmissions, linger, idle timeout).
@@ -381,7 +398,7 @@ t03_drain() {
 		"timeouts=$(delta "$LOSS_STATS0" "$f" timeouts)"
 }
 
-t04_capture() {
+test_04_loss_capture() {
 	[ -n "$LOSS_CAP_ERR" ] && { why "$LOSS_CAP_ERR"; return 1; }
 	local j=$E2E_WORK/t03.impair.json t=$E2E_WORK/t04.tcp
 	[ -s "$j" ] || { why "no impairment counters: 03 did not get that far"; return 1; }
@@ -409,7 +426,7 @@ t04_capture() {
 
 # ---- 05: SYN flood ----
 
-t05_flood() {
+test_05_syn_flood() {
 	need curl "$PYTHON" || return 1
 	[ -x "$RAWC" ] || { why "no $RAWC"; return 1; }
 	local s0=$E2E_WORK/t05.s0 s1=$E2E_WORK/t05.s1 fl=$E2E_WORK/t05.flood
@@ -487,7 +504,7 @@ t05_flood() {
 
 # ---- 06-15: hostile and odd peers ----
 
-t06_rfc5961() {
+test_06_rfc5961() {
 	local s0=$E2E_WORK/t06.s0 s1=$E2E_WORK/t06.s1 ch
 	stats "$s0"
 	captured t06 "$RAW_FILTER" raw rst-exact rst-in-window rst-out-of-window \
@@ -504,13 +521,13 @@ t06_rfc5961() {
 		"keep-alive probes acked; flows survive; capture clean"
 }
 
-t07_window() {
+test_07_window_raw() {
 	captured t07 "$RAW_FILTER" raw zero-window window-update || return 1
 	pcap_clean "$CAP" || return 1
 	echo "$(raw_summary); capture clean"
 }
 
-t08_slowloris() {
+test_08_slowloris() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t08.json
 	captured t08 "port $SPORT_SLOW" cli timeout 30 "$PYTHON" "$ROBUST_PY" slowloris \
@@ -524,7 +541,7 @@ t08_slowloris() {
 		"(--header-timeout $HEADER_TIMEOUT, $(jget "$out" bytes_sent) bytes sent); capture clean"
 }
 
-t09_idle() {
+test_09_idle_keepalive() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t09.json
 	captured t09 "port $SPORT_IDLE" cli timeout 30 "$PYTHON" "$ROBUST_PY" idle \
@@ -538,25 +555,25 @@ t09_idle() {
 		"(--idle-timeout $IDLE_TIMEOUT); capture clean"
 }
 
-t10_mss() {
+test_10_tiny_mss() {
 	captured t10 "$RAW_FILTER" raw mss-536 mss-88 || return 1
 	pcap_clean "$CAP" || return 1
 	echo "$(raw_summary); capture clean"
 }
 
-t11_mss_48() {
+test_11_mss_48() {
 	captured t11 "$RAW_FILTER" raw mss-48 || return 1
 	pcap_clean "$CAP" || return 1
 	echo "$(raw_summary); capture clean"
 }
 
-t12_options() {
+test_12_odd_options_syn_data() {
 	captured t12 "$RAW_FILTER" raw odd-options syn-data syn-retransmit || return 1
 	pcap_clean "$CAP" || return 1
 	echo "$(raw_summary); capture clean"
 }
 
-t13_head() {
+test_13_head_1byte_segments() {
 	captured t13 "$RAW_FILTER" raw head-1byte || return 1
 	pcap_clean "$CAP" || return 1
 	echo "$(raw_summary); capture clean"
@@ -572,7 +589,7 @@ closing_clients() {
 	[ "$code" = 302 ] || { why "curl with Connection: close: $code"; return 1; }
 }
 
-t14_closing() {
+test_14_closing() {
 	need curl || return 1
 	local s0=$E2E_WORK/t14.s0 s1=$E2E_WORK/t14.s1 w
 	stats "$s0"
@@ -587,7 +604,7 @@ t14_closing() {
 		"acked exactly (timewait_acks +$w); curl Connection: close; capture clean"
 }
 
-t15_cookies() {
+test_15_syn_cookie_edges() {
 	captured t15 "$RAW_FILTER" raw lost-first-segments stale-handshake-ack || return 1
 	pcap_clean "$CAP" || return 1
 	echo "$(raw_summary); capture clean"
@@ -629,7 +646,7 @@ zw_start() {
 	ZW_RSS_STALLED=$(rss_kb)
 }
 
-t16_zero_window() {
+test_16_zero_window_giveup() {
 	need tcpdump "$PYTHON" || return 1
 	[ -n "$ZW_PID" ] || { why "the stop-reading client was not started"; return 1; }
 	local st=$E2E_WORK/t16.stalled s1=$E2E_WORK/t16.s1 res probes gu rss1 rc=0
@@ -672,15 +689,14 @@ t16_zero_window() {
 
 # ---- 17: table full ----
 
-t17_table_full() {
+test_17_table_full() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t17.json s0=$E2E_WORK/t17.s0 s1=$E2E_WORK/t17.s1 tf
 	# SIGTERM drains for up to --grace (default 5 s) first. A queue the
 	# last daemon's socket still holds is xredird's own to wait for.
-	xr_stop 10 || return 1
-	XR_LOG=$E2E_WORK/xredird-maxflows.log
-	xr_start --max-flows 4 --idle-timeout 30 || return 1
-	# xr_start's readiness curl has come and gone: wait for its flow.
+	d_stop 10 || return 1
+	d_start -m --max-flows 4 --idle-timeout 30 || return 1
+	# d_start's readiness curl has come and gone: wait for its flow.
 	wait_drained 10 || return 1
 	stats "$s0"
 	captured t17 "portrange $SPORT_FULL-$((SPORT_FULL + 4))" cli timeout 30 "$PYTHON" "$ROBUST_PY" \
@@ -698,96 +714,3 @@ t17_table_full() {
 	echo "4 flows held, the 5th connection reset cleanly ($(jget "$out" extra) after" \
 		"$(jget "$out" extra_s)s, table_full +$tf), the 4 still answer; capture clean"
 }
-
-# ---- main ----
-
-if [ "$(id -u)" != 0 ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
-	echo "robust: 0 passed, ${#TESTS[@]} failed (not root)"
-	exit 1
-fi
-
-mkdir -p /run/lock
-exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
-if ! flock -w 120 9; then
-	echo "robust: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
-	exit 1
-fi
-
-e2e_init "$TOPO" || { echo "robust: cannot read the topology" >&2; exit 1; }
-trap robust_cleanup EXIT
-T_START=$(now)
-SETUP_ERR=
-
-for tool in ip ethtool tc clang cc; do
-	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
-done
-[ -x "$XREDIRD" ] || SETUP_ERR="no $XREDIRD: build first (make all)"
-[ -x "$XREDIRCTL" ] || SETUP_ERR="no $XREDIRCTL: build first (make all)"
-if [ -z "$SETUP_ERR" ] &&
-	! make -s -C "$E2E_ROOT" BUILD="$BUILD" "$RAWC" "${RAWC%/*}/impaird" \
-		"${RAWC%/*}/impair.bpf.o" >"$E2E_WORK/build.log" 2>&1; then
-	SETUP_ERR="building tests/robust failed: $(grep -m1 -i error "$E2E_WORK/build.log")"
-fi
-# shellcheck disable=SC2119
-if [ -z "$SETUP_ERR" ] &&
-	! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
-	SETUP_ERR="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
-fi
-if [ -z "$SETUP_ERR" ] && ! xr_start "${XR_ARGS[@]}" >"$E2E_WORK/start.log" 2>&1; then
-	SETUP_ERR="xredird did not start: $(cat "$E2E_WORK/.reason" 2>/dev/null)"
-fi
-if [ -n "$SETUP_ERR" ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
-	[ -s "$E2E_WORK/build.log" ] && sed 's/^/    | /' "$E2E_WORK/build.log" | tail -n 20
-	[ -s "$E2E_WORK/start.log" ] && sed 's/^/    | /' "$E2E_WORK/start.log"
-	e2e_summary
-	exit 1
-fi
-
-e2e_test 00-impair-tool live t00_impair
-
-# 01-04 run under one impairment and one capture.
-LOSS_CAP=$E2E_WORK/loss.pcap
-LOSS_CAP_ERR=
-LOSS_STATS0=$E2E_WORK/loss.s0
-stats "$LOSS_STATS0"
-if ! impair on --port "$PORT" --dir both --loss "$LOSS" --dup "$DUP" \
-	--reorder "$REORDER" --delay-ms "$DELAY_MS" --seed "$SEED" \
-	>"$E2E_WORK/impair-on.log" 2>&1; then
-	LOSS_CAP_ERR="impair.sh on failed: $(tail -n 1 "$E2E_WORK/impair-on.log")"
-elif ! cap_start "$XR_CLI_IF" "$LOSS_CAP" "tcp port $PORT" >"$E2E_WORK/cap.log" 2>&1; then
-	LOSS_CAP_ERR="capture: $(cat "$E2E_WORK/.reason")"
-fi
-if [ -n "$LOSS_CAP_ERR" ]; then
-	for t in 01-loss-keepalive 02-loss-curl 03-loss-drain; do e2e_fail "$t" "$LOSS_CAP_ERR"; done
-else
-	e2e_test 01-loss-keepalive live t01_keepalive
-	e2e_test 02-loss-curl live t02_curl
-	e2e_test 03-loss-drain live t03_drain
-	cap_stop >"$E2E_WORK/cap.log" 2>&1 || LOSS_CAP_ERR=$(cat "$E2E_WORK/.reason")
-fi
-impair off >/dev/null 2>&1
-kill_client_sockets
-e2e_test 04-loss-capture t04_capture
-
-e2e_test 05-syn-flood live t05_flood
-kill_client_sockets
-
-# The stop-reading client runs while 06-15 do (its give-up takes ~100 s).
-zw_start >"$E2E_WORK/zw-start.log" 2>&1
-e2e_test 06-rfc5961 live t06_rfc5961
-e2e_test 07-window-raw live t07_window
-e2e_test 08-slowloris live t08_slowloris
-e2e_test 09-idle-keepalive live t09_idle
-e2e_test 10-tiny-mss live t10_mss
-e2e_test 11-mss-48 live t11_mss_48
-e2e_test 12-odd-options-syn-data live t12_options
-e2e_test 13-head-1byte-segments live t13_head
-e2e_test 14-closing live t14_closing
-e2e_test 15-syn-cookie-edges live t15_cookies
-e2e_test 16-zero-window-giveup live t16_zero_window
-e2e_test 17-table-full live t17_table_full
-
-echo "robust: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s"
-e2e_summary

@@ -1,386 +1,233 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# xredir's end-to-end tests: xredird on the server veth of a topology of its
-# own (scripts/topology.sh, XR_TOPO=$XR_E2E_TOPO, default xre2e), real
-# clients (curl, python3, wrk) in the client namespace, and a capture of
-# tests 01-11 on the client veth checked by pcapcheck.
+# Runs xredir's end-to-end suites, or some of their tests, and prints one
+# ok/FAIL line per test, a summary per suite and a last line
+# "N passed, M failed"; exits non-zero if any failed.
 #
-# Needs root and a build (`make all build/tests/pcapcheck`; `make e2e-test`
-# does both): builds nothing itself. Prints one line per test, ok or FAIL
-# with a short reason, and exits non-zero if any failed. A missing tool
-# fails the tests that need it; nothing is skipped. The topology is always
-# torn down on exit. E2E_KEEP=1 keeps the work dir (logs, capture); it is
-# also kept when something failed.
+# usage: tests/e2e/run.sh [-l] ARG...
+#   SUITE                 every test of tests/e2e/SUITE.sh   (run.sh robust)
+#   SUITE:SEL[,SEL...]    some of its tests                   (run.sh robust:04)
+#   SEL                   in the suites named alongside, or else in the
+#                         basic suite                         (run.sh 07 12)
+#   -l                    list the tests instead of running them
+# SEL is a test number (07; 01 also takes 01a, 01b...) or a glob matched
+# anywhere in the test's name (drain, 'corpus-*').
 #
-# usage: tests/e2e/run.sh
+# Each suite runs in a bash of its own on a topology of its own, which the
+# runner brings up and always tears down. Needs root and a build (`make all
+# build/tests/pcapcheck`; `make e2e-test` does both). A missing tool fails
+# the tests that need it; nothing is skipped. E2E_KEEP=1 keeps the work dir
+# (logs, captures), which is also kept when something failed.
+#
+# A suite file, tests/e2e/NAME.sh, is sourced after lib.sh (the helpers,
+# the daemon's d_start/d_stop/d_wait) from the repository's root and holds
+# only settings, hooks and tests:
+#
+#   SUITE_TOPO=${XR_NAME_TOPO:-xrname}  its topology (scripts/topology.sh),
+#                                       renamed by a run in parallel
+#   SUITE_TOOLS=(curl "$PYTHON")        tools without which set-up fails
+#   suite_setup() { d_start -m; }       optional, once the topology is up
+#   suite_before_test() { ...; }        optional, $1 the test's name: state
+#                                       that a group of tests shares
+#   suite_after_test() { d_end; }       optional
+#   suite_cleanup() { ...; }            optional, at exit (daemons stopped)
+#   test_07_pipeline_50() {             shown as 07-pipeline-50; tests run
+#           ...                         in name order; one fails by
+#           why "reason"; return 1      returning non-zero; its last line
+#           echo "what was checked"     of output is the ok line's summary
+#   }
+#
+# A failing suite_setup fails every selected test, a failing
+# suite_before_test that test. A daemon running when a test starts must
+# still run when it ends, unless the test stopped it.
 set -u
 export LC_ALL=C
-
 cd "$(dirname "$0")/../.." || exit 1
-# wrk makes about a million packets in 5 s: whole frames (the client veth has
-# TSO off and xredird sends single frames, so none exceeds MTU + 14; test 14
-# fails if pcapcheck finds one cut) in a 256 MiB ring of ~2 KiB slots. With
-# -s 0 and 32 MiB, tcpdump dropped ~2% of them here.
-: "${CAP_SNAPLEN:=2048}" "${CAP_BUFFER_KB:=262144}"
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
 
-# Not $XR_TOPO: a developer's own topology must not be torn down by a test.
-TOPO=${XR_E2E_TOPO:-xre2e}
-PORT=10000
-DEFAULT=https://k8s.gcr.io
-MATCH=https://registry-1.docker.io
-CAPTURED="01 02 03 04 05 06 07 08 09 10 11" # tests in the capture
+E2E_DIR=tests/e2e
 
-TESTS=(
-	01-get-http11
-	02-http10-close
-	03-head
-	04-ipv6
-	05-match-client
-	06-keepalive-1000
-	07-pipeline-50
-	08-connection-close
-	09-split-head
-	10-bad-request
-	11-wrk
-	12-other-traffic
-	13-stop-detach
-	14-capture-clean
-)
+# ---- one suite, in this process ----
 
-# ---- helpers for curl's output ----
-
-# hdr FILE NAME: the value of a header in curl's -D dump (no CR).
-hdr() {
-	tr -d '\r' <"$1" | sed -n "s/^$2: *//Ip"
+# e2e_name FUNC: test_01a_drain_graceful -> 01a-drain-graceful
+e2e_name() {
+	local n=${1#test_}
+	echo "${n//_/-}"
 }
 
-hdr_count() {
-	tr -d '\r' <"$1" | grep -ci "^$2:"
-}
-
-html_escape() {
-	printf '%s' "$1" | sed "s/&/\\&amp;/g; s/'/\\&#39;/g"
-}
-
-# curl_redirect OUT URL WANT-LOCATION [CURL-ARGS]: GET (or HEAD with -I)
-# URL from the client namespace, check the whole redirect. Files OUT.hdr,
-# OUT.body.
-curl_redirect() {
-	local out=$1 url=$2 loc=$3 w head=0 a
-	shift 3
-	for a in "$@"; do [ "$a" = -I ] && head=1; done
-	w=$(cli curl -sS -g -m 5 -D "$out.hdr" -o "$out.body" \
-		-w '%{http_code}' "$@" "$url" 2>&1) || {
-		why "curl $url failed: $w"
-		return 1
-	}
-	check_redirect "$out" "$loc" keep-alive "$head"
-}
-
-# check_redirect OUT LOCATION CONNECTION HEAD: curl's OUT.hdr and OUT.body.
-check_redirect() {
-	local out=$1 loc=$2 conn=$3 head=$4 h n date now body
-	cat "$out.hdr" >&2
-	n=$(head -n 1 "$out.hdr" | tr -d '\r')
-	[ "$n" = "HTTP/1.1 302 Found" ] || { why "status line '$n'"; return 1; }
-	for h in Location Content-Type Content-Length Date Connection; do
-		n=$(hdr_count "$out.hdr" "$h")
-		[ "$n" = 1 ] || { why "header $h appears $n times"; return 1; }
+# selected NAME SEL...: whether a selector takes the test.
+selected() {
+	local name=$1 sel
+	shift
+	[ $# = 0 ] && return 0
+	for sel in "$@"; do
+		if [[ "$sel" =~ ^[0-9]+$ ]]; then
+			[[ "$name" =~ ^${sel}[a-z]?- ]] && return 0
+		else
+			# shellcheck disable=SC2053 # SEL is a pattern
+			[[ "$name" == *$sel* ]] && return 0
+		fi
 	done
-	n=$(hdr "$out.hdr" Location)
-	[ "$n" = "$loc" ] || { why "Location '$n', want '$loc'"; return 1; }
-	n=$(hdr "$out.hdr" Content-Type)
-	[ "$n" = "text/html; charset=utf-8" ] ||
-		{ why "Content-Type '$n'"; return 1; }
-	n=$(hdr "$out.hdr" Connection)
-	[ "$n" = "$conn" ] || { why "Connection '$n', want '$conn'"; return 1; }
-	date=$(hdr "$out.hdr" Date)
-	[[ "$date" =~ ^(Mon|Tue|Wed|Thu|Fri|Sat|Sun),\ [0-9]{2}\ [A-Z][a-z]{2}\ [0-9]{4}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ GMT$ ]] ||
-		{ why "bad Date '$date'"; return 1; }
-	now=$(date +%s)
-	n=$(date -d "$date" +%s 2>/dev/null) || { why "bad Date '$date'"; return 1; }
-	if [ $((now - n)) -gt 5 ] || [ $((n - now)) -gt 5 ]; then
-		why "Date '$date' is $((n - now))s off the clock"
+	return 1
+}
+
+# e2e_run FUNC: the test; a daemon running at its start must not have died
+# meanwhile (whatever the client saw) unless the test stopped it.
+e2e_run() {
+	local pid=$D_PID
+	"$1" || return 1
+	if [ -n "$pid" ] && [ "$D_PID" = "$pid" ] && ! d_alive; then
+		why "xredird died during the test: $(tail -n 1 "$D_LOG")"
 		return 1
 	fi
-	body=$(printf '<a href="%s">Found</a>.\n.' "$(html_escape "$loc")")
-	body=${body%.}
-	n=$(hdr "$out.hdr" Content-Length)
-	[ "$n" = "${#body}" ] ||
-		{ why "Content-Length $n, want ${#body}"; return 1; }
-	# curl -I writes the head as its output: e2e.py head checks for a body.
-	if [ "$head" = 0 ]; then
-		n=$(stat -c %s "$out.body")
-		[ "$n" = "${#body}" ] ||
-			{ why "body of $n bytes, Content-Length ${#body}"; return 1; }
-		printf '%s' "$body" | cmp -s - "$out.body" ||
-			{ why "body '$(head -c 200 "$out.body")'"; return 1; }
-	fi
 }
 
-# ---- the tests ----
-
-t01_get() {
-	need curl || return 1
-	local path='/v2/x/manifests/1?y=z'
-	curl_redirect "$E2E_WORK/t01" "http://$XR_SRV_IP4:$PORT$path" \
-		"$DEFAULT$path" --interface "$XR_CLI_IP4" || return 1
-	echo "302, all headers, ${path} kept, body exact"
-}
-
-t02_http10() {
-	need curl "$PYTHON" || return 1
-	local out=$E2E_WORK/t02 path='/v1/_ping?old=1' w
-	w=$(cli curl -sS -v --http1.0 -m 5 -D "$out.hdr" -o "$out.body" \
-		--interface "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT$path" \
-		2>"$out.err") || { why "curl failed: $(tail -n 1 "$out.err")"; return 1; }
-	check_redirect "$out" "$DEFAULT$path" close 0 || return 1
-	# curl closes an HTTP/1.0 connection itself: prove the server's close
-	# with a raw socket (recv() returns b'' after the response).
-	e2e_py http10 --src "$XR_CLI_IP4" || return 1
-	echo "302 with Connection: close, server closed"
-}
-
-t03_head() {
-	need curl "$PYTHON" || return 1
-	local out=$E2E_WORK/t03 path='/v2/x/manifests/1?y=z' glen hlen
-	curl_redirect "$out" "http://$XR_SRV_IP4:$PORT$path" "$DEFAULT$path" \
-		-I --interface "$XR_CLI_IP4" || return 1
-	curl_redirect "$out.get" "http://$XR_SRV_IP4:$PORT$path" \
-		"$DEFAULT$path" --interface "$XR_CLI_IP4" || return 1
-	hlen=$(hdr "$out.hdr" Content-Length)
-	glen=$(stat -c %s "$out.get.body")
-	[ "$hlen" = "$glen" ] ||
-		{ why "HEAD Content-Length $hlen, GET body $glen bytes"; return 1; }
-	# curl -I never reads a body: check on one connection that none comes.
-	e2e_py head --src "$XR_CLI_IP4" || return 1
-	echo "headers, Content-Length $hlen = GET body, no body"
-}
-
-t04_ipv6() {
-	need curl || return 1
-	local path='/v2/library/busybox/blobs/sha256:0123?v=6'
-	# The client namespace's default v6 source may be fd77::3 (a matching
-	# address): pin it.
-	curl_redirect "$E2E_WORK/t04" "http://[$XR_SRV_IP6]:$PORT$path" \
-		"$DEFAULT$path" --interface "$XR_CLI_IP6" || return 1
-	echo "302 over IPv6 from $XR_CLI_IP6"
-}
-
-t05_match() {
-	need curl || return 1
-	local path="/v2/lib/a&b'c/manifests/x?d=1&e=2" src want url
-	for src in "$XR_MATCH_IP4 $MATCH" "$XR_CLI_IP4 $DEFAULT" \
-		"$XR_MATCH_IP6 $MATCH" "$XR_CLI_IP6 $DEFAULT"; do
-		want=${src#* }
-		src=${src%% *}
-		case "$src" in
-		*:*) url="http://[$XR_SRV_IP6]:$PORT$path" ;;
-		*) url="http://$XR_SRV_IP4:$PORT$path" ;;
-		esac
-		curl_redirect "$E2E_WORK/t05" "$url" "$want$path" \
-			--interface "$src" || { why "from $src: $(cat "$E2E_WORK/.reason")"; return 1; }
+run_suite() {
+	local suite=$1 list=$2 fn name t0 err="" tool i
+	local funcs=() names=()
+	shift 2
+	# shellcheck source=tests/e2e/lib.sh
+	. "$E2E_DIR/lib.sh"
+	SUITE_TOOLS=()
+	SUITE_TOPO_UP=1
+	# shellcheck disable=SC1090 # the suite named on the command line
+	. "$E2E_DIR/$suite.sh" || exit 1
+	for fn in $(declare -F | awk '$3 ~ /^test_/ { print $3 }'); do
+		name=$(e2e_name "$fn")
+		selected "$name" "$@" || continue
+		funcs+=("$fn")
+		names+=("$name")
 	done
-	echo "matching clients to $MATCH, others to $DEFAULT (v4, v6; & and ' escaped)"
-}
-
-t06_keepalive() {
-	need "$PYTHON" || return 1
-	e2e_py keepalive --count 1000 --src "$XR_CLI_IP4"
-}
-
-t07_pipeline() {
-	need "$PYTHON" || return 1
-	e2e_py pipeline --count 50 --src "$XR_CLI_IP4"
-}
-
-t08_close() {
-	need "$PYTHON" || return 1
-	e2e_py conn-close --src "$XR_CLI_IP4"
-}
-
-t09_split() {
-	need "$PYTHON" || return 1
-	e2e_py split --src "$XR_CLI_IP4"
-}
-
-t10_bad() {
-	need "$PYTHON" || return 1
-	e2e_py bad --src "$XR_CLI_IP4"
-}
-
-t11_wrk() {
-	need wrk || return 1
-	local out=$E2E_WORK/t11.wrk n
-	cli timeout 30 wrk -t1 -c50 -d5s "http://$XR_SRV_IP4:$PORT/v2/wrk?x=1" \
-		>"$out" 2>&1 || { why "wrk failed: $(tail -n 1 "$out")"; cat "$out" >&2; return 1; }
-	cat "$out" >&2
-	if grep -q 'Socket errors' "$out"; then
-		why "$(grep 'Socket errors' "$out" | sed 's/^ *//')"
-		return 1
+	if [ ${#funcs[@]} = 0 ]; then
+		echo "$suite: no test matches: $*" >&2
+		exit 2
 	fi
-	if grep -q 'Non-2xx or 3xx' "$out"; then
-		why "$(grep 'Non-2xx or 3xx' "$out" | sed 's/^ *//')"
-		return 1
+	if [ "$list" = 1 ]; then
+		for name in "${names[@]}"; do echo "$suite:$name"; done
+		exit 0
 	fi
-	n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
-	[ "${n:-0}" -gt 0 ] || { why "no request counted"; return 1; }
-	echo "$n requests, $(sed -n 's/^Requests\/sec: *//p' "$out") req/s, no errors"
-}
-
-t12_other() {
-	need ping "$PYTHON" || return 1
-	cli ping -c 1 -W 2 -q "$XR_SRV_IP4" >&2 || { why "ping $XR_SRV_IP4 failed"; return 1; }
-	cli ping -6 -c 1 -W 2 -q "$XR_SRV_IP6" >&2 || { why "ping $XR_SRV_IP6 failed"; return 1; }
-	local port=8080 i ok=0
-	e2e_bg echo8080 srv "$PYTHON" "$E2E_PY" echo-server --port $port
-	for i in $(seq 100); do
-		grep -q listening "$E2E_WORK/echo8080.out" && { ok=1; break; }
-		sleep 0.05
-	done
-	if [ "$ok" != 1 ]; then
-		why "echo server did not start: $(tail -n 1 "$E2E_WORK/echo8080.out")"
-		e2e_bg_stop echo8080
-		return 1
+	if [ "$(id -u)" != 0 ]; then
+		for name in "${names[@]}"; do e2e_fail "$name" "must run as root"; done
+		e2e_summary "$suite"
+		exit 1
 	fi
-	ok=0
-	e2e_py echo --host "$XR_SRV_IP4" --port $port &&
-		e2e_py echo --host "$XR_SRV_IP6" --port $port && ok=1
-	e2e_bg_stop echo8080
-	[ "$ok" = 1 ] || return 1
-	echo "ping v4+v6, TCP echo on port $port v4+v6"
-}
-
-t13_stop() {
-	need "$PYTHON" || return 1
-	xr_alive || { why "xredird was not running (died earlier?)"; return 1; }
-	local t0 dt link
+	# One run per topology name at a time.
+	mkdir -p /run/lock
+	exec 9>"/run/lock/${SUITE_LOCK:-xredir-e2e-$SUITE_TOPO}.lock"
+	flock -w 300 9 || { echo "$suite: another run holds the lock of $SUITE_TOPO" >&2; exit 1; }
+	e2e_init "$SUITE_TOPO" || { echo "$suite: cannot read the topology" >&2; exit 1; }
 	t0=$(now)
-	xr_stop 5 || return 1
-	dt=$(awk "BEGIN { printf \"%.2f\", $(now) - $t0 }")
-	grep -q 'msg=stopped' "$XR_LOG" ||
-		{ why "no msg=stopped in the log: $(tail -n 1 "$XR_LOG")"; return 1; }
-	link=$(ip -n "$XR_SRV_NS" link show "$XR_SRV_IF") ||
-		{ why "no $XR_SRV_IF"; return 1; }
-	echo "$link" >&2
-	# "mtu 1500 xdp qdisc" (or xdpgeneric...) and a "prog/xdp id N" line.
-	if echo "$link" | grep -Eq ' xdp(generic|drv|offload)? |prog/xdp'; then
-		why "XDP program still attached: $(echo "$link" | grep -o 'prog/xdp.*')"
-		return 1
-	fi
-	e2e_py refused --host "$XR_SRV_IP4" --port $PORT --src "$XR_CLI_IP4" &&
-		e2e_py refused --host "$XR_SRV_IP6" --port $PORT --src "$XR_CLI_IP6" ||
-		return 1
-	echo "exit 0 in ${dt}s, msg=stopped, XDP detached, kernel refuses :$PORT (v4, v6)"
-}
 
-# summary_value KEY FILE: key=N from pcapcheck's summary line.
-summary_value() {
-	sed -n 's/^summary: //p' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
-# The capture was stopped before: $CAP_OK says whether it dropped nothing.
-t14_capture() {
-	[ -x "$PCAPCHECK" ] || { why "no $PCAPCHECK (make $BUILD/tests/pcapcheck)"; return 1; }
-	[ -n "$CAP_ERR" ] && { why "$CAP_ERR"; return 1; }
-	local out=$E2E_WORK/pcapcheck.out rc=0 server flows k n
-	# No test in 01-11 makes the server reset a connection: --allow-rst 0.
-	"$PCAPCHECK" --kernel-ttl "$XR_KERNEL_TTL" "$E2E_WORK/capture.pcap" \
-		>"$out" 2>&1 || rc=$?
-	cat "$out" >&2
-	cat "$E2E_WORK/capture.pcap.log" >&2
-	[ "$rc" = 0 ] || {
-		why "pcapcheck exit $rc: $(grep -m1 '^VIOLATION' "$out" || tail -n 1 "$out")"
-		return 1
-	}
-	server=$(summary_value server "$out")
-	flows=$(summary_value flows "$out")
-	for k in truncated unchecked untracked; do
-		n=$(summary_value $k "$out")
-		[ "$n" = 0 ] || {
-			why "pcapcheck $k=$n: the capture is incomplete (snaplen $CAP_SNAPLEN?)"
-			return 1
-		}
+	for tool in ip ethtool "${SUITE_TOOLS[@]}"; do
+		command -v "$tool" >/dev/null 2>&1 || err="missing tool: $tool"
 	done
-	# Tests 01-11 make well over 100 connections and thousands of packets.
-	if [ "${server:-0}" -lt 1000 ] || [ "${flows:-0}" -lt 50 ]; then
-		why "capture too small: server=$server flows=$flows"
-		return 1
+	if [ -x "$XREDIRD" ] && [ -x "$XREDIRCTL" ]; then
+		# Copies: a rebuild of the tree meanwhile does not pull the
+		# binaries from under a running test.
+		mkdir -p "$E2E_WORK/bin"
+		cp "$XREDIRD" "$XREDIRCTL" "$E2E_WORK/bin/"
+		XREDIRD=$E2E_WORK/bin/xredird
+		XREDIRCTL=$E2E_WORK/bin/xredirctl
+	else
+		err="no $XREDIRD or $XREDIRCTL: build first (make all)"
 	fi
-	echo "clean: $server server packets in $flows flows"
+	# shellcheck disable=SC2119 # no arguments: the defaults
+	if [ -z "$err" ] && [ "$SUITE_TOPO_UP" = 1 ] &&
+		! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
+		err="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
+	fi
+	if [ -z "$err" ] && declare -F suite_setup >/dev/null &&
+		! suite_setup >"$E2E_WORK/setup.log" 2>&1; then
+		err=$(cat "$E2E_WORK/.reason" 2>/dev/null || tail -n 1 "$E2E_WORK/setup.log")
+		[ -n "$err" ] || err="suite_setup failed"
+	fi
+	if [ -n "$err" ]; then
+		for name in "${names[@]}"; do e2e_fail "$name" "setup: $err"; done
+		[ -s "$E2E_WORK/setup.log" ] && tail -n 20 "$E2E_WORK/setup.log" | sed 's/^/    | /'
+		e2e_summary "$suite"
+		exit 1
+	fi
+
+	for i in "${!funcs[@]}"; do
+		name=${names[$i]}
+		rm -f "$E2E_WORK/.reason"
+		if declare -F suite_before_test >/dev/null &&
+			! suite_before_test "$name" >>"$E2E_WORK/before.log" 2>&1; then
+			e2e_fail "$name" "setup: $(cat "$E2E_WORK/.reason" 2>/dev/null)"
+			continue
+		fi
+		e2e_test "$name" e2e_run "${funcs[$i]}"
+		if declare -F suite_after_test >/dev/null; then
+			suite_after_test "$name" >>"$E2E_WORK/after.log" 2>&1
+		fi
+	done
+	echo "$suite: $(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")s"
+	e2e_summary "$suite"
 }
 
-# ---- main ----
-
-if [ "$(id -u)" != 0 ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "must run as root"; done
-	echo "e2e: 0 passed, ${#TESTS[@]} failed (not root)"
-	exit 1
+if [ "${1:-}" = --suite ]; then
+	shift
+	run_suite "$@"
+	exit
 fi
 
-# One run per topology name at a time.
-mkdir -p /run/lock
-exec 9>"/run/lock/xredir-e2e-$TOPO.lock"
-if ! flock -w 120 9; then
-	echo "e2e: another run holds /run/lock/xredir-e2e-$TOPO.lock" >&2
-	exit 1
+# ---- the command line: which suites, which tests ----
+
+list=0
+if [ "${1:-}" = -l ]; then
+	list=1
+	shift
 fi
-
-e2e_init "$TOPO" || { echo "e2e: cannot read the topology" >&2; exit 1; }
-T_START=$(now)
-SETUP_ERR=
-CAP_ERR=
-
-for tool in ip ethtool; do
-	command -v "$tool" >/dev/null 2>&1 || SETUP_ERR="missing tool: $tool"
+[ $# -gt 0 ] || {
+	sed -n '7,14{s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+suites=()
+declare -A sels=()
+bare=()
+for arg in "$@"; do
+	s=${arg%%:*}
+	if [ -f "$E2E_DIR/$s.sh" ] && [ "$s" != lib ] && [ "$s" != run ]; then
+		[ -n "${sels[$s]+x}" ] || { suites+=("$s"); sels[$s]=; }
+		[ "$s" = "$arg" ] || sels[$s]="${sels[$s]} ${arg#*:}"
+	elif [[ "$arg" == *:* ]]; then
+		echo "no suite $E2E_DIR/$s.sh" >&2
+		exit 2
+	else
+		bare+=("$arg")
+	fi
 done
-[ -x "$XREDIRD" ] || SETUP_ERR="no $XREDIRD: build first (make all)"
-# shellcheck disable=SC2119 # no arguments: the defaults
-if [ -z "$SETUP_ERR" ] &&
-	! e2e_topo_up >"$E2E_WORK/topology.log" 2>&1; then
-	SETUP_ERR="topology up failed: $(tail -n 1 "$E2E_WORK/topology.log")"
-fi
-# shellcheck disable=SC2119
-if [ -z "$SETUP_ERR" ] && ! xr_start >"$E2E_WORK/start.log" 2>&1; then
-	SETUP_ERR="xredird did not start: $(cat "$E2E_WORK/.reason" 2>/dev/null)"
-fi
-if [ -n "$SETUP_ERR" ]; then
-	for t in "${TESTS[@]}"; do e2e_fail "$t" "setup: $SETUP_ERR"; done
-	[ -s "$E2E_WORK/start.log" ] && sed 's/^/    | /' "$E2E_WORK/start.log"
-	e2e_summary
-	exit 1
+if [ ${#bare[@]} -gt 0 ]; then
+	[ ${#suites[@]} -gt 0 ] || { suites=(basic); sels[basic]=; }
+	for s in "${suites[@]}"; do sels[$s]="${sels[$s]} ${bare[*]}"; done
 fi
 
-if ! command -v tcpdump >/dev/null 2>&1; then
-	CAP_ERR="missing tool: tcpdump"
-elif ! cap_start "$XR_CLI_IF" "$E2E_WORK/capture.pcap" "tcp port $PORT" \
-	>"$E2E_WORK/cap.log" 2>&1; then
-	CAP_ERR="capture: $(cat "$E2E_WORK/.reason")"
-fi
-
-e2e_test 01-get-http11 live t01_get
-e2e_test 02-http10-close live t02_http10
-e2e_test 03-head live t03_head
-e2e_test 04-ipv6 live t04_ipv6
-e2e_test 05-match-client live t05_match
-e2e_test 06-keepalive-1000 live t06_keepalive
-e2e_test 07-pipeline-50 live t07_pipeline
-e2e_test 08-connection-close live t08_close
-e2e_test 09-split-head live t09_split
-e2e_test 10-bad-request live t10_bad
-e2e_test 11-wrk live t11_wrk
-
-# Let the last connections finish (FINs, ACKs) inside the capture.
-if [ -z "$CAP_ERR" ]; then
-	sleep 0.5
-	cap_stop >"$E2E_WORK/cap.log" 2>&1 || CAP_ERR=$(cat "$E2E_WORK/.reason")
-fi
-
-e2e_test 12-other-traffic live t12_other
-e2e_test 13-stop-detach t13_stop
-e2e_test 14-capture-clean t14_capture
-
-echo "e2e: $(awk "BEGIN { printf \"%.1f\", $(now) - $T_START }")s, captured tests $CAPTURED"
-e2e_summary
+passed=0
+failed=0
+bad=()
+out=$(mktemp /tmp/xredir-e2e-out.XXXXXX)
+trap 'rm -f "$out"' EXIT
+for s in "${suites[@]}"; do
+	# shellcheck disable=SC2086 # the selectors: one word each
+	set -- ${sels[$s]//,/ }
+	if [ "$list" = 1 ]; then
+		bash "$0" --suite "$s" 1 "$@" || exit
+		continue
+	fi
+	[ ${#suites[@]} = 1 ] || echo "=== $s"
+	start=$(date +%s)
+	bash "$0" --suite "$s" 0 "$@" | tee "$out"
+	rc=${PIPESTATUS[0]}
+	read -r p f < <(sed -n 's/^.*: \([0-9]*\) passed, \([0-9]*\) failed.*$/\1 \2/p' "$out" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ "$rc" != 0 ]; then
+		bad+=("$s")
+		[ "${f:-0}" -gt 0 ] || failed=$((failed + 1))
+	fi
+	[ ${#suites[@]} = 1 ] ||
+		echo "=== $s: ${p:-0} passed, ${f:-0} failed in $(($(date +%s) - start)) s"
+done
+[ "$list" = 1 ] && exit 0
+[ ${#suites[@]} = 1 ] || echo "e2e: ${#suites[@]} suites${bad[*]:+, failed: ${bad[*]}}"
+echo "$passed passed, $failed failed"
+[ ${#bad[@]} = 0 ] && [ "$failed" = 0 ]
