@@ -851,7 +851,7 @@ test_11_reload_all_or_nothing() {
 	st=$(ctl status | sed -n 's/^last reload: //p')
 	echo "status: $st" >&2
 	chk "status: $st" [ "$st" = "failed: line 7: no free target slot for 'n5' (targets the file drops are removed only after its rules are in force)" ]
-	chk "config_rejected line 7 logged" grep -q "msg=config_rejected file=$w/xredir.conf line=7 reason=\"no free target slot for 'n5'" "$XR_LOG"
+	chk "config_rejected line 7 logged" grep -q "msg=config_rejected file=$w/xredir.conf line=7 reason=\"no free target slot for 'n5'" "$D_LOG"
 	t1=$(ctl target list)
 	r1=$(ctl rule list)
 	chk "targets unchanged: $(diff <(echo "$t0") <(echo "$t1") | tr '\n' ' ')" [ "$t1" = "$t0" ]
