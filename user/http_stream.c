@@ -210,3 +210,13 @@ struct http_feed http_feed(struct http_conn *conn, const struct http_env *env,
 	r.consumed = pos;
 	return r;
 }
+
+uint32_t http_keep_pending(struct http_conn *conn, uint8_t *head,
+			   const uint8_t *pending, uint32_t len)
+{
+	if (!head)
+		return 0;
+	memcpy(head, pending, len);
+	conn->head_len = len;
+	return len;
+}

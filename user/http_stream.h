@@ -68,4 +68,12 @@ struct http_feed http_feed(struct http_conn *conn, const struct http_env *env,
 			   uint8_t *head, const uint8_t *data, uint32_t len,
 			   struct http_out *out);
 
+/*
+ * Keeps a feed's pending bytes as the connection's partial head, in the
+ * caller's head buffer (http_head_cap() bytes). Returns len, or 0 when
+ * there is no buffer (the bytes stay unconsumed, to be offered again).
+ */
+uint32_t http_keep_pending(struct http_conn *conn, uint8_t *head,
+			   const uint8_t *pending, uint32_t len);
+
 #endif /* XREDIR_HTTP_STREAM_H */

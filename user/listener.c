@@ -224,10 +224,9 @@ static bool serve(struct lconn *c)
 		if (r.pending) {
 			if (!c->head)
 				c->head = malloc(http_head_cap(l->cfg.lim));
-			if (!c->head)
+			if (!http_keep_pending(&c->http, c->head,
+					       c->in + r.consumed, r.pending))
 				return false;
-			memcpy(c->head, c->in + r.consumed, r.pending);
-			c->http.head_len = r.pending;
 		}
 		take_input(c, r.consumed + r.pending);
 		if (!c->http.head_len) {

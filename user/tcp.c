@@ -692,9 +692,8 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 		STAT(e, head_pool_empty);
 		return 0;
 	}
-	memcpy(bufpool_ptr(&e->headpool, f->rcvbuf), data, len);
-	f->http.head_len = len;
-	return len;
+	return http_keep_pending(&f->http, bufpool_ptr(&e->headpool, f->rcvbuf),
+				 data, len);
 }
 
 /*
