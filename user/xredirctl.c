@@ -20,14 +20,13 @@
 
 #include "apply.h"
 #include "config.h"
+#include "defaults.h"
 #include "loader.h"
 #include "rules.h"
 #include "stats.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
-#define LOCK_WAIT_MS 10000
-#define REWRITE_NAME "rewrite"
 
 struct ctl {
 	const char *bpffs;
@@ -180,12 +179,12 @@ static int open_maps(struct ctl *c)
 /* Writers take the pin directory's lock: one change at a time. */
 static int lock_maps(struct ctl *c)
 {
-	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS);
+	c->lock = xr_lock(c->pin_dir, XREDIRCTL_LOCK_WAIT_MS);
 	if (c->lock >= 0)
 		return 0;
 	if (c->lock == -ETIMEDOUT)
 		return err_fail("%s is locked by another change (waited %d s)",
-				c->pin_dir, LOCK_WAIT_MS / 1000);
+				c->pin_dir, XREDIRCTL_LOCK_WAIT_MS / 1000);
 	return err_fail("cannot lock %s: %s", c->pin_dir, strerror(-c->lock));
 }
 
@@ -872,8 +871,8 @@ static void usage(FILE *out)
 		"  -i, --iface IFACE   the instance serving IFACE (default: the "
 		"only one)\n"
 		"      --pin-dir DIR   the instance's pin directory\n"
-		"      --bpffs DIR     bpffs mount (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
-		")\n"
+		"      --bpffs DIR     bpffs mount (default $" XR_BPFFS_ENV
+		" or " XR_DEFAULT_BPFFS ")\n"
 		"      --json          JSON output where a command prints data\n"
 		"  -h, --help          this text; COMMAND --help for one command\n");
 }
@@ -972,8 +971,8 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int used = 0, ret, i;
 
-	c.bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
-					   XR_DEFAULT_BPFFS;
+	c.bpffs = getenv(XR_BPFFS_ENV) ? getenv(XR_BPFFS_ENV) :
+					 XR_DEFAULT_BPFFS;
 	argc--;
 	argv++;
 	if (global_options(&c, &argc, argv))

@@ -31,6 +31,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "defaults.h"
 #include "listener.h"
 #include "loader.h"
 #include "log.h"
@@ -38,11 +39,7 @@
 #include "watch.h"
 #include "worker.h"
 
-#define DEFAULT_TARGET "https://k8s.gcr.io"
-#define DEFAULT_REWRITE "https://registry-1.docker.io"
-#define REWRITE_NAME "rewrite"
 #define MAX_MATCH_IPS 16
-#define LOCK_WAIT_MS 5000
 
 struct options {
 	const char *ifname;
@@ -121,8 +118,8 @@ static void usage(FILE *out)
 		"      --header-timeout SEC  close connections with an incomplete head (default 10)\n"
 		"      --grace SEC           on SIGTERM, finish open connections for up to SEC\n"
 		"                            (default 5; a second signal stops at once)\n"
-		"      --bpffs DIR           bpffs mount for pins (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
-		")\n"
+		"      --bpffs DIR           bpffs mount for pins (default $" XR_BPFFS_ENV
+		" or " XR_DEFAULT_BPFFS ")\n"
 		"      --log-level LEVEL     error|warn|info|debug (default info)\n"
 		"      --log-format FMT      text|json (default text)\n"
 		"      --log-clients         client addresses in the access log (debug level)\n"
@@ -417,8 +414,8 @@ static int parse_args(struct options *o, int argc, char **argv)
 	o->log_level = LOG_INFO;
 	o->grace_ms = 5000;
 	o->coalesce_us = 20;
-	o->bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
-					    XR_DEFAULT_BPFFS;
+	o->bpffs = getenv(XR_BPFFS_ENV) ? getenv(XR_BPFFS_ENV) :
+					  XR_DEFAULT_BPFFS;
 	if (env && *env && parse_option(o, OPT_MATCH_IP, env))
 		return -1;
 	while ((c = getopt_long(argc, argv, "i:p:c:q:h", long_opts, NULL)) !=
@@ -599,7 +596,7 @@ static void reload(struct daemon *d, bool only_if_changed)
 		xr_config_free(&cfg);
 		goto failed;
 	}
-	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS);
+	lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS);
 	if (lock < 0) {
 		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %s",
 			 strerror(-lock));
@@ -660,7 +657,7 @@ static int apply_flags(struct daemon *d)
 
 static int apply_flags_locked(struct daemon *d)
 {
-	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS), err;
+	int lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS), err;
 
 	if (lock < 0) {
 		log_err("pin_lock_failed", " dir=%s err=\"%s\"",
