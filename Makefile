@@ -93,7 +93,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h) | $(
 $(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c tests/unit/test.h $(SKEL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< -o $@ $(LDLIBS)
 
-$(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
+$(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c user/json.h | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< -o $@ -lpcap
 
 # Replays committed captures of real sessions through the engine.

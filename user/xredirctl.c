@@ -21,6 +21,7 @@
 #include "apply.h"
 #include "config.h"
 #include "defaults.h"
+#include "json.h"
 #include "loader.h"
 #include "rules.h"
 #include "stats.h"
@@ -88,23 +89,6 @@ static int err_fail(const char *fmt, ...)
 	report(fmt, ap);
 	va_end(ap);
 	return EXIT_FAIL;
-}
-
-/* JSON strings: quote and escape. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
 }
 
 /* Instance and maps */
