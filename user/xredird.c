@@ -524,22 +524,8 @@ static uint64_t fnv64(const void *p, size_t n)
 /* Reads the whole file; *hash is its FNV-1a, for change detection. */
 static char *read_file(const char *path, size_t *len, uint64_t *hash)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
+	char *buf = xr_read_file(path, len);
 
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && n < (64l << 20) &&
-	    !fseek(f, 0, SEEK_SET)) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
 	if (buf)
 		*hash = fnv64(buf, *len);
 	return buf;
