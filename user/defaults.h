@@ -14,6 +14,9 @@
 #define REWRITE_NAME "rewrite"
 #define DEFAULT_REWRITE "https://registry-1.docker.io"
 
+/* The pins are under <bpffs>/XR_PIN_BASE/<iface>/. */
+#define XR_PIN_BASE "xredir"
+
 /* The bpffs mount holding the pins, unless this variable or --bpffs names one. */
 #define XR_DEFAULT_BPFFS "/sys/fs/bpf"
 #define XR_BPFFS_ENV "XREDIR_BPFFS"

@@ -101,7 +101,7 @@ static int find_instance(struct ctl *c)
 	int n = 0;
 	DIR *dir;
 
-	snprintf(base, sizeof(base), "%s/xredir", c->bpffs);
+	snprintf(base, sizeof(base), "%s/" XR_PIN_BASE, c->bpffs);
 	dir = opendir(base);
 	if (!dir && (errno == EACCES || errno == EPERM))
 		return err_fail("permission denied reading %s: run as root",

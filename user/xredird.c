@@ -452,7 +452,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.xsk = { .ifname = o->ifname,
 				 .queue = q,
 				 .frames = 4096,
-				 .frame_size = 2048,
+				 .frame_size = o->tcp.frame_size,
 				 .ring_size = 2048,
 				 .bind = o->bind_mode,
 				 .xsks_map_fd = d->bpf.xsks_fd,
