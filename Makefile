@@ -36,8 +36,12 @@ CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
 # Code that talks to the kernel.
 IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c \
 	user/lockfile.c user/resolve.c
-DAEMON_SRCS := user/xredird.c user/worker.c user/watch.c \
+DAEMON_SRCS := user/xredird.c user/options.c user/worker.c user/watch.c \
 	user/listener.c user/metrics.c
+# The daemon's flags (options.c) check a --metrics-listen address with the
+# listener's own parser: their unit test links these with the core.
+OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options listener metrics \
+	resolve rules lockfile log)
 CTL_SRCS := user/xredirctl.c
 
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/%.o)
@@ -93,6 +97,9 @@ $(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
 # Unit tests run under ASan and UBSan.
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
+
+$(BUILD)/tests/test_options: tests/unit/test_options.c tests/unit/test.h $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(OPTIONS_SAN_OBJS) $(CORE_SAN_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/fuzz:
 	mkdir -p $@
@@ -217,6 +224,6 @@ clean:
 	rm -rf $(BUILD)
 
 # Keep the sanitizer objects between test builds.
-.SECONDARY: $(CORE_SAN_OBJS)
+.SECONDARY: $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

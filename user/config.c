@@ -330,38 +330,63 @@ bad:
 	return -1;
 }
 
+char *xr_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = NULL, *grown;
+	int err = 0;
+
+	if (!f)
+		return NULL;
+	/* fread until a short read: pipes and /proc files have no size. */
+	for (;;) {
+		if (n == cap && cap >= XR_FILE_MAX) {
+			err = EFBIG;
+			break;
+		}
+		if (!buf || n == cap) {
+			cap = buf ? cap * 2 : cap;
+			grown = realloc(buf, cap + 1);
+			if (!grown) {
+				err = ENOMEM;
+				break;
+			}
+			buf = grown;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n < cap) {
+			if (ferror(f))
+				err = errno ? errno : EIO;
+			break;
+		}
+	}
+	fclose(f);
+	if (err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
 int xr_config_load(const char *path, enum cfg_mode mode, struct xr_config *cfg,
 		   struct cfg_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	size_t cap = 1 << 16, len = 0, n;
+	size_t len;
 	char *buf;
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!f)
+	buf = xr_read_file(path, &len);
+	if (!buf && (errno == EFBIG || errno == ENOMEM))
+		return fail(err, 0, "%s: too large or out of memory", path);
+	if (!buf)
 		return fail(err, 0, "cannot open %s: %s", path,
 			    strerror(errno));
-	buf = malloc(cap);
-	while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += n;
-		if (len == cap) {
-			char *grown = cap < (64u << 20) ?
-					      realloc(buf, cap * 2) :
-					      NULL;
-
-			if (!grown) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (!buf)
-		return fail(err, 0, "%s: too large or out of memory", path);
 	ret = xr_config_parse(buf, len, mode, cfg, err);
 	free(buf);
 	return ret;

@@ -55,6 +55,15 @@ enum cfg_mode {
 	CFG_RULES_ONLY, /* rule lines only (rule load) */
 };
 
+/* Files are read whole, and must be smaller than this. */
+#define XR_FILE_MAX (64u << 20)
+
+/*
+ * The whole file, NUL-terminated (the NUL not counted in *len), for the
+ * caller to free; NULL with errno set on failure (EFBIG: XR_FILE_MAX or
+ * more).
+ */
+char *xr_read_file(const char *path, size_t *len);
 int xr_config_parse(const char *buf, size_t len, enum cfg_mode mode,
 		    struct xr_config *cfg, struct cfg_error *err);
 int xr_config_load(const char *path, enum cfg_mode mode, struct xr_config *cfg,

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "defaults.h"
 #include "loader.h"
 #include "lockfile.h"
 #include "log.h"
@@ -54,7 +55,7 @@ void xr_quiet_libs(void)
 
 int xr_pin_dir(char *out, size_t size, const char *bpffs, const char *ifname)
 {
-	int n = snprintf(out, size, "%s/xredir/%s", bpffs, ifname);
+	int n = snprintf(out, size, "%s/" XR_PIN_BASE "/%s", bpffs, ifname);
 
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }

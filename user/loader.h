@@ -15,8 +15,6 @@
 
 #include "xredir_shared.h"
 
-#define XR_DEFAULT_BPFFS "/sys/fs/bpf"
-
 enum xr_xdp_mode { XR_XDP_AUTO, XR_XDP_NATIVE, XR_XDP_SKB };
 
 struct xr_loader_cfg {

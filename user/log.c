@@ -11,7 +11,8 @@
 static enum log_level max_level = LOG_INFO;
 static bool as_json;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+const char *const log_level_names[] = { "error", "warn", "info", "debug",
+					NULL };
 
 void log_setup(enum log_level level, bool json)
 {
@@ -22,19 +23,6 @@ void log_setup(enum log_level level, bool json)
 bool log_enabled(enum log_level level)
 {
 	return level <= max_level;
-}
-
-int log_parse_level(const char *s, enum log_level *out)
-{
-	unsigned int i;
-
-	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (!strcmp(s, level_names[i])) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* Rewrites ' key=value key2="v w"' as ',"key":"value","key2":"v w"'. */
@@ -91,12 +79,12 @@ void log_event(enum log_level level, const char *msg, const char *fmt, ...)
 	if (as_json) {
 		fprintf(stderr,
 			"{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"%s\"",
-			ts, now.tv_nsec / 1000000, level_names[level], msg);
+			ts, now.tv_nsec / 1000000, log_level_names[level], msg);
 		print_json_pairs(stderr, kv);
 		fputs("}\n", stderr);
 	} else {
 		fprintf(stderr, "ts=%s.%03ldZ level=%s msg=%s%s%s\n", ts,
-			now.tv_nsec / 1000000, level_names[level], msg,
+			now.tv_nsec / 1000000, log_level_names[level], msg,
 			*kv && *kv != ' ' ? " " : "", kv);
 	}
 }

@@ -10,7 +10,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_setup(enum log_level level, bool json);
 bool log_enabled(enum log_level level);
-int log_parse_level(const char *s, enum log_level *out);
+/* By enum log_level, NULL-terminated: --log-level's choices. */
+extern const char *const log_level_names[];
 /* msg is an event name; fmt adds " key=value" pairs (already formatted). */
 __attribute__((format(printf, 3, 4))) void
 log_event(enum log_level level, const char *msg, const char *fmt, ...);

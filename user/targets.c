@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <string.h>
 
+#include "defaults.h"
 #include "targets.h"
 #include "tcp.h"
 
 /* Answers with something sane even before any target is configured. */
-static const char fallback_url[] = "https://k8s.gcr.io";
+static const char fallback_url[] = DEFAULT_TARGET;
 
 void target_cache_refresh(struct target_cache *c, const struct xr_maps *m)
 {

@@ -12,6 +12,7 @@
 #include "cookie.h"
 #include "packet.h"
 #include "tcp.h"
+#include "xredir_shared.h"
 
 #define TCP_STAT_NAME(name, desc) #name,
 #define TCP_STAT_HELP(name, desc) desc,
@@ -33,7 +34,7 @@ static bool seq_le(uint32_t a, uint32_t b)
 void tcp_config_default(struct tcp_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->port = 10000;
+	c->port = XR_DEFAULT_PORT;
 	c->mtu = 1500;
 	c->window = 65535;
 	c->max_retries = 8;

@@ -20,14 +20,14 @@
 
 #include "apply.h"
 #include "config.h"
+#include "defaults.h"
+#include "json.h"
 #include "loader.h"
 #include "rules.h"
 #include "stats.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
-#define LOCK_WAIT_MS 10000
-#define REWRITE_NAME "rewrite"
 
 struct ctl {
 	const char *bpffs;
@@ -91,23 +91,6 @@ static int err_fail(const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
-/* JSON strings: quote and escape. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 /* Instance and maps */
 
 /* With neither --iface nor --pin-dir: the only instance, if just one. */
@@ -118,7 +101,7 @@ static int find_instance(struct ctl *c)
 	int n = 0;
 	DIR *dir;
 
-	snprintf(base, sizeof(base), "%s/xredir", c->bpffs);
+	snprintf(base, sizeof(base), "%s/" XR_PIN_BASE, c->bpffs);
 	dir = opendir(base);
 	if (!dir && (errno == EACCES || errno == EPERM))
 		return err_fail("permission denied reading %s: run as root",
@@ -184,7 +167,7 @@ static int lock_maps(struct ctl *c)
 
 	int torn;
 
-	c->lock = xr_lock(c->pin_dir, LOCK_WAIT_MS, why, sizeof(why));
+	c->lock = xr_lock(c->pin_dir, XREDIRCTL_LOCK_WAIT_MS, why, sizeof(why));
 	if (c->lock >= 0) {
 		torn = xr_targets_repair(&c->maps);
 		if (torn >= 0)
@@ -197,7 +180,7 @@ static int lock_maps(struct ctl *c)
 	}
 	if (c->lock == -ETIMEDOUT)
 		return err_fail("%s is locked by another change (waited %d s)",
-				c->pin_dir, LOCK_WAIT_MS / 1000);
+				c->pin_dir, XREDIRCTL_LOCK_WAIT_MS / 1000);
 	return err_fail("cannot lock %s: %s", c->pin_dir, why);
 }
 
@@ -883,8 +866,8 @@ static void usage(FILE *out)
 		"  -i, --iface IFACE   the instance serving IFACE (default: the "
 		"only one)\n"
 		"      --pin-dir DIR   the instance's pin directory\n"
-		"      --bpffs DIR     bpffs mount (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
-		")\n"
+		"      --bpffs DIR     bpffs mount (default $" XR_BPFFS_ENV
+		" or " XR_DEFAULT_BPFFS ")\n"
 		"      --json          JSON output where a command prints data\n"
 		"  -h, --help          this text; COMMAND --help for one command\n");
 }
@@ -983,8 +966,8 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int used = 0, ret, i;
 
-	c.bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
-					   XR_DEFAULT_BPFFS;
+	c.bpffs = getenv(XR_BPFFS_ENV) ? getenv(XR_BPFFS_ENV) :
+					 XR_DEFAULT_BPFFS;
 	argc--;
 	argv++;
 	if (global_options(&c, &argc, argv))

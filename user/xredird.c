@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -29,43 +28,15 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "defaults.h"
 #include "listener.h"
 #include "lockfile.h"
 #include "loader.h"
 #include "log.h"
+#include "options.h"
 #include "rules.h"
-#include "source.h"
 #include "watch.h"
 #include "worker.h"
-
-#define DEFAULT_TARGET "https://k8s.gcr.io"
-#define DEFAULT_REWRITE "https://registry-1.docker.io"
-#define REWRITE_NAME "rewrite"
-#define MAX_MATCH_IPS 16
-#define LOCK_WAIT_MS 5000
-
-struct options {
-	const char *ifname;
-	const char *bpffs;
-	const char *config_path;
-	const char *default_target;
-	const char *rewrite_target;
-	const char *metrics_listen;
-	struct xr_cidr match[MAX_MATCH_IPS];
-	uint32_t n_match;
-	uint32_t queues; /* 0: all */
-	uint32_t grace_ms; /* SIGTERM: time to finish open connections */
-	uint32_t busy_poll_us; /* 0: sleep in poll() as soon as idle */
-	uint32_t coalesce_us; /* nap between passes while traffic flows */
-	enum xr_xdp_mode xdp_mode;
-	enum xsk_bind_mode bind_mode;
-	enum log_level log_level;
-	bool log_json;
-	bool log_clients;
-	struct tcp_config tcp;
-	struct http_limits lim;
-	struct proxy_cfg proxy;
-};
 
 struct daemon {
 	struct options *o;
@@ -85,289 +56,6 @@ struct daemon {
 static volatile bool stop; /* workers stop at once */
 static volatile bool draining; /* workers finish open connections first */
 static volatile uint64_t drain_until;
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: xredird --iface IFACE [options]\n"
-		"\n"
-		"Answers HTTP on a TCP port with redirects chosen by client address,\n"
-		"from user space over AF_XDP (the kernel's TCP stack never sees the port).\n"
-		"\n"
-		"  -i, --iface IFACE         interface to serve on (required; 'auto': the one\n"
-		"                            of the default route)\n"
-		"  -p, --port N              service TCP port (default 10000)\n"
-		"  -c, --config FILE         targets and rules; reloaded on change and SIGHUP\n"
-		"      --default-target URL  where unmatched clients go (default " DEFAULT_TARGET
-		")\n"
-		"      --match-ip ADDR[/LEN] send this client to --rewrite-target (env MATCH_IP;\n"
-		"                            may be repeated)\n"
-		"      --rewrite-target URL  target for --match-ip (default " DEFAULT_REWRITE
-		")\n"
-		"      --trust-proxy LIST    CIDRs of proxies whose client-address header is believed\n"
-		"      --client-ip-header H  X-Forwarded-For (default) or X-Real-IP\n"
-		"      --registry-v2-ping    answer GET/HEAD /v2/ with 200 (registry API probe)\n"
-		"      --metrics-listen A:P  serve /metrics, /healthz, /readyz on ADDR:PORT\n"
-		"      --methods LIST        answer only these methods, others 405 (e.g. GET,HEAD)\n"
-		"  -q, --queues N            serve the first N receive queues (default: all)\n"
-		"      --xdp-mode MODE       auto|native|skb (default auto)\n"
-		"      --bind-mode MODE      auto|zerocopy|copy (default auto)\n"
-		"      --coalesce-us USEC    while traffic flows, look at the rings every USEC\n"
-		"                            instead of being woken per packet (default 20; 0: off)\n"
-		"      --busy-poll USEC      after traffic, poll the rings (and the NIC) for USEC\n"
-		"                            before sleeping: lower latency, more CPU (default 0)\n"
-		"      --max-flows N         flow table size per queue (default 65536)\n"
-		"      --idle-timeout SEC    close idle keep-alive connections (default 60)\n"
-		"      --header-timeout SEC  close connections with an incomplete head (default 10)\n"
-		"      --grace SEC           on SIGTERM, finish open connections for up to SEC\n"
-		"                            (default 5; a second signal stops at once)\n"
-		"      --bpffs DIR           bpffs mount for pins (default $XREDIR_BPFFS or " XR_DEFAULT_BPFFS
-		")\n"
-		"      --log-level LEVEL     error|warn|info|debug (default info)\n"
-		"      --log-format FMT      text|json (default text)\n"
-		"      --log-clients         client addresses in the access log (debug level)\n"
-		"  -h, --help                this text\n");
-}
-
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!*s || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int bad_value(const char *flag, const char *value, const char *want)
-{
-	fprintf(stderr, "xredird: invalid value '%s' for %s: %s\n", value, flag,
-		want);
-	return -1;
-}
-
-enum long_only {
-	OPT_DEFAULT_TARGET = 256,
-	OPT_MATCH_IP,
-	OPT_REWRITE_TARGET,
-	OPT_TRUST_PROXY,
-	OPT_CLIENT_IP_HEADER,
-	OPT_V2_PING,
-	OPT_METRICS_LISTEN,
-	OPT_XDP_MODE,
-	OPT_BIND_MODE,
-	OPT_MAX_FLOWS,
-	OPT_BUSY_POLL,
-	OPT_COALESCE,
-	OPT_IDLE_TIMEOUT,
-	OPT_HEADER_TIMEOUT,
-	OPT_GRACE,
-	OPT_METHODS,
-	OPT_BPFFS,
-	OPT_LOG_LEVEL,
-	OPT_LOG_FORMAT,
-	OPT_LOG_CLIENTS,
-};
-
-static const struct option long_opts[] = {
-	{ "iface", required_argument, NULL, 'i' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "config", required_argument, NULL, 'c' },
-	{ "queues", required_argument, NULL, 'q' },
-	{ "default-target", required_argument, NULL, OPT_DEFAULT_TARGET },
-	{ "match-ip", required_argument, NULL, OPT_MATCH_IP },
-	{ "rewrite-target", required_argument, NULL, OPT_REWRITE_TARGET },
-	{ "trust-proxy", required_argument, NULL, OPT_TRUST_PROXY },
-	{ "client-ip-header", required_argument, NULL, OPT_CLIENT_IP_HEADER },
-	{ "registry-v2-ping", no_argument, NULL, OPT_V2_PING },
-	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
-	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
-	{ "bind-mode", required_argument, NULL, OPT_BIND_MODE },
-	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
-	{ "coalesce-us", required_argument, NULL, OPT_COALESCE },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
-	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "methods", required_argument, NULL, OPT_METHODS },
-	{ "bpffs", required_argument, NULL, OPT_BPFFS },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-	{ "log-clients", no_argument, NULL, OPT_LOG_CLIENTS },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int parse_choice(const char *flag, const char *v,
-			const char *const *names, int *out)
-{
-	int i;
-
-	for (i = 0; names[i]; i++) {
-		if (!strcmp(v, names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return bad_value(flag, v, "see --help for the choices");
-}
-
-static int check_url(const char *flag, const char *url)
-{
-	char why[160];
-
-	if (xr_url_check(url, why, sizeof(why))) {
-		fprintf(stderr, "xredird: %s: '%s' %s\n", flag, url, why);
-		return -1;
-	}
-	return 0;
-}
-
-static int parse_seconds(const char *flag, const char *arg, uint64_t max,
-			 uint32_t *ms)
-{
-	uint64_t v;
-
-	if (parse_uint(arg, max, &v) || !v)
-		return bad_value(flag, arg, "a number of seconds, at least 1");
-	*ms = (uint32_t)v * 1000;
-	return 0;
-}
-
-static int parse_option(struct options *o, int c, const char *arg)
-{
-	static const char *const xdp_modes[] = { "auto", "native", "skb",
-						 NULL };
-	static const char *const bind_modes[] = { "auto", "zerocopy", "copy",
-						  NULL };
-	static const char *const headers[] = { "X-Forwarded-For", "X-Real-IP",
-					       NULL };
-	static const char *const formats[] = { "text", "json", NULL };
-	char err[200];
-	uint64_t v;
-	int choice;
-
-	switch (c) {
-	case 'i':
-		o->ifname = arg;
-		return 0;
-	case 'p':
-		if (parse_uint(arg, 65535, &v) || !v)
-			return bad_value("--port", arg, "a port 1..65535");
-		o->tcp.port = (uint16_t)v;
-		return 0;
-	case 'c':
-		o->config_path = arg;
-		return 0;
-	case 'q':
-		if (parse_uint(arg, XR_MAX_QUEUES, &v) || !v)
-			return bad_value("--queues", arg, "1..64");
-		o->queues = (uint32_t)v;
-		return 0;
-	case OPT_DEFAULT_TARGET:
-		o->default_target = arg;
-		return check_url("--default-target", arg);
-	case OPT_MATCH_IP:
-		if (o->n_match == MAX_MATCH_IPS)
-			return bad_value("--match-ip", arg,
-					 "at most 16 of them");
-		if (xr_cidr_parse(arg, &o->match[o->n_match], err,
-				  sizeof(err))) {
-			fprintf(stderr, "xredird: --match-ip: %s\n", err);
-			return -1;
-		}
-		o->n_match++;
-		return 0;
-	case OPT_REWRITE_TARGET:
-		o->rewrite_target = arg;
-		return check_url("--rewrite-target", arg);
-	case OPT_TRUST_PROXY:
-		if (proxy_parse_trusted(&o->proxy, arg, err, sizeof(err))) {
-			fprintf(stderr, "xredird: --trust-proxy: %s\n", err);
-			return -1;
-		}
-		return 0;
-	case OPT_CLIENT_IP_HEADER:
-		if (parse_choice("--client-ip-header", arg, headers, &choice))
-			return -1;
-		o->proxy.header = (enum proxy_header)choice;
-		return 0;
-	case OPT_V2_PING:
-		o->lim.registry_v2_ping = true;
-		return 0;
-	case OPT_METRICS_LISTEN:
-		if (listener_check_address(arg))
-			return bad_value("--metrics-listen", arg,
-					 "ADDR:PORT or [V6ADDR]:PORT");
-		o->metrics_listen = arg;
-		return 0;
-	case OPT_XDP_MODE:
-		if (parse_choice("--xdp-mode", arg, xdp_modes, &choice))
-			return -1;
-		o->xdp_mode = (enum xr_xdp_mode)choice;
-		return 0;
-	case OPT_BIND_MODE:
-		if (parse_choice("--bind-mode", arg, bind_modes, &choice))
-			return -1;
-		o->bind_mode = (enum xsk_bind_mode)choice;
-		return 0;
-	case OPT_MAX_FLOWS:
-		if (parse_uint(arg, 1u << 24, &v) || !v)
-			return bad_value("--max-flows", arg, "1..16777216");
-		o->tcp.max_flows = (uint32_t)v;
-		return 0;
-	case OPT_BUSY_POLL:
-		if (parse_uint(arg, 1000000, &v))
-			return bad_value("--busy-poll", arg,
-					 "0..1000000 microseconds");
-		o->busy_poll_us = (uint32_t)v;
-		return 0;
-	case OPT_COALESCE:
-		if (parse_uint(arg, 1000, &v))
-			return bad_value("--coalesce-us", arg,
-					 "0..1000 microseconds");
-		o->coalesce_us = (uint32_t)v;
-		return 0;
-	case OPT_IDLE_TIMEOUT:
-		return parse_seconds("--idle-timeout", arg, 86400,
-				     &o->tcp.idle_timeout_ms);
-	case OPT_HEADER_TIMEOUT:
-		return parse_seconds("--header-timeout", arg, 3600,
-				     &o->tcp.header_timeout_ms);
-	case OPT_GRACE:
-		if (parse_uint(arg, 3600, &v))
-			return bad_value("--grace", arg, "0..3600 seconds");
-		o->grace_ms = (uint32_t)v * 1000;
-		return 0;
-	case OPT_METHODS:
-		if (http_limits_set_methods(&o->lim, arg))
-			return bad_value("--methods", arg,
-					 "comma-separated method names");
-		return 0;
-	case OPT_BPFFS:
-		o->bpffs = arg;
-		return 0;
-	case OPT_LOG_LEVEL:
-		if (log_parse_level(arg, &o->log_level))
-			return bad_value("--log-level", arg,
-					 "error, warn, info or debug");
-		return 0;
-	case OPT_LOG_FORMAT:
-		if (parse_choice("--log-format", arg, formats, &choice))
-			return -1;
-		o->log_json = choice == 1;
-		return 0;
-	case OPT_LOG_CLIENTS:
-		o->log_clients = true;
-		return 0;
-	}
-	return -1;
-}
 
 /*
  * --iface auto: the interface of the IPv4 default route (else the IPv6
@@ -406,51 +94,19 @@ static int default_route_iface(char *buf, size_t len)
 	return found;
 }
 
-static int parse_args(struct options *o, int argc, char **argv)
+/* --iface auto: the interface of the default route, else an error. */
+static int resolve_iface(struct options *o)
 {
-	const char *env = getenv("MATCH_IP");
-	int c;
+	static char auto_if[IF_NAMESIZE + 1];
 
-	memset(o, 0, sizeof(*o));
-	tcp_config_default(&o->tcp);
-	http_limits_default(&o->lim);
-	o->log_level = LOG_INFO;
-	o->grace_ms = 5000;
-	o->coalesce_us = 20;
-	o->bpffs = getenv("XREDIR_BPFFS") ? getenv("XREDIR_BPFFS") :
-					    XR_DEFAULT_BPFFS;
-	if (env && *env && parse_option(o, OPT_MATCH_IP, env))
-		return -1;
-	while ((c = getopt_long(argc, argv, "i:p:c:q:h", long_opts, NULL)) !=
-	       -1) {
-		if (c == 'h') {
-			usage(stdout);
-			exit(0);
-		}
-		if (c == '?' || parse_option(o, c, optarg)) {
-			fprintf(stderr, "Try 'xredird --help'.\n");
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xredird: unexpected argument '%s'\n",
-			argv[optind]);
+	if (strcmp(o->ifname, "auto"))
+		return 0;
+	if (default_route_iface(auto_if, sizeof(auto_if))) {
+		fprintf(stderr, "xredird: --iface auto: no default route to "
+				"take the interface from\n");
 		return -1;
 	}
-	if (!o->ifname) {
-		fprintf(stderr, "xredird: --iface is required\n");
-		return -1;
-	}
-	if (!strcmp(o->ifname, "auto")) {
-		static char auto_if[IF_NAMESIZE + 1];
-
-		if (default_route_iface(auto_if, sizeof(auto_if))) {
-			fprintf(stderr, "xredird: --iface auto: no default "
-					"route to take the interface from\n");
-			return -1;
-		}
-		o->ifname = auto_if;
-	}
+	o->ifname = auto_if;
 	return 0;
 }
 
@@ -527,22 +183,8 @@ static uint64_t fnv64(const void *p, size_t n)
 /* Reads the whole file; *hash is its FNV-1a, for change detection. */
 static char *read_file(const char *path, size_t *len, uint64_t *hash)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
+	char *buf = xr_read_file(path, len);
 
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && n < (64l << 20) &&
-	    !fseek(f, 0, SEEK_SET)) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
 	if (buf)
 		*hash = fnv64(buf, *len);
 	return buf;
@@ -612,7 +254,7 @@ static void reload(struct daemon *d, bool only_if_changed)
 		xr_config_free(&cfg);
 		goto failed;
 	}
-	lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS, why, sizeof(why));
+	lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS, why, sizeof(why));
 	if (lock < 0) {
 		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %.150s",
 			 why);
@@ -676,7 +318,8 @@ static int apply_flags(struct daemon *d)
 static int apply_flags_locked(struct daemon *d)
 {
 	char why[PATH_MAX + 64];
-	int lock = xr_lock(d->maps.pin_dir, LOCK_WAIT_MS, why, sizeof(why)),
+	int lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS, why,
+			   sizeof(why)),
 	    err;
 
 	if (lock < 0) {
@@ -797,7 +440,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.xsk = { .ifname = o->ifname,
 				 .queue = q,
 				 .frames = 4096,
-				 .frame_size = 2048,
+				 .frame_size = o->tcp.frame_size,
 				 .ring_size = 2048,
 				 .bind = o->bind_mode,
 				 .xsks_map_fd = d->bpf.xsks_fd,
@@ -830,7 +473,7 @@ static int start_listener(struct daemon *d)
 		.maps = &d->maps,
 		.idle_ms = d->o->tcp.idle_timeout_ms,
 		.header_ms = d->o->tcp.header_timeout_ms,
-		.max_flows_per_source = SOURCE_MAX_FLOWS_DEFAULT,
+		.max_flows_per_source = d->o->tcp.max_flows_per_source,
 		.log_clients = d->o->log_clients,
 		.stop = &stop,
 		.drain = &draining,
@@ -1020,10 +663,13 @@ int main(int argc, char **argv)
 			    .watch = { -1, NULL } };
 	struct options o;
 	sigset_t set;
-	int sigfd;
+	int sigfd, rc;
 
-	if (parse_args(&o, argc, argv))
-		return 2;
+	rc = options_parse(&o, argc, argv, stdout, stderr);
+	if (rc != OPTS_RUN)
+		return rc;
+	if (resolve_iface(&o))
+		return OPTS_EXIT_USAGE;
 	log_setup(o.log_level, o.log_json);
 	d.o = &o;
 	/* Blocked in every thread (workers inherit it); read via signalfd. */

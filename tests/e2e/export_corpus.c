@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "http_corpus.h"
+#include "json.h"
 
 static void b64(const uint8_t *p, size_t n)
 {
@@ -43,23 +44,6 @@ static void b64(const uint8_t *p, size_t n)
 
 		printf("%c%c%c=", tab[v >> 18 & 63], tab[v >> 12 & 63],
 		       tab[v >> 6 & 63]);
-	}
-	putchar('"');
-}
-
-/* A JSON string of printable ASCII (names); anything else is escaped. */
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
 	}
 	putchar('"');
 }
@@ -110,7 +94,7 @@ int main(void)
 		const char *path = e->path ? e->path : "";
 
 		printf("{\"name\": ");
-		jstr(e->name);
+		json_str(e->name);
 		printf(", \"raw_b64\": ");
 		b64((const uint8_t *)e->raw, e->len);
 		printf(", \"len\": %u, \"tail\": %u, \"limits\": \"%s\"",

@@ -62,6 +62,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "json.h"
+
 #define FLOW_MAX 65536 /* connections tracked at once, by default */
 #define FLOW_MAX_LIMIT (1u << 22) /* the most --max-flows allows */
 #define STREAM_MAX (1u << 20) /* server bytes kept per flow */
@@ -320,22 +322,6 @@ static void fmt_flags(char *buf, size_t n, uint8_t flags)
 		snprintf(buf, n, "none");
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void json_violation(enum check ck, uint64_t num, const char *src,
 			   const char *dst, const char *msg)
 {
@@ -344,9 +330,9 @@ static void json_violation(enum check ck, uint64_t num, const char *src,
 	snprintf(flow, sizeof(flow), "%s > %s", src, dst);
 	printf("%s{\"check\":\"%s\",\"packet\":%" PRIu64 ",\"flow\":",
 	       json_first ? "" : ",", check_names[ck], num);
-	json_string(flow);
+	json_str(flow);
 	printf(",\"message\":");
-	json_string(msg);
+	json_str(msg);
 	putchar('}');
 	json_first = false;
 }
@@ -1179,7 +1165,7 @@ static void print_json_summary(const char *error)
 	int i;
 
 	printf("],\"file\":");
-	json_string(opt.file);
+	json_str(opt.file);
 	json_count("packets", st.packets);
 	json_count("segments", st.segments);
 	json_count("flows", st.flows);
@@ -1209,7 +1195,7 @@ static void print_json_summary(const char *error)
 			   st.violations - PRINT_MAX);
 	if (error) {
 		printf(",\"error\":");
-		json_string(error);
+		json_str(error);
 	}
 	printf("}\n");
 }

@@ -1152,6 +1152,47 @@ TEST(config_load_file)
 	      strstr(err.msg, "No such file or directory"));
 }
 
+TEST(read_file)
+{
+	char path[] = "/tmp/xredir-test-read.XXXXXX";
+	char big[100000];
+	size_t len = 1;
+	char *buf;
+	int fd = mkstemp(path);
+
+	REQUIRE(fd >= 0);
+	buf = xr_read_file(path, &len);
+	REQUIRE(buf);
+	CHECK_EQ(len, 0);
+	CHECK_EQ(buf[0], 0);
+	free(buf);
+	/* Beyond the first buffer, a NUL inside kept. */
+	memset(big, 'a', sizeof(big));
+	big[7] = 0;
+	REQUIRE(write(fd, big, sizeof(big)) == (ssize_t)sizeof(big));
+	buf = xr_read_file(path, &len);
+	REQUIRE(buf);
+	CHECK_EQ(len, sizeof(big));
+	CHECK_MEM(buf, big, sizeof(big));
+	CHECK_EQ(buf[len], 0);
+	free(buf);
+	/* The limit: one byte less is read, XR_FILE_MAX is refused. */
+	REQUIRE(!ftruncate(fd, XR_FILE_MAX - 1));
+	buf = xr_read_file(path, &len);
+	CHECK(buf && len == XR_FILE_MAX - 1);
+	free(buf);
+	REQUIRE(!ftruncate(fd, XR_FILE_MAX));
+	errno = 0;
+	CHECK(!xr_read_file(path, &len));
+	CHECK_EQ(errno, EFBIG);
+	close(fd);
+	unlink(path);
+	CHECK(!xr_read_file(path, &len));
+	CHECK_EQ(errno, ENOENT);
+	CHECK(!xr_read_file("/tmp", &len));
+	CHECK_EQ(errno, EISDIR);
+}
+
 TEST(config_set_target_rule)
 {
 	struct xr_config cfg;
