@@ -15,7 +15,10 @@ CFLAGS ?= -O2 -g
 # Link-time optimisation: the engine's hot path crosses files (tcp.c,
 # http_*.c, packet.c); the sanitizer and fuzz builds do without.
 LTO ?= -flto=auto
-CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
+# user/: the programs; core/: the engine and its protocols; control/: the
+# pure control-plane logic; io/: what touches sockets, AF_XDP and maps.
+USER_INC := -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE $(USER_INC) -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 BPF_CFLAGS := -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibpf
@@ -27,21 +30,18 @@ DEPFLAGS := -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
-# Pure protocol code: no sockets, no BPF; unit-tested, fuzzed, sanitized.
-CORE_SRCS := user/siphash.c user/cookie.c user/flow.c user/timer.c \
-	user/cidr.c user/config.c user/stats.c user/proxy.c \
-	user/bufpool.c user/srctable.c user/packet.c user/http_parse.c \
-	user/http_response.c user/http_stream.c user/tcp.c user/slots.c \
-	user/target_table.c user/targets.c user/stage.c
-# Code that talks to the kernel.
-IO_SRCS := user/xsk.c user/loader.c user/log.c user/rules.c user/apply.c \
-	user/lockfile.c user/resolve.c
-DAEMON_SRCS := user/xredird.c user/options.c user/worker.c user/watch.c \
-	user/listener.c user/metrics.c
+# Pure code (core/ and control/): no sockets, no BPF; unit-tested, fuzzed,
+# sanitized.
+CORE_SRCS := $(sort $(wildcard user/core/*.c user/control/*.c))
+# Code that talks to the kernel (io/), as both programs use it.
+IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
+	lockfile.c resolve.c)
+DAEMON_SRCS := user/xredird.c user/options.c \
+	$(addprefix user/io/,worker.c watch.c listener.c metrics.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
-OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options listener metrics \
-	resolve rules lockfile log)
+OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options io/listener \
+	io/metrics io/resolve io/rules io/lockfile io/log)
 CTL_SRCS := user/xredirctl.c
 
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/%.o)
@@ -53,7 +53,7 @@ SKEL := $(BUILD)/xredir.skel.h
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
-	-Iuser -Ibpf -Itests/unit
+	$(USER_INC) -Itests/unit
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
@@ -80,12 +80,14 @@ $(SKEL): $(BPF_OBJ)
 	mv $@.tmp $@
 
 $(BUILD)/%.o: user/%.c | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -c $< -o $@
 
 # A generated header must exist before the first compile that reads it.
-$(BUILD)/loader.o: $(SKEL)
+$(BUILD)/io/loader.o: $(SKEL)
 
 $(BUILD)/san/%.o: user/%.c | $(BUILD)/san
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/xredird: $(DAEMON_SRCS:user/%.c=$(BUILD)/%.o) $(CORE_OBJS) $(IO_OBJS)
@@ -106,7 +108,7 @@ $(BUILD)/fuzz:
 
 # libFuzzer targets, built with clang over the core sources in one command:
 # each reads (nearly) every header, so it depends on them all.
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h tests/unit/*.h) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h user/*/*.h tests/unit/*.h) | $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -o $@
 
 # Test tools that link with system libraries.
@@ -214,11 +216,14 @@ $(BUILD)/bench_engine: bench/bench_engine.c $(CORE_OBJS)
 bench-engine: $(BUILD)/bench_engine
 	./scripts/bench_engine.sh
 
+FMT_FILES = bpf/*.c bpf/*.h user/*.c user/*.h user/*/*.c user/*/*.h \
+	tests/*/*.c tests/*/*.h
+
 fmt:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h
+	clang-format -i $(FMT_FILES)
 
 fmt-check:
-	clang-format --dry-run -Werror bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h
+	clang-format --dry-run -Werror $(FMT_FILES)
 
 clean:
 	rm -rf $(BUILD)
@@ -226,4 +231,4 @@ clean:
 # Keep the sanitizer objects between test builds.
 .SECONDARY: $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

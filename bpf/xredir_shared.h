@@ -92,14 +92,14 @@ struct xr_meta {
 /*
  * IPv6 extension headers (hop-by-hop, routing, destination options) that a
  * steered frame may carry: the XDP program steers no more than the engine's
- * frame parser (user/packet.c) skips.
+ * frame parser (user/core/packet.c) skips.
  */
 #define XR_IPV6_EXT_MAX 3
 
 /*
  * Per-CPU counters of the XDP program. The drops are TCP to the service
  * port that neither the engine nor the kernel should serve (README, Design
- * notes); user/rules.c names them.
+ * notes); user/io/rules.c names them.
  */
 enum xr_counter {
 	XR_CNT_STEERED, /* redirected to an AF_XDP socket */
@@ -147,7 +147,7 @@ struct xr_status {
 	char reload_error[XR_STATUS_TEXT_MAX];
 };
 
-/* One slot per worker (queue): responder counters, see user/stats.h. */
+/* One slot per worker (queue): responder counters, see user/core/stats.h. */
 #define XR_WORKER_STATS_MAX 64
 
 struct xr_worker_stats {

@@ -88,7 +88,7 @@ int main(void)
 }
 EOF
 # shellcheck disable=SC2046
-gcc -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Ibuild $(pkg-config --cflags libxdp libbpf) \
+gcc -std=gnu11 -D_GNU_SOURCE -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf -Ibuild $(pkg-config --cflags libxdp libbpf) \
 	"$WORK/flowsize.c" -o "$WORK/flowsize" 2>/dev/null || true
 FLOW_SIZE=$("$WORK/flowsize" 2>/dev/null || echo 0)
 

@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * confcheck FILE...: validates xredir config files with the daemon's own
- * parser (user/config.c), the way xredird reads them on (re)load: the
+ * parser (user/control/config.c), the way xredird reads them on (re)load: the
  * whole file, xr_config_parse(..., CFG_FULL, ...). Prints one line per file:
  *   FILE: ok (default URL, N targets, M rules)
  *   FILE:LINE: error message        (exit status 1)
  * Used by tests/deploy/run.sh on the ConfigMap's xredir.conf.
  *
- * Build: cc -Iuser -Ibpf tests/deploy/confcheck.c user/config.c \
- *           user/cidr.c user/http_parse.c user/http_response.c \
- *           -o build/tests/confcheck
+ * Build: see tests/deploy/run.sh.
  */
 #include <errno.h>
 #include <stdio.h>

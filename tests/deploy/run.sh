@@ -198,9 +198,9 @@ negative "test_security.py catches --grace above terminationGracePeriodSeconds" 
 # ------------------------------------------------ 5. the ConfigMap's config
 
 CONFCHECK=build/tests/confcheck
-check "build $CONFCHECK (user/config.c, the daemon's parser)" \
-	bash -c "mkdir -p build/tests && cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf \
-		$HERE/confcheck.c user/config.c user/cidr.c user/http_parse.c user/http_response.c \
+check "build $CONFCHECK (user/control/config.c, the daemon's parser)" \
+	bash -c "mkdir -p build/tests && cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf \
+		$HERE/confcheck.c user/control/config.c user/control/cidr.c user/core/http_parse.c user/core/http_response.c \
 		-o $CONFCHECK"
 # The config as deployed: from the rendered ConfigMap, mounted at /etc/xredir.
 conf_from_render() {

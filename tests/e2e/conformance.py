@@ -53,7 +53,7 @@ REASONS = {
     431: "Request Header Fields Too Large", 501: "Not Implemented",
     505: "HTTP Version Not Supported",
 }
-# Bytes percent-encoded in Location besides those >= 0x80 (user/http.c).
+# Bytes percent-encoded in Location besides those >= 0x80 (user/core/http_response.c).
 ENCODE = set(b'"<>\\^`{|}#')
 PROBE = b"GET /probe HTTP/1.1\r\nHost: x\r\n\r\n"
 

@@ -75,7 +75,7 @@ nginx_start() {
 test_01_export_corpus() {
 	need cc || return 1
 	mkdir -p "$E2E_ROOT/$BUILD/tests"
-	cc -Wall -Wextra -Werror -std=gnu11 -Iuser -Ibpf -Itests/unit \
+	cc -Wall -Wextra -Werror -std=gnu11 -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf -Itests/unit \
 		tests/e2e/export_corpus.c -o "$EXPORTER" >&2 ||
 		{ why "export_corpus.c does not build"; return 1; }
 	"$EXPORTER" >"$E2E_WORK/corpus.json" ||

@@ -4,8 +4,8 @@
  * the end-to-end conformance tests (tests/e2e/conformance.py). Byte strings
  * (raw, path, location) are base64, so NULs and bytes >= 0x80 survive.
  *
- *   cc -Iuser -Ibpf -Itests/unit tests/e2e/export_corpus.c \
- *      -o build/tests/export_corpus
+ *   (built by tests/e2e/conformance.sh, with the include path of the
+ *   Makefile's USER_INC)
  *
  * {"count": N, "entries": [{"name": ..., "raw_b64": ..., "len": ...,
  *   "tail": ..., "limits": "default"|"get_head"|"v2_ping", "expect": ...,

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Unit tests of the control plane's pure code: prefixes (user/cidr.c:
+ * Unit tests of the control plane's pure code: prefixes (user/control/cidr.c:
  * parsing, printing, matching and the longest-prefix table, the latter
  * checked against a brute-force reference over random nested prefixes),
- * the configuration file parser (user/config.c: every error with its line
+ * the configuration file parser (user/control/config.c: every error with its line
  * number and message), and the client address behind trusted proxies
- * (user/proxy.c, with requests built by the real HTTP parser), and the
+ * (user/control/proxy.c, with requests built by the real HTTP parser), and the
  * target array's sequence lock on an in-memory copy of the pinned maps
- * (user/target_table.c, user/targets.c: a writer that died half-way),
- * and the staging of a configuration before it is applied (user/stage.c).
+ * (user/control/target_table.c, targets.c: a writer that died half-way),
+ * and the staging of a configuration before it is applied (user/control/stage.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,13 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply.h"
+#include "stage.h"
 #include "cidr.h"
 #include "config.h"
 #include "http.h"
 #include "proxy.h"
 #include "rng.h"
-#include "rules.h"
+#include "target_table.h"
 #include "targets.h"
 #include "test.h"
 
@@ -630,7 +630,7 @@ static int parse_cfg(const char *text, enum cfg_mode mode,
 		CHECK(c_.rules == NULL && c_.targets == NULL);            \
 	} while (0)
 
-/* The example of user/config.h, filled in. */
+/* The example of user/control/config.h, filled in. */
 static const char example[] =
 	"# xredir configuration\n"
 	"default https://k8s.gcr.io\n"

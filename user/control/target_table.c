@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "http.h"
-#include "rules.h"
+#include "target_table.h"
 
 int xr_target_index(const struct xr_target *table, const char *name)
 {

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The control plane's view of the pinned maps: targets (a mmapped array
- * under a sequence lock), rules (two pairs of LPM tries, one active), the
- * daemon's status and counters. Used by xredirctl and the daemon alike.
- * Writers hold the pin directory's lock (xr_lock).
+ * The pinned maps as memory: their descriptors and the mmapped control
+ * block, target array, status and stats (opened by rules.c), and the
+ * target array's sequence lock over that memory, which is plain loads and
+ * stores, so unit tests run it on an array of their own.
  */
-#ifndef XREDIR_RULES_H
-#define XREDIR_RULES_H
+#ifndef XREDIR_TARGET_TABLE_H
+#define XREDIR_TARGET_TABLE_H
 
 #include <limits.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,19 +37,14 @@ struct xr_maps {
 	char pin_dir[PATH_MAX];
 };
 
-/* Opens the pinned maps in pin_dir; returns -errno (-ENOENT: no pins). */
-int xr_maps_open(struct xr_maps *m, const char *pin_dir);
-void xr_maps_close(struct xr_maps *m);
-
-/* Serialises writers: an exclusive flock on the pin directory, which
- * must pass xr_pin_dir_trusted (else anyone could hold it). Waits up to
- * timeout_ms; returns the fd to pass to xr_unlock, or -errno with why
- * filled. */
-int xr_lock(const char *pin_dir, int timeout_ms, char *why, size_t len);
-void xr_unlock(int fd);
+/* One rule as stored: prefix and target index. */
+struct xr_rule {
+	struct xr_cidr cidr;
+	uint32_t target;
+};
 
 /*
- * Targets (user/target_table.c). Writers hold the lock; a writer that
+ * Targets. Writers hold the lock; a writer that
  * finds the sequence odd (its predecessor died mid-write) clears the slot
  * left torn and makes it even again.
  */
@@ -83,33 +77,4 @@ int xr_targets_repair(struct xr_maps *m);
 int xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out,
 			uint32_t *seq, int tries);
 
-/* One rule as stored: prefix and target index. */
-struct xr_rule {
-	struct xr_cidr cidr;
-	uint32_t target;
-};
-
-/* Rules in the active set. */
-int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target);
-int xr_rule_del(struct xr_maps *m, const struct xr_cidr *c);
-/* The target an address gets from the active rule set (as XDP does). */
-uint32_t xr_rule_lookup(const struct xr_maps *m, uint8_t family,
-			const uint8_t *addr, bool *matched);
-/* All rules of the active set; *out is malloc'd. Returns the count or
- * -errno. */
-int xr_rules_dump(const struct xr_maps *m, struct xr_rule **out);
-/*
- * Replaces the whole rule set atomically: fills the inactive pair of
- * tries, then flips active_set, so each lookup sees the old set or the new
- * one. Returns 0 or -errno (-E2BIG: more rules than a trie holds).
- */
-int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules,
-		     uint32_t n);
-
-/* Sum of the XDP program's per-CPU counters. */
-int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX]);
-
-/* A counter's name: the metrics label, and `xredirctl stats` as xdp_NAME. */
-const char *xr_counter_name(enum xr_counter c);
-
-#endif /* XREDIR_RULES_H */
+#endif /* XREDIR_TARGET_TABLE_H */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply.h"
+#include "stage.h"
 
 static int fail(struct cfg_error *err, uint32_t line, const char *msg,
 		const char *arg)

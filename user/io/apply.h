@@ -5,17 +5,7 @@
 
 #include "config.h"
 #include "rules.h"
-
-/*
- * Works out, on a copy, what applying cfg to the live targets gives: table
- * (XR_MAX_TARGETS entries: the default and the file's targets written, new
- * names in slots free now, names the file drops removed) and its rules
- * resolved against table (*rules malloc'd). Changes nothing; returns 0, or
- * -1 with err filled (no free slot, unknown target). Pure (stage.c).
- */
-int xr_config_stage(const struct xr_target *live, const struct xr_config *cfg,
-		    struct xr_target *table, struct xr_rule **rules,
-		    struct cfg_error *err);
+#include "stage.h"
 
 /*
  * Makes the maps hold exactly cfg, all or nothing: staged first, then new

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "resolve.h"
+#include "rules.h"
 #include "tcp.h"
 
 const struct http_target *

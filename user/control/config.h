@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rules.h"
+#include "target_table.h"
 
 #define CFG_LINE_MAX 1024
 

@@ -12,7 +12,7 @@
 
 #include "http.h"
 #include "proxy.h"
-#include "rules.h"
+#include "target_table.h"
 
 struct target_cache {
 	uint32_t seq; /* of the copy held, or the odd one it gave up on */
