@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdlib.h>
-#include <sys/mman.h>
 
+#include "reserve.h"
 #include "bufpool.h"
 
 int bufpool_init(struct bufpool *bp, uint32_t size, uint32_t count)
@@ -13,12 +13,9 @@ int bufpool_init(struct bufpool *bp, uint32_t size, uint32_t count)
 	bp->next = calloc((size_t)count + 1, sizeof(*bp->next));
 	if (!bp->next || !size || !count)
 		goto fail;
-	bp->mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (bp->mem == MAP_FAILED) {
-		bp->mem = NULL;
+	bp->mem = reserve(bytes);
+	if (!bp->mem)
 		goto fail;
-	}
 	for (i = 1; i < count; i++)
 		bp->next[i] = i + 1;
 	bp->size = size;
@@ -35,7 +32,7 @@ fail:
 void bufpool_free(struct bufpool *bp)
 {
 	if (bp->mem)
-		munmap(bp->mem, (size_t)bp->size * bp->count);
+		unreserve(bp->mem, (size_t)bp->size * bp->count);
 	free(bp->next);
 	bp->mem = NULL;
 	bp->next = NULL;

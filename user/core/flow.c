@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "reserve.h"
 #include "flow.h"
 
 int flow_table_init(struct flow_table *ft, uint32_t max, uint64_t seed)
@@ -14,14 +14,9 @@ int flow_table_init(struct flow_table *ft, uint32_t max, uint64_t seed)
 		return -1;
 	while (nbuckets < max)
 		nbuckets <<= 1;
-	/* Reserved up front; only pages of entries in use become resident. */
-	ft->flows = mmap(NULL, ((size_t)max + 1) * sizeof(struct flow),
-			 PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (ft->flows == MAP_FAILED) {
-		ft->flows = NULL;
+	ft->flows = reserve(((size_t)max + 1) * sizeof(struct flow));
+	if (!ft->flows)
 		return -1;
-	}
 	ft->buckets = calloc(nbuckets, sizeof(*ft->buckets));
 	if (!ft->buckets) {
 		flow_table_free(ft);
@@ -37,8 +32,7 @@ int flow_table_init(struct flow_table *ft, uint32_t max, uint64_t seed)
 
 void flow_table_free(struct flow_table *ft)
 {
-	if (ft->flows)
-		munmap(ft->flows, ((size_t)ft->max + 1) * sizeof(struct flow));
+	unreserve(ft->flows, ((size_t)ft->max + 1) * sizeof(struct flow));
 	free(ft->buckets);
 	ft->flows = NULL;
 	ft->buckets = NULL;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "reserve.h"
 #include "srctable.h"
 
 int src_table_init(struct src_table *t, uint32_t max,
@@ -15,14 +15,9 @@ int src_table_init(struct src_table *t, uint32_t max,
 		return -1;
 	while (nbuckets < max)
 		nbuckets <<= 1;
-	/* Reserved up front; only pages of entries in use become resident. */
-	t->src = mmap(NULL, ((size_t)max + 1) * sizeof(*t->src),
-		      PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (t->src == MAP_FAILED) {
-		t->src = NULL;
+	t->src = reserve(((size_t)max + 1) * sizeof(*t->src));
+	if (!t->src)
 		return -1;
-	}
 	t->buckets = calloc(nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {
 		src_table_free(t);
@@ -37,8 +32,7 @@ int src_table_init(struct src_table *t, uint32_t max,
 
 void src_table_free(struct src_table *t)
 {
-	if (t->src)
-		munmap(t->src, ((size_t)t->max + 1) * sizeof(*t->src));
+	unreserve(t->src, ((size_t)t->max + 1) * sizeof(*t->src));
 	free(t->buckets);
 	t->src = NULL;
 	t->buckets = NULL;

@@ -19,7 +19,8 @@
 #include "tcp.h"
 
 #define IN_CAP 16384
-#define OUT_CAP (64 * 1024) /* the largest response fits (see http_response.c) */
+/* The largest response fits (see http_response.c). */
+#define OUT_CAP (64 * 1024)
 #define METRICS_CAP (256 * 1024)
 /* epoll tags: a listening socket, or (pool + 1) << 32 | slot. */
 #define TAG_SERVICE 1
