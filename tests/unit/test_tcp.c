@@ -1394,3 +1394,28 @@ TEST(long_rtt_does_not_wrap_the_estimator)
 	CHECK_EQ(f->rto_ms, 30000); /* srtt 10 s + 4 * rttvar 5 s */
 	tcp_engine_free(&h.e);
 }
+
+/*
+ * A client holding its share of head buffers gets no backlog for one more
+ * partial head: the bytes are not acknowledged (it sends them again), so
+ * no retry timer works for it.
+ */
+TEST(partial_head_over_the_share_is_not_acknowledged)
+{
+	struct h_conn c[5];
+	struct pkt p;
+	int i;
+
+	REQUIRE(!h_init(&h)); /* 16 head buffers: a share of 4 */
+	for (i = 0; i < 5; i++) {
+		REQUIRE(!connect_from(&c[i], 1, (uint16_t)(42900 + i)));
+		h_send_seg(&h, &c[i], TCP_ACK, "GET /", 5);
+	}
+	CHECK_EQ(h.e.headpool.used, 4);
+	CHECK_EQ(h.e.sndpool.used, 0);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c[4], &p));
+	CHECK_EQ(p.ack, c[4].snd - 5);
+	h_advance(&h, 1000);
+	CHECK_EQ(stat(TCP_STAT_backlog_retries), 0);
+	tcp_engine_free(&h.e);
+}

@@ -68,7 +68,8 @@ struct flow {
 	uint16_t rcv_wnd; /* receive window last advertised */
 	uint16_t max_snd_wnd; /* largest window the peer advertised */
 	uint8_t dupacks; /* duplicate ACKs in a row */
-	uint8_t pad[3];
+	uint8_t backlog_tries; /* retries of a stuck backlog, for backoff */
+	uint8_t pad[2];
 	uint32_t src; /* srctable entry of the peer's source */
 	uint32_t src_older, src_newer; /* its flows, by age */
 	uint32_t stall_base; /* snd_una when send progress was last seen */

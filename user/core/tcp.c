@@ -418,10 +418,15 @@ static void schedule(struct tcp_engine *e, struct flow *f)
 	if (f->stall_at && f->stall_at < when)
 		when = f->stall_at;
 	/* Deferred input with nothing in flight waits for a free buffer,
-	 * not for an ACK: retry it soon. */
-	if (f->backlog_len && !ring_used(f) &&
-	    e->now_ms + BACKLOG_RETRY_MS < when)
-		when = e->now_ms + BACKLOG_RETRY_MS;
+	 * not for an ACK: retry it soon, then less and less often. */
+	if (f->backlog_len && !ring_used(f)) {
+		uint32_t shift = f->backlog_tries < 6 ? f->backlog_tries : 6;
+		uint64_t retry =
+			e->now_ms + ((uint64_t)BACKLOG_RETRY_MS << shift);
+
+		if (retry < when)
+			when = retry;
+	}
 	/* Lazy: a later deadline is found when the earlier one fires. */
 	if (!cur || when < cur)
 		tw_schedule(&e->tw, id, when);
@@ -691,6 +696,7 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 		f->rcvbuf = buf_get(e, f, SRC_POOL_HEAD);
 	if (!f->rcvbuf) {
 		STAT(e, head_pool_empty);
+		e->head_refused = true;
 		return 0;
 	}
 	return http_keep_pending(&f->http, bufpool_ptr(&e->headpool, f->rcvbuf),
@@ -807,8 +813,17 @@ static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 {
 	uint32_t taken = 0;
 
+	e->head_refused = false;
 	if (!f->backlog_len)
 		taken = feed(e, f, data, len);
+	/* A partial head refused to a client holding its share of heads is
+	 * not acknowledged: it sends it again, at its cost, instead of
+	 * parking it in a backlog that the retry timer would keep trying. */
+	if (e->head_refused &&
+	    src_at(&e->src, f->src)->bufs[SRC_POOL_HEAD] >= SOURCE_LIGHT_BUFS) {
+		f->rcv_nxt += taken;
+		return;
+	}
 	if (taken < len)
 		taken += backlog_add(e, f, data + taken, len - taken);
 	f->rcv_nxt += taken;
@@ -1253,8 +1268,14 @@ static void flow_timers(struct tcp_engine *e, struct flow *f)
 	if (f->expire_at <= now && !expire(e, f))
 		return;
 	if (f->backlog_len && !ring_used(f)) {
+		uint32_t before = f->backlog_len;
+
 		STAT(e, backlog_retries);
 		backlog_drain(e, f);
+		if (f->backlog_len == before && f->backlog_tries < UINT8_MAX)
+			f->backlog_tries++;
+		else
+			f->backlog_tries = 0;
 		output(e, f, window_opened(e, f));
 	}
 	schedule(e, f);

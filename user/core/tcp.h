@@ -137,6 +137,7 @@ struct tcp_engine {
 	tcp_target_fn target_fn;
 	void *target_ctx;
 	struct flow *cur; /* flow whose input is being fed to HTTP */
+	bool head_refused; /* the last feed's partial head found no buffer */
 	uint8_t *scratch; /* responses are built here, then queued */
 	uint16_t mss4, mss6; /* ours, from the MTU and frame size */
 	uint64_t now_ms;
