@@ -138,7 +138,8 @@ bpf-test: all $(BUILD)/tests/test_xdp
 
 # End-to-end suites, each on its own namespace topology.
 E2E_SUITES := tests/e2e/run.sh tests/e2e/conformance.sh tests/e2e/control.sh \
-	tests/e2e/lifecycle.sh tests/e2e/fabric.sh tests/e2e/robust.sh
+	tests/e2e/lifecycle.sh tests/e2e/fabric.sh tests/e2e/robust.sh \
+	tests/e2e/attack.sh
 
 e2e-test: all $(TEST_TOOLS)
 	./tests/e2e/suites.sh $(E2E_SUITES)
