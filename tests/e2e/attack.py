@@ -209,13 +209,15 @@ class Attack:
         if ev & self.HOLD_EV:
             self.drop(sl, now, "closed_by_server")
 
-    def tick(self, now):
-        """Connect timeouts, reopening, dribbling, stall detection."""
+    def tick(self, now, budget):
+        """Connect timeouts, reopening (at most budget), dribbling, stall
+        detection."""
         for sl in self.slots:
             if sl.state == "connecting" and now - sl.t_open > 3.0:
                 self.drop(sl, now, "connect_timeouts")
-            elif sl.state == "wait" and now >= sl.retry_at and not STOP:
+            elif sl.state == "wait" and now >= sl.retry_at and budget > 0:
                 self.open(sl)
+                budget -= 1
             elif sl.state == "held" and self.a.drip and now >= sl.next_drip:
                 try:
                     sl.sock.send(b"a" * self.a.drip)
@@ -250,11 +252,13 @@ class Attack:
             if now - self.t0 > self.a.hold:
                 break
             if now >= next_tick:
-                # At most --burst new connections per tick: not one burst.
-                for sl in self.slots[opening : opening + self.a.burst]:
+                # At most --burst connections opened per tick: a steady
+                # pressure, not a SYN flood (robust.sh has that).
+                first = self.slots[opening : opening + self.a.burst]
+                for sl in first:
                     self.open(sl)
-                opening += self.a.burst
-                self.tick(now)
+                opening += len(first)
+                self.tick(now, self.a.burst - len(first))
                 next_tick = now + 0.25
                 if t_hold is None and (self.settled >= len(self.slots) or now - self.t0 > self.a.setup):
                     t_hold = now
@@ -449,6 +453,7 @@ class Victim:
             "deadline_ms": int(self.a.deadline * 1000),
             "errors": self.errors,
             "first_error": self.errors[0] if self.errors else None,
+            "latencies_ms": self.lat,
         }
         emit(res)
         return 0 if self.ok == total else 1
