@@ -113,11 +113,14 @@ TESTS=(
 
 # ---- helpers ----
 
-# jget FILE KEY: a value from a file whose last line is a JSON object.
+# jget FILE KEY...: values from a file whose last line is a JSON object,
+# on one line (lists compact). One interpreter for many values: a start
+# costs a noticeable fraction of a second here.
 jget() {
 	"$PYTHON" -c 'import json, sys
 d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
-print(d.get(sys.argv[2]))' "$1" "$2"
+v = [d.get(k) for k in sys.argv[2:]]
+print(" ".join(x if isinstance(x, str) else json.dumps(x, separators=(",", ":")) for x in v))' "$@"
 }
 
 # xstats FILE: xredird's counters (JSON) into FILE.
@@ -125,7 +128,12 @@ xstats() {
 	"$XREDIRCTL" --bpffs "$XR_BPFFS" --iface "$XR_SRV_IF" stats --json >"$1" 2>&1
 }
 
-delta() { echo $(($(jget "$2" "$3") - $(jget "$1" "$3"))); }
+# deltas S0 S1 KEY...: "KEY +N, ..." between two counter files.
+deltas() {
+	"$PYTHON" -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+print(", ".join("%s +%d" % (k, b[k] - a[k]) for k in sys.argv[3:]))' "$@"
+}
 
 rss_of() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
 
@@ -206,7 +214,11 @@ attack() {
 	local name=$1 ns=$2 f=$E2E_WORK/$1 apid stage=holding
 	shift 2
 	[ "$1" = flood ] && stage=stalled
-	[ "$SERVER" = xredird ] && xstats "$f.s0"
+	# What an earlier test left would count against this one.
+	if [ "$SERVER" = xredird ]; then
+		wait_drained 20 || return 1
+		xstats "$f.s0"
+	fi
 	sampler_start "$f.samples" "$SERVER_PID" "$([ "$SERVER" = xredird ] && echo 1 || echo 0)"
 	e2e_bg "$name-attacker" "$ns" "$PYTHON" "$ATTACK_PY" "$@"
 	apid=$E2E_BG_PID
@@ -241,7 +253,9 @@ victim_default() {
 # One line of the comparison table: NAME SERVER ok/total worst_ms.
 table_row() {
 	local f=$E2E_WORK/$1.victim
-	echo "$1 $SERVER $(jget "$f" ok)/$(jget "$f" total) $(jget "$f" worst_ms)" >>"$E2E_WORK/table"
+	local ok total worst
+	read -r ok total worst < <(jget "$f" ok total worst_ms)
+	echo "$1 $SERVER $ok/$total $worst" >>"$E2E_WORK/table"
 }
 
 # verdict NAME WHAT: xredird's side of an attack: every victim request
@@ -251,19 +265,18 @@ table_row() {
 # failure, the detail line on success).
 ATTACK_CONNS=0
 verdict() {
-	local name=$1 what=$2 f=$E2E_WORK/$1 ok total worst rss est ev
-	ok=$(jget "$f.victim" ok)
-	total=$(jget "$f.victim" total)
-	worst=$(jget "$f.victim" worst_ms)
+	local name=$1 what=$2 f=$E2E_WORK/$1 ok total worst rss est peakc opened refused closed ev
+	read -r ok total worst < <(jget "$f.victim" ok total worst_ms)
+	read -r est peakc opened refused closed < <(jget "$f.attack" established established_peak \
+		opened refused closed_by_server)
 	rss=$(peak "$f.samples" 1)
-	est=$(jget "$f.attack" established)
-	ev="attacker: $(jget "$f.attack" established_peak) connections at once ($(jget "$f.attack" opened) opened, $est established,"
-	ev="$ev $(jget "$f.attack" refused) refused, $(jget "$f.attack" closed_by_server) closed by the server);"
+	ev="attacker: $peakc connections at once ($opened opened, $est established, $refused refused,"
+	ev="$ev $closed closed by the server);"
 	if [ "$SERVER" = xredird ]; then
 		ev="$ev xredird peak flows $(peak "$f.samples" 2), send rings $(peak "$f.samples" 3),"
-		ev="$ev head buffers $(peak "$f.samples" 4); send_pool_empty +$(delta "$f.s0" "$f.sp" send_pool_empty),"
-		ev="$ev head_pool_empty +$(delta "$f.s0" "$f.sp" head_pool_empty), table_full +$(delta "$f.s0" "$f.sp" table_full),"
-		ev="$ev rst_sent +$(delta "$f.s0" "$f.sp" rst_sent); RSS $RSS_IDLE -> $rss kB (bound $RSS_BOUND_KB)"
+		ev="$ev head buffers $(peak "$f.samples" 4);"
+		ev="$ev $(deltas "$f.s0" "$f.sp" send_pool_empty head_pool_empty table_full rst_sent timeouts);"
+		ev="$ev RSS $RSS_IDLE -> $rss kB (bound $RSS_BOUND_KB)"
 	fi
 	echo "$ev"
 	if [ "$ok" != "$total" ]; then
@@ -312,7 +325,7 @@ t02_flood_spread() {
 # have freed every one of its flows (the victim's own may remain), while
 # the victim is served.
 t03_zero_window() {
-	local f=$E2E_WORK/t03 apid vpid t0 u='' fo=
+	local f=$E2E_WORK/t03 apid vpid t0 u='' fo='' closed after
 	victim_default --interval 0.3
 	ATTACK_CONNS=$ZW_CONNS
 	[ "$SERVER" = xredird ] && xstats "$f.s0"
@@ -357,17 +370,18 @@ t03_zero_window() {
 	verdict t03 "$ZW_CONNS zero-window connections" || return 1
 	[ -n "$fo" ] || {
 		why "flows not freed $((SEND_TIMEOUT + 5)) s after the stall: flows, send rings, head buffers still in use: $u;" \
-			"giveups +$(delta "$f.s0" "$f.sp" giveups), timeouts +$(delta "$f.s0" "$f.sp" timeouts), rst_sent +$(delta "$f.s0" "$f.sp" rst_sent)"
+			"$(deltas "$f.s0" "$f.sp" giveups timeouts rst_sent)"
 		return 1
 	}
-	[ "$(jget "$f.attack" closed_by_server)" = "$ZW_CONNS" ] || {
-		why "the attacker saw $(jget "$f.attack" closed_by_server)/$ZW_CONNS of its connections closed by the server"
+	read -r closed after < <(jget "$f.attack" closed_by_server closed_after_stall_s)
+	[ "$closed" = "$ZW_CONNS" ] || {
+		why "the attacker saw $closed/$ZW_CONNS of its connections closed by the server"
 		return 1
 	}
 	wait_drained 10 || return 1
 	echo "$ZW_CONNS zero-window flows freed ${fo}s after the stall" \
-		"(--send-timeout $SEND_TIMEOUT; the attacker saw them closed $(jget "$f.attack" closed_after_stall_s) s after);" \
-		"victim $(jget "$f.victim" ok)/$(jget "$f.victim" total) (worst $(jget "$f.victim" worst_ms) ms)"
+		"(--send-timeout $SEND_TIMEOUT; the attacker saw them closed $after s after);" \
+		"victim $(jget "$f.victim" ok total worst_ms | awk '{ print $1 "/" $2 " (worst " $3 " ms)" }')"
 }
 
 # ---- 04: slow heads ----
@@ -416,7 +430,7 @@ t06_local_idle() {
 # ---- 07: a squatted lock ----
 
 t07_squat() {
-	local f=$E2E_WORK/t07 spid code
+	local f=$E2E_WORK/t07 spid code uid held created locked
 	xr_stop 10 || return 1
 	e2e_bg t07-squatter srv setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$SQUAT_PYTHON" "$ATTACK_PY" squat --iface "$XR_SRV_IF" --hold 60
@@ -428,11 +442,12 @@ t07_squat() {
 	fi
 	cp "$E2E_WORK/t07-squatter.out" "$f.squat"
 	cat "$f.squat" >&2
-	[ "$(jget "$f.squat" uid)" = 65534 ] || { why "the squatter ran as uid $(jget "$f.squat" uid)"; return 1; }
+	read -r uid held created locked < <(jget "$f.squat" uid abstract created locked)
+	[ "$uid" = 65534 ] || { why "the squatter ran as uid $uid"; return 1; }
 	XR_LOG=$E2E_WORK/xredird-t07.log
 	if ! xr_start "${XR_ARGS[@]}"; then
-		why "xredird did not start while uid 65534 held $(jget "$f.squat" abstract)," \
-			"created $(jget "$f.squat" created), locked $(jget "$f.squat" locked): $(grep -v '^ts=' "$XR_LOG" | tail -n 1)"
+		why "xredird did not start while uid 65534 held $held, created $created, locked $locked:" \
+			"$(grep -v '^ts=' "$XR_LOG" | tail -n 1)"
 		e2e_bg_stop t07-squatter
 		return 1
 	fi
@@ -441,14 +456,13 @@ t07_squat() {
 		"http://$XR_SRV_IP4:$PORT/v2/after-squat" 2>&1)
 	e2e_bg_stop t07-squatter
 	[ "$code" = 302 ] || { why "curl after the start: $code"; return 1; }
-	echo "uid 65534 held $(jget "$f.squat" abstract), created $(jget "$f.squat" created)," \
-		"locked $(jget "$f.squat" locked); xredird started and served (302)"
+	echo "uid 65534 held $held, created $created, locked $locked; xredird started and served (302)"
 }
 
 # ---- 08: a heavy legitimate client ----
 
 t08_heavy() {
-	local f=$E2E_WORK/t08 rss
+	local f=$E2E_WORK/t08 rss ok secs worst
 	if ! xr_alive; then
 		XR_LOG=$E2E_WORK/xredird-t08.log
 		xr_start "${XR_ARGS[@]}" || return 1
@@ -464,8 +478,9 @@ t08_heavy() {
 	[ "$rc" = 0 ] || { why "heavy client: $(tail -n 1 "$f.out" | cut -c1-300)"; return 1; }
 	[ "$rss" -le "$RSS_BOUND_KB" ] || { why "RSS $rss kB above the bound $RSS_BOUND_KB kB"; return 1; }
 	wait_drained 15 || return 1
-	echo "$(jget "$f.out" ok)/$((HEAVY_CONNS * HEAVY_REQUESTS)) requests on $HEAVY_CONNS keep-alive connections" \
-		"from $HEAVY_IP in $(jget "$f.out" seconds)s (worst $(jget "$f.out" worst_ms) ms; peak flows $(peak "$f.samples" 2)); RSS $rss kB"
+	read -r ok secs worst < <(jget "$f.out" ok seconds worst_ms)
+	echo "$ok/$((HEAVY_CONNS * HEAVY_REQUESTS)) requests on $HEAVY_CONNS keep-alive connections" \
+		"from $HEAVY_IP in ${secs}s (worst $worst ms); RSS $rss kB"
 }
 
 # ---- 09: nginx under the same attacks ----
