@@ -328,7 +328,10 @@ t03_zero_window() {
 	local f=$E2E_WORK/t03 apid vpid t0 u='' fo='' closed after
 	victim_default --interval 0.3
 	ATTACK_CONNS=$ZW_CONNS
-	[ "$SERVER" = xredird ] && xstats "$f.s0"
+	if [ "$SERVER" = xredird ]; then
+		wait_drained 20 || return 1
+		xstats "$f.s0"
+	fi
 	sampler_start "$f.samples" "$SERVER_PID" "$([ "$SERVER" = xredird ] && echo 1 || echo 0)"
 	e2e_bg t03-attacker cli "$PYTHON" "$ATTACK_PY" flood --src "$FLOOD_IP" --host "$XR_SRV_IP4" \
 		--port "$SVC_PORT" --conns "$ZW_CONNS" --requests "$ZW_REQUESTS" --rcvbuf "$RCVBUF" \
