@@ -76,7 +76,8 @@ def one_response(buf):
 
 
 class Slot:
-    __slots__ = ("src", "sock", "state", "out", "t_open", "retry_at", "got", "unread", "still", "next_drip", "first")
+    __slots__ = ("src", "sock", "state", "out", "t_open", "retry_at", "got", "unread", "still",
+                 "next_drip", "first")
 
     def __init__(self, src):
         self.src = src
@@ -203,7 +204,8 @@ class Attack:
                     self.first_done(sl)
                     self.ep.modify(fd, self.HOLD_EV)
                 return
-        if sl.state == "sending" and ev & select.EPOLLOUT and not ev & (select.EPOLLERR | select.EPOLLHUP):
+        broken = ev & (select.EPOLLERR | select.EPOLLHUP)
+        if sl.state == "sending" and ev & select.EPOLLOUT and not broken:
             self.send_out(sl, now)
             return
         if ev & self.HOLD_EV:
@@ -260,7 +262,8 @@ class Attack:
                 opening += len(first)
                 self.tick(now, self.a.burst - len(first))
                 next_tick = now + 0.25
-                if t_hold is None and (self.settled >= len(self.slots) or now - self.t0 > self.a.setup):
+                all_set = self.settled >= len(self.slots)
+                if t_hold is None and (all_set or now - self.t0 > self.a.setup):
                     t_hold = now
                     emit(dict(self.c, event="holding", live=self.live, t=round(now - self.t0, 2)))
                 if t_hold is not None and self.a.requests and self.t_stalled is None:
@@ -271,7 +274,8 @@ class Attack:
                     # a second (or 5 s after holding, whatever the count).
                     if (most and now - t_most >= 1.0) or now - t_hold > 5:
                         self.t_stalled = now
-                        emit(dict(self.c, event="stalled", stalled=n, live=self.live, t=round(now - self.t0, 2)))
+                        emit(dict(self.c, event="stalled", stalled=n, live=self.live,
+                                  t=round(now - self.t0, 2)))
             for fd, ev in self.ep.poll(0.05):
                 self.event(fd, ev, time.monotonic())
         res = dict(self.c, live_at_end=self.live, stalled_at_end=self.stalled(),
@@ -364,8 +368,8 @@ class Victim:
 
     def request(self, s, path, deadline):
         host = "[%s]" % self.a.host if ":" in self.a.host else self.a.host
-        req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: xredir-victim\r\nAccept: */*\r\n%s\r\n"
-               % (path, host, self.a.port, self.auth)).encode()
+        req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: xredir-victim\r\n"
+               "Accept: */*\r\n%s\r\n" % (path, host, self.a.port, self.auth)).encode()
         if self.a.auth:
             # Two send()s with a pause (TCP_NODELAY): two segments.
             cut = len(req) // 2
@@ -531,7 +535,8 @@ def c_heavy(a):
                 continue
             worst = max(worst, time.monotonic() - c["t"])
             path = "/v2/heavy/%d/%d" % (c["id"], c["i"])
-            if hd.startswith("HTTP/1.1 302 ") and ("\r\nLocation: " + a.target + path + "\r\n") in hd + "\r\n":
+            want = "\r\nLocation: " + a.target + path + "\r\n"
+            if hd.startswith("HTTP/1.1 302 ") and want in hd + "\r\n":
                 ok += 1
             else:
                 fail += 1
@@ -631,16 +636,20 @@ def main():
     def common(sp):
         sp.add_argument("--host", default="10.77.0.1")
         sp.add_argument("--port", type=int, default=10000)
-        sp.add_argument("--src", type=srcs, required=True, help="source address(es), comma-separated")
+        sp.add_argument("--src", type=srcs, required=True,
+                        help="source address(es), comma-separated")
 
     def attacker(sp):
         common(sp)
         sp.add_argument("--conns", type=int, required=True)
-        sp.add_argument("--hold", type=float, default=60, help="stop by itself after this many seconds")
-        sp.add_argument("--setup", type=float, default=15, help="holding after this many seconds at most")
+        sp.add_argument("--hold", type=float, default=60,
+                        help="stop by itself after this many seconds")
+        sp.add_argument("--setup", type=float, default=15,
+                        help="holding after this many seconds at most")
         sp.add_argument("--burst", type=int, default=250, help="connections opened per 0.25 s")
         sp.add_argument("--reconnect", action="store_true")
-        sp.add_argument("--max-opens", type=int, default=20, help="at most this many opens per slot")
+        sp.add_argument("--max-opens", type=int, default=20,
+                        help="at most this many opens per slot")
         sp.add_argument("--rcvbuf", type=int, default=0)
         sp.set_defaults(requests=0, read_first=False, drip=0, interval=1.0)
 
@@ -660,10 +669,12 @@ def main():
     sp.add_argument("--new", type=int, default=20)
     sp.add_argument("--keepalive", type=int, default=20)
     sp.add_argument("--interval", type=float, default=0.2)
-    sp.add_argument("--deadline", type=float, default=1.0, help="each answer within this many seconds")
+    sp.add_argument("--deadline", type=float, default=1.0,
+                    help="each answer within this many seconds")
     sp.add_argument("--timeout", type=float, default=2.0, help="give up on a request after this")
     sp.add_argument("--budget", type=float, default=30, help="requests not started by then fail")
-    sp.add_argument("--auth", type=int, default=0, help="an Authorization header of this size, head sent in two parts")
+    sp.add_argument("--auth", type=int, default=0,
+                    help="an Authorization header of this size; the head in two send()s")
     sp.add_argument("--health", action="store_true", help="/healthz and /readyz, 200 expected")
     sp = sub.add_parser("heavy")
     common(sp)

@@ -536,6 +536,8 @@ print_table() {
 		n=$(awk -v t="$t" '$1 == t && $2 == "nginx" { print $3 ", worst " $4 " ms" }' "$E2E_WORK/table" | tail -n 1)
 		printf '  %-30s %-22s %s\n' "$(attack_title "$t")" "${x:--}" "${n:--}"
 	done
+	echo "  (04: the victim pauses 50 ms between the two parts of its head; 03: nginx's own"
+	echo "  send_timeout is 60 s, only its victim is measured)"
 }
 
 attack_title() {
