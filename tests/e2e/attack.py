@@ -35,6 +35,8 @@ import sys
 import termios
 import time
 
+from xrclient import Conn, Fail, check
+
 STOP = False
 
 
@@ -305,44 +307,6 @@ def c_idle(a):
 # ---- the victim ----
 
 
-class Bad(Exception):
-    pass
-
-
-def read_response(s, deadline):
-    """One HTTP/1.1 response: (status, headers dict, body)."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Bad("no complete head in time (%d bytes)" % len(buf))
-        s.settimeout(left)
-        d = s.recv(65536)
-        if not d:
-            raise Bad("connection closed after %d bytes" % len(buf))
-        buf += d
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[1].isdigit():
-        raise Bad("status line %r" % lines[0])
-    hdrs = {}
-    for ln in lines[1:]:
-        k, _, v = ln.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    n = int(hdrs.get("content-length", "0"))
-    while len(rest) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Bad("body incomplete in time")
-        s.settimeout(left)
-        d = s.recv(65536)
-        if not d:
-            raise Bad("connection closed in the body")
-        rest += d
-    return int(parts[1]), hdrs, rest[:n]
-
-
 class Victim:
     def __init__(self, a):
         self.a = a
@@ -354,38 +318,30 @@ class Victim:
         self.auth = ("Authorization: Bearer " + "v" * a.auth + "\r\n") if a.auth else ""
 
     def connect(self, deadline):
-        fam = socket.AF_INET6 if ":" in self.a.host else socket.AF_INET
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.bind((self.a.src[0], 0))
-        s.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            s.connect((self.a.host, self.a.port))
-        except OSError:
-            s.close()
-            raise
-        return s
+        return Conn(self.a.host, self.a.port, src=self.a.src[0],
+                    timeout=max(0.01, deadline - time.monotonic()))
 
-    def request(self, s, path, deadline):
+    def request(self, c, path, deadline):
         host = "[%s]" % self.a.host if ":" in self.a.host else self.a.host
         req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: xredir-victim\r\n"
                "Accept: */*\r\n%s\r\n" % (path, host, self.a.port, self.auth)).encode()
         if self.a.auth:
             # Two send()s with a pause (TCP_NODELAY): two segments.
             cut = len(req) // 2
-            s.sendall(req[:cut])
+            c.send(req[:cut])
             time.sleep(0.05)
-            s.sendall(req[cut:])
+            c.send(req[cut:])
         else:
-            s.sendall(req)
-        st, h, body = read_response(s, deadline)
+            c.send(req)
+        r = c.read_response(timeout=max(0.01, deadline - time.monotonic()))
         if self.a.health:
             want = {"/healthz": b"ok\n", "/readyz": b"ready\n"}[path]
-            if st != 200 or body != want:
-                raise Bad("%d %r" % (st, body[:40]))
-        elif st != 302 or h.get("location") != self.a.target + path:
-            raise Bad("%d Location %r" % (st, h.get("location")))
-        return h
+            check(r.status == 200 and r.body == want,
+                  "%d %r" % (r.status, r.body[:40]))
+        else:
+            check(r.status == 302 and r.text("location") == self.a.target + path,
+                  "%d Location %r" % (r.status, r.text("location")))
+        return r
 
     def record(self, what, t_start, err):
         dt = time.monotonic() - t_start
@@ -414,12 +370,12 @@ class Victim:
             dl = t + self.a.timeout
             err = None
             try:
-                s = self.connect(dl)
+                c = self.connect(dl)
                 try:
-                    self.request(s, path, dl)
+                    self.request(c, path, dl)
                 finally:
-                    s.close()
-            except (OSError, Bad) as e:
+                    c.close()
+            except (OSError, Fail) as e:
                 err = repr(e) if isinstance(e, OSError) else str(e)
             self.record(path, t, err)
             time.sleep(self.a.interval)
@@ -434,11 +390,11 @@ class Victim:
             try:
                 if s is None:
                     s = self.connect(dl)
-                h = self.request(s, path, dl)
-                if h.get("connection", "").lower() == "close":
+                r = self.request(s, path, dl)
+                if (r.text("connection") or "").lower() == "close":
                     s.close()
                     s = None
-            except (OSError, Bad) as e:
+            except (OSError, Fail) as e:
                 err = repr(e) if isinstance(e, OSError) else str(e)
                 if s is not None:
                     s.close()

@@ -464,33 +464,13 @@ test_08_heavy_nat_client() {
 
 # ---- 09: nginx under the same attacks ----
 
-# nginx_start: the bench's config (one worker), listening on $NGINX_PORT.
-nginx_start() {
-	local dir=$E2E_WORK/nginx i code=
-	mkdir -p "$dir"
-	sed -e "s|@PREFIX@|$dir|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
-		-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
-		-e "s|:10000 |:$NGINX_PORT |" bench/nginx.conf.in >"$dir/nginx.conf"
-	grep -q ":$NGINX_PORT " "$dir/nginx.conf" ||
-		{ why "bench/nginx.conf.in has no ':10000 ' listen to move"; return 1; }
-	e2e_bg nginx srv nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
-	SERVER_PID=$E2E_BG_PID
-	for i in $(seq 100); do
-		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
-			"http://$XR_SRV_IP4:$NGINX_PORT/ready" 2>/dev/null) || true
-		[ "$code" = 302 ] && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	why "nginx not ready (last curl: ${code:-none}): $(tail -n 1 "$dir/error.log" 2>/dev/null)"
-	return 1
-}
 
 test_09_nginx_reference() {
 	need nginx || return 1
 	local t
 	d_alive && { d_stop 10 || return 1; }
 	nginx_start || return 1
+	SERVER_PID=$E2E_BG_PID
 	SERVER=nginx SVC_PORT=$NGINX_PORT
 	for t in t01:test_01_flood_one_address t02:test_02_flood_64_addresses \
 		t03:test_03_zero_window_freed t04a:test_04a_slow_heads_one_address \

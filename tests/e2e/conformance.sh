@@ -49,26 +49,6 @@ daemon() {
 	XR_MODE=$mode
 }
 
-# nginx_start: the bench's config, listening on $NGINX_PORT.
-nginx_start() {
-	local dir=$E2E_WORK/nginx i code=
-	mkdir -p "$dir"
-	sed -e "s|@PREFIX@|$dir|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
-		-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
-		-e "s|:10000 |:$NGINX_PORT |" bench/nginx.conf.in >"$dir/nginx.conf"
-	grep -q ":$NGINX_PORT " "$dir/nginx.conf" ||
-		{ echo "bench/nginx.conf.in has no ':10000 ' listen to move"; return 1; }
-	e2e_bg nginx srv nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
-	for i in $(seq 100); do
-		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
-			"http://$XR_SRV_IP4:$NGINX_PORT/ready" 2>/dev/null) || true
-		[ "$code" = 302 ] && return 0
-		kill -0 "$E2E_BG_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "nginx not ready (last curl: ${code:-none}): $(tail -n 1 "$E2E_WORK/nginx.out" "$dir/error.log" 2>/dev/null)"
-	return 1
-}
 
 # ---- the tests ----
 

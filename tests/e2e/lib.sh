@@ -12,6 +12,7 @@
 #   d_alive / d_end          is it running / stop it without checks
 #   cap_start IFACE FILE [FILTER]   tcpdump in the client namespace
 #   cap_stop                 stop it, fail if it dropped packets
+#   nginx_start              nginx (the benchmarks' config) on $NGINX_PORT
 #   why TEXT                 the short reason a test prints when it fails
 #
 # A test function returns non-zero on failure; the last line it wrote to
@@ -156,6 +157,29 @@ need() {
 	done
 	[ -z "$missing" ] && return 0
 	why "missing tool:$missing"
+	return 1
+}
+
+# nginx_start: nginx with the benchmarks' config (bench/nginx.conf.in: one
+# worker, geo + return 302) in the server namespace, on $NGINX_PORT; waits
+# until it answers. E2E_BG_PID is its pid.
+nginx_start() {
+	local dir=$E2E_WORK/nginx i code=
+	mkdir -p "$dir"
+	sed -e "s|@PREFIX@|$dir|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
+		-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@LISTEN6@|$XR_SRV_IP6|" \
+		-e "s|:10000 |:$NGINX_PORT |" bench/nginx.conf.in >"$dir/nginx.conf"
+	grep -q ":$NGINX_PORT " "$dir/nginx.conf" ||
+		{ why "bench/nginx.conf.in has no ':10000 ' listen to move"; return 1; }
+	e2e_bg nginx srv nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
+	for i in $(seq 100); do
+		code=$(cli curl -s -o /dev/null -m 1 -w '%{http_code}' \
+			"http://$XR_SRV_IP4:$NGINX_PORT/ready" 2>/dev/null) || true
+		[ "$code" = 302 ] && return 0
+		kill -0 "$E2E_BG_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	why "nginx not ready (last curl: ${code:-none}): $(tail -n 1 "$E2E_WORK/nginx.out" "$dir/error.log" 2>/dev/null)"
 	return 1
 }
 
