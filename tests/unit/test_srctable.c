@@ -83,22 +83,35 @@ TEST(heaviest_holder_found_after_it_shrinks)
 {
 	struct src_table t;
 	struct source_key a = v4("192.0.2.1"), b = v4("192.0.2.2");
-	uint32_t ia, ib, i;
+	struct source_key c = v4("192.0.2.3");
+	uint32_t ia, ib, ic, i;
 
 	REQUIRE(!src_table_init(&t, 8, &key));
-	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND, 1), SRC_NONE);
 	ia = src_get(&t, &a);
 	ib = src_get(&t, &b);
+	ic = src_get(&t, &c);
 	src_at(&t, ia)->flows = src_at(&t, ib)->flows = 1;
-	for (i = 0; i < 6; i++)
+	src_at(&t, ic)->flows = 1;
+	/* Nobody heavy: no victim, and no scan needed to say so. */
+	for (i = 0; i < SRC_LIGHT_BUFS - 1; i++)
 		src_buf_add(&t, ia, SRC_POOL_SEND);
+	CHECK_EQ(t.heavy[SRC_POOL_SEND], 0);
+	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND), SRC_NONE);
 	for (i = 0; i < 4; i++)
+		src_buf_add(&t, ia, SRC_POOL_SEND);
+	for (i = 0; i < 6; i++)
 		src_buf_add(&t, ib, SRC_POOL_SEND);
-	src_buf_add(&t, ib, SRC_POOL_HEAD);
-	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND, 4), ia);
-	CHECK_EQ(src_heaviest(&t, SRC_POOL_HEAD, 1), ib);
+	CHECK_EQ(t.heavy[SRC_POOL_SEND], 2);
+	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND), ia); /* 7 against 6 */
+	/* The top shrinks below the second: the second is found. */
 	for (i = 0; i < 3; i++)
 		src_buf_sub(&t, ia, SRC_POOL_SEND);
-	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND, 4), ib);
+	/* A light source gaining meanwhile is not taken for the top. */
+	src_buf_add(&t, ic, SRC_POOL_SEND);
+	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND), ib);
+	CHECK_EQ(src_heaviest(&t, SRC_POOL_HEAD), SRC_NONE);
+	for (i = 0; i < 6; i++)
+		src_buf_sub(&t, ib, SRC_POOL_SEND);
+	CHECK_EQ(t.heavy[SRC_POOL_SEND], 1); /* a, with 4 */
 	src_table_free(&t);
 }

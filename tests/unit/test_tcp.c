@@ -1419,3 +1419,55 @@ TEST(partial_head_over_the_share_is_not_acknowledged)
 	CHECK_EQ(stat(TCP_STAT_backlog_retries), 0);
 	tcp_engine_free(&h.e);
 }
+
+/*
+ * Pipelined requests acknowledged into the backlog, then the client's
+ * FIN: every request is answered before our FIN.
+ */
+TEST(fin_behind_a_backlog_answers_every_request_first)
+{
+	static char reqs[8192];
+	uint32_t len = 0, i, n = 100, got = 0;
+	struct h_conn c;
+	struct pkt p;
+	bool fin = false;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.send_buffer_size = 4096;
+	REQUIRE(!h_start(&h));
+	REQUIRE(!connect_from(&c, 1, 43000));
+	for (i = 0; i < n; i++)
+		len += (uint32_t)snprintf(reqs + len, sizeof(reqs) - len,
+					  "GET /%u HTTP/1.1\r\nHost: x\r\n\r\n",
+					  i % 10);
+	h_send_seg(&h, &c, TCP_ACK, reqs, 1400);
+	h_send_seg(&h, &c, TCP_ACK, reqs + 1400, len - 1400);
+	REQUIRE(c.snd - c.isn - 1 == len);
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	/* The client takes everything as it comes. */
+	for (i = 0; i < 200 && !fin; i++) {
+		uint32_t j, end = c.rcv;
+
+		for (j = 0; j < h.nout; j++) {
+			if (h_parse(&h, j, &c, &p) || p.seq != end)
+				continue;
+			end += p.payload_len;
+			got += p.payload_len;
+			if (p.flags & TCP_FIN) {
+				end++;
+				fin = true;
+			}
+		}
+		if (end == c.rcv) {
+			h_advance(&h, 200);
+			continue;
+		}
+		c.rcv = end;
+		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	}
+	CHECK(fin);
+	CHECK_EQ(stat(TCP_STAT_requests), n);
+	CHECK(got > 0);
+	tcp_engine_free(&h.e);
+}

@@ -93,28 +93,35 @@ void src_buf_add(struct src_table *t, uint32_t idx, enum src_pool p)
 {
 	uint32_t top = t->heaviest[p];
 
-	t->src[idx].bufs[p]++;
-	if (!top || t->src[idx].bufs[p] > t->src[top].bufs[p])
+	if (++t->src[idx].bufs[p] == SRC_LIGHT_BUFS)
+		t->heavy[p]++;
+	if (top && t->src[idx].bufs[p] > t->src[top].bufs[p])
 		t->heaviest[p] = idx;
 }
 
 void src_buf_sub(struct src_table *t, uint32_t idx, enum src_pool p)
 {
-	t->src[idx].bufs[p]--;
+	if (t->src[idx].bufs[p]-- == SRC_LIGHT_BUFS)
+		t->heavy[p]--;
+	/* The top holder shrank: another may now hold more. */
+	if (t->heaviest[p] == idx)
+		t->heaviest[p] = SRC_NONE;
 }
 
 /*
- * The hint is the top holder as of its last gain; while it still holds
- * `enough` it is a fine victim, otherwise one scan of the entries in use
- * finds the true one (rare: only when a buffer must be reclaimed).
+ * The hint is exact while the top holder only gains; once it loses one,
+ * a scan of the entries in use finds the true top. Scans happen only to
+ * reclaim a buffer, and only while a heavy source exists, so each one is
+ * followed by a reclaim that takes a buffer from the heavy.
  */
-uint32_t src_heaviest(struct src_table *t, enum src_pool p, uint32_t enough)
+uint32_t src_heaviest(struct src_table *t, enum src_pool p)
 {
 	uint32_t i, best = t->heaviest[p];
 
-	if (best && t->src[best].bufs[p] >= enough)
+	if (!t->heavy[p])
+		return SRC_NONE;
+	if (best)
 		return best;
-	best = SRC_NONE;
 	for (i = 1; i < t->fresh; i++) {
 		const struct src_entry *s = &t->src[i];
 

@@ -15,6 +15,8 @@
 #include "source.h"
 
 #define SRC_NONE 0u
+/* A source holding fewer buffers of a pool is light there. */
+#define SRC_LIGHT_BUFS 4
 
 /* The pools whose buffers are counted per source. */
 enum src_pool { SRC_POOL_SEND, SRC_POOL_HEAD, SRC_POOLS };
@@ -36,6 +38,7 @@ struct src_table {
 	uint32_t count;
 	uint32_t max;
 	uint32_t heaviest[SRC_POOLS]; /* a hint: the largest holder seen */
+	uint32_t heavy[SRC_POOLS]; /* sources holding SRC_LIGHT_BUFS or more */
 	struct siphash_key key;
 };
 
@@ -49,9 +52,9 @@ void src_put_if_unused(struct src_table *t, uint32_t idx);
 /* Counts one more or one fewer buffer of pool p for idx. */
 void src_buf_add(struct src_table *t, uint32_t idx, enum src_pool p);
 void src_buf_sub(struct src_table *t, uint32_t idx, enum src_pool p);
-/* A source holding at least `enough` buffers of pool p if the hint has
- * one, else the one holding the most (SRC_NONE if none holds any). */
-uint32_t src_heaviest(struct src_table *t, enum src_pool p, uint32_t enough);
+/* The source holding the most buffers of pool p, if one is not light
+ * (SRC_NONE otherwise, at once). */
+uint32_t src_heaviest(struct src_table *t, enum src_pool p);
 
 static inline struct src_entry *src_at(struct src_table *t, uint32_t idx)
 {

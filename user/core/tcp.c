@@ -302,7 +302,8 @@ static void arm_rtx(struct tcp_engine *e, struct flow *f)
 		f->rtx_at = e->now_ms + f->rto_ms;
 	/* The send timeout runs while anything waits to be delivered,
 	 * whatever the peer acknowledges, until it takes real progress
-	 * (see ack_advance): a zero window or a trickle cannot hold a ring. */
+	 * (536 bytes, see ack_advance): a zero window cannot hold a ring,
+	 * a trickle only at that pace and within its client's share. */
 	if (!queued)
 		f->stall_at = 0;
 	else if (!f->stall_at && e->cfg.send_timeout_ms) {
@@ -442,7 +443,6 @@ static void schedule(struct tcp_engine *e, struct flow *f)
  */
 #define POOL_SHARE_DIV 4
 #define POOL_RESERVE_DIV 8
-#define SOURCE_LIGHT_BUFS 4 /* a source holding fewer buffers is light */
 
 static struct bufpool *pool_of(struct tcp_engine *e, enum src_pool p)
 {
@@ -453,7 +453,7 @@ static uint32_t pool_share(const struct bufpool *bp)
 {
 	uint32_t share = bp->count / POOL_SHARE_DIV;
 
-	return share > SOURCE_LIGHT_BUFS ? share : SOURCE_LIGHT_BUFS;
+	return share > SRC_LIGHT_BUFS ? share : SRC_LIGHT_BUFS;
 }
 
 static void buf_put(struct tcp_engine *e, struct flow *f, enum src_pool p,
@@ -525,9 +525,9 @@ static bool holds(const struct flow *f, enum src_pool p)
  * not light, other than f. Returns whether one was reset. */
 static bool reclaim(struct tcp_engine *e, const struct flow *f, enum src_pool p)
 {
-	uint32_t victim = src_heaviest(&e->src, p, SOURCE_LIGHT_BUFS), idx;
+	uint32_t victim = src_heaviest(&e->src, p), idx;
 
-	if (!victim || src_at(&e->src, victim)->bufs[p] < SOURCE_LIGHT_BUFS)
+	if (!victim || src_at(&e->src, victim)->bufs[p] < SRC_LIGHT_BUFS)
 		return false;
 	for (idx = src_at(&e->src, victim)->oldest; idx;) {
 		struct flow *g = flow_at(&e->ft, idx);
@@ -553,7 +553,7 @@ static uint32_t buf_get(struct tcp_engine *e, struct flow *f, enum src_pool p)
 {
 	struct bufpool *bp = pool_of(e, p);
 	uint32_t held = src_at(&e->src, f->src)->bufs[p], idx;
-	bool light = held < SOURCE_LIGHT_BUFS;
+	bool light = held < SRC_LIGHT_BUFS;
 
 	if (held >= pool_share(bp) ||
 	    (!light && bp->count - bp->used <= bp->count / POOL_RESERVE_DIV)) {
@@ -787,10 +787,23 @@ static uint32_t backlog_add(struct tcp_engine *e, struct flow *f,
 }
 
 /* Feeds the backlog as far as the send ring allows; frees it when empty. */
-static void backlog_drain(struct tcp_engine *e, struct flow *f)
+/* The peer's FIN is in: read and drop anything else, close after the
+ * responses queued. */
+static void close_after_fin(struct flow *f)
 {
+	f->flags |= FLOW_CLOSE;
+	f->http.closing = 1;
+}
+
+/*
+ * Feeds the backlog as far as the send ring allows; frees it when empty
+ * (then a FIN that came behind it closes). Returns whether it made
+ * progress.
+ */
+static bool backlog_drain(struct tcp_engine *e, struct flow *f)
+{
+	uint32_t taken, before = f->backlog_len;
 	uint8_t *b;
-	uint32_t taken;
 
 	while (f->backlog_len) {
 		b = bufpool_ptr(&e->sndpool, f->backlog);
@@ -803,7 +816,13 @@ static void backlog_drain(struct tcp_engine *e, struct flow *f)
 	if (f->backlog && !f->backlog_len) {
 		buf_put(e, f, SRC_POOL_SEND, f->backlog);
 		f->backlog = 0;
+		if (f->flags & FLOW_FIN_RCVD)
+			close_after_fin(f);
 	}
+	if (f->backlog_len == before)
+		return false;
+	f->backlog_tries = 0;
+	return true;
 }
 
 /* Takes in-order bytes: to HTTP, or behind earlier ones in the backlog.
@@ -820,7 +839,7 @@ static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	 * not acknowledged: it sends it again, at its cost, instead of
 	 * parking it in a backlog that the retry timer would keep trying. */
 	if (e->head_refused &&
-	    src_at(&e->src, f->src)->bufs[SRC_POOL_HEAD] >= SOURCE_LIGHT_BUFS) {
+	    src_at(&e->src, f->src)->bufs[SRC_POOL_HEAD] >= SRC_LIGHT_BUFS) {
 		f->rcv_nxt += taken;
 		return;
 	}
@@ -866,8 +885,11 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 		return ACK_NOW; /* took only part: say so at once */
 	if (fin) {
 		f->rcv_nxt++;
-		f->flags |= FLOW_FIN_RCVD | FLOW_CLOSE;
-		f->http.closing = 1;
+		f->flags |= FLOW_FIN_RCVD;
+		/* Requests still in the backlog were acknowledged: they are
+		 * answered first (backlog_drain closes after them). */
+		if (!f->backlog_len)
+			close_after_fin(f);
 		return ACK_NOW;
 	}
 	/* Every second full segment is acknowledged at once (RFC 9293). */
@@ -1268,14 +1290,9 @@ static void flow_timers(struct tcp_engine *e, struct flow *f)
 	if (f->expire_at <= now && !expire(e, f))
 		return;
 	if (f->backlog_len && !ring_used(f)) {
-		uint32_t before = f->backlog_len;
-
 		STAT(e, backlog_retries);
-		backlog_drain(e, f);
-		if (f->backlog_len == before && f->backlog_tries < UINT8_MAX)
+		if (!backlog_drain(e, f) && f->backlog_tries < UINT8_MAX)
 			f->backlog_tries++;
-		else
-			f->backlog_tries = 0;
 		output(e, f, window_opened(e, f));
 	}
 	schedule(e, f);
