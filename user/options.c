@@ -58,6 +58,10 @@ const struct opt_def opt_table[] = {
 		      .min = 1, .max = 65535, .want = "a port 1..65535"),
 	DEFINE_OPTION("config", 'c', "FILE", OPT_STRING, config_path,
 		      "targets and rules; reloaded on change and SIGHUP"),
+	DEFINE_OPTION("check-config", 't', NULL, OPT_BOOL, check_config,
+		      "check the --config file as a reload would and exit "
+		      "(0: valid, 2: invalid, 1: unreadable); needs no "
+		      "--iface, root or bpffs"),
 	DEFINE_OPTION("default-target", 0, "URL", OPT_FUNC, default_target,
 		      "where unmatched clients go", .parse = parse_url,
 		      .show_def = DEFAULT_TARGET),
@@ -588,7 +592,11 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 		say(err, "xredird: unexpected argument '%s'\n", argv[optind]);
 		return OPTS_EXIT_USAGE;
 	}
-	for (i = 0; i < N_OPTS; i++) {
+	if (o->check_config && !o->config_path) {
+		say(err, "xredird: --check-config needs --config FILE\n");
+		return OPTS_EXIT_USAGE;
+	}
+	for (i = 0; i < N_OPTS && !o->check_config; i++) {
 		if (opt_table[i].required && !given[i]) {
 			say(err, "xredird: --%s is required\n",
 			    opt_table[i].name);

@@ -57,6 +57,7 @@ struct options {
 	enum log_level log_level;
 	bool log_json;
 	bool log_clients;
+	bool check_config; /* check config_path and exit, nothing else */
 	struct tcp_config tcp;
 	struct http_limits lim;
 	struct proxy_cfg proxy;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "check.h"
 #include "config.h"
 #include "defaults.h"
 #include "json.h"
@@ -611,6 +612,23 @@ static int cmd_rule_load(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* Commands: config (needs no daemon: run before any instance lookup) */
+
+static int cmd_config_check(struct ctl *c, int argc, char **argv)
+{
+	int worst = XR_CHECK_OK, ret, i;
+
+	(void)c;
+	if (argc < 2)
+		return err_usage("usage: config check FILE...");
+	for (i = 1; i < argc; i++) {
+		ret = xr_config_check_file(argv[i], stderr);
+		if (ret > worst)
+			worst = ret;
+	}
+	return worst;
+}
+
 /* Commands: match (the original single MATCH_IP) */
 
 /* Replaces the rules pointing at "rewrite" with add (if any), at once. */
@@ -843,6 +861,9 @@ static const struct command commands[] = {
 	  "which target an address gets, and through which rule" },
 	{ "rule", "load", cmd_rule_load, "rule load FILE",
 	  "replace all rules at once from a file of 'rule CIDR TARGET' lines" },
+	{ "config", "check", cmd_config_check, "config check FILE...",
+	  "check config files as xredird's reload would (exit 0: all valid, "
+	  "2: one is invalid, 1: one is unreadable)" },
 	{ "match", "set", cmd_match_set, "match set ADDR[/LEN]",
 	  "send ADDR to the 'rewrite' target (the original MATCH_IP)" },
 	{ "match", "clear", cmd_match_clear, "match clear",
@@ -993,6 +1014,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* Checking a file needs no daemon, maps or root. */
+	if (cmd->run == cmd_config_check)
+		return cmd->run(&c, argc - used + 1, argv + used - 1);
 	ret = open_maps(&c);
 	if (ret)
 		return ret;

@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "check.h"
 #include "defaults.h"
 #include "listener.h"
 #include "lockfile.h"
@@ -668,6 +669,9 @@ int main(int argc, char **argv)
 	rc = options_parse(&o, argc, argv, stdout, stderr);
 	if (rc != OPTS_RUN)
 		return rc;
+	/* Before any set-up: no interface, lock, bpffs or root needed. */
+	if (o.check_config)
+		return xr_config_check_file(o.config_path, stderr);
 	if (resolve_iface(&o))
 		return OPTS_EXIT_USAGE;
 	log_setup(o.log_level, o.log_json);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * What the control plane's unit tests (test_cidr.c, test_config.c,
- * test_proxy.c, test_target_table.c, test_stage.c) share: a check that two
- * strings are equal, and a prefix built from its parts.
+ * test_proxy.c, test_target_table.c, test_stage.c, test_check.c) share: a
+ * check that two strings are equal, and a prefix built from its parts.
  */
 #ifndef XREDIR_CONTROL_TEST_H
 #define XREDIR_CONTROL_TEST_H

@@ -389,12 +389,29 @@ TEST(options_command_line)
 		  "-i", "x", "eth0", "--port", "0");
 }
 
+/* --check-config: checks --config's file only, so needs no --iface. */
+TEST(options_check_config)
+{
+	clean_env();
+	CHECK_EQ(RUN("--check-config", "--config", "x.conf"), OPTS_RUN);
+	CHECK(o.check_config);
+	CHECK(o.config_path && !strcmp(o.config_path, "x.conf"));
+	CHECK_EQ(RUN("-t", "-c", "x.conf"), OPTS_RUN);
+	CHECK(o.check_config);
+	CHECK_EQ(RUN("-i", "x", "-c", "x.conf"), OPTS_RUN);
+	CHECK(!o.check_config);
+	CHECK_BAD("xredird: --check-config needs --config FILE\n", "-t");
+	CHECK_BAD("xredird: --check-config needs --config FILE\n", "-i", "x",
+		  "--check-config");
+}
+
 /* --help: exit 0, after checking what came before it. */
 TEST(options_help)
 {
 	static const char *const flags[] = { "-i, --iface IFACE",
 					     "-p, --port N",
 					     "-c, --config FILE",
+					     "-t, --check-config",
 					     "--default-target URL",
 					     "--match-ip ADDR[/LEN]",
 					     "--rewrite-target URL",
