@@ -197,11 +197,52 @@ negative "test_security.py catches --grace above terminationGracePeriodSeconds" 
 
 # ------------------------------------------------ 5. the ConfigMap's config
 
-CONFCHECK=build/tests/confcheck
-check "build $CONFCHECK (user/control/config.c, the daemon's parser)" \
-	bash -c "mkdir -p build/tests && cc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf \
-		$HERE/confcheck.c user/control/config.c user/control/cidr.c user/core/http_parse.c user/core/http_response.c \
-		-o $CONFCHECK"
+# Checked with the operators' own command, `xredirctl config check` (the
+# daemon's parser and staging), and `xredird --check-config`, run as nobody
+# with an interface and bpffs that do not exist: neither may need root, a
+# daemon, bpffs or an interface.
+CTL=build/xredirctl
+XD=build/xredird
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+check "build $CTL and $XD" make -s -j2 "$CTL" "$XD"
+chmod 755 "$TMP"
+# ctl FILE...: xredirctl config check's exit code and output, as nobody.
+ctl() {
+	local out rc
+	out=$("${NOBODY[@]}" "$CTL" --bpffs "$TMP/no-bpffs" config check "$@" 2>&1)
+	rc=$?
+	printf 'exit %s\n%s\n' "$rc" "$out"
+}
+# xd FILE: the same from xredird --check-config.
+xd() {
+	local out rc
+	out=$("${NOBODY[@]}" "$XD" --iface xr-no-such0 --bpffs "$TMP/no-bpffs" \
+		--check-config --config "$1" 2>&1)
+	rc=$?
+	printf 'exit %s\n%s\n' "$rc" "$out"
+}
+# verdict NAME WANT_EXIT REGEX FILE: config check's exit and its line for
+# FILE, and xredird --check-config's are the same.
+verdict() {
+	local name=$1 want=$2 re=$3 got alt
+	got=$(ctl "$4")
+	alt=$(xd "$4")
+	if ! grep -qx "exit $want" <<<"$(head -n1 <<<"$got")"; then
+		bad "$name" "config check exited otherwise than $want:
+$got"
+	elif [ "$(sed -n 2p <<<"$got")" = "" ] || [ "$(wc -l <<<"$got")" -ne 2 ] ||
+		! sed -n 2p <<<"$got" | grep -Eq -- "$re"; then
+		bad "$name" "config check's line does not match /$re/:
+$got"
+	elif [ "$got" != "$alt" ]; then
+		bad "$name" "xredird --check-config differs from config check:
+$alt
+--- config check:
+$got"
+	else
+		ok "$name"
+	fi
+}
 # The config as deployed: from the rendered ConfigMap, mounted at /etc/xredir.
 conf_from_render() {
 	kubectl kustomize "$K8S" | "$PY" -c '
@@ -211,22 +252,49 @@ assert len(cms) == 1, "expected one ConfigMap, got %d" % len(cms)
 sys.stdout.write(cms[0]["data"]["xredir.conf"])' >"$TMP/xredir.conf"
 }
 check "extract xredir.conf from the rendered ConfigMap" conf_from_render
-check "ConfigMap xredir.conf passes the daemon's config parser" "$CONFCHECK" "$TMP/xredir.conf"
+good=$TMP/xredir.conf
+verdict "config check: the ConfigMap's xredir.conf is valid (exit 0, its ok line)" 0 \
+	"^${good//./\\.}: ok \(default [^ ]+, [0-9]+ targets, [0-9]+ rules\)\$" "$good"
 # Its commented-out examples must be valid once uncommented, too.
-sed -E 's/^# *((rule|target) )/\1/' "$TMP/xredir.conf" >"$TMP/examples.conf"
-if cmp -s "$TMP/xredir.conf" "$TMP/examples.conf"; then
+sed -E 's/^# *((rule|target) )/\1/' "$good" >"$TMP/examples.conf"
+if cmp -s "$good" "$TMP/examples.conf"; then
 	echo "note ConfigMap xredir.conf has no commented example lines to check"
 else
-	check "ConfigMap xredir.conf with its example lines uncommented is valid" "$CONFCHECK" "$TMP/examples.conf"
+	verdict "config check: xredir.conf with its example lines uncommented is valid" 0 \
+		'examples\.conf: ok \(default [^ ]+, [0-9]+ targets, [0-9]+ rules\)$' "$TMP/examples.conf"
 fi
-cp "$TMP/xredir.conf" "$TMP/bad-target.conf" && echo "rule 198.51.100.0/24 nosuchtarget" >>"$TMP/bad-target.conf"
+cp "$good" "$TMP/bad-target.conf" && echo "rule 198.51.100.0/24 nosuchtarget" >>"$TMP/bad-target.conf"
 n=$(wc -l <"$TMP/bad-target.conf")
-check_fails "confcheck rejects a rule for an unknown target, with its line ($n)" \
-	"bad-target\.conf:$n: unknown target 'nosuchtarget'" "$CONFCHECK" "$TMP/bad-target.conf"
-cp "$TMP/xredir.conf" "$TMP/bad-url.conf" && echo "target mirror ftp://mirror.example" >>"$TMP/bad-url.conf"
+verdict "config check rejects a rule for an unknown target, with its line ($n, exit 2)" 2 \
+	"^$TMP/bad-target\.conf:$n: unknown target 'nosuchtarget'\$" "$TMP/bad-target.conf"
+cp "$good" "$TMP/bad-url.conf" && echo "target mirror ftp://mirror.example" >>"$TMP/bad-url.conf"
 n=$(wc -l <"$TMP/bad-url.conf")
-check_fails "confcheck rejects a non-HTTP target URL, with its line ($n)" \
-	"bad-url\.conf:$n: target URL 'ftp://mirror.example' must start with http" "$CONFCHECK" "$TMP/bad-url.conf"
+verdict "config check rejects a non-HTTP target URL, with its line ($n, exit 2)" 2 \
+	"^$TMP/bad-url\.conf:$n: target URL 'ftp://mirror.example' must start with http" "$TMP/bad-url.conf"
+verdict "config check: a missing file cannot be read (exit 1)" 1 \
+	"^$TMP/missing\.conf: cannot read: No such file or directory\$" "$TMP/missing.conf"
+cp "$good" "$TMP/secret.conf" && chmod 600 "$TMP/secret.conf"
+verdict "config check: a file nobody may read cannot be read (exit 1)" 1 \
+	"^$TMP/secret\.conf: cannot read: Permission denied\$" "$TMP/secret.conf"
+# Several files: one line each, in order, and the worst exit (2 over 1).
+several() {
+	local want=$1 got each f
+	shift
+	each="exit $want"
+	for f in "$@"; do each+=$'\n'$(ctl "$f" | tail -n +2); done
+	got=$(ctl "$@")
+	[ "$got" = "$each" ] || {
+		printf 'got:\n%s\nwant:\n%s\n' "$got" "$each"
+		return 1
+	}
+}
+check "config check of several files: each one's line, exit 2 if one is invalid" \
+	several 2 "$good" "$TMP/missing.conf" "$TMP/bad-url.conf" "$TMP/examples.conf"
+check "config check of several files: exit 1 if one is unreadable, none invalid" \
+	several 1 "$good" "$TMP/missing.conf" "$TMP/examples.conf"
+check "config check of several valid files: exit 0" several 0 "$good" "$TMP/examples.conf"
+check_fails "config check with no file is a usage error" 'usage: config check FILE' "$CTL" config check
+check_fails "xredird --check-config needs --config" 'check-config needs --config FILE' "$XD" --check-config
 
 # ------------------------------------------ 6. Dockerfile and its libraries
 
