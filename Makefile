@@ -36,13 +36,21 @@ CORE_SRCS := $(sort $(wildcard user/core/*.c user/control/*.c))
 # Code that talks to the kernel (io/), as both programs use it.
 IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
 	lockfile.c resolve.c)
-DAEMON_SRCS := user/xredird.c user/options.c \
+DAEMON_SRCS := user/xredird.c user/options.c user/version.c \
 	$(addprefix user/io/,worker.c watch.c listener.c metrics.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
-OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options io/listener \
-	io/metrics io/resolve io/rules io/lockfile io/log)
-CTL_SRCS := user/xredirctl.c
+OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version \
+	io/listener io/metrics io/resolve io/rules io/lockfile io/log)
+CTL_SRCS := user/xredirctl.c user/version.c
+
+# The version both programs print and /metrics shows: git describe, or
+# "unknown" outside a git checkout (a tarball, the image's build context).
+# Override with make XR_VERSION=... XR_COMMIT=...
+XR_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+XR_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+XR_VERSION := $(XR_VERSION)
+XR_COMMIT := $(XR_COMMIT)
 
 CORE_OBJS := $(CORE_SRCS:user/%.c=$(BUILD)/%.o)
 IO_OBJS := $(IO_SRCS:user/%.c=$(BUILD)/%.o)
@@ -61,7 +69,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: all deps check test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
+.PHONY: FORCE all deps check test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
@@ -85,6 +93,15 @@ $(BUILD)/%.o: user/%.c | $(BUILD)
 
 # A generated header must exist before the first compile that reads it.
 $(BUILD)/io/loader.o: $(SKEL)
+
+# Only version.o sees the version: its stamp changes (and rebuilds it)
+# when the version does.
+VERSION_DEFS := -DXR_VERSION='"$(XR_VERSION)"' -DXR_COMMIT='"$(XR_COMMIT)"'
+$(BUILD)/version.stamp: FORCE | $(BUILD)
+	@echo '$(XR_VERSION) $(XR_COMMIT)' | cmp -s - $@ || \
+		echo '$(XR_VERSION) $(XR_COMMIT)' > $@
+$(BUILD)/version.o $(BUILD)/san/version.o: CFLAGS += $(VERSION_DEFS)
+$(BUILD)/version.o $(BUILD)/san/version.o: $(BUILD)/version.stamp
 
 $(BUILD)/san/%.o: user/%.c | $(BUILD)/san
 	@mkdir -p $(@D)

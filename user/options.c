@@ -13,6 +13,7 @@
 #include "defaults.h"
 #include "listener.h"
 #include "options.h"
+#include "version.h"
 
 #define HELP_COL 28 /* where the help text starts */
 #define HELP_WIDTH 80
@@ -139,6 +140,7 @@ const struct opt_def opt_table[] = {
 	  .short_name = 'h',
 	  .kind = OPT_HELP,
 	  .help = "this text" },
+	{ .name = "version", .kind = OPT_VERSION, .help = "print the version" },
 };
 
 #define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -271,6 +273,7 @@ static int parse_value(struct options *o, const struct opt_def *d,
 	case OPT_FUNC:
 		return d->parse(o, d, arg, err);
 	case OPT_HELP:
+	case OPT_VERSION:
 		break;
 	}
 	return -1;
@@ -580,6 +583,10 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 		}
 		if (d->kind == OPT_HELP) {
 			options_usage(out);
+			return 0;
+		}
+		if (d->kind == OPT_VERSION) {
+			fprintf(out, "xredird %s\n", xr_version);
 			return 0;
 		}
 		if (parse_value(o, d, optarg, err)) {

@@ -71,6 +71,7 @@ enum opt_kind {
 	OPT_BOOL, /* a bool field, set by the flag (no argument) */
 	OPT_FUNC, /* parse() checks and stores the argument */
 	OPT_HELP, /* prints the --help text */
+	OPT_VERSION, /* prints the version */
 };
 
 struct opt_def {
@@ -104,7 +105,8 @@ int options_init(struct options *o);
 void options_usage(FILE *out);
 /*
  * Fills o from the environment and argv (getopt_long: argv is permuted).
- * Returns OPTS_RUN, or the exit code: 0 after printing --help on out,
+ * Returns OPTS_RUN, or the exit code: 0 after printing --help or
+ * --version on out,
  * OPTS_EXIT_USAGE after saying on err what is wrong.
  */
 int options_parse(struct options *o, int argc, char **argv, FILE *out,

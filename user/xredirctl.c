@@ -26,6 +26,7 @@
 #include "loader.h"
 #include "rules.h"
 #include "stats.h"
+#include "version.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -37,6 +38,7 @@ struct ctl {
 	char pin_dir[PATH_MAX];
 	bool json;
 	struct xr_maps maps;
+	bool maps_open;
 	int lock;
 };
 
@@ -135,10 +137,14 @@ static int find_instance(struct ctl *c)
 	return 0;
 }
 
+/* Opened by the commands once their arguments are checked: bad input is
+ * reported as such even where no instance runs. */
 static int open_maps(struct ctl *c)
 {
 	int err;
 
+	if (c->maps_open)
+		return 0;
 	if (c->pin_dir_opt)
 		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", c->pin_dir_opt);
 	else if (c->iface)
@@ -146,6 +152,7 @@ static int open_maps(struct ctl *c)
 	else if ((err = find_instance(c)))
 		return err;
 	err = xr_maps_open(&c->maps, c->pin_dir);
+	c->maps_open = !err;
 	if (!err)
 		return 0;
 	if (err == -ENOENT)
@@ -161,13 +168,17 @@ static int open_maps(struct ctl *c)
 			strerror(-err));
 }
 
-/* Writers take the pin directory's lock: one change at a time. */
+/* Writers open the maps and take the pin directory's lock: one change at a
+ * time. */
 static int lock_maps(struct ctl *c)
 {
 	char why[PATH_MAX + 64];
 
-	int torn;
+	int torn, err;
 
+	err = open_maps(c);
+	if (err)
+		return err;
 	c->lock = xr_lock(c->pin_dir, XREDIRCTL_LOCK_WAIT_MS, why, sizeof(why));
 	if (c->lock >= 0) {
 		torn = xr_targets_repair(&c->maps);
@@ -243,6 +254,15 @@ static int map_full(const struct xr_cidr *cidr, int err)
 
 /* Commands: target */
 
+static int target_name_arg(const char *name)
+{
+	if (xr_name_ok(name))
+		return 0;
+	return err_usage("target name '%s': use 1-31 of A-Z a-z 0-9 _ . - "
+			 "starting with a letter or digit",
+			 name);
+}
+
 static int cmd_target_list(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
@@ -254,6 +274,8 @@ static int cmd_target_list(struct ctl *c, int argc, char **argv)
 	uint32_t seq;
 	int n, i;
 
+	if ((n = open_maps(c)))
+		return n;
 	n = dump_rules(c, &rules);
 	if (n < 0)
 		return EXIT_FAIL;
@@ -298,7 +320,7 @@ static int cmd_target_set(struct ctl *c, int argc, char **argv)
 {
 	uint16_t status = 302;
 	char why[160];
-	int idx, opt;
+	int idx, opt, ret;
 
 	static const struct option opts[] = {
 		{ "status", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 }
@@ -321,15 +343,12 @@ static int cmd_target_set(struct ctl *c, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return err_usage("usage: target set NAME URL [--status N]");
-	if (!xr_name_ok(argv[optind]))
-		return err_usage(
-			"target name '%s': use 1-31 of A-Z a-z 0-9 _ . "
-			"- starting with a letter or digit",
-			argv[optind]);
+	if (target_name_arg(argv[optind]))
+		return EXIT_USAGE;
 	if (xr_url_check(argv[optind + 1], why, sizeof(why)))
 		return err_usage("URL '%s' %s", argv[optind + 1], why);
-	if (lock_maps(c))
-		return EXIT_FAIL;
+	if ((ret = lock_maps(c)))
+		return ret;
 	idx = !strcmp(argv[optind], "default") ?
 		      XR_TARGET_DEFAULT :
 		      xr_target_find(&c->maps, argv[optind]);
@@ -354,8 +373,10 @@ static int cmd_target_del(struct ctl *c, int argc, char **argv)
 	if (!strcmp(argv[1], "default"))
 		return err_usage("the default target cannot be deleted (change "
 				 "it with: target set default URL)");
-	if (lock_maps(c))
-		return EXIT_FAIL;
+	if (target_name_arg(argv[1]))
+		return EXIT_USAGE;
+	if ((n = lock_maps(c)))
+		return n;
 	idx = target_or_fail(c, argv[1]);
 	if (idx < 0)
 		return EXIT_USAGE;
@@ -398,8 +419,10 @@ static int cmd_rule_add(struct ctl *c, int argc, char **argv)
 		return err_usage("usage: rule add CIDR TARGET");
 	if (parse_cidr_arg(argv[1], &cidr))
 		return EXIT_USAGE;
-	if (lock_maps(c))
-		return EXIT_FAIL;
+	if (target_name_arg(argv[2]))
+		return EXIT_USAGE;
+	if ((err = lock_maps(c)))
+		return err;
 	idx = target_or_fail(c, argv[2]);
 	if (idx < 0)
 		return EXIT_USAGE;
@@ -416,8 +439,8 @@ static int cmd_rule_del(struct ctl *c, int argc, char **argv)
 		return err_usage("usage: rule del CIDR");
 	if (parse_cidr_arg(argv[1], &cidr))
 		return EXIT_USAGE;
-	if (lock_maps(c))
-		return EXIT_FAIL;
+	if ((err = lock_maps(c)))
+		return err;
 	err = xr_rule_del(&c->maps, &cidr);
 	if (err == -ENOENT)
 		return err_fail("no rule for %s", argv[1]);
@@ -432,6 +455,8 @@ static int cmd_rule_list(struct ctl *c, int argc, char **argv)
 	char cidr[64];
 	int n, i;
 
+	if ((n = open_maps(c)))
+		return n;
 	n = dump_rules(c, &rules);
 	if (n < 0)
 		return EXIT_FAIL;
@@ -456,13 +481,16 @@ static int cmd_rule_list(struct ctl *c, int argc, char **argv)
 }
 
 /* The user-space longest-prefix table of the active rules, for "via". */
-static int rule_table(const struct ctl *c, struct cidr_table *t)
+static int rule_table(struct ctl *c, struct cidr_table *t)
 {
 	struct xr_rule *rules;
-	int n = dump_rules(c, &rules), i;
+	int n, i;
 
+	if ((n = open_maps(c)))
+		return n;
+	n = dump_rules(c, &rules);
 	if (n < 0)
-		return -1;
+		return EXIT_FAIL;
 	if (cidr_table_init(t, (uint32_t)n + 1)) {
 		free(rules);
 		return err_fail("out of memory");
@@ -545,8 +573,8 @@ static int cmd_rule_lookup(struct ctl *c, int argc, char **argv)
 	int ret;
 
 	if (argc == 3 && !strcmp(argv[1], "--batch")) {
-		if (rule_table(c, &t))
-			return EXIT_FAIL;
+		if ((ret = rule_table(c, &t)))
+			return ret;
 		ret = lookup_batch(c, &t, argv[2]);
 		cidr_table_free(&t);
 		return ret;
@@ -557,8 +585,8 @@ static int cmd_rule_lookup(struct ctl *c, int argc, char **argv)
 			"FILE|-");
 	if (xr_addr_parse(argv[1], &family, addr))
 		return err_usage("'%s' is not an IP address", argv[1]);
-	if (rule_table(c, &t))
-		return EXIT_FAIL;
+	if ((ret = rule_table(c, &t)))
+		return ret;
 	print_lookup(c, &t, argv[1], family, addr, false);
 	cidr_table_free(&t);
 	return 0;
@@ -589,9 +617,9 @@ static int cmd_rule_load(struct ctl *c, int argc, char **argv)
 		return err.line ? err_usage("%s:%u: %s", argv[1], err.line,
 					    err.msg) :
 				  err_usage("%s", err.msg);
-	if (lock_maps(c)) {
+	if ((ret = lock_maps(c))) {
 		xr_config_free(&cfg);
-		return EXIT_FAIL;
+		return ret;
 	}
 	if (xr_rules_resolve(&c->maps, &cfg, &rules, &err)) {
 		xr_config_free(&cfg);
@@ -637,8 +665,8 @@ static int replace_match(struct ctl *c, const struct xr_cidr *add)
 	struct xr_rule *rules;
 	int idx, n, i, kept = 0, err;
 
-	if (lock_maps(c))
-		return EXIT_FAIL;
+	if ((err = lock_maps(c)))
+		return err;
 	idx = xr_target_find(&c->maps, REWRITE_NAME);
 	if (idx < 0)
 		return err_fail("no '%s' target (create it: xredirctl target "
@@ -709,8 +737,12 @@ static int cmd_stats(struct ctl *c, int argc, char **argv)
 	if (argc > 1)
 		return err_usage("unexpected argument '%s'", argv[1]);
 	uint64_t xdp[XR_CNT_MAX], ws[WS_MAX];
-	uint32_t queues = c->maps.status->queues, i;
+	uint32_t queues, i;
+	int err = open_maps(c);
 
+	if (err)
+		return err;
+	queues = c->maps.status->queues;
 	if (xr_counters_read(&c->maps, xdp))
 		return err_fail("reading the XDP counters failed");
 	sum_worker_stats(&c->maps, queues ? queues : XR_MAX_QUEUES, ws);
@@ -782,12 +814,16 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
 		return err_usage("unexpected argument '%s'", argv[1]);
-	const struct xr_status *st = c->maps.status;
+	const struct xr_status *st;
 	uint64_t mem = 0, uptime;
-	bool alive = daemon_alive(st);
+	bool alive;
 	char reload[XR_STATUS_TEXT_MAX + 64];
-	int targets = 0, i;
+	int targets = 0, i, ret;
 
+	if ((ret = open_maps(c)))
+		return ret;
+	st = c->maps.status;
+	alive = daemon_alive(st);
 	for (i = 0; i < XR_NMAPS; i++)
 		mem += map_memory(c->maps.fd[i]);
 	for (i = 0; i < XR_MAX_TARGETS; i++)
@@ -837,6 +873,15 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_version(struct ctl *c, int argc, char **argv)
+{
+	(void)c;
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
+	printf("xredirctl %s\n", xr_version);
+	return 0;
+}
+
 static const struct command commands[] = {
 	{ "status", NULL, cmd_status, "status [--json]",
 	  "interface, modes, queues, rules, targets, map memory, uptime, "
@@ -868,6 +913,8 @@ static const struct command commands[] = {
 	  "send ADDR to the 'rewrite' target (the original MATCH_IP)" },
 	{ "match", "clear", cmd_match_clear, "match clear",
 	  "remove the rules of the 'rewrite' target" },
+	{ "version", NULL, cmd_version, "version",
+	  "the version of xredirctl (as --version)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -890,7 +937,8 @@ static void usage(FILE *out)
 		"      --bpffs DIR     bpffs mount (default $" XR_BPFFS_ENV
 		" or " XR_DEFAULT_BPFFS ")\n"
 		"      --json          JSON output where a command prints data\n"
-		"  -h, --help          this text; COMMAND --help for one command\n");
+		"  -h, --help          this text; COMMAND --help for one command\n"
+		"      --version       print the version\n");
 }
 
 static const struct command *find_command(int argc, char **argv, int *used)
@@ -910,6 +958,28 @@ static const struct command *find_command(int argc, char **argv, int *used)
 		}
 	}
 	return NULL;
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* "rule --help": the group's commands, on stdout. */
+static bool group_help(const char *group)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (!commands[i].sub || strcmp(commands[i].name, group))
+			continue;
+		if (!any)
+			printf("usage: xredirctl %s COMMAND ...\n", group);
+		printf("  %-54s %s\n", commands[i].usage, commands[i].help);
+		any = true;
+	}
+	return any;
 }
 
 /* "rule" alone, or with an unknown verb: say so, list what it has. */
@@ -993,12 +1063,15 @@ int main(int argc, char **argv)
 	argv++;
 	if (global_options(&c, &argc, argv))
 		return EXIT_USAGE;
-	if (!argc || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
-	    !strcmp(argv[0], "help")) {
+	if (!argc || is_help(argv[0]) || !strcmp(argv[0], "help")) {
 		usage(argc ? stdout : stderr);
 		return argc ? 0 : EXIT_USAGE;
 	}
+	if (!strcmp(argv[0], "--version"))
+		argv[0] = (char *)"version";
 	cmd = find_command(argc, argv, &used);
+	if (!cmd && argc > 1 && is_help(argv[1]) && group_help(argv[0]))
+		return 0;
 	if (!cmd && group_usage(argv[0], argc > 1 ? argv[1] : NULL))
 		return EXIT_USAGE;
 	if (!cmd) {
@@ -1008,21 +1081,16 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (i = used; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		if (is_help(argv[i])) {
 			printf("usage: xredirctl %s\n  %s\n", cmd->usage,
 			       cmd->help);
 			return 0;
 		}
 	}
-	/* Checking a file needs no daemon, maps or root. */
-	if (cmd->run == cmd_config_check)
-		return cmd->run(&c, argc - used + 1, argv + used - 1);
-	ret = open_maps(&c);
-	if (ret)
-		return ret;
 	/* Handlers see their arguments with the verb as argv[0]. */
 	ret = cmd->run(&c, argc - used + 1, argv + used - 1);
 	xr_unlock(c.lock);
-	xr_maps_close(&c.maps);
+	if (c.maps_open)
+		xr_maps_close(&c.maps);
 	return ret;
 }

@@ -17,7 +17,9 @@
 #                       and is reported (status, --json, log); fixing it
 #   04-trusted-proxy    --trust-proxy with X-Forwarded-For and X-Real-IP
 #   05-cli-errors       every xredirctl error: message and exit status,
-#                       map full, lock, concurrent writers, no permission
+#                       map full, lock, concurrent writers, no permission;
+#                       bad input reported as such with no instance; help
+#                       of every command and group, --version (exit 0)
 #   06-persistence      rules and targets survive a restart; changes made
 #                       while stopped apply at start
 #   07-registry-ping    --registry-v2-ping: /v2/ gets 200, the rest 302
@@ -135,6 +137,23 @@ cli_err() {
 		chk_fail "'$*': exit $got, want $rc ($out)"
 	elif [[ "$out" != *"$pat"* ]]; then
 		chk_fail "'$*': message '$out' lacks '$pat'"
+	fi
+}
+
+# cli_ok PATTERN CMD...: CMD (a full command line) exits 0, prints nothing
+# on stderr, and its stdout has PATTERN (fixed string).
+cli_ok() {
+	local pat=$1 out err got
+	shift
+	CHK_N=$((CHK_N + 1))
+	err=$("$@" 2>&1 >"$E2E_WORK/cli_ok.out")
+	got=$?
+	out=$(cat "$E2E_WORK/cli_ok.out")
+	printf '$ %s\n  -> exit %s: %s\n' "$*" "$got" "$(head -n 1 <<<"$out")" >&2
+	if [ "$got" != 0 ] || [ -n "$err" ]; then
+		chk_fail "'$*': exit $got, want 0 ($err)"
+	elif [[ "$out" != *"$pat"* ]]; then
+		chk_fail "'$*': output '$out' lacks '$pat'"
 	fi
 }
 
@@ -420,7 +439,7 @@ test_04_trusted_proxy() {
 
 test_05_cli_errors() {
 	need flock setpriv "$PYTHON" || return 1
-	local w=$E2E_WORK/t05 i pids rc t0 t1 out unpriv bin
+	local w=$E2E_WORK/t05 i pids rc t0 t1 out unpriv bin ver nod
 	mkdir -p "$w"
 	chk_reset
 	xc_fresh && xc_start || return 1
@@ -468,6 +487,43 @@ test_05_cli_errors() {
 		-- "$XREDIRCTL" --bpffs "$XR_BPFFS" --iface nosuch0 status
 	cli_err 1 "no xredir pins at $w/xredir/$XR_SRV_IF" -- "$XREDIRCTL" --bpffs "$w" --iface "$XR_SRV_IF" rule list
 	cli_err 1 "no xredir instance under $w/none/xredir" -- "$XREDIRCTL" --bpffs "$w/none" status
+	# Arguments are checked before the instance is looked for: with none,
+	# bad input still says what is wrong (exit 2).
+	nod=("$XREDIRCTL" --bpffs "$w/none")
+	cli_err 2 "'10.0.0.1/8' has host bits set below /8 (did you mean 10.0.0.0/8?)" -- "${nod[@]}" rule add 10.0.0.1/8 eu
+	cli_err 2 "target name 'bad/name': use 1-31" -- "${nod[@]}" rule add 10.0.0.0/8 bad/name
+	cli_err 2 "'garbage' is not an IP address or CIDR" -- "${nod[@]}" rule del garbage
+	cli_err 2 "'10.0.0.0/8' is not an IP address" -- "${nod[@]}" rule lookup 10.0.0.0/8
+	cli_err 2 "'10.1.2.3/16' has host bits set below /16" -- "${nod[@]}" match set 10.1.2.3/16
+	cli_err 2 "URL 'ftp://a.test' must start with http:// or https://" -- "${nod[@]}" target set x ftp://a.test
+	cli_err 2 "target name 'bad/name': use 1-31" -- "${nod[@]}" target set bad/name http://a.test
+	cli_err 2 "--status 304: must be 301, 302, 303, 307 or 308" -- "${nod[@]}" target set x http://a.test --status 304
+	cli_err 2 "target name 'bad/name': use 1-31" -- "${nod[@]}" target del bad/name
+	cli_err 2 "the default target cannot be deleted" -- "${nod[@]}" target del default
+	cli_err 2 "unexpected argument 'x'" -- "${nod[@]}" status x
+	cli_err 2 "unexpected argument 'x'" -- "${nod[@]}" rule list x
+	cli_err 2 "cannot open $w/missing: No such file or directory" -- "${nod[@]}" rule load "$w/missing"
+	cli_err 2 "usage: rule add CIDR TARGET" -- "${nod[@]}" rule add 10.0.0.0/8
+	# Valid input goes on to look for the instance.
+	cli_err 1 "no xredir instance under $w/none/xredir" -- "${nod[@]}" rule add 10.0.0.0/8 eu
+	cli_err 1 "no xredir instance under $w/none/xredir" -- "${nod[@]}" match clear
+	# Help and version need no instance either, and exit 0.
+	cli_ok "usage: xredirctl rule COMMAND" "${nod[@]}" rule --help
+	cli_ok "  rule add CIDR TARGET" "${nod[@]}" rule --help
+	cli_ok "  match set ADDR[/LEN]" "${nod[@]}" match --help
+	cli_ok "  target del NAME" "${nod[@]}" target -h
+	cli_ok "usage: xredirctl rule add CIDR TARGET" "${nod[@]}" rule add --help
+	cli_ok "usage: xredirctl status" "${nod[@]}" status --help
+	cli_ok "usage: xredirctl [--iface IFACE" "${nod[@]}" --help
+	cli_ok "--version" "${nod[@]}" --help
+	ver=$("$XREDIRD" --version)
+	# One line, "xredird " and one word: git describe, or "unknown".
+	chk "xredird --version is 'xredird VERSION' ($ver)" grep -Eqx 'xredird [!-~]+' <<<"$ver"
+	cli_ok "$ver" "$XREDIRD" --version
+	cli_ok "xredirctl ${ver#xredird }" "${nod[@]}" --version
+	cli_ok "xredirctl ${ver#xredird }" "${nod[@]}" version
+	chk "xredirctl --version prints one line" test "$("$XREDIRCTL" --version)" = "xredirctl ${ver#xredird }"
+	cli_err 2 "unexpected argument 'x'" -- "${nod[@]}" version x
 	# Usage.
 	cli_err 2 "unknown command 'bogus' (see xredirctl --help)" bogus
 	cli_err 2 "unknown command 'rule frob'; rule commands:" rule frob

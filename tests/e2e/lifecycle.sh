@@ -650,7 +650,7 @@ metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 
 test_07a_metrics_promtool() {
 	need promtool curl "$PYTHON" || return 1
-	local m=$E2E_WORK/t07a.metrics v s
+	local m=$E2E_WORK/t07a.metrics v s b c ver
 	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
 	cli curl -s -o /dev/null "http://$XR_SRV_IP4:$PORT/a/[1-20]" || return 1
 	lcc "$XR_CLI_NS" bad --host "$XR_SRV_IP4" || { why "bad requests: $(tail -n 1 "$E2E_WORK/.reason")"; return 1; }
@@ -667,10 +667,18 @@ test_07a_metrics_promtool() {
 	v=$(metric "$m" 'xredir_requests_total{status="302",path="local"}')
 	[ "$v" = 5 ] || { why "302 local: $v, want 5"; return 1; }
 	[ "$(metric "$m" xredir_ready)" = 1 ] || { why "xredir_ready is not 1"; return 1; }
+	# The build, as xredird --version says it: version and commit labels.
+	ver=$("$XREDIRD" --version) && ver=${ver#xredird }
+	b=$(grep '^xredir_build_info{' "$m")
+	c=${b#*commit=\"}
+	c=${c%%\"*}
+	[ "$b" = "xredir_build_info{version=\"$ver\",commit=\"$c\"} 1" ] &&
+		[[ $c =~ ^([0-9a-f]{7,}|unknown)$ ]] ||
+		{ why "build_info: '$b', want version '$ver' and a commit"; return 1; }
 	# The families issue 6 names, each declared.
 	for v in flows_open cookies_sent_total retransmits_total rst_sent_total \
 		drops_total queue_rx_packets_total queue_tx_packets_total \
-		xdp_packets_total rules targets config_reloads_total; do
+		xdp_packets_total rules targets config_reloads_total build_info; do
 		grep -q "^# TYPE xredir_$v " "$m" || { why "no xredir_$v family"; return 1; }
 	done
 	srv curl -sS -D "$m.hdr" -o /dev/null "http://$XR_SRV_IP4:$MPORT/metrics" &&

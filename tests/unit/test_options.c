@@ -12,6 +12,7 @@
 #include "options.h"
 #include "source.h"
 #include "test.h"
+#include "version.h"
 
 static struct options o;
 static char out_text[16384], err_text[4096];
@@ -98,7 +99,8 @@ TEST(options_table)
 			      d->short_name != opt_table[j].short_name);
 		}
 		CHECK(d->help || d->kind == OPT_CHOICE);
-		CHECK(!d->meta == (d->kind == OPT_BOOL || d->kind == OPT_HELP));
+		CHECK(!d->meta == (d->kind == OPT_BOOL || d->kind == OPT_HELP ||
+				   d->kind == OPT_VERSION));
 		if (d->kind == OPT_UINT || d->kind == OPT_SECONDS) {
 			CHECK(d->min <= d->max);
 			CHECK(d->size == 8 || top < 1ull << (8 * d->size));
@@ -487,4 +489,18 @@ TEST(options_help)
 		  "Try 'xredird --help'.\n",
 		  "--port", "0", "--help");
 	CHECK_EQ(out_text[0], 0);
+}
+
+/* --version: the build's version on out, exit 0, no --iface needed. */
+TEST(options_version)
+{
+	char want[128];
+
+	clean_env();
+	snprintf(want, sizeof(want), "xredird %s\n", xr_version);
+	CHECK_EQ(RUN("--version"), 0);
+	CHECK(!strcmp(out_text, want));
+	CHECK_EQ(err_text[0], 0);
+	CHECK(xr_version[0] && xr_commit[0]);
+	CHECK_EQ(RUN("--version=1"), 2);
 }

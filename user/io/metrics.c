@@ -6,6 +6,7 @@
 #include "listener.h"
 #include "metrics.h"
 #include "stats.h"
+#include "version.h"
 
 struct out {
 	char *buf;
@@ -232,6 +233,10 @@ static void control(struct out *o, const struct xr_maps *m)
 	    st->reload_result != XR_RELOAD_FAILED);
 	head(o, "xredir_ready", "gauge", "1 when serving (see /readyz)");
 	put(o, "xredir_ready %u\n", st->ready);
+	head(o, "xredir_build_info", "gauge",
+	     "always 1; the labels say which build is running");
+	put(o, "xredir_build_info{version=\"%s\",commit=\"%s\"} 1\n",
+	    xr_version, xr_commit);
 	head(o, "xredir_start_time_seconds", "gauge",
 	     "start time since the epoch");
 	put(o, "xredir_start_time_seconds %llu\n",
