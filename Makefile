@@ -21,6 +21,8 @@ USER_INC := -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE $(USER_INC) -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+# sd_notify (user/io/notify.c): only the daemon links it.
+DAEMON_LDLIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibpf
 
 # Every compile lists the headers it read in a .d file beside its output
@@ -37,7 +39,7 @@ CORE_SRCS := $(sort $(wildcard user/core/*.c user/control/*.c))
 IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
 	lockfile.c resolve.c)
 DAEMON_SRCS := user/xredird.c user/options.c user/version.c \
-	$(addprefix user/io/,worker.c watch.c listener.c metrics.c)
+	$(addprefix user/io/,worker.c watch.c listener.c metrics.c notify.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
 OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version \
@@ -108,7 +110,7 @@ $(BUILD)/san/%.o: user/%.c | $(BUILD)/san
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/xredird: $(DAEMON_SRCS:user/%.c=$(BUILD)/%.o) $(CORE_OBJS) $(IO_OBJS)
-	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS) $(DAEMON_LDLIBS)
 
 $(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS)

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
 	# build
 	make gcc clang llvm libclang-rt-14-dev libbpf-dev libxdp-dev bpftool linux-libc-dev
-	libelf-dev zlib1g-dev pkg-config node-llhttp
+	libelf-dev zlib1g-dev pkg-config node-llhttp libsystemd-dev
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
 	nginx-light hey procps psmisc util-linux iputils-ping yamllint prometheus

@@ -32,6 +32,7 @@
 #include "defaults.h"
 #include "listener.h"
 #include "lockfile.h"
+#include "notify.h"
 #include "loader.h"
 #include "log.h"
 #include "options.h"
@@ -537,12 +538,14 @@ static void on_stop_signal(struct daemon *d, uint32_t signo)
 
 	if (draining || !d->o->grace_ms) {
 		log_info("signal", " sig=%s action=stop", name);
+		xr_notify_stopping();
 		stop = true;
 		return;
 	}
 	drain_until = worker_now_ms() + d->o->grace_ms;
 	draining = true;
 	update_ready(d);
+	xr_notify_stopping();
 	log_info("signal", " sig=%s action=drain grace_ms=%u", name,
 		 d->o->grace_ms);
 }
@@ -569,7 +572,9 @@ static void main_loop(struct daemon *d, int sigfd)
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP && d->o->config_path) {
 				log_info("signal", " sig=HUP action=reload");
+				xr_notify_reloading();
 				reload(d, false);
+				xr_notify_ready(d->o->ifname);
 			} else if (si.ssi_signo != SIGHUP) {
 				on_stop_signal(d, si.ssi_signo);
 			}
@@ -634,6 +639,7 @@ static int run(struct daemon *d, int sigfd)
 			 o->ifname, o->tcp.port, d->nq,
 			 xr_xdp_mode_name(d->bpf.attached_mode), d->bpf.pin_dir,
 			 o->busy_poll_us, o->coalesce_us);
+		xr_notify_ready(o->ifname);
 		main_loop(d, sigfd);
 		ret = 0;
 	}

@@ -44,6 +44,28 @@ def verify(unit_text):
         return out.strip()
 
 
+MAX_EXPOSURE = 3.0  # systemd-analyze security: "OK" and below
+
+
+def exposure(unit_text):
+    """The overall exposure systemd-analyze security --offline=yes gives
+    unit_text (saved as xredird.service), and its full output."""
+    exe = shutil.which("systemd-analyze")
+    if not exe:
+        raise AssertionError("systemd-analyze is not installed (apt-get install systemd)")
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "xredird.service")
+        with open(p, "w") as f:
+            f.write(unit_text)
+        r = subprocess.run([exe, "security", "--offline=yes", "--no-pager", p],
+                           capture_output=True, text=True, timeout=60)
+    out = r.stdout + r.stderr
+    m = re.search(r"Overall exposure level for xredird\.service: (\d+\.\d+)", out)
+    if not m:
+        raise AssertionError("no overall exposure in:\n" + out[-2000:])
+    return float(m.group(1)), out
+
+
 class Unit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -72,6 +94,35 @@ class Unit(unittest.TestCase):
         self.assertNotEqual(bad_value, self.text)
         self.assertIn("NoNewPrivilges", verify(bad_key))
         self.assertIn("sometimes", verify(bad_value))
+
+    def test_security_exposure(self):
+        """systemd-analyze security --offline=yes: overall exposure <= 3.0"""
+        score, out = exposure(self.text)
+        self.assertLessEqual(score, MAX_EXPOSURE, out)
+
+    def test_security_exposure_catches_loosening(self):
+        """the exposure rises over 3.0 without the syscall filter and namespace limits (negative)"""
+        loose = "\n".join(ln for ln in self.text.split("\n")
+                          if not ln.startswith(("SystemCallFilter=", "RestrictNamespaces=")))
+        self.assertNotEqual(loose, self.text)
+        self.assertGreater(exposure(loose)[0], MAX_EXPOSURE)
+
+    def test_security_keeps_what_xredird_needs(self):
+        """AF_XDP, netlink, unix and inet sockets, bpf() and /sys/fs/bpf stay allowed"""
+        families = " ".join(dl.unit_values(self.unit, "Service", "RestrictAddressFamilies")).split()
+        self.assertFalse(any(f.startswith("~") for f in families), families)
+        for fam in ("AF_XDP", "AF_NETLINK", "AF_UNIX", "AF_INET", "AF_INET6"):
+            self.assertIn(fam, families)
+        allowed = [v for v in dl.unit_values(self.unit, "Service", "SystemCallFilter")
+                   if not v.startswith("~")]
+        self.assertIn("bpf", " ".join(allowed).split())
+        self.assertIn("/sys/fs/bpf", self.one("ReadWritePaths").split())
+        self.assertEqual(self.one("LimitMEMLOCK"), "infinity")
+
+    def test_type_notify(self):
+        """Type=notify (xredird sends READY=1 once serving: tests/e2e lifecycle 11)"""
+        self.assertEqual(self.one("Type"), "notify")
+        self.assertEqual(self.one("NotifyAccess"), "main")
 
     def test_exec_reload_hup(self):
         """ExecReload sends SIGHUP to $MAINPID (the daemon reloads its config on HUP)"""

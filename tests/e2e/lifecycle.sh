@@ -73,6 +73,10 @@
 #   10d-slow-head-deadline    a head sent one byte a second is closed at the
 #                             header deadline (absolute: reads do not extend
 #                             it), on the service port and the metrics port
+#   11-sd-notify              with $NOTIFY_SOCKET (a datagram socket the
+#                             test binds): READY=1 once serving, RELOADING=1
+#                             then READY=1 around a SIGHUP, STOPPING=1 at
+#                             SIGTERM, in that order
 #
 # Topology XR_LIFE_TOPO (default xrlife). Run by tests/e2e/run.sh lifecycle.
 SUITE_TOPO=${XR_LIFE_TOPO:-xrlife}
@@ -1107,6 +1111,57 @@ test_10d_slow_head_deadline() {
 	[ "$rs" = 1 ] && [ "$rm" = 1 ] || { why "refused{header_timeout}: service $rs, metrics $rm (want 1, 1)"; return 1; }
 	d_stop || return 1
 	echo "--header-timeout $ht, one byte a second: service port $s; metrics port $m; counted"
+}
+
+# sd_notify's datagrams, one line each (its newlines as '|'), until killed.
+notify_listen() {
+	"$PYTHON" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    m = s.recv(4096).decode(errors="replace").strip().replace("\n", "|")
+    print(m, flush=True)
+' "$1"
+}
+
+# wait_notify FILE N PATTERN: the N-th datagram matches PATTERN within 5 s.
+wait_notify() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		sed -n "$2p" "$1" | grep -qE "$3" && return 0
+		sleep 0.05
+	done
+	why "datagram $2 is '$(sed -n "$2p" "$1")', want /$3/ (all: $(tr '\n' ';' <"$1"))"
+	return 1
+}
+
+test_11_sd_notify() {
+	need "$PYTHON" || return 1
+	local sock=$E2E_WORK/t11.notify out=$E2E_WORK/t11.out c=$E2E_WORK/t11.conf job i rc=1
+	printf 'default %s\n' "$DEFAULT" >"$c"
+	rm -f "$sock" "$out"
+	notify_listen "$sock" >"$out" 2>&1 &
+	job=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && break
+		sleep 0.05
+	done
+	if NOTIFY_SOCKET=$sock d_start --config "$c"; then
+		wait_notify "$out" 1 '^READY=1\|STATUS=serving ' &&
+			kill -HUP "$D_PID" &&
+			wait_notify "$out" 2 '^RELOADING=1\|STATUS=reloading\|MONOTONIC_USEC=[0-9]+$' &&
+			wait_notify "$out" 3 '^READY=1' &&
+			grep -q 'msg=signal sig=HUP action=reload' "$D_LOG" &&
+			d_stop &&
+			wait_notify "$out" 4 '^STOPPING=1' &&
+			rc=0
+	fi
+	kill "$job" 2>/dev/null
+	wait "$job" 2>/dev/null
+	[ "$rc" = 0 ] || return 1
+	[ "$(wc -l <"$out")" = 4 ] || { why "datagrams: $(tr '\n' ';' <"$out")"; return 1; }
+	echo "$(tr '\n' ';' <"$out")"
 }
 
 # A test that failed half-way may leave its daemon: stop it.
