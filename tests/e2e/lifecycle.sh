@@ -1114,15 +1114,17 @@ test_10d_slow_head_deadline() {
 }
 
 # sd_notify's datagrams, one line each (its newlines as '|'), until killed.
+# Run in the background: exec makes $! the listener itself, and it keeps
+# none of the suite's descriptors (a pipe left open would hold the runner).
 notify_listen() {
-	"$PYTHON" -c '
+	exec "$PYTHON" -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 while True:
     m = s.recv(4096).decode(errors="replace").strip().replace("\n", "|")
     print(m, flush=True)
-' "$1"
+' "$1" 7>&- 8>&-
 }
 
 # wait_notify FILE N PATTERN: the N-th datagram matches PATTERN within 5 s.
