@@ -106,8 +106,9 @@ TEST(heaviest_holder_found_after_it_shrinks)
 	/* The top shrinks below the second: the second is found. */
 	for (i = 0; i < 3; i++)
 		src_buf_sub(&t, ia, SRC_POOL_SEND);
-	/* A light source gaining meanwhile is not taken for the top. */
 	src_buf_add(&t, ic, SRC_POOL_SEND);
+	CHECK(src_light(&t, ic, SRC_POOL_SEND) &&
+	      !src_light(&t, ia, SRC_POOL_SEND));
 	CHECK_EQ(src_heaviest(&t, SRC_POOL_SEND), ib);
 	CHECK_EQ(src_heaviest(&t, SRC_POOL_HEAD), SRC_NONE);
 	for (i = 0; i < 6; i++)

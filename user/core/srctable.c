@@ -71,7 +71,6 @@ void src_put_if_unused(struct src_table *t, uint32_t idx)
 {
 	struct src_entry *s = &t->src[idx];
 	uint32_t *link;
-	int p;
 
 	if (s->flows)
 		return;
@@ -80,9 +79,6 @@ void src_put_if_unused(struct src_table *t, uint32_t idx)
 		link = &t->src[*link].hnext;
 	if (*link)
 		*link = s->hnext;
-	for (p = 0; p < SRC_POOLS; p++)
-		if (t->heaviest[p] == idx)
-			t->heaviest[p] = SRC_NONE;
 	memset(s, 0, sizeof(*s));
 	s->hnext = t->free_head;
 	t->free_head = idx;
@@ -91,43 +87,30 @@ void src_put_if_unused(struct src_table *t, uint32_t idx)
 
 void src_buf_add(struct src_table *t, uint32_t idx, enum src_pool p)
 {
-	uint32_t top = t->heaviest[p];
-
 	if (++t->src[idx].bufs[p] == SRC_LIGHT_BUFS)
 		t->heavy[p]++;
-	if (top && t->src[idx].bufs[p] > t->src[top].bufs[p])
-		t->heaviest[p] = idx;
 }
 
 void src_buf_sub(struct src_table *t, uint32_t idx, enum src_pool p)
 {
 	if (t->src[idx].bufs[p]-- == SRC_LIGHT_BUFS)
 		t->heavy[p]--;
-	/* The top holder shrank: another may now hold more. */
-	if (t->heaviest[p] == idx)
-		t->heaviest[p] = SRC_NONE;
 }
 
 /*
- * The hint is exact while the top holder only gains; once it loses one,
- * a scan of the entries in use finds the true top. Scans happen only to
- * reclaim a buffer, and only while a heavy source exists, so each one is
- * followed by a reclaim that takes a buffer from the heavy.
+ * A scan of the entries in use, kept off the request path: it runs only
+ * to reclaim a buffer, and only while a heavy source exists, so each one
+ * is followed by a reclaim that takes a buffer from the heavy.
  */
-uint32_t src_heaviest(struct src_table *t, enum src_pool p)
+uint32_t src_heaviest(const struct src_table *t, enum src_pool p)
 {
-	uint32_t i, best = t->heaviest[p];
+	uint32_t i, best = SRC_NONE;
 
 	if (!t->heavy[p])
 		return SRC_NONE;
-	if (best)
-		return best;
-	for (i = 1; i < t->fresh; i++) {
-		const struct src_entry *s = &t->src[i];
-
-		if (s->flows && (!best || s->bufs[p] > t->src[best].bufs[p]))
+	for (i = 1; i < t->fresh; i++)
+		if (t->src[i].flows &&
+		    (!best || t->src[i].bufs[p] > t->src[best].bufs[p]))
 			best = i;
-	}
-	t->heaviest[p] = best;
-	return best && t->src[best].bufs[p] ? best : SRC_NONE;
+	return best;
 }

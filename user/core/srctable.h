@@ -9,6 +9,7 @@
 #ifndef XREDIR_SRCTABLE_H
 #define XREDIR_SRCTABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "siphash.h"
@@ -37,7 +38,6 @@ struct src_table {
 	uint32_t fresh; /* lowest index never handed out */
 	uint32_t count;
 	uint32_t max;
-	uint32_t heaviest[SRC_POOLS]; /* a hint: the largest holder seen */
 	uint32_t heavy[SRC_POOLS]; /* sources holding SRC_LIGHT_BUFS or more */
 	struct siphash_key key;
 };
@@ -54,7 +54,13 @@ void src_buf_add(struct src_table *t, uint32_t idx, enum src_pool p);
 void src_buf_sub(struct src_table *t, uint32_t idx, enum src_pool p);
 /* The source holding the most buffers of pool p, if one is not light
  * (SRC_NONE otherwise, at once). */
-uint32_t src_heaviest(struct src_table *t, enum src_pool p);
+uint32_t src_heaviest(const struct src_table *t, enum src_pool p);
+/* Whether the source holds few enough buffers of pool p to be light. */
+static inline bool src_light(const struct src_table *t, uint32_t idx,
+			     enum src_pool p)
+{
+	return t->src[idx].bufs[p] < SRC_LIGHT_BUFS;
+}
 
 static inline struct src_entry *src_at(struct src_table *t, uint32_t idx)
 {

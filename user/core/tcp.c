@@ -521,13 +521,13 @@ static bool holds(const struct flow *f, enum src_pool p)
 	return p == SRC_POOL_SEND ? f->sndbuf || f->backlog : f->rcvbuf;
 }
 
-/* Resets the oldest flow holding a buffer of pool p of a source that is
- * not light, other than f. Returns whether one was reset. */
+/* Resets the oldest flow, other than f, holding a buffer of pool p of the
+ * heaviest source, if one is not light. Returns whether one was reset. */
 static bool reclaim(struct tcp_engine *e, const struct flow *f, enum src_pool p)
 {
 	uint32_t victim = src_heaviest(&e->src, p), idx;
 
-	if (!victim || src_at(&e->src, victim)->bufs[p] < SRC_LIGHT_BUFS)
+	if (!victim)
 		return false;
 	for (idx = src_at(&e->src, victim)->oldest; idx;) {
 		struct flow *g = flow_at(&e->ft, idx);
@@ -553,7 +553,7 @@ static uint32_t buf_get(struct tcp_engine *e, struct flow *f, enum src_pool p)
 {
 	struct bufpool *bp = pool_of(e, p);
 	uint32_t held = src_at(&e->src, f->src)->bufs[p], idx;
-	bool light = held < SRC_LIGHT_BUFS;
+	bool light = src_light(&e->src, f->src, p);
 
 	if (held >= pool_share(bp) ||
 	    (!light && bp->count - bp->used <= bp->count / POOL_RESERVE_DIV)) {
@@ -835,11 +835,10 @@ static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	e->head_refused = false;
 	if (!f->backlog_len)
 		taken = feed(e, f, data, len);
-	/* A partial head refused to a client holding its share of heads is
+	/* A partial head refused to a client that is not light in heads is
 	 * not acknowledged: it sends it again, at its cost, instead of
 	 * parking it in a backlog that the retry timer would keep trying. */
-	if (e->head_refused &&
-	    src_at(&e->src, f->src)->bufs[SRC_POOL_HEAD] >= SRC_LIGHT_BUFS) {
+	if (e->head_refused && !src_light(&e->src, f->src, SRC_POOL_HEAD)) {
 		f->rcv_nxt += taken;
 		return;
 	}
