@@ -283,7 +283,20 @@ test_01_flood_one_address() {
 	attack t01 cli $(flood_args "$FLOOD_IP") || return 1
 	[ "$SERVER" = xredird ] || return 0
 	verdict t01 "$FLOOD_CONNS non-reading connections from $FLOOD_IP" || return 1
+	seen_limited "$FLOOD_IP" source_flows || return 1
 	wait_drained 15
+}
+
+# seen_limited SOURCE REASON: an operator sees the defence: the log names
+# the source, /metrics counts the refusals under REASON.
+seen_limited() {
+	local n
+	grep -q "msg=source_limited .*source=$1 " "$D_LOG" ||
+		{ why "no source_limited line naming $1 in the log"; return 1; }
+	n=$(cli curl -s -m 2 "http://$XR_SRV_IP4:$MPORT/metrics" |
+		awk -v k="xredir_refused_total{reason=\"$2\"}" '$1 == k { print $2 }')
+	[ "${n:-0}" -gt 0 ] || { why "xredir_refused_total{reason=\"$2\"} is ${n:-absent}"; return 1; }
+	echo "log names $1; xredir_refused_total{reason=\"$2\"} $n" >&2
 }
 
 test_02_flood_64_addresses() {
