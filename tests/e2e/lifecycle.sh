@@ -386,6 +386,16 @@ iface_lock_file() {
 	echo "/run/xredir/iface-$(srv stat -L -c %i /proc/self/ns/net)-$XR_SRV_IF.lock"
 }
 
+# refused_start OUT: a second xredird on the server veth, its output in
+# OUT (and the log); returns its exit status.
+refused_start() {
+	local rc
+	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$1" 2>&1
+	rc=$?
+	cat "$1" >&2
+	return "$rc"
+}
+
 test_03c_lock_not_squattable() {
 	local lock out=$E2E_WORK/t03c.out sq=$E2E_WORK/t03c.squat job rc mode
 	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups) py
@@ -421,27 +431,24 @@ print("bound", flush=True); time.sleep(60)' "$XR_SRV_IF" >"$sq" 2>&1 &
 		why "user 65534 took the held $lock"
 		return 1
 	fi
-	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	refused_start "$out"
 	rc=$?
-	cat "$out" >&2
 	[ "$rc" = 1 ] && grep -qF "another xredird (pid $D_PID) is already serving $XR_SRV_IF" "$out" &&
 		grep -qF "lock $lock" "$out" ||
 		{ why "second daemon: exit $rc: $(tail -n 1 "$out")"; return 1; }
 	d_stop || return 1
 	# A lock file someone else owns is not trusted.
 	chown 65534 "$lock"
-	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	refused_start "$out"
 	rc=$?
-	cat "$out" >&2
 	rm -f "$lock"
 	[ "$rc" = 1 ] && grep -qF "$lock is owned by uid 65534, not root" "$out" ||
 		{ why "lock file owned by 65534: exit $rc: $(tail -n 1 "$out")"; return 1; }
 	# Nor a pin directory someone else made (a fresh bpffs is 1777).
 	mkdir -p "$XR_BPFFS/xredir/$XR_SRV_IF"
 	chown 65534 "$XR_BPFFS/xredir/$XR_SRV_IF"
-	srv timeout 10 "$XREDIRD" --iface "$XR_SRV_IF" --bpffs "$XR_BPFFS" >"$out" 2>&1
+	refused_start "$out"
 	rc=$?
-	cat "$out" >&2
 	rm -rf "${XR_BPFFS:?}/xredir/$XR_SRV_IF"
 	[ "$rc" = 1 ] && grep -q "msg=pin_dir_untrusted .*owned by uid 65534" "$out" ||
 		{ why "pin directory owned by 65534: exit $rc: $(tail -n 1 "$out")"; return 1; }
