@@ -1471,3 +1471,36 @@ TEST(fin_behind_a_backlog_answers_every_request_first)
 	CHECK(got > 0);
 	tcp_engine_free(&h.e);
 }
+
+/*
+ * HTTP/1.0: the response and our FIN wait behind a zero window that the
+ * peer never opens (it acknowledges every probe): freed at the send
+ * timeout, not kept by the linger or idle timers re-arming.
+ */
+TEST(close_blocked_by_a_zero_window_is_freed_at_the_send_timeout)
+{
+	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+	struct h_conn c;
+	struct pkt p;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.send_timeout_ms = 3000;
+	h.cfg.linger_ms = 1000;
+	h.cfg.idle_timeout_ms = 1000;
+	REQUIRE(!h_start(&h));
+	REQUIRE(!connect_from(&c, 1, 43100));
+	c.win = 0;
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	for (i = 0; i < 100 && flows(); i++) {
+		h_advance(&h, 100);
+		if (h.nout && !h_parse(&h, 0, &c, &p) && p.payload_len)
+			h_send_seg(&h, &c, TCP_ACK, NULL, 0); /* still zero */
+	}
+	CHECK_EQ(flows(), 0);
+	CHECK(h.now - 1000000 <= 3000 + 200);
+	CHECK_EQ(stat(TCP_STAT_send_timeouts), 1);
+	CHECK_EQ(h.e.sndpool.used, 0);
+	tcp_engine_free(&h.e);
+}
