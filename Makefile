@@ -38,13 +38,13 @@ CORE_SRCS := $(sort $(wildcard user/core/*.c user/control/*.c))
 # Code that talks to the kernel (io/), as both programs use it.
 IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
 	lockfile.c resolve.c)
-DAEMON_SRCS := user/xredird.c user/options.c user/version.c \
+DAEMON_SRCS := user/xredird.c user/options.c user/version.c user/doc.c \
 	$(addprefix user/io/,worker.c watch.c listener.c metrics.c notify.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
-OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version \
+OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version doc \
 	io/listener io/metrics io/resolve io/rules io/lockfile io/log)
-CTL_SRCS := user/xredirctl.c user/version.c
+CTL_SRCS := user/xredirctl.c user/version.c user/doc.c
 
 # The version both programs print and /metrics shows: git describe, or
 # "unknown" outside a git checkout (a tarball, the image's build context).
