@@ -89,9 +89,10 @@ $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name xredir_bpf > $@.tmp 2>/dev/null
 	mv $@.tmp $@
 
+# CPPFLAGS and LDFLAGS: a packager's (dpkg-buildflags: fortify, relro).
 $(BUILD)/%.o: user/%.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LTO) -c $< -o $@
 
 # A generated header must exist before the first compile that reads it.
 $(BUILD)/io/loader.o: $(SKEL)
@@ -110,10 +111,10 @@ $(BUILD)/san/%.o: user/%.c | $(BUILD)/san
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/xredird: $(DAEMON_SRCS:user/%.c=$(BUILD)/%.o) $(CORE_OBJS) $(IO_OBJS)
-	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS) $(DAEMON_LDLIBS)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(DAEMON_LDLIBS)
 
 $(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
-	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # Man pages and bash completion: the prose and the logic are in doc/, the
 # flags and commands come from the programs' own tables (--doc), so the
