@@ -71,7 +71,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
+.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test package-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
@@ -238,6 +238,11 @@ pcap-test: $(BUILD)/tests/pcapcheck $(BUILD)/tests/replay
 deploy-test: all
 	./tests/deploy/run.sh
 
+# The Debian package: built from a copy of the tree, lintian, installed,
+# its files, man pages, completion and unit checked, its xredird started.
+package-test: all
+	./tests/package/run.sh
+
 bpf-test: all $(BUILD)/tests/test_xdp
 	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
 
@@ -265,6 +270,7 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) pcap-test
 	$(MAKE) deploy-test
+	$(MAKE) package-test
 	$(MAKE) fuzz-test
 	$(MAKE) bpf-test
 	$(MAKE) e2e-test
