@@ -100,9 +100,10 @@ echo "note package ${DEB##*/}: $(stat -c %s "$DEB" 2>/dev/null) bytes," \
 
 # ---------------------------------------------------------------- 2. lintian
 
-# Errors and warnings fail (the level Debian accepts); the whole report is
-# printed for the record. lintian warns when run as root: not a finding.
-LINTIAN=(lintian --fail-on error,warning --info --display-experimental)
+# Errors and warnings fail (the level Debian accepts); the whole report
+# (info, pedantic and experimental tags too) is printed for the record.
+# lintian warns when run as root: not a finding.
+LINTIAN=(lintian --fail-on error,warning --display-info --display-experimental --pedantic)
 lint_out=$("${LINTIAN[@]}" "$CHANGES" 2>&1)
 lint_rc=$?
 lint_out=$(grep -v '^running with root privileges' <<<"$lint_out")
