@@ -13,6 +13,7 @@ _xredirctl_values()
 	esac
 }
 
+# shellcheck disable=SC2154 # _xredirctl_flags: in the generated part
 _xredirctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}

@@ -14,6 +14,7 @@ _xredir_values()
 	esac
 }
 
+# shellcheck disable=SC2154 # _xredird_flags: in the generated part
 _xredird()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}

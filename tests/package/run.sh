@@ -16,7 +16,7 @@
 # Prints one "ok NAME" or "FAIL NAME" line per check, then "N passed, N
 # failed"; exits 1 if anything failed.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 
 export XR_TOPO=${XR_PKG_TOPO:-pk}
@@ -103,7 +103,7 @@ echo "note package ${DEB##*/}: $(stat -c %s "$DEB" 2>/dev/null) bytes," \
 # Errors and warnings fail (the level Debian accepts); the whole report
 # (info, pedantic and experimental tags too) is printed for the record.
 # lintian warns when run as root: not a finding.
-LINTIAN=(lintian --fail-on error,warning --display-info --display-experimental --pedantic)
+LINTIAN=(lintian --fail-on "error,warning" --display-info --display-experimental --pedantic)
 lint_out=$("${LINTIAN[@]}" "$CHANGES" 2>&1)
 lint_rc=$?
 lint_out=$(grep -v '^running with root privileges' <<<"$lint_out")
