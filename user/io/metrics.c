@@ -50,7 +50,8 @@ static uint64_t sum(const struct xr_maps *m, unsigned int idx)
 	return v;
 }
 
-/* Every responder counter and gauge, summed over queues. */
+/* Every responder counter and gauge, summed over queues, except those a
+ * labelled family shows (a sum over its labels is PromQL's to make). */
 static void engine_metrics(struct out *o, const struct xr_maps *m)
 {
 	char name[96];
@@ -61,6 +62,8 @@ static void engine_metrics(struct out *o, const struct xr_maps *m)
 
 		if (i == TCP_STAT_requests)
 			continue; /* xredir_requests_total{status} has them */
+		if (i >= WS_XSK_RX && i <= WS_XSK_KICKS)
+			continue; /* per_queue() has them */
 		snprintf(name, sizeof(name), "xredir_%s%s", worker_stat_name(i),
 			 gauge ? "" : "_total");
 		head(o, name, gauge ? "gauge" : "counter", worker_stat_help(i));
@@ -126,6 +129,8 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 		  "frames dropped because the TX ring was full, by queue" },
 		{ WS_XSK_FILL_SHORT, "xredir_queue_fill_short_total",
 		  "fill ring refills that found no free frame, by queue" },
+		{ WS_XSK_KICKS, "xredir_queue_tx_kicks_total",
+		  "TX wakeups (sendto) issued, by queue" },
 	};
 	uint32_t q;
 	size_t i;
