@@ -670,13 +670,13 @@ test_07a_metrics_promtool() {
 	scrape /metrics >"$m" || { why "scrape failed"; return 1; }
 	promtool check metrics <"$m" >"$m.check" 2>&1 ||
 		{ cat "$m.check" >&2; why "promtool: $(head -n 1 "$m.check")"; return 1; }
-	v=$(metric "$m" 'xredir_requests_total{status="302",path="xdp"}')
+	v=$(metric "$m" 'xredir_requests_total{status="302",via="xdp"}')
 	s=$(xstat responses_302)
 	[ "$v" = "$s" ] && [ "$v" -ge 21 ] || { why "302 xdp: metrics $v, xredirctl stats $s"; return 1; }
-	v=$(metric "$m" 'xredir_requests_total{status="400",path="xdp"}')
+	v=$(metric "$m" 'xredir_requests_total{status="400",via="xdp"}')
 	[ "$v" = 3 ] || { why "400 xdp: $v, want 3"; return 1; }
-	v=$(metric "$m" 'xredir_requests_total{status="302",path="local"}')
-	[ "$v" = 5 ] || { why "302 local: $v, want 5"; return 1; }
+	v=$(metric "$m" 'xredir_requests_total{status="302",via="kernel"}')
+	[ "$v" = 5 ] || { why "302 kernel: $v, want 5"; return 1; }
 	[ "$(metric "$m" xredir_ready)" = 1 ] || { why "xredir_ready is not 1"; return 1; }
 	# The build, as xredird --version says it: version and commit labels.
 	ver=$("$XREDIRD" --version) && ver=${ver#xredird }
@@ -695,7 +695,7 @@ test_07a_metrics_promtool() {
 	srv curl -sS -D "$m.hdr" -o /dev/null "http://$XR_SRV_IP4:$MPORT/metrics" &&
 		grep -qi '^content-type: text/plain; version=0.0.4' "$m.hdr" ||
 		{ why "Content-Type: $(grep -i content-type "$m.hdr")"; return 1; }
-	echo "promtool clean ($(grep -c '^# TYPE' "$m") families, $(grep -vc '^#' "$m") samples); 302 xdp=$s local=5, 400 xdp=3 agree with xredirctl"
+	echo "promtool clean ($(grep -c '^# TYPE' "$m") families, $(grep -vc '^#' "$m") samples); 302 xdp=$s kernel=5, 400 xdp=3 agree with xredirctl"
 }
 
 # promq QUERY: the value of a one-element instant vector, or nothing.

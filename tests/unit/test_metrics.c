@@ -109,3 +109,18 @@ TEST(per_queue_frames_once)
 	CHECK_EQ(lines("# TYPE xredir_xsk_"), 0);
 	CHECK(series_unique());
 }
+
+/* The socket a request came through is a label named for it: "path"
+ * would read as the URL's path. */
+TEST(requests_by_socket)
+{
+	setup(1);
+	stats[0].v[WS_RESPONSES + HTTP_STATUS_302] = 4;
+	local.stats.responses[HTTP_STATUS_302] = 3;
+	render();
+	CHECK_EQ(sample("xredir_requests_total{status=\"302\",via=\"xdp\"}"),
+		 4);
+	CHECK_EQ(sample("xredir_requests_total{status=\"302\",via=\"kernel\"}"),
+		 3);
+	CHECK_EQ(lines("xredir_requests_total{status=\"302\",path="), 0);
+}

@@ -111,7 +111,7 @@ static void access_log(void *ctx, const struct http_request *req, int status)
 {
 	struct lconn *c = ctx;
 
-	log_access("local", req, status, c->family,
+	log_access("kernel", req, status, c->family,
 		   c->l->cfg.log_clients ? c->addr : NULL);
 }
 

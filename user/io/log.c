@@ -104,7 +104,7 @@ static void printable(char *out, size_t len, const struct http_span *s)
 	out[n] = 0;
 }
 
-void log_access(const char *path_kind, const struct http_request *req,
+void log_access(const char *via, const struct http_request *req,
 		int status, uint8_t family, const void *client)
 {
 	char method[32], path[256], addr[INET6_ADDRSTRLEN] = "";
@@ -115,7 +115,7 @@ void log_access(const char *path_kind, const struct http_request *req,
 		inet_ntop(family == 4 ? AF_INET : AF_INET6, client, addr,
 			  sizeof(addr));
 	log_event(LOG_DEBUG, "request",
-		  " via=%s method=%s path=\"%s\" status=%d%s%s", path_kind,
+		  " via=%s method=%s path=\"%s\" status=%d%s%s", via,
 		  method[0] ? method : "-", path, status,
 		  client ? " client=" : "", addr);
 }

@@ -17,9 +17,9 @@ __attribute__((format(printf, 3, 4))) void
 log_event(enum log_level level, const char *msg, const char *fmt, ...);
 
 struct http_request;
-/* One request (debug level): method, path, status; the client's address
+/* One request (debug level): via (xdp or kernel), method, path, status; the client's address
  * (family 4 or 6, network order) unless client is NULL. */
-void log_access(const char *path_kind, const struct http_request *req,
+void log_access(const char *via, const struct http_request *req,
 		int status, uint8_t family, const void *client);
 
 #define log_err(msg, ...) log_event(LOG_ERROR, msg, __VA_ARGS__)

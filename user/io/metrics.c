@@ -149,15 +149,16 @@ static void requests(struct out *o, const struct xr_maps *m,
 	uint32_t i, q;
 
 	head(o, "xredir_requests_total", "counter",
-	     "responses sent, by status code and path (xdp: AF_XDP, local: "
-	     "the kernel socket for clients on this node)");
+	     "responses sent, by status code and by the socket the request "
+	     "came through (via xdp: AF_XDP, kernel: the kernel socket, for "
+	     "clients on this node)");
 	for (i = 0; i < HTTP_STATUS_SLOTS; i++) {
 		put(o,
-		    "xredir_requests_total{status=\"%u\",path=\"xdp\"} %llu\n",
+		    "xredir_requests_total{status=\"%u\",via=\"xdp\"} %llu\n",
 		    http_status_codes[i],
 		    (unsigned long long)sum(m, WS_RESPONSES + i));
 		put(o,
-		    "xredir_requests_total{status=\"%u\",path=\"local\"} %llu\n",
+		    "xredir_requests_total{status=\"%u\",via=\"kernel\"} %llu\n",
 		    http_status_codes[i],
 		    (unsigned long long)local->stats.responses[i]);
 	}
