@@ -688,7 +688,8 @@ test_07a_metrics_promtool() {
 		{ why "build_info: '$b', want version '$ver' and a commit"; return 1; }
 	# The families issue 6 names, each declared.
 	for v in flows_open cookies_sent_total retransmits_total rst_sent_total \
-		drops_total queue_rx_packets_total queue_tx_packets_total \
+		frames_dropped_total connections_refused_total connections_reset_total \
+		input_deferred_total queue_rx_packets_total queue_tx_packets_total \
 		xdp_packets_total rules targets config_reloads_total build_info; do
 		grep -q "^# TYPE xredir_$v " "$m" || { why "no xredir_$v family"; return 1; }
 	done

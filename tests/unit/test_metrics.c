@@ -124,3 +124,61 @@ TEST(requests_by_socket)
 		 3);
 	CHECK_EQ(lines("xredir_requests_total{status=\"302\",path="), 0);
 }
+
+/* The family a stat is in, its labels, and that it is nowhere else. */
+static void check_in(unsigned int idx, const char *family, const char *labels)
+{
+	char key[160], alone[96];
+
+	snprintf(key, sizeof(key), "%s{%s}", family, labels);
+	snprintf(alone, sizeof(alone), "xredir_%s_total ",
+		 worker_stat_name(idx));
+	CHECK_EQ(sample(key), 100 + idx);
+	CHECK_EQ(lines(alone), 0);
+}
+
+/* A family counts one kind of thing, so its sum means something: frames,
+ * connections refused, connections reset, deferred inputs. */
+TEST(one_unit_per_family)
+{
+	unsigned int i;
+
+	setup(1);
+	for (i = 0; i < WS_RESPONSES; i++)
+		stats[0].v[i] = 100 + i;
+	render();
+	check_in(TCP_STAT_rx_bad_csum, "xredir_frames_dropped_total",
+		 "reason=\"rx_bad_checksum\"");
+	check_in(TCP_STAT_rx_malformed, "xredir_frames_dropped_total",
+		 "reason=\"rx_malformed\"");
+	check_in(TCP_STAT_out_of_order, "xredir_frames_dropped_total",
+		 "reason=\"rx_out_of_order\"");
+	check_in(TCP_STAT_tx_full, "xredir_frames_dropped_total",
+		 "reason=\"tx_no_buffer\"");
+	check_in(TCP_STAT_synack_limited, "xredir_frames_dropped_total",
+		 "reason=\"tx_synack_rate_limit\"");
+	check_in(TCP_STAT_rst_limited, "xredir_frames_dropped_total",
+		 "reason=\"tx_rst_rate_limit\"");
+	check_in(TCP_STAT_table_full, "xredir_connections_refused_total",
+		 "reason=\"table_full\"");
+	check_in(TCP_STAT_drain_refused, "xredir_connections_refused_total",
+		 "reason=\"draining\"");
+	check_in(TCP_STAT_source_limited, "xredir_connections_refused_total",
+		 "reason=\"source_flows\"");
+	check_in(TCP_STAT_reclaimed, "xredir_connections_reset_total",
+		 "reason=\"reclaimed\"");
+	check_in(TCP_STAT_send_timeouts, "xredir_connections_reset_total",
+		 "reason=\"send_timeout\"");
+	check_in(TCP_STAT_giveups, "xredir_connections_reset_total",
+		 "reason=\"retransmit_giveup\"");
+	check_in(TCP_STAT_send_pool_empty, "xredir_input_deferred_total",
+		 "buffer=\"send\"");
+	check_in(TCP_STAT_head_pool_empty, "xredir_input_deferred_total",
+		 "buffer=\"head\"");
+	CHECK_EQ(lines("xredir_drops_total"), 0);
+	CHECK_EQ(lines("xredir_refused_total"), 0);
+	CHECK_EQ(lines("# TYPE xredir_frames_dropped_total counter\n"), 1);
+	CHECK_EQ(sample("xredir_pool_refused_total"),
+		 100 + TCP_STAT_pool_refused);
+	CHECK(series_unique());
+}

@@ -50,6 +50,89 @@ static uint64_t sum(const struct xr_maps *m, unsigned int idx)
 	return v;
 }
 
+/*
+ * The counters that mean something was not done, one family per unit so a
+ * family's sum means something: frames, connections, deferred inputs.
+ * engine_metrics() leaves these out.
+ */
+static const struct labelled {
+	unsigned int idx;
+	const char *family, *label;
+} labelled[] = {
+	{ TCP_STAT_rx_bad_csum, "xredir_frames_dropped_total",
+	  "reason=\"rx_bad_checksum\"" },
+	{ TCP_STAT_rx_malformed, "xredir_frames_dropped_total",
+	  "reason=\"rx_malformed\"" },
+	{ TCP_STAT_out_of_order, "xredir_frames_dropped_total",
+	  "reason=\"rx_out_of_order\"" },
+	{ TCP_STAT_tx_full, "xredir_frames_dropped_total",
+	  "reason=\"tx_no_buffer\"" },
+	{ TCP_STAT_synack_limited, "xredir_frames_dropped_total",
+	  "reason=\"tx_synack_rate_limit\"" },
+	{ TCP_STAT_rst_limited, "xredir_frames_dropped_total",
+	  "reason=\"tx_rst_rate_limit\"" },
+	{ TCP_STAT_table_full, "xredir_connections_refused_total",
+	  "reason=\"table_full\"" },
+	{ TCP_STAT_drain_refused, "xredir_connections_refused_total",
+	  "reason=\"draining\"" },
+	{ TCP_STAT_source_limited, "xredir_connections_refused_total",
+	  "reason=\"source_flows\"" },
+	{ TCP_STAT_reclaimed, "xredir_connections_reset_total",
+	  "reason=\"reclaimed\"" },
+	{ TCP_STAT_send_timeouts, "xredir_connections_reset_total",
+	  "reason=\"send_timeout\"" },
+	{ TCP_STAT_giveups, "xredir_connections_reset_total",
+	  "reason=\"retransmit_giveup\"" },
+	{ TCP_STAT_send_pool_empty, "xredir_input_deferred_total",
+	  "buffer=\"send\"" },
+	{ TCP_STAT_head_pool_empty, "xredir_input_deferred_total",
+	  "buffer=\"head\"" },
+};
+
+static const struct {
+	const char *family, *help;
+} labelled_help[] = {
+	{ "xredir_frames_dropped_total",
+	  "frames dropped on receipt or not sent, by reason (rx_: received, "
+	  "tx_: ours)" },
+	{ "xredir_connections_refused_total",
+	  "connections refused at the handshake, by reason" },
+	{ "xredir_connections_reset_total",
+	  "established connections reset by xredir, by reason" },
+	{ "xredir_input_deferred_total",
+	  "segments whose input was put off (retried later) for want of a "
+	  "buffer, by buffer pool" },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool is_labelled(unsigned int idx)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(labelled); i++)
+		if (labelled[i].idx == idx)
+			return true;
+	return false;
+}
+
+static void labelled_families(struct out *o, const struct xr_maps *m)
+{
+	size_t f, i;
+
+	for (f = 0; f < ARRAY_LEN(labelled_help); f++) {
+		head(o, labelled_help[f].family, "counter",
+		     labelled_help[f].help);
+		for (i = 0; i < ARRAY_LEN(labelled); i++)
+			if (!strcmp(labelled[i].family,
+				    labelled_help[f].family))
+				put(o, "%s{%s} %llu\n", labelled[i].family,
+				    labelled[i].label,
+				    (unsigned long long)sum(m,
+							    labelled[i].idx));
+	}
+}
+
 /* Every responder counter and gauge, summed over queues, except those a
  * labelled family shows (a sum over its labels is PromQL's to make). */
 static void engine_metrics(struct out *o, const struct xr_maps *m)
@@ -62,57 +145,13 @@ static void engine_metrics(struct out *o, const struct xr_maps *m)
 
 		if (i == TCP_STAT_requests)
 			continue; /* xredir_requests_total{status} has them */
-		if (i >= WS_XSK_RX && i <= WS_XSK_KICKS)
-			continue; /* per_queue() has them */
+		if ((i >= WS_XSK_RX && i <= WS_XSK_KICKS) || is_labelled(i))
+			continue; /* per_queue() or labelled_families() */
 		snprintf(name, sizeof(name), "xredir_%s%s", worker_stat_name(i),
 			 gauge ? "" : "_total");
 		head(o, name, gauge ? "gauge" : "counter", worker_stat_help(i));
 		put(o, "%s %llu\n", name, (unsigned long long)sum(m, i));
 	}
-}
-
-/* The counters that mean something was not done, as one labelled family. */
-static void drops(struct out *o, const struct xr_maps *m)
-{
-	static const unsigned int reasons[] = {
-		TCP_STAT_rx_bad_csum,	  TCP_STAT_rx_malformed,
-		TCP_STAT_out_of_order,	  TCP_STAT_synack_limited,
-		TCP_STAT_rst_limited,	  TCP_STAT_tx_full,
-		TCP_STAT_send_pool_empty, TCP_STAT_head_pool_empty,
-		TCP_STAT_table_full,	  TCP_STAT_drain_refused,
-	};
-	size_t i;
-
-	head(o, "xredir_drops_total", "counter",
-	     "packets or connections dropped or refused, by reason");
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		put(o, "xredir_drops_total{reason=\"%s\"} %llu\n",
-		    worker_stat_name(reasons[i]),
-		    (unsigned long long)sum(m, reasons[i]));
-}
-
-/* The per-source defences at work: who is limited is in the log
- * (source_limited), not in a label per client. */
-static void refusals(struct out *o, const struct xr_maps *m)
-{
-	static const struct {
-		unsigned int idx;
-		const char *reason;
-	} reasons[] = {
-		{ TCP_STAT_source_limited, "source_flows" },
-		{ TCP_STAT_pool_refused, "source_buffers" },
-		{ TCP_STAT_reclaimed, "reclaimed" },
-		{ TCP_STAT_send_timeouts, "send_timeout" },
-	};
-	size_t i;
-
-	head(o, "xredir_refused_total", "counter",
-	     "connections or buffers refused or taken back by the per-source "
-	     "limits, by reason");
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		put(o, "xredir_refused_total{reason=\"%s\"} %llu\n",
-		    reasons[i].reason,
-		    (unsigned long long)sum(m, reasons[i].idx));
 }
 
 static void per_queue(struct out *o, const struct xr_maps *m)
@@ -256,8 +295,7 @@ size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 
 	requests(&o, m, local);
 	engine_metrics(&o, m);
-	drops(&o, m);
-	refusals(&o, m);
+	labelled_families(&o, m);
 	listener_refused(&o, local);
 	per_queue(&o, m);
 	xdp(&o, m);
