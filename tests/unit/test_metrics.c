@@ -6,6 +6,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "listener.h"
 #include "metrics.h"
@@ -181,4 +184,46 @@ TEST(one_unit_per_family)
 	CHECK_EQ(sample("xredir_pool_refused_total"),
 		 100 + TCP_STAT_pool_refused);
 	CHECK(series_unique());
+}
+
+static double sample_f(const char *key)
+{
+	const char *p = strstr(page, key);
+	size_t k = strlen(key);
+
+	while (p && !((p == page || p[-1] == '\n') && p[k] == ' '))
+		p = strstr(p + 1, key);
+	return p ? strtod(p + k + 1, NULL) : -1;
+}
+
+/* The process_* families of Prometheus clients, of this process. */
+TEST(process_families)
+{
+	struct rlimit rl;
+	time_t now = time(NULL);
+	double start;
+	int fd, i;
+	long long fds;
+
+	setup(1);
+	render();
+	start = sample_f("process_start_time_seconds");
+	CHECK(start > (double)now - 3600 && start <= (double)now + 1);
+	CHECK(sample_f("process_cpu_seconds_total") >= 0);
+	CHECK(sample("process_resident_memory_bytes") > 1 << 20);
+	CHECK(sample("process_virtual_memory_bytes") >
+	      sample("process_resident_memory_bytes"));
+	REQUIRE(!getrlimit(RLIMIT_NOFILE, &rl));
+	CHECK_EQ(sample("process_max_fds"), rl.rlim_cur);
+	CHECK_EQ(lines("# TYPE process_cpu_seconds_total counter\n"), 1);
+	CHECK_EQ(lines("# TYPE process_open_fds gauge\n"), 1);
+	/* Three more descriptors are seen as three more. */
+	fds = sample("process_open_fds");
+	CHECK(fds >= 3);
+	for (i = 0; i < 3; i++)
+		fd = dup(0);
+	render();
+	CHECK_EQ(sample("process_open_fds"), fds + 3);
+	for (i = 0; i < 3; i++)
+		close(fd - i);
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "listener.h"
 #include "metrics.h"
@@ -288,6 +291,92 @@ static void control(struct out *o, const struct xr_maps *m)
 	    (unsigned long long)st->started_unix);
 }
 
+/* The boot time, seconds since the epoch (/proc/stat btime), or 0. */
+static unsigned long long boot_time(void)
+{
+	unsigned long long bt = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %llu", &bt) == 1)
+			break;
+	fclose(f);
+	return bt;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* not the one opendir holds */
+}
+
+/*
+ * The process_* families every Prometheus client library exports, read
+ * as client_golang reads them: /proc/self/stat (CPU time, memory, start),
+ * /proc/self/fd and the descriptor limit.
+ */
+static void process(struct out *o)
+{
+	unsigned long long utime, stime, start, vsize;
+	double tick = (double)sysconf(_SC_CLK_TCK);
+	long long rss;
+	struct rlimit rl;
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	int fds;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	/* The command name may hold spaces and parentheses: fields are
+	 * counted from its last ')', field 3 (state) on. */
+	p = strrchr(buf, ')');
+	if (!p || tick <= 0 ||
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+		   "%*d %*d %*d %*d %*d %*d %llu %llu %lld",
+		   &utime, &stime, &start, &vsize, &rss) != 5)
+		return;
+	head(o, "process_cpu_seconds_total", "counter",
+	     "user and system CPU time spent, in seconds");
+	put(o, "process_cpu_seconds_total %.2f\n",
+	    (double)(utime + stime) / tick);
+	head(o, "process_resident_memory_bytes", "gauge",
+	     "resident memory size, in bytes");
+	put(o, "process_resident_memory_bytes %lld\n",
+	    rss * (long long)sysconf(_SC_PAGESIZE));
+	head(o, "process_virtual_memory_bytes", "gauge",
+	     "virtual memory size, in bytes");
+	put(o, "process_virtual_memory_bytes %llu\n", vsize);
+	head(o, "process_start_time_seconds", "gauge",
+	     "start time of the process since the epoch, in seconds");
+	put(o, "process_start_time_seconds %.2f\n",
+	    (double)boot_time() + (double)start / tick);
+	fds = open_fds();
+	if (fds >= 0) {
+		head(o, "process_open_fds", "gauge", "open file descriptors");
+		put(o, "process_open_fds %d\n", fds);
+	}
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		head(o, "process_max_fds", "gauge",
+		     "the limit on open file descriptors");
+		put(o, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	}
+}
+
 size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 		      char *buf, size_t len)
 {
@@ -300,5 +389,6 @@ size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 	per_queue(&o, m);
 	xdp(&o, m);
 	control(&o, m);
+	process(&o);
 	return o.pos;
 }
