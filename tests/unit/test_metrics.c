@@ -227,3 +227,55 @@ TEST(process_families)
 	for (i = 0; i < 3; i++)
 		close(fd - i);
 }
+
+static void target(uint32_t idx, const char *name, uint32_t gen)
+{
+	xr_target_fill(&targets[idx], name, "http://t.test", 13, 302);
+	targets[idx].gen = gen;
+}
+
+/* A count as a worker exports it: for the target of that gen. */
+static void counted(uint32_t q, uint32_t idx, uint32_t gen, uint64_t n)
+{
+	stats[q].target_requests[idx] = n;
+	stats[q].target_gen[idx] = gen;
+}
+
+/* A slot given to another target: the new one starts at zero, whatever a
+ * worker that has not yet seen the change still exports for the old. */
+TEST(reused_slot_starts_at_zero)
+{
+	setup(2);
+	target(0, "default", 1);
+	target(3, "b", 8); /* was "a", gen 7 */
+	counted(0, 0, 1, 10);
+	counted(0, 3, 7, 1000); /* queue 0 still counts for "a" */
+	counted(1, 3, 8, 2); /* queue 1 counts for "b" */
+	local.targets.loaded = true;
+	local.targets.raw[3].gen = 7;
+	local.targets.hits[3] = 50; /* the listener's, for "a" */
+	render();
+	CHECK_EQ(sample("xredir_target_requests_total{target=\"b\"}"), 2);
+	CHECK_EQ(sample("xredir_target_requests_total{target=\"default\"}"),
+		 10);
+	local.targets.raw[3].gen = 8;
+	local.targets.hits[3] = 4;
+	render();
+	CHECK_EQ(sample("xredir_target_requests_total{target=\"b\"}"), 6);
+}
+
+/* Deleted targets are not shown: no "(removed)" series, none repeated. */
+TEST(deleted_targets_leave_no_series)
+{
+	setup(1);
+	target(0, "default", 1);
+	targets[1].gen = 4; /* two targets deleted, their counts exported */
+	targets[2].gen = 6;
+	counted(0, 1, 3, 70);
+	counted(0, 2, 5, 80);
+	render();
+	CHECK_EQ(lines("xredir_target_requests_total{"), 1);
+	CHECK_EQ(lines("xredir_target_requests_total{target=\"(removed)\"}"),
+		 0);
+	CHECK(series_unique());
+}

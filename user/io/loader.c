@@ -126,18 +126,19 @@ static void detach_stale(int ifindex)
 }
 
 /*
- * The counters are statistics only, so a pinned copy sized for another
- * XR_CNT_MAX (left by an older build) is replaced: libbpf would refuse to
- * reuse it, and the load would fail.
+ * The counters and stats are statistics only, so a pinned copy shaped for
+ * another build (XR_CNT_MAX entries, struct xr_worker_stats' size) is
+ * replaced: libbpf would refuse to reuse it, and the load would fail.
  */
-static void replace_stale_counters(const char *pin_dir)
+static void replace_stale(const char *pin_dir, const char *map, __u32 entries,
+			  __u32 value_size)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, XR_MAP_COUNTERS) >=
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, map) >=
 	    (int)sizeof(path))
 		return;
 	fd = bpf_obj_get(path);
@@ -145,10 +146,20 @@ static void replace_stale_counters(const char *pin_dir)
 		return;
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    info.max_entries != XR_CNT_MAX && !unlink(path))
-		log_warn("stale_counters_replaced", " entries=%u want=%u",
-			 info.max_entries, XR_CNT_MAX);
+	    (info.max_entries != entries || info.value_size != value_size) &&
+	    !unlink(path))
+		log_warn("stale_stats_replaced",
+			 " map=%s entries=%u want=%u value_size=%u want=%u",
+			 map, info.max_entries, entries, info.value_size,
+			 value_size);
 	close(fd);
+}
+
+static void replace_stale_counters(const char *pin_dir)
+{
+	replace_stale(pin_dir, XR_MAP_COUNTERS, XR_CNT_MAX, sizeof(__u64));
+	replace_stale(pin_dir, XR_MAP_STATS, XR_MAX_QUEUES,
+		      sizeof(struct xr_worker_stats));
 }
 
 /* Whether libxdp's dispatcher runs us (others can share the interface). */

@@ -185,10 +185,62 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 	}
 }
 
+#define TARGET_TRIES 3
+
+/*
+ * Redirects by target, per target a slot holds (its gen), not per slot: a
+ * target's series starts at zero and a deleted one's goes away (a series
+ * that stops is what Prometheus expects of a label value that is gone;
+ * one "(removed)" series would reset, or repeat, as slots are reused).
+ * A count is added only under the gen it belongs to; one whose gen is
+ * older is the previous target's. The sums are taken between two reads
+ * of the targets' sequence, so a count of a gen newer than the copy (a
+ * writer finishing meanwhile) is never dropped from its target's series:
+ * a change of sequence takes the copy again.
+ */
+static void target_requests(struct out *o, const struct xr_maps *m,
+			    const struct listener *local)
+{
+	static struct xr_target t[XR_MAX_TARGETS];
+	static uint64_t v[XR_MAX_TARGETS];
+	const struct target_cache *lc = &local->targets;
+	int tries = TARGET_TRIES;
+	uint32_t seq, i, q;
+
+	do {
+		if (xr_targets_snapshot(m, t, &seq, XR_SNAPSHOT_TRIES))
+			return;
+		for (i = 0; i < XR_MAX_TARGETS; i++) {
+			v[i] = lc->loaded && lc->raw[i].gen == t[i].gen ?
+				       lc->hits[i] :
+				       0;
+			for (q = 0; q < queues(m); q++) {
+				const struct xr_worker_stats *s = &m->stats[q];
+
+				if (__atomic_load_n(&s->target_gen[i],
+						    __ATOMIC_ACQUIRE) ==
+				    t[i].gen)
+					v[i] += s->target_requests[i];
+			}
+		}
+	} while (__atomic_load_n(&m->ctl->targets_seq, __ATOMIC_ACQUIRE) !=
+			 seq &&
+		 --tries);
+	head(o, "xredir_target_requests_total", "counter",
+	     "redirects sent, by target");
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		if (t[i].name[0])
+			put(o,
+			    "xredir_target_requests_total{target=\"%.*s\"} "
+			    "%llu\n",
+			    XR_TARGET_NAME_MAX, t[i].name,
+			    (unsigned long long)v[i]);
+}
+
 static void requests(struct out *o, const struct xr_maps *m,
 		     const struct listener *local)
 {
-	uint32_t i, q;
+	uint32_t i;
 
 	head(o, "xredir_requests_total", "counter",
 	     "responses sent, by status code and by the socket the request "
@@ -204,22 +256,7 @@ static void requests(struct out *o, const struct xr_maps *m,
 		    http_status_codes[i],
 		    (unsigned long long)local->stats.responses[i]);
 	}
-	head(o, "xredir_target_requests_total", "counter",
-	     "redirects sent, by target");
-	for (i = 0; i < XR_MAX_TARGETS; i++) {
-		uint64_t v = local->targets.hits[i];
-
-		for (q = 0; q < queues(m); q++)
-			v += m->stats[q].target_requests[i];
-		if (m->targets[i].name[0] || v)
-			put(o,
-			    "xredir_target_requests_total{target=\"%.*s\"} "
-			    "%llu\n",
-			    XR_TARGET_NAME_MAX,
-			    m->targets[i].name[0] ? m->targets[i].name :
-						    "(removed)",
-			    (unsigned long long)v);
-	}
+	target_requests(o, m, local);
 }
 
 /* The kernel-socket listener's connections closed unanswered. */

@@ -126,8 +126,11 @@ static void export_stats(struct worker *w)
 	v[WS_XSK_KICKS] = x->kicks;
 	for (i = 0; i < HTTP_STATUS_SLOTS; i++)
 		v[WS_RESPONSES + i] = e->responses[i];
-	for (i = 0; i < XR_MAX_TARGETS; i++)
+	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		w->stats->target_requests[i] = w->targets.hits[i];
+		__atomic_store_n(&w->stats->target_gen[i],
+				 w->targets.raw[i].gen, __ATOMIC_RELEASE);
+	}
 }
 
 /* Names a source that was refused something, at most once a second: an
