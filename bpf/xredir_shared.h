@@ -152,6 +152,7 @@ struct xr_status {
 
 /* One slot per worker (queue): responder counters, see user/core/stats.h. */
 #define XR_WORKER_STATS_MAX 64
+#define XR_LATENCY_BUCKETS 12 /* user/core/latency.h */
 
 struct xr_worker_stats {
 	__u64 v[XR_WORKER_STATS_MAX];
@@ -160,6 +161,8 @@ struct xr_worker_stats {
 	 * (release): a reader that loads the gen (acquire) and then the
 	 * count never sees another target's count under this gen. */
 	__u32 target_gen[XR_MAX_TARGETS];
+	__u64 latency[XR_LATENCY_BUCKETS]; /* request durations, by bucket */
+	__u64 latency_sum_ns;
 };
 
 #endif /* XREDIR_SHARED_H */

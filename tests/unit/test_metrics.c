@@ -279,3 +279,35 @@ TEST(deleted_targets_leave_no_series)
 		 0);
 	CHECK(series_unique());
 }
+
+/* The duration histogram: cumulative buckets over queues, +Inf equal to
+ * the count, the sum in seconds. */
+TEST(request_duration_histogram)
+{
+	setup(2);
+	stats[0].latency[0] = 5;
+	stats[1].latency[0] = 1;
+	stats[1].latency[6] = 2;
+	stats[0].latency[LATENCY_FINITE] = 1;
+	stats[0].latency_sum_ns = 1500000000;
+	stats[1].latency_sum_ns = 6000000;
+	render();
+	CHECK_EQ(lines("# TYPE xredir_request_duration_seconds histogram\n"),
+		 1);
+	CHECK_EQ(
+		sample("xredir_request_duration_seconds_bucket{le=\"1.024e-06\"}"),
+		6);
+	CHECK_EQ(
+		sample("xredir_request_duration_seconds_bucket{le=\"0.004194304\"}"),
+		8);
+	CHECK_EQ(
+		sample("xredir_request_duration_seconds_bucket{le=\"1.07374182\"}"),
+		8);
+	CHECK_EQ(sample("xredir_request_duration_seconds_bucket{le=\"+Inf\"}"),
+		 9);
+	CHECK_EQ(sample("xredir_request_duration_seconds_count"), 9);
+	CHECK(sample_f("xredir_request_duration_seconds_sum") > 1.505999 &&
+	      sample_f("xredir_request_duration_seconds_sum") < 1.506001);
+	CHECK_EQ(lines("xredir_request_duration_seconds_bucket{"),
+		 LATENCY_BUCKETS);
+}

@@ -259,6 +259,40 @@ static void requests(struct out *o, const struct xr_maps *m,
 	target_requests(o, m, local);
 }
 
+/*
+ * Request durations on the AF_XDP path, as the worker's clock sees them:
+ * read once per pass, so a request whose head came whole and was answered
+ * in that pass counts as 0 (the first bucket); what lands higher waited
+ * inside xredir (a head in pieces, input deferred for a buffer, pipelined
+ * requests behind a full send ring).
+ */
+static void durations(struct out *o, const struct xr_maps *m)
+{
+	static const char name[] = "xredir_request_duration_seconds";
+	uint64_t cum = 0, sum_ns = 0;
+	unsigned int b;
+	uint32_t q;
+
+	head(o, name, "histogram",
+	     "from a request head's first byte in to its response queued "
+	     "for the TX ring, AF_XDP path");
+	for (b = 0; b < LATENCY_BUCKETS; b++) {
+		for (q = 0; q < queues(m); q++)
+			cum += m->stats[q].latency[b];
+		if (b < LATENCY_FINITE)
+			put(o, "%s_bucket{le=\"%.9g\"} %llu\n", name,
+			    (double)latency_bound_ns(b) / 1e9,
+			    (unsigned long long)cum);
+		else
+			put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+			    (unsigned long long)cum);
+	}
+	for (q = 0; q < queues(m); q++)
+		sum_ns += m->stats[q].latency_sum_ns;
+	put(o, "%s_sum %.9f\n%s_count %llu\n", name, (double)sum_ns / 1e9, name,
+	    (unsigned long long)cum);
+}
+
 /* The kernel-socket listener's connections closed unanswered. */
 static void listener_refused(struct out *o, const struct listener *local)
 {
@@ -422,6 +456,7 @@ size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 	requests(&o, m, local);
 	engine_metrics(&o, m);
 	labelled_families(&o, m);
+	durations(&o, m);
 	listener_refused(&o, local);
 	per_queue(&o, m);
 	xdp(&o, m);

@@ -110,6 +110,7 @@ static void export_stats(struct worker *w)
 {
 	const struct tcp_engine *e = &w->engine;
 	const struct xsk_port_stats *x = &w->port.stats;
+	uint64_t lat[LATENCY_BUCKETS];
 	__u64 *v = w->stats->v;
 	int i;
 
@@ -126,6 +127,10 @@ static void export_stats(struct worker *w)
 	v[WS_XSK_KICKS] = x->kicks;
 	for (i = 0; i < HTTP_STATUS_SLOTS; i++)
 		v[WS_RESPONSES + i] = e->responses[i];
+	tcp_latency(e, lat);
+	for (i = 0; i < LATENCY_BUCKETS; i++)
+		w->stats->latency[i] = lat[i];
+	w->stats->latency_sum_ns = e->latency_sum_ns;
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		w->stats->target_requests[i] = w->targets.hits[i];
 		__atomic_store_n(&w->stats->target_gen[i],
@@ -187,6 +192,7 @@ static void *worker_main(void *arg)
 			tcp_set_wallclock(&w->engine, t);
 			wall = t;
 		}
+		w->engine.clock_ns = ns; /* request durations, in the core */
 		target_cache_refresh(&w->targets, w->maps);
 		drain(w, now);
 		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
