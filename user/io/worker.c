@@ -148,9 +148,9 @@ static void log_limited(struct worker *w, uint64_t now)
 	if (e->limited_count == w->limited_seen ||
 	    now - w->limited_logged_at < LIMITED_LOG_EVERY_MS)
 		return;
-	log_warn("source_limited", " queue=%u source=%s refusals=%llu",
-		 w->queue, source_str(&e->limited, src),
-		 (unsigned long long)(e->limited_count - w->limited_seen));
+	log_warn("source_limited", LOG_UINT("queue", w->queue),
+		 LOG_STR("source", source_str(&e->limited, src)),
+		 LOG_UINT("refusals", (e->limited_count - w->limited_seen)));
 	w->limited_seen = e->limited_count;
 	w->limited_logged_at = now;
 }
@@ -233,8 +233,8 @@ static int open_port(struct worker *w, const struct worker_cfg *cfg)
 	       ++tries <= XSK_BUSY_RETRIES)
 		usleep(XSK_BUSY_WAIT_US);
 	if (tries && !err)
-		log_info("xsk_busy_retried", " queue=%u waited_ms=%d",
-			 cfg->queue, tries * XSK_BUSY_WAIT_US / 1000);
+		log_info("xsk_busy_retried", LOG_UINT("queue", cfg->queue),
+			 LOG_INT("waited_ms", tries * XSK_BUSY_WAIT_US / 1000));
 	return err;
 }
 
@@ -259,13 +259,13 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->drain = cfg->drain;
 	err = open_port(w, cfg);
 	if (err) {
-		log_err("xsk_open_failed", " queue=%u err=\"%s\"", cfg->queue,
-			strerror(-err));
+		log_err("xsk_open_failed", LOG_UINT("queue", cfg->queue),
+			LOG_STR("err", strerror(-err)));
 		return err;
 	}
 	if (tcp_engine_init(&w->engine, cfg->tcp, cfg->lim, cfg->secret, &tx,
 			    resolve_target, w, worker_now_ms())) {
-		log_err("engine_init_failed", " queue=%u", cfg->queue);
+		log_err("engine_init_failed", LOG_UINT("queue", cfg->queue));
 		xsk_port_close(&w->port);
 		return -ENOMEM;
 	}
@@ -280,8 +280,8 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return -err;
 	}
 	w->running = true;
-	log_info("worker_started", " queue=%u bind=%s", cfg->queue,
-		 w->port.zerocopy ? "zerocopy" : "copy");
+	log_info("worker_started", LOG_UINT("queue", cfg->queue),
+		 LOG_STR("bind", w->port.zerocopy ? "zerocopy" : "copy"));
 	return 0;
 }
 
