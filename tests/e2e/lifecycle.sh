@@ -54,6 +54,8 @@
 #                             (never 200 before serving), 503 with a rejected
 #                             config then 200 once fixed, 503 while draining;
 #                             /healthz 200 throughout
+#   07d-metrics-target-slot-reuse  a target defined in a slot another left
+#                             starts at zero; deleted targets leave no series
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -802,6 +804,40 @@ test_07c_readyz() {
 	[ "$r" = 503 ] && [ "$h" = 200 ] && [ "$v" = 0 ] ||
 		{ why "while draining: /readyz $r, /healthz $h, xredir_ready $v (want 503, 200, 0)"; return 1; }
 	echo "from start: $seq; rejected config: 503 ($st); draining: 503; /healthz 200"
+}
+
+# metric_is FILE_PREFIX KEY WANT: scrapes until KEY reads WANT (the workers
+# export every 100 ms), for up to 5 s; the scrape is left in FILE_PREFIX.
+metric_is() {
+	local i v
+	for ((i = 0; i < 50; i++)); do
+		scrape /metrics >"$1" && v=$(metric "$1" "$2")
+		[ "$v" = "$3" ] && return 0
+		sleep 0.1
+	done
+	why "$2 is ${v:-absent}, want $3"
+	return 1
+}
+
+# A target deleted and another defined in the slot it left: the new
+# target's series starts at zero, the deleted ones' go away (no
+# "(removed)" series, let alone two).
+test_07d_metrics_target_slot_reuse() {
+	need curl || return 1
+	local m=$E2E_WORK/t07d.metrics cidr=$XR_CLI_IP4/32 n
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	ctl target set A http://a.test && ctl target set C http://c.test &&
+		ctl rule add "$cidr" A || { why "setup failed"; return 1; }
+	cli curl -s -o /dev/null "http://$XR_SRV_IP4:$PORT/a/[1-10]" || return 1
+	metric_is "$m" 'xredir_target_requests_total{target="A"}' 10 || return 1
+	ctl rule del "$cidr" && ctl target del A && ctl target del C &&
+		ctl target set B http://b.test && ctl rule add "$cidr" B ||
+		{ why "re-targeting failed"; return 1; }
+	cli curl -s -o /dev/null "http://$XR_SRV_IP4:$PORT/b/[1-3]" || return 1
+	metric_is "$m" 'xredir_target_requests_total{target="B"}' 3 || return 1
+	n=$(grep -c '^xredir_target_requests_total{target="\(A\|C\|(removed)\)"}' "$m")
+	[ "$n" = 0 ] || { why "deleted targets still shown: $(grep '^xredir_target_requests_total' "$m" | tr '\n' ' ')"; return 1; }
+	echo "A: 10; A and C deleted, B in A's slot: 3 (not 13); no series for A, C or (removed)"
 }
 
 # ---- 08: logs ----
