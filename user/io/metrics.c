@@ -201,6 +201,7 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 static void target_requests(struct out *o, const struct xr_maps *m,
 			    const struct listener *local)
 {
+	/* Off the stack (75 KiB): only the listener's thread renders. */
 	static struct xr_target t[XR_MAX_TARGETS];
 	static uint64_t v[XR_MAX_TARGETS];
 	const struct target_cache *lc = &local->targets;
