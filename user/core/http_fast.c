@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The fast path of the request-head parser: one pass over the head wrk,
+ * curl and browsers send, with no per-field dispatch. Anything it does
+ * not recognise, including every error and every incomplete head, is
+ * declined, so it never has to agree with the strict parser on a refusal.
+ */
+#include <string.h>
+
+#include "http_chars.h"
+#include "http_fast.h"
+
+/* Four bytes of b folded to lower case, as one little-endian word. */
+static inline uint32_t lower4(const uint8_t *b)
+{
+	uint32_t w;
+
+	memcpy(&w, b, 4);
+	return w | 0x20202020u;
+}
+
+#define WORD4(a, b, c, d)                                           \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
+	 (uint32_t)(d) << 24)
+
+/*
+ * Whether a field name is one the strict parser acts on (other than Host):
+ * those heads are its to judge. Folding with 0x20 is exact here as in
+ * http_parse.c: names are tokens.
+ */
+static bool name_special(const uint8_t *n, size_t len)
+{
+	static const char *const names[] = {
+		"expect",	  "x-real-ip",	     "connection",
+		"content-length", "x-forwarded-for", "transfer-encoding"
+	};
+	size_t i, j;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strlen(names[i]) != len)
+			continue;
+		for (j = 0; j < len && (n[j] | 0x20) == (uint8_t)names[i][j];
+		     j++)
+			;
+		if (j == len)
+			return true;
+	}
+	return false;
+}
+
+int http_parse_fast(const uint8_t *buf, size_t len,
+		    const struct http_limits *lim, struct http_request *req)
+{
+	size_t p, t, fields, n, v;
+	uint32_t esc = 0, html = 0, nfields = 0, hosts = 0;
+	uint8_t flags;
+
+	if (len < 16 || lim->n_methods)
+		return HTTP_FAST_DECLINE;
+	if (!memcmp(buf, "GET /", 5)) {
+		t = 4;
+		flags = 0;
+	} else if (!memcmp(buf, "HEAD /", 6)) {
+		t = 5;
+		flags = HTTP_REQ_HEAD;
+	} else {
+		return HTTP_FAST_DECLINE;
+	}
+	for (p = t; p < len; p++) {
+		uint8_t c = http_cclass[buf[p]];
+
+		if (!(c & C_TARGET))
+			break;
+		esc += !!(c & C_ENCODE);
+		html += !!(c & C_HTML);
+	}
+	/* " HTTP/1.1\r\n", and the request line within its limit */
+	if (len - p < 11 || memcmp(buf + p, " HTTP/1.1\r\n", 11) ||
+	    p + 9 > lim->max_request_line)
+		return HTTP_FAST_DECLINE;
+	fields = p = p + 11;
+	for (;;) {
+		if (p + 1 >= len)
+			return HTTP_FAST_DECLINE;
+		if (buf[p] == '\r') {
+			if (buf[p + 1] != '\n')
+				return HTTP_FAST_DECLINE;
+			p += 2;
+			break;
+		}
+		if (++nfields > lim->max_fields)
+			return HTTP_FAST_DECLINE;
+		if (p + 5 < len &&
+		    lower4(buf + p) == WORD4('h', 'o', 's', 't') &&
+		    buf[p + 4] == ':') {
+			/* Host: OWS, host bytes, CRLF (no trailing OWS) */
+			for (p += 5;
+			     p < len && (buf[p] == ' ' || buf[p] == '\t'); p++)
+				;
+			while (p < len && (http_cclass[buf[p]] & C_HOST))
+				p++;
+			hosts++;
+		} else {
+			for (n = p; p < len && (http_cclass[buf[p]] & C_TCHAR);
+			     p++)
+				;
+			if (p == len || buf[p] != ':' || p == n ||
+			    name_special(buf + n, p - n))
+				return HTTP_FAST_DECLINE;
+			for (v = p + 1;
+			     v < len && (http_cclass[buf[v]] & C_VALUE); v++)
+				;
+			p = v;
+		}
+		if (p + 1 >= len || buf[p] != '\r' || buf[p + 1] != '\n' ||
+		    p + 2 - fields > lim->max_header_bytes)
+			return HTTP_FAST_DECLINE;
+		p += 2;
+	}
+	if (hosts != 1)
+		return HTTP_FAST_DECLINE;
+	req->method = (struct http_span){ buf, (uint32_t)t - 1 };
+	req->path = (struct http_span){ buf + t, (uint32_t)(fields - 11 - t) };
+	req->path_slash = false;
+	req->path_escapes = esc;
+	req->path_html = html;
+	req->minor = 1;
+	req->content_length = 0;
+	req->n_forwarded_for = req->n_real_ip = 0;
+	req->head_len = (uint32_t)p;
+	req->limit_at = 0;
+	if (lim->registry_v2_ping && req->path.len >= 3 && req->path.len <= 4 &&
+	    !memcmp(req->path.p, "/v2/", req->path.len))
+		flags |= HTTP_REQ_V2_PING;
+	req->flags = flags;
+	return HTTP_OK;
+}
