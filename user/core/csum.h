@@ -87,11 +87,14 @@ static inline uint64_t csum_add(uint64_t sum, const void *buf, size_t len)
 /* Folds a 64-bit sum to the 16-bit one's-complement checksum field value. */
 static inline uint16_t csum_fold(uint64_t sum)
 {
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	uint32_t hi = (uint32_t)(sum >> 32), s = (uint32_t)sum + hi;
+	uint16_t h, l;
+
+	s += s < hi; /* end-around carry: an add and an adc */
+	h = (uint16_t)(s >> 16);
+	l = (uint16_t)((uint16_t)s + h);
+	l += l < h;
+	return (uint16_t)~l;
 }
 
 static inline uint16_t csum_buf(const void *buf, size_t len)
