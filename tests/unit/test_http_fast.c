@@ -83,6 +83,7 @@ TEST(fast_takes_common_heads)
 		"GET /x HTTP/1.1\r\nUser-Agent: curl/8.0 \r\nHost: a\r\n"
 		"Accept: */*\r\n\r\nGET / HTTP/1.1\r\n",
 		"GET /v2/ HTTP/1.1\r\nHost: r.io\r\n\r\n",
+		"GET /b HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive \r\n\r\n",
 	};
 	struct http_request req;
 	struct http_limits lim;
@@ -110,6 +111,9 @@ TEST(fast_declines_what_strict_judges)
 		"GET / HTTP/1.0\r\nHost: a\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: a\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close"
+		"\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",

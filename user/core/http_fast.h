@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The HTTP fast path for the common head (GET or HEAD, origin-form target,
- * HTTP/1.1, Host and fields the parser ignores). Contract: it returns
- * HTTP_OK with req exactly as http_parse_head() would fill it, or
- * HTTP_FAST_DECLINE, and then only the strict parser judges the head.
+ * HTTP/1.1, one Host, Connection: keep-alive, fields the parser ignores).
+ * Contract: it returns HTTP_OK with req exactly as http_parse_head() would
+ * fill it, or HTTP_FAST_DECLINE, and then only the strict parser judges.
  */
 #ifndef XREDIR_HTTP_FAST_H
 #define XREDIR_HTTP_FAST_H
