@@ -821,6 +821,25 @@ static const char *reload_text(const struct xr_status *st, char *buf,
 	return buf;
 }
 
+/* How many rules each maker made: [XR_RULE_FROM_*], 0 for unknown. */
+static int count_origins(struct ctl *c, unsigned int by[4])
+{
+	struct xr_rule *rules;
+	int n, i;
+
+	memset(by, 0, 4 * sizeof(*by));
+	n = xr_rules_dump(&c->maps, &rules);
+	if (n < 0)
+		return err_fail("reading the rules: %s", strerror(-n));
+	for (i = 0; i < n; i++) {
+		unsigned int maker = XR_RULE_MAKER(rules[i].origin);
+
+		by[maker < 4 ? maker : 0]++;
+	}
+	free(rules);
+	return 0;
+}
+
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
@@ -830,8 +849,9 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	bool alive;
 	char reload[XR_STATUS_TEXT_MAX + 64];
 	int targets = 0, i, ret;
+	unsigned int by[4];
 
-	if ((ret = open_maps(c)))
+	if ((ret = open_maps(c)) || (ret = count_origins(c, by)))
 		return ret;
 	st = c->maps.status;
 	alive = daemon_alive(st);
@@ -860,8 +880,12 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		json_str(st->config_path);
 		printf(",\"reload\":");
 		json_str(reload);
-		printf(",\"reload_line\":%u,\"reloads\":%u}\n", st->reload_line,
-		       st->reload_count);
+		printf(",\"reload_line\":%u,\"reloads\":%u,"
+		       "\"rules_by_origin\":{\"config\":%u,\"flag\":%u,"
+		       "\"xredirctl\":%u}}\n",
+		       st->reload_line, st->reload_count,
+		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
+		       by[XR_RULE_FROM_CTL]);
 		return 0;
 	}
 	printf("instance:    %s\n", c->pin_dir);
@@ -875,8 +899,11 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	       st->dispatcher ? " (libxdp dispatcher)" : "",
 	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
 	       st->queues == 1 ? "" : "s");
-	printf("rules:       %u IPv4, %u IPv6\n", c->maps.ctl->rules_count[0],
-	       c->maps.ctl->rules_count[1]);
+	printf("rules:       %u IPv4, %u IPv6 (%u config, %u flag, %u "
+	       "xredirctl)\n",
+	       c->maps.ctl->rules_count[0], c->maps.ctl->rules_count[1],
+	       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
+	       by[XR_RULE_FROM_CTL]);
 	printf("targets:     %d\n", targets);
 	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");

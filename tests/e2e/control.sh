@@ -208,7 +208,7 @@ test_01_lpm_30k() {
 		{ why "rule load printed '$out'"; return 1; }
 	[ "$load_ms" -lt 1000 ] || { why "rule load of 30000 took ${load_ms} ms (limit 1000)"; return 1; }
 	ctl status >"$w/status" || { why "status failed"; return 1; }
-	grep -q '^rules: *20000 IPv4, 10000 IPv6$' "$w/status" ||
+	grep -q '^rules: *20000 IPv4, 10000 IPv6 (0 config, 0 flag, 30000 xredirctl)$' "$w/status" ||
 		{ why "status: $(grep rules: "$w/status")"; return 1; }
 	# rule list holds exactly the file's rules.
 	ctl rule list | awk '{ print $1, $2 }' | sort >"$w/list" || return 1
@@ -575,7 +575,7 @@ print("rule 10.0.0.0/8 t1")' >"$w/full"
 	cli_err 1 "rule table full: at most 65536 IPv4 rules" rule add 11.0.0.0/8 t1
 	chk "replacing a rule in a full table works" ctl rule add 20.0.0.0/24 t1
 	chk "IPv6 rules still fit" ctl rule add fd00::/8 t1
-	chk "status counts 65536 IPv4 rules" status_has '^rules: *65536 IPv4, 1 IPv6$'
+	chk "status counts 65536 IPv4 rules" status_has '^rules: *65536 IPv4, 1 IPv6 (0 config, 0 flag, 65537 xredirctl)$'
 	echo "rule 11.0.0.0/8 t1" >>"$w/full"
 	cli_err 2 "$w/full:65537: more than 65536 IPv4 rules" rule load "$w/full"
 	chk "a refused load changes nothing" rule_count 65537
@@ -712,6 +712,10 @@ test_06_restart_state() {
 	ctl rule add fd77::3/128 c || return 1
 	want6 "fd77::2/128 a config:6" "10.77.0.2/32 b config:8" "10.77.0.3/32 rewrite flag" \
 		"fd77::3/128 c xredirctl" || return 1
+	ctl status | grep -q '^rules: *2 IPv4, 2 IPv6 (2 config, 1 flag, 1 xredirctl)$' ||
+		{ why "status: $(ctl status | grep '^rules:')"; return 1; }
+	ctl --json status | grep -q '"rules_by_origin":{"config":2,"flag":1,"xredirctl":1}' ||
+		{ why "status --json: $(ctl --json status)"; return 1; }
 	d_stop 10 && xc_start --config "$w/xredir.conf" --match-ip 10.77.0.3 || return 1
 	want6 "fd77::2/128 a config:6" "10.77.0.2/32 b config:8" "10.77.0.3/32 rewrite flag" || return 1
 	answers6 >"$w/config"
