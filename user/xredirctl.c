@@ -935,7 +935,8 @@ static const struct command commands[] = {
 	{ "target", "del", cmd_target_del, "target del NAME",
 	  "delete a target no rule uses" },
 	{ "rule", "list", cmd_rule_list, "rule list [--json]",
-	  "the rules of the active set" },
+	  "the rules of the active set, each with its origin: config:LINE, "
+	  "flag or xredirctl" },
 	{ "rule", "add", cmd_rule_add, "rule add CIDR TARGET",
 	  "clients in CIDR go to TARGET (replaces a rule for the same CIDR)" },
 	{ "rule", "del", cmd_rule_del, "rule del CIDR", "delete a rule" },
