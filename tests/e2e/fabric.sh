@@ -270,10 +270,13 @@ test_06_rolling_restart() {
 	local out=$E2E_WORK/t06.load job sjob before d i t0 t_out='' t_in='' rc n2x n2b cb1 cb3 cb cb2 dr
 	before=$(settled)
 	cb1=$(nstat 1 cookies_bad) cb3=$(nstat 3 cookies_bad)
+	# A refused connection is retried on a new port, which ECMP hashes
+	# anew: while node 2 drains, each retry lands on it again with odds
+	# 1/3, so 10 retries (not 5) keep a loaded run from failing by chance.
 	fcli timeout 60 "$PYTHON" "$FCPY" --host "$FAB_VIP4" --port "$FAB_PORT" \
 		--count 4000 --rate 1000 --concurrency 32 \
 		--src "$(tr ' ' ',' <<<"$FAB_CLI_ADDRS4")" --want "$CLIENTS" --tag r \
-		--retries 5 --backoff 0.05 >"$out" 2>&1 &
+		--retries 10 --backoff 0.05 >"$out" 2>&1 &
 	job=$!
 	sleep 1
 	# Node 2 restarted under load: SIGTERM (it drains, refusing new
