@@ -29,6 +29,7 @@ DOCKERFILE = os.path.join(DEPLOY, "Dockerfile")
 UNIT = os.path.join(DEPLOY, "systemd", "xredird.service")
 # XREDIR_DEPS: another scripts/deps.sh (a broken copy, as XREDIR_DEPLOY).
 DEPS_SH = os.path.realpath(os.environ.get("XREDIR_DEPS", os.path.join(ROOT, "scripts", "deps.sh")))
+README = os.path.realpath(os.environ.get("XREDIR_README", os.path.join(ROOT, "README.md")))
 XREDIRD = os.environ.get("XREDIRD", os.path.join(ROOT, "build", "xredird"))
 
 
