@@ -5,8 +5,9 @@
 #
 # The Dockerfile's bases are pinned by digest on Docker Hub; here they are
 # stood in for by a debootstrap --variant=minbase bookworm rootfs (what
-# Docker's debian:12 is made from) and a copy of it slimmed as
-# debian:12-slim is (no docs, man pages, locales; dpkg told to skip them).
+# Docker's debian:12 is made from, with its apt cleanup config) and a
+# copy of it slimmed as debian:12-slim is (no docs, man pages, locales;
+# dpkg told to skip them).
 # The figures are therefore those of this build, within a few MB of one
 # on the real bases.
 #
@@ -37,14 +38,21 @@ if [ ! -e "$WORK/rootfs/etc/debian_version" ]; then
 	rm -f "$WORK"/rootfs/var/cache/apt/archives/*.deb
 	rm -rf "$WORK"/rootfs/var/lib/apt/lists/*
 fi
+# As Docker's debian images: apt keeps no .deb files and no binary caches.
+cat >"$WORK/rootfs/etc/apt/apt.conf.d/docker-clean" <<'CFG'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CFG
+rm -f "$WORK"/rootfs/var/cache/apt/*.bin
 
-# import NAME:TAG ROOTFS
+# import NAME:TAG ROOTFS (again each run: cheap, and follows the rootfs)
 import() {
-	"${PODMAN[@]}" image exists "$1" && return 0
 	tar -C "$2" -c . | "${PODMAN[@]}" import - "$1" >/dev/null 2>&1
 }
 import "$BASE:12" "$WORK/rootfs"
-if [ ! -e "$WORK/slim/etc/debian_version" ]; then
+if [ ! -e "$WORK/slim/etc/dpkg/dpkg.cfg.d/docker-slim" ]; then
 	rm -rf "$WORK/slim"
 	cp -a "$WORK/rootfs" "$WORK/slim"
 	cat >"$WORK/slim/etc/dpkg/dpkg.cfg.d/docker-slim" <<'CFG'
@@ -82,4 +90,8 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 echo "base $BASE:12-slim: $(mb "$(size "$BASE:12-slim")")"
 echo "image $TAG: $(mb "$(size "$TAG")")"
 echo "build stage localhost/xredir-build:$VERSION: $(mb "$(size "localhost/xredir-build:$VERSION")")"
-"${PODMAN[@]}" run --rm --network none "$TAG" --version
+# Its binaries run on its libraries (no container runtime needed).
+mnt=$("${PODMAN[@]}" image mount "$TAG")
+chroot "$mnt" /usr/local/bin/xredird --version
+chroot "$mnt" /usr/local/bin/xredirctl --version
+"${PODMAN[@]}" image unmount "$TAG" >/dev/null
