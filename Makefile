@@ -38,13 +38,13 @@ CORE_SRCS := $(sort $(wildcard user/core/*.c user/control/*.c))
 # Code that talks to the kernel (io/), as both programs use it.
 IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
 	lockfile.c resolve.c)
-DAEMON_SRCS := user/xredird.c user/options.c user/version.c \
+DAEMON_SRCS := user/xredird.c user/options.c user/version.c user/doc.c \
 	$(addprefix user/io/,worker.c watch.c listener.c metrics.c notify.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
-OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version \
+OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version doc \
 	io/listener io/metrics io/resolve io/rules io/lockfile io/log)
-CTL_SRCS := user/xredirctl.c user/version.c
+CTL_SRCS := user/xredirctl.c user/version.c user/doc.c
 
 # The version both programs print and /metrics shows: git describe, or
 # "unknown" outside a git checkout (a tarball, the image's build context).
@@ -71,7 +71,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: FORCE all deps check test unit-test pcap-test deploy-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
+.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test package-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
@@ -89,9 +89,10 @@ $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name xredir_bpf > $@.tmp 2>/dev/null
 	mv $@.tmp $@
 
+# CPPFLAGS and LDFLAGS: a packager's (dpkg-buildflags: fortify, relro).
 $(BUILD)/%.o: user/%.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LTO) -c $< -o $@
 
 # A generated header must exist before the first compile that reads it.
 $(BUILD)/io/loader.o: $(SKEL)
@@ -110,16 +111,80 @@ $(BUILD)/san/%.o: user/%.c | $(BUILD)/san
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/xredird: $(DAEMON_SRCS:user/%.c=$(BUILD)/%.o) $(CORE_OBJS) $(IO_OBJS)
-	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS) $(DAEMON_LDLIBS)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(DAEMON_LDLIBS)
 
 $(BUILD)/xredirctl: $(CTL_SRCS:user/%.c=$(BUILD)/%.o) $(IO_OBJS) $(CORE_OBJS)
-	$(CC) $(CFLAGS) $(LTO) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# Man pages and bash completion: the prose and the logic are in doc/, the
+# flags and commands come from the programs' own tables (--doc), so the
+# reference is written once.
+MANS := $(BUILD)/man/xredird.8 $(BUILD)/man/xredirctl.8
+COMPLETIONS := $(BUILD)/completion/xredird $(BUILD)/completion/xredirctl
+# The default config is the ConfigMap's (one file for both): its
+# "xredir.conf: |" block, unindented.
+CONF := $(BUILD)/xredir.conf
+# The man pages' date: the package's (SOURCE_DATE_EPOCH, set by
+# dpkg-buildpackage), else the commit's, else today.
+XR_DATE ?= $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 \
+	--format=%ct 2>/dev/null || date +%s)} +%Y-%m-%d)
+
+docs: $(MANS) $(COMPLETIONS) $(CONF)
+
+$(BUILD)/man/%.8: doc/man/%.8.in $(BUILD)/% $(BUILD)/version.stamp
+	@mkdir -p $(@D)
+	$(BUILD)/$* --doc man > $@.tables
+	sed -e 's|@VERSION@|$(XR_VERSION)|' -e 's|@DATE@|$(XR_DATE)|' \
+		-e '/^@TABLES@$$/{r $@.tables' -e 'd}' $< > $@
+	rm -f $@.tables
+
+$(BUILD)/completion/%: doc/completion/%.bash $(BUILD)/%
+	@mkdir -p $(@D)
+	{ $(BUILD)/$* --doc bash && cat $<; } > $@
+
+$(CONF): deploy/kubernetes/configmap.yaml | $(BUILD)
+	awk '/^  xredir\.conf: \|$$/ { on = 1; next } \
+		on && /^(    |$$)/ { sub(/^    /, ""); print; next } \
+		on { exit }' $< > $@
+	test -s $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs in sbin (they
+# need root), man pages, completion, the systemd unit running the installed
+# xredird, and the default config (kept if one is there).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+
+install: all docs
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/xredir
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(COMPLETIONS) $(DESTDIR)$(BASHCOMPDIR)/
+	sed 's|^ExecStart=[^ ]*/xredird |ExecStart=$(SBINDIR)/xredird |' \
+		deploy/systemd/xredird.service > $(DESTDIR)$(UNITDIR)/xredird.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xredird.service
+	grep -q '^ExecStart=$(SBINDIR)/xredird ' $(DESTDIR)$(UNITDIR)/xredird.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/xredir/xredir.conf ] || \
+		install -m 0644 $(CONF) $(DESTDIR)$(SYSCONFDIR)/xredir/xredir.conf
+
+# Leaves the config (an operator's file) in place.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,xredird xredirctl) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,xredird.8 xredirctl.8) \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,xredird xredirctl) \
+		$(DESTDIR)$(UNITDIR)/xredird.service
 
 # Unit tests run under ASan and UBSan.
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
 
-$(BUILD)/tests/test_options: tests/unit/test_options.c tests/unit/test.h $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS) | $(BUILD)/tests
+# /metrics' test renders from maps in memory with the same objects.
+$(BUILD)/tests/test_options $(BUILD)/tests/test_metrics: $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(OPTIONS_SAN_OBJS) $(CORE_SAN_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/fuzz:
@@ -174,6 +239,11 @@ pcap-test: $(BUILD)/tests/pcapcheck $(BUILD)/tests/replay
 deploy-test: all
 	./tests/deploy/run.sh
 
+# The Debian package: built from a copy of the tree, lintian, installed,
+# its files, man pages, completion and unit checked, its xredird started.
+package-test: all
+	./tests/package/run.sh
+
 bpf-test: all $(BUILD)/tests/test_xdp
 	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
 
@@ -201,6 +271,7 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) pcap-test
 	$(MAKE) deploy-test
+	$(MAKE) package-test
 	$(MAKE) fuzz-test
 	$(MAKE) bpf-test
 	$(MAKE) e2e-test

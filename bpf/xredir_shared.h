@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 2
+#define XR_ABI_VERSION 3
 
 #define XR_DEFAULT_PORT 10000
 
@@ -74,7 +74,10 @@ struct xr_target {
 	char url[XR_TARGET_URL_MAX]; /* scheme://host[:port][/prefix], no NUL needed */
 	__u16 url_len;
 	__u16 status; /* 301, 302, 303, 307 or 308 */
-	__u32 flags;
+	/* Bumped by writers each time the slot is cleared or given another
+	 * name, never reset: counts by target follow the target, not the
+	 * slot (xr_worker_stats.target_gen). */
+	__u32 gen;
 };
 
 /*
@@ -149,10 +152,17 @@ struct xr_status {
 
 /* One slot per worker (queue): responder counters, see user/core/stats.h. */
 #define XR_WORKER_STATS_MAX 64
+#define XR_LATENCY_BUCKETS 12 /* user/core/latency.h */
 
 struct xr_worker_stats {
 	__u64 v[XR_WORKER_STATS_MAX];
 	__u64 target_requests[XR_MAX_TARGETS]; /* redirects by target */
+	/* The xr_target.gen each count belongs to, stored after it
+	 * (release): a reader that loads the gen (acquire) and then the
+	 * count never sees another target's count under this gen. */
+	__u32 target_gen[XR_MAX_TARGETS];
+	__u64 latency[XR_LATENCY_BUCKETS]; /* request durations, by bucket */
+	__u64 latency_sum_ns;
 };
 
 #endif /* XREDIR_SHARED_H */

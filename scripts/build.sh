@@ -4,14 +4,14 @@
 # CI runs it (.ci/run) and so does the container image's build stage
 # (deploy/Dockerfile), so the image build is exercised by every CI run.
 #
-# usage: build.sh [DESTDIR]   (with DESTDIR: also install the binaries
-#                              to DESTDIR/usr/local/bin)
+# usage: build.sh [DESTDIR]   (with DESTDIR: also `make install` into it,
+#                              PREFIX /usr/local: the programs in
+#                              DESTDIR/usr/local/sbin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/deps.sh build
 make -j"$(nproc)" all
 if [ $# -ge 1 ]; then
-	install -D -m 0755 build/xredird "$1/usr/local/bin/xredird"
-	install -D -m 0755 build/xredirctl "$1/usr/local/bin/xredirctl"
+	make install DESTDIR="$1" PREFIX=/usr/local
 fi

@@ -16,6 +16,8 @@ REST=(
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
 	nginx-light hey procps psmisc util-linux iputils-ping yamllint prometheus
+	# the Debian package and its test (tests/package)
+	dpkg-dev debhelper fakeroot lintian man-db groff-base bash-completion
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
 )

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "defaults.h"
+#include "doc.h"
 #include "listener.h"
 #include "options.h"
 #include "version.h"
@@ -24,6 +25,7 @@ static const char *const bind_modes[] = { "auto", "zerocopy", "copy", NULL };
 static const char *const ip_headers[] = { "X-Forwarded-For", "X-Real-IP",
 					  NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
+static const char *const doc_formats[] = { "man", "bash", NULL };
 
 static int parse_url(struct options *o, const struct opt_def *d,
 		     const char *arg, FILE *err);
@@ -141,6 +143,12 @@ const struct opt_def opt_table[] = {
 	  .kind = OPT_HELP,
 	  .help = "this text" },
 	{ .name = "version", .kind = OPT_VERSION, .help = "print the version" },
+	{ .name = "doc",
+	  .meta = "FORMAT",
+	  .kind = OPT_DOC,
+	  .choices = doc_formats,
+	  .help = "print this reference for the man page (man: roff) or the "
+		  "shell completion (bash: word lists) and exit" },
 };
 
 #define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -274,6 +282,7 @@ static int parse_value(struct options *o, const struct opt_def *d,
 		return d->parse(o, d, arg, err);
 	case OPT_HELP:
 	case OPT_VERSION:
+	case OPT_DOC:
 		break;
 	}
 	return -1;
@@ -419,53 +428,64 @@ static void extra(char *buf, size_t len, bool *first, const char *s)
 	*first = false;
 }
 
-static void usage_line(FILE *out, const struct opt_def *d,
-		       const struct options *defaults)
+/* A flag's left column ("-i, --iface IFACE") and its help text, with its
+ * choices, default, variable and repeatability: --help and the man page
+ * both show this. */
+static void describe(const struct opt_def *d, const struct options *defaults,
+		     char *left, size_t left_len, char *text, size_t text_len)
 {
-	char left[64], text[512], num[24], def[160];
+	char num[24], def[160];
 	const char *dv = default_text(d, defaults, num, sizeof(num));
 	bool first = true;
 	int n, i;
 
 	if (d->short_name)
-		n = snprintf(left, sizeof(left), "  -%c, --%s", d->short_name,
+		n = snprintf(left, left_len, "-%c, --%s", d->short_name,
 			     d->name);
 	else
-		n = snprintf(left, sizeof(left), "      --%s", d->name);
+		n = snprintf(left, left_len, "--%s", d->name);
 	if (d->meta)
-		n += snprintf(left + n, sizeof(left) - (size_t)n, " %s",
-			      d->meta);
+		snprintf(left + n, left_len - (size_t)n, " %s", d->meta);
 	text[0] = 0;
-	if (d->kind == OPT_CHOICE) {
+	if (d->choices) {
 		if (d->help)
-			snprintf(text, sizeof(text), "%s: ", d->help);
+			snprintf(text, text_len, "%s: ", d->help);
 		for (i = 0; d->choices[i]; i++)
-			snprintf(text + strlen(text),
-				 sizeof(text) - strlen(text), "%s%s",
-				 i ? "|" : "", d->choices[i]);
+			snprintf(text + strlen(text), text_len - strlen(text),
+				 "%s%s", i ? "|" : "", d->choices[i]);
 	} else if (d->help) {
-		snprintf(text, sizeof(text), "%s", d->help);
+		snprintf(text, text_len, "%s", d->help);
 	}
 	if (d->required)
-		extra(text, sizeof(text), &first, "required");
+		extra(text, text_len, &first, "required");
 	if (dv) {
 		snprintf(def, sizeof(def), "default %s%s%s", d->env ? "$" : "",
 			 d->env ? d->env : "", d->env ? " or " : "");
 		snprintf(def + strlen(def), sizeof(def) - strlen(def), "%s",
 			 dv);
-		extra(text, sizeof(text), &first, def);
+		extra(text, text_len, &first, def);
 	} else if (d->env) {
 		snprintf(def, sizeof(def), "env %s", d->env);
-		extra(text, sizeof(text), &first, def);
+		extra(text, text_len, &first, def);
 	}
 	if (d->repeat)
-		extra(text, sizeof(text), &first, "may be repeated");
+		extra(text, text_len, &first, "may be repeated");
 	if (!first)
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), ")");
+		snprintf(text + strlen(text), text_len - strlen(text), ")");
+}
+
+static void usage_line(FILE *out, const struct opt_def *d,
+		       const struct options *defaults)
+{
+	char left[64], text[512];
+	int n;
+
+	describe(d, defaults, left, sizeof(left), text, sizeof(text));
+	n = fprintf(out, "%s%s", d->short_name ? "  " : "      ", left);
 	if (n < HELP_COL)
-		fprintf(out, "%-*s", HELP_COL, left);
+		fprintf(out, "%*s", HELP_COL - n, "");
 	else
-		fprintf(out, "%s\n%*s", left, HELP_COL, "");
+		fprintf(out, "\n%*s", HELP_COL, "");
 	print_wrapped(out, text, HELP_COL);
 }
 
@@ -483,6 +503,40 @@ void options_usage(FILE *out)
 	fprintf(out, " [options]\n\n%s\n", blurb);
 	for (i = 0; i < N_OPTS; i++)
 		usage_line(out, &opt_table[i], &defaults);
+}
+
+int options_doc(FILE *out, const char *format)
+{
+	struct options defaults;
+	char left[64], text[512];
+	size_t i;
+
+	options_init(&defaults);
+	if (!strcmp(format, "man")) {
+		for (i = 0; i < N_OPTS; i++) {
+			describe(&opt_table[i], &defaults, left, sizeof(left),
+				 text, sizeof(text));
+			doc_roff_item(out, left, text);
+		}
+		return 0;
+	}
+	if (strcmp(format, "bash"))
+		return -1;
+	fputs("_xredird_flags='", out);
+	for (i = 0; i < N_OPTS; i++) {
+		if (opt_table[i].short_name)
+			fprintf(out, "-%c ", opt_table[i].short_name);
+		fprintf(out, "--%s%s", opt_table[i].name,
+			i + 1 < N_OPTS ? " " : "'\n");
+	}
+	fputs("_xredird_value()\n{\n\tcase $1 in\n", out);
+	for (i = 0; i < N_OPTS; i++)
+		if (opt_table[i].meta)
+			doc_bash_value(out, opt_table[i].short_name,
+				       opt_table[i].name, opt_table[i].meta,
+				       opt_table[i].choices);
+	fputs("\t*) return 1 ;;\n\tesac\n}\n", out);
+	return 0;
 }
 
 static const struct opt_def *by_val(int val)
@@ -588,6 +642,13 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 		if (d->kind == OPT_VERSION) {
 			fprintf(out, "xredird %s\n", xr_version);
 			return 0;
+		}
+		if (d->kind == OPT_DOC) {
+			if (!options_doc(out, optarg))
+				return 0;
+			bad_value(err, d, optarg, "man or bash");
+			say(err, "Try 'xredird --help'.\n");
+			return OPTS_EXIT_USAGE;
 		}
 		if (parse_value(o, d, optarg, err)) {
 			say(err, "Try 'xredird --help'.\n");

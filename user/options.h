@@ -72,6 +72,7 @@ enum opt_kind {
 	OPT_FUNC, /* parse() checks and stores the argument */
 	OPT_HELP, /* prints the --help text */
 	OPT_VERSION, /* prints the version */
+	OPT_DOC, /* prints the table for the man page or the completion */
 };
 
 struct opt_def {
@@ -83,7 +84,7 @@ struct opt_def {
 	size_t off, size; /* the destination in struct options */
 	uint64_t min, max; /* OPT_UINT, OPT_SECONDS */
 	const char *unit; /* OPT_UINT: named in the range's error */
-	const char *const *choices; /* OPT_CHOICE: NULL-terminated */
+	const char *const *choices; /* OPT_CHOICE, OPT_DOC: NULL-terminated */
 	/* OPT_FUNC: 0, or -1 after saying why on err (which may be NULL). */
 	int (*parse)(struct options *o, const struct opt_def *d,
 		     const char *arg, FILE *err);
@@ -103,10 +104,13 @@ extern const size_t opt_count;
 /* The defaults, environment aside; -1 if the table has a bad default. */
 int options_init(struct options *o);
 void options_usage(FILE *out);
+/* The table in FORMAT, "man" (the OPTIONS items, roff) or "bash" (the
+ * completion's word lists, see doc.h); -1 for another FORMAT. */
+int options_doc(FILE *out, const char *format);
 /*
  * Fills o from the environment and argv (getopt_long: argv is permuted).
- * Returns OPTS_RUN, or the exit code: 0 after printing --help or
- * --version on out,
+ * Returns OPTS_RUN, or the exit code: 0 after printing --help,
+ * --version or --doc on out,
  * OPTS_EXIT_USAGE after saying on err what is wrong.
  */
 int options_parse(struct options *o, int argc, char **argv, FILE *out,

@@ -22,6 +22,7 @@
 #include "check.h"
 #include "config.h"
 #include "defaults.h"
+#include "doc.h"
 #include "json.h"
 #include "loader.h"
 #include "rules.h"
@@ -919,8 +920,45 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The options before or after the command, for --help and --doc. */
+static const struct global_opt {
+	char short_name;
+	const char *name, *meta, *help;
+	const char *const *choices; /* the values the completion offers */
+} global_opts[] = {
+	{ 'i', "iface", "IFACE",
+	  "the instance serving IFACE (default: the only one)", NULL },
+	{ 0, "pin-dir", "DIR", "the instance's pin directory", NULL },
+	{ 0, "bpffs", "DIR",
+	  "bpffs mount (default $" XR_BPFFS_ENV " or " XR_DEFAULT_BPFFS ")",
+	  NULL },
+	{ 0, "json", NULL, "JSON output where a command prints data", NULL },
+	{ 'h', "help", NULL, "this text; COMMAND --help for one command",
+	  NULL },
+	{ 0, "version", NULL, "print the version", NULL },
+	{ 0, "doc", "FORMAT",
+	  "print this reference for the man page (man: roff) or the shell "
+	  "completion (bash: word lists) and exit",
+	  (const char *const[]){ "man", "bash", NULL } },
+};
+
+#define NGLOBALS (sizeof(global_opts) / sizeof(global_opts[0]))
+
+static void global_left(const struct global_opt *g, char *buf, size_t len)
+{
+	int n;
+
+	if (g->short_name)
+		n = snprintf(buf, len, "-%c, --%s", g->short_name, g->name);
+	else
+		n = snprintf(buf, len, "--%s", g->name);
+	if (g->meta)
+		snprintf(buf + n, len - (size_t)n, " %s", g->meta);
+}
+
 static void usage(FILE *out)
 {
+	char left[64];
 	size_t i;
 
 	fprintf(out,
@@ -929,16 +967,91 @@ static void usage(FILE *out)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-54s %s\n", commands[i].usage,
 			commands[i].help);
-	fprintf(out,
-		"\noptions:\n"
-		"  -i, --iface IFACE   the instance serving IFACE (default: the "
-		"only one)\n"
-		"      --pin-dir DIR   the instance's pin directory\n"
-		"      --bpffs DIR     bpffs mount (default $" XR_BPFFS_ENV
-		" or " XR_DEFAULT_BPFFS ")\n"
-		"      --json          JSON output where a command prints data\n"
-		"  -h, --help          this text; COMMAND --help for one command\n"
-		"      --version       print the version\n");
+	fprintf(out, "\noptions:\n");
+	for (i = 0; i < NGLOBALS; i++) {
+		global_left(&global_opts[i], left, sizeof(left));
+		fprintf(out, "%s%-*s%s\n",
+			global_opts[i].short_name ? "  " : "      ",
+			global_opts[i].short_name ? 20 : 16, left,
+			global_opts[i].help);
+	}
+}
+
+/* The flags a command's usage names ("--status" in "target set ..."). */
+static void command_flags(FILE *out, const struct command *cmd)
+{
+	const char *p = cmd->usage;
+
+	fputs("--help", out);
+	while ((p = strstr(p, "--"))) {
+		size_t n = strspn(p, "-abcdefghijklmnopqrstuvwxyz");
+
+		fprintf(out, " %.*s", (int)n, p);
+		p += n;
+	}
+}
+
+/* --doc man: the COMMANDS then the OPTIONS items; --doc bash: the
+ * completion's word lists (doc.h). */
+static int doc(const char *format)
+{
+	char left[64];
+	size_t i, j;
+
+	if (!strcmp(format, "man")) {
+		fputs(".SH COMMANDS\n", stdout);
+		for (i = 0; i < NCOMMANDS; i++)
+			doc_roff_item(stdout, commands[i].usage,
+				      commands[i].help);
+		fputs(".SH OPTIONS\n", stdout);
+		for (i = 0; i < NGLOBALS; i++) {
+			global_left(&global_opts[i], left, sizeof(left));
+			doc_roff_item(stdout, left, global_opts[i].help);
+		}
+		return 0;
+	}
+	if (strcmp(format, "bash"))
+		return err_usage("--doc: '%s' is not man or bash", format);
+	fputs("_xredirctl_flags='", stdout);
+	for (i = 0; i < NGLOBALS; i++) {
+		if (global_opts[i].short_name)
+			printf("-%c ", global_opts[i].short_name);
+		printf("--%s%s", global_opts[i].name,
+		       i + 1 < NGLOBALS ? " " : "'\n");
+	}
+	fputs("_xredirctl_value()\n{\n\tcase $1 in\n", stdout);
+	for (i = 0; i < NGLOBALS; i++)
+		if (global_opts[i].meta)
+			doc_bash_value(stdout, global_opts[i].short_name,
+				       global_opts[i].name, global_opts[i].meta,
+				       global_opts[i].choices);
+	fputs("\t*) return 1 ;;\n\tesac\n}\n", stdout);
+	/* Its words after the command words given so far ("", "rule",
+	 * "rule add"): commands, a group's subcommands, a command's flags. */
+	fputs("_xredirctl_words()\n{\n\tcase $1 in\n\t'') echo '", stdout);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!i || strcmp(commands[i].name, commands[i - 1].name))
+			printf("%s%s", i ? " " : "", commands[i].name);
+	fputs("' ;;\n", stdout);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (commands[i].sub &&
+		    (!i || strcmp(commands[i].name, commands[i - 1].name))) {
+			printf("\t'%s') echo '", commands[i].name);
+			for (j = i; j < NCOMMANDS &&
+				    !strcmp(commands[j].name, commands[i].name);
+			     j++)
+				printf("%s%s", j > i ? " " : "",
+				       commands[j].sub);
+			fputs("' ;;\n", stdout);
+		}
+		printf("\t'%s%s%s') echo '", commands[i].name,
+		       commands[i].sub ? " " : "",
+		       commands[i].sub ? commands[i].sub : "");
+		command_flags(stdout, &commands[i]);
+		fputs("' ;;\n", stdout);
+	}
+	fputs("\tesac\n}\n", stdout);
+	return 0;
 }
 
 static const struct command *find_command(int argc, char **argv, int *used)
@@ -1069,6 +1182,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "--version"))
 		argv[0] = (char *)"version";
+	if (!strncmp(argv[0], "--doc=", 6))
+		return doc(argv[0] + 6);
+	if (!strcmp(argv[0], "--doc"))
+		return argc > 1 ?
+			       doc(argv[1]) :
+			       err_usage("--doc needs a value (man or bash)");
 	cmd = find_command(argc, argv, &used);
 	if (!cmd && argc > 1 && is_help(argv[1]) && group_help(argv[0]))
 		return 0;

@@ -213,8 +213,8 @@ static void repair_targets(struct daemon *d)
 
 	if (torn >= 0)
 		log_warn("targets_repaired",
-			 " note=\"a previous writer died half-way\" cleared=%d",
-			 torn);
+			 LOG_STR("note", "a previous writer died half-way"),
+			 LOG_INT("cleared", torn));
 }
 
 /* Loads the config file and makes the maps hold it, all or nothing. */
@@ -274,14 +274,15 @@ static void reload(struct daemon *d, bool only_if_changed)
 	d->failed_hash = 0;
 	d->config_ok = true;
 	report_reload(d, NULL);
-	log_info("config_loaded", " file=%s targets=%u rules=%u",
-		 d->o->config_path, cfg.n_targets + 1, cfg.n_rules);
+	log_info("config_loaded", LOG_STR("file", d->o->config_path),
+		 LOG_UINT("targets", cfg.n_targets + 1),
+		 LOG_UINT("rules", cfg.n_rules));
 	xr_config_free(&cfg);
 	return;
 failed:
 	report_reload(d, &err);
-	log_err("config_rejected", " file=%s line=%u reason=\"%s\"",
-		d->o->config_path, err.line, err.msg);
+	log_err("config_rejected", LOG_STR("file", d->o->config_path),
+		LOG_UINT("line", err.line), LOG_STR("reason", err.msg));
 }
 
 /* Without a config file: the flags change what the pins already hold. */
@@ -325,15 +326,15 @@ static int apply_flags_locked(struct daemon *d)
 	    err;
 
 	if (lock < 0) {
-		log_err("pin_lock_failed", " dir=%s err=\"%s\"",
-			d->maps.pin_dir, why);
+		log_err("pin_lock_failed", LOG_STR("dir", d->maps.pin_dir),
+			LOG_STR("err", why));
 		return lock;
 	}
 	repair_targets(d);
 	err = apply_flags(d);
 	xr_unlock(lock);
 	if (err)
-		log_err("apply_flags_failed", " err=\"%s\"", strerror(-err));
+		log_err("apply_flags_failed", LOG_STR("err", strerror(-err)));
 	return err;
 }
 
@@ -347,8 +348,9 @@ static int configure(struct daemon *d)
 			apply_flags_locked(d);
 		if (config_watch_open(&d->watch, d->o->config_path))
 			log_warn("config_watch_failed",
-				 " file=%s err=\"%s\" reload=SIGHUP-only",
-				 d->o->config_path, strerror(errno));
+				 LOG_STR("file", d->o->config_path),
+				 LOG_STR("err", strerror(errno)),
+				 LOG_STR("reload", "SIGHUP-only"));
 		return 0;
 	}
 	return apply_flags_locked(d);
@@ -487,8 +489,8 @@ static int start_listener(struct daemon *d)
 static int open_fd(int fd, const char *what)
 {
 	if (fd < 0)
-		log_err("setup_failed", " what=%s err=\"%s\"", what,
-			strerror(errno));
+		log_err("setup_failed", LOG_STR("what", what),
+			LOG_STR("err", strerror(errno)));
 	return fd;
 }
 
@@ -537,7 +539,8 @@ static void on_stop_signal(struct daemon *d, uint32_t signo)
 	const char *name = signo == SIGINT ? "INT" : "TERM";
 
 	if (draining || !d->o->grace_ms) {
-		log_info("signal", " sig=%s action=stop", name);
+		log_info("signal", LOG_STR("sig", name),
+			 LOG_STR("action", "stop"));
 		xr_notify_stopping();
 		stop = true;
 		return;
@@ -546,8 +549,8 @@ static void on_stop_signal(struct daemon *d, uint32_t signo)
 	draining = true;
 	update_ready(d);
 	xr_notify_stopping();
-	log_info("signal", " sig=%s action=drain grace_ms=%u", name,
-		 d->o->grace_ms);
+	log_info("signal", LOG_STR("sig", name), LOG_STR("action", "drain"),
+		 LOG_UINT("grace_ms", d->o->grace_ms));
 }
 
 /* Signals, config changes and a 1 s heartbeat until told to stop. */
@@ -571,7 +574,8 @@ static void main_loop(struct daemon *d, int sigfd)
 		if ((pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP && d->o->config_path) {
-				log_info("signal", " sig=HUP action=reload");
+				log_info("signal", LOG_STR("sig", "HUP"),
+					 LOG_STR("action", "reload"));
 				xr_notify_reloading();
 				reload(d, false);
 				xr_notify_ready(d->o->ifname);
@@ -608,7 +612,7 @@ static int run(struct daemon *d, int sigfd)
 		d->nq = o->queues;
 	o->tcp.mtu = (uint16_t)interface_mtu(o->ifname);
 	if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret)) {
-		log_err("getrandom_failed", " err=\"%s\"", strerror(errno));
+		log_err("getrandom_failed", LOG_STR("err", strerror(errno)));
 		return 1;
 	}
 	d->iface_lock = take_iface_lock(o->ifname);
@@ -623,7 +627,7 @@ static int run(struct daemon *d, int sigfd)
 		return 1;
 	if ((d->life_lock < 0 && take_life_lock(d, pin_dir, true)) ||
 	    xr_maps_open(&d->maps, d->bpf.pin_dir)) {
-		log_err("pins_open_failed", " dir=%s", d->bpf.pin_dir);
+		log_err("pins_open_failed", LOG_STR("dir", d->bpf.pin_dir));
 		goto out_unload;
 	}
 	d->maps.ctl->abi_version = XR_ABI_VERSION;
@@ -633,12 +637,14 @@ static int run(struct daemon *d, int sigfd)
 	if (!start_workers(d, &secret) && !start_listener(d)) {
 		d->maps.status->zerocopy = d->workers[0].port.zerocopy;
 		update_ready(d);
-		log_info("serving",
-			 " iface=%s port=%u queues=%u xdp_mode=%s pins=%s"
-			 " busy_poll_us=%u coalesce_us=%u",
-			 o->ifname, o->tcp.port, d->nq,
-			 xr_xdp_mode_name(d->bpf.attached_mode), d->bpf.pin_dir,
-			 o->busy_poll_us, o->coalesce_us);
+		log_info("serving", LOG_STR("iface", o->ifname),
+			 LOG_UINT("port", o->tcp.port),
+			 LOG_UINT("queues", d->nq),
+			 LOG_STR("xdp_mode",
+				 xr_xdp_mode_name(d->bpf.attached_mode)),
+			 LOG_STR("pins", d->bpf.pin_dir),
+			 LOG_UINT("busy_poll_us", o->busy_poll_us),
+			 LOG_UINT("coalesce_us", o->coalesce_us));
 		xr_notify_ready(o->ifname);
 		main_loop(d, sigfd);
 		ret = 0;
@@ -659,7 +665,7 @@ out_unload:
 		close(d->life_lock);
 	if (d->iface_lock >= 0)
 		close(d->iface_lock);
-	log_info("stopped", " iface=%s", o->ifname);
+	log_info("stopped", LOG_STR("iface", o->ifname));
 	return ret;
 }
 

@@ -240,7 +240,7 @@ class Image(unittest.TestCase):
         self.assertEqual(len(copies), 1, "runtime COPY lines: %s" % copies)
         flags, srcs, dest = copy_parts(copies[0])
         destdir = build_sh_destdir(build_stage()).rstrip("/")
-        self.assertEqual(sorted(srcs), sorted("%s/usr/local/bin/%s" % (destdir, b) for b in BINARIES))
+        self.assertEqual(sorted(srcs), sorted("%s/usr/local/sbin/%s" % (destdir, b) for b in BINARIES))
         self.assertEqual(dest.rstrip("/"), "/usr/local/bin")
         entry = dl.exec_form(dict(runtime()["ins"])["ENTRYPOINT"])
         self.assertEqual(entry[0], "/usr/local/bin/xredird")
@@ -271,15 +271,21 @@ class Image(unittest.TestCase):
         self.assertFalse(missing, "packages missing from the runtime apt-get line: %s" % missing)
 
     def test_build_sh_destdir(self):
-        """scripts/build.sh DESTDIR installs exactly xredird and xredirctl, executable, --help works"""
+        """scripts/build.sh DESTDIR runs make install: the programs (executable, --help works), man pages, completion, unit, config"""
         with tempfile.TemporaryDirectory() as dest:
             r = subprocess.run([dl.path("scripts", "build.sh"), dest], capture_output=True, text=True, timeout=900)
             self.assertEqual(r.returncode, 0, "build.sh failed:\n%s%s" % (r.stdout[-2000:], r.stderr[-2000:]))
             found = sorted(os.path.relpath(os.path.join(d, f), dest)
                            for d, _, fs in os.walk(dest) for f in fs)
-            self.assertEqual(found, sorted("usr/local/bin/%s" % b for b in BINARIES))
+            self.assertEqual(found, sorted(["usr/local/sbin/xredird", "usr/local/sbin/xredirctl",
+                                            "usr/local/share/man/man8/xredird.8",
+                                            "usr/local/share/man/man8/xredirctl.8",
+                                            "usr/local/share/bash-completion/completions/xredird",
+                                            "usr/local/share/bash-completion/completions/xredirctl",
+                                            "usr/local/lib/systemd/system/xredird.service",
+                                            "etc/xredir/xredir.conf"]))
             for b in BINARIES:
-                p = os.path.join(dest, "usr", "local", "bin", b)
+                p = os.path.join(dest, "usr", "local", "sbin", b)
                 mode = stat.S_IMODE(os.stat(p).st_mode)
                 self.assertEqual(mode, 0o755, "%s mode %o" % (b, mode))
                 h = subprocess.run([p, "--help"], capture_output=True, text=True, timeout=30)

@@ -21,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploylib as dl  # noqa: E402
 
-INSTALLED_AT = "/usr/local/bin/xredird"  # where the unit's header installs it
+INSTALLED_AT = "/usr/local/sbin/xredird"  # where make install puts it (it rewrites the path to its PREFIX)
 
 
 def verify(unit_text):

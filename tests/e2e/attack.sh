@@ -294,9 +294,9 @@ seen_limited() {
 	grep -q "msg=source_limited .*source=$1 " "$D_LOG" ||
 		{ why "no source_limited line naming $1 in the log"; return 1; }
 	n=$(cli curl -s -m 2 "http://$XR_SRV_IP4:$MPORT/metrics" |
-		awk -v k="xredir_refused_total{reason=\"$2\"}" '$1 == k { print $2 }')
-	[ "${n:-0}" -gt 0 ] || { why "xredir_refused_total{reason=\"$2\"} is ${n:-absent}"; return 1; }
-	echo "log names $1; xredir_refused_total{reason=\"$2\"} $n" >&2
+		awk -v k="xredir_connections_refused_total{reason=\"$2\"}" '$1 == k { print $2 }')
+	[ "${n:-0}" -gt 0 ] || { why "xredir_connections_refused_total{reason=\"$2\"} is ${n:-absent}"; return 1; }
+	echo "log names $1; xredir_connections_refused_total{reason=\"$2\"} $n" >&2
 }
 
 test_02_flood_64_addresses() {

@@ -54,6 +54,8 @@
 #                             (never 200 before serving), 503 with a rejected
 #                             config then 200 once fixed, 503 while draining;
 #                             /healthz 200 throughout
+#   07d-metrics-target-slot-reuse  a target defined in a slot another left
+#                             starts at zero; deleted targets leave no series
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -670,13 +672,13 @@ test_07a_metrics_promtool() {
 	scrape /metrics >"$m" || { why "scrape failed"; return 1; }
 	promtool check metrics <"$m" >"$m.check" 2>&1 ||
 		{ cat "$m.check" >&2; why "promtool: $(head -n 1 "$m.check")"; return 1; }
-	v=$(metric "$m" 'xredir_requests_total{status="302",path="xdp"}')
+	v=$(metric "$m" 'xredir_requests_total{status="302",via="xdp"}')
 	s=$(xstat responses_302)
 	[ "$v" = "$s" ] && [ "$v" -ge 21 ] || { why "302 xdp: metrics $v, xredirctl stats $s"; return 1; }
-	v=$(metric "$m" 'xredir_requests_total{status="400",path="xdp"}')
+	v=$(metric "$m" 'xredir_requests_total{status="400",via="xdp"}')
 	[ "$v" = 3 ] || { why "400 xdp: $v, want 3"; return 1; }
-	v=$(metric "$m" 'xredir_requests_total{status="302",path="local"}')
-	[ "$v" = 5 ] || { why "302 local: $v, want 5"; return 1; }
+	v=$(metric "$m" 'xredir_requests_total{status="302",via="kernel"}')
+	[ "$v" = 5 ] || { why "302 kernel: $v, want 5"; return 1; }
 	[ "$(metric "$m" xredir_ready)" = 1 ] || { why "xredir_ready is not 1"; return 1; }
 	# The build, as xredird --version says it: version and commit labels.
 	ver=$("$XREDIRD" --version) && ver=${ver#xredird }
@@ -688,14 +690,15 @@ test_07a_metrics_promtool() {
 		{ why "build_info: '$b', want version '$ver' and a commit"; return 1; }
 	# The families issue 6 names, each declared.
 	for v in flows_open cookies_sent_total retransmits_total rst_sent_total \
-		drops_total queue_rx_packets_total queue_tx_packets_total \
+		frames_dropped_total connections_refused_total connections_reset_total \
+		input_deferred_total queue_rx_packets_total queue_tx_packets_total \
 		xdp_packets_total rules targets config_reloads_total build_info; do
 		grep -q "^# TYPE xredir_$v " "$m" || { why "no xredir_$v family"; return 1; }
 	done
 	srv curl -sS -D "$m.hdr" -o /dev/null "http://$XR_SRV_IP4:$MPORT/metrics" &&
 		grep -qi '^content-type: text/plain; version=0.0.4' "$m.hdr" ||
 		{ why "Content-Type: $(grep -i content-type "$m.hdr")"; return 1; }
-	echo "promtool clean ($(grep -c '^# TYPE' "$m") families, $(grep -vc '^#' "$m") samples); 302 xdp=$s local=5, 400 xdp=3 agree with xredirctl"
+	echo "promtool clean ($(grep -c '^# TYPE' "$m") families, $(grep -vc '^#' "$m") samples); 302 xdp=$s kernel=5, 400 xdp=3 agree with xredirctl"
 }
 
 # promq QUERY: the value of a one-element instant vector, or nothing.
@@ -801,6 +804,40 @@ test_07c_readyz() {
 	[ "$r" = 503 ] && [ "$h" = 200 ] && [ "$v" = 0 ] ||
 		{ why "while draining: /readyz $r, /healthz $h, xredir_ready $v (want 503, 200, 0)"; return 1; }
 	echo "from start: $seq; rejected config: 503 ($st); draining: 503; /healthz 200"
+}
+
+# metric_is FILE_PREFIX KEY WANT: scrapes until KEY reads WANT (the workers
+# export every 100 ms), for up to 5 s; the scrape is left in FILE_PREFIX.
+metric_is() {
+	local i v
+	for ((i = 0; i < 50; i++)); do
+		scrape /metrics >"$1" && v=$(metric "$1" "$2")
+		[ "$v" = "$3" ] && return 0
+		sleep 0.1
+	done
+	why "$2 is ${v:-absent}, want $3"
+	return 1
+}
+
+# A target deleted and another defined in the slot it left: the new
+# target's series starts at zero, the deleted ones' go away (no
+# "(removed)" series, let alone two).
+test_07d_metrics_target_slot_reuse() {
+	need curl || return 1
+	local m=$E2E_WORK/t07d.metrics cidr=$XR_CLI_IP4/32 n
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	ctl target set A http://a.test && ctl target set C http://c.test &&
+		ctl rule add "$cidr" A || { why "setup failed"; return 1; }
+	cli curl -s -o /dev/null "http://$XR_SRV_IP4:$PORT/a/[1-10]" || return 1
+	metric_is "$m" 'xredir_target_requests_total{target="A"}' 10 || return 1
+	ctl rule del "$cidr" && ctl target del A && ctl target del C &&
+		ctl target set B http://b.test && ctl rule add "$cidr" B ||
+		{ why "re-targeting failed"; return 1; }
+	cli curl -s -o /dev/null "http://$XR_SRV_IP4:$PORT/b/[1-3]" || return 1
+	metric_is "$m" 'xredir_target_requests_total{target="B"}' 3 || return 1
+	n=$(grep -c '^xredir_target_requests_total{target="\(A\|C\|(removed)\)"}' "$m")
+	[ "$n" = 0 ] || { why "deleted targets still shown: $(grep '^xredir_target_requests_total' "$m" | tr '\n' ' ')"; return 1; }
+	echo "A: 10; A and C deleted, B in A's slot: 3 (not 13); no series for A, C or (removed)"
 }
 
 # ---- 08: logs ----

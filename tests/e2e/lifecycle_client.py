@@ -421,8 +421,17 @@ def c_drip(a):
           (how, time.monotonic() - t0, sent, len(head)))
 
 
+# Log events and fields that are numbers (user/xredird.c, user/io/*.c).
+NUMERIC = {
+    "serving": ("port", "queues", "busy_poll_us", "coalesce_us"),
+    "worker_started": ("queue",),
+    "listener_limits": ("service_slots", "header_timeout_ms"),
+    "request": ("status",),
+}
+
+
 def c_json_lines(a):
-    n = 0
+    n = typed = 0
     with open(a.file, encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
             if not line.strip():
@@ -434,9 +443,16 @@ def c_json_lines(a):
             check(isinstance(obj, dict), "line %d is not an object" % i)
             check("msg" in obj and "level" in obj,
                   "line %d has no msg/level: %r" % (i, line[:200]))
+            # Fields are typed: numbers are JSON numbers, not strings.
+            for k in NUMERIC.get(obj["msg"], ()):
+                check(k in obj and type(obj[k]) is int,
+                      "line %d: %s is not a number: %r" % (i, k, line[:200]))
+                typed += 1
             n += 1
     check(n > 0, "no lines")
-    print("%d lines, all JSON objects with level and msg" % n)
+    check(typed > 0, "no line with a numeric field")
+    print("%d lines, all JSON objects with level and msg; %d numeric fields"
+          % (n, typed))
 
 
 def c_ip_scan(a):

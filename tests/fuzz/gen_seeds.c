@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Writes the fuzzers' seed corpora: every HTTP corpus entry (whole, and
- * split into small chunks) for fuzz_http, and a few complete connections
- * for fuzz_engine. Run by hand when the corpus changes:
+ * split into small chunks) for fuzz_http, each entry under its own limits
+ * for fuzz_http_fast, and a few complete connections for fuzz_engine. Run by hand when the corpus changes:
  *   gen_seeds tests/fuzz/corpus
  */
 #include <stdio.h>
@@ -90,6 +90,14 @@ int main(int argc, char **argv)
 			return 1;
 		snprintf(name, sizeof(name), "%s.split7", e->name);
 		if (write_file(dir, name, e->raw, e->len, 7))
+			return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s/http_fast", argv[1]);
+	for (i = 0; i < HTTP_CORPUS_LEN; i++) {
+		const struct http_corpus_entry *e = &http_corpus[i];
+
+		if (e->len <= 4096 &&
+		    write_file(dir, e->name, e->raw, e->len, (int)e->limits))
 			return 1;
 	}
 	snprintf(dir, sizeof(dir), "%s/engine", argv[1]);

@@ -44,6 +44,33 @@ static inline int parse_str(const char *s, struct http_request *req)
 	return http_parse_head((const uint8_t *)s, strlen(s), &lim, req);
 }
 
+/*
+ * Whether two parses of the same bytes filled a request alike: every field
+ * the strict parser sets on HTTP_OK (spans by position, not content).
+ */
+static inline bool http_req_same(const struct http_request *a,
+				 const struct http_request *b)
+{
+	uint8_t i;
+
+	if (a->method.p != b->method.p || a->method.len != b->method.len ||
+	    a->path.p != b->path.p || a->path.len != b->path.len ||
+	    a->path_slash != b->path_slash ||
+	    a->path_escapes != b->path_escapes ||
+	    a->path_html != b->path_html || a->minor != b->minor ||
+	    a->flags != b->flags || a->content_length != b->content_length ||
+	    a->n_forwarded_for != b->n_forwarded_for ||
+	    a->n_real_ip != b->n_real_ip || a->head_len != b->head_len ||
+	    a->limit_at != b->limit_at)
+		return false;
+	for (i = 0; i < a->n_forwarded_for && i < HTTP_MAX_XFF; i++)
+		if (a->forwarded_for[i].p != b->forwarded_for[i].p ||
+		    a->forwarded_for[i].len != b->forwarded_for[i].len)
+			return false;
+	return !a->n_real_ip || (a->real_ip.p == b->real_ip.p &&
+				 a->real_ip.len == b->real_ip.len);
+}
+
 static inline void init_target(struct http_target *t, const char *url,
 			       int status)
 {

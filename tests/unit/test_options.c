@@ -2,13 +2,15 @@
 /*
  * xredird's flags (user/options.c): one case per kind of flag, the
  * defaults, the environment, bad values (a clear error, exit code 2) and
- * the --help text made from the table.
+ * the --help text made from the table, and the --doc output (man page
+ * items, completion word lists) made from the same table.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "defaults.h"
+#include "doc.h"
 #include "options.h"
 #include "source.h"
 #include "test.h"
@@ -503,4 +505,61 @@ TEST(options_version)
 	CHECK_EQ(err_text[0], 0);
 	CHECK(xr_version[0] && xr_commit[0]);
 	CHECK_EQ(RUN("--version=1"), 2);
+}
+
+/* --doc man: one roff item per flag with --help's text; --doc bash: every
+ * flag, and the values of those that take one. */
+TEST(options_doc)
+{
+	char want[128];
+	const char *p;
+	size_t i, items = 0;
+
+	clean_env();
+	CHECK_EQ(RUN("--doc", "man"), 0);
+	CHECK_EQ(err_text[0], 0);
+	for (p = out_text; (p = strstr(p, ".TP\n")); p++)
+		items++;
+	CHECK_EQ(items, opt_count);
+	for (i = 0; i < opt_count; i++) {
+		snprintf(want, sizeof(want), "\\fB\\-\\-%s\\fR",
+			 opt_table[i].name);
+		CHECK(strstr(out_text, want));
+	}
+	CHECK(strstr(out_text, "\\fB\\-i\\fR, \\fB\\-\\-iface\\fR "
+			       "\\fIIFACE\\fR\n"));
+	CHECK(strstr(out_text, "\nservice TCP port (default 10000)\n"));
+	CHECK(strstr(out_text, "check the \\-\\-config file"));
+
+	CHECK_EQ(RUN("--doc=bash"), 0);
+	CHECK(!strncmp(out_text, "_xredird_flags='-i --iface -p --port ", 37));
+	for (i = 0; i < opt_count; i++) {
+		snprintf(want, sizeof(want), " --%s%c", opt_table[i].name,
+			 i + 1 < opt_count ? ' ' : '\'');
+		CHECK(strstr(out_text, want));
+	}
+	CHECK(strstr(out_text, "\t--xdp-mode) echo 'auto native skb' ;;\n"));
+	CHECK(strstr(out_text, "\t-c|--config) echo '@FILE' ;;\n"));
+	CHECK(!strstr(out_text, "--log-clients)"));
+
+	CHECK_BAD("xredird: invalid value 'pdf' for --doc: man or bash\n"
+		  "Try 'xredird --help'.\n",
+		  "--doc", "pdf");
+}
+
+/* roff: flags bold with escaped minus signs, metavariables italic, a
+ * backslash and a leading dot escaped. */
+TEST(doc_roff_item)
+{
+	static const char want[] =
+		".TP\n\\fBrule\\fR \\fBlookup\\fR \\fB\\-\\-batch\\fR "
+		"\\fIFILE\\fR|\\- [\\fIADDR\\fR]\n\\&.a b\\ec \\-\\-d\n";
+	FILE *f = fmemopen(out_text, sizeof(out_text), "w");
+
+	memset(out_text, 0, sizeof(out_text));
+	doc_roff_item(f, "rule lookup --batch FILE|- [ADDR]", ".a b\\c --d");
+	fclose(f);
+	CHECK(!strcmp(out_text, want));
+	if (strcmp(out_text, want))
+		fprintf(stderr, "  got: %s  want: %s", out_text, want);
 }

@@ -142,6 +142,7 @@ TEST(targets_store_is_one_sequence_step)
 {
 	static struct xr_target table[XR_MAX_TARGETS];
 	struct xr_maps *m = mem_maps();
+	int i;
 
 	xr_target_write(m, 0, "default", "https://a.example", 302);
 	xr_target_write(m, 3, "old", "https://old.example", 302);
@@ -153,5 +154,67 @@ TEST(targets_store_is_one_sequence_step)
 	table[1].status = 308;
 	xr_targets_store(m, table);
 	CHECK_EQ(m->ctl->targets_seq, 6);
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		table[i].gen = mem_targets[i].gen; /* the writer's own */
 	CHECK(!memcmp(mem_targets, table, sizeof(table)));
+}
+
+/* A slot's gen moves when it is cleared or given another name, by every
+ * writer, and not when its target is only changed: counts by target
+ * follow the target, not the slot. */
+TEST(slot_gen_follows_the_target)
+{
+	struct xr_maps *m = mem_maps();
+	struct xr_target table[XR_MAX_TARGETS];
+	uint32_t g;
+
+	xr_target_write(m, 1, "eu", "https://eu.example", 307);
+	g = m->targets[1].gen;
+	CHECK(g != 0);
+	xr_target_write(m, 1, "eu", "https://eu2.example", 302);
+	CHECK_EQ(m->targets[1].gen, g);
+	xr_target_clear(m, 1);
+	CHECK(m->targets[1].gen != g);
+	g = m->targets[1].gen;
+	xr_target_write(m, 1, "us", "https://us.example", 302);
+	CHECK(m->targets[1].gen != g);
+	g = m->targets[1].gen;
+	/* A whole table stored: the copies' gens are not the slots'. */
+	memcpy(table, m->targets, sizeof(table));
+	xr_target_fill(&table[1], "us", "https://us2.example", 18, 302);
+	xr_targets_store(m, table);
+	CHECK_EQ(m->targets[1].gen, g);
+	CHECK(!memcmp(m->targets[1].url, "https://us2.example", 18));
+	xr_target_fill(&table[1], "ap", "https://ap.example", 17, 302);
+	xr_targets_store(m, table);
+	CHECK(m->targets[1].gen != g);
+	g = m->targets[1].gen;
+	memset(&table[1], 0, sizeof(table[1]));
+	xr_targets_store(m, table);
+	CHECK(!m->targets[1].name[0]);
+	CHECK(m->targets[1].gen != g);
+}
+
+/* A worker's counts by target start at zero for the next target a slot
+ * holds, and go on for the same one. */
+TEST(cache_hits_restart_with_the_slot_gen)
+{
+	static struct target_cache c;
+	struct xr_maps *m = mem_maps();
+
+	memset(&c, 0, sizeof(c));
+	xr_target_write(m, 0, "default", "https://a.example", 302);
+	xr_target_write(m, 1, "eu", "https://eu.example", 307);
+	target_cache_refresh(&c, m);
+	c.hits[0] = 5;
+	c.hits[1] = 1000;
+	xr_target_write(m, 1, "eu", "https://eu2.example", 307);
+	target_cache_refresh(&c, m);
+	CHECK_EQ(c.hits[1], 1000);
+	xr_target_clear(m, 1);
+	xr_target_write(m, 1, "us", "https://us.example", 302);
+	target_cache_refresh(&c, m);
+	CHECK_EQ(c.hits[1], 0);
+	CHECK_EQ(c.hits[0], 5);
+	CHECK_EQ(c.raw[1].gen, m->targets[1].gen);
 }

@@ -1504,3 +1504,50 @@ TEST(close_blocked_by_a_zero_window_is_freed_at_the_send_timeout)
 	CHECK_EQ(h.e.sndpool.used, 0);
 	tcp_engine_free(&h.e);
 }
+
+/* Bucket bounds: powers of four nanoseconds from 2^10, then +Inf. */
+TEST(latency_buckets)
+{
+	CHECK_EQ(latency_bucket(0), 0);
+	CHECK_EQ(latency_bucket(1023), 0);
+	CHECK_EQ(latency_bucket(1024), 1);
+	CHECK_EQ(latency_bucket(4095), 1);
+	CHECK_EQ(latency_bucket(4096), 2);
+	CHECK_EQ(latency_bucket((1ull << 30) - 1), LATENCY_FINITE - 1);
+	CHECK_EQ(latency_bucket(1ull << 30), LATENCY_FINITE);
+	CHECK_EQ(latency_bucket(UINT64_MAX), LATENCY_FINITE);
+	CHECK_EQ(latency_bound_ns(0), 1024);
+	CHECK_EQ(latency_bound_ns(LATENCY_FINITE - 1), 1ull << 30);
+}
+
+/* A request's duration runs from its head's first byte in, on the
+ * caller's clock, to its response queued: a head in one segment takes no
+ * time on that clock, one whose last piece came 3 ms later takes 3 ms. */
+TEST(request_duration_from_first_byte_to_response)
+{
+	static const char req[] = GET("/timed");
+	uint64_t lat[LATENCY_BUCKETS];
+	struct h_conn c;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40041);
+	REQUIRE(!h_connect(&h, &c));
+	h.e.clock_ns = 5000000;
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	tcp_latency(&h.e, lat);
+	CHECK_EQ(lat[0], 1);
+	CHECK_EQ(h.e.latency_sum_ns, 0);
+	h.e.clock_ns = 10000000;
+	h_send_seg(&h, &c, TCP_ACK, req, 10);
+	h.e.clock_ns = 11000000;
+	h_send_seg(&h, &c, TCP_ACK, req + 10, 5);
+	h.e.clock_ns = 13000000;
+	h_send_seg(&h, &c, TCP_ACK, req + 15, sizeof(req) - 1 - 15);
+	CHECK_EQ(stat(TCP_STAT_requests), 2);
+	CHECK_EQ(latency_bucket(3000000), 6);
+	tcp_latency(&h.e, lat);
+	CHECK_EQ(lat[0], 1);
+	CHECK_EQ(lat[6], 1);
+	CHECK_EQ(h.e.latency_sum_ns, 3000000);
+	tcp_engine_free(&h.e);
+}

@@ -68,6 +68,16 @@ static bool slot_whole(const struct xr_target *t)
 	       !http_target_init(&h, t->url, t->url_len, t->status);
 }
 
+/* Empties a slot; its gen moves on, so counts of the target it held are
+ * not those of the next. */
+static void slot_clear(struct xr_target *t)
+{
+	uint32_t gen = t->gen + 1;
+
+	memset(t, 0, sizeof(*t));
+	t->gen = gen;
+}
+
 /* Clears what a dead writer may have torn; returns how many named slots
  * it cleared (an unnamed one with leftovers is just tidied). */
 static int clear_torn(struct xr_target *targets)
@@ -78,10 +88,14 @@ static int clear_torn(struct xr_target *targets)
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		struct xr_target *t = &targets[i];
 
-		if (t->name[0] ? slot_whole(t) : !memcmp(t, &empty, sizeof(*t)))
+		struct xr_target bare = *t;
+
+		bare.gen = 0;
+		if (t->name[0] ? slot_whole(t) :
+				 !memcmp(&bare, &empty, sizeof(bare)))
 			continue;
 		n += !!t->name[0];
-		memset(t, 0, sizeof(*t));
+		slot_clear(t);
 	}
 	return n;
 }
@@ -117,11 +131,17 @@ int xr_targets_repair(struct xr_maps *m)
 }
 
 /* Inside the sequence lock. Status last (a release store): a slot with a
- * status is whole, whatever point its writer died at. */
+ * status is whole, whatever point its writer died at. A slot keeps its
+ * gen while it keeps its name. */
 static void slot_store(struct xr_target *t, const char *name, const char *url,
 		       size_t n, uint16_t status)
 {
+	uint32_t gen = t->gen;
+
+	if (!t->name[0] || strncmp(t->name, name, sizeof(t->name)))
+		gen++;
 	xr_target_fill(t, name, url, n, 0);
+	t->gen = gen;
 	__atomic_store_n(&t->status, status, __ATOMIC_RELEASE);
 }
 
@@ -136,7 +156,7 @@ void xr_target_write(struct xr_maps *m, uint32_t idx, const char *name,
 void xr_target_clear(struct xr_maps *m, uint32_t idx)
 {
 	seq_begin(m);
-	memset(&m->targets[idx], 0, sizeof(m->targets[idx]));
+	slot_clear(&m->targets[idx]);
 	seq_end(m->ctl);
 }
 
@@ -146,15 +166,17 @@ void xr_targets_store(struct xr_maps *m, const struct xr_target *table)
 
 	seq_begin(m);
 	for (i = 0; i < XR_MAX_TARGETS; i++) {
-		const struct xr_target *t = &table[i];
+		struct xr_target t = table[i];
 
-		if (!memcmp(&m->targets[i], t, sizeof(*t)))
+		t.gen = m->targets[i]
+				.gen; /* the writer's to move, not the copy's */
+		if (!memcmp(&m->targets[i], &t, sizeof(t)))
 			continue;
-		if (t->name[0])
-			slot_store(&m->targets[i], t->name, t->url, t->url_len,
-				   t->status);
+		if (t.name[0])
+			slot_store(&m->targets[i], t.name, t.url, t.url_len,
+				   t.status);
 		else
-			memset(&m->targets[i], 0, sizeof(*t));
+			slot_clear(&m->targets[i]);
 	}
 	seq_end(m->ctl);
 }

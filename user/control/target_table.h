@@ -53,7 +53,8 @@ int xr_target_free_slot(const struct xr_maps *m);
 /* The same on a copy of the array (XR_MAX_TARGETS entries). */
 int xr_target_index(const struct xr_target *table, const char *name);
 int xr_target_free_index(const struct xr_target *table);
-/* Fills an entry of a copy (url: n bytes, cut to what fits). */
+/* Fills an entry of a copy (url: n bytes, cut to what fits); gen 0: the
+ * writers below keep or move the live slot's own. */
 void xr_target_fill(struct xr_target *t, const char *name, const char *url,
 		    size_t n, uint16_t status);
 /* Writes slot idx under the sequence lock; url must pass xr_url_check. */

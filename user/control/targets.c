@@ -26,6 +26,9 @@ void target_cache_refresh(struct target_cache *c, const struct xr_maps *m)
 		c->loaded = true;
 		return;
 	}
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		if (c->next[i].gen != c->raw[i].gen)
+			c->hits[i] = 0; /* another target: its count starts */
 	memcpy(c->raw, c->next, sizeof(c->raw));
 	c->seq = seq;
 	c->loaded = true;

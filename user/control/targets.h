@@ -22,7 +22,9 @@ struct target_cache {
 	struct http_target http[XR_MAX_TARGETS];
 	bool valid[XR_MAX_TARGETS];
 	struct http_target fallback; /* until a default target exists */
-	uint64_t hits[XR_MAX_TARGETS]; /* redirects by target (target_for) */
+	/* Redirects by target (target_for), of the target raw[i].gen names:
+	 * zeroed when a refresh finds the slot's gen moved. */
+	uint64_t hits[XR_MAX_TARGETS];
 };
 
 /*

@@ -7,6 +7,22 @@
 #include <stdint.h>
 #include <string.h>
 
+static inline uint64_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t load64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 static inline uint64_t csum_add64(uint64_t sum, uint64_t w)
 {
 	sum += w;
@@ -58,61 +74,49 @@ static inline uint64_t csum_add(uint64_t sum, const void *buf, size_t len)
 	sum = csum_add_blocks(sum, p, len / 32);
 	p += len & ~(size_t)31;
 	len &= 31;
-	while (len >= 8) {
-		memcpy(&w, p, 8);
-		sum = csum_add64(sum, w);
+	if (len & 16) {
+		sum = csum_add64(sum, load64(p));
+		sum = csum_add64(sum, load64(p + 8));
+		p += 16;
+	}
+	if (len & 8) {
+		sum = csum_add64(sum, load64(p));
 		p += 8;
-		len -= 8;
 	}
-	if (len >= 4) {
+	/* The last 0-7 bytes as one zero-padded word: they start at an
+	 * offset that is a multiple of 8, so every byte keeps its lane. */
+	w = 0;
+	if (len & 4) {
 		memcpy(&w32, p, 4);
-		sum = csum_add64(sum, w32);
+		w = w32;
 		p += 4;
-		len -= 4;
 	}
-	if (len >= 2) {
+	if (len & 2) {
 		memcpy(&w16, p, 2);
-		sum = csum_add64(sum, w16);
+		w |= (uint64_t)w16 << (8 * (len & 4));
 		p += 2;
-		len -= 2;
 	}
-	if (len) {
-		w16 = 0;
-		memcpy(&w16, p, 1); /* odd byte, padded with zero */
-		sum = csum_add64(sum, w16);
-	}
-	return sum;
+	if (len & 1)
+		w |= (uint64_t)*p << (8 * (len & 6));
+	return csum_add64(sum, w);
 }
 
 /* Folds a 64-bit sum to the 16-bit one's-complement checksum field value. */
 static inline uint16_t csum_fold(uint64_t sum)
 {
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	uint32_t hi = (uint32_t)(sum >> 32), s = (uint32_t)sum + hi;
+	uint16_t h, l;
+
+	s += s < hi; /* end-around carry: an add and an adc */
+	h = (uint16_t)(s >> 16);
+	l = (uint16_t)((uint16_t)s + h);
+	l += l < h;
+	return (uint16_t)~l;
 }
 
 static inline uint16_t csum_buf(const void *buf, size_t len)
 {
 	return csum_fold(csum_add(0, buf, len));
-}
-
-static inline uint64_t load32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t load64(const void *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
 }
 
 /* A 16-bit value in network order, as a native-endian word to sum. */

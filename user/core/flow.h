@@ -86,6 +86,7 @@ struct flow {
 	uint32_t rttvar_ms4; /* RTT variance, ms * 4 */
 	uint16_t challenge_sec; /* low bits of the second counted in: */
 	uint16_t challenges; /* RFC 5961 challenge ACKs sent that second */
+	uint64_t head_at_ns; /* the engine's clock_ns when the head began */
 	struct http_conn http;
 };
 

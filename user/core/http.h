@@ -10,6 +10,7 @@
 #define XREDIR_HTTP_H
 
 #include "http_parse.h"
+#include "http_fast.h"
 #include "http_response.h"
 #include "http_stream.h"
 

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "http_fast.h"
 #include "http_stream.h"
 
 #define HTTP_STATUS_CASE(code) \
@@ -143,7 +144,7 @@ static long feed_buffered(struct http_conn *conn, const struct http_env *env,
 		conn->head_len = old + n;
 		return n;
 	}
-	status = http_parse_head(head, old + n, env->lim, &req);
+	status = http_parse(head, old + n, env->lim, &req);
 	if (status == HTTP_INCOMPLETE) {
 		if (old + n < cap) {
 			conn->head_len = old + n;
@@ -192,7 +193,7 @@ struct http_feed http_feed(struct http_conn *conn, const struct http_env *env,
 			pos += (uint32_t)used;
 			continue;
 		}
-		status = http_parse_head(data + pos, len - pos, env->lim, &req);
+		status = http_parse(data + pos, len - pos, env->lim, &req);
 		if (status == HTTP_INCOMPLETE &&
 		    len - pos <= http_head_cap(env->lim)) {
 			r.pending = len - pos;

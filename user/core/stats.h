@@ -29,6 +29,8 @@ enum worker_stat {
 };
 
 _Static_assert(WS_MAX <= XR_WORKER_STATS_MAX, "xr_worker_stats too small");
+_Static_assert(XR_LATENCY_BUCKETS == LATENCY_BUCKETS,
+	       "xr_worker_stats.latency is not the engine's histogram");
 
 const char *worker_stat_name(unsigned int idx);
 const char *worker_stat_help(unsigned int idx);

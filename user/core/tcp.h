@@ -17,6 +17,7 @@
 #include "bufpool.h"
 #include "flow.h"
 #include "http.h"
+#include "latency.h"
 #include "siphash.h"
 #include "srctable.h"
 #include "timer.h"
@@ -149,6 +150,14 @@ struct tcp_engine {
 	uint64_t limited_count;
 	uint64_t stats[TCP_STAT_MAX];
 	uint64_t responses[HTTP_STATUS_SLOTS]; /* by status */
+	/* Request durations: the caller's clock (ns, set before input; the
+	 * core reads none), then the requests that took time on it from a
+	 * head's first byte in to its response queued, by bucket
+	 * (latency.h), and their sum; the others (stats[requests] minus
+	 * these) took none: tcp_latency() gives the whole histogram. */
+	uint64_t clock_ns;
+	uint64_t latency[LATENCY_BUCKETS];
+	uint64_t latency_sum_ns;
 };
 
 int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
@@ -156,6 +165,8 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 		    const struct siphash_key *secret, const struct tcp_tx *tx,
 		    tcp_target_fn target_fn, void *target_ctx, uint64_t now_ms);
 void tcp_engine_free(struct tcp_engine *e);
+/* The request duration histogram, by bucket (not cumulative). */
+void tcp_latency(const struct tcp_engine *e, uint64_t out[LATENCY_BUCKETS]);
 
 /* The wall clock for the Date header (seconds since the epoch). */
 void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s);

@@ -111,7 +111,7 @@ static void access_log(void *ctx, const struct http_request *req, int status)
 {
 	struct lconn *c = ctx;
 
-	log_access("local", req, status, c->family,
+	log_access("kernel", req, status, c->family,
 		   c->l->cfg.log_clients ? c->addr : NULL);
 }
 
@@ -648,11 +648,10 @@ static void fd_limit(void)
 		return;
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
-		log_warn("fd_limit_low",
-			 " nofile=%llu want=%llu note=\"the listener refuses "
-			 "connections beyond it\"",
-			 (unsigned long long)rl.rlim_cur,
-			 (unsigned long long)want);
+		log_warn("fd_limit_low", LOG_UINT("nofile", rl.rlim_cur),
+			 LOG_UINT("want", want),
+			 LOG_STR("note",
+				 "the listener refuses connections beyond it"));
 }
 
 int listener_start(struct listener *l, const struct listener_cfg *cfg)
@@ -687,9 +686,11 @@ int listener_start(struct listener *l, const struct listener_cfg *cfg)
 		}
 		if (l->service_fd < 0)
 			log_warn("local_listener_failed",
-				 " port=%u err=\"%s\" note=\"clients on this "
-				 "node will not be answered\"",
-				 cfg->port, strerror(-l->service_fd));
+				 LOG_UINT("port", cfg->port),
+				 LOG_STR("err", strerror(-l->service_fd)),
+				 LOG_STR("note",
+					 "clients on this node will not "
+					 "be answered"));
 	}
 	if (cfg->metrics_listen) {
 		if (parse_listen(cfg->metrics_listen, &ss, &len))
@@ -697,18 +698,21 @@ int listener_start(struct listener *l, const struct listener_cfg *cfg)
 		l->metrics_fd =
 			listen_on(l, (struct sockaddr *)&ss, len, TAG_METRICS);
 		if (l->metrics_fd < 0) {
-			log_err("metrics_listen_failed", " addr=%s err=\"%s\"",
-				cfg->metrics_listen, strerror(-l->metrics_fd));
+			log_err("metrics_listen_failed",
+				LOG_STR("addr", cfg->metrics_listen),
+				LOG_STR("err", strerror(-l->metrics_fd)));
 			return l->metrics_fd;
 		}
 	}
-	log_info(
-		"listener_limits",
-		" service_slots=%u service_per_source=%u metrics_slots=%u "
-		"metrics_per_source=%u header_timeout_ms=%u idle_timeout_ms=%u",
-		l->pools[LP_SERVICE].n, l->pools[LP_SERVICE].policy.per_source,
-		l->pools[LP_METRICS].n, l->pools[LP_METRICS].policy.per_source,
-		cfg->header_ms, cfg->idle_ms);
+	log_info("listener_limits",
+		 LOG_UINT("service_slots", l->pools[LP_SERVICE].n),
+		 LOG_UINT("service_per_source",
+			  l->pools[LP_SERVICE].policy.per_source),
+		 LOG_UINT("metrics_slots", l->pools[LP_METRICS].n),
+		 LOG_UINT("metrics_per_source",
+			  l->pools[LP_METRICS].policy.per_source),
+		 LOG_UINT("header_timeout_ms", cfg->header_ms),
+		 LOG_UINT("idle_timeout_ms", cfg->idle_ms));
 	err = pthread_create(&l->thread, NULL, listener_main, l);
 	if (err)
 		return -err;

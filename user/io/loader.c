@@ -29,7 +29,7 @@ static int print_lib(const char *lib, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
 		line[--n] = 0;
-	log_debug(lib, " text=\"%s\"", line);
+	log_debug(lib, LOG_STR("text", line));
 	return 0;
 }
 
@@ -108,8 +108,8 @@ static void detach_stale(int ifindex)
 	if (p && !strcmp(xdp_program__name(p), PROG_NAME)) {
 		/* Attached without the dispatcher. */
 		if (!xdp_multiprog__detach(mp))
-			log_warn("stale_program_removed", " mode=%s",
-				 xr_xdp_mode_name(mode));
+			log_warn("stale_program_removed",
+				 LOG_STR("mode", xr_xdp_mode_name(mode)));
 		xdp_multiprog__close(mp);
 		return;
 	}
@@ -118,26 +118,27 @@ static void detach_stale(int ifindex)
 		if (strcmp(xdp_program__name(p), PROG_NAME))
 			continue;
 		if (!xdp_program__detach(p, ifindex, mode, 0))
-			log_warn("stale_program_removed", " mode=%s",
-				 xr_xdp_mode_name(mode));
+			log_warn("stale_program_removed",
+				 LOG_STR("mode", xr_xdp_mode_name(mode)));
 		break;
 	}
 	xdp_multiprog__close(mp);
 }
 
 /*
- * The counters are statistics only, so a pinned copy sized for another
- * XR_CNT_MAX (left by an older build) is replaced: libbpf would refuse to
- * reuse it, and the load would fail.
+ * The counters and stats are statistics only, so a pinned copy shaped for
+ * another build (XR_CNT_MAX entries, struct xr_worker_stats' size) is
+ * replaced: libbpf would refuse to reuse it, and the load would fail.
  */
-static void replace_stale_counters(const char *pin_dir)
+static void replace_stale(const char *pin_dir, const char *map, __u32 entries,
+			  __u32 value_size)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, XR_MAP_COUNTERS) >=
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, map) >=
 	    (int)sizeof(path))
 		return;
 	fd = bpf_obj_get(path);
@@ -145,10 +146,21 @@ static void replace_stale_counters(const char *pin_dir)
 		return;
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    info.max_entries != XR_CNT_MAX && !unlink(path))
-		log_warn("stale_counters_replaced", " entries=%u want=%u",
-			 info.max_entries, XR_CNT_MAX);
+	    (info.max_entries != entries || info.value_size != value_size) &&
+	    !unlink(path))
+		log_warn("stale_stats_replaced", LOG_STR("map", map),
+			 LOG_UINT("entries", info.max_entries),
+			 LOG_UINT("want_entries", entries),
+			 LOG_UINT("value_size", info.value_size),
+			 LOG_UINT("want_value_size", value_size));
 	close(fd);
+}
+
+static void replace_stale_counters(const char *pin_dir)
+{
+	replace_stale(pin_dir, XR_MAP_COUNTERS, XR_CNT_MAX, sizeof(__u64));
+	replace_stale(pin_dir, XR_MAP_STATS, XR_MAX_QUEUES,
+		      sizeof(struct xr_worker_stats));
 }
 
 /* Whether libxdp's dispatcher runs us (others can share the interface). */
@@ -172,23 +184,26 @@ static void report_busy(int ifindex, const char *ifname)
 {
 	struct bpf_prog_info info = { 0 };
 	__u32 id = 0, len = sizeof(info);
+	char hint[256];
 	int fd;
 
 	if (bpf_xdp_query_id(ifindex, 0, &id) || !id)
 		return;
 	fd = bpf_prog_get_fd_by_id(id);
+	snprintf(hint, sizeof(hint),
+		 "another XDP program is attached and this kernel cannot share "
+		 "the interface (no libxdp dispatcher): detach it first, e.g. "
+		 "xdp-loader unload %s --all",
+		 ifname);
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-		log_err("xdp_interface_busy",
-			" iface=%s prog_id=%u prog=%s hint=\"another XDP program "
-			"is attached and this kernel cannot share the interface "
-			"(no libxdp dispatcher): detach it first, e.g. xdp-loader "
-			"unload %s --all\"",
-			ifname, id, info.name, ifname);
+		log_err("xdp_interface_busy", LOG_STR("iface", ifname),
+			LOG_UINT("prog_id", id), LOG_STR("prog", info.name),
+			LOG_STR("hint", hint));
 	else
-		log_err("xdp_interface_busy",
-			" iface=%s prog_id=%u hint=\"another XDP program is "
-			"attached: detach it first\"",
-			ifname, id);
+		log_err("xdp_interface_busy", LOG_STR("iface", ifname),
+			LOG_UINT("prog_id", id),
+			LOG_STR("hint", "another XDP program is attached: "
+					"detach it first"));
 	if (fd >= 0)
 		close(fd);
 }
@@ -211,8 +226,9 @@ static int attach(struct xr_bpf *b, enum xr_xdp_mode mode, const char *ifname)
 		}
 		if (mode == XR_XDP_NATIVE)
 			return err;
-		log_warn("xdp_native_unavailable", " err=\"%s\" fallback=skb",
-			 strerror(-err));
+		log_warn("xdp_native_unavailable",
+			 LOG_STR("err", strerror(-err)),
+			 LOG_STR("fallback", "skb"));
 	}
 	err = xdp_program__attach(b->prog, b->ifindex, XDP_MODE_SKB, 0);
 	if (!err)
@@ -226,19 +242,18 @@ static int attach(struct xr_bpf *b, enum xr_xdp_mode mode, const char *ifname)
 static int check_bpffs(const char *dir)
 {
 	struct statfs st;
+	char hint[PATH_MAX + 64];
 
+	snprintf(hint, sizeof(hint),
+		 "mount -t bpf bpf %s, or point --bpffs at a bpffs", dir);
 	if (statfs(dir, &st)) {
-		log_err("bpffs_missing",
-			" dir=%s err=\"%s\" hint=\"mount -t bpf "
-			"bpf %s, or point --bpffs at a bpffs\"",
-			dir, strerror(errno), dir);
+		log_err("bpffs_missing", LOG_STR("dir", dir),
+			LOG_STR("err", strerror(errno)), LOG_STR("hint", hint));
 		return -ENOENT;
 	}
 	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
-		log_err("not_bpffs",
-			" dir=%s hint=\"mount -t bpf bpf %s, or "
-			"point --bpffs at a bpffs\"",
-			dir, dir);
+		log_err("not_bpffs", LOG_STR("dir", dir),
+			LOG_STR("hint", hint));
 		return -EINVAL;
 	}
 	return 0;
@@ -256,28 +271,28 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		return err;
 	b->ifindex = (int)if_nametoindex(cfg->ifname);
 	if (!b->ifindex) {
-		log_err("no_such_interface", " iface=%s", cfg->ifname);
+		log_err("no_such_interface", LOG_STR("iface", cfg->ifname));
 		return -ENODEV;
 	}
 	if (xr_pin_dir(b->pin_dir, sizeof(b->pin_dir), cfg->bpffs,
 		       cfg->ifname) ||
 	    mkdir_p(b->pin_dir)) {
-		log_err("pin_dir_failed", " dir=%s err=\"%s\"", b->pin_dir,
-			strerror(errno));
+		log_err("pin_dir_failed", LOG_STR("dir", b->pin_dir),
+			LOG_STR("err", strerror(errno)));
 		return -errno;
 	}
 	err = xr_pin_dir_trusted(b->pin_dir, why, sizeof(why));
 	if (err) {
-		log_err("pin_dir_untrusted",
-			" dir=%s err=\"%s\" hint=\"remove it: only root may "
-			"create the pin directories\"",
-			b->pin_dir, why);
+		log_err("pin_dir_untrusted", LOG_STR("dir", b->pin_dir),
+			LOG_STR("err", why),
+			LOG_STR("hint", "remove it: only root may create "
+					"the pin directories"));
 		return err;
 	}
 	opts.pin_root_path = b->pin_dir;
 	b->skel = xredir_bpf__open_opts(&opts);
 	if (!b->skel) {
-		log_err("bpf_open_failed", " err=\"%s\"", strerror(errno));
+		log_err("bpf_open_failed", LOG_STR("err", strerror(errno)));
 		return -errno;
 	}
 	b->skel->rodata->xr_port = cfg->port;
@@ -285,24 +300,25 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 	err = (int)libxdp_get_error(b->prog);
 	if (err) {
 		b->prog = NULL;
-		log_err("xdp_program_failed", " err=%d", err);
+		log_err("xdp_program_failed", LOG_INT("err", err));
 		goto fail;
 	}
 	replace_stale_counters(b->pin_dir);
 	detach_stale(b->ifindex);
 	err = attach(b, cfg->mode, cfg->ifname);
 	if (err) {
-		log_err("xdp_attach_failed", " iface=%s err=\"%s\"",
-			cfg->ifname, strerror(-err));
+		log_err("xdp_attach_failed", LOG_STR("iface", cfg->ifname),
+			LOG_STR("err", strerror(-err)));
 		goto fail;
 	}
 	b->xsks_fd = bpf_map__fd(b->skel->maps.xr_xsks);
 	b->dispatcher = behind_dispatcher(b->ifindex);
 	if (!b->dispatcher)
 		log_info("xdp_dispatcher_unavailable",
-			 " iface=%s note=\"attached alone: the kernel refused "
-			 "libxdp's dispatcher (freplace programs)\"",
-			 cfg->ifname);
+			 LOG_STR("iface", cfg->ifname),
+			 LOG_STR("note",
+				 "attached alone: the kernel refused "
+				 "libxdp's dispatcher (freplace programs)"));
 	return 0;
 fail:
 	xdp_program__close(b->prog);

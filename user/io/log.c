@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,68 +24,23 @@ bool log_enabled(enum log_level level)
 	return level <= max_level;
 }
 
-/* Rewrites ' key=value key2="v w"' as ',"key":"value","key2":"v w"'. */
-static void print_json_pairs(FILE *out, const char *kv)
+void log_fields(enum log_level level, const char *msg,
+		const struct log_field *f, size_t n)
 {
-	const char *p = kv;
-
-	while (*p) {
-		const char *eq, *val, *end;
-
-		while (*p == ' ')
-			p++;
-		eq = strchr(p, '=');
-		if (!*p || !eq)
-			break;
-		val = eq + 1;
-		if (*val == '"') {
-			val++;
-			end = strchr(val, '"');
-			if (!end)
-				end = val + strlen(val);
-		} else {
-			end = strchr(val, ' ');
-			if (!end)
-				end = val + strlen(val);
-		}
-		fprintf(out, ",\"%.*s\":\"", (int)(eq - p), p);
-		for (; val < end; val++) {
-			if (*val == '"' || *val == '\\')
-				fputc('\\', out);
-			if ((unsigned char)*val >= 0x20)
-				fputc(*val, out);
-		}
-		fputc('"', out);
-		p = *end == '"' ? end + 1 : end;
-	}
-}
-
-void log_event(enum log_level level, const char *msg, const char *fmt, ...)
-{
-	char kv[1024], ts[32];
+	char line[LOG_LINE_MAX], ts[32], when[48];
 	struct timespec now;
 	struct tm tm;
-	va_list ap;
+	size_t len;
 
 	if (level > max_level)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(kv, sizeof(kv), fmt, ap);
-	va_end(ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (as_json) {
-		fprintf(stderr,
-			"{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"%s\"",
-			ts, now.tv_nsec / 1000000, log_level_names[level], msg);
-		print_json_pairs(stderr, kv);
-		fputs("}\n", stderr);
-	} else {
-		fprintf(stderr, "ts=%s.%03ldZ level=%s msg=%s%s%s\n", ts,
-			now.tv_nsec / 1000000, log_level_names[level], msg,
-			*kv && *kv != ' ' ? " " : "", kv);
-	}
+	snprintf(when, sizeof(when), "%s.%03ldZ", ts, now.tv_nsec / 1000000);
+	len = log_format(line, sizeof(line), as_json, when,
+			 log_level_names[level], msg, f, n);
+	fwrite(line, 1, len, stderr);
 }
 
 /* Request bytes in a log line: printable ASCII, at most 200, never a quote. */
@@ -104,18 +58,23 @@ static void printable(char *out, size_t len, const struct http_span *s)
 	out[n] = 0;
 }
 
-void log_access(const char *path_kind, const struct http_request *req,
-		int status, uint8_t family, const void *client)
+void log_access(const char *via, const struct http_request *req, int status,
+		uint8_t family, const void *client)
 {
 	char method[32], path[256], addr[INET6_ADDRSTRLEN] = "";
+	const struct log_field f[] = {
+		LOG_STR("via", via),	 LOG_STR("method", method),
+		LOG_STR("path", path),	 LOG_INT("status", status),
+		LOG_STR("client", addr),
+	};
 
 	printable(method, sizeof(method), &req->method);
+	if (!method[0])
+		snprintf(method, sizeof(method), "-");
 	printable(path, sizeof(path), &req->path);
 	if (client)
 		inet_ntop(family == 4 ? AF_INET : AF_INET6, client, addr,
 			  sizeof(addr));
-	log_event(LOG_DEBUG, "request",
-		  " via=%s method=%s path=\"%s\" status=%d%s%s", path_kind,
-		  method[0] ? method : "-", path, status,
-		  client ? " client=" : "", addr);
+	/* The client's address only when asked for (--log-clients). */
+	log_fields(LOG_DEBUG, "request", f, client ? 5 : 4);
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "listener.h"
 #include "metrics.h"
@@ -50,7 +53,91 @@ static uint64_t sum(const struct xr_maps *m, unsigned int idx)
 	return v;
 }
 
-/* Every responder counter and gauge, summed over queues. */
+/*
+ * The counters that mean something was not done, one family per unit so a
+ * family's sum means something: frames, connections, deferred inputs.
+ * engine_metrics() leaves these out.
+ */
+static const struct labelled {
+	unsigned int idx;
+	const char *family, *label;
+} labelled[] = {
+	{ TCP_STAT_rx_bad_csum, "xredir_frames_dropped_total",
+	  "reason=\"rx_bad_checksum\"" },
+	{ TCP_STAT_rx_malformed, "xredir_frames_dropped_total",
+	  "reason=\"rx_malformed\"" },
+	{ TCP_STAT_out_of_order, "xredir_frames_dropped_total",
+	  "reason=\"rx_out_of_order\"" },
+	{ TCP_STAT_tx_full, "xredir_frames_dropped_total",
+	  "reason=\"tx_no_buffer\"" },
+	{ TCP_STAT_synack_limited, "xredir_frames_dropped_total",
+	  "reason=\"tx_synack_rate_limit\"" },
+	{ TCP_STAT_rst_limited, "xredir_frames_dropped_total",
+	  "reason=\"tx_rst_rate_limit\"" },
+	{ TCP_STAT_table_full, "xredir_connections_refused_total",
+	  "reason=\"table_full\"" },
+	{ TCP_STAT_drain_refused, "xredir_connections_refused_total",
+	  "reason=\"draining\"" },
+	{ TCP_STAT_source_limited, "xredir_connections_refused_total",
+	  "reason=\"source_flows\"" },
+	{ TCP_STAT_reclaimed, "xredir_connections_reset_total",
+	  "reason=\"reclaimed\"" },
+	{ TCP_STAT_send_timeouts, "xredir_connections_reset_total",
+	  "reason=\"send_timeout\"" },
+	{ TCP_STAT_giveups, "xredir_connections_reset_total",
+	  "reason=\"retransmit_giveup\"" },
+	{ TCP_STAT_send_pool_empty, "xredir_input_deferred_total",
+	  "buffer=\"send\"" },
+	{ TCP_STAT_head_pool_empty, "xredir_input_deferred_total",
+	  "buffer=\"head\"" },
+};
+
+static const struct {
+	const char *family, *help;
+} labelled_help[] = {
+	{ "xredir_frames_dropped_total",
+	  "frames dropped on receipt or not sent, by reason (rx_: received, "
+	  "tx_: ours)" },
+	{ "xredir_connections_refused_total",
+	  "connections refused at the handshake, by reason" },
+	{ "xredir_connections_reset_total",
+	  "established connections reset by xredir, by reason" },
+	{ "xredir_input_deferred_total",
+	  "segments whose input was put off (retried later) for want of a "
+	  "buffer, by buffer pool" },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool is_labelled(unsigned int idx)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(labelled); i++)
+		if (labelled[i].idx == idx)
+			return true;
+	return false;
+}
+
+static void labelled_families(struct out *o, const struct xr_maps *m)
+{
+	size_t f, i;
+
+	for (f = 0; f < ARRAY_LEN(labelled_help); f++) {
+		head(o, labelled_help[f].family, "counter",
+		     labelled_help[f].help);
+		for (i = 0; i < ARRAY_LEN(labelled); i++)
+			if (!strcmp(labelled[i].family,
+				    labelled_help[f].family))
+				put(o, "%s{%s} %llu\n", labelled[i].family,
+				    labelled[i].label,
+				    (unsigned long long)sum(m,
+							    labelled[i].idx));
+	}
+}
+
+/* Every responder counter and gauge, summed over queues, except those a
+ * labelled family shows (a sum over its labels is PromQL's to make). */
 static void engine_metrics(struct out *o, const struct xr_maps *m)
 {
 	char name[96];
@@ -61,55 +148,13 @@ static void engine_metrics(struct out *o, const struct xr_maps *m)
 
 		if (i == TCP_STAT_requests)
 			continue; /* xredir_requests_total{status} has them */
+		if ((i >= WS_XSK_RX && i <= WS_XSK_KICKS) || is_labelled(i))
+			continue; /* per_queue() or labelled_families() */
 		snprintf(name, sizeof(name), "xredir_%s%s", worker_stat_name(i),
 			 gauge ? "" : "_total");
 		head(o, name, gauge ? "gauge" : "counter", worker_stat_help(i));
 		put(o, "%s %llu\n", name, (unsigned long long)sum(m, i));
 	}
-}
-
-/* The counters that mean something was not done, as one labelled family. */
-static void drops(struct out *o, const struct xr_maps *m)
-{
-	static const unsigned int reasons[] = {
-		TCP_STAT_rx_bad_csum,	  TCP_STAT_rx_malformed,
-		TCP_STAT_out_of_order,	  TCP_STAT_synack_limited,
-		TCP_STAT_rst_limited,	  TCP_STAT_tx_full,
-		TCP_STAT_send_pool_empty, TCP_STAT_head_pool_empty,
-		TCP_STAT_table_full,	  TCP_STAT_drain_refused,
-	};
-	size_t i;
-
-	head(o, "xredir_drops_total", "counter",
-	     "packets or connections dropped or refused, by reason");
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		put(o, "xredir_drops_total{reason=\"%s\"} %llu\n",
-		    worker_stat_name(reasons[i]),
-		    (unsigned long long)sum(m, reasons[i]));
-}
-
-/* The per-source defences at work: who is limited is in the log
- * (source_limited), not in a label per client. */
-static void refusals(struct out *o, const struct xr_maps *m)
-{
-	static const struct {
-		unsigned int idx;
-		const char *reason;
-	} reasons[] = {
-		{ TCP_STAT_source_limited, "source_flows" },
-		{ TCP_STAT_pool_refused, "source_buffers" },
-		{ TCP_STAT_reclaimed, "reclaimed" },
-		{ TCP_STAT_send_timeouts, "send_timeout" },
-	};
-	size_t i;
-
-	head(o, "xredir_refused_total", "counter",
-	     "connections or buffers refused or taken back by the per-source "
-	     "limits, by reason");
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		put(o, "xredir_refused_total{reason=\"%s\"} %llu\n",
-		    reasons[i].reason,
-		    (unsigned long long)sum(m, reasons[i].idx));
 }
 
 static void per_queue(struct out *o, const struct xr_maps *m)
@@ -126,6 +171,8 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 		  "frames dropped because the TX ring was full, by queue" },
 		{ WS_XSK_FILL_SHORT, "xredir_queue_fill_short_total",
 		  "fill ring refills that found no free frame, by queue" },
+		{ WS_XSK_KICKS, "xredir_queue_tx_kicks_total",
+		  "TX wakeups (sendto) issued, by queue" },
 	};
 	uint32_t q;
 	size_t i;
@@ -138,40 +185,113 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 	}
 }
 
-static void requests(struct out *o, const struct xr_maps *m,
-		     const struct listener *local)
-{
-	uint32_t i, q;
+#define TARGET_TRIES 3
 
-	head(o, "xredir_requests_total", "counter",
-	     "responses sent, by status code and path (xdp: AF_XDP, local: "
-	     "the kernel socket for clients on this node)");
-	for (i = 0; i < HTTP_STATUS_SLOTS; i++) {
-		put(o,
-		    "xredir_requests_total{status=\"%u\",path=\"xdp\"} %llu\n",
-		    http_status_codes[i],
-		    (unsigned long long)sum(m, WS_RESPONSES + i));
-		put(o,
-		    "xredir_requests_total{status=\"%u\",path=\"local\"} %llu\n",
-		    http_status_codes[i],
-		    (unsigned long long)local->stats.responses[i]);
-	}
+/*
+ * Redirects by target, per target a slot holds (its gen), not per slot: a
+ * target's series starts at zero and a deleted one's goes away (a series
+ * that stops is what Prometheus expects of a label value that is gone;
+ * one "(removed)" series would reset, or repeat, as slots are reused).
+ * A count is added only under the gen it belongs to; one whose gen is
+ * older is the previous target's. The sums are taken between two reads
+ * of the targets' sequence, so a count of a gen newer than the copy (a
+ * writer finishing meanwhile) is never dropped from its target's series:
+ * a change of sequence takes the copy again.
+ */
+static void target_requests(struct out *o, const struct xr_maps *m,
+			    const struct listener *local)
+{
+	/* Off the stack (75 KiB): only the listener's thread renders. */
+	static struct xr_target t[XR_MAX_TARGETS];
+	static uint64_t v[XR_MAX_TARGETS];
+	const struct target_cache *lc = &local->targets;
+	int tries = TARGET_TRIES;
+	uint32_t seq, i, q;
+
+	do {
+		if (xr_targets_snapshot(m, t, &seq, XR_SNAPSHOT_TRIES))
+			return;
+		for (i = 0; i < XR_MAX_TARGETS; i++) {
+			v[i] = lc->loaded && lc->raw[i].gen == t[i].gen ?
+				       lc->hits[i] :
+				       0;
+			for (q = 0; q < queues(m); q++) {
+				const struct xr_worker_stats *s = &m->stats[q];
+
+				if (__atomic_load_n(&s->target_gen[i],
+						    __ATOMIC_ACQUIRE) ==
+				    t[i].gen)
+					v[i] += s->target_requests[i];
+			}
+		}
+	} while (__atomic_load_n(&m->ctl->targets_seq, __ATOMIC_ACQUIRE) !=
+			 seq &&
+		 --tries);
 	head(o, "xredir_target_requests_total", "counter",
 	     "redirects sent, by target");
-	for (i = 0; i < XR_MAX_TARGETS; i++) {
-		uint64_t v = local->targets.hits[i];
-
-		for (q = 0; q < queues(m); q++)
-			v += m->stats[q].target_requests[i];
-		if (m->targets[i].name[0] || v)
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		if (t[i].name[0])
 			put(o,
 			    "xredir_target_requests_total{target=\"%.*s\"} "
 			    "%llu\n",
-			    XR_TARGET_NAME_MAX,
-			    m->targets[i].name[0] ? m->targets[i].name :
-						    "(removed)",
-			    (unsigned long long)v);
+			    XR_TARGET_NAME_MAX, t[i].name,
+			    (unsigned long long)v[i]);
+}
+
+static void requests(struct out *o, const struct xr_maps *m,
+		     const struct listener *local)
+{
+	uint32_t i;
+
+	head(o, "xredir_requests_total", "counter",
+	     "responses sent, by status code and by the socket the request "
+	     "came through (via xdp: AF_XDP, kernel: the kernel socket, for "
+	     "clients on this node)");
+	for (i = 0; i < HTTP_STATUS_SLOTS; i++) {
+		put(o,
+		    "xredir_requests_total{status=\"%u\",via=\"xdp\"} %llu\n",
+		    http_status_codes[i],
+		    (unsigned long long)sum(m, WS_RESPONSES + i));
+		put(o,
+		    "xredir_requests_total{status=\"%u\",via=\"kernel\"} %llu\n",
+		    http_status_codes[i],
+		    (unsigned long long)local->stats.responses[i]);
 	}
+	target_requests(o, m, local);
+}
+
+/*
+ * Request durations on the AF_XDP path, as the worker's clock sees them:
+ * read once per pass, so a request whose head came whole and was answered
+ * in that pass counts as 0 (the first bucket); what lands higher waited
+ * inside xredir (a head in pieces, input deferred for a buffer, pipelined
+ * requests behind a full send ring).
+ */
+static void durations(struct out *o, const struct xr_maps *m)
+{
+	static const char name[] = "xredir_request_duration_seconds";
+	uint64_t cum = 0, sum_ns = 0;
+	unsigned int b;
+	uint32_t q;
+
+	head(o, name, "histogram",
+	     "from a request head's first byte in to its response queued "
+	     "for the TX ring, AF_XDP path");
+	for (b = 0; b < LATENCY_BUCKETS; b++) {
+		for (q = 0; q < queues(m); q++)
+			cum += m->stats[q].latency[b];
+		if (b < LATENCY_FINITE)
+			put(o, "%s_bucket{le=\"%.9g\"} %llu\n", name,
+			    (double)latency_bound_ns(b) / 1e9,
+			    (unsigned long long)cum);
+		else
+			put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+			    (unsigned long long)cum);
+	}
+	for (q = 0; q < queues(m); q++)
+		sum_ns += m->stats[q].latency_sum_ns;
+	put(o, "%s_sum %.9f\n%s_count %llu\n", name, (double)sum_ns / 1e9, name,
+	    (unsigned long long)cum);
 }
 
 /* The kernel-socket listener's connections closed unanswered. */
@@ -243,6 +363,92 @@ static void control(struct out *o, const struct xr_maps *m)
 	    (unsigned long long)st->started_unix);
 }
 
+/* The boot time, seconds since the epoch (/proc/stat btime), or 0. */
+static unsigned long long boot_time(void)
+{
+	unsigned long long bt = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %llu", &bt) == 1)
+			break;
+	fclose(f);
+	return bt;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* not the one opendir holds */
+}
+
+/*
+ * The process_* families every Prometheus client library exports, read
+ * as client_golang reads them: /proc/self/stat (CPU time, memory, start),
+ * /proc/self/fd and the descriptor limit.
+ */
+static void process(struct out *o)
+{
+	unsigned long long utime, stime, start, vsize;
+	double tick = (double)sysconf(_SC_CLK_TCK);
+	long long rss;
+	struct rlimit rl;
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	int fds;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	/* The command name may hold spaces and parentheses: fields are
+	 * counted from its last ')', field 3 (state) on. */
+	p = strrchr(buf, ')');
+	if (!p || tick <= 0 ||
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+		   "%*d %*d %*d %*d %*d %*d %llu %llu %lld",
+		   &utime, &stime, &start, &vsize, &rss) != 5)
+		return;
+	head(o, "process_cpu_seconds_total", "counter",
+	     "user and system CPU time spent, in seconds");
+	put(o, "process_cpu_seconds_total %.2f\n",
+	    (double)(utime + stime) / tick);
+	head(o, "process_resident_memory_bytes", "gauge",
+	     "resident memory size, in bytes");
+	put(o, "process_resident_memory_bytes %lld\n",
+	    rss * (long long)sysconf(_SC_PAGESIZE));
+	head(o, "process_virtual_memory_bytes", "gauge",
+	     "virtual memory size, in bytes");
+	put(o, "process_virtual_memory_bytes %llu\n", vsize);
+	head(o, "process_start_time_seconds", "gauge",
+	     "start time of the process since the epoch, in seconds");
+	put(o, "process_start_time_seconds %.2f\n",
+	    (double)boot_time() + (double)start / tick);
+	fds = open_fds();
+	if (fds >= 0) {
+		head(o, "process_open_fds", "gauge", "open file descriptors");
+		put(o, "process_open_fds %d\n", fds);
+	}
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		head(o, "process_max_fds", "gauge",
+		     "the limit on open file descriptors");
+		put(o, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	}
+}
+
 size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 		      char *buf, size_t len)
 {
@@ -250,11 +456,12 @@ size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 
 	requests(&o, m, local);
 	engine_metrics(&o, m);
-	drops(&o, m);
-	refusals(&o, m);
+	labelled_families(&o, m);
+	durations(&o, m);
 	listener_refused(&o, local);
 	per_queue(&o, m);
 	xdp(&o, m);
 	control(&o, m);
+	process(&o);
 	return o.pos;
 }

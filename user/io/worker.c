@@ -110,6 +110,7 @@ static void export_stats(struct worker *w)
 {
 	const struct tcp_engine *e = &w->engine;
 	const struct xsk_port_stats *x = &w->port.stats;
+	uint64_t lat[LATENCY_BUCKETS];
 	__u64 *v = w->stats->v;
 	int i;
 
@@ -126,8 +127,15 @@ static void export_stats(struct worker *w)
 	v[WS_XSK_KICKS] = x->kicks;
 	for (i = 0; i < HTTP_STATUS_SLOTS; i++)
 		v[WS_RESPONSES + i] = e->responses[i];
-	for (i = 0; i < XR_MAX_TARGETS; i++)
+	tcp_latency(e, lat);
+	for (i = 0; i < LATENCY_BUCKETS; i++)
+		w->stats->latency[i] = lat[i];
+	w->stats->latency_sum_ns = e->latency_sum_ns;
+	for (i = 0; i < XR_MAX_TARGETS; i++) {
 		w->stats->target_requests[i] = w->targets.hits[i];
+		__atomic_store_n(&w->stats->target_gen[i],
+				 w->targets.raw[i].gen, __ATOMIC_RELEASE);
+	}
 }
 
 /* Names a source that was refused something, at most once a second: an
@@ -140,9 +148,9 @@ static void log_limited(struct worker *w, uint64_t now)
 	if (e->limited_count == w->limited_seen ||
 	    now - w->limited_logged_at < LIMITED_LOG_EVERY_MS)
 		return;
-	log_warn("source_limited", " queue=%u source=%s refusals=%llu",
-		 w->queue, source_str(&e->limited, src),
-		 (unsigned long long)(e->limited_count - w->limited_seen));
+	log_warn("source_limited", LOG_UINT("queue", w->queue),
+		 LOG_STR("source", source_str(&e->limited, src)),
+		 LOG_UINT("refusals", (e->limited_count - w->limited_seen)));
 	w->limited_seen = e->limited_count;
 	w->limited_logged_at = now;
 }
@@ -184,6 +192,7 @@ static void *worker_main(void *arg)
 			tcp_set_wallclock(&w->engine, t);
 			wall = t;
 		}
+		w->engine.clock_ns = ns; /* request durations, in the core */
 		target_cache_refresh(&w->targets, w->maps);
 		drain(w, now);
 		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
@@ -224,8 +233,8 @@ static int open_port(struct worker *w, const struct worker_cfg *cfg)
 	       ++tries <= XSK_BUSY_RETRIES)
 		usleep(XSK_BUSY_WAIT_US);
 	if (tries && !err)
-		log_info("xsk_busy_retried", " queue=%u waited_ms=%d",
-			 cfg->queue, tries * XSK_BUSY_WAIT_US / 1000);
+		log_info("xsk_busy_retried", LOG_UINT("queue", cfg->queue),
+			 LOG_INT("waited_ms", tries * XSK_BUSY_WAIT_US / 1000));
 	return err;
 }
 
@@ -250,13 +259,13 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->drain = cfg->drain;
 	err = open_port(w, cfg);
 	if (err) {
-		log_err("xsk_open_failed", " queue=%u err=\"%s\"", cfg->queue,
-			strerror(-err));
+		log_err("xsk_open_failed", LOG_UINT("queue", cfg->queue),
+			LOG_STR("err", strerror(-err)));
 		return err;
 	}
 	if (tcp_engine_init(&w->engine, cfg->tcp, cfg->lim, cfg->secret, &tx,
 			    resolve_target, w, worker_now_ms())) {
-		log_err("engine_init_failed", " queue=%u", cfg->queue);
+		log_err("engine_init_failed", LOG_UINT("queue", cfg->queue));
 		xsk_port_close(&w->port);
 		return -ENOMEM;
 	}
@@ -271,8 +280,8 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return -err;
 	}
 	w->running = true;
-	log_info("worker_started", " queue=%u bind=%s", cfg->queue,
-		 w->port.zerocopy ? "zerocopy" : "copy");
+	log_info("worker_started", LOG_UINT("queue", cfg->queue),
+		 LOG_STR("bind", w->port.zerocopy ? "zerocopy" : "copy"));
 	return 0;
 }
 

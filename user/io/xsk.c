@@ -54,9 +54,9 @@ static void set_busy_poll(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget,
 		       sizeof(budget)))
-		log_warn("xsk_busy_poll_refused",
-			 " queue=%u err=\"%s\" spinning=only_rings", cfg->queue,
-			 strerror(errno));
+		log_warn("xsk_busy_poll_refused", LOG_UINT("queue", cfg->queue),
+			 LOG_STR("err", strerror(errno)),
+			 LOG_STR("spinning", "only_rings"));
 }
 
 static int bind_socket(struct xsk_port *p, const struct xsk_port_cfg *cfg,
@@ -86,8 +86,10 @@ static int open_socket(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 		if (cfg->bind == XSK_BIND_ZEROCOPY)
 			return err;
 		log_info("xsk_zerocopy_unavailable",
-			 " iface=%s queue=%u err=\"%s\" fallback=copy",
-			 cfg->ifname, cfg->queue, strerror(-err));
+			 LOG_STR("iface", cfg->ifname),
+			 LOG_UINT("queue", cfg->queue),
+			 LOG_STR("err", strerror(-err)),
+			 LOG_STR("fallback", "copy"));
 	}
 	err = bind_socket(p, cfg, XDP_COPY);
 	if (!err)
