@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 3
+#define XR_ABI_VERSION 4
 
 #define XR_DEFAULT_PORT 10000
 
@@ -48,8 +48,22 @@ struct xr_lpm6_key {
 	__u8 addr[16];
 };
 
+/*
+ * Where a rule came from, for `xredirctl rule list` and status: its
+ * maker in the top byte, a config file's line number below it.
+ */
+enum xr_rule_maker {
+	XR_RULE_FROM_FLAG = 1, /* --match-ip */
+	XR_RULE_FROM_CONFIG = 2, /* the --config file */
+	XR_RULE_FROM_CTL = 3, /* xredirctl, since the daemon started */
+};
+#define XR_RULE_ORIGIN(maker, line) ((__u32)(maker) << 24 | ((line)&0xffffff))
+#define XR_RULE_MAKER(origin) ((origin) >> 24)
+#define XR_RULE_LINE(origin) ((origin)&0xffffff)
+
 struct xr_rule_val {
 	__u32 target;
+	__u32 origin; /* XR_RULE_ORIGIN(); the XDP program ignores it */
 };
 
 /*

@@ -171,6 +171,14 @@ static int open_maps(struct ctl *c)
 
 /* Writers open the maps and take the pin directory's lock: one change at a
  * time. */
+static bool daemon_alive(const struct xr_status *st)
+{
+	time_t now = time(NULL);
+
+	return st->pid && (!kill((pid_t)st->pid, 0) || errno == EPERM) &&
+	       now - (time_t)st->heartbeat_unix < 10;
+}
+
 static int lock_maps(struct ctl *c)
 {
 	char why[PATH_MAX + 64];
@@ -189,6 +197,11 @@ static int lock_maps(struct ctl *c)
 				"died half-way; repaired (%d torn target%s "
 				"cleared)\n",
 				torn, torn == 1 ? "" : "s");
+		if (!daemon_alive(c->maps.status))
+			fprintf(stderr,
+				"xredirctl: note: xredird is not running; "
+				"its next start replaces the rules and "
+				"targets with its flags and config file\n");
 		return 0;
 	}
 	if (c->lock == -ETIMEDOUT)
@@ -427,7 +440,8 @@ static int cmd_rule_add(struct ctl *c, int argc, char **argv)
 	idx = target_or_fail(c, argv[2]);
 	if (idx < 0)
 		return EXIT_USAGE;
-	err = xr_rule_add(&c->maps, &cidr, (uint32_t)idx);
+	err = xr_rule_add(&c->maps, &cidr, (uint32_t)idx,
+			  XR_RULE_ORIGIN(XR_RULE_FROM_CTL, 0));
 	return err ? map_full(&cidr, err) : 0;
 }
 
@@ -453,7 +467,7 @@ static int cmd_rule_list(struct ctl *c, int argc, char **argv)
 	if (argc > 1)
 		return err_usage("unexpected argument '%s'", argv[1]);
 	struct xr_rule *rules;
-	char cidr[64];
+	char cidr[64], origin[32];
 	int n, i;
 
 	if ((n = open_maps(c)))
@@ -465,14 +479,15 @@ static int cmd_rule_list(struct ctl *c, int argc, char **argv)
 		putchar('[');
 	for (i = 0; i < n; i++) {
 		xr_cidr_format(&rules[i].cidr, cidr, sizeof(cidr));
+		xr_rule_origin_format(rules[i].origin, origin, sizeof(origin));
 		if (c->json) {
 			printf("%s{\"cidr\":\"%s\",\"target\":", i ? "," : "",
 			       cidr);
 			json_str(target_name(&c->maps, rules[i].target));
-			putchar('}');
+			printf(",\"origin\":\"%s\"}", origin);
 		} else {
-			printf("%-44s %s\n", cidr,
-			       target_name(&c->maps, rules[i].target));
+			printf("%-44s %-31s %s\n", cidr,
+			       target_name(&c->maps, rules[i].target), origin);
 		}
 	}
 	if (c->json)
@@ -626,9 +641,11 @@ static int cmd_rule_load(struct ctl *c, int argc, char **argv)
 		xr_config_free(&cfg);
 		return err_usage("%s:%u: %s", argv[1], err.line, err.msg);
 	}
-	ret = xr_rules_replace(&c->maps, rules, cfg.n_rules);
-	for (i = 0; i < cfg.n_rules; i++)
+	for (i = 0; i < cfg.n_rules; i++) {
+		rules[i].origin = XR_RULE_ORIGIN(XR_RULE_FROM_CTL, 0);
 		v6 += cfg.rules[i].cidr.family == 6;
+	}
+	ret = xr_rules_replace(&c->maps, rules, cfg.n_rules);
 	free(rules);
 	if (ret) {
 		xr_config_free(&cfg);
@@ -690,6 +707,7 @@ static int replace_match(struct ctl *c, const struct xr_cidr *add)
 		}
 		rules = grown;
 		rules[kept].cidr = *add;
+		rules[kept].origin = XR_RULE_ORIGIN(XR_RULE_FROM_CTL, 0);
 		rules[kept++].target = (uint32_t)idx;
 	}
 	err = xr_rules_replace(&c->maps, rules, (uint32_t)kept);
@@ -788,14 +806,6 @@ static uint64_t map_memory(int fd)
 	return v;
 }
 
-static bool daemon_alive(const struct xr_status *st)
-{
-	time_t now = time(NULL);
-
-	return st->pid && (!kill((pid_t)st->pid, 0) || errno == EPERM) &&
-	       now - (time_t)st->heartbeat_unix < 10;
-}
-
 static const char *reload_text(const struct xr_status *st, char *buf,
 			       size_t len)
 {
@@ -811,6 +821,25 @@ static const char *reload_text(const struct xr_status *st, char *buf,
 	return buf;
 }
 
+/* How many rules each maker made: [XR_RULE_FROM_*], 0 for unknown. */
+static int count_origins(struct ctl *c, unsigned int by[4])
+{
+	struct xr_rule *rules;
+	int n, i;
+
+	memset(by, 0, 4 * sizeof(*by));
+	n = xr_rules_dump(&c->maps, &rules);
+	if (n < 0)
+		return err_fail("reading the rules: %s", strerror(-n));
+	for (i = 0; i < n; i++) {
+		unsigned int maker = XR_RULE_MAKER(rules[i].origin);
+
+		by[maker < 4 ? maker : 0]++;
+	}
+	free(rules);
+	return 0;
+}
+
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
@@ -820,8 +849,9 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	bool alive;
 	char reload[XR_STATUS_TEXT_MAX + 64];
 	int targets = 0, i, ret;
+	unsigned int by[4];
 
-	if ((ret = open_maps(c)))
+	if ((ret = open_maps(c)) || (ret = count_origins(c, by)))
 		return ret;
 	st = c->maps.status;
 	alive = daemon_alive(st);
@@ -850,8 +880,12 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		json_str(st->config_path);
 		printf(",\"reload\":");
 		json_str(reload);
-		printf(",\"reload_line\":%u,\"reloads\":%u}\n", st->reload_line,
-		       st->reload_count);
+		printf(",\"reload_line\":%u,\"reloads\":%u,"
+		       "\"rules_by_origin\":{\"config\":%u,\"flag\":%u,"
+		       "\"xredirctl\":%u}}\n",
+		       st->reload_line, st->reload_count,
+		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
+		       by[XR_RULE_FROM_CTL]);
 		return 0;
 	}
 	printf("instance:    %s\n", c->pin_dir);
@@ -865,8 +899,11 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	       st->dispatcher ? " (libxdp dispatcher)" : "",
 	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
 	       st->queues == 1 ? "" : "s");
-	printf("rules:       %u IPv4, %u IPv6\n", c->maps.ctl->rules_count[0],
-	       c->maps.ctl->rules_count[1]);
+	printf("rules:       %u IPv4, %u IPv6 (%u config, %u flag, %u "
+	       "xredirctl)\n",
+	       c->maps.ctl->rules_count[0], c->maps.ctl->rules_count[1],
+	       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
+	       by[XR_RULE_FROM_CTL]);
 	printf("targets:     %d\n", targets);
 	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
@@ -898,7 +935,8 @@ static const struct command commands[] = {
 	{ "target", "del", cmd_target_del, "target del NAME",
 	  "delete a target no rule uses" },
 	{ "rule", "list", cmd_rule_list, "rule list [--json]",
-	  "the rules of the active set" },
+	  "the rules of the active set, each with its origin: config:LINE, "
+	  "flag or xredirctl" },
 	{ "rule", "add", cmd_rule_add, "rule add CIDR TARGET",
 	  "clients in CIDR go to TARGET (replaces a rule for the same CIDR)" },
 	{ "rule", "del", cmd_rule_del, "rule del CIDR", "delete a rule" },

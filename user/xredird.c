@@ -148,8 +148,13 @@ static int interface_mtu(const char *ifname)
 
 /* Configuration */
 
-/* The flags' share of the configuration, layered over a config file. */
-static int merge_flags(struct xr_config *cfg, const struct options *o)
+/*
+ * The flags' share of the configuration, layered over a config file. Alone
+ * (no file), they also define the "rewrite" target, so that `xredirctl
+ * match set` works on a daemon started without --match-ip.
+ */
+static int merge_flags(struct xr_config *cfg, const struct options *o,
+		       bool alone)
 {
 	const char *rew = o->rewrite_target ? o->rewrite_target :
 					      DEFAULT_REWRITE;
@@ -163,7 +168,7 @@ static int merge_flags(struct xr_config *cfg, const struct options *o)
 		return -1;
 	/* The rewrite target is the flags' to define when they use it. */
 	if ((o->rewrite_target ||
-	     (o->n_match && !xr_config_target(cfg, REWRITE_NAME))) &&
+	     ((alone || o->n_match) && !xr_config_target(cfg, REWRITE_NAME))) &&
 	    xr_config_set_target(cfg, REWRITE_NAME, rew, 302))
 		return -1;
 	for (i = 0; i < o->n_match; i++)
@@ -251,7 +256,7 @@ static void reload(struct daemon *d, bool only_if_changed)
 		goto failed;
 	}
 	free(buf);
-	if (merge_flags(&cfg, d->o)) {
+	if (merge_flags(&cfg, d->o, false)) {
 		snprintf(err.msg, sizeof(err.msg), "out of memory");
 		xr_config_free(&cfg);
 		goto failed;
@@ -285,57 +290,41 @@ failed:
 		LOG_UINT("line", err.line), LOG_STR("reason", err.msg));
 }
 
-/* Without a config file: the flags change what the pins already hold. */
+/*
+ * The flags alone define the targets and rules (no config file, or none
+ * loaded yet): whatever the pins held before, this daemon's or an earlier
+ * one's or xredirctl's, is replaced, all or nothing.
+ */
 static int apply_flags(struct daemon *d)
 {
-	const struct options *o = d->o;
-	struct xr_maps *m = &d->maps;
-	uint32_t i;
-	int idx;
-
-	/* The slot first: a full table changes nothing. */
-	idx = xr_target_find(m, REWRITE_NAME);
-	if (idx < 0)
-		idx = xr_target_free_slot(m);
-	if (idx < 0)
-		return -ENOSPC;
-	if (o->default_target || !m->targets[XR_TARGET_DEFAULT].name[0])
-		xr_target_write(m, XR_TARGET_DEFAULT, "default",
-				o->default_target ? o->default_target :
-						    DEFAULT_TARGET,
-				302);
-	if (o->rewrite_target || !m->targets[idx].name[0])
-		xr_target_write(m, (uint32_t)idx, REWRITE_NAME,
-				o->rewrite_target ? o->rewrite_target :
-						    DEFAULT_REWRITE,
-				302);
-	for (i = 0; i < o->n_match; i++) {
-		int err = xr_rule_add(m, &o->match[i], (uint32_t)idx);
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int apply_flags_locked(struct daemon *d)
-{
+	struct cfg_error err = { 0, "" };
 	char why[PATH_MAX + 64];
-	int lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS, why,
-			   sizeof(why)),
-	    err;
+	struct xr_config cfg;
+	int lock, ret = -1;
 
+	memset(&cfg, 0, sizeof(cfg));
+	if (merge_flags(&cfg, d->o, true)) {
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
+		goto out;
+	}
+	lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS, why, sizeof(why));
 	if (lock < 0) {
-		log_err("pin_lock_failed", LOG_STR("dir", d->maps.pin_dir),
-			LOG_STR("err", why));
-		return lock;
+		snprintf(err.msg, sizeof(err.msg), "pin directory lock: %.150s",
+			 why);
+		goto out;
 	}
 	repair_targets(d);
-	err = apply_flags(d);
+	ret = xr_config_apply(&d->maps, &cfg, &err);
 	xr_unlock(lock);
-	if (err)
-		log_err("apply_flags_failed", LOG_STR("err", strerror(-err)));
-	return err;
+out:
+	if (ret)
+		log_err("apply_flags_failed", LOG_STR("reason", err.msg));
+	else
+		log_info("flags_applied",
+			 LOG_UINT("targets", cfg.n_targets + 1),
+			 LOG_UINT("rules", cfg.n_rules));
+	xr_config_free(&cfg);
+	return ret;
 }
 
 static int configure(struct daemon *d)
@@ -345,7 +334,7 @@ static int configure(struct daemon *d)
 		/* No good file yet: serve what the flags and pins say (not
 		 * ready until the file loads). */
 		if (!d->config_ok)
-			apply_flags_locked(d);
+			apply_flags(d);
 		if (config_watch_open(&d->watch, d->o->config_path))
 			log_warn("config_watch_failed",
 				 LOG_STR("file", d->o->config_path),
@@ -353,7 +342,7 @@ static int configure(struct daemon *d)
 				 LOG_STR("reload", "SIGHUP-only"));
 		return 0;
 	}
-	return apply_flags_locked(d);
+	return apply_flags(d);
 }
 
 /* Lifecycle */

@@ -20,8 +20,10 @@
 #                       map full, lock, concurrent writers, no permission;
 #                       bad input reported as such with no instance; help
 #                       of every command and group, --version (exit 0)
-#   06-persistence      rules and targets survive a restart; changes made
-#                       while stopped apply at start
+#   06-restart-state    the flags and config file define the state a
+#                       daemon starts with (MATCH_IP A -> B keeps only B);
+#                       rule list shows each rule's origin; live changes
+#                       last until the next start
 #   07-registry-ping    --registry-v2-ping: /v2/ gets 200, the rest 302
 #   08-skopeo           skopeo inspect through xredird to a local registry
 #                       (Debian's docker-registry, an image pushed from an
@@ -206,7 +208,7 @@ test_01_lpm_30k() {
 		{ why "rule load printed '$out'"; return 1; }
 	[ "$load_ms" -lt 1000 ] || { why "rule load of 30000 took ${load_ms} ms (limit 1000)"; return 1; }
 	ctl status >"$w/status" || { why "status failed"; return 1; }
-	grep -q '^rules: *20000 IPv4, 10000 IPv6$' "$w/status" ||
+	grep -q '^rules: *20000 IPv4, 10000 IPv6 (0 config, 0 flag, 30000 xredirctl)$' "$w/status" ||
 		{ why "status: $(grep rules: "$w/status")"; return 1; }
 	# rule list holds exactly the file's rules.
 	ctl rule list | awk '{ print $1, $2 }' | sort >"$w/list" || return 1
@@ -392,16 +394,12 @@ EOF
 test_04_trusted_proxy() {
 	need curl || return 1
 	local xff=X-Forwarded-For: xri=X-Real-IP:
-	xc_fresh && xc_start --trust-proxy 10.77.0.2/32 || return 1
-	ctl target set default http://dflt.test &&
-		ctl target set T http://t.test &&
-		ctl target set U http://u.test &&
-		ctl target set V http://v.test &&
-		ctl target set W http://w.test &&
-		ctl rule add 192.0.2.0/24 T &&
-		ctl rule add 198.51.100.0/24 U &&
-		ctl rule add 10.77.0.3/32 V &&
-		ctl rule add 2001:db8:77::/48 W || { why "setup failed"; return 1; }
+	local conf=$E2E_WORK/t04.conf
+	printf '%s\n' "default http://dflt.test" "target T http://t.test" \
+		"target U http://u.test" "target V http://v.test" "target W http://w.test" \
+		"rule 192.0.2.0/24 T" "rule 198.51.100.0/24 U" "rule 10.77.0.3/32 V" \
+		"rule 2001:db8:77::/48 W" >"$conf"
+	xc_fresh && xc_start --trust-proxy 10.77.0.2/32 --config "$conf" || return 1
 	expect 10.77.0.2 /p "302 http://dflt.test/p" || return 1
 	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xff 192.0.2.7" || return 1
 	expect 10.77.0.3 /p "302 http://v.test/p" -H "$xff 192.0.2.7" || return 1
@@ -415,7 +413,7 @@ test_04_trusted_proxy() {
 	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xri 192.0.2.7" || return 1
 	# X-Real-IP mode
 	d_stop 10 || return 1
-	xc_start --trust-proxy 10.77.0.2/32 --client-ip-header X-Real-IP || return 1
+	xc_start --trust-proxy 10.77.0.2/32 --client-ip-header X-Real-IP --config "$conf" || return 1
 	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xri 192.0.2.7" || return 1
 	expect 10.77.0.2 /p "302 http://t.test/p" -H "$xri 192.0.2.7" -H "$xff 198.51.100.9" || return 1
 	expect 10.77.0.2 /p "302 http://dflt.test/p" -H "$xff 198.51.100.9" || return 1
@@ -577,7 +575,7 @@ print("rule 10.0.0.0/8 t1")' >"$w/full"
 	cli_err 1 "rule table full: at most 65536 IPv4 rules" rule add 11.0.0.0/8 t1
 	chk "replacing a rule in a full table works" ctl rule add 20.0.0.0/24 t1
 	chk "IPv6 rules still fit" ctl rule add fd00::/8 t1
-	chk "status counts 65536 IPv4 rules" status_has '^rules: *65536 IPv4, 1 IPv6$'
+	chk "status counts 65536 IPv4 rules" status_has '^rules: *65536 IPv4, 1 IPv6 (0 config, 0 flag, 65537 xredirctl)$'
 	echo "rule 11.0.0.0/8 t1" >>"$w/full"
 	cli_err 2 "$w/full:65537: more than 65536 IPv4 rules" rule load "$w/full"
 	chk "a refused load changes nothing" rule_count 65537
@@ -649,7 +647,7 @@ print("rule 10.0.0.0/8 t1")' >"$w/full"
 	chk_result "messages and exit status of every error; map full at 65536; 20 parallel writers; lock wait and timeout"
 }
 
-# ---- 06: persistence ----
+# ---- 06: restart state ----
 
 answers6() {
 	local s
@@ -658,54 +656,73 @@ answers6() {
 	done
 }
 
-test_06_persistence() {
+# rules6: `rule list` as "CIDR TARGET ORIGIN" lines, sorted.
+rules6() { ctl rule list | awk '{ print $1, $2, $3 }' | sort; }
+
+# want6 LINE...: rules6 must be exactly these lines.
+want6() {
+	local got
+	got=$(rules6)
+	[ "$got" = "$(printf '%s\n' "$@" | sort)" ] && return 0
+	why "rule list: $(tr '\n' ';' <<<"$got") want $(printf '%s;' "$@")"
+	return 1
+}
+
+# The flags and the config file define the state a daemon starts with;
+# xredirctl changes last until the next start (or config load).
+test_06_restart_state() {
 	need curl || return 1
-	local w=$E2E_WORK/t06 st
+	local w=$E2E_WORK/t06 note d=https://k8s.gcr.io r=https://registry-1.docker.io
 	mkdir -p "$w"
-	xc_fresh && xc_start || return 1
-	ctl target set default http://dflt.test &&
+	xc_fresh && xc_start --match-ip 10.77.0.2 || return 1
+	want6 "10.77.0.2/32 rewrite flag" || return 1
+	# Live changes, as an operator would make them.
+	ctl match set fd77::2 &&
 		ctl target set p1 http://p1.test --status 301 &&
-		ctl target set p2 http://p2.test/prefix --status 308 &&
-		ctl rule add 10.77.0.2/32 p1 &&
-		ctl rule add fd77::/64 p2 &&
-		ctl rule add 172.16.0.0/12 p2 &&
-		ctl rule add 10.77.0.0/24 p2 || { why "setup failed"; return 1; }
-	ctl rule list >"$w/rules1" && ctl target list >"$w/targets1" &&
-		ctl --json rule list >"$w/rules1.json" && ctl --json target list >"$w/targets1.json" || return 1
-	answers6 >"$w/answers1"
-	cat "$w/rules1" "$w/targets1" "$w/answers1" >&2
-	grep -q '^10.77.0.2 301 http://p1.test/persist$' "$w/answers1" &&
-		grep -q '^fd77::3 308 http://p2.test/prefix/persist$' "$w/answers1" ||
-		{ why "answers before the restart: $(tr '\n' ' ' <"$w/answers1")"; return 1; }
+		ctl rule add 10.77.0.3/32 p1 || { why "live changes failed"; return 1; }
+	want6 "fd77::2/128 rewrite xredirctl" "10.77.0.3/32 p1 xredirctl" || return 1
+	answers6 >"$w/live"
+	printf '%s\n' "10.77.0.2 302 $d/persist" "10.77.0.3 301 http://p1.test/persist" \
+		"fd77::2 302 $r/persist" "fd77::3 302 $d/persist" | cmp -s - "$w/live" ||
+		{ why "answers after the live changes: $(tr '\n' ' ' <"$w/live")"; return 1; }
 	d_stop 10 || return 1
-	st=$(ctl status | sed -n 's/^daemon: *//p')
-	[ "$st" = "not running" ] || { why "status while stopped: '$st'"; return 1; }
-	ctl --json status | grep -q '"running":false,"pid":0' || { why "status --json while stopped: $(ctl --json status)"; return 1; }
-	ctl rule list | cmp -s - "$w/rules1" || { why "rule list changed by the stop"; return 1; }
-	ctl target list | cmp -s - "$w/targets1" || { why "target list changed by the stop"; return 1; }
-	# Changes while stopped.
-	ctl target set p3 http://p3.test &&
-		ctl rule add 10.77.0.3/32 p3 &&
-		ctl rule del 172.16.0.0/12 &&
-		ctl rule add fd77::3/128 p1 || { why "changes while stopped failed"; return 1; }
-	ctl rule list >"$w/rules2" && ctl target list >"$w/targets2" || return 1
-	xc_start || return 1
-	ctl rule list | cmp -s - "$w/rules2" || { why "rule list changed by the start: $(ctl rule list | diff - "$w/rules2" | head -n 3 | tr '\n' ' ')"; return 1; }
-	ctl target list | cmp -s - "$w/targets2" || { why "target list changed by the start"; return 1; }
-	answers6 >"$w/answers2"
-	cat "$w/answers2" >&2
-	printf '%s\n' "10.77.0.2 301 http://p1.test/persist" "10.77.0.3 302 http://p3.test/persist" \
-		"fd77::2 308 http://p2.test/prefix/persist" "fd77::3 301 http://p1.test/persist" >"$w/want2"
-	cmp -s "$w/answers2" "$w/want2" || { why "answers after the restart: $(tr '\n' ' ' <"$w/answers2")"; return 1; }
+	# A change while no daemon runs is accepted, and says it will not last.
+	note=$(ctl rule add fd77::3/128 p1 2>&1) || { why "change while stopped: $note"; return 1; }
+	grep -q "note: xredird is not running; its next start replaces the rules and targets with its flags and config file" <<<"$note" ||
+		{ why "no note for a change while stopped: '$note'"; return 1; }
+	# The operator rolls out MATCH_IP=10.77.0.3: only the flags' state.
+	xc_start --match-ip 10.77.0.3 || return 1
+	want6 "10.77.0.3/32 rewrite flag" || return 1
+	ctl target list | grep -q '^p1 ' && { why "target p1 (xredirctl's) survived the start"; return 1; }
+	answers6 >"$w/flags"
+	printf '%s\n' "10.77.0.2 302 $d/persist" "10.77.0.3 302 $r/persist" \
+		"fd77::2 302 $d/persist" "fd77::3 302 $d/persist" | cmp -s - "$w/flags" ||
+		{ why "answers after the restart: $(tr '\n' ' ' <"$w/flags")"; return 1; }
 	# A restart with no change in between: everything identical.
-	ctl --json rule list >"$w/rules2.json" && ctl --json target list >"$w/targets2.json" || return 1
-	d_stop 10 && xc_start || return 1
-	ctl --json rule list | cmp -s - "$w/rules2.json" && ctl --json target list | cmp -s - "$w/targets2.json" ||
+	ctl --json rule list >"$w/rules.json" && ctl --json target list >"$w/targets.json" || return 1
+	grep -q '"origin":"flag"' "$w/rules.json" || { why "rule list --json: $(cat "$w/rules.json")"; return 1; }
+	d_stop 10 && xc_start --match-ip 10.77.0.3 || return 1
+	ctl --json rule list | cmp -s - "$w/rules.json" && ctl --json target list | cmp -s - "$w/targets.json" ||
 		{ why "lists differ after a plain restart"; return 1; }
-	answers6 | cmp -s - "$w/answers2" || { why "answers differ after a plain restart"; return 1; }
-	st=$(ctl status | sed -n 's/^daemon: *//p')
-	[[ "$st" == "running (pid $D_PID, up "* ]] || { why "status after the restart: '$st'"; return 1; }
-	echo "$(wc -l <"$w/rules2") rules, $(($(wc -l <"$w/targets2") - 1)) targets kept over restarts; 'not running' while stopped; changes made then applied at start"
+	# With a config file: its rules (by line) and the flags'; a live
+	# rule lasts until the next start.
+	write_conf "$w/xredir.conf" b
+	d_stop 10 && xc_start --config "$w/xredir.conf" --match-ip 10.77.0.3 || return 1
+	want6 "fd77::2/128 a config:6" "10.77.0.2/32 b config:8" "10.77.0.3/32 rewrite flag" || return 1
+	ctl rule add fd77::3/128 c || return 1
+	want6 "fd77::2/128 a config:6" "10.77.0.2/32 b config:8" "10.77.0.3/32 rewrite flag" \
+		"fd77::3/128 c xredirctl" || return 1
+	ctl status | grep -q '^rules: *2 IPv4, 2 IPv6 (2 config, 1 flag, 1 xredirctl)$' ||
+		{ why "status: $(ctl status | grep '^rules:')"; return 1; }
+	ctl --json status | grep -q '"rules_by_origin":{"config":2,"flag":1,"xredirctl":1}' ||
+		{ why "status --json: $(ctl --json status)"; return 1; }
+	d_stop 10 && xc_start --config "$w/xredir.conf" --match-ip 10.77.0.3 || return 1
+	want6 "fd77::2/128 a config:6" "10.77.0.2/32 b config:8" "10.77.0.3/32 rewrite flag" || return 1
+	answers6 >"$w/config"
+	printf '%s\n' "10.77.0.2 307 http://b.test/persist" "10.77.0.3 302 $r/persist" \
+		"fd77::2 302 http://a.test/persist" "fd77::3 302 http://default.test/persist" | cmp -s - "$w/config" ||
+		{ why "answers with the config: $(tr '\n' ' ' <"$w/config")"; return 1; }
+	echo "MATCH_IP 10.77.0.2 -> 10.77.0.3 over live changes: only 10.77.0.3 (flag); config rules by line; live changes gone at the next start, with a note when made while stopped"
 }
 
 # ---- 07: registry ping ----
@@ -718,7 +735,7 @@ test_07_registry_ping() {
 	out=$(cli "$PYTHON" "$PYDIR/control_registry.py" ping --host "$SRV4") || return 1
 	cli "$PYTHON" "$PYDIR/control_registry.py" ping --host "$SRV6" >&2 || return 1
 	# Without the flag, /v2/ is redirected like anything else.
-	d_stop 10 && xc_start || return 1
+	d_stop 10 && xc_start --default-target http://reg.test || return 1
 	expect 10.77.0.2 /v2/ "302 http://reg.test/v2/" || return 1
 	echo "$out"
 }

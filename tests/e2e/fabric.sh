@@ -202,7 +202,7 @@ test_03_config_all_nodes() {
 rule $rule clients"
 	t0=$(date +%s%3N)
 	for i in $FAB_NODE_IDS; do
-		until nctl "$i" rule list | grep -Eq "^${rule//./\\.} +clients$"; do
+		until nctl "$i" rule list | grep -Eq "^${rule//./\\.} +clients +config:[0-9]+$"; do
 			[ $(($(date +%s%3N) - t0)) -lt 3000 ] ||
 				{ why "node $i: no '$rule clients' 3 s after the write: $(nctl "$i" rule list | tr '\n' ';')"; return 1; }
 			sleep 0.05

@@ -302,9 +302,9 @@ test_01e_drain_no_blackhole() {
 test_02_kill9_restart() {
 	need curl tcpdump "$PYTHON" || return 1
 	local pold pnew no0 no1 out=$E2E_WORK/t02.wait job t_start t_first ms n
-	d_start || return 1
-	ctl target set T http://kill9.test >&2 && ctl rule add "$XR_CLI_IP4/32" T >&2 ||
-		{ why "xredirctl rule add failed"; return 1; }
+	local conf=$E2E_WORK/t02.conf
+	printf '%s\n' "target T http://kill9.test" "rule $XR_CLI_IP4/32 T" >"$conf"
+	d_start --config "$conf" || return 1
 	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/k" "302 http://kill9.test/k" || return 1
 	pold=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
 	kill -KILL "$D_PID"
@@ -338,14 +338,14 @@ test_02_kill9_restart() {
 	job=$!
 	sleep 0.3
 	t_start=$(now)
-	d_start -k -u - || { wait "$job"; return 1; }
+	d_start -k -u - --config "$conf" || { wait "$job"; return 1; }
 	wait "$job" || { why "restart: $(tail -n 1 "$out")"; return 1; }
 	t_first=$(sed -n 's/^first 302 at \([0-9.]*\) .*/\1/p' "$out")
 	ms=$(awk "BEGIN { printf \"%d\", ($t_first - $t_start) * 1000 }")
 	echo "restart to first answer: $ms ms ($(cat "$out"))" >&2
 	[ "$ms" -lt 1000 ] || { why "first answer ${ms} ms after the restart"; return 1; }
 	expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/k" "302 http://kill9.test/k" ||
-		{ why "the rule added before the kill is gone: $(cat "$E2E_WORK/.reason")"; return 1; }
+		{ why "the config's rule is not in force after the restart: $(cat "$E2E_WORK/.reason")"; return 1; }
 	expect "$XR_CLI_NS" "$XR_CLI_IP6" "http://[$XR_SRV_IP6]:$PORT/k" "302 $DEFAULT/k" || return 1
 	pnew=$(xdp_progs "$XR_SRV_NS" "$XR_SRV_IF")
 	echo "after the restart: $pnew" >&2

@@ -86,3 +86,41 @@ TEST(stage_failing_part_way_changes_nothing)
 	CHECK(!memcmp(live, saved, sizeof(live)));
 	xr_config_free(&cfg);
 }
+
+/* The restart rule's bookkeeping: a rule remembers whether its config line
+ * or a flag made it, and a flag that redefines a file's rule takes it. */
+TEST(stage_rules_remember_their_origin)
+{
+	static struct xr_target live[XR_MAX_TARGETS], table[XR_MAX_TARGETS];
+	struct cfg_error err = { 0, "" };
+	struct xr_cidr flag, ours;
+	struct xr_rule *rules;
+	struct xr_config cfg;
+	char text[32];
+
+	parse_ok("target a http://a.test\n"
+		 "\n"
+		 "rule 10.0.0.0/8 a\n"
+		 "rule 192.0.2.0/24 a\n",
+		 &cfg);
+	REQUIRE(!xr_cidr_parse("192.0.2.0/24", &ours, text, sizeof(text)));
+	REQUIRE(!xr_cidr_parse("198.51.100.7", &flag, text, sizeof(text)));
+	REQUIRE(!xr_config_set_target(&cfg, "rewrite", "http://r.test", 302));
+	REQUIRE(!xr_config_set_rule(&cfg, &ours, "rewrite"));
+	REQUIRE(!xr_config_set_rule(&cfg, &flag, "rewrite"));
+	REQUIRE(!xr_config_stage(live, &cfg, table, &rules, &err));
+	CHECK_EQ(rules[0].origin, XR_RULE_ORIGIN(XR_RULE_FROM_CONFIG, 3));
+	CHECK_EQ(rules[1].origin, XR_RULE_ORIGIN(XR_RULE_FROM_FLAG, 0));
+	CHECK_EQ(rules[2].origin, XR_RULE_ORIGIN(XR_RULE_FROM_FLAG, 0));
+	xr_rule_origin_format(rules[0].origin, text, sizeof(text));
+	CHECK_STR(text, "config:3");
+	xr_rule_origin_format(rules[1].origin, text, sizeof(text));
+	CHECK_STR(text, "flag");
+	xr_rule_origin_format(XR_RULE_ORIGIN(XR_RULE_FROM_CTL, 0), text,
+			      sizeof(text));
+	CHECK_STR(text, "xredirctl");
+	xr_rule_origin_format(0, text, sizeof(text));
+	CHECK_STR(text, "unknown");
+	free(rules);
+	xr_config_free(&cfg);
+}

@@ -431,6 +431,7 @@ int xr_config_set_rule(struct xr_config *cfg, const struct xr_cidr *c,
 		if (!memcmp(&cfg->rules[i].cidr, c, sizeof(*c))) {
 			snprintf(cfg->rules[i].target,
 				 sizeof(cfg->rules[i].target), "%s", target);
+			cfg->rules[i].line = 0;
 			return 0;
 		}
 	}

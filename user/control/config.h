@@ -32,7 +32,7 @@ struct cfg_target {
 struct cfg_rule {
 	struct xr_cidr cidr;
 	char target[XR_TARGET_NAME_MAX];
-	uint32_t line;
+	uint32_t line; /* 0: set by a flag (xr_config_set_rule) */
 };
 
 struct xr_config {

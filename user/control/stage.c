@@ -38,6 +38,10 @@ static int resolve(const struct xr_target *table, const struct xr_config *cfg,
 		}
 		rules[i].cidr = cfg->rules[i].cidr;
 		rules[i].target = (uint32_t)idx;
+		rules[i].origin = cfg->rules[i].line ?
+					  XR_RULE_ORIGIN(XR_RULE_FROM_CONFIG,
+							 cfg->rules[i].line) :
+					  XR_RULE_ORIGIN(XR_RULE_FROM_FLAG, 0);
 	}
 	*out = rules;
 	return 0;

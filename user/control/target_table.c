@@ -204,3 +204,20 @@ int xr_targets_snapshot(const struct xr_maps *m, struct xr_target *out,
 	}
 	return -EBUSY;
 }
+
+void xr_rule_origin_format(uint32_t origin, char *buf, size_t len)
+{
+	switch (XR_RULE_MAKER(origin)) {
+	case XR_RULE_FROM_FLAG:
+		snprintf(buf, len, "flag");
+		break;
+	case XR_RULE_FROM_CONFIG:
+		snprintf(buf, len, "config:%u", XR_RULE_LINE(origin));
+		break;
+	case XR_RULE_FROM_CTL:
+		snprintf(buf, len, "xredirctl");
+		break;
+	default:
+		snprintf(buf, len, "unknown");
+	}
+}

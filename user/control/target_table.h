@@ -37,11 +37,15 @@ struct xr_maps {
 	char pin_dir[PATH_MAX];
 };
 
-/* One rule as stored: prefix and target index. */
+/* One rule as stored: prefix, target index and who made it. */
 struct xr_rule {
 	struct xr_cidr cidr;
 	uint32_t target;
+	uint32_t origin; /* XR_RULE_ORIGIN() */
 };
+
+/* An origin as `rule list` shows it: "flag", "config:LINE", "xredirctl". */
+void xr_rule_origin_format(uint32_t origin, char *buf, size_t len);
 
 /*
  * Targets. Writers hold the lock; a writer that

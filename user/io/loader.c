@@ -126,9 +126,11 @@ static void detach_stale(int ifindex)
 }
 
 /*
- * The counters and stats are statistics only, so a pinned copy shaped for
- * another build (XR_CNT_MAX entries, struct xr_worker_stats' size) is
- * replaced: libbpf would refuse to reuse it, and the load would fail.
+ * A pinned map shaped for another build (XR_CNT_MAX entries, the size of
+ * struct xr_worker_stats or xr_rule_val) is replaced: libbpf would refuse
+ * to reuse it, and the load would fail. Nothing in them outlives a start:
+ * the counters and stats are statistics, the rules are the flags' and the
+ * config file's to define.
  */
 static void replace_stale(const char *pin_dir, const char *map, __u32 entries,
 			  __u32 value_size)
@@ -148,7 +150,7 @@ static void replace_stale(const char *pin_dir, const char *map, __u32 entries,
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
 	    (info.max_entries != entries || info.value_size != value_size) &&
 	    !unlink(path))
-		log_warn("stale_stats_replaced", LOG_STR("map", map),
+		log_warn("stale_map_replaced", LOG_STR("map", map),
 			 LOG_UINT("entries", info.max_entries),
 			 LOG_UINT("want_entries", entries),
 			 LOG_UINT("value_size", info.value_size),
@@ -156,11 +158,18 @@ static void replace_stale(const char *pin_dir, const char *map, __u32 entries,
 	close(fd);
 }
 
-static void replace_stale_counters(const char *pin_dir)
+static void replace_stale_maps(const char *pin_dir)
 {
+	static const char *const rules[] = { XR_MAP_RULES4_A, XR_MAP_RULES4_B,
+					     XR_MAP_RULES6_A, XR_MAP_RULES6_B };
+	size_t i;
+
 	replace_stale(pin_dir, XR_MAP_COUNTERS, XR_CNT_MAX, sizeof(__u64));
 	replace_stale(pin_dir, XR_MAP_STATS, XR_MAX_QUEUES,
 		      sizeof(struct xr_worker_stats));
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		replace_stale(pin_dir, rules[i], XR_MAX_RULES,
+			      sizeof(struct xr_rule_val));
 }
 
 /* Whether libxdp's dispatcher runs us (others can share the interface). */
@@ -303,7 +312,7 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		log_err("xdp_program_failed", LOG_INT("err", err));
 		goto fail;
 	}
-	replace_stale_counters(b->pin_dir);
+	replace_stale_maps(b->pin_dir);
 	detach_stale(b->ifindex);
 	err = attach(b, cfg->mode, cfg->ifname);
 	if (err) {

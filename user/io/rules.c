@@ -140,10 +140,11 @@ static void rules_changed(struct xr_maps *m, uint8_t family, int delta)
 	__atomic_add_fetch(&m->ctl->rules_gen, 1, __ATOMIC_RELEASE);
 }
 
-int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target)
+int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target,
+		uint32_t origin)
 {
 	int fd = rules_map(m, c->family, active_set(m));
-	struct xr_rule_val val = { target };
+	struct xr_rule_val val = { target, origin };
 	uint8_t key[20];
 
 	lpm_key(c, key);
@@ -221,6 +222,7 @@ static int dump_one(int fd, uint8_t family, struct xr_rule **out, int *n,
 		r->cidr.prefixlen = (uint8_t)len;
 		memcpy(r->cidr.addr, key + 4, family == 4 ? 4 : 16);
 		r->target = val.target;
+		r->origin = val.origin;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
@@ -265,7 +267,7 @@ int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules, uint32_t n)
 	if (!err)
 		err = clear_map(rules_map(m, 6, next));
 	for (i = 0; !err && i < n; i++) {
-		struct xr_rule_val val = { rules[i].target };
+		struct xr_rule_val val = { rules[i].target, rules[i].origin };
 
 		lpm_key(&rules[i].cidr, key);
 		if (bpf_map_update_elem(rules_map(m, rules[i].cidr.family,

@@ -27,7 +27,9 @@ int xr_lock(const char *pin_dir, int timeout_ms, char *why, size_t len);
 void xr_unlock(int fd);
 
 /* Rules in the active set. */
-int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target);
+/* origin: XR_RULE_ORIGIN(), shown by `rule list`. */
+int xr_rule_add(struct xr_maps *m, const struct xr_cidr *c, uint32_t target,
+		uint32_t origin);
 int xr_rule_del(struct xr_maps *m, const struct xr_cidr *c);
 /* The target an address gets from the active rule set (as XDP does). */
 uint32_t xr_rule_lookup(const struct xr_maps *m, uint8_t family,
