@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Installs everything xredir needs to build, test, run the demo and the
-# benchmark on Debian 12. Idempotent: does nothing when all are present.
+# Installs what xredir needs on Debian 12. Idempotent: does nothing when
+# all are present.
+#
+# usage: deps.sh [build|all]
+#   build  only what compiles xredir (scripts/build.sh, the image's build
+#          stage)
+#   all    (default) build plus what the tests, demo and benchmark run
 set -euo pipefail
 
-PKGS=(
-	# build
+BUILD=(
 	make gcc clang llvm libclang-rt-14-dev libbpf-dev libxdp-dev bpftool linux-libc-dev
 	libelf-dev zlib1g-dev pkg-config node-llhttp libsystemd-dev
+)
+REST=(
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
 	nginx-light hey procps psmisc util-linux iputils-ping yamllint prometheus
@@ -15,6 +21,14 @@ PKGS=(
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
 )
+case "${1:-all}" in
+build) PKGS=("${BUILD[@]}") ;;
+all) PKGS=("${BUILD[@]}" "${REST[@]}") ;;
+*)
+	echo "usage: deps.sh [build|all]" >&2
+	exit 2
+	;;
+esac
 
 # One dpkg-query for all of them: `make test` runs this every time.
 declare -A installed=()

@@ -27,6 +27,9 @@ DEPLOY = os.path.realpath(os.environ.get("XREDIR_DEPLOY", os.path.join(ROOT, "de
 KUSTOMIZE_DIR = os.path.join(DEPLOY, "kubernetes")
 DOCKERFILE = os.path.join(DEPLOY, "Dockerfile")
 UNIT = os.path.join(DEPLOY, "systemd", "xredird.service")
+# XREDIR_DEPS: another scripts/deps.sh (a broken copy, as XREDIR_DEPLOY).
+DEPS_SH = os.path.realpath(os.environ.get("XREDIR_DEPS", os.path.join(ROOT, "scripts", "deps.sh")))
+README = os.path.realpath(os.environ.get("XREDIR_README", os.path.join(ROOT, "README.md")))
 XREDIRD = os.environ.get("XREDIRD", os.path.join(ROOT, "build", "xredird"))
 
 
@@ -235,13 +238,31 @@ def dockerfile_instructions(text):
     return out
 
 
-def dockerfile_stages(text=None):
-    """[{'from': image, 'name': alias|None, 'ins': [(INSTR, args)]}]."""
+def _dockerfile_text(text):
     if text is None:
         with open(DOCKERFILE) as f:
             text = f.read()
+    return text
+
+
+def dockerfile_global_args(text=None):
+    """{name: default|None} of the ARGs before the first FROM (the only
+    instruction allowed there)."""
+    args = {}
+    for ins, a in dockerfile_instructions(_dockerfile_text(text)):
+        if ins == "FROM":
+            break
+        name, eq, default = a.partition("=")
+        args[name.strip()] = shlex.split(default)[0] if eq and default else None
+    return args
+
+
+def dockerfile_stages(text=None):
+    """[{'from': image, 'name': alias|None, 'ins': [(INSTR, args)]}]."""
     stages = []
-    for ins, args in dockerfile_instructions(text):
+    for ins, args in dockerfile_instructions(_dockerfile_text(text)):
+        if ins == "ARG" and not stages:
+            continue  # a global ARG (dockerfile_global_args)
         if ins == "FROM":
             words = [w for w in args.split() if not w.startswith("--platform")]
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None

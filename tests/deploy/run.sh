@@ -194,6 +194,69 @@ negative "test_security.py catches --grace above terminationGracePeriodSeconds" 
 	'^FAIL .*terminationGracePeriodSeconds > --grace' \
 	"$DS" "$TMP/sec3/kubernetes/daemonset.yaml" 's/--grace=5$/--grace=30/' \
 	env XREDIR_DEPLOY="$TMP/sec3" "${SEC[@]}"
+# The hardening points: each mutated copy must fail its own test.
+# harden N NAME REGEX FILE SED-SCRIPT [TEST]: deploy/ copy N, FILE (under
+# deploy/) edited, TEST (default test_security.py) must fail matching REGEX.
+harden() {
+	local n=$1 name=$2 re=$3 file=$4 script=$5 test=${6:-test_security.py}
+	cp -r deploy "$TMP/hard$n"
+	negative "$name" "$re" "deploy/$file" "$TMP/hard$n/$file" "$script" \
+		env XREDIR_DEPLOY="$TMP/hard$n" "$PY" "$HERE/$test"
+}
+harden 1 "test_security.py catches a Namespace without the Pod Security enforce label" \
+	'^FAIL .*Pod Security.*enforce' kubernetes/namespace.yaml '/security.kubernetes.io\/enforce: /d'
+harden 2 "test_security.py catches an unpinned Pod Security version (latest)" \
+	'^FAIL .*Pod Security.*audit-version is not a pinned' kubernetes/namespace.yaml \
+	's/audit-version: v1\.[0-9]*$/audit-version: latest/'
+harden 3 "test_security.py catches a mounted service account token" \
+	'^FAIL .*no API token.*the pod mounts a token' kubernetes/daemonset.yaml \
+	's/^\( *\)automountServiceAccountToken: false$/\1automountServiceAccountToken: true/'
+harden 4 "test_security.py catches the default ServiceAccount" \
+	"^FAIL .*own ServiceAccount.*serviceAccountName 'default'" kubernetes/daemonset.yaml \
+	's/serviceAccountName: xredir$/serviceAccountName: default/'
+harden 5 "test_security.py catches a missing priority class" \
+	'^FAIL .*priorityClassName system-node-critical' kubernetes/daemonset.yaml '/priorityClassName:/d'
+harden 6 "test_security.py catches seccomp Unconfined" \
+	'^FAIL .*seccompProfile RuntimeDefault.*Unconfined' kubernetes/daemonset.yaml \
+	's/type: RuntimeDefault$/type: Unconfined/'
+harden 7 "test_security.py catches an AppArmor annotation naming no container" \
+	'^FAIL .*AppArmor.*do not name container xredird' kubernetes/daemonset.yaml \
+	's#kubernetes.io/xredird: unconfined#kubernetes.io/xredir: unconfined#'
+harden 8 "test_security.py catches a DaemonSet without minReadySeconds" \
+	'^FAIL .*minReadySeconds.*0 < 10' kubernetes/daemonset.yaml '/^  minReadySeconds:/d'
+harden 9 "test_security.py catches a surge (two pods on one interface)" \
+	'^FAIL .*maxSurge 0' kubernetes/daemonset.yaml 's/maxSurge: 0$/maxSurge: 1/'
+harden 10 "test_render.py catches an image tagged latest" \
+	'^FAIL .*image pinned.*not pinned \(latest\)' kubernetes/kustomization.yaml \
+	's/newTag: .*/newTag: latest/' test_render.py
+harden 11 "test_render.py catches a missing app.kubernetes.io/part-of label" \
+	'^FAIL .*app.kubernetes.io labels.*lacks app.kubernetes.io/part-of' kubernetes/kustomization.yaml \
+	'/app.kubernetes.io\/part-of:/d' test_render.py
+harden 12 "test_render.py catches a version label that is not the release" \
+	"^FAIL .*app.kubernetes.io labels.*version is not the Dockerfile's ARG VERSION" \
+	kubernetes/kustomization.yaml 's#kubernetes.io/version: .*#kubernetes.io/version: 9.9.9#' test_render.py
+harden 13 "test_render.py catches an edge component without its nodeSelector" \
+	'^FAIL .*edge component.*edge nodeSelector' kubernetes/edge/kustomization.yaml \
+	's/xredir.io\/edge: "true"/xredir.io\/edge: "yes"/' test_render.py
+harden 14 "test_image.py catches a FROM without a digest" \
+	'^FAIL .*every FROM is pinned by digest' Dockerfile 's/^\(FROM debian:12-slim\)@sha256:[0-9a-f]*/\1/' \
+	test_image.py
+harden 15 "test_image.py catches a missing OCI label (licenses)" \
+	'^FAIL .*OCI labels' Dockerfile '/org.opencontainers.image.licenses=/d' test_image.py
+negative "test_image.py catches a test tool in deps.sh's build group" \
+	"^FAIL .*build group.*test-only packages in the build group: \['nginx-light'\]" \
+	scripts/deps.sh "$TMP/deps-bad.sh" 's/^\tlibelf-dev zlib1g-dev/\tnginx-light &/' \
+	env XREDIR_DEPS="$TMP/deps-bad.sh" "$PY" "$HERE/test_image.py"
+
+negative "test_render.py catches a README kubectl -k path that is wrong after its cd" \
+	"^FAIL .*README.*run in deploy/kubernetes: .* does not exist" \
+	README.md "$TMP/README.md" '/^cd \.\.\/\.\.$/d' \
+	env XREDIR_README="$TMP/README.md" "$PY" "$HERE/test_render.py"
+
+# The edge component's render passes the schema check too.
+cp -r "$K8S" "$TMP/edge"
+sed -i 's/^# components:$/components:/; s/^#   - edge$/  - edge/' "$TMP/edge/kustomization.yaml"
+check "validate.mjs: the render with the edge component" "${VALIDATE[@]}" "$TMP/edge/kustomization.yaml"
 
 # ------------------------------------------------ 5. the ConfigMap's config
 

@@ -31,10 +31,52 @@ BINARIES = ("xredird", "xredirctl")
 IN_BASE_IMAGE = {"libc6"}
 
 
+# OCI annotation keys the runtime stage's LABEL sets, and the build ARG
+# that each one's value must come from (None: a literal).
+OCI_LABELS = {
+    "org.opencontainers.image.title": None,
+    "org.opencontainers.image.description": None,
+    "org.opencontainers.image.source": None,
+    "org.opencontainers.image.licenses": None,
+    "org.opencontainers.image.version": "VERSION",
+    "org.opencontainers.image.revision": "REVISION",
+    "org.opencontainers.image.created": "CREATED",
+}
+# What scripts/deps.sh installs for the tests, demo and benchmark only:
+# none of it may be in its build group (the image's build stage).
+TEST_ONLY = {"nginx-light", "prometheus", "skopeo", "docker-registry", "wrk", "hey",
+             "tcpdump", "curl", "yamllint", "libpcap-dev", "iputils-ping"}
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
 def image_ref(ref):
-    """'debian:12-slim' -> ('debian', '12-slim')."""
-    name, _, tag = ref.partition(":")
+    """'debian:12-slim@sha256:...' -> ('debian', '12-slim')."""
+    name, _, tag = DIGEST.sub("", ref).partition(":")
     return name, tag or "latest"
+
+
+def labels(stage):
+    """{key: value} of a stage's LABEL instructions."""
+    out = {}
+    for ins, args in stage["ins"]:
+        if ins == "LABEL":
+            for word in shlex.split(args):
+                k, _, v = word.partition("=")
+                out[k] = v
+    return out
+
+
+def deps_group(name):
+    """The packages of an array (BUILD, REST) in scripts/deps.sh, as bash
+    reads them."""
+    with open(dl.DEPS_SH) as f:
+        src = f.read()
+    m = re.search(r"^%s=\((.*?)^\)" % name, src, re.S | re.M)
+    if not m:
+        raise AssertionError("no %s=( ... ) array in %s" % (name, dl.DEPS_SH))
+    r = subprocess.run(["bash", "-c", '%s=(%s)\nprintf "%%s\\n" "${%s[@]}"' % (name, m.group(1), name)],
+                       check=True, capture_output=True, text=True)
+    return r.stdout.split()
 
 
 @functools.lru_cache(maxsize=None)
@@ -146,6 +188,41 @@ class Image(unittest.TestCase):
         st = build_stage()
         self.assertIn(("COPY", ". ."), st["ins"], "the build stage does not copy the source tree")
         build_sh_destdir(st)
+
+    def test_from_pinned_by_digest(self):
+        """Dockerfile: every FROM is pinned by digest (name:tag@sha256:...)"""
+        for st in stages():
+            self.assertRegex(st["from"], r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$",
+                             "FROM %s is not pinned by digest" % st["from"])
+
+    def test_oci_labels(self):
+        """Dockerfile runtime stage: OCI labels title, description, source, licenses, version, revision, created"""
+        got = labels(runtime())
+        self.assertEqual(set(got), set(OCI_LABELS), "OCI labels")
+        declared = {a.partition("=")[0] for i, a in runtime()["ins"] if i == "ARG"}
+        glob = dl.dockerfile_global_args()
+        for key, arg in OCI_LABELS.items():
+            if arg is None:
+                self.assertTrue(got[key] and "$" not in got[key], "%s=%r" % (key, got[key]))
+                continue
+            self.assertIn(got[key], ("$" + arg, "${%s}" % arg), "%s is not from ARG %s" % (key, arg))
+            self.assertIn(arg, declared, "ARG %s is not declared in the runtime stage" % arg)
+            self.assertIn(arg, glob, "ARG %s has no global declaration" % arg)
+        self.assertRegex(glob["VERSION"] or "", r"^[0-9]+\.[0-9]+\.[0-9]+$", "ARG VERSION default")
+
+    def test_build_stage_build_deps_only(self):
+        """build stage installs only deps.sh's build group (scripts/build.sh runs deps.sh build; no test tools in it)"""
+        with open(dl.path("scripts", "build.sh")) as f:
+            code = [ln.split("#", 1)[0].split() for ln in f]
+        calls = [w for w in code if w and w[0].endswith("scripts/deps.sh")]
+        self.assertEqual(calls, [["./scripts/deps.sh", "build"]], "scripts/build.sh's deps.sh calls")
+        build = deps_group("BUILD")
+        self.assertIn("clang", build)
+        extra = set(build) & TEST_ONLY
+        self.assertFalse(extra, "test-only packages in the build group: %s" % sorted(extra))
+        self.assertTrue(set(deps_group("REST")) >= TEST_ONLY, "deps.sh (all) lost a test tool")
+        for ins, args in build_stage()["ins"]:
+            self.assertNotRegex(args, r"deps\.sh(?! build)", "the build stage runs deps.sh itself")
 
     def test_runtime_base_slim(self):
         """Dockerfile runtime stage: FROM a -slim image of the build stage's release"""

@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """`kubectl kustomize deploy/kubernetes` renders exactly one Namespace,
-ConfigMap and DaemonSet, all in (or named) namespace xredir, and every
-manifest in the directory is part of the kustomization.
+ServiceAccount, ConfigMap and DaemonSet, all in (or named) namespace
+xredir, with the same app.kubernetes.io labels; every manifest in the
+directory is part of the kustomization; the image is the Dockerfile's
+release; the edge component adds its nodeSelector; the README's deploy
+commands name paths that exist where they run.
 
 Run: python3 tests/deploy/test_render.py (stdlib + PyYAML, kubectl).
 """
 
 import collections
 import os
+import re
+import shutil
+import subprocess
+import tempfile
 import sys
 import unittest
 
@@ -18,13 +25,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploylib as dl  # noqa: E402
 
 NAMESPACE = "xredir"
-KINDS = {"Namespace": 1, "ConfigMap": 1, "DaemonSet": 1}
+KINDS = {"Namespace": 1, "ServiceAccount": 1, "ConfigMap": 1, "DaemonSet": 1}
+LABELS = ("name", "instance", "version", "component", "part-of", "managed-by")
+EDGE_LABEL = ("xredir.io/edge", "true")
 CLUSTER_SCOPED = {"Namespace"}
 
 
 class Render(unittest.TestCase):
     def test_kinds(self):
-        """renders exactly Namespace, ConfigMap, DaemonSet (one each)"""
+        """renders exactly Namespace, ServiceAccount, ConfigMap, DaemonSet (one each)"""
         kinds = collections.Counter(o.get("kind") for o in dl.rendered())
         self.assertEqual(dict(kinds), KINDS)
 
@@ -47,14 +56,100 @@ class Render(unittest.TestCase):
         files.discard("kustomization.yaml")
         self.assertEqual(set(kz.get("resources", [])), files)
 
+    def image(self):
+        image = dl.the_daemonset()["spec"]["template"]["spec"]["containers"][0]["image"]
+        ref, _, digest = image.partition("@")
+        name, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+        return image, name, tag, digest
+
     def test_image(self):
         """the DaemonSet runs the image the Dockerfile's header builds (xredir:TAG)"""
-        image = dl.the_daemonset()["spec"]["template"]["spec"]["containers"][0]["image"]
-        name, _, tag = image.partition(":")
+        image, name, tag, _ = self.image()
         self.assertEqual(name.rsplit("/", 1)[-1], "xredir")
         self.assertTrue(tag, "image %s has no tag" % image)
         with open(dl.DOCKERFILE) as f:
             self.assertIn("-t %s" % image, f.read(), "the Dockerfile's build command does not tag %s" % image)
+
+    def test_image_pinned(self):
+        """image pinned: the release tag (the Dockerfile's VERSION, never latest) or a digest"""
+        image, _, tag, digest = self.image()
+        if digest:
+            self.assertRegex(digest, r"^sha256:[0-9a-f]{64}$", image)
+            return
+        self.assertNotEqual(tag, "latest", "image %s is not pinned (latest)" % image)
+        self.assertEqual(tag, dl.dockerfile_global_args().get("VERSION"),
+                         "image tag %s is not the Dockerfile's ARG VERSION" % tag)
+
+    def test_labels(self):
+        """app.kubernetes.io labels name, instance, version, component, part-of, managed-by on every object and the pod, all alike"""
+        ds = dl.the_daemonset()
+        sets = [(o["kind"], o["metadata"].get("labels") or {}) for o in dl.rendered()]
+        sets.append(("DaemonSet pod template", ds["spec"]["template"]["metadata"].get("labels") or {}))
+        want = {}
+        for what, lab in sets:
+            got = {k: v for k, v in lab.items() if k.startswith("app.kubernetes.io/")}
+            for short in LABELS:
+                self.assertTrue(got.get("app.kubernetes.io/" + short), "%s lacks app.kubernetes.io/%s" % (what, short))
+            want = want or got
+            self.assertEqual(got, want, "%s's app.kubernetes.io labels differ" % what)
+        self.assertEqual(want["app.kubernetes.io/version"], dl.dockerfile_global_args().get("VERSION"),
+                         "app.kubernetes.io/version is not the Dockerfile's ARG VERSION")
+        sel = ds["spec"]["selector"]["matchLabels"]
+        self.assertNotIn("app.kubernetes.io/version", sel, "a selector is immutable: no version in it")
+
+    def test_readme_paths(self):
+        """README "Deploying on Kubernetes": every path of its commands exists where the command runs (after its cd)"""
+        with open(dl.README) as f:
+            text = f.read()
+        m = re.search(r"^## Deploying on Kubernetes\n(.*?)^## ", text, re.S | re.M)
+        self.assertTrue(m, "no Deploying on Kubernetes section")
+        section = m.group(1)
+        blocks = re.findall(r"^```sh\n(.*?)^```", section, re.S | re.M)
+        self.assertTrue(blocks, "no sh block")
+        # Inline commands in the prose are run from the root.
+        inline = [c for c in re.findall(r"`([^`]*(?:kubectl|kustomize|docker)[^`]*)`", section)]
+        cmds = [(True, ln) for b in blocks for ln in b.replace("\\\n", " ").splitlines()]
+        cmds += [(False, c) for c in inline]
+        cwd, checked = dl.ROOT, 0
+        for in_block, line in cmds:
+            if not in_block:
+                cwd = dl.ROOT
+            words = line.split("#", 1)[0].split()
+            if words[:1] == ["cd"]:
+                cwd = os.path.normpath(os.path.join(cwd, words[1]))
+                self.assertTrue(os.path.isdir(cwd), "%r: no directory %s" % (line, cwd))
+                continue
+            for flag, is_dir in (("-k", True), ("-f", False)):
+                if flag in words[:-1] and words[0] in ("kubectl", "docker"):
+                    p = os.path.join(cwd, words[words.index(flag) + 1])
+                    ok = os.path.isdir(p) if is_dir else os.path.isfile(p)
+                    self.assertTrue(ok, "%r run in %s: %s does not exist" % (line.strip(), os.path.relpath(cwd, dl.ROOT), p))
+                    checked += 1
+            if in_block and words[:2] == ["kustomize", "edit"]:
+                self.assertTrue(os.path.isfile(os.path.join(cwd, "kustomization.yaml")),
+                                "%r run in %s: no kustomization.yaml there" % (line.strip(), cwd))
+                if words[2:4] == ["add", "component"]:
+                    self.assertTrue(os.path.isdir(os.path.join(cwd, words[4])), "no component %s" % words[4])
+                checked += 1
+        self.assertGreaterEqual(checked, 4, "too few commands with paths found")
+
+    def test_edge_component(self):
+        """the edge component (uncommented in kustomization.yaml) adds nodeSelector xredir.io/edge=true"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = os.path.join(tmp, "k")
+            shutil.copytree(dl.KUSTOMIZE_DIR, d)
+            kz = os.path.join(d, "kustomization.yaml")
+            with open(kz) as f:
+                text = f.read()
+            on = re.sub(r"^# components:\n#   - edge$", "components:\n  - edge", text, flags=re.M)
+            self.assertNotEqual(on, text, "kustomization.yaml has no commented components: - edge")
+            with open(kz, "w") as f:
+                f.write(on)
+            out = subprocess.run(["kubectl", "kustomize", d], check=True, capture_output=True, text=True).stdout
+        ds = [o for o in yaml.safe_load_all(out) if o and o["kind"] == "DaemonSet"]
+        self.assertEqual(len(ds), 1)
+        sel = ds[0]["spec"]["template"]["spec"].get("nodeSelector")
+        self.assertEqual(sel, dict([EDGE_LABEL]), "edge nodeSelector")
 
 
 if __name__ == "__main__":

@@ -216,6 +216,62 @@ class DaemonSet(unittest.TestCase):
         self.assertIsNotNone(mu, "maxUnavailable is not set")
         self.assertNotIn(str(mu), ("0", "0%"), "maxUnavailable 0 blocks every rollout")
 
+    def test_update_no_surge(self):
+        """updateStrategy maxSurge 0: the old pod stops before the new one takes the interface"""
+        ru = (self.ds["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
+        self.assertIn(str(ru.get("maxSurge", 0)), ("0", "0%"), "maxSurge %r" % ru.get("maxSurge"))
+
+    def test_min_ready_seconds(self):
+        """minReadySeconds covers the readiness probe's failure window (period x failureThreshold)"""
+        rp = self.c.get("readinessProbe") or {}
+        window = rp.get("periodSeconds", 10) * rp.get("failureThreshold", 3)
+        mrs = self.ds["spec"].get("minReadySeconds", 0)
+        self.assertGreaterEqual(mrs, window, "minReadySeconds %s < %s" % (mrs, window))
+
+    def test_pod_security_namespace(self):
+        """Pod Security Admission: Namespace enforce/audit/warn privileged, each with a version pin"""
+        ns = dl.find("Namespace", self.ds["metadata"]["namespace"])
+        self.assertEqual(len(ns), 1, "the DaemonSet's Namespace is not rendered")
+        lab = ns[0]["metadata"].get("labels") or {}
+        for mode in ("enforce", "audit", "warn"):
+            key = "pod-security.kubernetes.io/" + mode
+            # hostNetwork, hostPath and SYS_ADMIN are beyond baseline.
+            self.assertEqual(lab.get(key), "privileged", "Pod Security label %s" % key)
+            self.assertRegex(lab.get(key + "-version", ""), r"^v1\.[0-9]+$",
+                             "Pod Security label %s-version is not a pinned v1.N" % key)
+
+    def test_service_account(self):
+        """own ServiceAccount, no API token: automountServiceAccountToken false on it and on the pod"""
+        name = self.pod.get("serviceAccountName")
+        self.assertTrue(name and name != "default", "serviceAccountName %r" % name)
+        sa = dl.find("ServiceAccount", name)
+        self.assertEqual(len(sa), 1, "ServiceAccount %s is not rendered" % name)
+        self.assertIs(sa[0].get("automountServiceAccountToken"), False, "ServiceAccount mounts a token")
+        self.assertIs(self.pod.get("automountServiceAccountToken"), False, "the pod mounts a token")
+        self.assertFalse([v for v in self.pod.get("volumes", []) if "projected" in v],
+                         "a projected volume (a token?) is mounted")
+
+    def test_priority_class(self):
+        """priorityClassName system-node-critical (node infrastructure, as Cilium)"""
+        self.assertEqual(self.pod.get("priorityClassName"), "system-node-critical")
+
+    def test_seccomp(self):
+        """seccompProfile RuntimeDefault (its bpf() is allowed with CAP_SYS_ADMIN), nowhere Unconfined"""
+        psc = (self.pod.get("securityContext") or {}).get("seccompProfile") or {}
+        csc = (self.c.get("securityContext") or {}).get("seccompProfile") or {}
+        self.assertEqual((csc or psc).get("type"), "RuntimeDefault", "seccompProfile")
+        self.assertIn("SYS_ADMIN", self.c["securityContext"]["capabilities"]["add"])
+
+    def test_apparmor(self):
+        """AppArmor unconfined for the container, by the annotation naming it (the default profile denies /sys/fs/bpf writes)"""
+        ann = self.ds["spec"]["template"]["metadata"].get("annotations") or {}
+        prefix = "container.apparmor.security.beta.kubernetes.io/"
+        names = {k[len(prefix):]: v for k, v in ann.items() if k.startswith(prefix)}
+        self.assertEqual(names, {self.c["name"]: "unconfined"},
+                         "AppArmor annotations %s do not name container %s" % (names, self.c["name"]))
+        for sc in (self.pod.get("securityContext") or {}, self.c.get("securityContext") or {}):
+            self.assertNotIn("appArmorProfile", sc, "both the field and the annotation")
+
     def test_daemonset_flags_accepted(self):
         """DaemonSet: every flag is in xredird --help and the binary accepts args+values"""
         # parse_argv (setUpClass) already matched every flag exactly.
