@@ -91,6 +91,17 @@ check "dpkg-buildpackage -us -uc -b builds from a copy of the tree" \
 	env -C "$SRC" XR_COMMIT="$COMMIT" dpkg-buildpackage -us -uc -b
 VERSION=$(dpkg-parsechangelog -l debian/changelog -S Version)
 UPSTREAM=${VERSION%-*}
+# One release number: the image's default VERSION (and through it the
+# manifests' tag, tests/deploy) is the changelog's.
+same_release() {
+	local img
+	img=$(sed -n 's/^ARG VERSION=//p' deploy/Dockerfile)
+	[ "$img" = "$UPSTREAM" ] || {
+		echo "deploy/Dockerfile ARG VERSION=$img, debian/changelog $UPSTREAM"
+		return 1
+	}
+}
+check "deploy/Dockerfile's VERSION is debian/changelog's ($UPSTREAM)" same_release
 ARCH=$(dpkg --print-architecture)
 DEB=$TMP/src/${PKG}_${VERSION}_$ARCH.deb
 CHANGES=$TMP/src/${PKG}_${VERSION}_$ARCH.changes
