@@ -357,10 +357,6 @@ static void control(struct out *o, const struct xr_maps *m)
 	     "always 1; the labels say which build is running");
 	put(o, "xredir_build_info{version=\"%s\",commit=\"%s\"} 1\n",
 	    xr_version, xr_commit);
-	head(o, "xredir_start_time_seconds", "gauge",
-	     "start time since the epoch");
-	put(o, "xredir_start_time_seconds %llu\n",
-	    (unsigned long long)st->started_unix);
 }
 
 /* The boot time, seconds since the epoch (/proc/stat btime), or 0. */
