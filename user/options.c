@@ -124,6 +124,11 @@ const struct opt_def opt_table[] = {
 		      tcp.header_timeout_ms,
 		      "close connections with an incomplete head", .min = 1,
 		      .max = 3600),
+	DEFINE_OPTION("cookie-secret-file", 0, "FILE", OPT_STRING,
+		      cookie_secret_file,
+		      "SYN-cookie secret, 32 hex digits (openssl rand -hex "
+		      "16): nodes sharing it finish each other's handshakes; "
+		      "default: random per start"),
 	DEFINE_OPTION("grace", 0, "SEC", OPT_SECONDS, grace_ms,
 		      "on SIGTERM, finish open connections for up to SEC; a "
 		      "second signal stops at once",

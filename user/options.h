@@ -46,6 +46,7 @@ struct options {
 	const char *default_target; /* NULL: not given (DEFAULT_TARGET) */
 	const char *rewrite_target; /* NULL: not given (DEFAULT_REWRITE) */
 	const char *metrics_listen;
+	const char *cookie_secret_file; /* NULL: a random secret per start */
 	struct xr_cidr match[MAX_MATCH_IPS];
 	uint32_t n_match;
 	uint32_t queues; /* 0: all */

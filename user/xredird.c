@@ -37,6 +37,7 @@
 #include "log.h"
 #include "options.h"
 #include "rules.h"
+#include "secret.h"
 #include "watch.h"
 #include "worker.h"
 
@@ -586,6 +587,24 @@ static void main_loop(struct daemon *d, int sigfd)
 		unplug_sockets(d);
 }
 
+/* The SYN-cookie secret: the fleet's file, else random for this start. */
+static int load_secret(const struct options *o, struct siphash_key *secret)
+{
+	char why[PATH_MAX + 128];
+
+	if (!o->cookie_secret_file) {
+		if (getrandom(secret, sizeof(*secret), 0) == sizeof(*secret))
+			return 0;
+		log_err("getrandom_failed", LOG_STR("err", strerror(errno)));
+		return -1;
+	}
+	if (!xr_secret_load(o->cookie_secret_file, secret, why, sizeof(why)))
+		return 0;
+	log_err("cookie_secret_rejected",
+		LOG_STR("file", o->cookie_secret_file), LOG_STR("reason", why));
+	return -1;
+}
+
 static int run(struct daemon *d, int sigfd)
 {
 	struct options *o = d->o;
@@ -600,10 +619,8 @@ static int run(struct daemon *d, int sigfd)
 	if (o->queues && o->queues < d->nq)
 		d->nq = o->queues;
 	o->tcp.mtu = (uint16_t)interface_mtu(o->ifname);
-	if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret)) {
-		log_err("getrandom_failed", LOG_STR("err", strerror(errno)));
+	if (load_secret(o, &secret))
 		return 1;
-	}
 	d->iface_lock = take_iface_lock(o->ifname);
 	if (d->iface_lock < 0 ||
 	    xr_pin_dir(pin_dir, sizeof(pin_dir), o->bpffs, o->ifname) ||

@@ -9,7 +9,7 @@
 #     (tests/robust/rawclient.c),
 #   - scripted raw connections (tests/robust/rawclient.py): RFC 5961, zero
 #     window, tiny MSS, odd options, data on SYN, a 1-byte-segment head,
-#     closing,
+#     closing, a handshake the next daemon finishes (--cookie-secret-file),
 #   - kernel-socket clients (tests/e2e/robust.py): keep-alive load,
 #     slowloris, idle keep-alive, table full, a client that stops reading,
 #
@@ -713,4 +713,33 @@ test_17_table_full() {
 	[ "$tf" -ge 1 ] || { why "table_full +$tf"; return 1; }
 	echo "4 flows held, the 5th connection reset cleanly ($(jget "$out" extra) after" \
 		"$(jget "$out" extra_s)s, table_full +$tf), the 4 still answer; capture clean"
+}
+
+# --cookie-secret-file: a SYN answered by one daemon, the final ACK (with
+# a request) to the next one, as after a restart or when ECMP moves a flow
+# to another node of the fleet.
+test_18_cookie_secret_file() {
+	need "$PYTHON" || return 1
+	local key=$E2E_WORK/t18.key bad=$E2E_WORK/t18.bad st=$E2E_WORK/t18.state
+	"$PYTHON" -c 'import secrets; print(secrets.token_hex(16))' >"$key" || return 1
+	d_stop 10 && d_start -m --cookie-secret-file "$key" || return 1
+	raw --state "$st" handshake-begin || return 1
+	d_stop 10 && d_start -m --cookie-secret-file "$key" || return 1
+	raw --state "$st" handshake-finish || return 1
+	local shared
+	shared=$(raw_summary)
+	# Without the file, each start has its own secret.
+	raw --state "$st" handshake-begin || return 1
+	d_stop 10 && d_start -m || return 1
+	raw --state "$st" handshake-finish-refused || return 1
+	local own
+	own=$(raw_summary)
+	# A file that is not a secret: no start, and the log says why.
+	head -c 31 "$key" >"$bad"
+	d_stop 10 || return 1
+	d_start -m --cookie-secret-file "$bad" 2>/dev/null && { why "started with a 31-digit secret"; return 1; }
+	grep -q "msg=cookie_secret_rejected file=$bad reason=\"want 32 hex digits (e.g. from: openssl rand -hex 16), found 31 characters\"" "$D_LOG" ||
+		{ why "no cookie_secret_rejected line: $(tail -n 2 "$D_LOG")"; return 1; }
+	d_start -m "${XR_ARGS[@]}" || return 1
+	echo "shared secret across a restart: $shared; own secrets: $own; a 31-digit file refused with its reason"
 }

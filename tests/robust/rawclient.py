@@ -19,6 +19,7 @@ and exits 1 if any failed. SCENARIO "all" runs every one.
 """
 
 import argparse
+import json
 import os
 import random
 import select
@@ -853,6 +854,58 @@ def sc_stale_handshake_ack(link):
     )
 
 
+# A handshake split across two daemons (a restart, or ECMP moving the
+# flow): the SYN to one, the final ACK with a request to the next. The
+# state between the two runs of this script is in --state FILE.
+STATE = {"file": None}
+
+
+def handshake_state():
+    check(STATE["file"], "--state FILE is needed")
+    with open(STATE["file"]) as f:
+        return json.load(f)
+
+
+@scenario
+def sc_handshake_begin(link):
+    c = Conn(link, "begin")
+    c.mss = 1460
+    c.snd_nxt = seq_add(c.isn, 1)
+    link.send(c.sport, c.isn, 0, SYN, WINDOW_MAX, opt_mss(1460))
+    sa = c.expect_synack()
+    check(STATE["file"], "--state FILE is needed")
+    with open(STATE["file"], "w") as f:
+        json.dump({"sport": c.sport, "isn": c.isn, "srv_isn": sa.seq}, f)
+    return "SYN-ACK from port %u, cookie %08x; no ACK sent" % (c.sport, sa.seq)
+
+
+def finish(link):
+    st = handshake_state()
+    c = Conn(link, "finish")
+    c.sport, c.isn, c.srv_isn, c.mss = st["sport"], st["isn"], st["srv_isn"], 1460
+    c.snd_nxt = seq_add(c.isn, 1)
+    c.rcv_nxt = seq_add(c.srv_isn, 1)
+    return c
+
+
+@scenario
+def sc_handshake_finish(link):
+    c = finish(link)
+    r = c.get("/v2/finished-elsewhere")
+    c.tx(RST | ACK)
+    return "the request on the final ACK was answered: %s" % r["status"]
+
+
+@scenario
+def sc_handshake_finish_refused(link):
+    c = finish(link)
+    c.send_data(c.request("/v2/refused"))
+    s = c.link.recv(c.sport, 1.0)
+    check(s is not None, "no answer to a final ACK with a cookie of another secret")
+    check(s.flags & RST, "a cookie of another secret was accepted: %r" % s)
+    return "reset (%s)" % flag_str(s.flags)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--iface", required=False)
@@ -863,6 +916,7 @@ def main():
     p.add_argument("--target", default="https://k8s.gcr.io")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--list", action="store_true")
+    p.add_argument("--state", help="handshake-begin/-finish: the file between runs")
     p.add_argument("scenarios", nargs="*")
     a = p.parse_args()
     names = [n for n, _ in SCENARIOS]
@@ -873,6 +927,7 @@ def main():
         p.error("--iface, --dst-mac and at least one SCENARIO are needed")
     if a.seed is not None:
         random.seed(a.seed)
+    STATE["file"] = a.state
     want = names if a.scenarios == ["all"] else a.scenarios
     for n in want:
         if n not in names:

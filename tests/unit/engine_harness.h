@@ -30,6 +30,7 @@ struct harness {
 	uint32_t nout;
 	bool tx_exhausted; /* alloc fails while set */
 	uint64_t now;
+	const struct siphash_key *key; /* NULL: the harnesses' shared one */
 };
 
 /* One simulated client connection. */
@@ -97,8 +98,8 @@ static inline int h_start(struct harness *h)
 	h->now = 1000000;
 	http_target_init(&h->targets[0], h_url0, sizeof(h_url0) - 1, 302);
 	http_target_init(&h->targets[1], h_url1, sizeof(h_url1) - 1, 302);
-	if (tcp_engine_init(&h->e, &h->cfg, &h->lim, &key, &tx, h_target, h,
-			    h->now))
+	if (tcp_engine_init(&h->e, &h->cfg, &h->lim, h->key ? h->key : &key,
+			    &tx, h_target, h, h->now))
 		return -1;
 	tcp_set_wallclock(&h->e, 784111777); /* Sun, 06 Nov 1994 08:49:37 */
 	return 0;

@@ -122,6 +122,53 @@ TEST(cookie_ack_creates_flow_bad_cookie_gets_rst)
 	tcp_engine_free(&h.e);
 }
 
+/* --cookie-secret-file: a node that shares the secret finishes a
+ * handshake another node began (ECMP moved the flow); one that does not
+ * resets it. */
+TEST(handshake_finished_by_a_node_sharing_the_secret)
+{
+	static const struct siphash_key other_key = { 1, 2 };
+	static const char req[] = GET("/");
+	static struct harness peer, stranger;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&peer));
+	h_conn_init(&c, 4, 40015);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	REQUIRE(p.flags == (TCP_SYN | TCP_ACK));
+	c.rcv = p.seq + 1;
+	h_send_seg(&peer, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(peer.nout == 1);
+	REQUIRE(!h_parse(&peer, 0, &c, &p));
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_MEM(p.payload, expect_root, sizeof(expect_root) - 1);
+	CHECK_EQ(peer.e.stats[TCP_STAT_cookies_ok], 1);
+	CHECK_EQ(peer.e.ft.count, 1);
+	CHECK_EQ(flows(), 0);
+
+	memset(&stranger, 0, sizeof(stranger));
+	h_config(&stranger);
+	stranger.key = &other_key;
+	REQUIRE(!h_start(&stranger));
+	h_conn_init(&c, 4, 40016);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + 1;
+	h_send_seg(&stranger, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(stranger.nout == 1);
+	REQUIRE(!h_parse(&stranger, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(stranger.e.stats[TCP_STAT_cookies_bad], 1);
+	CHECK_EQ(stranger.e.ft.count, 0);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&peer.e);
+	tcp_engine_free(&stranger.e);
+}
+
 TEST(one_request_one_segment)
 {
 	static const char req[] = GET("/");
