@@ -150,7 +150,8 @@ static uint64_t cpu_ns(void)
 
 static void die(const char *what)
 {
-	fprintf(stderr, "tls_bench (%s): %s\n", tls_name(), what);
+	fprintf(stderr, "tls_bench (%s): %s%s%s\n", tls_name(), what,
+		*tls_error() ? ": " : "", tls_error());
 	exit(1);
 }
 
@@ -283,12 +284,13 @@ static struct tls_ep *server(const struct conf *cf, int rsa)
 }
 
 static struct tls_ep *client(const struct conf *cf, int rsa, int tls12,
-			     const char *suite)
+			     const char *suite, int h2_only)
 {
 	struct tls_opts o = {
 		.ca = rsa ? cf->rsa_cert : cf->ec_cert,
 		.tls12_only = tls12,
 		.suite = suite,
+		.h2_only = h2_only,
 	};
 	struct tls_ep *ep = tls_client(&o);
 
@@ -317,7 +319,7 @@ static void bench_handshakes(const struct conf *cf, const char *scenario,
 			     int rsa, int tls12, int resume)
 {
 	struct tls_ep *srv = server(cf, rsa);
-	struct tls_ep *cli = client(cf, rsa, tls12, "aes128gcm");
+	struct tls_ep *cli = client(cf, rsa, tls12, "aes128gcm", 0);
 	struct tls_sess *sess = NULL;
 	struct link l = { 0 };
 	unsigned long n = 0;
@@ -356,7 +358,7 @@ static void bench_keepalive(const struct conf *cf, const char *scenario,
 			    const char *suite, const char *want)
 {
 	struct tls_ep *srv = server(cf, 0);
-	struct tls_ep *cli = client(cf, 0, 0, suite);
+	struct tls_ep *cli = client(cf, 0, 0, suite, 0);
 	struct link l = { 0 };
 	unsigned long n = 0;
 	uint64_t t0;
@@ -385,7 +387,7 @@ static void bench_keepalive(const struct conf *cf, const char *scenario,
 static void bench_memory(const struct conf *cf)
 {
 	struct tls_ep *srv = server(cf, 0);
-	struct tls_ep *cli = client(cf, 0, 0, "aes128gcm");
+	struct tls_ep *cli = client(cf, 0, 0, "aes128gcm", 0);
 	struct link *l = calloc(cf->conns, sizeof(*l));
 	size_t base, hs, idle, peak = 0, before;
 	unsigned long allocs;
@@ -431,6 +433,37 @@ static void bench_memory(const struct conf *cf)
 	tls_ep_free(srv);
 }
 
+/* A client offering only h2 must get the fatal no_application_protocol
+ * alert (issue 11), in the clear since no ServerHello went out. */
+static void check_alpn(const struct conf *cf)
+{
+	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00,
+					       0x02, 0x02, 0x78 };
+	struct tls_ep *srv = server(cf, 0);
+	struct tls_ep *cli = client(cf, 0, 0, "aes128gcm", 1);
+	struct link l = { 0 };
+	int cd, sd;
+
+	link_init(&l);
+	l.c = tls_conn_new(cli, &l.s2c, &l.c2s);
+	l.s = tls_conn_new(srv, &l.c2s, &l.s2c);
+	if (!l.c || !l.s)
+		die("connection");
+	cd = tls_handshake(l.c);
+	sd = tls_handshake(l.s);
+	if (cd != 0 || sd != -1 || l.s2c.tail != sizeof(alert) ||
+	    memcmp(l.s2c.buf, alert, sizeof(alert)))
+		die("no no_application_protocol alert for an h2-only client");
+	printf("{\"lib\":\"%s\",\"scenario\":\"alpn-h2\","
+	       "\"alert\":\"no_application_protocol\"}\n",
+	       tls_name());
+	link_close(&l);
+	tls_ep_free(cli);
+	tls_ep_free(srv);
+	free(l.c2s.buf);
+	free(l.s2c.buf);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -438,7 +471,7 @@ static void usage(void)
 		"--rsa-key F\n"
 		"         [--seconds S] [--conns N] [--cpu N] [--only NAME]\n"
 		"NAME: hs13-ecdsa hs13-rsa hs12-ecdsa resume13 ka-aes128gcm "
-		"ka-chacha20 memory\n");
+		"ka-chacha20 memory alpn-h2\n");
 	exit(2);
 }
 
@@ -516,5 +549,6 @@ int main(int argc, char **argv)
 	RUN("ka-chacha20", bench_keepalive(&cf, "ka-chacha20", "chacha20",
 					   "CHACHA20POLY1305"));
 	RUN("memory", bench_memory(&cf));
+	RUN("alpn-h2", check_alpn(&cf));
 	return 0;
 }

@@ -30,6 +30,7 @@ struct tls_opts {
 	const char *ca; /* client: the trust anchor (the server's cert) */
 	int tls12_only; /* client: offer TLS 1.2 only */
 	const char *suite; /* client: "aes128gcm" or "chacha20" */
+	int h2_only; /* client: offer ALPN h2 alone, not http/1.1 */
 	int release_buffers; /* server: free record buffers when idle */
 };
 
@@ -40,6 +41,8 @@ struct tls_sess; /* a client's resumable session */
 /* Installs the allocator hooks (before any allocation) and inits. */
 int tls_init(void);
 const char *tls_name(void);
+/* Why the last handshake, read or write failed. */
+const char *tls_error(void);
 struct tls_ep *tls_server(const struct tls_opts *o);
 struct tls_ep *tls_client(const struct tls_opts *o);
 void tls_ep_free(struct tls_ep *ep);

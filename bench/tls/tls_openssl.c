@@ -27,7 +27,7 @@ struct tls_conn {
 };
 
 static BIO_METHOD *pipe_method;
-static char name[64];
+static char name[64], error[256];
 
 static int pipe_bread(BIO *b, char *buf, int len)
 {
@@ -99,6 +99,11 @@ const char *tls_name(void)
 	return name;
 }
 
+const char *tls_error(void)
+{
+	return error;
+}
+
 static int alpn_select(SSL *ssl, const unsigned char **out,
 		       unsigned char *outlen, const unsigned char *in,
 		       unsigned int inlen, void *arg)
@@ -156,6 +161,8 @@ struct tls_ep *tls_client(const struct tls_opts *o)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	int chacha = !strcmp(o->suite, "chacha20");
+	const unsigned char *alpn =
+		(const unsigned char *)(o->h2_only ? "\x02h2" : "\x08http/1.1");
 	struct tls_ep *ep;
 
 	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
@@ -167,8 +174,7 @@ struct tls_ep *tls_client(const struct tls_opts *o)
 	    !SSL_CTX_set_cipher_list(ctx, chacha ? "ECDHE+CHACHA20" :
 						   "ECDHE+AES128+AESGCM") ||
 	    !SSL_CTX_set1_groups_list(ctx, "X25519:P-256") ||
-	    SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x08http/1.1",
-				    9) ||
+	    SSL_CTX_set_alpn_protos(ctx, alpn, alpn[0] + 1u) ||
 	    !SSL_CTX_load_verify_locations(ctx, o->ca, NULL))
 		return fail(ctx);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -236,7 +242,8 @@ static int result(struct tls_conn *c, int r)
 		return r;
 	if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ)
 		return 0;
-	ERR_print_errors_fp(stderr);
+	ERR_error_string_n(ERR_peek_last_error(), error, sizeof(error));
+	ERR_clear_error();
 	return -1;
 }
 

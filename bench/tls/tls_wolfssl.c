@@ -17,7 +17,7 @@
 
 struct tls_ep {
 	WOLFSSL_CTX *ctx;
-	int server, tls12;
+	int server, tls12, h2_only;
 };
 
 struct tls_conn {
@@ -25,8 +25,8 @@ struct tls_conn {
 	struct pipe *rx, *tx;
 };
 
-static char name[64];
-static char alpn[] = "http/1.1";
+static char name[64], error[256];
+static char alpn[] = "http/1.1", h2[] = "h2";
 
 static int pipe_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
@@ -58,6 +58,11 @@ int tls_init(void)
 const char *tls_name(void)
 {
 	return name;
+}
+
+const char *tls_error(void)
+{
+	return error;
 }
 
 static struct tls_ep *ep_new(WOLFSSL_CTX *ctx, int server, int tls12)
@@ -124,6 +129,7 @@ struct tls_ep *tls_client(const struct tls_opts *o)
 						   wolfSSLv23_client_method());
 	int chacha = !strcmp(o->suite, "chacha20");
 	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1 };
+	struct tls_ep *ep;
 
 	if (!ctx)
 		return fail(ctx, "client context");
@@ -149,7 +155,10 @@ struct tls_ep *tls_client(const struct tls_opts *o)
 	    WOLFSSL_SUCCESS)
 		return fail(ctx, "trust anchor");
 	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER, NULL);
-	return ep_new(ctx, 0, o->tls12_only);
+	ep = ep_new(ctx, 0, o->tls12_only);
+	if (ep)
+		ep->h2_only = o->h2_only;
+	return ep;
 }
 
 void tls_ep_free(struct tls_ep *ep)
@@ -184,7 +193,9 @@ struct tls_conn *tls_conn_new(struct tls_ep *ep, struct pipe *rx,
 				   sizeof(HOST) - 1) != WOLFSSL_SUCCESS ||
 		    wolfSSL_check_domain_name(c->ssl, HOST) !=
 			    WOLFSSL_SUCCESS ||
-		    wolfSSL_UseALPN(c->ssl, alpn, sizeof(alpn) - 1,
+		    wolfSSL_UseALPN(c->ssl, ep->h2_only ? h2 : alpn,
+				    ep->h2_only ? sizeof(h2) - 1 :
+						  sizeof(alpn) - 1,
 				    WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) !=
 			    WOLFSSL_SUCCESS ||
 		    (!ep->tls12 &&
@@ -217,8 +228,8 @@ static int result(struct tls_conn *c, int r)
 	err = wolfSSL_get_error(c->ssl, r);
 	if (err == WOLFSSL_ERROR_WANT_READ)
 		return 0;
-	fprintf(stderr, "wolfSSL: error %d: %s\n", err,
-		wolfSSL_ERR_reason_error_string((unsigned long)err));
+	snprintf(error, sizeof(error), "error %d: %s", err,
+		 wolfSSL_ERR_reason_error_string((unsigned long)err));
 	return -1;
 }
 
