@@ -2,7 +2,9 @@
 # make bench-tls: OpenSSL 3.0 against wolfSSL 5.5 as xredir's TLS library
 # (issue 11), server cost only, over memory pipes on one CPU. Interleaved:
 # every scenario runs once per library, in alternating order, REPEATS
-# times; the table shows medians. See bench/tls/README.md.
+# times; the table shows medians, and the ratio is the median (and range)
+# of the ratios of runs made back to back, which the drifting load of a
+# shared machine affects less. See bench/tls/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/bench
@@ -79,22 +81,24 @@ w = 52
 print(f"\nTLS server cost per CPU second, server calls only, CPU {cpu}; "
       f"median of {reps} interleaved runs of {secs} s server CPU each "
       f"(spread = (max-min)/median)")
-print(f"{'':{w}} " + " ".join(f"{l:>24}" for l in libs) + f" {libs[1].split()[0] + '/' + libs[0].split()[0]:>16}")
+print(f"{'':{w}} " + " ".join(f"{l:>24}" for l in libs)
+      + f" {libs[1].split()[0] + '/' + libs[0].split()[0] + ' (paired)':>22}")
 def ratio(scen, key):
     pairs = {}
     for r in rows:
         if r["scenario"] == scen:
             pairs.setdefault(r["repeat"], {})[r["lib"]] = r[key]
-    return statistics.median(p[libs[1]] / p[libs[0]] for p in pairs.values())
+    v = [p[libs[1]] / p[libs[0]] for p in pairs.values()]
+    return f"{statistics.median(v):.2f}x ({min(v):.2f}-{max(v):.2f})"
 
 for scen, label in timed:
     cells = [cell(l, scen, "per_s") for l in libs]
     print(f"{label:{w}} " + " ".join(f"{m:>14,.0f} ({s:4.1f}%) " for m, s in cells)
-          + f" {ratio(scen, 'per_s'):>15.2f}x")
+          + f" {ratio(scen, 'per_s'):>22}")
 for key, label in memory:
     cells = [cell(l, "memory", key) for l in libs]
     print(f"{label:{w}} " + " ".join(f"{m:>14,.0f}         " for m, s in cells)
-          + f" {cells[1][0] / cells[0][0]:>15.2f}x")
+          + f" {cells[1][0] / cells[0][0]:>21.2f}x")
 neg = {(r["scenario"], r["lib"]): r["negotiated"] for r in rows if "negotiated" in r}
 print("\nnegotiated, as each server saw it:")
 for scen, _ in timed:
