@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 BIN=build/bench
 REPEATS=${REPEATS:-7}
 SECONDS_EACH=${TLS_SECONDS:-0.4}
-# Every run's JSON line, kept for a second look at the noise.
-RESULTS=$BIN/tls_results.json
+# Every run's JSON line, kept for a second look at the noise, and the
+# table as Markdown, beside the other benchmarks' results.
+OUT=${OUT:-bench-results}
+RESULTS=$OUT/tls.json
 CPU=${CPU:-$(($(nproc) - 1))}
 SCENARIOS=(hs13-ecdsa hs13-rsa hs12-ecdsa resume13 ka-aes128gcm ka-chacha20 memory alpn-h2)
 LIBS=(openssl wolfssl)
@@ -29,6 +31,7 @@ openssl ecparam -name prime256v1 -out "$tmp/p256.pem"
 cert ec "ec:$tmp/p256.pem"
 cert rsa rsa:2048
 
+mkdir -p "$OUT"
 : >"$RESULTS"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
@@ -47,7 +50,7 @@ for ((r = 0; r < REPEATS; r++)); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$RESULTS" "$REPEATS" "$SECONDS_EACH" "$CPU" \
+report=$(python3 - "$RESULTS" "$REPEATS" "$SECONDS_EACH" "$CPU" \
 	"$load_before" "$load_after" "$(($(date +%s) - start))" <<'PY'
 import json, statistics, sys
 path, reps, secs, cpu, lb, la, wall = sys.argv[1:]
@@ -109,3 +112,7 @@ print("ALPN, a client offering only h2 gets the fatal no_application_protocol "
 print(f"load average before {lb}, after {la} (a busy 2-core machine: "
       f"compare columns, not absolute figures); {wall} s")
 PY
+)
+echo "$report"
+# shellcheck disable=SC2016 # Markdown's fence, not an expansion
+printf '```\n%s\n```\n' "$report" >"$OUT/tls.md"
