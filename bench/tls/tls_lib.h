@@ -32,7 +32,15 @@ struct tls_opts {
 	const char *suite; /* client: "aes128gcm" or "chacha20" */
 	int h2_only; /* client: offer ALPN h2 alone, not http/1.1 */
 	int release_buffers; /* server: free record buffers when idle */
+	/* Server: the ticket key every node of a fleet shares (from a file,
+	 * rotated), given to the library's ticket key callback. */
+	const unsigned char *ticket_key;
 };
+
+/* A ticket key: its name, then 64 secret bytes (each library takes the
+ * keys its ticket format needs from them). */
+#define TICKET_NAME_LEN 16
+#define TICKET_KEY_LEN (TICKET_NAME_LEN + 64)
 
 struct tls_ep; /* a configured server or client (SSL_CTX, WOLFSSL_CTX) */
 struct tls_conn; /* one connection (SSL, WOLFSSL) */

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "tls_lib.h"
@@ -27,6 +30,7 @@ struct tls_conn {
 };
 
 static BIO_METHOD *pipe_method;
+static EVP_CIPHER *ticket_cipher;
 static char name[64], error[256];
 
 static int pipe_bread(BIO *b, char *buf, int len)
@@ -89,6 +93,9 @@ int tls_init(void)
 	    !BIO_meth_set_write(pipe_method, pipe_bwrite) ||
 	    !BIO_meth_set_ctrl(pipe_method, pipe_bctrl))
 		return -1;
+	ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	if (!ticket_cipher)
+		return -1;
 	snprintf(name, sizeof(name), "OpenSSL %s",
 		 OpenSSL_version(OPENSSL_VERSION_STRING));
 	return 0;
@@ -119,6 +126,40 @@ static int alpn_select(SSL *ssl, const unsigned char **out,
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* OpenSSL's ticket format: AES-256-CBC and HMAC-SHA256 with the shared
+ * key; a ticket under another key name gets a full handshake. */
+static int ticket_key_cb(SSL *ssl, unsigned char key_name[16],
+			 unsigned char *iv, EVP_CIPHER_CTX *cipher,
+			 EVP_MAC_CTX *mac, int enc)
+{
+	const unsigned char *key = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const unsigned char *secret = key + TICKET_NAME_LEN;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+						  (void *)(secret + 32), 32),
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (enc) {
+		memcpy(key_name, key, TICKET_NAME_LEN);
+		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(ticket_cipher)) !=
+			    1 ||
+		    !EVP_EncryptInit_ex(cipher, ticket_cipher, NULL, secret,
+					iv) ||
+		    !EVP_MAC_CTX_set_params(mac, params))
+			return -1;
+		return 1;
+	}
+	if (memcmp(key_name, key, TICKET_NAME_LEN))
+		return 0;
+	if (!EVP_DecryptInit_ex(cipher, ticket_cipher, NULL, secret, iv) ||
+	    !EVP_MAC_CTX_set_params(mac, params))
+		return -1;
+	return 1;
+}
+
 static struct tls_ep *fail(SSL_CTX *ctx)
 {
 	ERR_print_errors_fp(stderr);
@@ -127,8 +168,8 @@ static struct tls_ep *fail(SSL_CTX *ctx)
 }
 
 /* What issue 11 asks of the server: TLS 1.2 and 1.3, AEAD suites only,
- * stateless tickets and no session cache, ALPN http/1.1, no 0-RTT (the
- * default), no renegotiation. */
+ * stateless tickets under a shared key and no session cache, ALPN
+ * http/1.1, no 0-RTT (the default), no renegotiation. */
 struct tls_ep *tls_server(const struct tls_opts *o)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -149,6 +190,9 @@ struct tls_ep *tls_server(const struct tls_opts *o)
 	if (o->release_buffers)
 		SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	if (!SSL_CTX_set_app_data(ctx, (void *)o->ticket_key) ||
+	    !SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb))
+		return fail(ctx);
 	ep = calloc(1, sizeof(*ep));
 	if (!ep)
 		return fail(ctx);

@@ -9,6 +9,8 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/openssl/rand.h>
+#include <wolfssl/wolfcrypt/chacha20_poly1305.h>
 #include <wolfssl/wolfcrypt/memory.h>
 
 #include "tls_lib.h"
@@ -81,6 +83,38 @@ static struct tls_ep *ep_new(WOLFSSL_CTX *ctx, int server, int tls12)
 	return ep;
 }
 
+/* The callback encrypts the ticket itself: ChaCha20-Poly1305 with the
+ * shared key, the key name and IV authenticated with it. A ticket under
+ * another key name gets a full handshake. */
+static int ticket_key_cb(WOLFSSL *ssl, unsigned char key_name[16],
+			 unsigned char iv[16], unsigned char mac[32], int enc,
+			 unsigned char *ticket, int len, int *out, void *ctx)
+{
+	const unsigned char *key = ctx;
+	unsigned char aad[TICKET_NAME_LEN + WOLFSSL_TICKET_IV_SZ];
+
+	(void)ssl;
+	if (enc) {
+		memcpy(key_name, key, TICKET_NAME_LEN);
+		if (wolfSSL_RAND_bytes(iv, WOLFSSL_TICKET_IV_SZ) != 1)
+			return WOLFSSL_TICKET_RET_FATAL;
+	} else if (memcmp(key_name, key, TICKET_NAME_LEN)) {
+		return WOLFSSL_TICKET_RET_REJECT;
+	}
+	memcpy(aad, key_name, TICKET_NAME_LEN);
+	memcpy(aad + TICKET_NAME_LEN, iv, WOLFSSL_TICKET_IV_SZ);
+	if (enc ? wc_ChaCha20Poly1305_Encrypt(key + TICKET_NAME_LEN, iv, aad,
+					      sizeof(aad), ticket, (word32)len,
+					      ticket, mac) :
+		  wc_ChaCha20Poly1305_Decrypt(key + TICKET_NAME_LEN, iv, aad,
+					      sizeof(aad), ticket, (word32)len,
+					      mac, ticket))
+		return enc ? WOLFSSL_TICKET_RET_FATAL :
+			     WOLFSSL_TICKET_RET_REJECT;
+	*out = len;
+	return WOLFSSL_TICKET_RET_OK;
+}
+
 static struct tls_ep *fail(WOLFSSL_CTX *ctx, const char *what)
 {
 	fprintf(stderr, "wolfSSL: %s failed\n", what);
@@ -89,8 +123,8 @@ static struct tls_ep *fail(WOLFSSL_CTX *ctx, const char *what)
 }
 
 /* The same server as the OpenSSL backend: TLS 1.2 and 1.3, AEAD suites
- * only, stateless tickets (the library's default ticket key) and no
- * session cache, ALPN http/1.1 per connection; this build has no 0-RTT. */
+ * only, stateless tickets under a shared key and no session cache, ALPN
+ * http/1.1 per connection; this build has no 0-RTT. */
 struct tls_ep *tls_server(const struct tls_opts *o)
 {
 	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
@@ -118,6 +152,11 @@ struct tls_ep *tls_server(const struct tls_opts *o)
 	    wolfSSL_CTX_use_PrivateKey_file(
 		    ctx, o->key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
 		return fail(ctx, "certificate");
+	if (wolfSSL_CTX_set_TicketEncCb(ctx, ticket_key_cb) !=
+		    WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_TicketEncCtx(ctx, (void *)o->ticket_key) !=
+		    WOLFSSL_SUCCESS)
+		return fail(ctx, "ticket key callback");
 	wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
 	return ep_new(ctx, 1, 0);
 }
