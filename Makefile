@@ -71,7 +71,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test package-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine ceiling fmt fmt-check clean
+.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test package-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine bench-tls ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
@@ -306,8 +306,26 @@ $(BUILD)/bench_engine: bench/bench_engine.c $(CORE_OBJS)
 bench-engine: $(BUILD)/bench_engine
 	./scripts/bench_engine.sh
 
+# OpenSSL against wolfSSL as the engine's TLS library (issue 11), over
+# memory pipes: bench/tls/README.md. One binary per library (they export
+# clashing symbols); not part of make test.
+TLS_BENCH_DEPS := bench/tls/tls_bench.c bench/tls/tls_lib.h
+
+$(BUILD)/bench/tls_bench_%: bench/tls/tls_%.c $(TLS_BENCH_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibench/tls bench/tls/tls_bench.c $< -o $@ \
+		$(TLS_LIBS_$*)
+
+TLS_LIBS_openssl = $(shell pkg-config --libs libssl libcrypto)
+TLS_LIBS_wolfssl = $(shell pkg-config --libs wolfssl)
+TLS_BENCH := $(BUILD)/bench/tls_bench_openssl $(BUILD)/bench/tls_bench_wolfssl
+
+bench-tls: deps
+	$(MAKE) $(TLS_BENCH)
+	./scripts/bench_tls.sh
+
 FMT_FILES = bpf/*.c bpf/*.h user/*.c user/*.h user/*/*.c user/*/*.h \
-	tests/*/*.c tests/*/*.h
+	tests/*/*.c tests/*/*.h bench/tls/*.c bench/tls/*.h
 
 fmt:
 	clang-format -i $(FMT_FILES)

@@ -18,6 +18,8 @@ REST=(
 	nginx-light hey procps psmisc util-linux iputils-ping yamllint prometheus
 	# the Debian package and its test (tests/package)
 	dpkg-dev debhelper fakeroot lintian man-db groff-base bash-completion
+	# TLS libraries compared for the engine's TLS (make bench-tls)
+	libssl-dev libwolfssl-dev openssl
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
 )
