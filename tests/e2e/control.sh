@@ -688,7 +688,7 @@ test_06_restart_state() {
 	d_stop 10 || return 1
 	# A change while no daemon runs is accepted, and says it will not last.
 	note=$(ctl rule add fd77::3/128 p1 2>&1) || { why "change while stopped: $note"; return 1; }
-	grep -q "note: xredird is not running; its next start replaces the rules and targets with its flags and config file" <<<"$note" ||
+	grep -q "note: xredird is not running; its next start replaces the rules, targets and service addresses with its flags and config file" <<<"$note" ||
 		{ why "no note for a change while stopped: '$note'"; return 1; }
 	# The operator rolls out MATCH_IP=10.77.0.3: only the flags' state.
 	xc_start --match-ip 10.77.0.3 || return 1
