@@ -1045,8 +1045,8 @@ static int cmd_version(struct ctl *c, int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "status", NULL, cmd_status, "status [--json]",
-	  "interface, modes, queues, rules, targets, map memory, uptime, "
-	  "config reload result" },
+	  "interface, modes, queues, rules, targets, service addresses, map "
+	  "memory, uptime, config reload result" },
 	{ "stats", NULL, cmd_stats, "stats [--json]",
 	  "XDP counters (summed over CPUs) and responder counters (summed "
 	  "over queues)" },
