@@ -967,7 +967,8 @@ POD_PID=
 
 # pod_up DIR: the pod namespace behind the server (which forwards), its
 # server on the port answering /pod.txt with "pod", the client's routes to
-# it via the server. Returns once the server namespace gets the file.
+# it via the server. Returns once the client gets the file in both
+# families (neighbours resolved, before any daemon runs).
 pod_up() {
 	local w=$1 i
 	pod_down
@@ -990,10 +991,12 @@ pod_up() {
 		--directory "$w/www" >"$w/pod.log" 2>&1 &
 	POD_PID=$!
 	for ((i = 0; i < 100; i++)); do
-		[ "$(srv curl -s -m 1 "http://$POD4:$PORT/pod.txt" 2>/dev/null)" = pod ] && return 0
-		sleep 0.05
+		[ "$(cli curl -s -m 1 "http://$POD4:$PORT/pod.txt" 2>/dev/null)" = pod ] &&
+			[ "$(cli curl -sg -m 1 "http://[$POD6]:$PORT/pod.txt" 2>/dev/null)" = pod ] &&
+			return 0
+		sleep 0.1
 	done
-	why "the pod's server does not answer: $(tail -n 2 "$w/pod.log")"
+	why "the pod's server does not answer the client: $(tail -n 2 "$w/pod.log")"
 	return 1
 }
 
