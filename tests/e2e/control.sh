@@ -991,8 +991,8 @@ pod_up() {
 		--directory "$w/www" >"$w/pod.log" 2>&1 &
 	POD_PID=$!
 	for ((i = 0; i < 100; i++)); do
-		[ "$(cli curl -s -m 1 "http://$POD4:$PORT/pod.txt" 2>/dev/null)" = pod ] &&
-			[ "$(cli curl -sg -m 1 "http://[$POD6]:$PORT/pod.txt" 2>/dev/null)" = pod ] &&
+		[ "$(get "http://$POD4:$PORT/pod.txt" -m 1)" = "200 pod" ] &&
+			[ "$(get "http://[$POD6]:$PORT/pod.txt" -m 1)" = "200 pod" ] &&
 			return 0
 		sleep 0.1
 	done
@@ -1013,10 +1013,15 @@ pod_down() {
 	return 0
 }
 
-# get URL: "STATUS BODY" of a GET from the client namespace.
+# get URL [CURL-ARGS]: "STATUS BODY" of a GET from the client's own address
+# (earlier tests leave addresses on the client that the server cannot route
+# back to).
 get() {
-	local code
-	code=$(cli curl -sS -g -m 5 -o "$E2E_WORK/get.body" -w '%{http_code}' "$1" 2>&1)
+	local code src=$XR_CLI_IP4 url=$1
+	shift
+	[[ "$url" == *\[* ]] && src=$XR_CLI_IP6
+	code=$(cli curl -sS -g -m 5 --interface "$src" "$@" -o "$E2E_WORK/get.body" \
+		-w '%{http_code}' "$url" 2>&1)
 	echo "$code $(cat "$E2E_WORK/get.body" 2>/dev/null)"
 }
 
