@@ -77,4 +77,16 @@ XR_LPM_MAP(xr_rules4_b, struct xr_lpm4_key);
 XR_LPM_MAP(xr_rules6_a, struct xr_lpm6_key);
 XR_LPM_MAP(xr_rules6_b, struct xr_lpm6_key);
 
+#define XR_VIP_MAP(name, keytype)                    \
+	struct {                                     \
+		__uint(type, BPF_MAP_TYPE_HASH);     \
+		__uint(max_entries, XR_MAX_VIPS);    \
+		__type(key, keytype);                \
+		__type(value, struct xr_vip_val);    \
+		__uint(pinning, LIBBPF_PIN_BY_NAME); \
+	} name SEC(".maps")
+
+XR_VIP_MAP(xr_vip4, struct xr_vip4_key);
+XR_VIP_MAP(xr_vip6, struct xr_vip6_key);
+
 #endif /* XREDIR_MAPS_H */

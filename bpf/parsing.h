@@ -59,11 +59,12 @@ struct vlan_hdr {
 };
 
 /*
- * Ethernet plus one 802.1Q/802.1ad tag; returns the EtherType. A second tag
- * (QinQ) is parsed through, but the engine only answers single-tagged
- * frames, so it makes the frame unservable.
+ * Ethernet plus one 802.1Q/802.1ad tag; returns the EtherType and the
+ * header. A second tag (QinQ) is parsed through, but the engine only
+ * answers single-tagged frames, so it makes the frame unservable.
  */
-static __always_inline int parse_eth(struct cursor *c, __u16 *proto, __u8 *why)
+static __always_inline int parse_eth(struct cursor *c, struct ethhdr **out,
+				     __u16 *proto, __u8 *why)
 {
 	struct ethhdr *eth = c->pos;
 	struct vlan_hdr *vlan;
@@ -89,7 +90,18 @@ static __always_inline int parse_eth(struct cursor *c, __u16 *proto, __u8 *why)
 		}
 	}
 	*proto = type;
+	*out = eth;
 	return 0;
+}
+
+/* Whether a destination MAC is this one: a broadcast or multicast one
+ * (the I/G bit) never is, whatever mine holds. */
+static __always_inline int eth_is_mine(const __u8 *dst, const __u8 *mine)
+{
+	if (dst[0] & 1)
+		return 0;
+	return !((dst[0] ^ mine[0]) | (dst[1] ^ mine[1]) | (dst[2] ^ mine[2]) |
+		 (dst[3] ^ mine[3]) | (dst[4] ^ mine[4]) | (dst[5] ^ mine[5]));
 }
 
 /*
@@ -160,7 +172,8 @@ static __always_inline int ipv6_is_ext(__u8 next)
  * chain make the frame unservable. A later fragment, AH, ESP, No Next
  * Header or any other upper-layer protocol is not ours (IPsec reaches a
  * socket only under a security association the administrator set up). A
- * chain longer than IPV6_WALK_MAX hides the port: dropped.
+ * chain longer than IPV6_WALK_MAX hides the port: dropped. *out is set
+ * once the fixed header is valid, dropped or not.
  */
 static __always_inline int parse_ipv6(struct cursor *c, struct ipv6hdr **out,
 				      __u8 *why)
@@ -176,6 +189,8 @@ static __always_inline int parse_ipv6(struct cursor *c, struct ipv6hdr **out,
 		return PARSE_BAD;
 	if (ip6->version != 6)
 		return PARSE_BAD;
+	/* Set before the walk: a drop needs the addresses too. */
+	*out = ip6;
 	next = ip6->nexthdr;
 	c->pos = ip6 + 1;
 	for (i = 0; i < IPV6_WALK_MAX; i++) {
@@ -215,7 +230,6 @@ static __always_inline int parse_ipv6(struct cursor *c, struct ipv6hdr **out,
 		unservable(why, XR_CNT_DROP_EXT_HEADER);
 		return PARSE_DROP;
 	}
-	*out = ip6;
 	return 0;
 }
 

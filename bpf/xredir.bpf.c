@@ -2,7 +2,10 @@
 /*
  * xredir XDP program: steer TCP segments for the service port into the
  * AF_XDP socket of the receive queue they arrived on, with the rule lookup
- * for the source address done here and handed over in XDP metadata.
+ * for the source address done here and handed over in XDP metadata. Only
+ * segments for this host are ours: to the interface's MAC and to a service
+ * address (xr_vip4/xr_vip6, or any with xr_ctl.vip_any); the rest (pods
+ * routed through the node, other hosts' frames) is the kernel's.
  * TCP to the port that the engine cannot serve (fragments, unusual IPv6
  * extension headers, QinQ) is dropped rather than left to the kernel's
  * socket on the same port. Everything else passes to the kernel untouched.
@@ -43,34 +46,26 @@ static __always_inline int drop(enum xr_counter idx)
 	return XDP_DROP;
 }
 
-static __always_inline __u32 active_set(void)
-{
-	__u32 key = 0;
-	struct xr_ctl *ctl = bpf_map_lookup_elem(&xr_ctl, &key);
-
-	return ctl ? ctl->active_set : 0;
-}
-
-static __always_inline __u32 lookup4(const __u8 *saddr)
+static __always_inline __u32 lookup4(__u32 set, const __u8 *saddr)
 {
 	struct xr_lpm4_key key = { .prefixlen = 32 };
 	struct xr_rule_val *val;
 
 	__builtin_memcpy(key.addr, saddr, 4);
-	if (active_set())
+	if (set)
 		val = bpf_map_lookup_elem(&xr_rules4_b, &key);
 	else
 		val = bpf_map_lookup_elem(&xr_rules4_a, &key);
 	return val ? val->target : XR_TARGET_DEFAULT;
 }
 
-static __always_inline __u32 lookup6(const __u8 *saddr)
+static __always_inline __u32 lookup6(__u32 set, const __u8 *saddr)
 {
 	struct xr_lpm6_key key = { .prefixlen = 128 };
 	struct xr_rule_val *val;
 
 	__builtin_memcpy(key.addr, saddr, 16);
-	if (active_set())
+	if (set)
 		val = bpf_map_lookup_elem(&xr_rules6_b, &key);
 	else
 		val = bpf_map_lookup_elem(&xr_rules6_a, &key);
@@ -81,6 +76,8 @@ static __always_inline __u32 lookup6(const __u8 *saddr)
 struct steer_info {
 	__u16 family;
 	__u8 saddr[16];
+	__u8 daddr[16];
+	__u8 dmac[6];
 	int has_payload;
 	__u8 why; /* see unservable() */
 };
@@ -90,6 +87,7 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 {
 	struct cursor c = { .pos = (void *)(long)ctx->data,
 			    .end = (void *)(long)ctx->data_end };
+	struct ethhdr *eth;
 	struct ipv6hdr *ip6;
 	struct tcphdr *tcp;
 	struct iphdr *ip;
@@ -99,25 +97,30 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 	__u32 l3_len;
 	int ret;
 
-	ret = parse_eth(&c, &proto, &info->why);
+	ret = parse_eth(&c, &eth, &proto, &info->why);
 	if (ret)
 		return ret;
+	__builtin_memcpy(info->dmac, eth->h_dest, 6);
 	if (proto == ETH_P_IP) {
 		ret = parse_ipv4(&c, &ip, &info->why);
 		if (ret)
 			return ret;
 		info->family = 4;
 		__builtin_memcpy(info->saddr, &ip->saddr, 4);
+		__builtin_memcpy(info->daddr, &ip->daddr, 4);
 		l3_len = bpf_ntohs(ip->tot_len);
 		l3_start = (void *)ip;
 	} else if (proto == ETH_P_IPV6) {
 		ret = parse_ipv6(&c, &ip6, &info->why);
-		if (ret)
+		if (ret && ret != PARSE_DROP)
 			return ret;
 		info->family = 6;
 		__builtin_memcpy(info->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(info->daddr, &ip6->daddr, 16);
 		l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		l3_start = (void *)ip6;
+		if (ret)
+			return ret; /* a chain that hides the port */
 	} else {
 		return PARSE_NOT_OURS;
 	}
@@ -142,31 +145,57 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 	return 0;
 }
 
+/*
+ * Why a segment to the port is not this host's (an enum xr_counter), or 0:
+ * another MAC (the reply would copy it as its source), or a destination
+ * address that is no service address (a pod's, routed through the node).
+ */
+static __always_inline __u32 not_ours(const struct xr_ctl *ctl,
+				      const struct steer_info *info)
+{
+	if (!eth_is_mine(info->dmac, ctl->mac))
+		return XR_CNT_PASS_FOREIGN_MAC;
+	if (ctl->vip_any)
+		return 0;
+	if (info->family == 4 ? !bpf_map_lookup_elem(&xr_vip4, info->daddr) :
+				!bpf_map_lookup_elem(&xr_vip6, info->daddr))
+		return XR_CNT_PASS_NOT_VIP;
+	return 0;
+}
+
 SEC("xdp")
 int xredir_xdp(struct xdp_md *ctx)
 {
 	struct steer_info info = {};
 	__u32 queue = ctx->rx_queue_index;
+	__u32 key = 0, target, why;
 	struct xr_meta *meta;
-	__u32 target;
+	struct xr_ctl *ctl;
 	void *data;
 	int ret;
 
 	ret = parse_frame(ctx, &info);
-	if (ret == PARSE_DROP)
-		return drop(info.why);
 	if (ret == PARSE_BAD)
 		return pass(XR_CNT_MALFORMED);
-	if (ret)
+	if (ret && ret != PARSE_DROP)
 		return pass(XR_CNT_PASSED);
+	ctl = bpf_map_lookup_elem(&xr_ctl, &key);
+	if (!ctl)
+		return pass(XR_CNT_PASSED);
+	why = not_ours(ctl, &info);
+	if (why)
+		return pass(why);
+	if (ret == PARSE_DROP)
+		return drop(info.why);
 	if (!bpf_map_lookup_elem(&xr_xsks, &queue))
 		return pass(XR_CNT_NO_SOCKET);
 
 	/* Only segments that may carry a request need the target. */
 	target = XR_TARGET_NONE;
 	if (info.has_payload)
-		target = info.family == 4 ? lookup4(info.saddr) :
-					    lookup6(info.saddr);
+		target = info.family == 4 ?
+				 lookup4(ctl->active_set, info.saddr) :
+				 lookup6(ctl->active_set, info.saddr);
 
 	/* Without metadata support the daemon looks the source up itself. */
 	if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {

@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 4
+#define XR_ABI_VERSION 5
 
 #define XR_DEFAULT_PORT 10000
 
@@ -25,12 +25,16 @@
 #define XR_MAP_COUNTERS "xr_counters"
 #define XR_MAP_STATUS "xr_status"
 #define XR_MAP_STATS "xr_stats"
+#define XR_MAP_VIP4 "xr_vip4"
+#define XR_MAP_VIP6 "xr_vip6"
 
 /* Rule and target capacity: bounded, sized for registry.k8s.io-like sets. */
 #define XR_MAX_RULES 65536 /* per address family and per rule set */
 #define XR_MAX_TARGETS 256
 #define XR_TARGET_NAME_MAX 32
 #define XR_TARGET_URL_MAX 256
+/* Service addresses per family: the interface's and --vip's. */
+#define XR_MAX_VIPS 1024
 
 /* Index 0 of the target array is the default target. */
 #define XR_TARGET_DEFAULT 0
@@ -67,12 +71,39 @@ struct xr_rule_val {
 };
 
 /*
+ * Service addresses (Katran's VIP maps, by exact address): only segments
+ * to one of them are steered, unless xr_ctl.vip_any. The value says who
+ * added it, for `xredirctl vip list`; the XDP program ignores it.
+ */
+struct xr_vip4_key {
+	__u8 addr[4];
+};
+
+struct xr_vip6_key {
+	__u8 addr[16];
+};
+
+enum xr_vip_origin {
+	XR_VIP_FROM_IFACE = 1, /* the interface's own address at start */
+	XR_VIP_FROM_FLAG = 2, /* --vip */
+	XR_VIP_FROM_CTL = 3, /* xredirctl vip add */
+};
+
+struct xr_vip_val {
+	__u32 origin; /* enum xr_vip_origin */
+};
+
+/*
  * The one-element control array. active_set selects which pair of LPM maps
  * the XDP program consults (0: *_a, 1: *_b); `rule load` fills the other pair
  * and flips it, so a packet sees the old rule set or the new one, never a mix.
  * targets_seq is a sequence lock over the target array: odd while a writer
  * is changing it, bumped to the next even value when done. The daemon
  * mmaps this map and refreshes its copy of the targets when it changes.
+ * mac is the interface's address, written by the daemon at start: frames
+ * for any other destination MAC (another host's on a promiscuous or
+ * bridged NIC, broadcast, multicast) pass to the kernel. vip_any steers
+ * every destination address, as before the VIP maps.
  */
 struct xr_ctl {
 	__u32 active_set;
@@ -80,6 +111,9 @@ struct xr_ctl {
 	__u32 rules_gen; /* bumped on every rule change, for observers */
 	__u32 abi_version;
 	__u32 rules_count[2]; /* active set: IPv4, IPv6 */
+	__u8 mac[6];
+	__u8 vip_any;
+	__u8 pad;
 };
 
 /* A redirect target: where matching clients are sent. */
@@ -126,6 +160,8 @@ enum xr_counter {
 	XR_CNT_DROP_FRAGMENT, /* first IPv4/IPv6 fragment (or atomic) to us */
 	XR_CNT_DROP_EXT_HEADER, /* IPv6 headers the engine does not parse */
 	XR_CNT_DROP_QINQ, /* two VLAN tags */
+	XR_CNT_PASS_FOREIGN_MAC, /* to the port, for another MAC: passed */
+	XR_CNT_PASS_NOT_VIP, /* to the port, not a service address: passed */
 	XR_CNT_MAX,
 };
 

@@ -14,8 +14,9 @@
 #   VIP 10.79.0.100 and fd79::100, port 10000: on the router an ECMP route
 #   over the nodes (net.ipv4.fib_multipath_hash_policy=1 and the IPv6 one:
 #   source and destination addresses and ports), on each node the address on
-#   lo. xredird answers from AF_XDP to the MAC the frame came from: the
-#   answers go back through the router.
+#   lo, which xredird serves as --vip (its interface's own address too). It
+#   answers from AF_XDP to the MAC the frame came from: the answers go back
+#   through the router.
 #
 # Every veth has one queue each way (AF_XDP binds queue 0). The client veth
 # has TX checksum offload off (as scripts/topology.sh does), so the segments
@@ -157,12 +158,13 @@ start_node() {
 	echo "--- $(date -u +%FT%TZ) xredird --iface $ifc --config $CONFIG $*" >>"$log"
 	setsid ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
 		"$XREDIRD" --iface "$ifc" --bpffs "$BPFFS" --config "$CONFIG" \
+		--vip "$VIP4" --vip "$VIP6" \
 		--metrics-listen "$(node_ip4 "$i"):$MPORT" "$@" \
 		>>"$log" 2>&1 </dev/null &
 	for ((n = 0; n < 200; n++)); do
 		if node_pid "$i" >/dev/null; then
-			# Answered directly on the node's own address (XDP steers
-			# the port whatever the destination).
+			# Answered directly on the node's own address (the
+			# interface's: a service address by default).
 			code=$(ip netns exec "$CLI_NS" curl -s -o /dev/null -m 1 \
 				-w '%{http_code}' "http://$(node_ip4 "$i"):$PORT/ready" \
 				2>/dev/null) || true

@@ -33,6 +33,8 @@ static int parse_match(struct options *o, const struct opt_def *d,
 		       const char *arg, FILE *err);
 static int parse_trusted(struct options *o, const struct opt_def *d,
 			 const char *arg, FILE *err);
+static int parse_vip(struct options *o, const struct opt_def *d,
+		     const char *arg, FILE *err);
 static int parse_listen(struct options *o, const struct opt_def *d,
 			const char *arg, FILE *err);
 static int parse_methods(struct options *o, const struct opt_def *d,
@@ -59,6 +61,10 @@ const struct opt_def opt_table[] = {
 		      .required = true),
 	DEFINE_OPTION("port", 'p', "N", OPT_UINT, tcp.port, "service TCP port",
 		      .min = 1, .max = 65535, .want = "a port 1..65535"),
+	DEFINE_OPTION("vip", 0, "ADDR", OPT_FUNC, vips,
+		      "also answer on this service address (e.g. one on lo), "
+		      "beside the interface's own; 'any': every address",
+		      .parse = parse_vip, .repeat = true),
 	DEFINE_OPTION("config", 'c', "FILE", OPT_STRING, config_path,
 		      "targets and rules; reloaded on change and SIGHUP"),
 	DEFINE_OPTION("check-config", 't', NULL, OPT_BOOL, check_config,
@@ -320,6 +326,36 @@ static int parse_match(struct options *o, const struct opt_def *d,
 		return -1;
 	}
 	o->n_match++;
+	return 0;
+}
+
+static int parse_vip(struct options *o, const struct opt_def *d,
+		     const char *arg, FILE *err)
+{
+	char why[200];
+	uint32_t i;
+
+	if (xr_vip_is_any(arg)) {
+		o->vip_any = true;
+		return 0;
+	}
+	if (o->n_vips == MAX_VIP_FLAGS) {
+		snprintf(why, sizeof(why),
+			 "at most %d of them (more: "
+			 "xredirctl vip add)",
+			 MAX_VIP_FLAGS);
+		return bad_value(err, d, arg, why);
+	}
+	if (xr_vip_parse(arg, &o->vips[o->n_vips], why, sizeof(why))) {
+		say(err, "xredird: --%s: %s\n", d->name, why);
+		return -1;
+	}
+	o->vips[o->n_vips].origin = XR_VIP_FROM_FLAG;
+	for (i = 0; i < o->n_vips; i++)
+		if (o->vips[i].family == o->vips[o->n_vips].family &&
+		    !memcmp(o->vips[i].addr, o->vips[o->n_vips].addr, 16))
+			return 0; /* named twice: once is enough */
+	o->n_vips++;
 	return 0;
 }
 

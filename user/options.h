@@ -30,9 +30,11 @@
 #include "log.h"
 #include "proxy.h"
 #include "tcp.h"
+#include "vip.h"
 #include "xsk.h"
 
 #define MAX_MATCH_IPS 16
+#define MAX_VIP_FLAGS 64
 
 /* options_parse(): go on and serve; else it returns the exit code. */
 #define OPTS_RUN (-1)
@@ -49,6 +51,9 @@ struct options {
 	const char *cookie_secret_file; /* NULL: a random secret per start */
 	struct xr_cidr match[MAX_MATCH_IPS];
 	uint32_t n_match;
+	struct xr_vip vips[MAX_VIP_FLAGS]; /* --vip, beside the interface's */
+	uint32_t n_vips;
+	bool vip_any; /* --vip any: every destination address */
 	uint32_t queues; /* 0: all */
 	uint32_t grace_ms; /* SIGTERM: time to finish open connections */
 	uint32_t busy_poll_us; /* 0: sleep in poll() as soon as idle */

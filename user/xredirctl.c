@@ -200,8 +200,9 @@ static int lock_maps(struct ctl *c)
 		if (!daemon_alive(c->maps.status))
 			fprintf(stderr,
 				"xredirctl: note: xredird is not running; "
-				"its next start replaces the rules and "
-				"targets with its flags and config file\n");
+				"its next start replaces the rules, targets "
+				"and service addresses with its flags and "
+				"config file\n");
 		return 0;
 	}
 	if (c->lock == -ETIMEDOUT)
@@ -738,6 +739,104 @@ static int cmd_match_clear(struct ctl *c, int argc, char **argv)
 	return replace_match(c, NULL);
 }
 
+/* Commands: vip */
+
+/* An address, or "any" (*any set): checked before any daemon lookup. */
+static int vip_arg(const char *s, struct xr_vip *v, bool *any)
+{
+	char err[160];
+
+	*any = xr_vip_is_any(s);
+	if (*any || !xr_vip_parse(s, v, err, sizeof(err)))
+		return 0;
+	return err_usage("%s", err);
+}
+
+static int cmd_vip_add(struct ctl *c, int argc, char **argv)
+{
+	struct xr_vip v;
+	bool any;
+	int err;
+
+	if (argc != 2)
+		return err_usage("usage: vip add ADDR|any");
+	if (vip_arg(argv[1], &v, &any))
+		return EXIT_USAGE;
+	if ((err = lock_maps(c)))
+		return err;
+	if (any) {
+		c->maps.ctl->vip_any = 1;
+		return 0;
+	}
+	v.origin = XR_VIP_FROM_CTL;
+	err = xr_vip_add(&c->maps, &v);
+	if (err == -EEXIST)
+		return 0; /* already served: nothing to change */
+	if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
+		return err_fail("service address table full: at most %d IPv%u "
+				"addresses",
+				XR_MAX_VIPS, v.family);
+	return err ? err_fail("adding %s: %s", argv[1], strerror(-err)) : 0;
+}
+
+static int cmd_vip_del(struct ctl *c, int argc, char **argv)
+{
+	struct xr_vip v;
+	bool any;
+	int err;
+
+	if (argc != 2)
+		return err_usage("usage: vip del ADDR|any");
+	if (vip_arg(argv[1], &v, &any))
+		return EXIT_USAGE;
+	if ((err = lock_maps(c)))
+		return err;
+	if (any) {
+		c->maps.ctl->vip_any = 0;
+		return 0;
+	}
+	err = xr_vip_del(&c->maps, &v);
+	if (err == -ENOENT)
+		return err_fail("%s is not a service address", argv[1]);
+	return err ? err_fail("deleting %s: %s", argv[1], strerror(-err)) : 0;
+}
+
+static int cmd_vip_list(struct ctl *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
+	struct xr_vip_set set;
+	char addr[64];
+	uint32_t i;
+	int err;
+
+	if ((err = open_maps(c)))
+		return err;
+	err = xr_vips_dump(&c->maps, &set);
+	if (err)
+		return err_fail("reading the service addresses: %s",
+				strerror(-err));
+	if (c->json)
+		printf("{\"any\":%s,\"addresses\":[",
+		       c->maps.ctl->vip_any ? "true" : "false");
+	else if (c->maps.ctl->vip_any)
+		printf("%-44s %s\n", "any", "(every destination address)");
+	for (i = 0; i < set.n; i++) {
+		xr_vip_format(&set.v[i], addr, sizeof(addr));
+		if (c->json)
+			printf("%s{\"addr\":\"%s\",\"origin\":\"%s\"}",
+			       i ? "," : "", addr,
+			       xr_vip_origin_name(set.v[i].origin));
+		else
+			printf("%-44s %s\n", addr,
+			       xr_vip_origin_name(set.v[i].origin));
+	}
+	if (c->json)
+		puts("]}");
+	xr_vip_set_free(&set);
+	return 0;
+}
+
 /* Commands: stats, status */
 
 static void sum_worker_stats(const struct xr_maps *m, uint32_t queues,
@@ -849,10 +948,17 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	bool alive;
 	char reload[XR_STATUS_TEXT_MAX + 64];
 	int targets = 0, i, ret;
+	struct xr_vip_set vips;
 	unsigned int by[4];
+	char addr[64];
+	uint32_t v;
 
 	if ((ret = open_maps(c)) || (ret = count_origins(c, by)))
 		return ret;
+	ret = xr_vips_dump(&c->maps, &vips);
+	if (ret)
+		return err_fail("reading the service addresses: %s",
+				strerror(-ret));
 	st = c->maps.status;
 	alive = daemon_alive(st);
 	for (i = 0; i < XR_NMAPS; i++)
@@ -882,10 +988,18 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		json_str(reload);
 		printf(",\"reload_line\":%u,\"reloads\":%u,"
 		       "\"rules_by_origin\":{\"config\":%u,\"flag\":%u,"
-		       "\"xredirctl\":%u}}\n",
+		       "\"xredirctl\":%u}",
 		       st->reload_line, st->reload_count,
 		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
 		       by[XR_RULE_FROM_CTL]);
+		printf(",\"vip_any\":%s,\"vips\":[",
+		       c->maps.ctl->vip_any ? "true" : "false");
+		for (v = 0; v < vips.n; v++) {
+			xr_vip_format(&vips.v[v], addr, sizeof(addr));
+			printf("%s\"%s\"", v ? "," : "", addr);
+		}
+		puts("]}");
+		xr_vip_set_free(&vips);
 		return 0;
 	}
 	printf("instance:    %s\n", c->pin_dir);
@@ -905,6 +1019,15 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
 	       by[XR_RULE_FROM_CTL]);
 	printf("targets:     %d\n", targets);
+	printf("service:     %s%u address%s",
+	       c->maps.ctl->vip_any ? "any (" : "", vips.n,
+	       vips.n == 1 ? "" : "es");
+	for (v = 0; v < vips.n; v++) {
+		xr_vip_format(&vips.v[v], addr, sizeof(addr));
+		printf("%s%s", v ? ", " : ": ", addr);
+	}
+	printf("%s\n", c->maps.ctl->vip_any ? ")" : "");
+	xr_vip_set_free(&vips);
 	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
 	printf("last reload: %s\n", reload);
@@ -922,8 +1045,8 @@ static int cmd_version(struct ctl *c, int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "status", NULL, cmd_status, "status [--json]",
-	  "interface, modes, queues, rules, targets, map memory, uptime, "
-	  "config reload result" },
+	  "interface, modes, queues, rules, targets, service addresses, map "
+	  "memory, uptime, config reload result" },
 	{ "stats", NULL, cmd_stats, "stats [--json]",
 	  "XDP counters (summed over CPUs) and responder counters (summed "
 	  "over queues)" },
@@ -952,6 +1075,14 @@ static const struct command commands[] = {
 	  "send ADDR to the 'rewrite' target (the original MATCH_IP)" },
 	{ "match", "clear", cmd_match_clear, "match clear",
 	  "remove the rules of the 'rewrite' target" },
+	{ "vip", "list", cmd_vip_list, "vip list [--json]",
+	  "the service addresses, each with its origin: iface, flag or "
+	  "xredirctl; 'any' first if every address is served" },
+	{ "vip", "add", cmd_vip_add, "vip add ADDR|any",
+	  "also answer on ADDR (any: on every destination address)" },
+	{ "vip", "del", cmd_vip_del, "vip del ADDR|any",
+	  "stop answering on ADDR (its segments pass to the kernel); any: "
+	  "back to the listed addresses only" },
 	{ "version", NULL, cmd_version, "version",
 	  "the version of xredirctl (as --version)" },
 };

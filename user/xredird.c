@@ -30,6 +30,7 @@
 #include "apply.h"
 #include "check.h"
 #include "defaults.h"
+#include "iface.h"
 #include "listener.h"
 #include "lockfile.h"
 #include "notify.h"
@@ -54,6 +55,7 @@ struct daemon {
 	uint64_t failed_hash; /* of the last content rejected */
 	bool config_ok; /* a config file was loaded at least once */
 	struct listener listener;
+	struct xr_vip_set iface_vips; /* the interface's, as last seen */
 };
 
 static volatile bool stop; /* workers stop at once */
@@ -346,6 +348,107 @@ static int configure(struct daemon *d)
 	return apply_flags(d);
 }
 
+/* Service addresses */
+
+static void log_vip(const char *event, const struct xr_vip *v)
+{
+	char addr[64];
+
+	xr_vip_format(v, addr, sizeof(addr));
+	log_info(event, LOG_STR("addr", addr),
+		 LOG_STR("origin", xr_vip_origin_name(v->origin)));
+}
+
+/*
+ * At start, like the rules, the flags define the set: the interface's
+ * MAC and addresses and --vip's replace whatever the pins held.
+ */
+static int setup_vips(struct daemon *d)
+{
+	struct xr_vip_set set = { 0 };
+	char why[PATH_MAX + 64];
+	uint32_t i;
+	int lock, err;
+
+	err = xr_iface_mac(d->o->ifname, d->maps.ctl->mac);
+	if (!err)
+		err = xr_iface_addrs(d->o->ifname, &d->iface_vips);
+	for (i = 0; !err && i < d->iface_vips.n; i++)
+		err = xr_vip_set_add(&set, &d->iface_vips.v[i]) < 0 ? -ENOMEM :
+								      0;
+	for (i = 0; !err && i < d->o->n_vips; i++)
+		err = xr_vip_set_add(&set, &d->o->vips[i]) < 0 ? -ENOMEM : 0;
+	if (err) {
+		log_err("vip_setup_failed", LOG_STR("iface", d->o->ifname),
+			LOG_STR("err", strerror(-err)));
+		xr_vip_set_free(&set);
+		return -1;
+	}
+	d->maps.ctl->vip_any = d->o->vip_any;
+	lock = xr_lock(d->maps.pin_dir, XREDIRD_LOCK_WAIT_MS, why, sizeof(why));
+	if (lock < 0) {
+		log_err("vip_setup_failed", LOG_STR("reason", why));
+		xr_vip_set_free(&set);
+		return -1;
+	}
+	err = xr_vips_replace(&d->maps, &set);
+	xr_unlock(lock);
+	if (err)
+		log_err("vip_setup_failed", LOG_STR("err", strerror(-err)));
+	else
+		log_info("vips_set", LOG_UINT("addresses", set.n),
+			 LOG_UINT("iface", d->iface_vips.n),
+			 LOG_UINT("flag", d->o->n_vips),
+			 LOG_STR("any", d->o->vip_any ? "yes" : "no"));
+	xr_vip_set_free(&set);
+	return err ? -1 : 0;
+}
+
+/*
+ * Each second: the interface's addresses that came are added, those that
+ * went are removed if they are still the interface's (an address given
+ * by --vip or xredirctl too stays); a MAC changed by `ip link set
+ * address` is followed. A busy lock waits for the next second.
+ */
+static void follow_iface(struct daemon *d)
+{
+	struct xr_vip_set now = { 0 };
+	char why[PATH_MAX + 64];
+	uint8_t mac[6];
+	uint32_t i, origin = 0;
+	int lock;
+
+	if (!xr_iface_mac(d->o->ifname, mac) &&
+	    memcmp(mac, d->maps.ctl->mac, sizeof(mac))) {
+		memcpy(d->maps.ctl->mac, mac, sizeof(mac));
+		log_info("iface_mac_changed", LOG_STR("iface", d->o->ifname));
+	}
+	if (xr_iface_addrs(d->o->ifname, &now))
+		goto out;
+	lock = xr_lock(d->maps.pin_dir, 0, why, sizeof(why));
+	if (lock < 0)
+		goto out;
+	for (i = 0; i < now.n; i++)
+		if (!xr_vip_set_has(&d->iface_vips, now.v[i].family,
+				    now.v[i].addr) &&
+		    !xr_vip_add(&d->maps, &now.v[i]))
+			log_vip("vip_added", &now.v[i]);
+	for (i = 0; i < d->iface_vips.n; i++) {
+		struct xr_vip *v = &d->iface_vips.v[i];
+
+		if (!xr_vip_set_has(&now, v->family, v->addr) &&
+		    !xr_vip_get(&d->maps, v, &origin) &&
+		    origin == XR_VIP_FROM_IFACE && !xr_vip_del(&d->maps, v))
+			log_vip("vip_removed", v);
+	}
+	xr_unlock(lock);
+	xr_vip_set_free(&d->iface_vips);
+	d->iface_vips = now;
+	return;
+out:
+	xr_vip_set_free(&now);
+}
+
 /* Lifecycle */
 
 /*
@@ -576,6 +679,7 @@ static void main_loop(struct daemon *d, int sigfd)
 		if ((pfd[1].revents & POLLIN) &&
 		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			d->maps.status->heartbeat_unix = (uint64_t)time(NULL);
+			follow_iface(d);
 			update_ready(d);
 		}
 		if ((pfd[2].revents & POLLIN) &&
@@ -638,7 +742,7 @@ static int run(struct daemon *d, int sigfd)
 	}
 	d->maps.ctl->abi_version = XR_ABI_VERSION;
 	fill_status(d);
-	if (configure(d))
+	if (setup_vips(d) || configure(d))
 		goto out;
 	if (!start_workers(d, &secret) && !start_listener(d)) {
 		d->maps.status->zerocopy = d->workers[0].port.zerocopy;
@@ -663,6 +767,7 @@ static int run(struct daemon *d, int sigfd)
 	d->maps.status->ready = 0;
 out:
 	free(d->workers);
+	xr_vip_set_free(&d->iface_vips);
 	config_watch_close(&d->watch);
 	xr_maps_close(&d->maps);
 out_unload:

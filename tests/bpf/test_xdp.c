@@ -55,7 +55,16 @@
 #define DST6 "fd77::1"
 #define OTHER4 "192.0.2.10" /* matches no rule */
 #define OTHER6 "2001:db8::10"
+#define POD4 "10.77.9.9" /* routed through the node: no service address */
+#define POD6 "fd77:9::9"
 #define CLIENT_PORT 40000
+
+/* The interface's MAC as the daemon writes it into xr_ctl, and others. */
+static const __u8 own_mac[6] = { 2, 0, 0, 0, 0, 1 };
+static const __u8 peer_mac[6] = { 2, 0, 0, 0, 0, 9 }; /* another host's */
+static const __u8 bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const __u8 mcast_mac[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+static const __u8 mcast6_mac[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
 
 static struct {
 	struct xredir_bpf *skel;
@@ -217,17 +226,57 @@ static void clear_map(struct bpf_map *map)
 	}
 }
 
-static void set_active_set(__u32 set)
+/* What the daemon writes at start: the MAC, the rule set, the any switch. */
+static void write_ctl(struct xredir_bpf *skel, const __u8 *mac, __u32 set,
+		      __u8 any)
 {
-	struct xr_ctl ctl = { .active_set = set };
+	struct xr_ctl ctl = { .active_set = set, .vip_any = any };
 	__u32 key = 0;
 
-	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_ctl), &key, &ctl,
+	memcpy(ctl.mac, mac, sizeof(ctl.mac));
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xr_ctl), &key, &ctl,
 				BPF_ANY))
 		die("writing xr_ctl", errno);
 }
 
-/* Every case starts from: no rules, set A active, the socket at queue 0. */
+static void set_ctl(struct xredir_bpf *skel, __u32 set, __u8 any)
+{
+	write_ctl(skel, own_mac, set, any);
+}
+
+static void set_active_set(__u32 set)
+{
+	set_ctl(fx.skel, set, 0);
+}
+
+static void add_vip(struct xredir_bpf *skel, const char *addr)
+{
+	struct xr_vip_val val = { XR_VIP_FROM_FLAG };
+	__u8 key[16];
+
+	if (strchr(addr, ':')) {
+		REQUIRE(inet_pton(AF_INET6, addr, key) == 1);
+		CHECK_EQ(bpf_map_update_elem(bpf_map__fd(skel->maps.xr_vip6),
+					     key, &val, BPF_ANY),
+			 0);
+	} else {
+		REQUIRE(inet_pton(AF_INET, addr, key) == 1);
+		CHECK_EQ(bpf_map_update_elem(bpf_map__fd(skel->maps.xr_vip4),
+					     key, &val, BPF_ANY),
+			 0);
+	}
+}
+
+/* The frames' destinations, DST4 and DST6, are the service addresses. */
+static void serve_dst(struct xredir_bpf *skel)
+{
+	set_ctl(skel, 0, 0);
+	add_vip(skel, DST4);
+	add_vip(skel, DST6);
+}
+
+/* Every case starts from: no rules, set A active, the socket at queue 0,
+ * DST4 and DST6 the service addresses, own_mac the interface's. */
 static void fx_reset(void)
 {
 	__u32 key = 1;
@@ -239,7 +288,9 @@ static void fx_reset(void)
 	clear_map(fx.skel->maps.xr_rules4_b);
 	clear_map(fx.skel->maps.xr_rules6_a);
 	clear_map(fx.skel->maps.xr_rules6_b);
-	set_active_set(0);
+	clear_map(fx.skel->maps.xr_vip4);
+	clear_map(fx.skel->maps.xr_vip6);
+	serve_dst(fx.skel);
 	xsks = bpf_map__fd(fx.skel->maps.xr_xsks);
 	err = xsk_socket__update_xskmap(fx.xsk, xsks);
 	if (err)
@@ -303,7 +354,8 @@ static struct counts counts(void)
 /*
  * Changes of every counter since `before`, in enum xr_counter order:
  * steered, passed, no socket, malformed, then the drops (fragment,
- * extension header, QinQ).
+ * extension header, QinQ), then not this host's (foreign MAC, not a
+ * service address).
  */
 #define CHECK_VERDICTS(before, ...)                                       \
 	do {                                                              \
@@ -317,9 +369,10 @@ static struct counts counts(void)
 		}                                                         \
 	} while (0)
 
-/* The same, for cases that drop nothing. */
-#define CHECK_COUNTS(before, steered, passed, no_socket, malformed) \
-	CHECK_VERDICTS(before, steered, passed, no_socket, malformed, 0, 0, 0)
+/* The same, for cases that drop nothing and are all this host's. */
+#define CHECK_COUNTS(before, steered, passed, no_socket, malformed)            \
+	CHECK_VERDICTS(before, steered, passed, no_socket, malformed, 0, 0, 0, \
+		       0, 0)
 
 /* Frames */
 
@@ -328,6 +381,8 @@ struct spec {
 	__u16 vlan; /* TPID of one VLAN tag, 0 for none */
 	__u16 vlan2; /* TPID of a second (inner) tag, 0 for none */
 	const char *src;
+	const char *dst; /* NULL: DST4 or DST6 */
+	const __u8 *dmac; /* NULL: own_mac */
 	__u8 proto; /* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6 */
 	__u16 dport;
 	__u8 tcp_flags;
@@ -399,9 +454,10 @@ static void put16(struct frame *f, __u16 v)
 
 static void put_eth(struct frame *f, const struct spec *s, __u16 type)
 {
-	static const __u8 macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+	static const __u8 src_mac[6] = { 2, 0, 0, 0, 0, 2 };
 
-	put(f, macs, sizeof(macs));
+	put(f, s->dmac ? s->dmac : own_mac, 6);
+	put(f, src_mac, sizeof(src_mac));
 	if (s->vlan) {
 		put16(f, s->vlan);
 		put16(f, 100); /* VLAN ID */
@@ -519,7 +575,7 @@ static void put_ipv4(struct frame *f, const struct spec *s, __u8 *seg,
 	ip->ttl = 64;
 	ip->protocol = s->proto;
 	if (inet_pton(AF_INET, s->src, &ip->saddr) != 1 ||
-	    inet_pton(AF_INET, DST4, &ip->daddr) != 1)
+	    inet_pton(AF_INET, s->dst ? s->dst : DST4, &ip->daddr) != 1)
 		die(s->src, EINVAL);
 	memset(hdr + 20, IPOPT_NOP, hlen - 20);
 	if (hlen > 20)
@@ -563,7 +619,7 @@ static void put_ipv6(struct frame *f, const struct spec *s, __u8 *seg,
 	ip6.ip6_nxt = s->n_ext ? s->ext[0] : s->proto;
 	ip6.ip6_hlim = 64;
 	if (inet_pton(AF_INET6, s->src, &ip6.ip6_src) != 1 ||
-	    inet_pton(AF_INET6, DST6, &ip6.ip6_dst) != 1)
+	    inet_pton(AF_INET6, s->dst ? s->dst : DST6, &ip6.ip6_dst) != 1)
 		die(s->src, EINVAL);
 	put(f, &ip6, sizeof(ip6));
 	for (i = 0; i < s->n_ext; i++) {
@@ -1375,6 +1431,119 @@ TEST(bad_header_values_pass_as_malformed)
 	CHECK_COUNTS(before, 0, 0, 0, 14);
 }
 
+/* Service addresses and MACs */
+
+/* Only segments to a service address are ours; a pod's pass untouched. */
+TEST(only_service_addresses_are_steered)
+{
+	struct spec s4 = tcp(4, OTHER4, 64), s6 = tcp(6, OTHER6, 64);
+	struct counts before;
+
+	fx_reset();
+	before = counts();
+	CHECK_STEERED(xdp_spec(&s4), XR_TARGET_DEFAULT);
+	CHECK_STEERED(xdp_spec(&s6), XR_TARGET_DEFAULT);
+	s4.dst = POD4;
+	s6.dst = POD6;
+	CHECK_PASSED(xdp_spec(&s4));
+	CHECK_PASSED(xdp_spec(&s6));
+	s4 = syn(4, OTHER4);
+	s4.dst = POD4;
+	CHECK_PASSED(xdp_spec(&s4));
+	/* What would be dropped if it were ours is the pod's too. */
+	s4 = tcp(4, OTHER4, 64);
+	s4.dst = POD4;
+	s4.frag_off = IP_MF;
+	CHECK_PASSED(xdp_spec(&s4));
+	s4 = tcp(4, OTHER4, 64);
+	s4.dst = POD4;
+	s4.vlan = ETH_P_8021AD;
+	s4.vlan2 = ETH_P_8021Q;
+	CHECK_PASSED(xdp_spec(&s4));
+	s6 = frag6(OTHER6, 64);
+	s6.dst = POD6;
+	CHECK_PASSED(xdp_spec(&s6));
+	CHECK_VERDICTS(before, 2, 0, 0, 0, 0, 0, 0, 0, 6);
+	/* `xredirctl vip add`: the pod's address becomes ours. */
+	add_vip(fx.skel, POD4);
+	s4 = tcp(4, OTHER4, 64);
+	s4.dst = POD4;
+	CHECK_STEERED(xdp_spec(&s4), XR_TARGET_DEFAULT);
+	s6 = tcp(6, OTHER6, 64);
+	s6.dst = POD6;
+	CHECK_PASSED(xdp_spec(&s6));
+	CHECK_VERDICTS(before, 3, 0, 0, 0, 0, 0, 0, 0, 7);
+}
+
+/* Broadcast, multicast and other hosts' MACs pass, whatever the address. */
+TEST(other_macs_pass)
+{
+	const __u8 *macs[] = { bcast_mac, mcast_mac, mcast6_mac, peer_mac };
+	struct spec s;
+	struct counts before;
+	unsigned int i;
+
+	fx_reset();
+	before = counts();
+	for (i = 0; i < ARRAY_SIZE(macs); i++) {
+		s = tcp(4, OTHER4, 64);
+		s.dmac = macs[i];
+		CHECK_PASSED(xdp_spec(&s));
+		s = syn(6, OTHER6);
+		s.dmac = macs[i];
+		CHECK_PASSED(xdp_spec(&s));
+		/* Not ours to drop either. */
+		s = tcp(4, OTHER4, 64);
+		s.dmac = macs[i];
+		s.frag_off = IP_MF;
+		CHECK_PASSED(xdp_spec(&s));
+	}
+	CHECK_VERDICTS(before, 0, 0, 0, 0, 0, 0, 0, 3 * ARRAY_SIZE(macs), 0);
+	/* Other ports with those MACs are passed as before. */
+	s = tcp(4, OTHER4, 64);
+	s.dmac = bcast_mac;
+	s.dport = 80;
+	CHECK_PASSED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 0, 1, 0, 0, 0, 0, 0, 3 * ARRAY_SIZE(macs), 0);
+	/* A multicast bit in the MAC never matches, even the interface's. */
+	write_ctl(fx.skel, bcast_mac, 0, 1);
+	s = tcp(4, OTHER4, 64);
+	s.dmac = bcast_mac;
+	CHECK_PASSED(xdp_spec(&s));
+	CHECK_VERDICTS(before, 0, 1, 0, 0, 0, 0, 0, 3 * ARRAY_SIZE(macs) + 1,
+		       0);
+}
+
+/* --vip any: every destination address, as before the VIP maps; the MAC
+ * still has to be the interface's. */
+TEST(vip_any_steers_every_address)
+{
+	struct spec s4 = tcp(4, OTHER4, 64), s6 = tcp(6, OTHER6, 64);
+	struct counts before;
+
+	fx_reset();
+	set_ctl(fx.skel, 0, 1);
+	before = counts();
+	s4.dst = POD4;
+	s6.dst = POD6;
+	CHECK_STEERED(xdp_spec(&s4), XR_TARGET_DEFAULT);
+	CHECK_STEERED(xdp_spec(&s6), XR_TARGET_DEFAULT);
+	s4.dst = DST4;
+	CHECK_STEERED(xdp_spec(&s4), XR_TARGET_DEFAULT);
+	s4.frag_off = IP_MF;
+	s4.dst = POD4;
+	CHECK_DROPPED(xdp_spec(&s4));
+	s6.dmac = peer_mac;
+	CHECK_PASSED(xdp_spec(&s6));
+	CHECK_VERDICTS(before, 3, 0, 0, 0, 1, 0, 0, 1, 0);
+	/* Back to the listed addresses. */
+	set_ctl(fx.skel, 0, 0);
+	s4 = tcp(4, OTHER4, 64);
+	s4.dst = POD4;
+	CHECK_PASSED(xdp_spec(&s4));
+	CHECK_VERDICTS(before, 3, 0, 0, 0, 1, 0, 0, 1, 1);
+}
+
 TEST(counters_are_per_cpu)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -1424,6 +1593,7 @@ TEST(service_port_comes_from_rodata)
 	skel = open_unpinned();
 	skel->rodata->xr_port = 8080;
 	load(skel);
+	serve_dst(skel);
 	err = xsk_socket__update_xskmap(fx.xsk,
 					bpf_map__fd(skel->maps.xr_xsks));
 	CHECK_EQ(err, 0);

@@ -39,6 +39,14 @@
 #                       target finds no free slot) changes no target and
 #                       no rule (lists and answers as before), is reported;
 #                       a file that fits then applies whole
+#   12-service-addresses  a "pod" namespace routed through the server, with
+#                       its own server on the port: its traffic reaches it
+#                       while xredird runs (passed, counted pass_not_vip),
+#                       the server's own address gets the 302; broadcast,
+#                       multicast and foreign-MAC SYNs get no answer and
+#                       are counted; vip add/del/list and status; an
+#                       address added to the interface is followed;
+#                       --vip any serves the pod's address as before
 #
 # Topology XR_CTL_TOPO (default xrctl). Run by tests/e2e/run.sh control.
 SUITE_TOPO=${XR_CTL_TOPO:-xrctl}
@@ -688,7 +696,7 @@ test_06_restart_state() {
 	d_stop 10 || return 1
 	# A change while no daemon runs is accepted, and says it will not last.
 	note=$(ctl rule add fd77::3/128 p1 2>&1) || { why "change while stopped: $note"; return 1; }
-	grep -q "note: xredird is not running; its next start replaces the rules and targets with its flags and config file" <<<"$note" ||
+	grep -q "note: xredird is not running; its next start replaces the rules, targets and service addresses with its flags and config file" <<<"$note" ||
 		{ why "no note for a change while stopped: '$note'"; return 1; }
 	# The operator rolls out MATCH_IP=10.77.0.3: only the flags' state.
 	xc_start --match-ip 10.77.0.3 || return 1
@@ -946,4 +954,192 @@ test_11_reload_all_or_nothing() {
 	chk "three targets left" eval '[ "$(ctl target list | tail -n +2 | awk "{ print \$1 }" | sort | tr "\n" " ")" = "a default n1 " ]'
 	chk "status ok" status_has '^last reload: ok$'
 	chk_result "a file failing at line 7 (no free slot) left $(($(echo "$t0" | wc -l) - 1)) targets and $(echo "$r0" | wc -l) rules exactly as they were; the fixed file applied whole"
+}
+
+# ---- 12: only the service's addresses ----
+
+POD_NS=$SUITE_TOPO-pod
+POD_SIF=$SUITE_TOPO-p0 # the server's side
+POD_IF=$SUITE_TOPO-p1
+POD4=10.76.0.2
+POD6=fd76::2
+POD_PID=
+
+# pod_up DIR: the pod namespace behind the server (which forwards), its
+# server on the port answering /pod.txt with "pod", the client's routes to
+# it via the server. Returns once the client gets the file in both
+# families (neighbours resolved, before any daemon runs).
+pod_up() {
+	local w=$1 i
+	pod_down
+	ip netns add "$POD_NS" &&
+		ip link add "$POD_SIF" netns "$XR_SRV_NS" type veth peer name "$POD_IF" netns "$POD_NS" &&
+		srv ip addr add 10.76.0.1/24 dev "$POD_SIF" &&
+		srv ip addr add fd76::1/64 dev "$POD_SIF" nodad &&
+		srv ip link set "$POD_SIF" up &&
+		ip -n "$POD_NS" link set lo up &&
+		ip -n "$POD_NS" addr add "$POD4/24" dev "$POD_IF" &&
+		ip -n "$POD_NS" addr add "$POD6/64" dev "$POD_IF" nodad &&
+		ip -n "$POD_NS" link set "$POD_IF" up &&
+		ip -n "$POD_NS" route add default via 10.76.0.1 &&
+		ip -n "$POD_NS" -6 route add default via fd76::1 &&
+		srv sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 &&
+		cli ip route add 10.76.0.0/24 via "$SRV4" &&
+		cli ip -6 route add fd76::/64 via "$SRV6" || { why "pod topology failed"; return 1; }
+	mkdir -p "$w/www" && echo pod >"$w/www/pod.txt"
+	ip netns exec "$POD_NS" "$PYTHON" -m http.server "$PORT" --bind :: \
+		--directory "$w/www" >"$w/pod.log" 2>&1 &
+	POD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ "$(get "http://$POD4:$PORT/pod.txt" -m 1)" = "200 pod" ] &&
+			[ "$(get "http://[$POD6]:$PORT/pod.txt" -m 1)" = "200 pod" ] &&
+			return 0
+		sleep 0.1
+	done
+	why "the pod's server does not answer the client: $(tail -n 2 "$w/pod.log")"
+	return 1
+}
+
+pod_down() {
+	if [ -n "$POD_PID" ]; then
+		kill "$POD_PID" 2>/dev/null
+		wait "$POD_PID" 2>/dev/null
+		POD_PID=
+	fi
+	ip netns del "$POD_NS" 2>/dev/null
+	cli ip route del 10.76.0.0/24 2>/dev/null
+	cli ip -6 route del fd76::/64 2>/dev/null
+	srv sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+	return 0
+}
+
+# get URL [CURL-ARGS]: "STATUS BODY" of a GET from the client's own address
+# (earlier tests leave addresses on the client that the server cannot route
+# back to).
+get() {
+	local code src=$XR_CLI_IP4 url=$1
+	shift
+	[[ "$url" == *\[* ]] && src=$XR_CLI_IP6
+	code=$(cli curl -sS -g -m 5 --interface "$src" "$@" -o "$E2E_WORK/get.body" \
+		-w '%{http_code}' "$url" 2>&1)
+	echo "$code $(cat "$E2E_WORK/get.body" 2>/dev/null)"
+}
+
+# get_is URL WANT: the answer must be WANT ("200 pod", or "302 " and more).
+get_is() {
+	local got
+	got=$(get "$1")
+	echo "GET $1: $got" >&2
+	[[ "$got" == "$2"* ]]
+}
+
+xdp_count() { ctl stats | awk -v k="xdp_$1" '$1 == k { print $2 }'; }
+
+# vip_listed ADDR ORIGIN: `vip list` has ADDR with ORIGIN (none: absent).
+vip_listed() {
+	local got
+	got=$(ctl vip list | awk -v a="$1" '$1 == a { print $2 }')
+	[ "$got" = "${2:-}" ]
+}
+
+# wait_vip ADDR ORIGIN: up to 5 s (the daemon looks every second).
+wait_vip() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		vip_listed "$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+t12_checks() {
+	local w=$1 mac n0 n1 out json
+	pod_up "$w" && xc_fresh && xc_start || return 1
+	# The pod's traffic goes through the node to the pod, both families.
+	n0=$(xdp_count pass_not_vip)
+	chk "pod IPv4 reached" get_is "http://$POD4:$PORT/pod.txt" "200 pod"
+	chk "pod IPv6 reached" get_is "http://[$POD6]:$PORT/pod.txt" "200 pod"
+	chk "own IPv4 redirected" get_is "http://$SRV4:$PORT/x" "302 "
+	chk "own IPv6 redirected" get_is "http://[$SRV6]:$PORT/x" "302 "
+	n1=$(xdp_count pass_not_vip)
+	echo "pass_not_vip $n0 -> $n1" >&2
+	chk "pass_not_vip counted the pod's segments ($n0 -> $n1)" [ "$((n1 - n0))" -ge 6 ]
+	# The default set: the interface's addresses, link-local included.
+	ctl vip list >&2
+	chk "IPv4 of the interface listed" vip_listed "$SRV4" iface
+	chk "IPv6 of the interface listed" vip_listed "$SRV6" iface
+	chk "link-local listed" eval 'ctl vip list | grep -q "^fe80::.* iface$"'
+	chk "pod's gateway not listed" vip_listed 10.76.0.1
+	chk "status lists them" eval 'ctl status | grep -q "^service: *3 addresses: $SRV4, $SRV6, fe80::"'
+	json=$(ctl --json vip list)
+	chk "vip list --json: $json" "$PYTHON" -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["any"] is False
+assert {"addr": sys.argv[2], "origin": "iface"} in j["addresses"]
+assert len(j["addresses"]) == 3' "$json" "$SRV4"
+	json=$(ctl --json status)
+	chk "status --json: vips" "$PYTHON" -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["vip_any"] is False and sys.argv[2] in j["vips"] and len(j["vips"]) == 3' "$json" "$SRV6"
+	# Live: the pod's address made a service address, then not.
+	cli_ok "" ctl vip add "$POD4"
+	chk "vip add listed" vip_listed "$POD4" xredirctl
+	chk "pod IPv4 now redirected" get_is "http://$POD4:$PORT/pod.txt" "302 "
+	cli_ok "" ctl vip add "$POD4"
+	cli_ok "" ctl vip del "$POD4"
+	chk "vip del unlisted" vip_listed "$POD4"
+	chk "pod IPv4 reached again" get_is "http://$POD4:$PORT/pod.txt" "200 pod"
+	cli_err 1 "$POD4 is not a service address" vip del "$POD4"
+	cli_err 2 "'10.76.0.0/24': a service address is one address, no prefix" -- \
+		"$XREDIRCTL" --bpffs "$XR_BPFFS" --iface nosuch0 vip add 10.76.0.0/24
+	cli_err 2 "'ff02::1' is not a unicast address" -- \
+		"$XREDIRCTL" --bpffs "$XR_BPFFS" --iface nosuch0 vip del ff02::1
+	cli_err 2 "usage: vip add ADDR|any" vip add
+	# Broadcast, multicast and another host's MAC: no answer, counted.
+	mac=$(srv cat "/sys/class/net/$XR_SRV_IF/address")
+	n0=$(xdp_count pass_foreign_mac)
+	out=$(cli "$PYTHON" "$PYDIR/control_l2.py" --iface "$XR_CLI_IF" \
+		--src "$XR_CLI_IP4" --dst "$SRV4" --port "$PORT" --fence "$mac" \
+		bcast=ff:ff:ff:ff:ff:ff mcast=01:00:5e:00:00:01 \
+		foreign=02:00:00:00:00:99)
+	echo "$out" >&2
+	n1=$(xdp_count pass_foreign_mac)
+	chk "fence answered: $out" grep -q "^fence answered$" <<<"$out"
+	chk "broadcast silent" grep -q "^bcast silent$" <<<"$out"
+	chk "multicast silent" grep -q "^mcast silent$" <<<"$out"
+	chk "foreign MAC silent" grep -q "^foreign silent$" <<<"$out"
+	chk "pass_foreign_mac +3 ($n0 -> $n1)" [ "$((n1 - n0))" = 3 ]
+	# An address added to the interface later is followed.
+	srv ip addr add 10.77.0.50/24 dev "$XR_SRV_IF"
+	chk "added address followed" wait_vip 10.77.0.50 iface
+	chk "added address redirected" get_is "http://10.77.0.50:$PORT/x" "302 "
+	srv ip addr del 10.77.0.50/24 dev "$XR_SRV_IF"
+	chk "removed address followed" wait_vip 10.77.0.50
+	# --vip any: every address, as before (the pod's too); --vip ADDR.
+	d_stop 10 && xc_start --vip any --vip 10.77.0.60 || return 1
+	chk "any: pod IPv4 redirected" get_is "http://$POD4:$PORT/pod.txt" "302 "
+	chk "any: status" eval 'ctl status | grep -q "^service: *any (4 addresses"'
+	chk "--vip listed" vip_listed 10.77.0.60 flag
+	cli_ok "" ctl vip del any
+	chk "any off: pod reached" get_is "http://$POD4:$PORT/pod.txt" "200 pod"
+	# The next start's flags define the set: no xredirctl leftovers.
+	cli_ok "" ctl vip add 10.77.0.61
+	d_stop 10 && xc_start || return 1
+	chk "restart: xredirctl's address gone" vip_listed 10.77.0.61
+	chk "restart: --vip's address gone" vip_listed 10.77.0.60
+	chk "restart: pod reached" get_is "http://$POD4:$PORT/pod.txt" "200 pod"
+}
+
+test_12_service_addresses() {
+	need curl "$PYTHON" || return 1
+	local w=$E2E_WORK/t12 rc
+	mkdir -p "$w"
+	chk_reset
+	t12_checks "$w"
+	rc=$?
+	pod_down
+	[ "$rc" = 0 ] || return 1
+	chk_result "pod traffic through the node reached the pod (IPv4, IPv6) while the node's addresses got 302; broadcast, multicast, foreign-MAC SYNs silent and counted; vip add/del/list, status, interface following, --vip any"
 }

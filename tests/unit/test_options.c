@@ -259,6 +259,34 @@ TEST(options_booleans)
 		  "--help=1");
 }
 
+/* --vip: repeatable, each address once, 'any' a switch beside them. */
+TEST(options_vip)
+{
+	clean_env();
+	CHECK_EQ(RUN("-i", "x"), OPTS_RUN);
+	CHECK_EQ(o.n_vips, 0);
+	CHECK(!o.vip_any);
+	CHECK_EQ(RUN("-i", "x", "--vip", "10.79.0.100", "--vip", "fd79::100",
+		     "--vip", "10.79.0.100"),
+		 OPTS_RUN);
+	REQUIRE(o.n_vips == 2);
+	CHECK_EQ(o.vips[0].family, 4);
+	CHECK_EQ(o.vips[0].addr[3], 100);
+	CHECK_EQ(o.vips[0].origin, XR_VIP_FROM_FLAG);
+	CHECK_EQ(o.vips[1].family, 6);
+	CHECK(!o.vip_any);
+	CHECK_EQ(RUN("-i", "x", "--vip", "any", "--vip", "192.0.2.1"),
+		 OPTS_RUN);
+	CHECK(o.vip_any);
+	CHECK_EQ(o.n_vips, 1);
+	CHECK_BAD("xredird: --vip: '10.0.0.0/8': a service address is one "
+		  "address, no prefix\nTry 'xredird --help'.\n",
+		  "--vip", "10.0.0.0/8");
+	CHECK_BAD("xredird: --vip: 'ff02::1' is not a unicast address: no "
+		  "client connects to it\nTry 'xredird --help'.\n",
+		  "--vip", "ff02::1");
+}
+
 /* --match-ip: repeatable, MATCH_IP taken first, at most 16. */
 TEST(options_repeat_env)
 {

@@ -25,6 +25,8 @@ enum xr_map_id {
 	XR_COUNTERS,
 	XR_STATUS,
 	XR_STATS,
+	XR_VIP4,
+	XR_VIP6,
 	XR_NMAPS,
 };
 

@@ -127,10 +127,11 @@ static void detach_stale(int ifindex)
 
 /*
  * A pinned map shaped for another build (XR_CNT_MAX entries, the size of
- * struct xr_worker_stats or xr_rule_val) is replaced: libbpf would refuse
- * to reuse it, and the load would fail. Nothing in them outlives a start:
- * the counters and stats are statistics, the rules are the flags' and the
- * config file's to define.
+ * struct xr_ctl, xr_worker_stats or xr_rule_val) is replaced: libbpf would
+ * refuse to reuse it, and the load would fail. Nothing in them outlives a
+ * start: the counters and stats are statistics, the rules (and the control
+ * block saying which set is active) are the flags' and the config file's
+ * to define.
  */
 static void replace_stale(const char *pin_dir, const char *map, __u32 entries,
 			  __u32 value_size)
@@ -164,6 +165,7 @@ static void replace_stale_maps(const char *pin_dir)
 					     XR_MAP_RULES6_A, XR_MAP_RULES6_B };
 	size_t i;
 
+	replace_stale(pin_dir, XR_MAP_CTL, 1, sizeof(struct xr_ctl));
 	replace_stale(pin_dir, XR_MAP_COUNTERS, XR_CNT_MAX, sizeof(__u64));
 	replace_stale(pin_dir, XR_MAP_STATS, XR_MAX_QUEUES,
 		      sizeof(struct xr_worker_stats));

@@ -19,7 +19,8 @@ static const char *const map_names[XR_NMAPS] = {
 	[XR_RULES6_A] = XR_MAP_RULES6_A, [XR_RULES6_B] = XR_MAP_RULES6_B,
 	[XR_CTL] = XR_MAP_CTL,		 [XR_TARGETS] = XR_MAP_TARGETS,
 	[XR_COUNTERS] = XR_MAP_COUNTERS, [XR_STATUS] = XR_MAP_STATUS,
-	[XR_STATS] = XR_MAP_STATS,
+	[XR_STATS] = XR_MAP_STATS,	 [XR_VIP4] = XR_MAP_VIP4,
+	[XR_VIP6] = XR_MAP_VIP6,
 };
 
 static void *map_mmap(int fd, size_t size)
@@ -285,6 +286,106 @@ int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules, uint32_t n)
 	return 0;
 }
 
+/* Service addresses: one hash map per family, keyed by the address. */
+
+static int vip_map(const struct xr_maps *m, uint8_t family)
+{
+	return m->fd[family == 4 ? XR_VIP4 : XR_VIP6];
+}
+
+int xr_vip_add(struct xr_maps *m, const struct xr_vip *v)
+{
+	struct xr_vip_val val = { v->origin };
+
+	if (bpf_map_update_elem(vip_map(m, v->family), v->addr, &val,
+				BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+int xr_vip_del(struct xr_maps *m, const struct xr_vip *v)
+{
+	if (bpf_map_delete_elem(vip_map(m, v->family), v->addr))
+		return -errno;
+	return 0;
+}
+
+int xr_vip_get(const struct xr_maps *m, const struct xr_vip *v,
+	       uint32_t *origin)
+{
+	struct xr_vip_val val;
+
+	if (bpf_map_lookup_elem(vip_map(m, v->family), v->addr, &val))
+		return -errno;
+	*origin = val.origin;
+	return 0;
+}
+
+static int vip_dump_one(const struct xr_maps *m, uint8_t family,
+			struct xr_vip_set *out)
+{
+	uint8_t key[16] = { 0 }, next[16] = { 0 };
+	struct xr_vip_val val;
+	struct xr_vip v;
+	void *prev = NULL;
+	int fd = vip_map(m, family);
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, &val))
+			continue; /* deleted meanwhile */
+		memset(&v, 0, sizeof(v));
+		v.family = family;
+		memcpy(v.addr, key, family == 4 ? 4 : 16);
+		v.origin = val.origin;
+		if (xr_vip_set_add(out, &v) < 0)
+			return -ENOMEM;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int xr_vips_dump(const struct xr_maps *m, struct xr_vip_set *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = vip_dump_one(m, 4, out);
+	if (!err)
+		err = vip_dump_one(m, 6, out);
+	if (err)
+		xr_vip_set_free(out);
+	else
+		xr_vip_set_sort(out);
+	return err;
+}
+
+int xr_vips_replace(struct xr_maps *m, const struct xr_vip_set *set)
+{
+	struct xr_vip_set old;
+	uint32_t i;
+	int err;
+
+	/* New ones first, then the old ones not kept: an address in both
+	 * is never missing meanwhile. */
+	for (i = 0; i < set->n; i++) {
+		struct xr_vip_val val = { set->v[i].origin };
+
+		if (bpf_map_update_elem(vip_map(m, set->v[i].family),
+					set->v[i].addr, &val, BPF_ANY))
+			return -errno;
+	}
+	err = xr_vips_dump(m, &old);
+	for (i = 0; !err && i < old.n; i++)
+		if (!xr_vip_set_has(set, old.v[i].family, old.v[i].addr) &&
+		    bpf_map_delete_elem(vip_map(m, old.v[i].family),
+					old.v[i].addr) &&
+		    errno != ENOENT)
+			err = -errno;
+	xr_vip_set_free(&old);
+	return err;
+}
+
 static const char *const counter_names[] = {
 	[XR_CNT_STEERED] = "steered",
 	[XR_CNT_PASSED] = "passed",
@@ -293,6 +394,8 @@ static const char *const counter_names[] = {
 	[XR_CNT_DROP_FRAGMENT] = "drop_fragment",
 	[XR_CNT_DROP_EXT_HEADER] = "drop_ext_header",
 	[XR_CNT_DROP_QINQ] = "drop_qinq",
+	[XR_CNT_PASS_FOREIGN_MAC] = "pass_foreign_mac",
+	[XR_CNT_PASS_NOT_VIP] = "pass_not_vip",
 };
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == XR_CNT_MAX,
 	       "every XDP counter has a name");

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "target_table.h"
+#include "vip.h"
 
 /* Opens the pinned maps in pin_dir; returns -errno (-ENOENT: no pins). */
 int xr_maps_open(struct xr_maps *m, const char *pin_dir);
@@ -44,6 +45,19 @@ int xr_rules_dump(const struct xr_maps *m, struct xr_rule **out);
  */
 int xr_rules_replace(struct xr_maps *m, const struct xr_rule *rules,
 		     uint32_t n);
+
+/*
+ * Service addresses. add: -EEXIST if there; del: -ENOENT if not. dump
+ * fills *out (sorted; free it with xr_vip_set_free). replace makes the
+ * maps hold exactly set, adding before removing.
+ */
+int xr_vip_add(struct xr_maps *m, const struct xr_vip *v);
+int xr_vip_del(struct xr_maps *m, const struct xr_vip *v);
+/* Who added v: 0, or -ENOENT if it is no service address. */
+int xr_vip_get(const struct xr_maps *m, const struct xr_vip *v,
+	       uint32_t *origin);
+int xr_vips_dump(const struct xr_maps *m, struct xr_vip_set *out);
+int xr_vips_replace(struct xr_maps *m, const struct xr_vip_set *set);
 
 /* Sum of the XDP program's per-CPU counters. */
 int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX]);
