@@ -334,10 +334,10 @@ static int configure(struct daemon *d)
 {
 	if (d->o->config_path) {
 		reload(d, false);
-		/* No good file yet: serve what the flags and pins say (not
-		 * ready until the file loads). */
-		if (!d->config_ok)
-			apply_flags(d);
+		/* No good file yet: the pins keep the last good state (an
+		 * earlier daemon's file), not ready until the file loads; a
+		 * typo in a ConfigMap must not send every client to the
+		 * default. */
 		if (config_watch_open(&d->watch, d->o->config_path))
 			log_warn("config_watch_failed",
 				 LOG_STR("file", d->o->config_path),

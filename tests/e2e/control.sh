@@ -730,7 +730,12 @@ test_06_restart_state() {
 	printf '%s\n' "10.77.0.2 307 http://b.test/persist" "10.77.0.3 302 $r/persist" \
 		"fd77::2 302 http://a.test/persist" "fd77::3 302 http://default.test/persist" | cmp -s - "$w/config" ||
 		{ why "answers with the config: $(tr '\n' ' ' <"$w/config")"; return 1; }
-	echo "MATCH_IP 10.77.0.2 -> 10.77.0.3 over live changes: only 10.77.0.3 (flag); config rules by line; live changes gone at the next start, with a note when made while stopped"
+	# A file that does not load at start: the pins keep the last good state.
+	echo "rule 10.77.0.3/16 b" >>"$w/xredir.conf"
+	d_stop 10 && xc_start --config "$w/xredir.conf" --match-ip 10.77.0.2 || return 1
+	want6 "fd77::2/128 a config:6" "10.77.0.2/32 b config:8" "10.77.0.3/32 rewrite flag" || return 1
+	ctl status | grep -q '^last reload: failed: line 9: ' || { why "status: $(ctl status | grep reload)"; return 1; }
+	echo "MATCH_IP 10.77.0.2 -> 10.77.0.3 over live changes: only 10.77.0.3 (flag); config rules by line; live changes gone at the next start, with a note when made while stopped; a bad file at start keeps the last good state"
 }
 
 # ---- 07: registry ping ----
