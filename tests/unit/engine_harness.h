@@ -189,7 +189,7 @@ static inline int h_parse(struct harness *h, uint32_t i, struct h_conn *c,
 {
 	if (i >= h->nout)
 		return -1;
-	return pkt_parse(p, h->out[i].buf, h->out[i].len, c->cport);
+	return pkt_parse(p, h->out[i].buf, h->out[i].len, c->cport, 0);
 }
 
 /* SYN, SYN-ACK, ACK; returns 0 when the connection is established. */
