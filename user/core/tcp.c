@@ -174,8 +174,19 @@ void tcp_latency(const struct tcp_engine *e, uint64_t out[LATENCY_BUCKETS])
 	out[0] += e->stats[TCP_STAT_requests] - timed;
 }
 
+static struct tls_session *session_of(const struct tcp_engine *e,
+				      const struct flow *f);
+
 void tcp_engine_free(struct tcp_engine *e)
 {
+	uint32_t i;
+
+	for (i = 1; e->ft.flows && i < e->ft.fresh; i++) {
+		struct flow *f = flow_at(&e->ft, i);
+
+		if (f->key.family && f->tls)
+			tls_session_free(session_of(e, f));
+	}
 	free(e->scratch);
 	e->scratch = NULL;
 	free(e->closed);
@@ -554,6 +565,26 @@ static void source_unlink(struct tcp_engine *e, struct flow *f)
 	src_put_if_unused(&e->src, f->src);
 }
 
+static void tls_release(struct tcp_engine *e, struct flow *f)
+{
+	if (f->tls_hs) {
+		buf_put(e, f, SRC_POOL_HANDSHAKE, f->tls_hs);
+		f->tls_hs = 0;
+	}
+}
+
+/* The session and its slots go back: closed, or closing with nothing
+ * left to encrypt (our FIN needs no TLS). */
+static void tls_end(struct tcp_engine *e, struct flow *f)
+{
+	if (f->tls) {
+		tls_session_free(session_of(e, f));
+		buf_put(e, f, SRC_POOL_TLS, f->tls);
+		f->tls = 0;
+	}
+	tls_release(e, f);
+}
+
 static void flow_free(struct tcp_engine *e, struct flow *f)
 {
 	if (f->sndbuf)
@@ -562,12 +593,7 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 		buf_put(e, f, SRC_POOL_HEAD, f->rcvbuf);
 	if (f->backlog)
 		buf_put(e, f, SRC_POOL_SEND, f->backlog);
-	if (f->tls) {
-		tls_session_free(session_of(e, f));
-		buf_put(e, f, SRC_POOL_TLS, f->tls);
-	}
-	if (f->tls_hs)
-		buf_put(e, f, SRC_POOL_HANDSHAKE, f->tls_hs);
+	tls_end(e, f);
 	source_unlink(e, f);
 	tw_cancel(&e->tw, flow_index(&e->ft, f));
 	remember_closed(e, f);
@@ -804,14 +830,6 @@ static uint8_t *tls_head_buf(void *ctx)
 	return bufpool_ptr(&e->headpool, e->cur->rcvbuf);
 }
 
-static void tls_release(struct tcp_engine *e, struct flow *f)
-{
-	if (f->tls_hs) {
-		buf_put(e, f, SRC_POOL_HANDSHAKE, f->tls_hs);
-		f->tls_hs = 0;
-	}
-}
-
 /* A session for a connection's first bytes, within the pools' shares: a
  * ClientHello flood holds handshake slots, not the established sessions'
  * CPU or memory. Returns false (input deferred) when refused. */
@@ -870,10 +888,7 @@ static struct http_feed feed_tls(struct tcp_engine *e, struct flow *f,
 		/* fall through */
 	case TLS_EV_CLOSED:
 		f->http.closing = 1;
-		tls_session_free(s);
-		buf_put(e, f, SRC_POOL_TLS, f->tls);
-		f->tls = 0;
-		tls_release(e, f);
+		tls_end(e, f);
 		break;
 	case TLS_EV_NONE:
 		break;
@@ -1204,6 +1219,8 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	}
 	if (need == ACK_RESEND)
 		resend(e, f, false);
+	if (f->tls && f->http.closing && !deferred(e, f))
+		tls_end(e, f);
 	output(e, f, need == ACK_NOW);
 	if (need == ACK_DELAYED && f->rcv_acked != f->rcv_nxt && !f->ack_at)
 		f->ack_at = e->now_ms + e->cfg.delack_ms;
@@ -1460,6 +1477,7 @@ static bool expire(struct tcp_engine *e, struct flow *f)
 	f->flags |= FLOW_CLOSE;
 	f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
 	f->http.closing = 1;
+	tls_end(e, f);
 	f->expire_at = e->now_ms + e->cfg.linger_ms;
 	output(e, f, false);
 	return true;

@@ -589,12 +589,42 @@ const char *tls_session_error(const struct tls_session *s)
 	return s->error;
 }
 
+/* What goes back when OpenSSL has no alert for it: not TLS at all. */
+static void answer_non_tls(struct tls_session *s, unsigned long e)
+{
+	static const char plain[] =
+		"HTTP/1.1 400 Bad Request\r\n"
+		"Content-Type: text/plain\r\n"
+		"Content-Length: 57\r\n"
+		"Connection: close\r\n\r\n"
+		"This port speaks HTTPS: ask for https:// instead of http\n";
+	/* A fatal alert record: TLS 1.2 framing, unexpected_message. */
+	static const uint8_t alert[] = { 21, 3, 3, 0, 2, 2, 10 };
+	struct http_out *o = s->out;
+	const void *msg = alert;
+	uint32_t len = sizeof(alert);
+
+	if (!o || o->len)
+		return; /* OpenSSL wrote its own alert */
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST) {
+		msg = plain;
+		len = sizeof(plain) - 1;
+	}
+	if (o->cap - o->len >= len) {
+		memcpy(o->buf + o->len, msg, len);
+		o->len += len;
+	}
+}
+
 /* A fatal error: OpenSSL wrote its alert through the BIO (if out had
- * room); the connection closes, its remaining input is dropped. */
+ * room), or answer_non_tls() did; the connection closes, its remaining
+ * input is dropped. */
 static void session_failed(struct tls_session *s, struct tls_feed *r)
 {
 	unsigned long e = ERR_peek_last_error();
 
+	answer_non_tls(s, e);
 	s->failed = true;
 	if (e)
 		ERR_error_string_n(e, s->error, sizeof(s->error));
