@@ -10,7 +10,7 @@ set -euo pipefail
 
 BUILD=(
 	make gcc clang llvm libclang-rt-14-dev libbpf-dev libxdp-dev bpftool linux-libc-dev
-	libelf-dev zlib1g-dev pkg-config node-llhttp libsystemd-dev
+	libelf-dev zlib1g-dev pkg-config node-llhttp libsystemd-dev libssl-dev
 )
 REST=(
 	# tests, demo, benchmark
@@ -19,7 +19,7 @@ REST=(
 	# the Debian package and its test (tests/package)
 	dpkg-dev debhelper fakeroot lintian man-db groff-base bash-completion
 	# TLS libraries compared for the engine's TLS (make bench-tls)
-	libssl-dev libwolfssl-dev openssl
+	libwolfssl-dev openssl
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
 )

@@ -238,6 +238,9 @@ harden 12 "test_render.py catches a version label that is not the release" \
 harden 13 "test_render.py catches an edge component without its nodeSelector" \
 	'^FAIL .*edge component.*edge nodeSelector' kubernetes/edge/kustomization.yaml \
 	's/xredir.io\/edge: "true"/xredir.io\/edge: "yes"/' test_render.py
+harden 16 "test_render.py catches a tls component whose certificate is not from its Secret" \
+	'^FAIL .*tls component.*not from Secret xredir-tls' kubernetes/tls/kustomization.yaml \
+	's/secretName: xredir-tls/secretName: xredir-other/' test_render.py
 harden 14 "test_image.py catches a FROM without a digest" \
 	'^FAIL .*every FROM is pinned by digest' Dockerfile 's/^\(FROM debian:12-slim\)@sha256:[0-9a-f]*/\1/' \
 	test_image.py
@@ -257,6 +260,9 @@ negative "test_render.py catches a README kubectl -k path that is wrong after it
 cp -r "$K8S" "$TMP/edge"
 sed -i 's/^# components:$/components:/; s/^#   - edge$/  - edge/' "$TMP/edge/kustomization.yaml"
 check "validate.mjs: the render with the edge component" "${VALIDATE[@]}" "$TMP/edge/kustomization.yaml"
+cp -r "$K8S" "$TMP/tls"
+sed -i 's/^# components:$/components:/; s/^#   - tls$/  - tls/' "$TMP/tls/kustomization.yaml"
+check "validate.mjs: the render with the tls component" "${VALIDATE[@]}" "$TMP/tls/kustomization.yaml"
 
 # ------------------------------------------------ 5. the ConfigMap's config
 
@@ -317,14 +323,14 @@ sys.stdout.write(cms[0]["data"]["xredir.conf"])' >"$TMP/xredir.conf"
 check "extract xredir.conf from the rendered ConfigMap" conf_from_render
 good=$TMP/xredir.conf
 verdict "config check: the ConfigMap's xredir.conf is valid (exit 0, its ok line)" 0 \
-	"^${good//./\\.}: ok \(default [^ ]+, [0-9]+ targets, [0-9]+ rules\)\$" "$good"
+	"^${good//./\\.}: ok \(default [^ ]+, [0-9]+ targets, [0-9]+ rules, [0-9]+ TLS pairs\)\$" "$good"
 # Its commented-out examples must be valid once uncommented, too.
 sed -E 's/^# *((rule|target) )/\1/' "$good" >"$TMP/examples.conf"
 if cmp -s "$good" "$TMP/examples.conf"; then
 	echo "note ConfigMap xredir.conf has no commented example lines to check"
 else
 	verdict "config check: xredir.conf with its example lines uncommented is valid" 0 \
-		'examples\.conf: ok \(default [^ ]+, [0-9]+ targets, [0-9]+ rules\)$' "$TMP/examples.conf"
+		'examples\.conf: ok \(default [^ ]+, [0-9]+ targets, [0-9]+ rules, [0-9]+ TLS pairs\)$' "$TMP/examples.conf"
 fi
 cp "$good" "$TMP/bad-target.conf" && echo "rule 198.51.100.0/24 nosuchtarget" >>"$TMP/bad-target.conf"
 n=$(wc -l <"$TMP/bad-target.conf")

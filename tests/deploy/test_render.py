@@ -151,6 +151,40 @@ class Render(unittest.TestCase):
         sel = ds[0]["spec"]["template"]["spec"].get("nodeSelector")
         self.assertEqual(sel, dict([EDGE_LABEL]), "edge nodeSelector")
 
+    def test_tls_component(self):
+        """the tls component (uncommented) serves 443 with the cert, key and ticket secret from their Secrets"""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = os.path.join(tmp, "k")
+            shutil.copytree(dl.KUSTOMIZE_DIR, d)
+            kz = os.path.join(d, "kustomization.yaml")
+            with open(kz) as f:
+                text = f.read()
+            on = re.sub(r"^# components:\n#   - edge\n#   - tls$", "components:\n  - tls", text, flags=re.M)
+            self.assertNotEqual(on, text, "kustomization.yaml has no commented components: - tls")
+            with open(kz, "w") as f:
+                f.write(on)
+            out = subprocess.run(["kubectl", "kustomize", d], check=True, capture_output=True, text=True).stdout
+        ds = [o for o in yaml.safe_load_all(out) if o and o["kind"] == "DaemonSet"]
+        self.assertEqual(len(ds), 1)
+        spec = ds[0]["spec"]["template"]["spec"]
+        c = spec["containers"][0]
+        parsed = dl.parse_argv(c["args"])
+        mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+        secrets = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+        want = {"tls-cert": ("xredir-tls", "tls.crt"), "tls-key": ("xredir-tls", "tls.key"),
+                "tls-ticket-key-file": ("xredir-tickets", "ticket.key")}
+        for flag, (secret, key) in want.items():
+            value = dl.option(parsed, "--" + flag)
+            self.assertIsNotNone(value, "--%s not given" % flag)
+            directory, _, name = value.rpartition("/")
+            self.assertEqual(name, key, "--%s %s" % (flag, value))
+            self.assertIn(directory, mounts, "--%s: %s is not a mount" % (flag, directory))
+            self.assertEqual(secrets.get(mounts[directory]), secret, "--%s: not from Secret %s" % (flag, secret))
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        self.assertEqual(ports.get("https"), 443)
+        env = {"XREDIR_IFACE": "lo", "POD_IP": "127.0.0.1"}
+        dl.binary_accepts([dl.k8s_expand(a, env) for a in c["args"]], env)
+
 
 if __name__ == "__main__":
     dl.main()
