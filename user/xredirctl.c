@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "apply.h"
 #include "check.h"
 #include "config.h"
@@ -138,6 +139,27 @@ static int find_instance(struct ctl *c)
 	return 0;
 }
 
+/* Maps of another build's layout are refused before they are mapped
+ * with this one's. Returns EXIT_FAIL if refused, 0, or -errno when the
+ * control map cannot be read (xr_maps_open then says why). */
+static int check_abi(const struct ctl *c)
+{
+	uint8_t ctl[4096];
+	char why[PATH_MAX + 256];
+	size_t len = 0;
+	int err = xr_ctl_read(c->pin_dir, ctl, sizeof(ctl), &len);
+
+	if (err == -EPROTO)
+		return err_fail("%s/" XR_MAP_CTL " is not an xredir control "
+				"map",
+				c->pin_dir);
+	if (err)
+		return err;
+	if (xr_abi_check(ctl, len, c->pin_dir, why, sizeof(why)))
+		return err_fail("%s", why);
+	return 0;
+}
+
 /* Opened by the commands once their arguments are checked: bad input is
  * reported as such even where no instance runs. */
 static int open_maps(struct ctl *c)
@@ -152,7 +174,11 @@ static int open_maps(struct ctl *c)
 		xr_pin_dir(c->pin_dir, sizeof(c->pin_dir), c->bpffs, c->iface);
 	else if ((err = find_instance(c)))
 		return err;
-	err = xr_maps_open(&c->maps, c->pin_dir);
+	err = check_abi(c);
+	if (err > 0)
+		return err;
+	if (!err)
+		err = xr_maps_open(&c->maps, c->pin_dir);
 	c->maps_open = !err;
 	if (!err)
 		return 0;
@@ -920,7 +946,8 @@ static const char *reload_text(const struct xr_status *st, char *buf,
 	return buf;
 }
 
-/* How many rules each maker made: [XR_RULE_FROM_*], 0 for unknown. */
+/* How many rules each maker made: [XR_RULE_FROM_*], 0 for unknown.
+ * Returns 0 or -errno. */
 static int count_origins(struct ctl *c, unsigned int by[4])
 {
 	struct xr_rule *rules;
@@ -929,7 +956,7 @@ static int count_origins(struct ctl *c, unsigned int by[4])
 	memset(by, 0, 4 * sizeof(*by));
 	n = xr_rules_dump(&c->maps, &rules);
 	if (n < 0)
-		return err_fail("reading the rules: %s", strerror(-n));
+		return n;
 	for (i = 0; i < n; i++) {
 		unsigned int maker = XR_RULE_MAKER(rules[i].origin);
 
@@ -939,69 +966,73 @@ static int count_origins(struct ctl *c, unsigned int by[4])
 	return 0;
 }
 
-static int cmd_status(struct ctl *c, int argc, char **argv)
+static void status_json(struct ctl *c, const struct xr_status *st, bool alive,
+			uint64_t uptime, uint64_t mem, int targets,
+			const char *reload, const unsigned int *by,
+			const struct xr_vip_set *vips, int rules_err,
+			int vips_err)
 {
-	if (argc > 1)
-		return err_usage("unexpected argument '%s'", argv[1]);
-	const struct xr_status *st;
-	uint64_t mem = 0, uptime;
-	bool alive;
-	char reload[XR_STATUS_TEXT_MAX + 64];
-	int targets = 0, i, ret;
-	struct xr_vip_set vips;
-	unsigned int by[4];
 	char addr[64];
 	uint32_t v;
 
-	if ((ret = open_maps(c)) || (ret = count_origins(c, by)))
-		return ret;
-	ret = xr_vips_dump(&c->maps, &vips);
-	if (ret)
-		return err_fail("reading the service addresses: %s",
-				strerror(-ret));
-	st = c->maps.status;
-	alive = daemon_alive(st);
-	for (i = 0; i < XR_NMAPS; i++)
-		mem += map_memory(c->maps.fd[i]);
-	for (i = 0; i < XR_MAX_TARGETS; i++)
-		targets += !!c->maps.targets[i].name[0];
-	uptime = alive ? (uint64_t)time(NULL) - st->started_unix : 0;
-	reload_text(st, reload, sizeof(reload));
-	if (c->json) {
-		printf("{\"pin_dir\":");
-		json_str(c->pin_dir);
-		printf(",\"running\":%s,\"pid\":%u,\"iface\":",
-		       alive ? "true" : "false", alive ? st->pid : 0);
-		json_str(st->iface);
-		printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
-		       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
-		       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
-		       "\"map_memory_bytes\":%llu,\"config\":",
-		       st->port, xr_xdp_mode_name(st->xdp_mode),
-		       st->zerocopy ? "zerocopy" : "copy",
-		       st->dispatcher ? "true" : "false", st->queues,
-		       (unsigned long long)uptime, c->maps.ctl->rules_count[0],
-		       c->maps.ctl->rules_count[1], targets,
-		       (unsigned long long)mem);
-		json_str(st->config_path);
-		printf(",\"reload\":");
-		json_str(reload);
-		printf(",\"reload_line\":%u,\"reloads\":%u,"
-		       "\"rules_by_origin\":{\"config\":%u,\"flag\":%u,"
-		       "\"xredirctl\":%u}",
-		       st->reload_line, st->reload_count,
+	printf("{\"pin_dir\":");
+	json_str(c->pin_dir);
+	printf(",\"running\":%s,\"pid\":%u,\"iface\":", alive ? "true" : "false",
+	       alive ? st->pid : 0);
+	json_str(st->iface);
+	printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
+	       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
+	       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
+	       "\"map_memory_bytes\":%llu,\"config\":",
+	       st->port, xr_xdp_mode_name(st->xdp_mode),
+	       st->zerocopy ? "zerocopy" : "copy",
+	       st->dispatcher ? "true" : "false", st->queues,
+	       (unsigned long long)uptime, c->maps.ctl->rules_count[0],
+	       c->maps.ctl->rules_count[1], targets, (unsigned long long)mem);
+	json_str(st->config_path);
+	printf(",\"reload\":");
+	json_str(reload);
+	printf(",\"reload_line\":%u,\"reloads\":%u,\"rules_by_origin\":",
+	       st->reload_line, st->reload_count);
+	if (rules_err)
+		printf("null");
+	else
+		printf("{\"config\":%u,\"flag\":%u,\"xredirctl\":%u}",
 		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
 		       by[XR_RULE_FROM_CTL]);
-		printf(",\"vip_any\":%s,\"vips\":[",
-		       c->maps.ctl->vip_any ? "true" : "false");
-		for (v = 0; v < vips.n; v++) {
-			xr_vip_format(&vips.v[v], addr, sizeof(addr));
+	printf(",\"vip_any\":%s,\"vips\":",
+	       c->maps.ctl->vip_any ? "true" : "false");
+	if (vips_err) {
+		printf("null");
+	} else {
+		putchar('[');
+		for (v = 0; v < vips->n; v++) {
+			xr_vip_format(&vips->v[v], addr, sizeof(addr));
 			printf("%s\"%s\"", v ? "," : "", addr);
 		}
-		puts("]}");
-		xr_vip_set_free(&vips);
-		return 0;
+		putchar(']');
 	}
+	printf(",\"errors\":{");
+	if (rules_err) {
+		printf("\"rules\":");
+		json_str(strerror(-rules_err));
+	}
+	if (vips_err) {
+		printf("%s\"service_addresses\":", rules_err ? "," : "");
+		json_str(strerror(-vips_err));
+	}
+	puts("}}");
+}
+
+static void status_text(struct ctl *c, const struct xr_status *st, bool alive,
+			uint64_t uptime, uint64_t mem, int targets,
+			const char *reload, const unsigned int *by,
+			const struct xr_vip_set *vips, int rules_err,
+			int vips_err)
+{
+	char addr[64];
+	uint32_t v;
+
 	printf("instance:    %s\n", c->pin_dir);
 	printf("daemon:      %s", alive ? "running" : "not running");
 	if (alive)
@@ -1013,25 +1044,74 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	       st->dispatcher ? " (libxdp dispatcher)" : "",
 	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
 	       st->queues == 1 ? "" : "s");
-	printf("rules:       %u IPv4, %u IPv6 (%u config, %u flag, %u "
-	       "xredirctl)\n",
-	       c->maps.ctl->rules_count[0], c->maps.ctl->rules_count[1],
-	       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
-	       by[XR_RULE_FROM_CTL]);
+	printf("rules:       %u IPv4, %u IPv6 (", c->maps.ctl->rules_count[0],
+	       c->maps.ctl->rules_count[1]);
+	if (rules_err)
+		printf("origins unreadable: %s)\n", strerror(-rules_err));
+	else
+		printf("%u config, %u flag, %u xredirctl)\n",
+		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
+		       by[XR_RULE_FROM_CTL]);
 	printf("targets:     %d\n", targets);
-	printf("service:     %s%u address%s",
-	       c->maps.ctl->vip_any ? "any (" : "", vips.n,
-	       vips.n == 1 ? "" : "es");
-	for (v = 0; v < vips.n; v++) {
-		xr_vip_format(&vips.v[v], addr, sizeof(addr));
-		printf("%s%s", v ? ", " : ": ", addr);
+	if (vips_err) {
+		printf("service:     %sunreadable: %s%s\n",
+		       c->maps.ctl->vip_any ? "any (" : "",
+		       strerror(-vips_err), c->maps.ctl->vip_any ? ")" : "");
+	} else {
+		printf("service:     %s%u address%s",
+		       c->maps.ctl->vip_any ? "any (" : "", vips->n,
+		       vips->n == 1 ? "" : "es");
+		for (v = 0; v < vips->n; v++) {
+			xr_vip_format(&vips->v[v], addr, sizeof(addr));
+			printf("%s%s", v ? ", " : ": ", addr);
+		}
+		printf("%s\n", c->maps.ctl->vip_any ? ")" : "");
 	}
-	printf("%s\n", c->maps.ctl->vip_any ? ")" : "");
-	xr_vip_set_free(&vips);
 	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
 	printf("last reload: %s\n", reload);
-	return 0;
+}
+
+/* Prints all it can read: a part that cannot be read (the rules, the
+ * service addresses) is named, in the output and on stderr, and the exit
+ * status says it failed. */
+static int cmd_status(struct ctl *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
+	const struct xr_status *st;
+	uint64_t mem = 0, uptime;
+	bool alive;
+	char reload[XR_STATUS_TEXT_MAX + 64];
+	int targets = 0, i, ret, rules_err, vips_err;
+	struct xr_vip_set vips = { 0 };
+	unsigned int by[4];
+
+	if ((ret = open_maps(c)))
+		return ret;
+	rules_err = count_origins(c, by);
+	vips_err = xr_vips_dump(&c->maps, &vips);
+	st = c->maps.status;
+	alive = daemon_alive(st);
+	for (i = 0; i < XR_NMAPS; i++)
+		mem += map_memory(c->maps.fd[i]);
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		targets += !!c->maps.targets[i].name[0];
+	uptime = alive ? (uint64_t)time(NULL) - st->started_unix : 0;
+	reload_text(st, reload, sizeof(reload));
+	(c->json ? status_json : status_text)(c, st, alive, uptime, mem,
+					      targets, reload, by, &vips,
+					      rules_err, vips_err);
+	if (!vips_err)
+		xr_vip_set_free(&vips);
+	fflush(stdout);
+	if (rules_err)
+		err_fail("status: reading the rules failed: %s",
+			 strerror(-rules_err));
+	if (vips_err)
+		err_fail("status: reading the service addresses failed: %s",
+			 strerror(-vips_err));
+	return rules_err || vips_err ? EXIT_FAIL : 0;
 }
 
 static int cmd_version(struct ctl *c, int argc, char **argv)
