@@ -977,8 +977,8 @@ static void status_json(struct ctl *c, const struct xr_status *st, bool alive,
 
 	printf("{\"pin_dir\":");
 	json_str(c->pin_dir);
-	printf(",\"running\":%s,\"pid\":%u,\"iface\":", alive ? "true" : "false",
-	       alive ? st->pid : 0);
+	printf(",\"running\":%s,\"pid\":%u,\"iface\":",
+	       alive ? "true" : "false", alive ? st->pid : 0);
 	json_str(st->iface);
 	printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
 	       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
@@ -1055,8 +1055,8 @@ static void status_text(struct ctl *c, const struct xr_status *st, bool alive,
 	printf("targets:     %d\n", targets);
 	if (vips_err) {
 		printf("service:     %sunreadable: %s%s\n",
-		       c->maps.ctl->vip_any ? "any (" : "",
-		       strerror(-vips_err), c->maps.ctl->vip_any ? ")" : "");
+		       c->maps.ctl->vip_any ? "any (" : "", strerror(-vips_err),
+		       c->maps.ctl->vip_any ? ")" : "");
 	} else {
 		printf("service:     %s%u address%s",
 		       c->maps.ctl->vip_any ? "any (" : "", vips->n,

@@ -38,8 +38,7 @@ static inline void target_count_publish(struct xr_worker_stats *s,
 /* A consistent (gen, count) of the slot; false if a writer kept it busy
  * through every try. */
 static inline bool target_count_read(const struct xr_worker_stats *s,
-				     uint32_t slot, uint32_t *gen,
-				     uint64_t *n)
+				     uint32_t slot, uint32_t *gen, uint64_t *n)
 {
 	uint32_t seq;
 	int tries;
