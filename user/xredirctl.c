@@ -966,19 +966,28 @@ static int count_origins(struct ctl *c, unsigned int by[4])
 	return 0;
 }
 
-static void status_json(struct ctl *c, const struct xr_status *st, bool alive,
-			uint64_t uptime, uint64_t mem, int targets,
-			const char *reload, const unsigned int *by,
-			const struct xr_vip_set *vips, int rules_err,
-			int vips_err)
+/* What status shows, read once: a part that could not be read has its
+ * -errno (rules_err, vips_err) and no value. */
+struct status_view {
+	const struct xr_status *st;
+	bool alive;
+	uint64_t uptime, mem;
+	int targets, rules_err, vips_err;
+	char reload[XR_STATUS_TEXT_MAX + 64];
+	unsigned int by[4]; /* rules by maker */
+	struct xr_vip_set vips;
+};
+
+static void status_json(const struct ctl *c, const struct status_view *s)
 {
+	const struct xr_status *st = s->st;
 	char addr[64];
 	uint32_t v;
 
 	printf("{\"pin_dir\":");
 	json_str(c->pin_dir);
 	printf(",\"running\":%s,\"pid\":%u,\"iface\":",
-	       alive ? "true" : "false", alive ? st->pid : 0);
+	       s->alive ? "true" : "false", s->alive ? st->pid : 0);
 	json_str(st->iface);
 	printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
 	       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
@@ -987,57 +996,55 @@ static void status_json(struct ctl *c, const struct xr_status *st, bool alive,
 	       st->port, xr_xdp_mode_name(st->xdp_mode),
 	       st->zerocopy ? "zerocopy" : "copy",
 	       st->dispatcher ? "true" : "false", st->queues,
-	       (unsigned long long)uptime, c->maps.ctl->rules_count[0],
-	       c->maps.ctl->rules_count[1], targets, (unsigned long long)mem);
+	       (unsigned long long)s->uptime, c->maps.ctl->rules_count[0],
+	       c->maps.ctl->rules_count[1], s->targets,
+	       (unsigned long long)s->mem);
 	json_str(st->config_path);
 	printf(",\"reload\":");
-	json_str(reload);
+	json_str(s->reload);
 	printf(",\"reload_line\":%u,\"reloads\":%u,\"rules_by_origin\":",
 	       st->reload_line, st->reload_count);
-	if (rules_err)
+	if (s->rules_err)
 		printf("null");
 	else
 		printf("{\"config\":%u,\"flag\":%u,\"xredirctl\":%u}",
-		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
-		       by[XR_RULE_FROM_CTL]);
+		       s->by[XR_RULE_FROM_CONFIG], s->by[XR_RULE_FROM_FLAG],
+		       s->by[XR_RULE_FROM_CTL]);
 	printf(",\"vip_any\":%s,\"vips\":",
 	       c->maps.ctl->vip_any ? "true" : "false");
-	if (vips_err) {
+	if (s->vips_err) {
 		printf("null");
 	} else {
 		putchar('[');
-		for (v = 0; v < vips->n; v++) {
-			xr_vip_format(&vips->v[v], addr, sizeof(addr));
+		for (v = 0; v < s->vips.n; v++) {
+			xr_vip_format(&s->vips.v[v], addr, sizeof(addr));
 			printf("%s\"%s\"", v ? "," : "", addr);
 		}
 		putchar(']');
 	}
 	printf(",\"errors\":{");
-	if (rules_err) {
+	if (s->rules_err) {
 		printf("\"rules\":");
-		json_str(strerror(-rules_err));
+		json_str(strerror(-s->rules_err));
 	}
-	if (vips_err) {
-		printf("%s\"service_addresses\":", rules_err ? "," : "");
-		json_str(strerror(-vips_err));
+	if (s->vips_err) {
+		printf("%s\"service_addresses\":", s->rules_err ? "," : "");
+		json_str(strerror(-s->vips_err));
 	}
 	puts("}}");
 }
 
-static void status_text(struct ctl *c, const struct xr_status *st, bool alive,
-			uint64_t uptime, uint64_t mem, int targets,
-			const char *reload, const unsigned int *by,
-			const struct xr_vip_set *vips, int rules_err,
-			int vips_err)
+static void status_text(const struct ctl *c, const struct status_view *s)
 {
+	const struct xr_status *st = s->st;
 	char addr[64];
 	uint32_t v;
 
 	printf("instance:    %s\n", c->pin_dir);
-	printf("daemon:      %s", alive ? "running" : "not running");
-	if (alive)
+	printf("daemon:      %s", s->alive ? "running" : "not running");
+	if (s->alive)
 		printf(" (pid %u, up %llus)", st->pid,
-		       (unsigned long long)uptime);
+		       (unsigned long long)s->uptime);
 	printf("\ninterface:   %s, port %u\n", st->iface, st->port);
 	printf("xdp:         %s mode%s, %s sockets, %u queue%s\n",
 	       xr_xdp_mode_name(st->xdp_mode),
@@ -1046,30 +1053,30 @@ static void status_text(struct ctl *c, const struct xr_status *st, bool alive,
 	       st->queues == 1 ? "" : "s");
 	printf("rules:       %u IPv4, %u IPv6 (", c->maps.ctl->rules_count[0],
 	       c->maps.ctl->rules_count[1]);
-	if (rules_err)
-		printf("origins unreadable: %s)\n", strerror(-rules_err));
+	if (s->rules_err)
+		printf("origins unreadable: %s)\n", strerror(-s->rules_err));
 	else
 		printf("%u config, %u flag, %u xredirctl)\n",
-		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
-		       by[XR_RULE_FROM_CTL]);
-	printf("targets:     %d\n", targets);
-	if (vips_err) {
+		       s->by[XR_RULE_FROM_CONFIG], s->by[XR_RULE_FROM_FLAG],
+		       s->by[XR_RULE_FROM_CTL]);
+	printf("targets:     %d\n", s->targets);
+	if (s->vips_err) {
 		printf("service:     %sunreadable: %s%s\n",
-		       c->maps.ctl->vip_any ? "any (" : "", strerror(-vips_err),
-		       c->maps.ctl->vip_any ? ")" : "");
+		       c->maps.ctl->vip_any ? "any (" : "",
+		       strerror(-s->vips_err), c->maps.ctl->vip_any ? ")" : "");
 	} else {
 		printf("service:     %s%u address%s",
-		       c->maps.ctl->vip_any ? "any (" : "", vips->n,
-		       vips->n == 1 ? "" : "es");
-		for (v = 0; v < vips->n; v++) {
-			xr_vip_format(&vips->v[v], addr, sizeof(addr));
+		       c->maps.ctl->vip_any ? "any (" : "", s->vips.n,
+		       s->vips.n == 1 ? "" : "es");
+		for (v = 0; v < s->vips.n; v++) {
+			xr_vip_format(&s->vips.v[v], addr, sizeof(addr));
 			printf("%s%s", v ? ", " : ": ", addr);
 		}
 		printf("%s\n", c->maps.ctl->vip_any ? ")" : "");
 	}
-	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
+	printf("map memory:  %llu bytes\n", (unsigned long long)s->mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
-	printf("last reload: %s\n", reload);
+	printf("last reload: %s\n", s->reload);
 }
 
 /* Prints all it can read: a part that cannot be read (the rules, the
@@ -1079,39 +1086,33 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
 		return err_usage("unexpected argument '%s'", argv[1]);
-	const struct xr_status *st;
-	uint64_t mem = 0, uptime;
-	bool alive;
-	char reload[XR_STATUS_TEXT_MAX + 64];
-	int targets = 0, i, ret, rules_err, vips_err;
-	struct xr_vip_set vips = { 0 };
-	unsigned int by[4];
+	struct status_view s;
+	int i, ret;
 
 	if ((ret = open_maps(c)))
 		return ret;
-	rules_err = count_origins(c, by);
-	vips_err = xr_vips_dump(&c->maps, &vips);
-	st = c->maps.status;
-	alive = daemon_alive(st);
+	memset(&s, 0, sizeof(s));
+	s.rules_err = count_origins(c, s.by);
+	s.vips_err = xr_vips_dump(&c->maps, &s.vips);
+	s.st = c->maps.status;
+	s.alive = daemon_alive(s.st);
 	for (i = 0; i < XR_NMAPS; i++)
-		mem += map_memory(c->maps.fd[i]);
+		s.mem += map_memory(c->maps.fd[i]);
 	for (i = 0; i < XR_MAX_TARGETS; i++)
-		targets += !!c->maps.targets[i].name[0];
-	uptime = alive ? (uint64_t)time(NULL) - st->started_unix : 0;
-	reload_text(st, reload, sizeof(reload));
-	(c->json ? status_json : status_text)(c, st, alive, uptime, mem,
-					      targets, reload, by, &vips,
-					      rules_err, vips_err);
-	if (!vips_err)
-		xr_vip_set_free(&vips);
+		s.targets += !!c->maps.targets[i].name[0];
+	s.uptime = s.alive ? (uint64_t)time(NULL) - s.st->started_unix : 0;
+	reload_text(s.st, s.reload, sizeof(s.reload));
+	(c->json ? status_json : status_text)(c, &s);
+	if (!s.vips_err)
+		xr_vip_set_free(&s.vips);
 	fflush(stdout);
-	if (rules_err)
+	if (s.rules_err)
 		err_fail("status: reading the rules failed: %s",
-			 strerror(-rules_err));
-	if (vips_err)
+			 strerror(-s.rules_err));
+	if (s.vips_err)
 		err_fail("status: reading the service addresses failed: %s",
-			 strerror(-vips_err));
-	return rules_err || vips_err ? EXIT_FAIL : 0;
+			 strerror(-s.vips_err));
+	return s.rules_err || s.vips_err ? EXIT_FAIL : 0;
 }
 
 static int cmd_version(struct ctl *c, int argc, char **argv)
