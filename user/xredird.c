@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "certs.h"
 #include "check.h"
 #include "defaults.h"
 #include "iface.h"
@@ -56,6 +57,7 @@ struct daemon {
 	bool config_ok; /* a config file was loaded at least once */
 	struct listener listener;
 	struct xr_vip_set iface_vips; /* the interface's, as last seen */
+	struct certs certs; /* with a TLS port */
 };
 
 static volatile bool stop; /* workers stop at once */
@@ -503,6 +505,36 @@ static int take_life_lock(struct daemon *d, const char *pin_dir, bool must)
 	return -EBUSY;
 }
 
+/* The certificates in force, and the last reload's refusal. */
+static void tls_status(struct daemon *d)
+{
+	struct xr_status *st = d->maps.status;
+	struct tls_server *srv = certs_current(&d->certs);
+
+	st->tls_reloads = d->certs.reloads;
+	st->tls_failures = d->certs.failures;
+	snprintf(st->tls_error, sizeof(st->tls_error), "%s", d->certs.error);
+	st->tls_certs[0] = 0;
+	if (srv)
+		tls_server_describe(srv, st->tls_certs, sizeof(st->tls_certs));
+}
+
+/* The certificate files changed: a set that loads replaces the one in
+ * force for new connections; open ones keep theirs. */
+static void follow_certs(struct daemon *d)
+{
+	char why[512];
+
+	if (!d->o->tcp.tls_port || !certs_changed(&d->certs))
+		return;
+	if (certs_reload(&d->certs, why, sizeof(why)))
+		log_warn("tls_reload_refused", LOG_STR("reason", why),
+			 LOG_STR("action", "kept the certificates in force"));
+	else
+		log_info("tls_reloaded", LOG_UINT("reloads", d->certs.reloads));
+	tls_status(d);
+}
+
 static void fill_status(struct daemon *d)
 {
 	struct xr_status *st = d->maps.status;
@@ -521,6 +553,8 @@ static void fill_status(struct daemon *d)
 	snprintf(st->iface, sizeof(st->iface), "%s", d->o->ifname);
 	snprintf(st->config_path, sizeof(st->config_path), "%s",
 		 d->o->config_path ? d->o->config_path : "");
+	st->tls_port = d->o->tcp.tls_port;
+	tls_status(d);
 }
 
 static int start_workers(struct daemon *d, const struct siphash_key *secret)
@@ -547,6 +581,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.secret = secret,
 			.maps = &d->maps,
 			.proxy = &o->proxy,
+			.certs = o->tcp.tls_port ? &d->certs : NULL,
 			.log_clients = o->log_clients,
 			.coalesce_us = o->coalesce_us,
 			.stop = &stop,
@@ -564,6 +599,8 @@ static int start_listener(struct daemon *d)
 {
 	struct listener_cfg cfg = {
 		.port = d->o->tcp.port,
+		.tls_port = d->o->tcp.tls_port,
+		.certs = d->o->tcp.tls_port ? &d->certs : NULL,
 		.metrics_listen = d->o->metrics_listen,
 		.lim = &d->o->lim,
 		.proxy = &d->o->proxy,
@@ -680,6 +717,7 @@ static void main_loop(struct daemon *d, int sigfd)
 		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			d->maps.status->heartbeat_unix = (uint64_t)time(NULL);
 			follow_iface(d);
+			follow_certs(d);
 			update_ready(d);
 		}
 		if ((pfd[2].revents & POLLIN) &&
@@ -709,11 +747,24 @@ static int load_secret(const struct options *o, struct siphash_key *secret)
 	return -1;
 }
 
+static int load_certs(struct daemon *d)
+{
+	char why[512];
+
+	if (!d->o->tcp.tls_port)
+		return 0;
+	if (!certs_load(&d->certs, &d->o->tls, d->o->tls_ticket_key_file, why,
+			sizeof(why)))
+		return 0;
+	log_err("tls_refused", LOG_STR("reason", why));
+	return -1;
+}
+
 static int run(struct daemon *d, int sigfd)
 {
 	struct options *o = d->o;
 	struct xr_loader_cfg lc = { o->ifname, o->bpffs, o->xdp_mode,
-				    o->tcp.port };
+				    o->tcp.port, o->tcp.tls_port };
 	struct siphash_key secret;
 	char pin_dir[PATH_MAX];
 	int ret = 1;
@@ -723,7 +774,7 @@ static int run(struct daemon *d, int sigfd)
 	if (o->queues && o->queues < d->nq)
 		d->nq = o->queues;
 	o->tcp.mtu = (uint16_t)interface_mtu(o->ifname);
-	if (load_secret(o, &secret))
+	if (load_secret(o, &secret) || load_certs(d))
 		return 1;
 	d->iface_lock = take_iface_lock(o->ifname);
 	if (d->iface_lock < 0 ||
@@ -749,6 +800,7 @@ static int run(struct daemon *d, int sigfd)
 		update_ready(d);
 		log_info("serving", LOG_STR("iface", o->ifname),
 			 LOG_UINT("port", o->tcp.port),
+			 LOG_UINT("tls_port", o->tcp.tls_port),
 			 LOG_UINT("queues", d->nq),
 			 LOG_STR("xdp_mode",
 				 xr_xdp_mode_name(d->bpf.attached_mode)),
@@ -776,6 +828,7 @@ out_unload:
 		close(d->life_lock);
 	if (d->iface_lock >= 0)
 		close(d->iface_lock);
+	certs_free(&d->certs);
 	log_info("stopped", LOG_STR("iface", o->ifname));
 	return ret;
 }
