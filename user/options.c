@@ -760,9 +760,10 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 	}
 	if (o->tls.n_pairs && !o->tcp.tls_port)
 		o->tcp.tls_port = XR_DEFAULT_TLS_PORT;
-	if (o->tcp.tls_port && !o->tls.n_pairs) {
-		say(err,
-		    "xredird: --tls-port needs --tls-cert and --tls-key\n");
+	/* A config file's tls lines count too: known at start. */
+	if (o->tcp.tls_port && !o->tls.n_pairs && !o->config_path) {
+		say(err, "xredird: --tls-port needs --tls-cert and --tls-key "
+			 "(or tls lines in --config)\n");
 		return OPTS_EXIT_USAGE;
 	}
 	if (o->tcp.tls_port && o->tcp.tls_port == o->tcp.port) {

@@ -966,6 +966,26 @@ static int count_origins(struct ctl *c, unsigned int by[4])
 	return 0;
 }
 
+/* The certificates in force, a line each: indented, or JSON strings. */
+static void tls_lines(const struct xr_status *st, bool json)
+{
+	char certs[sizeof(st->tls_certs) + 1];
+	char *line, *save = NULL;
+	int n = 0;
+
+	memcpy(certs, st->tls_certs, sizeof(st->tls_certs));
+	certs[sizeof(st->tls_certs)] = 0;
+	for (line = strtok_r(certs, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (json) {
+			printf("%s", n++ ? "," : "");
+			json_str(line);
+		} else {
+			printf("  certificate %s\n", line);
+		}
+	}
+}
+
 /* What status shows, read once: a part that could not be read has its
  * -errno (rules_err, vips_err) and no value. */
 struct status_view {
@@ -1022,7 +1042,13 @@ static void status_json(const struct ctl *c, const struct status_view *s)
 		}
 		putchar(']');
 	}
-	printf(",\"errors\":{");
+	printf(",\"tls_port\":%u,\"tls_reloads\":%u,"
+	       "\"tls_reload_failures\":%u,\"tls_error\":",
+	       st->tls_port, st->tls_reloads, st->tls_failures);
+	json_str(st->tls_error);
+	printf(",\"tls_certificates\":[");
+	tls_lines(st, true);
+	printf("],\"errors\":{");
 	if (s->rules_err) {
 		printf("\"rules\":");
 		json_str(strerror(-s->rules_err));
@@ -1077,6 +1103,14 @@ static void status_text(const struct ctl *c, const struct status_view *s)
 	printf("map memory:  %llu bytes\n", (unsigned long long)s->mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
 	printf("last reload: %s\n", s->reload);
+	if (st->tls_port) {
+		printf("tls:         port %u, %u reload%s of certificates, %u "
+		       "refused%s%s\n",
+		       st->tls_port, st->tls_reloads,
+		       st->tls_reloads == 1 ? "" : "s", st->tls_failures,
+		       st->tls_error[0] ? "; the last: " : "", st->tls_error);
+		tls_lines(st, false);
+	}
 }
 
 /* Prints all it can read: a part that cannot be read (the rules, the

@@ -227,6 +227,8 @@ static void repair_targets(struct daemon *d)
 			 LOG_INT("cleared", torn));
 }
 
+static void follow_config_tls(struct daemon *d, const struct xr_config *cfg);
+
 /* Loads the config file and makes the maps hold it, all or nothing. */
 static void reload(struct daemon *d, bool only_if_changed)
 {
@@ -286,7 +288,8 @@ static void reload(struct daemon *d, bool only_if_changed)
 	report_reload(d, NULL);
 	log_info("config_loaded", LOG_STR("file", d->o->config_path),
 		 LOG_UINT("targets", cfg.n_targets + 1),
-		 LOG_UINT("rules", cfg.n_rules));
+		 LOG_UINT("rules", cfg.n_rules), LOG_UINT("tls", cfg.n_tls));
+	follow_config_tls(d, &cfg);
 	xr_config_free(&cfg);
 	return;
 failed:
@@ -535,6 +538,55 @@ static void follow_certs(struct daemon *d)
 	tls_status(d);
 }
 
+/* The flags' certificate pairs, then the config file's tls lines. */
+static int tls_pairs(const struct options *o, const struct xr_config *cfg,
+		     struct tls_config *out)
+{
+	uint32_t i;
+
+	*out = o->tls;
+	for (i = 0; cfg && i < cfg->n_tls; i++) {
+		if (out->n_pairs == TLS_MAX_PAIRS)
+			return -1;
+		out->pairs[out->n_pairs++] =
+			(struct tls_pair){ cfg->tls[i].cert, cfg->tls[i].key };
+	}
+	return 0;
+}
+
+/* A reloaded config file's tls lines: a changed list is loaded. */
+static void follow_config_tls(struct daemon *d, const struct xr_config *cfg)
+{
+	struct tls_config pairs;
+	char why[512];
+
+	if (tls_pairs(d->o, cfg, &pairs)) {
+		log_warn("tls_reload_refused",
+			 LOG_STR("reason", "too many certificate pairs"));
+		return;
+	}
+	if (!d->o->tcp.tls_port) {
+		if (pairs.n_pairs)
+			log_warn("tls_needs_restart",
+				 LOG_STR("note",
+					 "the TLS port is set at start"));
+		return;
+	}
+	if (certs_same_pairs(&d->certs, &pairs))
+		return;
+	if (!pairs.n_pairs)
+		log_warn("tls_reload_refused",
+			 LOG_STR("reason", "no certificate pair left"),
+			 LOG_STR("action", "kept the certificates in force"));
+	else if (certs_replace(&d->certs, &pairs, why, sizeof(why)))
+		log_warn("tls_reload_refused", LOG_STR("reason", why),
+			 LOG_STR("action", "kept the certificates in force"));
+	else
+		log_info("tls_reloaded", LOG_UINT("pairs", pairs.n_pairs),
+			 LOG_UINT("reloads", d->certs.reloads));
+	tls_status(d);
+}
+
 static void fill_status(struct daemon *d)
 {
 	struct xr_status *st = d->maps.status;
@@ -747,17 +799,57 @@ static int load_secret(const struct options *o, struct siphash_key *secret)
 	return -1;
 }
 
+/*
+ * The TLS port is set before the program loads, so the config file's tls
+ * lines are read now (the file is loaded whole, and reported, later).
+ */
 static int load_certs(struct daemon *d)
 {
+	struct options *o = d->o;
+	struct cfg_error err = { 0, "" };
+	struct tls_config pairs;
+	struct xr_config cfg;
+	bool have_cfg = false;
 	char why[512];
+	int ret = -1;
 
-	if (!d->o->tcp.tls_port)
-		return 0;
-	if (!certs_load(&d->certs, &d->o->tls, d->o->tls_ticket_key_file, why,
-			sizeof(why)))
-		return 0;
+	if (o->config_path &&
+	    !xr_config_load(o->config_path, CFG_FULL, &cfg, &err))
+		have_cfg = true;
+	if (tls_pairs(o, have_cfg ? &cfg : NULL, &pairs)) {
+		snprintf(why, sizeof(why), "more than %d certificate pairs",
+			 TLS_MAX_PAIRS);
+		goto refused;
+	}
+	if (!pairs.n_pairs && !o->tcp.tls_port) {
+		ret = 0;
+		goto out;
+	}
+	if (!pairs.n_pairs) {
+		snprintf(why, sizeof(why),
+			 "--tls-port %u without a certificate (--tls-cert, or "
+			 "tls lines in --config)",
+			 o->tcp.tls_port);
+		goto refused;
+	}
+	if (!o->tcp.tls_port)
+		o->tcp.tls_port = XR_DEFAULT_TLS_PORT;
+	if (o->tcp.tls_port == o->tcp.port) {
+		snprintf(why, sizeof(why), "--tls-port %u is the plain --port",
+			 o->tcp.tls_port);
+		goto refused;
+	}
+	if (!certs_load(&d->certs, &pairs, o->tls_ticket_key_file, why,
+			sizeof(why))) {
+		ret = 0;
+		goto out;
+	}
+refused:
 	log_err("tls_refused", LOG_STR("reason", why));
-	return -1;
+out:
+	if (have_cfg)
+		xr_config_free(&cfg);
+	return ret;
 }
 
 static int run(struct daemon *d, int sigfd)

@@ -26,13 +26,13 @@ struct test_pair {
 static char tls_test_files[16][64];
 static int tls_test_nfiles;
 
-static void tls_test_cleanup(void)
+static inline void tls_test_cleanup(void)
 {
 	while (tls_test_nfiles)
 		unlink(tls_test_files[--tls_test_nfiles]);
 }
 
-static void tls_test_tmp(char *path, const char *what)
+static inline void tls_test_tmp(char *path, const char *what)
 {
 	int fd;
 
@@ -46,13 +46,13 @@ static void tls_test_tmp(char *path, const char *what)
 	snprintf(tls_test_files[tls_test_nfiles++], 64, "%s", path);
 }
 
-static EVP_PKEY *tls_test_key(bool rsa)
+static inline EVP_PKEY *tls_test_key(bool rsa)
 {
 	return rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
 }
 
 /* A self-signed certificate for the comma-separated DNS names. */
-static X509 *tls_test_cert(EVP_PKEY *key, const char *names, int days)
+static inline X509 *tls_test_cert(EVP_PKEY *key, const char *names, int days)
 {
 	X509 *x = X509_new();
 	X509V3_CTX ctx;
@@ -87,7 +87,8 @@ static X509 *tls_test_cert(EVP_PKEY *key, const char *names, int days)
 }
 
 /* Writes a new key and certificate for names to files. */
-static void tls_test_pair(struct test_pair *tp, bool rsa, const char *names)
+static inline void tls_test_pair(struct test_pair *tp, bool rsa,
+				 const char *names)
 {
 	EVP_PKEY *key = tls_test_key(rsa);
 	X509 *x = tls_test_cert(key, names, 30);
@@ -115,8 +116,8 @@ struct test_client {
 	BIO *from_server, *to_server;
 };
 
-static void test_client_init(struct test_client *c, int max_version,
-			     const char *alpn, const char *sni)
+static inline void test_client_init(struct test_client *c, int max_version,
+				    const char *alpn, const char *sni)
 {
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx)
@@ -139,7 +140,7 @@ static void test_client_init(struct test_client *c, int max_version,
 		SSL_set_tlsext_host_name(c->ssl, sni);
 }
 
-static void test_client_free(struct test_client *c)
+static inline void test_client_free(struct test_client *c)
 {
 	SSL_free(c->ssl);
 	SSL_CTX_free(c->ctx);

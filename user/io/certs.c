@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -98,14 +99,56 @@ static struct tls_server *build(struct certs *c, char *why, uint32_t why_len)
 	return tls_server_new(&cfg, why, why_len);
 }
 
+static void free_paths(struct certs *c)
+{
+	for (uint32_t i = 0; i < 2 * TLS_MAX_PAIRS; i++) {
+		free(c->paths[i]);
+		c->paths[i] = NULL;
+	}
+}
+
+/* Keeps copies of cfg's paths: a config file's pairs outlive its parse. */
+static int set_pairs(struct certs *c, const struct tls_config *cfg)
+{
+	uint32_t i;
+
+	free_paths(c);
+	c->cfg.n_pairs = cfg->n_pairs;
+	for (i = 0; i < cfg->n_pairs; i++) {
+		c->paths[2 * i] = strdup(cfg->pairs[i].cert);
+		c->paths[2 * i + 1] = strdup(cfg->pairs[i].key);
+		if (!c->paths[2 * i] || !c->paths[2 * i + 1])
+			return -1;
+		c->cfg.pairs[i] = (struct tls_pair){ c->paths[2 * i],
+						     c->paths[2 * i + 1] };
+	}
+	return 0;
+}
+
+bool certs_same_pairs(const struct certs *c, const struct tls_config *cfg)
+{
+	uint32_t i;
+
+	if (c->cfg.n_pairs != cfg->n_pairs)
+		return false;
+	for (i = 0; i < cfg->n_pairs; i++)
+		if (strcmp(c->cfg.pairs[i].cert, cfg->pairs[i].cert) ||
+		    strcmp(c->cfg.pairs[i].key, cfg->pairs[i].key))
+			return false;
+	return true;
+}
+
 int certs_load(struct certs *c, const struct tls_config *cfg,
 	       const char *ticket_file, char *why, uint32_t why_len)
 {
 	struct tls_server *srv;
 
 	memset(c, 0, sizeof(*c));
-	c->cfg = *cfg;
 	c->ticket_file = ticket_file;
+	if (set_pairs(c, cfg)) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
 	stamp_all(c, c->stamps);
 	srv = build(c, why, why_len);
 	if (!srv)
@@ -147,8 +190,31 @@ int certs_reload(struct certs *c, char *why, uint32_t why_len)
 	return 0;
 }
 
+int certs_replace(struct certs *c, const struct tls_config *cfg, char *why,
+		  uint32_t why_len)
+{
+	struct certs old = *c;
+
+	why[0] = 0;
+	/* The old paths stay valid until the new set is in force. */
+	memset(c->paths, 0, sizeof(c->paths));
+	if (set_pairs(c, cfg) || certs_reload(c, why, why_len)) {
+		if (!why[0])
+			snprintf(why, why_len, "out of memory");
+		free_paths(c);
+		memcpy(c->paths, old.paths, sizeof(c->paths));
+		c->cfg = old.cfg;
+		stamp_all(c, c->stamps);
+		return -1;
+	}
+	for (uint32_t i = 0; i < 2 * TLS_MAX_PAIRS; i++)
+		free(old.paths[i]);
+	return 0;
+}
+
 void certs_free(struct certs *c)
 {
+	free_paths(c);
 	tls_server_unref(c->previous);
 	tls_server_unref(atomic_load(&c->current));
 	c->previous = NULL;

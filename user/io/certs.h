@@ -26,7 +26,8 @@ struct file_stamp {
 };
 
 struct certs {
-	struct tls_config cfg; /* the pairs' paths */
+	struct tls_config cfg; /* the pairs, pointing into paths */
+	char *paths[2 * TLS_MAX_PAIRS];
 	const char *ticket_file; /* NULL: a random secret per start */
 	/* What workers take for new sessions. The one before is kept until
 	 * the next reload: a worker may have loaded the pointer and not yet
@@ -41,6 +42,12 @@ struct certs {
 /* Loads the files; -1 with why filled when they do not load. */
 int certs_load(struct certs *c, const struct tls_config *cfg,
 	       const char *ticket_file, char *why, uint32_t why_len);
+/* Whether cfg names the same pairs, in the same order. */
+bool certs_same_pairs(const struct certs *c, const struct tls_config *cfg);
+/* Takes another list of pairs (a config file's changed), then loads them
+ * as certs_reload() does. */
+int certs_replace(struct certs *c, const struct tls_config *cfg, char *why,
+		  uint32_t why_len);
 /* Whether any file changed since it was last loaded (or refused). */
 bool certs_changed(struct certs *c);
 /* Loads them again; on success the new set is current, else the old
