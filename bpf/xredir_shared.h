@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 6
+#define XR_ABI_VERSION 7
 
 #define XR_DEFAULT_PORT 10000
 #define XR_DEFAULT_TLS_PORT 443
@@ -217,10 +217,12 @@ struct xr_status {
 struct xr_worker_stats {
 	__u64 v[XR_WORKER_STATS_MAX];
 	__u64 target_requests[XR_MAX_TARGETS]; /* redirects by target */
-	/* The xr_target.gen each count belongs to, stored after it
-	 * (release): a reader that loads the gen (acquire) and then the
-	 * count never sees another target's count under this gen. */
+	/* The xr_target.gen each count belongs to. */
 	__u32 target_gen[XR_MAX_TARGETS];
+	/* Per target slot, a sequence over its count and gen: odd while the
+	 * worker writes them (user/io/target_count.h), so a reader never
+	 * pairs one target's gen with another's count. */
+	__u32 target_seq[XR_MAX_TARGETS];
 	__u64 latency[XR_LATENCY_BUCKETS]; /* request durations, by bucket */
 	__u64 latency_sum_ns;
 };

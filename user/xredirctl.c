@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "apply.h"
 #include "check.h"
 #include "config.h"
@@ -138,6 +139,27 @@ static int find_instance(struct ctl *c)
 	return 0;
 }
 
+/* Maps of another build's layout are refused before they are mapped
+ * with this one's. Returns EXIT_FAIL if refused, 0, or -errno when the
+ * control map cannot be read (xr_maps_open then says why). */
+static int check_abi(const struct ctl *c)
+{
+	uint8_t ctl[4096];
+	char why[PATH_MAX + 256];
+	size_t len = 0;
+	int err = xr_ctl_read(c->pin_dir, ctl, sizeof(ctl), &len);
+
+	if (err == -EPROTO)
+		return err_fail("%s/" XR_MAP_CTL " is not an xredir control "
+				"map",
+				c->pin_dir);
+	if (err)
+		return err;
+	if (xr_abi_check(ctl, len, c->pin_dir, why, sizeof(why)))
+		return err_fail("%s", why);
+	return 0;
+}
+
 /* Opened by the commands once their arguments are checked: bad input is
  * reported as such even where no instance runs. */
 static int open_maps(struct ctl *c)
@@ -152,7 +174,11 @@ static int open_maps(struct ctl *c)
 		xr_pin_dir(c->pin_dir, sizeof(c->pin_dir), c->bpffs, c->iface);
 	else if ((err = find_instance(c)))
 		return err;
-	err = xr_maps_open(&c->maps, c->pin_dir);
+	err = check_abi(c);
+	if (err > 0)
+		return err;
+	if (!err)
+		err = xr_maps_open(&c->maps, c->pin_dir);
 	c->maps_open = !err;
 	if (!err)
 		return 0;
@@ -920,7 +946,8 @@ static const char *reload_text(const struct xr_status *st, char *buf,
 	return buf;
 }
 
-/* How many rules each maker made: [XR_RULE_FROM_*], 0 for unknown. */
+/* How many rules each maker made: [XR_RULE_FROM_*], 0 for unknown.
+ * Returns 0 or -errno. */
 static int count_origins(struct ctl *c, unsigned int by[4])
 {
 	struct xr_rule *rules;
@@ -929,7 +956,7 @@ static int count_origins(struct ctl *c, unsigned int by[4])
 	memset(by, 0, 4 * sizeof(*by));
 	n = xr_rules_dump(&c->maps, &rules);
 	if (n < 0)
-		return err_fail("reading the rules: %s", strerror(-n));
+		return n;
 	for (i = 0; i < n; i++) {
 		unsigned int maker = XR_RULE_MAKER(rules[i].origin);
 
@@ -959,104 +986,123 @@ static void tls_lines(const struct xr_status *st, bool json)
 	}
 }
 
-static int cmd_status(struct ctl *c, int argc, char **argv)
-{
-	if (argc > 1)
-		return err_usage("unexpected argument '%s'", argv[1]);
+/* What status shows, read once: a part that could not be read has its
+ * -errno (rules_err, vips_err) and no value. */
+struct status_view {
 	const struct xr_status *st;
-	uint64_t mem = 0, uptime;
 	bool alive;
+	uint64_t uptime, mem;
+	int targets, rules_err, vips_err;
 	char reload[XR_STATUS_TEXT_MAX + 64];
-	int targets = 0, i, ret;
+	unsigned int by[4]; /* rules by maker */
 	struct xr_vip_set vips;
-	unsigned int by[4];
+};
+
+static void status_json(const struct ctl *c, const struct status_view *s)
+{
+	const struct xr_status *st = s->st;
 	char addr[64];
 	uint32_t v;
 
-	if ((ret = open_maps(c)) || (ret = count_origins(c, by)))
-		return ret;
-	ret = xr_vips_dump(&c->maps, &vips);
-	if (ret)
-		return err_fail("reading the service addresses: %s",
-				strerror(-ret));
-	st = c->maps.status;
-	alive = daemon_alive(st);
-	for (i = 0; i < XR_NMAPS; i++)
-		mem += map_memory(c->maps.fd[i]);
-	for (i = 0; i < XR_MAX_TARGETS; i++)
-		targets += !!c->maps.targets[i].name[0];
-	uptime = alive ? (uint64_t)time(NULL) - st->started_unix : 0;
-	reload_text(st, reload, sizeof(reload));
-	if (c->json) {
-		printf("{\"pin_dir\":");
-		json_str(c->pin_dir);
-		printf(",\"running\":%s,\"pid\":%u,\"iface\":",
-		       alive ? "true" : "false", alive ? st->pid : 0);
-		json_str(st->iface);
-		printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
-		       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
-		       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
-		       "\"map_memory_bytes\":%llu,\"config\":",
-		       st->port, xr_xdp_mode_name(st->xdp_mode),
-		       st->zerocopy ? "zerocopy" : "copy",
-		       st->dispatcher ? "true" : "false", st->queues,
-		       (unsigned long long)uptime, c->maps.ctl->rules_count[0],
-		       c->maps.ctl->rules_count[1], targets,
-		       (unsigned long long)mem);
-		json_str(st->config_path);
-		printf(",\"reload\":");
-		json_str(reload);
-		printf(",\"reload_line\":%u,\"reloads\":%u,"
-		       "\"rules_by_origin\":{\"config\":%u,\"flag\":%u,"
-		       "\"xredirctl\":%u}",
-		       st->reload_line, st->reload_count,
-		       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
-		       by[XR_RULE_FROM_CTL]);
-		printf(",\"vip_any\":%s,\"vips\":[",
-		       c->maps.ctl->vip_any ? "true" : "false");
-		for (v = 0; v < vips.n; v++) {
-			xr_vip_format(&vips.v[v], addr, sizeof(addr));
+	printf("{\"pin_dir\":");
+	json_str(c->pin_dir);
+	printf(",\"running\":%s,\"pid\":%u,\"iface\":",
+	       s->alive ? "true" : "false", s->alive ? st->pid : 0);
+	json_str(st->iface);
+	printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
+	       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
+	       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
+	       "\"map_memory_bytes\":%llu,\"config\":",
+	       st->port, xr_xdp_mode_name(st->xdp_mode),
+	       st->zerocopy ? "zerocopy" : "copy",
+	       st->dispatcher ? "true" : "false", st->queues,
+	       (unsigned long long)s->uptime, c->maps.ctl->rules_count[0],
+	       c->maps.ctl->rules_count[1], s->targets,
+	       (unsigned long long)s->mem);
+	json_str(st->config_path);
+	printf(",\"reload\":");
+	json_str(s->reload);
+	printf(",\"reload_line\":%u,\"reloads\":%u,\"rules_by_origin\":",
+	       st->reload_line, st->reload_count);
+	if (s->rules_err)
+		printf("null");
+	else
+		printf("{\"config\":%u,\"flag\":%u,\"xredirctl\":%u}",
+		       s->by[XR_RULE_FROM_CONFIG], s->by[XR_RULE_FROM_FLAG],
+		       s->by[XR_RULE_FROM_CTL]);
+	printf(",\"vip_any\":%s,\"vips\":",
+	       c->maps.ctl->vip_any ? "true" : "false");
+	if (s->vips_err) {
+		printf("null");
+	} else {
+		putchar('[');
+		for (v = 0; v < s->vips.n; v++) {
+			xr_vip_format(&s->vips.v[v], addr, sizeof(addr));
 			printf("%s\"%s\"", v ? "," : "", addr);
 		}
-		printf("],\"tls_port\":%u,\"tls_reloads\":%u,"
-		       "\"tls_reload_failures\":%u,\"tls_error\":",
-		       st->tls_port, st->tls_reloads, st->tls_failures);
-		json_str(st->tls_error);
-		printf(",\"tls_certificates\":[");
-		tls_lines(st, true);
-		puts("]}");
-		xr_vip_set_free(&vips);
-		return 0;
+		putchar(']');
 	}
+	printf(",\"tls_port\":%u,\"tls_reloads\":%u,"
+	       "\"tls_reload_failures\":%u,\"tls_error\":",
+	       st->tls_port, st->tls_reloads, st->tls_failures);
+	json_str(st->tls_error);
+	printf(",\"tls_certificates\":[");
+	tls_lines(st, true);
+	printf("],\"errors\":{");
+	if (s->rules_err) {
+		printf("\"rules\":");
+		json_str(strerror(-s->rules_err));
+	}
+	if (s->vips_err) {
+		printf("%s\"service_addresses\":", s->rules_err ? "," : "");
+		json_str(strerror(-s->vips_err));
+	}
+	puts("}}");
+}
+
+static void status_text(const struct ctl *c, const struct status_view *s)
+{
+	const struct xr_status *st = s->st;
+	char addr[64];
+	uint32_t v;
+
 	printf("instance:    %s\n", c->pin_dir);
-	printf("daemon:      %s", alive ? "running" : "not running");
-	if (alive)
+	printf("daemon:      %s", s->alive ? "running" : "not running");
+	if (s->alive)
 		printf(" (pid %u, up %llus)", st->pid,
-		       (unsigned long long)uptime);
+		       (unsigned long long)s->uptime);
 	printf("\ninterface:   %s, port %u\n", st->iface, st->port);
 	printf("xdp:         %s mode%s, %s sockets, %u queue%s\n",
 	       xr_xdp_mode_name(st->xdp_mode),
 	       st->dispatcher ? " (libxdp dispatcher)" : "",
 	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
 	       st->queues == 1 ? "" : "s");
-	printf("rules:       %u IPv4, %u IPv6 (%u config, %u flag, %u "
-	       "xredirctl)\n",
-	       c->maps.ctl->rules_count[0], c->maps.ctl->rules_count[1],
-	       by[XR_RULE_FROM_CONFIG], by[XR_RULE_FROM_FLAG],
-	       by[XR_RULE_FROM_CTL]);
-	printf("targets:     %d\n", targets);
-	printf("service:     %s%u address%s",
-	       c->maps.ctl->vip_any ? "any (" : "", vips.n,
-	       vips.n == 1 ? "" : "es");
-	for (v = 0; v < vips.n; v++) {
-		xr_vip_format(&vips.v[v], addr, sizeof(addr));
-		printf("%s%s", v ? ", " : ": ", addr);
+	printf("rules:       %u IPv4, %u IPv6 (", c->maps.ctl->rules_count[0],
+	       c->maps.ctl->rules_count[1]);
+	if (s->rules_err)
+		printf("origins unreadable: %s)\n", strerror(-s->rules_err));
+	else
+		printf("%u config, %u flag, %u xredirctl)\n",
+		       s->by[XR_RULE_FROM_CONFIG], s->by[XR_RULE_FROM_FLAG],
+		       s->by[XR_RULE_FROM_CTL]);
+	printf("targets:     %d\n", s->targets);
+	if (s->vips_err) {
+		printf("service:     %sunreadable: %s%s\n",
+		       c->maps.ctl->vip_any ? "any (" : "",
+		       strerror(-s->vips_err), c->maps.ctl->vip_any ? ")" : "");
+	} else {
+		printf("service:     %s%u address%s",
+		       c->maps.ctl->vip_any ? "any (" : "", s->vips.n,
+		       s->vips.n == 1 ? "" : "es");
+		for (v = 0; v < s->vips.n; v++) {
+			xr_vip_format(&s->vips.v[v], addr, sizeof(addr));
+			printf("%s%s", v ? ", " : ": ", addr);
+		}
+		printf("%s\n", c->maps.ctl->vip_any ? ")" : "");
 	}
-	printf("%s\n", c->maps.ctl->vip_any ? ")" : "");
-	xr_vip_set_free(&vips);
-	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
+	printf("map memory:  %llu bytes\n", (unsigned long long)s->mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
-	printf("last reload: %s\n", reload);
+	printf("last reload: %s\n", s->reload);
 	if (st->tls_port) {
 		printf("tls:         port %u, %u reload%s of certificates, %u "
 		       "refused%s%s\n",
@@ -1065,7 +1111,42 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		       st->tls_error[0] ? "; the last: " : "", st->tls_error);
 		tls_lines(st, false);
 	}
-	return 0;
+}
+
+/* Prints all it can read: a part that cannot be read (the rules, the
+ * service addresses) is named, in the output and on stderr, and the exit
+ * status says it failed. */
+static int cmd_status(struct ctl *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return err_usage("unexpected argument '%s'", argv[1]);
+	struct status_view s;
+	int i, ret;
+
+	if ((ret = open_maps(c)))
+		return ret;
+	memset(&s, 0, sizeof(s));
+	s.rules_err = count_origins(c, s.by);
+	s.vips_err = xr_vips_dump(&c->maps, &s.vips);
+	s.st = c->maps.status;
+	s.alive = daemon_alive(s.st);
+	for (i = 0; i < XR_NMAPS; i++)
+		s.mem += map_memory(c->maps.fd[i]);
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		s.targets += !!c->maps.targets[i].name[0];
+	s.uptime = s.alive ? (uint64_t)time(NULL) - s.st->started_unix : 0;
+	reload_text(s.st, s.reload, sizeof(s.reload));
+	(c->json ? status_json : status_text)(c, &s);
+	if (!s.vips_err)
+		xr_vip_set_free(&s.vips);
+	fflush(stdout);
+	if (s.rules_err)
+		err_fail("status: reading the rules failed: %s",
+			 strerror(-s.rules_err));
+	if (s.vips_err)
+		err_fail("status: reading the service addresses failed: %s",
+			 strerror(-s.vips_err));
+	return s.rules_err || s.vips_err ? EXIT_FAIL : 0;
 }
 
 static int cmd_version(struct ctl *c, int argc, char **argv)

@@ -14,53 +14,14 @@
 # output indented), then "N passed, N failed"; exits 1 if anything failed.
 # Nothing is skipped: a missing tool is installed or its checks fail.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 HERE=tests/deploy
 K8S=deploy/kubernetes
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-
-ok() {
-	printf 'ok   %s\n' "$1"
-	pass=$((pass + 1))
-}
-bad() {
-	printf 'FAIL %s\n' "$1"
-	fail=$((fail + 1))
-	if [ -n "${2:-}" ]; then printf '%s\n' "$2" | tail -n 40 | sed 's/^/       /'; fi
-}
-
-# check NAME CMD...: passes when CMD exits 0.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$out"; fi
-}
-
-# check_fails NAME REGEX CMD...: a negative check. Passes when CMD exits
-# non-zero AND its output matches REGEX (it failed for the intended
-# reason, not for some unrelated one). Indented detail lines are joined
-# to the line above first, so REGEX can tie a FAIL line to its reason.
-check_fails() {
-	local name=$1 re=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		bad "$name" "exit 0 (a broken input was accepted):
-$out"
-	elif ! awk '/^       /{sub(/^ +/, " "); printf "%s", $0; next}
-			NR > 1 {print ""} {printf "%s", $0} END {print ""}' <<<"$out" |
-		grep -Eq -- "$re"; then
-		bad "$name" "failed, but without matching /$re/:
-$out"
-	else
-		ok "$name"
-	fi
-}
+# shellcheck source=tests/checks.sh
+. tests/checks.sh
 
 # lines CMD...: CMD prints its own ok/FAIL lines (validate.mjs, the
 # test_*.py files); they are passed through and counted. A non-zero exit

@@ -47,6 +47,11 @@
 #                       are counted; vip add/del/list and status; an
 #                       address added to the interface is followed;
 #                       --vip any serves the pod's address as before
+#   13-abi-and-partial-status  pins of another ABI version (written with
+#                       bpftool) are refused by every command, naming both
+#                       versions; `status` with the rules unreadable (a
+#                       program pinned in the active trie's place) prints
+#                       the rest, names the rules, exits 1
 #
 # Topology XR_CTL_TOPO (default xrctl). Run by tests/e2e/run.sh control.
 SUITE_TOPO=${XR_CTL_TOPO:-xrctl}
@@ -1147,4 +1152,81 @@ test_12_service_addresses() {
 	pod_down
 	[ "$rc" = 0 ] || return 1
 	chk_result "pod traffic through the node reached the pod (IPv4, IPv6) while the node's addresses got 302; broadcast, multicast, foreign-MAC SYNs silent and counted; vip add/del/list, status, interface following, --vip any"
+}
+
+# ---- 13: pins of another ABI version; status with a part unreadable ----
+
+# pinned_abi [VERSION]: the pinned control map's ABI version; with VERSION,
+# writes it first (as a daemon of that build would have).
+pinned_abi() {
+	"$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF/xr_ctl" "$@" <<'EOF'
+import json, struct, subprocess, sys
+
+pin = sys.argv[1]
+key = ["key", "0", "0", "0", "0"]
+
+def bpftool(*args):
+    return subprocess.run(["bpftool", "-j", *args], check=True, capture_output=True, text=True).stdout
+
+ctl = bytes(int(b, 16) for b in json.loads(bpftool("map", "lookup", "pinned", pin, *key))["value"])
+if len(sys.argv) > 2:
+    ctl = ctl[:12] + struct.pack("<I", int(sys.argv[2])) + ctl[16:]
+    bpftool("map", "update", "pinned", pin, *key, "value", *["%d" % x for x in ctl])
+print(struct.unpack_from("<I", ctl, 12)[0])
+EOF
+}
+
+t13_checks() {
+	local pins=$XR_BPFFS/xredir/$XR_SRV_IF abi set trie map_id prog_id out rc cmd
+	abi=$(pinned_abi) || { why "cannot read the pinned ABI version"; return 1; }
+	chk "status with this build's pins" eval 'ctl status >/dev/null'
+	pinned_abi $((abi - 1)) >/dev/null || { why "cannot write the ABI version"; return 1; }
+	for cmd in status "rule list" "target list" "rule add 10.9.0.0/16 default" stats; do
+		# shellcheck disable=SC2086 # the words of the command
+		cli_err 1 "the maps pinned at $pins have ABI version $((abi - 1)), this xredirctl has ABI version $abi" $cmd
+	done
+	pinned_abi "$abi" >/dev/null || return 1
+	chk "no rule added under another ABI" eval '! ctl rule list | grep -q 10.9.0.0/16'
+	chk "status again once the version is this build's" eval 'ctl status >/dev/null'
+
+	# The active IPv4 trie's pin replaced by the daemon's XDP program: the
+	# rule dump fails (not a map), the rest of status is there.
+	set=$(bpftool -j map lookup pinned "$pins/xr_ctl" key 0 0 0 0 |
+		"$PYTHON" -c 'import json,sys; print(int(json.load(sys.stdin)["value"][0], 16))')
+	trie=$pins/xr_rules4_$([ "$set" = 0 ] && echo a || echo b)
+	map_id=$(bpftool -j map show pinned "$trie" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	prog_id=$(srv ip -j link show dev "$XR_SRV_IF" |
+		"$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])')
+	[ -n "$map_id" ] && [ -n "$prog_id" ] || { why "no map or program id ($map_id, $prog_id)"; return 1; }
+	rm "$trie" && bpftool prog pin id "$prog_id" "$trie" || { why "cannot pin the program at $trie"; return 1; }
+	out=$(ctl status 2>"$E2E_WORK/t13.err")
+	rc=$?
+	printf '%s\n%s\n' "$out" "$(cat "$E2E_WORK/t13.err")" >&2
+	chk "status exit 1 with the rules unreadable (got $rc)" test "$rc" = 1
+	chk "status names the rules" grep -q "^xredirctl: status: reading the rules failed: " "$E2E_WORK/t13.err"
+	chk "status still prints the rest" eval '[[ "$out" == *"daemon:      running"* && "$out" == *"targets:     2"* && "$out" == *"last reload: none"* ]]'
+	chk "status: rules line says the origins are unreadable" eval '[[ "$out" == *"IPv6 (origins unreadable: "* ]]'
+	out=$(ctl --json status 2>/dev/null)
+	rc=$?
+	chk "status --json exit 1 (got $rc)" test "$rc" = 1
+	chk "status --json: valid, rules null, errors name the rules" "$PYTHON" -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["running"] is True and j["rules_by_origin"] is None, j
+assert "rules" in j["errors"] and "service_addresses" not in j["errors"], j
+assert isinstance(j["vips"], list), j' "$out"
+	rm "$trie" && bpftool map pin id "$map_id" "$trie" || { why "cannot pin the trie back"; return 1; }
+	out=$(ctl --json status) || chk_fail "status after the trie is back: exit $?"
+	chk "status --json: no errors once the trie is back" "$PYTHON" -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["errors"] == {} and j["rules_by_origin"] is not None, j' "$out"
+}
+
+test_13_abi_and_partial_status() {
+	need bpftool "$PYTHON" || return 1
+	chk_reset
+	xc_fresh && xc_start || return 1
+	t13_checks || return 1
+	chk_result "pins of another ABI version refused by every command with both versions named; status with the rules unreadable printed the rest, named them, exit 1 (text and --json)"
 }

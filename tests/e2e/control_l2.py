@@ -13,6 +13,7 @@ Prints "NAME answered" or "NAME silent" per probe and "fence answered";
 exit 0 when the fence was answered within 5 s, 1 if not, 2 on bad usage.
 """
 import argparse
+import ipaddress
 import os
 import select
 import socket
@@ -20,17 +21,14 @@ import struct
 import sys
 import time
 
+# Frames and checksums are built in one place, the capture generator's
+# (standard library only, independent of xredir's own code).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "pcap"))
+from gen_pcaps import MSS_OPT, SYN, ip_packet, tcp_segment  # noqa: E402
+
 ETH_P_IP = 0x0800
 BASE_PORT = 41000
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def mac_bytes(text):
@@ -41,17 +39,10 @@ def mac_bytes(text):
 
 
 def syn_frame(dmac, smac, src, dst, sport, dport):
-    saddr, daddr = socket.inet_aton(src), socket.inet_aton(dst)
-    opts = struct.pack("!BBH", 2, 4, 1460)  # MSS
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, (5 + 1) << 4,
-                      0x02, 64240, 0, 0) + opts
-    pseudo = saddr + daddr + struct.pack("!BBH", 0, socket.IPPROTO_TCP,
-                                         len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0x1234, 0x4000,
-                     64, socket.IPPROTO_TCP, 0, saddr, daddr)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return dmac + smac + struct.pack("!H", ETH_P_IP) + ip + tcp
+    saddr, daddr = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    tcp = tcp_segment(saddr, daddr, sport, dport, 1000, 0, SYN, opts=MSS_OPT)
+    ip = ip_packet(saddr, daddr, 64, tcp)
+    return dmac + smac + struct.pack("!H", ETH_P_IP) + ip
 
 
 def synack_port(frame, dst, port):

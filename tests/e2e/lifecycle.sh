@@ -56,6 +56,10 @@
 #                             /healthz 200 throughout
 #   07d-metrics-target-slot-reuse  a target defined in a slot another left
 #                             starts at zero; deleted targets leave no series
+#   07e-request-duration-pipelined  a head split 0.3 s, then 9 more heads
+#                             behind its rest in one segment: the histogram
+#                             has the split one at >= 0.3 s and the 9 at 0
+#                             (not 10 charged the 0.3 s); bounds are le
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -838,6 +842,31 @@ test_07d_metrics_target_slot_reuse() {
 	n=$(grep -c '^xredir_target_requests_total{target="\(A\|C\|(removed)\)"}' "$m")
 	[ "$n" = 0 ] || { why "deleted targets still shown: $(grep '^xredir_target_requests_total' "$m" | tr '\n' ' ')"; return 1; }
 	echo "A: 10; A and C deleted, B in A's slot: 3 (not 13); no series for A, C or (removed)"
+}
+
+# The request-duration histogram charges each pipelined head its own
+# wait: only the split head waited, the nine behind its rest none. (The
+# start's readiness probe may be in it too, as a 0.)
+test_07e_request_duration_pipelined() {
+	need curl "$PYTHON" || return 1
+	local m=$E2E_WORK/t07e.metrics h=xredir_request_duration_seconds i n z mid sum
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	lcc "$XR_CLI_NS" pipeline-split --host "$XR_SRV_IP4" --count 10 --seconds 0.3 || return 1
+	# The ten are answered in one pass, so one export has all or none.
+	for ((i = 0; i < 50; i++)); do
+		scrape /metrics >"$m" && n=$(metric "$m" "${h}_count")
+		[ "${n:-0}" -ge 10 ] && break
+		sleep 0.1
+	done
+	[ "${n:-0}" -ge 10 ] || { why "${h}_count is ${n:-absent}, want >= 10"; return 1; }
+	z=$(metric "$m" "${h}_bucket{le=\"1.024e-06\"}")
+	mid=$(metric "$m" "${h}_bucket{le=\"0.268435456\"}")
+	sum=$(metric "$m" "${h}_sum")
+	[ $((n - z)) = 1 ] && [ "$mid" = "$z" ] ||
+		{ why "of $n requests $z took 0 and $mid up to 0.268 s: want all but the split one ($((n - 1)))"; return 1; }
+	awk -v s="$sum" 'BEGIN { exit !(s >= 0.3 && s < 0.6) }' ||
+		{ why "${h}_sum is $sum: want the split head's 0.3 s (and < 0.6 s), not 10 x 0.3 s"; return 1; }
+	echo "10 pipelined heads, the first split 0.3 s: $z of $n requests in le=1.024e-06, 1 above 0.268 s, sum ${sum} s"
 }
 
 # ---- 08: logs ----

@@ -25,6 +25,8 @@ last line on stderr.
                how many are still open, were reset or closed
   drip         a request head sent one byte per --interval: when (after its
                first byte) and how the server closed it
+  pipeline-split  a request head's first bytes, --seconds later the rest
+               and --count - 1 more heads in one segment: every response
   json-lines   every line of a file is a JSON object
   ip-scan      the client addresses found in a file (none expected)
 """
@@ -419,6 +421,22 @@ def c_drip(a):
           c.sock.recv(200))
     print("%s %.2f s after the first byte, %d of %d bytes sent" %
           (how, time.monotonic() - t0, sent, len(head)))
+
+
+def c_pipeline_split(a):
+    """The first head waits --seconds for its rest inside xredird; the
+    others come whole behind that rest."""
+    one = b"GET /p HTTP/1.1\r\nHost: l\r\n\r\n"
+    c = Conn(a.host, a.port, a.src)
+    c.send(one[:10])
+    time.sleep(a.seconds)  # the wait being measured, not a poll
+    c.send(one[10:] + one * (a.count - 1))
+    for i in range(a.count):
+        r = c.read_response()
+        check(r.status in (301, 302, 303, 307, 308),
+              "response %d: status %d" % (i + 1, r.status))
+    c.close()
+    print("%d responses, the first head split %.2f s" % (a.count, a.seconds))
 
 
 # Log events and fields that are numbers (user/xredird.c, user/io/*.c).

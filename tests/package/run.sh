@@ -23,8 +23,6 @@ export XR_TOPO=${XR_PKG_TOPO:-pk}
 PKG=xredir
 TMP=$(mktemp -d)
 D_PID=
-pass=0
-fail=0
 t0=$(date +%s)
 
 cleanup() {
@@ -35,36 +33,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	printf 'ok   %s\n' "$1"
-	pass=$((pass + 1))
-}
-bad() {
-	printf 'FAIL %s\n' "$1"
-	fail=$((fail + 1))
-	if [ -n "${2:-}" ]; then printf '%s\n' "$2" | tail -n 40 | sed 's/^/       /'; fi
-}
-# check NAME CMD...: passes when CMD exits 0.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$out"; fi
-}
-# check_fails NAME REGEX CMD...: passes when CMD exits non-zero and says
-# something matching REGEX (it failed for the intended reason).
-check_fails() {
-	local name=$1 re=$2 out
-	shift 2
-	if out=$("$@" 2>&1); then
-		bad "$name" "exit 0 (a broken input was accepted):
-$out"
-	elif ! grep -Eq -- "$re" <<<"$out"; then
-		bad "$name" "failed, but without matching /$re/:
-$out"
-	else
-		ok "$name"
-	fi
-}
+# shellcheck source=tests/checks.sh
+. tests/checks.sh
+
 # same NAME WANT GOT
 same() {
 	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "want: $2

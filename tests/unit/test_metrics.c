@@ -4,6 +4,7 @@
  * family counts one kind of thing, no series repeats another, and the
  * per-target series follow the target a slot holds.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 #include "listener.h"
 #include "metrics.h"
 #include "stats.h"
+#include "target_count.h"
 #include "target_table.h"
 #include "test.h"
 
@@ -237,8 +239,7 @@ static void target(uint32_t idx, const char *name, uint32_t gen)
 /* A count as a worker exports it: for the target of that gen. */
 static void counted(uint32_t q, uint32_t idx, uint32_t gen, uint64_t n)
 {
-	stats[q].target_requests[idx] = n;
-	stats[q].target_gen[idx] = gen;
+	target_count_publish(&stats[q], idx, gen, n);
 }
 
 /* A slot given to another target: the new one starts at zero, whatever a
@@ -262,6 +263,68 @@ TEST(reused_slot_starts_at_zero)
 	local.targets.hits[3] = 4;
 	render();
 	CHECK_EQ(sample("xredir_target_requests_total{target=\"b\"}"), 6);
+}
+
+/* A worker caught between writing a slot's gen and its count (the slot's
+ * sequence odd) has its pair left out: the new target is not given the
+ * old one's count. */
+TEST(slot_being_written_is_not_paired)
+{
+	setup(2);
+	target(0, "default", 1);
+	target(3, "b", 8); /* was "a", gen 7 */
+	counted(0, 3, 7, 1000);
+	counted(1, 3, 8, 2);
+	/* Queue 0 has stored the new gen, not yet the new count. */
+	stats[0].target_seq[3]++;
+	stats[0].target_gen[3] = 8;
+	render();
+	CHECK_EQ(sample("xredir_target_requests_total{target=\"b\"}"), 2);
+	stats[0].target_requests[3] = 5;
+	stats[0].target_seq[3]++;
+	render();
+	CHECK_EQ(sample("xredir_target_requests_total{target=\"b\"}"), 7);
+	/* A writer that died half-way: the next write makes it even. */
+	stats[1].target_seq[3]++;
+	counted(1, 3, 8, 3);
+	CHECK_EQ(stats[1].target_seq[3] & 1, 0);
+	render();
+	CHECK_EQ(sample("xredir_target_requests_total{target=\"b\"}"), 8);
+}
+
+/* A writer publishing (gen, gen * 1000) as fast as it can: every pair a
+ * reader gets is one the writer published. */
+static volatile int writer_stop;
+
+static void *pair_writer(void *arg)
+{
+	struct xr_worker_stats *s = arg;
+	uint32_t gen;
+
+	for (gen = 1; !writer_stop; gen++)
+		target_count_publish(s, 5, gen, (uint64_t)gen * 1000);
+	return NULL;
+}
+
+TEST(concurrent_pairs_are_consistent)
+{
+	static struct xr_worker_stats s;
+	uint32_t gen, reads = 0, bad = 0;
+	pthread_t th;
+	uint64_t n;
+	int i;
+
+	writer_stop = 0;
+	REQUIRE(!pthread_create(&th, NULL, pair_writer, &s));
+	for (i = 0; i < 2000000; i++)
+		if (target_count_read(&s, 5, &gen, &n)) {
+			reads++;
+			bad += n != (uint64_t)gen * 1000;
+		}
+	writer_stop = 1;
+	pthread_join(th, NULL);
+	CHECK(reads > 0);
+	CHECK_EQ(bad, 0);
 }
 
 /* Deleted targets are not shown: no "(removed)" series, none repeated. */

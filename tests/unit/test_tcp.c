@@ -1552,19 +1552,42 @@ TEST(close_blocked_by_a_zero_window_is_freed_at_the_send_timeout)
 	tcp_engine_free(&h.e);
 }
 
-/* Bucket bounds: powers of four nanoseconds from 2^10, then +Inf. */
+/* Bucket bounds: powers of four nanoseconds from 2^10, then +Inf; a
+ * bucket holds its upper bound (Prometheus' le), not the next one. */
 TEST(latency_buckets)
 {
 	CHECK_EQ(latency_bucket(0), 0);
+	CHECK_EQ(latency_bucket(1), 0);
 	CHECK_EQ(latency_bucket(1023), 0);
-	CHECK_EQ(latency_bucket(1024), 1);
+	CHECK_EQ(latency_bucket(1024), 0);
+	CHECK_EQ(latency_bucket(1025), 1);
 	CHECK_EQ(latency_bucket(4095), 1);
-	CHECK_EQ(latency_bucket(4096), 2);
+	CHECK_EQ(latency_bucket(4096), 1);
+	CHECK_EQ(latency_bucket(4097), 2);
 	CHECK_EQ(latency_bucket((1ull << 30) - 1), LATENCY_FINITE - 1);
-	CHECK_EQ(latency_bucket(1ull << 30), LATENCY_FINITE);
+	CHECK_EQ(latency_bucket(1ull << 30), LATENCY_FINITE - 1);
+	CHECK_EQ(latency_bucket((1ull << 30) + 1), LATENCY_FINITE);
 	CHECK_EQ(latency_bucket(UINT64_MAX), LATENCY_FINITE);
 	CHECK_EQ(latency_bound_ns(0), 1024);
 	CHECK_EQ(latency_bound_ns(LATENCY_FINITE - 1), 1ull << 30);
+}
+
+/* Every finite bound: exactly on it is in its bucket, one more in the
+ * next, one less in it (or, for bucket 0's, still bucket 0). */
+TEST(latency_bucket_exact_bounds)
+{
+	unsigned int b;
+
+	for (b = 0; b < LATENCY_FINITE; b++) {
+		uint64_t bound = latency_bound_ns(b);
+
+		CHECK_EQ(latency_bucket(bound), b);
+		CHECK_EQ(latency_bucket(bound - 1), b);
+		CHECK_EQ(latency_bucket(bound + 1), b + 1);
+		if (b)
+			CHECK_EQ(latency_bucket(latency_bound_ns(b - 1) + 1),
+				 b);
+	}
 }
 
 /* A request's duration runs from its head's first byte in, on the
@@ -1596,5 +1619,43 @@ TEST(request_duration_from_first_byte_to_response)
 	CHECK_EQ(lat[0], 1);
 	CHECK_EQ(lat[6], 1);
 	CHECK_EQ(h.e.latency_sum_ns, 3000000);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * Pipelined heads are charged one by one: the first of a pass from its
+ * first byte, those that came whole in that pass 0, and a head left
+ * partial behind them from that pass, not from the first head's start.
+ */
+TEST(request_duration_of_pipelined_heads)
+{
+	static const char req[] = GET("/timed");
+	const uint32_t n = sizeof(req) - 1;
+	uint64_t lat[LATENCY_BUCKETS];
+	char seg[3 * sizeof(req)];
+	struct h_conn c;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40042);
+	REQUIRE(!h_connect(&h, &c));
+	h.e.clock_ns = 10000000;
+	h_send_seg(&h, &c, TCP_ACK, req, 10);
+	/* 3 ms later: the rest of the first head, two more whole ones and
+	 * 10 bytes of a fourth. */
+	memcpy(seg, req + 10, n - 10);
+	memcpy(seg + n - 10, req, n);
+	memcpy(seg + 2 * n - 10, req, n);
+	memcpy(seg + 3 * n - 10, req, 10);
+	h.e.clock_ns = 13000000;
+	h_send_seg(&h, &c, TCP_ACK, seg, 3 * n);
+	CHECK_EQ(stat(TCP_STAT_requests), 3);
+	h.e.clock_ns = 14000000;
+	h_send_seg(&h, &c, TCP_ACK, req + 10, n - 10);
+	CHECK_EQ(stat(TCP_STAT_requests), 4);
+	tcp_latency(&h.e, lat);
+	CHECK_EQ(lat[0], 2);
+	CHECK_EQ(lat[latency_bucket(1000000)], 1);
+	CHECK_EQ(lat[latency_bucket(3000000)], 1);
+	CHECK_EQ(h.e.latency_sum_ns, 3000000 + 1000000);
 	tcp_engine_free(&h.e);
 }

@@ -7,21 +7,30 @@
 #define XREDIR_JSON_H
 
 #include <stdio.h>
+#include <string.h>
+
+#include "utf8.h"
 
 /* s as a JSON string on stdout: quotes, backslashes and control bytes
- * escaped, other bytes (UTF-8 included) as they are. */
+ * escaped, well-formed UTF-8 as it is, any other byte as \u00XX (the
+ * output is always valid JSON). */
 static inline void json_str(const char *s)
 {
+	size_t n = strlen(s), u;
+
 	putchar('"');
-	for (; *s; s++) {
+	for (; *s; s += u, n -= u) {
 		unsigned char c = (unsigned char)*s;
 
+		u = utf8_len((const unsigned char *)s, n);
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || !u)
 			printf("\\u%04x", c);
 		else
-			putchar(c);
+			fwrite(s, 1, u, stdout);
+		if (!u)
+			u = 1;
 	}
 	putchar('"');
 }

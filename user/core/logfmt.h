@@ -31,7 +31,8 @@ struct log_field {
 		(k), LOG_K_UINT, { .u = (unsigned long long)(x) } })
 #define LOG_BOOL(k, x) ((struct log_field){ (k), LOG_K_BOOL, { .b = (x) } })
 
-/* Strings longer than this are cut: a line stays bounded. */
+/* Strings longer than this are cut (between characters, then "..."): a
+ * line stays bounded. */
 #define LOG_STR_MAX 1024
 /* Room for any line: the fixed part, and every string escaped at worst. */
 #define LOG_LINE_MAX 16384
@@ -39,7 +40,12 @@ struct log_field {
 /*
  * Writes "ts=TS level=LEVEL msg=MSG k=v..." or {"ts":..,"level":..,
  * "msg":..,"k":v,...}, then a newline, into buf (NUL-terminated); returns
- * the length. A line longer than len is cut, still ending in a newline.
+ * the length. The line is always valid UTF-8 (bytes that are not are
+ * escaped as \u00XX), and in JSON one whole object. A line longer than
+ * len is cut inside a string value (between characters, then "...") or
+ * between fields; the fields after the cut are left out and a
+ * truncated=true field says so. A len under 4 (JSON) or 2 (text) gets an
+ * empty string.
  */
 size_t log_format(char *buf, size_t len, bool json, const char *ts,
 		  const char *level, const char *msg, const struct log_field *f,

@@ -806,7 +806,8 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 }
 
 /* Requests answered in the clock tick their head began in (most, as a
- * caller reads its clock once per batch) cost only the comparison. */
+ * caller reads its clock once per batch) cost only the comparison in
+ * feed(); it charges the others here one by one. */
 __attribute__((noinline, cold)) static void latency_add(struct tcp_engine *e,
 							uint64_t ns, uint32_t n)
 {
@@ -944,10 +945,14 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	else
 		f->snd_end += out.len;
 	e->stats[TCP_STAT_requests] += r.responses;
+	/* Only the first response waited since head_at_ns: the heads behind
+	 * it are answered in this pass, and the next one (pending, or left
+	 * unread) is timed from now. The others count as 0 (tcp_latency). */
 	if (r.responses) {
-		if (e->clock_ns != f->head_at_ns)
-			latency_add(e, e->clock_ns - f->head_at_ns,
-				    r.responses);
+		if (e->clock_ns != f->head_at_ns) {
+			latency_add(e, e->clock_ns - f->head_at_ns, 1);
+			f->head_at_ns = e->clock_ns;
+		}
 		f->flags |= FLOW_SERVED;
 	}
 	if (r.closed)

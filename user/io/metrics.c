@@ -9,6 +9,7 @@
 #include "listener.h"
 #include "metrics.h"
 #include "stats.h"
+#include "target_count.h"
 #include "version.h"
 
 struct out {
@@ -194,7 +195,8 @@ static void per_queue(struct out *o, const struct xr_maps *m)
  * target's series starts at zero and a deleted one's goes away (a series
  * that stops is what Prometheus expects of a label value that is gone;
  * one "(removed)" series would reset, or repeat, as slots are reused).
- * A count is added only under the gen it belongs to; one whose gen is
+ * A count is added only under the gen it belongs to, the two read as a
+ * pair under the slot's sequence (target_count.h); one whose gen is
  * older is the previous target's. The sums are taken between two reads
  * of the targets' sequence, so a count of a gen newer than the copy (a
  * writer finishing meanwhile) is never dropped from its target's series:
@@ -208,7 +210,8 @@ static void target_requests(struct out *o, const struct xr_maps *m,
 	static uint64_t v[XR_MAX_TARGETS];
 	const struct target_cache *lc = &local->targets;
 	int tries = TARGET_TRIES;
-	uint32_t seq, i, q;
+	uint32_t seq, i, q, gen;
+	uint64_t n;
 
 	do {
 		if (xr_targets_snapshot(m, t, &seq, XR_SNAPSHOT_TRIES))
@@ -217,14 +220,11 @@ static void target_requests(struct out *o, const struct xr_maps *m,
 			v[i] = lc->loaded && lc->raw[i].gen == t[i].gen ?
 				       lc->hits[i] :
 				       0;
-			for (q = 0; q < queues(m); q++) {
-				const struct xr_worker_stats *s = &m->stats[q];
-
-				if (__atomic_load_n(&s->target_gen[i],
-						    __ATOMIC_ACQUIRE) ==
-				    t[i].gen)
-					v[i] += s->target_requests[i];
-			}
+			for (q = 0; q < queues(m); q++)
+				if (target_count_read(&m->stats[q], i, &gen,
+						      &n) &&
+				    gen == t[i].gen)
+					v[i] += n;
 		}
 	} while (__atomic_load_n(&m->ctl->targets_seq, __ATOMIC_ACQUIRE) !=
 			 seq &&

@@ -58,6 +58,33 @@ fail:
 	return err ? err : -EINVAL;
 }
 
+int xr_ctl_read(const char *pin_dir, void *buf, size_t cap, size_t *len)
+{
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info), key = 0;
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, XR_MAP_CTL) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		err = -errno;
+	else if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != 4 ||
+		 info.value_size > cap)
+		err = -EPROTO;
+	else if (bpf_map_lookup_elem(fd, &key, buf))
+		err = -errno;
+	else
+		*len = info.value_size;
+	close(fd);
+	return err;
+}
+
 void xr_maps_close(struct xr_maps *m)
 {
 	int i;

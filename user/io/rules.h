@@ -19,6 +19,10 @@
 /* Opens the pinned maps in pin_dir; returns -errno (-ENOENT: no pins). */
 int xr_maps_open(struct xr_maps *m, const char *pin_dir);
 void xr_maps_close(struct xr_maps *m);
+/* The control map's value as pinned in pin_dir, whatever its size (up to
+ * cap bytes; *len the map's): what abi.h checks before the maps are
+ * opened with this build's layout. Returns 0 or -errno. */
+int xr_ctl_read(const char *pin_dir, void *buf, size_t cap, size_t *len);
 
 /* Serialises writers: an exclusive flock on the pin directory, which
  * must pass xr_pin_dir_trusted (else anyone could hold it). Waits up to

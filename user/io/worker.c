@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "stats.h"
+#include "target_count.h"
 #include "worker.h"
 
 #define POLL_CAP_MS 100 /* also bounds how long a stop request waits */
@@ -132,11 +133,9 @@ static void export_stats(struct worker *w)
 	for (i = 0; i < LATENCY_BUCKETS; i++)
 		w->stats->latency[i] = lat[i];
 	w->stats->latency_sum_ns = e->latency_sum_ns;
-	for (i = 0; i < XR_MAX_TARGETS; i++) {
-		w->stats->target_requests[i] = w->targets.hits[i];
-		__atomic_store_n(&w->stats->target_gen[i],
-				 w->targets.raw[i].gen, __ATOMIC_RELEASE);
-	}
+	for (i = 0; i < XR_MAX_TARGETS; i++)
+		target_count_publish(w->stats, (uint32_t)i,
+				     w->targets.raw[i].gen, w->targets.hits[i]);
 }
 
 /* Names a source that was refused something, at most once a second: an
