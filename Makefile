@@ -8,7 +8,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 
 ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine)
-PKGS := libxdp libbpf
+PKGS := libxdp libbpf openssl
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
@@ -21,6 +21,8 @@ USER_INC := -Iuser -Iuser/core -Iuser/control -Iuser/io -Ibpf
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE $(USER_INC) -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+# OpenSSL: the core's TLS (user/core/tls.c), in every program and test.
+TLS_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 # sd_notify (user/io/notify.c): only the daemon links it.
 DAEMON_LDLIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf $(WARN) $(ARCH_INC) -Ibpf
@@ -40,11 +42,11 @@ IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
 	lockfile.c resolve.c)
 DAEMON_SRCS := user/xredird.c user/options.c user/version.c user/doc.c \
 	$(addprefix user/io/,worker.c watch.c listener.c metrics.c notify.c \
-	iface.c)
+	iface.c certs.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
 OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version doc \
-	io/listener io/metrics io/resolve io/rules io/lockfile io/log)
+	io/listener io/metrics io/resolve io/rules io/lockfile io/log io/certs)
 CTL_SRCS := user/xredirctl.c user/version.c user/doc.c
 
 # The version both programs print and /metrics shows: git describe, or
@@ -182,7 +184,7 @@ uninstall:
 
 # Unit tests run under ASan and UBSan.
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_SAN_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@ $(TLS_LIBS)
 
 # /metrics' test renders from maps in memory with the same objects.
 $(BUILD)/tests/test_options $(BUILD)/tests/test_metrics: $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS) | $(BUILD)/tests
@@ -194,7 +196,7 @@ $(BUILD)/fuzz:
 # libFuzzer targets, built with clang over the core sources in one command:
 # each reads (nearly) every header, so it depends on them all.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h user/*/*.h tests/unit/*.h) | $(BUILD)/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -o $@ $(TLS_LIBS)
 
 # Test tools that link with system libraries.
 $(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests
@@ -205,7 +207,7 @@ $(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
 
 # Replays committed captures of real sessions through the engine.
 $(BUILD)/tests/replay: tests/pcap/replay.c $(CORE_SAN_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) $< $(CORE_SAN_OBJS) -o $@ -lpcap
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) $< $(CORE_SAN_OBJS) -o $@ -lpcap $(TLS_LIBS)
 
 # Robustness tools: seeded impairment on a veth (tc), raw SYN flood.
 $(BUILD)/robust:
@@ -302,7 +304,7 @@ ceiling: deps
 	./scripts/ceiling.sh
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(CORE_OBJS)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -Itests/unit $< $(CORE_OBJS) -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LTO) -Itests/unit $< $(CORE_OBJS) -o $@ $(TLS_LIBS)
 
 bench-engine: $(BUILD)/bench_engine
 	./scripts/bench_engine.sh

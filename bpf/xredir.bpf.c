@@ -19,6 +19,13 @@
 
 /* Set by the loader before the program is loaded. */
 const volatile __u16 xr_port = XR_DEFAULT_PORT;
+const volatile __u16 xr_tls_port; /* 0: no TLS port */
+
+static __always_inline int service_port(__u16 dest)
+{
+	return dest == bpf_htons(xr_port) ||
+	       (xr_tls_port && dest == bpf_htons(xr_tls_port));
+}
 
 struct {
 	__uint(priority, 50);
@@ -130,12 +137,12 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 		ret = parse_dest_port(&c, &dest);
 		if (ret)
 			return ret;
-		return dest == bpf_htons(xr_port) ? PARSE_DROP : PARSE_NOT_OURS;
+		return service_port(dest) ? PARSE_DROP : PARSE_NOT_OURS;
 	}
 	ret = parse_tcp(&c, &tcp);
 	if (ret)
 		return ret;
-	if (tcp->dest != bpf_htons(xr_port))
+	if (!service_port(tcp->dest))
 		return PARSE_NOT_OURS;
 	/* Payload follows the TCP header within the IP length (frames may be
 	 * padded, so the frame length does not tell). */

@@ -11,9 +11,10 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 5
+#define XR_ABI_VERSION 6
 
 #define XR_DEFAULT_PORT 10000
+#define XR_DEFAULT_TLS_PORT 443
 
 /* Pinned map names (also the file names under the pin directory). */
 #define XR_MAP_RULES4_A "xr_rules4_a"
@@ -198,6 +199,15 @@ struct xr_status {
 	char iface[16];
 	char config_path[XR_STATUS_TEXT_MAX];
 	char reload_error[XR_STATUS_TEXT_MAX];
+	/* TLS: the port (0: none), certificate reloads and the last one's
+	 * refusal, and the certificates in force, a line each. */
+	__u16 tls_port;
+	__u16 pad2;
+	__u32 tls_reloads;
+	__u32 tls_failures;
+	__u32 pad3;
+	char tls_error[XR_STATUS_TEXT_MAX];
+	char tls_certs[4 * XR_STATUS_TEXT_MAX];
 };
 
 /* One slot per worker (queue): responder counters, see user/core/stats.h. */

@@ -39,6 +39,10 @@ static int parse_listen(struct options *o, const struct opt_def *d,
 			const char *arg, FILE *err);
 static int parse_methods(struct options *o, const struct opt_def *d,
 			 const char *arg, FILE *err);
+static int parse_tls_cert(struct options *o, const struct opt_def *d,
+			  const char *arg, FILE *err);
+static int parse_tls_key(struct options *o, const struct opt_def *d,
+			 const char *arg, FILE *err);
 
 /*
  * One entry per flag: long name, short name (0: none), argument name (NULL:
@@ -61,6 +65,22 @@ const struct opt_def opt_table[] = {
 		      .required = true),
 	DEFINE_OPTION("port", 'p', "N", OPT_UINT, tcp.port, "service TCP port",
 		      .min = 1, .max = 65535, .want = "a port 1..65535"),
+	DEFINE_OPTION("tls-port", 0, "N", OPT_UINT, tcp.tls_port,
+		      "HTTPS port, beside the plain one", .min = 1,
+		      .max = 65535, .want = "a port 1..65535",
+		      .show_def = "443 once a certificate is given"),
+	DEFINE_OPTION("tls-cert", 0, "FILE", OPT_FUNC, tls,
+		      "certificate chain (PEM, leaf first), chosen by SNI; "
+		      "the first is the default",
+		      .parse = parse_tls_cert, .repeat = true),
+	DEFINE_OPTION("tls-key", 0, "FILE", OPT_FUNC, tls,
+		      "private key (PEM) of the --tls-cert before it",
+		      .parse = parse_tls_key, .repeat = true),
+	DEFINE_OPTION("tls-ticket-key-file", 0, "FILE", OPT_STRING,
+		      tls_ticket_key_file,
+		      "secret (>= 32 bytes) for session tickets: servers "
+		      "sharing it resume each other's sessions",
+		      .show_def = "a random secret per start"),
 	DEFINE_OPTION("vip", 0, "ADDR", OPT_FUNC, vips,
 		      "also answer on this service address (e.g. one on lo), "
 		      "beside the interface's own; 'any': every address",
@@ -114,6 +134,12 @@ const struct opt_def opt_table[] = {
 		      .min = 0, .max = 1000000, .unit = "microseconds"),
 	DEFINE_OPTION("max-flows", 0, "N", OPT_UINT, tcp.max_flows,
 		      "flow table size per queue", .min = 1, .max = 1u << 24),
+	DEFINE_OPTION("max-tls-flows", 0, "N", OPT_UINT, tcp.tls_flows,
+		      "TLS sessions per queue", .min = 4, .max = 1u << 22),
+	DEFINE_OPTION("max-tls-handshakes", 0, "N", OPT_UINT,
+		      tcp.tls_handshakes,
+		      "TLS handshakes in progress per queue", .min = 4,
+		      .max = 1u << 20),
 	DEFINE_OPTION("max-flows-per-source", 0, "N", OPT_UINT,
 		      tcp.max_flows_per_source,
 		      "connections per client (IPv4 address, IPv6 /64) and "
@@ -356,6 +382,32 @@ static int parse_vip(struct options *o, const struct opt_def *d,
 		    !memcmp(o->vips[i].addr, o->vips[o->n_vips].addr, 16))
 			return 0; /* named twice: once is enough */
 	o->n_vips++;
+	return 0;
+}
+
+static int parse_tls_cert(struct options *o, const struct opt_def *d,
+			  const char *arg, FILE *err)
+{
+	if (o->tls.n_pairs == TLS_MAX_PAIRS)
+		return bad_value(err, d, arg, "too many certificates");
+	if (o->tls.n_pairs && !o->tls.pairs[o->tls.n_pairs - 1].key) {
+		say(err, "xredird: --tls-cert %s has no --tls-key after it\n",
+		    o->tls.pairs[o->tls.n_pairs - 1].cert);
+		return -1;
+	}
+	o->tls.pairs[o->tls.n_pairs++] = (struct tls_pair){ arg, NULL };
+	return 0;
+}
+
+static int parse_tls_key(struct options *o, const struct opt_def *d,
+			 const char *arg, FILE *err)
+{
+	struct tls_pair *p =
+		o->tls.n_pairs ? &o->tls.pairs[o->tls.n_pairs - 1] : NULL;
+
+	if (!p || p->key)
+		return bad_value(err, d, arg, "a --tls-cert before it");
+	p->key = arg;
 	return 0;
 }
 
@@ -699,6 +751,24 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 	}
 	if (optind < argc) {
 		say(err, "xredird: unexpected argument '%s'\n", argv[optind]);
+		return OPTS_EXIT_USAGE;
+	}
+	if (o->tls.n_pairs && !o->tls.pairs[o->tls.n_pairs - 1].key) {
+		say(err, "xredird: --tls-cert %s has no --tls-key after it\n",
+		    o->tls.pairs[o->tls.n_pairs - 1].cert);
+		return OPTS_EXIT_USAGE;
+	}
+	if (o->tls.n_pairs && !o->tcp.tls_port)
+		o->tcp.tls_port = XR_DEFAULT_TLS_PORT;
+	/* A config file's tls lines count too: known at start. */
+	if (o->tcp.tls_port && !o->tls.n_pairs && !o->config_path) {
+		say(err, "xredird: --tls-port needs --tls-cert and --tls-key "
+			 "(or tls lines in --config)\n");
+		return OPTS_EXIT_USAGE;
+	}
+	if (o->tcp.tls_port && o->tcp.tls_port == o->tcp.port) {
+		say(err, "xredird: --tls-port %u is the plain --port too\n",
+		    o->tcp.tls_port);
 		return OPTS_EXIT_USAGE;
 	}
 	if (o->check_config && !o->config_path) {

@@ -49,6 +49,8 @@ struct options {
 	const char *rewrite_target; /* NULL: not given (DEFAULT_REWRITE) */
 	const char *metrics_listen;
 	const char *cookie_secret_file; /* NULL: a random secret per start */
+	struct tls_config tls; /* certificate pairs; the secret is read later */
+	const char *tls_ticket_key_file; /* NULL: a random secret per start */
 	struct xr_cidr match[MAX_MATCH_IPS];
 	uint32_t n_match;
 	struct xr_vip vips[MAX_VIP_FLAGS]; /* --vip, beside the interface's */

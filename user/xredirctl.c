@@ -939,6 +939,26 @@ static int count_origins(struct ctl *c, unsigned int by[4])
 	return 0;
 }
 
+/* The certificates in force, a line each: indented, or JSON strings. */
+static void tls_lines(const struct xr_status *st, bool json)
+{
+	char certs[sizeof(st->tls_certs) + 1];
+	char *line, *save = NULL;
+	int n = 0;
+
+	memcpy(certs, st->tls_certs, sizeof(st->tls_certs));
+	certs[sizeof(st->tls_certs)] = 0;
+	for (line = strtok_r(certs, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (json) {
+			printf("%s", n++ ? "," : "");
+			json_str(line);
+		} else {
+			printf("  certificate %s\n", line);
+		}
+	}
+}
+
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
@@ -998,6 +1018,12 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 			xr_vip_format(&vips.v[v], addr, sizeof(addr));
 			printf("%s\"%s\"", v ? "," : "", addr);
 		}
+		printf("],\"tls_port\":%u,\"tls_reloads\":%u,"
+		       "\"tls_reload_failures\":%u,\"tls_error\":",
+		       st->tls_port, st->tls_reloads, st->tls_failures);
+		json_str(st->tls_error);
+		printf(",\"tls_certificates\":[");
+		tls_lines(st, true);
 		puts("]}");
 		xr_vip_set_free(&vips);
 		return 0;
@@ -1031,6 +1057,14 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	printf("map memory:  %llu bytes\n", (unsigned long long)mem);
 	printf("config:      %s\n", st->config_path[0] ? st->config_path : "-");
 	printf("last reload: %s\n", reload);
+	if (st->tls_port) {
+		printf("tls:         port %u, %u reload%s of certificates, %u "
+		       "refused%s%s\n",
+		       st->tls_port, st->tls_reloads,
+		       st->tls_reloads == 1 ? "" : "s", st->tls_failures,
+		       st->tls_error[0] ? "; the last: " : "", st->tls_error);
+		tls_lines(st, false);
+	}
 	return 0;
 }
 

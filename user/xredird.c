@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "certs.h"
 #include "check.h"
 #include "defaults.h"
 #include "iface.h"
@@ -56,6 +57,7 @@ struct daemon {
 	bool config_ok; /* a config file was loaded at least once */
 	struct listener listener;
 	struct xr_vip_set iface_vips; /* the interface's, as last seen */
+	struct certs certs; /* with a TLS port */
 };
 
 static volatile bool stop; /* workers stop at once */
@@ -225,6 +227,8 @@ static void repair_targets(struct daemon *d)
 			 LOG_INT("cleared", torn));
 }
 
+static void follow_config_tls(struct daemon *d, const struct xr_config *cfg);
+
 /* Loads the config file and makes the maps hold it, all or nothing. */
 static void reload(struct daemon *d, bool only_if_changed)
 {
@@ -284,7 +288,8 @@ static void reload(struct daemon *d, bool only_if_changed)
 	report_reload(d, NULL);
 	log_info("config_loaded", LOG_STR("file", d->o->config_path),
 		 LOG_UINT("targets", cfg.n_targets + 1),
-		 LOG_UINT("rules", cfg.n_rules));
+		 LOG_UINT("rules", cfg.n_rules), LOG_UINT("tls", cfg.n_tls));
+	follow_config_tls(d, &cfg);
 	xr_config_free(&cfg);
 	return;
 failed:
@@ -503,6 +508,85 @@ static int take_life_lock(struct daemon *d, const char *pin_dir, bool must)
 	return -EBUSY;
 }
 
+/* The certificates in force, and the last reload's refusal. */
+static void tls_status(struct daemon *d)
+{
+	struct xr_status *st = d->maps.status;
+	struct tls_server *srv = certs_current(&d->certs);
+
+	st->tls_reloads = d->certs.reloads;
+	st->tls_failures = d->certs.failures;
+	snprintf(st->tls_error, sizeof(st->tls_error), "%s", d->certs.error);
+	st->tls_certs[0] = 0;
+	if (srv)
+		tls_server_describe(srv, st->tls_certs, sizeof(st->tls_certs));
+}
+
+/* The certificate files changed: a set that loads replaces the one in
+ * force for new connections; open ones keep theirs. */
+static void follow_certs(struct daemon *d)
+{
+	char why[512];
+
+	if (!d->o->tcp.tls_port || !certs_changed(&d->certs))
+		return;
+	if (certs_reload(&d->certs, why, sizeof(why)))
+		log_warn("tls_reload_refused", LOG_STR("reason", why),
+			 LOG_STR("action", "kept the certificates in force"));
+	else
+		log_info("tls_reloaded", LOG_UINT("reloads", d->certs.reloads));
+	tls_status(d);
+}
+
+/* The flags' certificate pairs, then the config file's tls lines. */
+static int tls_pairs(const struct options *o, const struct xr_config *cfg,
+		     struct tls_config *out)
+{
+	uint32_t i;
+
+	*out = o->tls;
+	for (i = 0; cfg && i < cfg->n_tls; i++) {
+		if (out->n_pairs == TLS_MAX_PAIRS)
+			return -1;
+		out->pairs[out->n_pairs++] =
+			(struct tls_pair){ cfg->tls[i].cert, cfg->tls[i].key };
+	}
+	return 0;
+}
+
+/* A reloaded config file's tls lines: a changed list is loaded. */
+static void follow_config_tls(struct daemon *d, const struct xr_config *cfg)
+{
+	struct tls_config pairs;
+	char why[512];
+
+	if (tls_pairs(d->o, cfg, &pairs)) {
+		log_warn("tls_reload_refused",
+			 LOG_STR("reason", "too many certificate pairs"));
+		return;
+	}
+	if (!d->o->tcp.tls_port) {
+		if (pairs.n_pairs)
+			log_warn("tls_needs_restart",
+				 LOG_STR("note",
+					 "the TLS port is set at start"));
+		return;
+	}
+	if (certs_same_pairs(&d->certs, &pairs))
+		return;
+	if (!pairs.n_pairs)
+		log_warn("tls_reload_refused",
+			 LOG_STR("reason", "no certificate pair left"),
+			 LOG_STR("action", "kept the certificates in force"));
+	else if (certs_replace(&d->certs, &pairs, why, sizeof(why)))
+		log_warn("tls_reload_refused", LOG_STR("reason", why),
+			 LOG_STR("action", "kept the certificates in force"));
+	else
+		log_info("tls_reloaded", LOG_UINT("pairs", pairs.n_pairs),
+			 LOG_UINT("reloads", d->certs.reloads));
+	tls_status(d);
+}
+
 static void fill_status(struct daemon *d)
 {
 	struct xr_status *st = d->maps.status;
@@ -521,6 +605,8 @@ static void fill_status(struct daemon *d)
 	snprintf(st->iface, sizeof(st->iface), "%s", d->o->ifname);
 	snprintf(st->config_path, sizeof(st->config_path), "%s",
 		 d->o->config_path ? d->o->config_path : "");
+	st->tls_port = d->o->tcp.tls_port;
+	tls_status(d);
 }
 
 static int start_workers(struct daemon *d, const struct siphash_key *secret)
@@ -547,6 +633,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.secret = secret,
 			.maps = &d->maps,
 			.proxy = &o->proxy,
+			.certs = o->tcp.tls_port ? &d->certs : NULL,
 			.log_clients = o->log_clients,
 			.coalesce_us = o->coalesce_us,
 			.stop = &stop,
@@ -564,6 +651,8 @@ static int start_listener(struct daemon *d)
 {
 	struct listener_cfg cfg = {
 		.port = d->o->tcp.port,
+		.tls_port = d->o->tcp.tls_port,
+		.certs = d->o->tcp.tls_port ? &d->certs : NULL,
 		.metrics_listen = d->o->metrics_listen,
 		.lim = &d->o->lim,
 		.proxy = &d->o->proxy,
@@ -680,6 +769,7 @@ static void main_loop(struct daemon *d, int sigfd)
 		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			d->maps.status->heartbeat_unix = (uint64_t)time(NULL);
 			follow_iface(d);
+			follow_certs(d);
 			update_ready(d);
 		}
 		if ((pfd[2].revents & POLLIN) &&
@@ -709,11 +799,64 @@ static int load_secret(const struct options *o, struct siphash_key *secret)
 	return -1;
 }
 
+/*
+ * The TLS port is set before the program loads, so the config file's tls
+ * lines are read now (the file is loaded whole, and reported, later).
+ */
+static int load_certs(struct daemon *d)
+{
+	struct options *o = d->o;
+	struct cfg_error err = { 0, "" };
+	struct tls_config pairs;
+	struct xr_config cfg;
+	bool have_cfg = false;
+	char why[512];
+	int ret = -1;
+
+	if (o->config_path &&
+	    !xr_config_load(o->config_path, CFG_FULL, &cfg, &err))
+		have_cfg = true;
+	if (tls_pairs(o, have_cfg ? &cfg : NULL, &pairs)) {
+		snprintf(why, sizeof(why), "more than %d certificate pairs",
+			 TLS_MAX_PAIRS);
+		goto refused;
+	}
+	if (!pairs.n_pairs && !o->tcp.tls_port) {
+		ret = 0;
+		goto out;
+	}
+	if (!pairs.n_pairs) {
+		snprintf(why, sizeof(why),
+			 "--tls-port %u without a certificate (--tls-cert, or "
+			 "tls lines in --config)",
+			 o->tcp.tls_port);
+		goto refused;
+	}
+	if (!o->tcp.tls_port)
+		o->tcp.tls_port = XR_DEFAULT_TLS_PORT;
+	if (o->tcp.tls_port == o->tcp.port) {
+		snprintf(why, sizeof(why), "--tls-port %u is the plain --port",
+			 o->tcp.tls_port);
+		goto refused;
+	}
+	if (!certs_load(&d->certs, &pairs, o->tls_ticket_key_file, why,
+			sizeof(why))) {
+		ret = 0;
+		goto out;
+	}
+refused:
+	log_err("tls_refused", LOG_STR("reason", why));
+out:
+	if (have_cfg)
+		xr_config_free(&cfg);
+	return ret;
+}
+
 static int run(struct daemon *d, int sigfd)
 {
 	struct options *o = d->o;
 	struct xr_loader_cfg lc = { o->ifname, o->bpffs, o->xdp_mode,
-				    o->tcp.port };
+				    o->tcp.port, o->tcp.tls_port };
 	struct siphash_key secret;
 	char pin_dir[PATH_MAX];
 	int ret = 1;
@@ -723,7 +866,7 @@ static int run(struct daemon *d, int sigfd)
 	if (o->queues && o->queues < d->nq)
 		d->nq = o->queues;
 	o->tcp.mtu = (uint16_t)interface_mtu(o->ifname);
-	if (load_secret(o, &secret))
+	if (load_secret(o, &secret) || load_certs(d))
 		return 1;
 	d->iface_lock = take_iface_lock(o->ifname);
 	if (d->iface_lock < 0 ||
@@ -749,6 +892,7 @@ static int run(struct daemon *d, int sigfd)
 		update_ready(d);
 		log_info("serving", LOG_STR("iface", o->ifname),
 			 LOG_UINT("port", o->tcp.port),
+			 LOG_UINT("tls_port", o->tcp.tls_port),
 			 LOG_UINT("queues", d->nq),
 			 LOG_STR("xdp_mode",
 				 xr_xdp_mode_name(d->bpf.attached_mode)),
@@ -776,6 +920,7 @@ out_unload:
 		close(d->life_lock);
 	if (d->iface_lock >= 0)
 		close(d->iface_lock);
+	certs_free(&d->certs);
 	log_info("stopped", LOG_STR("iface", o->ifname));
 	return ret;
 }

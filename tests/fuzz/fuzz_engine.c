@@ -67,7 +67,7 @@ static void learn(void)
 	for (i = 0; i < h.nout; i++) {
 		uint16_t port = dest_port(h.out[i].buf, h.out[i].len);
 
-		assert(!pkt_parse(&p, h.out[i].buf, h.out[i].len, port));
+		assert(!pkt_parse(&p, h.out[i].buf, h.out[i].len, port, 0));
 		for (k = 0; k < NCONN; k++) {
 			struct h_conn *c = &conns[k];
 

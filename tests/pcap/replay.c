@@ -201,7 +201,7 @@ static void expect(const char *file, uint64_t n, const struct pkt *cap)
 		return;
 	}
 	if (pkt_parse(&eng, s->pending[0].buf, s->pending[0].len,
-		      ntohs(k.sport))) {
+		      ntohs(k.sport), 0)) {
 		fail(file, n, "engine frame does not parse (%u/%u)", 0, 0);
 		return;
 	}
@@ -245,7 +245,7 @@ static void collect(void)
 
 	for (i = 0; i < nout; i++) {
 		if (pkt_parse(&p, outq[i].buf, outq[i].len,
-			      dest_port(outq[i].buf, outq[i].len)))
+			      dest_port(outq[i].buf, outq[i].len), 0))
 			continue;
 		client_key(&p, &k);
 		s = session_of(&k, false);
@@ -316,10 +316,10 @@ static int replay(const char *file)
 		collect();
 		if (h->caplen != h->len)
 			continue;
-		if (!pkt_parse(&p, data, h->caplen, port))
+		if (!pkt_parse(&p, data, h->caplen, port, 0))
 			feed(data, h->caplen, &p, now);
 		else if (!pkt_parse(&p, data, h->caplen,
-				    dest_port(data, h->caplen)) &&
+				    dest_port(data, h->caplen), 0) &&
 			 ntohs(p.key.sport) == port)
 			expect(file, n, &p); /* from the server */
 	}

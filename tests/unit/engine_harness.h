@@ -38,6 +38,7 @@ struct h_conn {
 	uint8_t family;
 	uint8_t caddr[16], saddr[16];
 	uint16_t cport;
+	uint16_t port; /* the server's: H_PORT unless a test sets another */
 	uint32_t isn; /* client ISN */
 	uint32_t snd; /* client's next sequence */
 	uint32_t rcv; /* next server sequence expected */
@@ -124,6 +125,7 @@ static inline void h_conn_init(struct h_conn *c, uint8_t family, uint16_t cport)
 		inet_pton(AF_INET6, "fd77::1", c->saddr);
 	}
 	c->cport = cport;
+	c->port = H_PORT;
 	c->isn = 0x10000000u + cport;
 	c->snd = c->isn;
 	c->win = 65535;
@@ -141,7 +143,7 @@ static inline uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
 		.saddr = c->caddr,
 		.daddr = c->saddr,
 		.sport = htons(c->cport),
-		.dport = htons(H_PORT),
+		.dport = htons(c->port),
 		.vlan = c->vlan,
 		.vlan_tci = 42,
 		.family = c->family,
@@ -189,7 +191,7 @@ static inline int h_parse(struct harness *h, uint32_t i, struct h_conn *c,
 {
 	if (i >= h->nout)
 		return -1;
-	return pkt_parse(p, h->out[i].buf, h->out[i].len, c->cport);
+	return pkt_parse(p, h->out[i].buf, h->out[i].len, c->cport, 0);
 }
 
 /* SYN, SYN-ACK, ACK; returns 0 when the connection is established. */

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "control_test.h"
 #include "test.h"
+#include "tls_test.h"
 
 /* Writes text to a new temporary file; its name in path. */
 static void temp_file(char *path, const char *text)
@@ -77,13 +78,16 @@ TEST(check_files)
 	temp_file(bad, "default http://d.test\n"
 		       "target a ftp://a.test\n");
 	CHECK_EQ(check_file(good, out, sizeof(out)), XR_CHECK_OK);
-	snprintf(want, sizeof(want),
-		 "%s: ok (default http://d.test, 1 targets, 2 rules)\n", good);
+	snprintf(
+		want, sizeof(want),
+		"%s: ok (default http://d.test, 1 targets, 2 rules, 0 TLS pairs)\n",
+		good);
 	CHECK_STR(out, want);
 	CHECK_EQ(check_file(nodef, out, sizeof(out)), XR_CHECK_OK);
-	snprintf(want, sizeof(want),
-		 "%s: ok (default from the flags, 1 targets, 0 rules)\n",
-		 nodef);
+	snprintf(
+		want, sizeof(want),
+		"%s: ok (default from the flags, 1 targets, 0 rules, 0 TLS pairs)\n",
+		nodef);
 	CHECK_STR(out, want);
 	CHECK_EQ(check_file(bad, out, sizeof(out)), XR_CHECK_INVALID);
 	snprintf(want, sizeof(want), "%s:2: target URL 'ftp://a.test'", bad);
@@ -95,4 +99,27 @@ TEST(check_files)
 	CHECK_STR(out, want);
 	unlink(nodef);
 	unlink(bad);
+}
+
+TEST(check_tls_pairs_loaded_with_their_line)
+{
+	struct cfg_error err = { 0, "" };
+	struct test_pair ec, other;
+	struct xr_config cfg;
+	char text[1024];
+	int n;
+
+	tls_test_pair(&ec, false, "a.test");
+	tls_test_pair(&other, false, "b.test");
+	n = snprintf(text, sizeof(text), "tls %s %s\ntls %s %s\n", ec.cert,
+		     ec.key, other.cert, other.key);
+	REQUIRE(!xr_config_check(text, (size_t)n, &cfg, &err));
+	CHECK_EQ(cfg.n_tls, 2);
+	xr_config_free(&cfg);
+	/* The second pair's key is the first's: refused on its line. */
+	n = snprintf(text, sizeof(text), "tls %s %s\n\ntls %s %s\n", ec.cert,
+		     ec.key, other.cert, ec.key);
+	CHECK_EQ(xr_config_check(text, (size_t)n, &cfg, &err), -1);
+	CHECK_EQ(err.line, 3);
+	CHECK(strstr(err.msg, "does not match") != NULL);
 }

@@ -135,8 +135,8 @@ TEST(config_crlf_and_whitespace)
 	crlf[0] = 'x'; /* "x xredir configuration" */
 	CHECK_EQ(parse_cfg(crlf, CFG_FULL, &cfg, &err), -1);
 	CHECK_EQ(err.line, 1);
-	CHECK_STR(err.msg, "unknown directive 'x' (expected default, target "
-			   "or rule)");
+	CHECK_STR(err.msg, "unknown directive 'x' (expected default, target, "
+			   "rule or tls)");
 	free(crlf);
 
 	/* Tabs, several spaces, no final newline, trailing spaces. */
@@ -158,14 +158,36 @@ TEST(config_crlf_and_whitespace)
 	xr_config_free(&cfg);
 }
 
+TEST(config_tls_lines)
+{
+	struct xr_config cfg;
+	struct cfg_error err;
+
+	REQUIRE(!parse_cfg("tls /etc/a.crt /etc/a.key\n"
+			   "tls /etc/b.crt /etc/b.key # RSA\n",
+			   CFG_FULL, &cfg, &err));
+	CHECK_EQ(cfg.n_tls, 2);
+	CHECK_STR(cfg.tls[1].cert, "/etc/b.crt");
+	CHECK_STR(cfg.tls[1].key, "/etc/b.key");
+	CHECK_EQ(cfg.tls[1].line, 2);
+	xr_config_free(&cfg);
+	CHECK_CFG_ERR("tls /etc/a.crt\n", CFG_FULL, 1,
+		      "expected: tls CERT_FILE KEY_FILE");
+	CHECK_CFG_ERR("\ntls a.crt /etc/a.key\n", CFG_FULL, 2,
+		      "'a.crt': give an absolute path");
+	CHECK_CFG_ERR("tls /etc/a.crt /etc/a.key\n", CFG_RULES_ONLY, 1,
+		      "'tls' line in a rules file (only 'rule CIDR TARGET' "
+		      "lines belong there)");
+}
+
 TEST(config_errors_directives)
 {
 	CHECK_CFG_ERR("default http://a.test\nfoo bar\n", CFG_FULL, 2,
-		      "unknown directive 'foo' (expected default, target or "
-		      "rule)");
+		      "unknown directive 'foo' (expected default, target, "
+		      "rule or tls)");
 	CHECK_CFG_ERR("\n\n\nRule 10.0.0.0/8 x\n", CFG_FULL, 4,
-		      "unknown directive 'Rule' (expected default, target or "
-		      "rule)");
+		      "unknown directive 'Rule' (expected default, target, "
+		      "rule or tls)");
 	CHECK_CFG_ERR("target a http://a.test 302 extra\n", CFG_FULL, 1,
 		      "expected: target NAME URL [STATUS]");
 	CHECK_CFG_ERR("target a\n", CFG_FULL, 1,

@@ -30,9 +30,31 @@ int xr_config_check(const char *buf, size_t len, struct xr_config *cfg,
 	ret = xr_config_stage(empty, cfg, table, &rules, err);
 	free(rules);
 	free(table);
+	if (!ret)
+		ret = xr_config_check_tls(cfg, err);
 	if (ret)
 		xr_config_free(cfg);
 	return ret;
+}
+
+int xr_config_check_tls(const struct xr_config *cfg, struct cfg_error *err)
+{
+	struct tls_config tc = { .n_pairs = 0 };
+	struct tls_server *srv;
+	uint32_t i;
+
+	/* One more pair each time: the first set refused names its line. */
+	for (i = 0; i < cfg->n_tls; i++) {
+		tc.pairs[tc.n_pairs++] =
+			(struct tls_pair){ cfg->tls[i].cert, cfg->tls[i].key };
+		srv = tls_server_new(&tc, err->msg, sizeof(err->msg));
+		if (!srv) {
+			err->line = cfg->tls[i].line;
+			return -1;
+		}
+		tls_server_unref(srv);
+	}
+	return 0;
 }
 
 int xr_config_check_file(const char *path, FILE *out)
@@ -55,9 +77,10 @@ int xr_config_check_file(const char *path, FILE *out)
 		return XR_CHECK_INVALID;
 	}
 	free(buf);
-	fprintf(out, "%s: ok (default %s, %u targets, %u rules)\n", path,
-		cfg.has_default ? cfg.deflt.url : "from the flags",
-		cfg.n_targets, cfg.n_rules);
+	fprintf(out,
+		"%s: ok (default %s, %u targets, %u rules, %u TLS pairs)\n",
+		path, cfg.has_default ? cfg.deflt.url : "from the flags",
+		cfg.n_targets, cfg.n_rules, cfg.n_tls);
 	xr_config_free(&cfg);
 	return XR_CHECK_OK;
 }

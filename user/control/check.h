@@ -30,5 +30,8 @@ int xr_config_check(const char *buf, size_t len, struct xr_config *cfg,
  * Returns its XR_CHECK_*.
  */
 int xr_config_check_file(const char *path, FILE *out);
+/* Loads the `tls` lines' pairs as a daemon would; -1 with the line of
+ * the first pair refused. */
+int xr_config_check_tls(const struct xr_config *cfg, struct cfg_error *err);
 
 #endif /* XREDIR_CHECK_H */

@@ -208,6 +208,31 @@ static int add_rule(struct xr_config *cfg, char **tok, int n, uint32_t line,
 	return 0;
 }
 
+static int add_tls(struct xr_config *cfg, char **tok, int n, uint32_t line,
+		   struct cfg_error *err)
+{
+	struct cfg_tls *t = &cfg->tls[cfg->n_tls];
+	int i;
+
+	if (n != 3)
+		return fail(err, line, "expected: tls CERT_FILE KEY_FILE");
+	if (cfg->n_tls == TLS_MAX_PAIRS)
+		return fail(err, line, "more than %d tls lines", TLS_MAX_PAIRS);
+	for (i = 1; i < 3; i++) {
+		if (tok[i][0] != '/')
+			return fail(err, line, "'%s': give an absolute path",
+				    tok[i]);
+		if (strlen(tok[i]) >= XR_TLS_PATH_MAX)
+			return fail(err, line, "a path longer than %d bytes",
+				    XR_TLS_PATH_MAX - 1);
+	}
+	snprintf(t->cert, sizeof(t->cert), "%s", tok[1]);
+	snprintf(t->key, sizeof(t->key), "%s", tok[2]);
+	t->line = line;
+	cfg->n_tls++;
+	return 0;
+}
+
 static int parse_line(struct xr_config *cfg, char *line, uint32_t lineno,
 		      enum cfg_mode mode, struct cfg_error *err)
 {
@@ -227,6 +252,8 @@ static int parse_line(struct xr_config *cfg, char *line, uint32_t lineno,
 			    tok[0]);
 	if (!strcmp(tok[0], "target"))
 		return add_target(cfg, tok, n, lineno, err);
+	if (!strcmp(tok[0], "tls"))
+		return add_tls(cfg, tok, n, lineno, err);
 	if (!strcmp(tok[0], "default")) {
 		if (n < 2 || n > 3)
 			return fail(err, lineno,
@@ -240,7 +267,8 @@ static int parse_line(struct xr_config *cfg, char *line, uint32_t lineno,
 				    n == 3 ? tok[2] : NULL, lineno, err);
 	}
 	return fail(err, lineno,
-		    "unknown directive '%s' (expected default, target or rule)",
+		    "unknown directive '%s' (expected default, target, rule or "
+		    "tls)",
 		    tok[0]);
 }
 

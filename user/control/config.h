@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "target_table.h"
+#include "tls.h"
 
 #define CFG_LINE_MAX 1024
 
@@ -35,6 +36,14 @@ struct cfg_rule {
 	uint32_t line; /* 0: set by a flag (xr_config_set_rule) */
 };
 
+/* A `tls CERT KEY` line: absolute paths, after the flags' pairs. */
+#define XR_TLS_PATH_MAX 256
+struct cfg_tls {
+	char cert[XR_TLS_PATH_MAX];
+	char key[XR_TLS_PATH_MAX];
+	uint32_t line;
+};
+
 struct xr_config {
 	bool has_default;
 	struct cfg_target deflt; /* name "default" */
@@ -43,6 +52,8 @@ struct xr_config {
 	struct cfg_rule *rules;
 	uint32_t n_rules;
 	uint32_t cap_rules;
+	struct cfg_tls tls[TLS_MAX_PAIRS];
+	uint32_t n_tls;
 };
 
 struct cfg_error {

@@ -124,4 +124,4 @@ void flow_delete(struct flow_table *ft, struct flow *f)
 }
 
 /* The README states the bytes per flow; keep the entry within them. */
-_Static_assert(sizeof(struct flow) <= 240, "struct flow grew: update README");
+_Static_assert(sizeof(struct flow) <= 248, "struct flow grew: update README");

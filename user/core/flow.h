@@ -87,6 +87,8 @@ struct flow {
 	uint16_t challenge_sec; /* low bits of the second counted in: */
 	uint16_t challenges; /* RFC 5961 challenge ACKs sent that second */
 	uint64_t head_at_ns; /* the engine's clock_ns when the head began */
+	uint32_t tls; /* tlspool index of the TLS session, 0: none */
+	uint32_t tls_hs; /* handshake pool index while it runs, 0: none */
 	struct http_conn http;
 };
 

@@ -48,7 +48,7 @@ static uint16_t parse_mss(const uint8_t *opt, uint32_t len)
 }
 
 static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
-		     uint64_t pseudo, uint16_t port)
+		     uint64_t pseudo, uint16_t port, uint16_t tls_port)
 {
 	struct tcphdr tcp;
 	uint32_t hlen;
@@ -56,7 +56,8 @@ static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
 	if (l4_len < sizeof(tcp))
 		return PKT_MALFORMED;
 	memcpy(&tcp, l4, sizeof(tcp));
-	if (tcp.dest != htons(port))
+	if (tcp.dest != htons(port) &&
+	    (!tls_port || tcp.dest != htons(tls_port)))
 		return PKT_NOT_OURS;
 	hlen = tcp.doff * 4u;
 	if (hlen < sizeof(tcp) || hlen > l4_len)
@@ -78,7 +79,7 @@ static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
 }
 
 static int parse_ipv4(struct pkt *p, const uint8_t *l3, uint32_t len,
-		      uint16_t port)
+		      uint16_t port, uint16_t tls_port)
 {
 	struct iphdr ip;
 	uint32_t hlen, tot;
@@ -101,11 +102,11 @@ static int parse_ipv4(struct pkt *p, const uint8_t *l3, uint32_t len,
 	return parse_tcp(p, l3 + hlen, tot - hlen,
 			 csum_pseudo4(&ip.saddr, &ip.daddr, IPPROTO_TCP,
 				      (uint16_t)(tot - hlen)),
-			 port);
+			 port, tls_port);
 }
 
 static int parse_ipv6(struct pkt *p, const uint8_t *l3, uint32_t len,
-		      uint16_t port)
+		      uint16_t port, uint16_t tls_port)
 {
 	struct ipv6hdr ip6;
 	uint32_t off = sizeof(ip6), end;
@@ -138,10 +139,11 @@ static int parse_ipv6(struct pkt *p, const uint8_t *l3, uint32_t len,
 	return parse_tcp(p, l3 + off, end - off,
 			 csum_pseudo6(&ip6.saddr, &ip6.daddr, IPPROTO_TCP,
 				      end - off),
-			 port);
+			 port, tls_port);
 }
 
-int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port)
+int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port,
+	      uint16_t tls_port)
 {
 	uint32_t off = ETH_HLEN;
 	uint16_t proto;
@@ -163,9 +165,9 @@ int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port)
 		off += 4;
 	}
 	if (proto == ETH_P_IP)
-		return parse_ipv4(p, frame + off, len - off, port);
+		return parse_ipv4(p, frame + off, len - off, port, tls_port);
 	if (proto == ETH_P_IPV6)
-		return parse_ipv6(p, frame + off, len - off, port);
+		return parse_ipv6(p, frame + off, len - off, port, tls_port);
 	return PKT_NOT_OURS;
 }
 

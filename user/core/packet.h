@@ -43,7 +43,9 @@ struct pkt {
 	uint32_t payload_len;
 };
 
-int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port);
+/* port and tls_port (0: none) are the service ports. */
+int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port,
+	      uint16_t tls_port);
 
 /* Addressing of an outgoing segment, from our side. */
 struct pkt_route {

@@ -20,7 +20,13 @@
 #define SRC_LIGHT_BUFS 4
 
 /* The pools whose buffers are counted per source. */
-enum src_pool { SRC_POOL_SEND, SRC_POOL_HEAD, SRC_POOLS };
+enum src_pool {
+	SRC_POOL_SEND,
+	SRC_POOL_HEAD,
+	SRC_POOL_TLS, /* TLS sessions */
+	SRC_POOL_HANDSHAKE, /* TLS handshakes in progress */
+	SRC_POOLS
+};
 
 struct src_entry {
 	struct source_key key;

@@ -2,9 +2,10 @@
 #include "stats.h"
 
 static const char *const extra_names[] = {
-	"flows_open",	    "send_rings_used", "head_buffers_used",
-	"sources",	    "xsk_rx",	       "xsk_tx",
-	"xsk_tx_ring_full", "xsk_fill_short",  "xsk_kicks",
+	"flows_open", "send_rings_used",  "head_buffers_used",
+	"sources",    "tls_sessions",	  "xsk_rx",
+	"xsk_tx",     "xsk_tx_ring_full", "xsk_fill_short",
+	"xsk_kicks",
 };
 
 static const char *const extra_help[] = {
@@ -12,6 +13,7 @@ static const char *const extra_help[] = {
 	"send rings in use",
 	"partial-head buffers in use",
 	"client sources (IPv4 address, IPv6 /64) holding flows",
+	"TLS sessions held (handshaking or established)",
 	"frames received on the AF_XDP socket",
 	"frames sent on the AF_XDP socket",
 	"frames dropped: TX ring full",
@@ -47,5 +49,5 @@ const char *worker_stat_help(unsigned int idx)
 
 bool worker_stat_is_gauge(unsigned int idx)
 {
-	return idx >= WS_FLOWS_OPEN && idx <= WS_SOURCES;
+	return idx >= WS_FLOWS_OPEN && idx <= WS_TLS_SESSIONS;
 }

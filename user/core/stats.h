@@ -19,6 +19,7 @@ enum worker_stat {
 	WS_SEND_RINGS_USED, /* gauge */
 	WS_HEAD_BUFFERS_USED, /* gauge */
 	WS_SOURCES, /* gauge */
+	WS_TLS_SESSIONS, /* gauge */
 	WS_XSK_RX,
 	WS_XSK_TX,
 	WS_XSK_TX_RING_FULL,

@@ -44,6 +44,8 @@ void tcp_config_default(struct tcp_config *c)
 	c->send_buffers = 4096;
 	c->send_buffer_size = 64 * 1024;
 	c->head_buffers = 1024;
+	c->tls_flows = 4096;
+	c->tls_handshakes = 512;
 	c->idle_timeout_ms = 60000;
 	c->header_timeout_ms = 10000;
 	c->linger_ms = 5000;
@@ -149,7 +151,11 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 	    tw_init(&e->tw, cfg->max_flows, 4096, now_ms) ||
 	    src_table_init(&e->src, cfg->max_flows, &src_key) ||
 	    bufpool_init(&e->sndpool, ring, cfg->send_buffers) ||
-	    bufpool_init(&e->headpool, http_head_cap(lim), cfg->head_buffers)) {
+	    bufpool_init(&e->headpool, http_head_cap(lim), cfg->head_buffers) ||
+	    (cfg->tls_port &&
+	     (bufpool_init(&e->tlspool, sizeof(struct tls_session *),
+			   cfg->tls_flows) ||
+	      bufpool_init(&e->hspool, 1, cfg->tls_handshakes)))) {
 		tcp_engine_free(e);
 		return -1;
 	}
@@ -168,8 +174,19 @@ void tcp_latency(const struct tcp_engine *e, uint64_t out[LATENCY_BUCKETS])
 	out[0] += e->stats[TCP_STAT_requests] - timed;
 }
 
+static struct tls_session *session_of(const struct tcp_engine *e,
+				      const struct flow *f);
+
 void tcp_engine_free(struct tcp_engine *e)
 {
+	uint32_t i;
+
+	for (i = 1; e->ft.flows && i < e->ft.fresh; i++) {
+		struct flow *f = flow_at(&e->ft, i);
+
+		if (f->key.family && f->tls)
+			tls_session_free(session_of(e, f));
+	}
 	free(e->scratch);
 	e->scratch = NULL;
 	free(e->closed);
@@ -178,12 +195,25 @@ void tcp_engine_free(struct tcp_engine *e)
 	tw_free(&e->tw);
 	bufpool_free(&e->sndpool);
 	bufpool_free(&e->headpool);
+	bufpool_free(&e->tlspool);
+	bufpool_free(&e->hspool);
 	src_table_free(&e->src);
+	tls_server_unref(e->tls);
+	e->tls = NULL;
 }
 
 void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s)
 {
 	http_format_date(e->date, unix_s);
+	e->unix_s = unix_s;
+}
+
+void tcp_set_tls(struct tcp_engine *e, struct tls_server *srv)
+{
+	if (srv)
+		tls_server_ref(srv);
+	tls_server_unref(e->tls);
+	e->tls = srv;
 }
 
 uint64_t tcp_sleep_ms(const struct tcp_engine *e, uint64_t now_ms,
@@ -419,6 +449,26 @@ static void resend(struct tcp_engine *e, struct flow *f, bool all)
 
 static uint32_t ring_used(const struct flow *f);
 
+static bool is_tls(const struct tcp_engine *e, const struct flow *f)
+{
+	return e->cfg.tls_port && f->key.dport == htons(e->cfg.tls_port);
+}
+
+static struct tls_session *session_of(const struct tcp_engine *e,
+				      const struct flow *f)
+{
+	return f->tls ? *(struct tls_session **)bufpool_ptr(&e->tlspool,
+							    f->tls) :
+			NULL;
+}
+
+/* Requests decrypted and not answered wait in the session, as the
+ * backlog's do: both are input deferred. */
+static bool deferred(const struct tcp_engine *e, const struct flow *f)
+{
+	return f->backlog_len || (f->tls && tls_held(session_of(e, f)));
+}
+
 static void schedule(struct tcp_engine *e, struct flow *f)
 {
 	uint32_t id = flow_index(&e->ft, f);
@@ -432,7 +482,7 @@ static void schedule(struct tcp_engine *e, struct flow *f)
 		when = f->stall_at;
 	/* Deferred input with nothing in flight waits for a free buffer,
 	 * not for an ACK: retry it soon, then less and less often. */
-	if (f->backlog_len && !ring_used(f)) {
+	if (deferred(e, f) && !ring_used(f)) {
 		uint32_t shift = f->backlog_tries < 6 ? f->backlog_tries : 6;
 		uint64_t retry =
 			e->now_ms + ((uint64_t)BACKLOG_RETRY_MS << shift);
@@ -458,7 +508,16 @@ static void schedule(struct tcp_engine *e, struct flow *f)
 
 static struct bufpool *pool_of(struct tcp_engine *e, enum src_pool p)
 {
-	return p == SRC_POOL_SEND ? &e->sndpool : &e->headpool;
+	switch (p) {
+	case SRC_POOL_SEND:
+		return &e->sndpool;
+	case SRC_POOL_HEAD:
+		return &e->headpool;
+	case SRC_POOL_TLS:
+		return &e->tlspool;
+	default:
+		return &e->hspool;
+	}
 }
 
 static uint32_t pool_share(const struct bufpool *bp)
@@ -506,6 +565,26 @@ static void source_unlink(struct tcp_engine *e, struct flow *f)
 	src_put_if_unused(&e->src, f->src);
 }
 
+static void tls_release(struct tcp_engine *e, struct flow *f)
+{
+	if (f->tls_hs) {
+		buf_put(e, f, SRC_POOL_HANDSHAKE, f->tls_hs);
+		f->tls_hs = 0;
+	}
+}
+
+/* The session and its slots go back: closed, or closing with nothing
+ * left to encrypt (our FIN needs no TLS). */
+static void tls_end(struct tcp_engine *e, struct flow *f)
+{
+	if (f->tls) {
+		tls_session_free(session_of(e, f));
+		buf_put(e, f, SRC_POOL_TLS, f->tls);
+		f->tls = 0;
+	}
+	tls_release(e, f);
+}
+
 static void flow_free(struct tcp_engine *e, struct flow *f)
 {
 	if (f->sndbuf)
@@ -514,6 +593,7 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 		buf_put(e, f, SRC_POOL_HEAD, f->rcvbuf);
 	if (f->backlog)
 		buf_put(e, f, SRC_POOL_SEND, f->backlog);
+	tls_end(e, f);
 	source_unlink(e, f);
 	tw_cancel(&e->tw, flow_index(&e->ft, f));
 	remember_closed(e, f);
@@ -530,7 +610,16 @@ static void flow_reset(struct tcp_engine *e, struct flow *f)
 
 static bool holds(const struct flow *f, enum src_pool p)
 {
-	return p == SRC_POOL_SEND ? f->sndbuf || f->backlog : f->rcvbuf;
+	switch (p) {
+	case SRC_POOL_SEND:
+		return f->sndbuf || f->backlog;
+	case SRC_POOL_HEAD:
+		return f->rcvbuf;
+	case SRC_POOL_TLS:
+		return f->tls;
+	default:
+		return f->tls_hs;
+	}
 }
 
 /* Resets the oldest flow, other than f, holding a buffer of pool p of the
@@ -687,7 +776,8 @@ enum ack_need { ACK_NONE, ACK_DELAYED, ACK_NOW, ACK_RESEND };
 
 static void head_timer(struct tcp_engine *e, struct flow *f)
 {
-	if (f->http.head_len) {
+	/* A TLS handshake or a partial record counts as a head. */
+	if (f->http.head_len || (f->tls && tls_waiting(session_of(e, f)))) {
 		/* From the head's first byte on, not reset by each segment:
 		 * a slow sender cannot keep the connection forever. */
 		if (!(f->flags & FLOW_HEAD_TIMER)) {
@@ -708,7 +798,7 @@ static uint32_t keep_pending(struct tcp_engine *e, struct flow *f,
 		f->rcvbuf = buf_get(e, f, SRC_POOL_HEAD);
 	if (!f->rcvbuf) {
 		STAT(e, head_pool_empty);
-		e->head_refused = true;
+		e->refused = SRC_POOL_HEAD;
 		return 0;
 	}
 	return http_keep_pending(&f->http, bufpool_ptr(&e->headpool, f->rcvbuf),
@@ -722,6 +812,88 @@ __attribute__((noinline, cold)) static void latency_add(struct tcp_engine *e,
 {
 	e->latency[latency_bucket(ns)] += n;
 	e->latency_sum_ns += ns * n;
+}
+
+/* Where the TLS layer keeps a partial request head: the flow's head
+ * buffer, as for plain HTTP. */
+static uint32_t tls_keep(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct tcp_engine *e = ctx;
+
+	return keep_pending(e, e->cur, data, len);
+}
+
+static uint8_t *tls_head_buf(void *ctx)
+{
+	struct tcp_engine *e = ctx;
+
+	return bufpool_ptr(&e->headpool, e->cur->rcvbuf);
+}
+
+/* A session for a connection's first bytes, within the pools' shares: a
+ * ClientHello flood holds handshake slots, not the established sessions'
+ * CPU or memory. Returns false (input deferred) when refused. */
+static bool tls_start(struct tcp_engine *e, struct flow *f)
+{
+	struct tls_session *s;
+
+	f->tls_hs = buf_get(e, f, SRC_POOL_HANDSHAKE);
+	if (!f->tls_hs) {
+		e->refused = SRC_POOL_HANDSHAKE;
+		goto refused;
+	}
+	f->tls = buf_get(e, f, SRC_POOL_TLS);
+	s = f->tls ? tls_session_new(e->tls) : NULL;
+	if (!s) {
+		if (f->tls)
+			buf_put(e, f, SRC_POOL_TLS, f->tls);
+		f->tls = 0;
+		tls_release(e, f);
+		e->refused = SRC_POOL_TLS;
+		goto refused;
+	}
+	*(struct tls_session **)bufpool_ptr(&e->tlspool, f->tls) = s;
+	return true;
+refused:
+	STAT(e, tls_pool_empty);
+	return false;
+}
+
+/* The TLS twin of http_feed: ciphertext in and out, plaintext to HTTP. */
+static struct http_feed feed_tls(struct tcp_engine *e, struct flow *f,
+				 const uint8_t *data, uint32_t len,
+				 struct http_out *out)
+{
+	const struct tls_head head = { tls_keep, tls_head_buf, e };
+	struct http_feed none = { 0 };
+	struct tls_session *s;
+	struct tls_feed r;
+
+	if (!f->tls && !tls_start(e, f))
+		return none;
+	s = session_of(e, f);
+	r = tls_feed(s, &f->http, &e->env, &head, data, len, out, e->unix_s);
+	switch (r.event) {
+	case TLS_EV_HANDSHAKE:
+		STAT(e, tls_handshakes);
+		tls_release(e, f);
+		break;
+	case TLS_EV_RESUMED:
+		STAT(e, tls_resumed);
+		tls_release(e, f);
+		break;
+	case TLS_EV_FAILED:
+		STAT(e, tls_failed);
+		/* The alert is queued: the session is done, as at a close. */
+		/* fall through */
+	case TLS_EV_CLOSED:
+		f->http.closing = 1;
+		tls_end(e, f);
+		break;
+	case TLS_EV_NONE:
+		break;
+	}
+	return r.http;
 }
 
 /*
@@ -751,10 +923,16 @@ static uint32_t feed(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	if (f->http.head_len)
 		head = bufpool_ptr(&e->headpool, f->rcvbuf);
 	e->cur = f;
-	r = http_feed(&f->http, &e->env, head, data, len, &out);
-	taken = r.consumed;
-	if (r.pending)
-		taken += keep_pending(e, f, data + r.consumed, r.pending);
+	if (is_tls(e, f)) {
+		r = feed_tls(e, f, data, len, &out);
+		taken = r.consumed;
+	} else {
+		r = http_feed(&f->http, &e->env, head, data, len, &out);
+		taken = r.consumed;
+		if (r.pending)
+			taken += keep_pending(e, f, data + r.consumed,
+					      r.pending);
+	}
 	if (!f->http.head_len && f->rcvbuf) {
 		buf_put(e, f, SRC_POOL_HEAD, f->rcvbuf);
 		f->rcvbuf = 0;
@@ -828,8 +1006,11 @@ static void close_after_fin(struct flow *f)
 static bool backlog_drain(struct tcp_engine *e, struct flow *f)
 {
 	uint32_t taken, before = f->backlog_len;
+	bool held = f->tls && tls_held(session_of(e, f));
 	uint8_t *b;
 
+	if (held && !f->backlog_len)
+		feed(e, f, NULL, 0); /* requests the session holds */
 	while (f->backlog_len) {
 		b = bufpool_ptr(&e->sndpool, f->backlog);
 		taken = feed(e, f, b + f->backlog_start, f->backlog_len);
@@ -841,10 +1022,11 @@ static bool backlog_drain(struct tcp_engine *e, struct flow *f)
 	if (f->backlog && !f->backlog_len) {
 		buf_put(e, f, SRC_POOL_SEND, f->backlog);
 		f->backlog = 0;
-		if (f->flags & FLOW_FIN_RCVD)
-			close_after_fin(f);
 	}
-	if (f->backlog_len == before)
+	if ((f->flags & FLOW_FIN_RCVD) && !deferred(e, f))
+		close_after_fin(f);
+	if (f->backlog_len == before &&
+	    (!held || (f->tls && tls_held(session_of(e, f)))))
 		return false;
 	f->backlog_tries = 0;
 	return true;
@@ -857,15 +1039,16 @@ static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 {
 	uint32_t taken = 0;
 
-	e->head_refused = false;
-	if (!f->backlog_len && !f->http.head_len)
+	e->refused = SRC_POOLS;
+	if (!deferred(e, f) && !f->http.head_len)
 		f->head_at_ns = e->clock_ns; /* a new head's first byte */
 	if (!f->backlog_len)
 		taken = feed(e, f, data, len);
 	/* A partial head refused to a client that is not light in heads is
 	 * not acknowledged: it sends it again, at its cost, instead of
 	 * parking it in a backlog that the retry timer would keep trying. */
-	if (e->head_refused && !src_light(&e->src, f->src, SRC_POOL_HEAD)) {
+	if (e->refused != SRC_POOLS &&
+	    !src_light(&e->src, f->src, e->refused)) {
 		f->rcv_nxt += taken;
 		return;
 	}
@@ -914,7 +1097,7 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 		f->flags |= FLOW_FIN_RCVD;
 		/* Requests still in the backlog were acknowledged: they are
 		 * answered first (backlog_drain closes after them). */
-		if (!f->backlog_len)
+		if (!deferred(e, f))
 			close_after_fin(f);
 		return ACK_NOW;
 	}
@@ -1020,7 +1203,7 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 		if (p->win > f->max_snd_wnd)
 			f->max_snd_wnd = p->win;
 	}
-	if (f->backlog_len)
+	if (deferred(e, f))
 		backlog_drain(e, f); /* the ACK may have made room */
 	need = receive(e, f, p);
 	if (need != ACK_NOW && window_opened(e, f))
@@ -1036,6 +1219,8 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	}
 	if (need == ACK_RESEND)
 		resend(e, f, false);
+	if (f->tls && f->http.closing && !deferred(e, f))
+		tls_end(e, f);
 	output(e, f, need == ACK_NOW);
 	if (need == ACK_DELAYED && f->rcv_acked != f->rcv_nxt && !f->ack_at)
 		f->ack_at = e->now_ms + e->cfg.delack_ms;
@@ -1236,7 +1421,7 @@ void tcp_input(struct tcp_engine *e, const uint8_t *frame, uint32_t len,
 
 	e->now_ms = now_ms;
 	STAT(e, rx_frames);
-	ret = pkt_parse(&p, frame, len, e->cfg.port);
+	ret = pkt_parse(&p, frame, len, e->cfg.port, e->cfg.tls_port);
 	if (ret) {
 		if (ret == PKT_NOT_OURS)
 			STAT(e, rx_not_ours);
@@ -1292,6 +1477,7 @@ static bool expire(struct tcp_engine *e, struct flow *f)
 	f->flags |= FLOW_CLOSE;
 	f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
 	f->http.closing = 1;
+	tls_end(e, f);
 	f->expire_at = e->now_ms + e->cfg.linger_ms;
 	output(e, f, false);
 	return true;
@@ -1315,7 +1501,7 @@ static void flow_timers(struct tcp_engine *e, struct flow *f)
 		return;
 	if (f->expire_at <= now && !expire(e, f))
 		return;
-	if (f->backlog_len && !ring_used(f)) {
+	if (deferred(e, f) && !ring_used(f)) {
 		STAT(e, backlog_retries);
 		if (!backlog_drain(e, f) && f->backlog_tries < UINT8_MAX)
 			f->backlog_tries++;
@@ -1359,7 +1545,8 @@ void tcp_drain(struct tcp_engine *e, uint64_t now_ms)
 		 */
 		if (!f->key.family ||
 		    (f->flags & (FLOW_CLOSE | FLOW_SERVED)) != FLOW_SERVED ||
-		    f->http.head_len || f->backlog_len ||
+		    f->http.head_len || deferred(e, f) ||
+		    (f->tls && tls_waiting(session_of(e, f))) ||
 		    f->snd_una != f->snd_end)
 			continue;
 		f->flags |= FLOW_CLOSE;

@@ -21,6 +21,7 @@
 #include "siphash.h"
 #include "srctable.h"
 #include "timer.h"
+#include "tls.h"
 
 #define TCP_TARGET_NONE 0xffffffffu /* no rule lookup came with a frame */
 
@@ -43,6 +44,9 @@ typedef const struct http_target *(*tcp_target_fn)(
 
 struct tcp_config {
 	uint16_t port;
+	uint16_t tls_port; /* 0: none; needs tcp_set_tls() */
+	uint32_t tls_flows; /* TLS sessions at once */
+	uint32_t tls_handshakes; /* TLS handshakes in progress at once */
 	uint16_t mtu;
 	uint16_t window; /* receive window we advertise */
 	uint8_t max_retries; /* retransmissions before RST and free */
@@ -99,7 +103,11 @@ void tcp_config_default(struct tcp_config *c);
 	X(pool_refused, "buffers refused: source over its share of a pool") \
 	X(reclaimed, "flows reset to free buffers for lighter sources")     \
 	X(send_timeouts, "flows reset: no send progress in send timeout")   \
-	X(backlog_retries, "deferred input retried by timer")
+	X(backlog_retries, "deferred input retried by timer")               \
+	X(tls_handshakes, "TLS full handshakes completed")                  \
+	X(tls_resumed, "TLS resumed handshakes completed")                  \
+	X(tls_failed, "TLS connections closed by a fatal alert")            \
+	X(tls_pool_empty, "input deferred: no TLS session or handshake slot")
 
 #define TCP_STAT_ENUM(name, desc) TCP_STAT_##name,
 enum tcp_stat { TCP_STATS(TCP_STAT_ENUM) TCP_STAT_MAX };
@@ -122,6 +130,11 @@ struct tcp_engine {
 	struct twheel tw;
 	struct bufpool sndpool;
 	struct bufpool headpool;
+	/* TLS sessions (a pointer each) and handshake slots (no data):
+	 * pools so that the per-source shares hold for them too. */
+	struct bufpool tlspool, hspool;
+	struct tls_server *tls; /* certificates for new sessions, or NULL */
+	int64_t unix_s;
 	struct src_table src; /* flows and buffers held, per source */
 	struct siphash_key cookie_key;
 	struct rate_limit synack_rl, rst_rl;
@@ -138,7 +151,8 @@ struct tcp_engine {
 	tcp_target_fn target_fn;
 	void *target_ctx;
 	struct flow *cur; /* flow whose input is being fed to HTTP */
-	bool head_refused; /* the last feed's partial head found no buffer */
+	/* The last feed was refused a buffer of this pool (SRC_POOLS: no). */
+	enum src_pool refused;
 	uint8_t *scratch; /* responses are built here, then queued */
 	uint16_t mss4, mss6; /* ours, from the MTU and frame size */
 	uint64_t now_ms;
@@ -170,6 +184,9 @@ void tcp_latency(const struct tcp_engine *e, uint64_t out[LATENCY_BUCKETS]);
 
 /* The wall clock for the Date header (seconds since the epoch). */
 void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s);
+/* The certificates for new TLS sessions (a reference is taken; sessions
+ * keep the one they began with). */
+void tcp_set_tls(struct tcp_engine *e, struct tls_server *srv);
 
 /* One received frame; target comes from the XDP metadata. */
 void tcp_input(struct tcp_engine *e, const uint8_t *frame, uint32_t len,

@@ -25,6 +25,7 @@
 /* epoll tags: a listening socket, or (pool + 1) << 32 | slot. */
 #define TAG_SERVICE 1
 #define TAG_METRICS 2
+#define TAG_TLS 3
 #define TAG_CONN(pool, i) ((uint64_t)((pool) + 1) << 32 | (i))
 /*
  * Accepts per readiness event: a few, fewer than a source's metrics cap,
@@ -47,6 +48,8 @@ struct lconn {
 	uint64_t deadline; /* ms */
 	bool head_timer; /* deadline is the current head's (absolute) */
 	bool closing; /* close once out is written */
+	bool is_tls; /* came in on the TLS port */
+	struct tls_session *tls; /* from its first byte on */
 	struct listener *l;
 };
 
@@ -83,6 +86,7 @@ static void conn_free(struct lconn *c, bool rst)
 	free(c->head);
 	free(c->in);
 	free(c->out);
+	tls_session_free(c->tls);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->pool = pool;
@@ -187,7 +191,7 @@ static void update_deadline(struct lconn *c, uint32_t answered)
 		c->head_timer = false;
 		set_state(c, SLOT_IDLE, now);
 	}
-	if (c->http.head_len) {
+	if (c->http.head_len || (c->tls && tls_waiting(c->tls))) {
 		if (!c->head_timer) {
 			c->head_timer = true;
 			c->deadline = now + c->l->cfg.header_ms;
@@ -195,6 +199,48 @@ static void update_deadline(struct lconn *c, uint32_t answered)
 	} else if (!c->head_timer) {
 		c->deadline = now + c->l->cfg.idle_ms;
 	}
+}
+
+/* The TLS layer keeps a partial head where plain HTTP does. */
+static uint32_t keep_head(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct lconn *c = ctx;
+
+	if (!c->head)
+		c->head = malloc(http_head_cap(c->l->cfg.lim));
+	return c->head ? http_keep_pending(&c->http, c->head, data, len) : 0;
+}
+
+static uint8_t *head_buf(void *ctx)
+{
+	return ((struct lconn *)ctx)->head;
+}
+
+/* HTTP through TLS: as http_feed, with what was kept already kept. */
+static struct http_feed feed_tls(struct lconn *c, const struct http_env *env,
+				 struct http_out *out)
+{
+	const struct tls_head head = { keep_head, head_buf, c };
+	struct tls_feed r;
+
+	if (!c->tls) {
+		c->tls = tls_session_new(certs_current(c->l->cfg.certs));
+		if (!c->tls)
+			return (struct http_feed){ .closed = true,
+						   .consumed = c->in_len };
+	}
+	r = tls_feed(c->tls, &c->http, env, &head, c->in, c->in_len, out,
+		     time(NULL));
+	if (r.event == TLS_EV_FAILED)
+		log_debug("tls_failed", LOG_STR("via", "kernel"),
+			  LOG_STR("err", tls_session_error(c->tls)));
+	return r.http;
+}
+
+/* Input to serve: read and not taken, or requests a TLS session holds. */
+static bool has_input(const struct lconn *c)
+{
+	return c->in_len || (c->tls && tls_held(c->tls));
 }
 
 /* Feeds buffered input to HTTP; stops while responses wait to be written. */
@@ -213,14 +259,18 @@ static bool serve(struct lconn *c)
 	struct http_out out;
 	struct http_feed r;
 
-	while (c->in_len && !c->out) {
+	while (has_input(c) && !c->out) {
 		c->out = malloc(OUT_CAP);
 		if (!c->out)
 			return false;
 		out = (struct http_out){ c->out, OUT_CAP, 0 };
 		if (c->http.head_len && !c->head)
 			return false;
-		r = http_feed(&c->http, &env, c->head, c->in, c->in_len, &out);
+		if (c->is_tls)
+			r = feed_tls(c, &env, &out);
+		else
+			r = http_feed(&c->http, &env, c->head, c->in, c->in_len,
+				      &out);
 		c->out_len = out.len;
 		if (r.pending) {
 			if (!c->head)
@@ -239,7 +289,7 @@ static bool serve(struct lconn *c)
 		update_deadline(c, r.responses);
 		if (!flush_out(c))
 			return false;
-		if (!r.consumed && !r.pending)
+		if (!r.consumed && !r.pending && !out.len)
 			break; /* blocked: wait for the output to drain */
 	}
 	return true;
@@ -350,7 +400,7 @@ static bool on_event(struct lconn *c, bool *progress)
 	}
 	if (c->closing)
 		return false; /* answered and written: close */
-	if (c->pool == LP_SERVICE && c->in_len) {
+	if (c->pool == LP_SERVICE && has_input(c)) {
 		before = c->in_len;
 		if (!serve(c))
 			return false;
@@ -374,7 +424,8 @@ static bool on_event(struct lconn *c, bool *progress)
 }
 
 /* Takes a pending connection of a pool's listening socket, if one waits. */
-static bool accept_one(struct listener *l, int lfd, enum lpool_id id)
+static bool accept_one(struct listener *l, int lfd, enum lpool_id id,
+		       bool is_tls)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
 	struct lpool *p = &l->pools[id];
@@ -406,6 +457,7 @@ static bool accept_one(struct listener *l, int lfd, enum lpool_id id)
 	c->fd = fd;
 	c->l = l;
 	c->family = family;
+	c->is_tls = is_tls;
 	memcpy(c->addr, addr, 16);
 	/* Until its first head completes, it runs on a header deadline. */
 	c->head_timer = true;
@@ -455,15 +507,17 @@ static void drain(struct listener *l)
 		l->draining = true;
 		if (l->service_fd >= 0)
 			close(l->service_fd);
-		l->service_fd = -1;
+		if (l->tls_fd >= 0)
+			close(l->tls_fd);
+		l->service_fd = l->tls_fd = -1;
 	}
 	for (i = 0; i < l->pools[LP_SERVICE].n; i++) {
 		struct lconn *c = &l->pools[LP_SERVICE].conns[i];
 
 		if (c->fd < 0)
 			continue;
-		if (c->slot->state != SLOT_NEW && !c->in_len && !c->out &&
-		    !c->http.head_len)
+		if (c->slot->state != SLOT_NEW && !has_input(c) && !c->out &&
+		    !c->http.head_len && !(c->tls && tls_waiting(c->tls)))
 			conn_free(c, false);
 		else
 			left = true;
@@ -492,16 +546,19 @@ static void *listener_main(void *arg)
 			uint64_t tag = ev[i].data.u64;
 			struct lconn *c;
 
-			if (tag == TAG_SERVICE || tag == TAG_METRICS) {
-				bool svc = tag == TAG_SERVICE;
+			if (tag == TAG_SERVICE || tag == TAG_METRICS ||
+			    tag == TAG_TLS) {
+				int fd = tag == TAG_SERVICE ? l->service_fd :
+					 tag == TAG_TLS	    ? l->tls_fd :
+							      l->metrics_fd;
 				int k;
 
 				for (k = 0; k < ACCEPT_BATCH; k++)
-					if (!accept_one(l,
-							svc ? l->service_fd :
-							      l->metrics_fd,
-							svc ? LP_SERVICE :
-							      LP_METRICS))
+					if (!accept_one(l, fd,
+							tag == TAG_METRICS ?
+								LP_METRICS :
+								LP_SERVICE,
+							tag == TAG_TLS))
 						break;
 				continue;
 			}
@@ -654,44 +711,46 @@ static void fd_limit(void)
 				 "the listener refuses connections beyond it"));
 }
 
-int listener_start(struct listener *l, const struct listener_cfg *cfg)
+/* A dual-stack socket on port; an IPv4-only host falls back to 0.0.0.0.
+ * A failure is logged: clients on this node will not be answered. */
+static int listen_any(struct listener *l, uint16_t port, uint64_t tag)
 {
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
-				     .sin6_port = htons(cfg->port),
+				     .sin6_port = htons(port),
 				     .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in any4 = { .sin_family = AF_INET,
+				    .sin_port = htons(port) };
+	int fd = listen_on(l, (struct sockaddr *)&any6, sizeof(any6), tag);
+
+	if (fd < 0)
+		fd = listen_on(l, (struct sockaddr *)&any4, sizeof(any4), tag);
+	if (fd < 0)
+		log_warn("local_listener_failed", LOG_UINT("port", port),
+			 LOG_STR("err", strerror(-fd)),
+			 LOG_STR("note", "clients on this node will not "
+					 "be answered"));
+	return fd;
+}
+
+int listener_start(struct listener *l, const struct listener_cfg *cfg)
+{
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	l->cfg = *cfg;
-	l->service_fd = l->metrics_fd = -1;
+	l->service_fd = l->tls_fd = l->metrics_fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0 || pools_init(l))
 		return -ENOMEM;
 	fd_limit();
 	http_format_date(l->date, time(NULL));
 	target_cache_refresh(&l->targets, cfg->maps);
-	if (cfg->port) {
-		/* Dual-stack; an IPv4-only host falls back to 0.0.0.0. */
-		l->service_fd = listen_on(l, (struct sockaddr *)&any6,
-					  sizeof(any6), TAG_SERVICE);
-		if (l->service_fd < 0) {
-			struct sockaddr_in any4 = { .sin_family = AF_INET,
-						    .sin_port =
-							    htons(cfg->port) };
-
-			l->service_fd = listen_on(l, (struct sockaddr *)&any4,
-						  sizeof(any4), TAG_SERVICE);
-		}
-		if (l->service_fd < 0)
-			log_warn("local_listener_failed",
-				 LOG_UINT("port", cfg->port),
-				 LOG_STR("err", strerror(-l->service_fd)),
-				 LOG_STR("note",
-					 "clients on this node will not "
-					 "be answered"));
-	}
+	if (cfg->port)
+		l->service_fd = listen_any(l, cfg->port, TAG_SERVICE);
+	if (cfg->tls_port && cfg->certs)
+		l->tls_fd = listen_any(l, cfg->tls_port, TAG_TLS);
 	if (cfg->metrics_listen) {
 		if (parse_listen(cfg->metrics_listen, &ss, &len))
 			return -EINVAL;
@@ -742,10 +801,12 @@ void listener_join(struct listener *l)
 	}
 	if (l->service_fd >= 0)
 		close(l->service_fd);
+	if (l->tls_fd >= 0)
+		close(l->tls_fd);
 	if (l->metrics_fd >= 0)
 		close(l->metrics_fd);
 	if (l->epfd >= 0)
 		close(l->epfd);
-	l->service_fd = l->metrics_fd = l->epfd = -1;
+	l->service_fd = l->tls_fd = l->metrics_fd = l->epfd = -1;
 	l->running = false;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "certs.h"
 #include "http.h"
 #include "proxy.h"
 #include "rules.h"
@@ -59,6 +60,8 @@ struct listener_stats {
 
 struct listener_cfg {
 	uint16_t port; /* service port, 0: none */
+	uint16_t tls_port; /* its TLS twin, 0: none */
+	struct certs *certs; /* with tls_port */
 	const char *metrics_listen; /* "ADDR:PORT", NULL: none */
 	const struct http_limits *lim;
 	const struct proxy_cfg *proxy;
@@ -75,6 +78,7 @@ struct listener {
 	struct listener_cfg cfg;
 	int epfd;
 	int service_fd;
+	int tls_fd;
 	int metrics_fd;
 	struct lpool pools[LP_COUNT];
 	struct target_cache targets; /* its hits: local redirects by target */

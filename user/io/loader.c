@@ -307,6 +307,7 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		return -errno;
 	}
 	b->skel->rodata->xr_port = cfg->port;
+	b->skel->rodata->xr_tls_port = cfg->tls_port;
 	b->prog = xdp_program__from_bpf_obj(b->skel->obj, "xdp");
 	err = (int)libxdp_get_error(b->prog);
 	if (err) {

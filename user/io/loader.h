@@ -22,6 +22,7 @@ struct xr_loader_cfg {
 	const char *bpffs; /* bpffs mount point */
 	enum xr_xdp_mode mode;
 	uint16_t port;
+	uint16_t tls_port; /* 0: none */
 };
 
 struct xr_bpf {

@@ -90,6 +90,8 @@ static const struct labelled {
 	  "buffer=\"send\"" },
 	{ TCP_STAT_head_pool_empty, "xredir_input_deferred_total",
 	  "buffer=\"head\"" },
+	{ TCP_STAT_tls_pool_empty, "xredir_input_deferred_total",
+	  "buffer=\"tls\"" },
 };
 
 static const struct {

@@ -120,6 +120,7 @@ static void export_stats(struct worker *w)
 	v[WS_SEND_RINGS_USED] = e->sndpool.used;
 	v[WS_HEAD_BUFFERS_USED] = e->headpool.used;
 	v[WS_SOURCES] = e->src.count;
+	v[WS_TLS_SESSIONS] = e->tlspool.used;
 	v[WS_XSK_RX] = x->rx;
 	v[WS_XSK_TX] = x->tx;
 	v[WS_XSK_TX_RING_FULL] = x->tx_ring_full;
@@ -193,6 +194,8 @@ static void *worker_main(void *arg)
 			wall = t;
 		}
 		w->engine.clock_ns = ns; /* request durations, in the core */
+		if (w->certs && certs_current(w->certs) != w->engine.tls)
+			tcp_set_tls(&w->engine, certs_current(w->certs));
 		target_cache_refresh(&w->targets, w->maps);
 		drain(w, now);
 		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
@@ -270,6 +273,9 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return -ENOMEM;
 	}
 	target_cache_refresh(&w->targets, w->maps);
+	w->certs = cfg->certs;
+	if (w->certs)
+		tcp_set_tls(&w->engine, certs_current(w->certs));
 	w->log_clients = cfg->log_clients;
 	if (log_enabled(LOG_DEBUG))
 		w->engine.env.on_response = access_log;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "certs.h"
 #include "proxy.h"
 #include "rules.h"
 #include "resolve.h"
@@ -26,6 +27,7 @@ struct worker_cfg {
 	const struct siphash_key *secret;
 	const struct xr_maps *maps;
 	const struct proxy_cfg *proxy;
+	struct certs *certs; /* the TLS port's certificates, NULL: none */
 	bool log_clients; /* client addresses in the access log */
 	uint32_t coalesce_us; /* --coalesce-us; at most 1000 */
 	const volatile bool *stop; /* stop now */
@@ -44,6 +46,7 @@ struct worker {
 	struct target_cache targets;
 	const struct xr_maps *maps;
 	const struct proxy_cfg *proxy;
+	struct certs *certs;
 	struct xr_worker_stats *stats; /* this queue's slot in xr_stats */
 	uint64_t stats_at; /* when they were last exported (ms) */
 	uint64_t limited_seen; /* engine.limited_count when last logged */
