@@ -744,6 +744,10 @@ test_17_testssl() {
 		[ -s "$w/$name.json" ] ||
 			{ why "testssl against $name wrote no JSON: $(tail -n 1 "$E2E_WORK/t17-testssl-$name.out")"; return 1; }
 	done
-	"$PYTHON" "$E2E_ROOT/tests/e2e/tls_testssl.py" "$w/xredird.json" "$w/nginx.json" || rc=1
-	return "$rc"
+	"$PYTHON" "$E2E_ROOT/tests/e2e/tls_testssl.py" "$w/xredird.json" "$w/nginx.json" \
+		>"$w/table" 2>"$w/problems" || rc=1
+	# The table in the run's output too, pass or fail.
+	grep -v '^exactly' "$w/table" | sed 's/^/    /' >&8
+	cat "$w/table" "$w/problems" >&2
+	[ "$rc" = 0 ] || { why "$(tail -n 1 "$w/problems")"; return 1; }
 }
