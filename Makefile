@@ -251,7 +251,7 @@ bpf-test: all $(BUILD)/tests/test_xdp
 	./tests/bpf/run.sh $(BUILD)/tests/test_xdp
 
 # End-to-end suites (tests/e2e/NAME.sh), each on its own namespace topology.
-E2E_SUITES := basic conformance control lifecycle fabric robust attack
+E2E_SUITES := basic conformance control lifecycle fabric robust attack tls
 
 e2e-test: all $(TEST_TOOLS)
 	./tests/e2e/run.sh $(E2E_SUITES)

@@ -22,6 +22,8 @@ REST=(
 	libwolfssl-dev openssl
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
+	# the HTTPS suite (tests/e2e/tls.sh): its Go client, the TLS scanner
+	golang-go testssl.sh
 )
 case "${1:-all}" in
 build) PKGS=("${BUILD[@]}") ;;
