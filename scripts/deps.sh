@@ -20,8 +20,8 @@ REST=(
 	dpkg-dev debhelper fakeroot lintian man-db groff-base bash-completion
 	# TLS libraries compared for the engine's TLS (make bench-tls)
 	libssl-dev libwolfssl-dev openssl
-	# registry clients for the end-to-end registry test
-	skopeo docker-registry
+	# registry clients for the end-to-end registry tests
+	skopeo docker-registry containerd
 )
 case "${1:-all}" in
 build) PKGS=("${BUILD[@]}") ;;
