@@ -67,6 +67,8 @@ SKEL := $(BUILD)/xredir.skel.h
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
 	$(USER_INC) -Itests/unit
+comma := ,
+GEN_SEEDS_CFLAGS := $(subst -fsanitize=fuzzer$(comma),-fsanitize=,$(FUZZ_CFLAGS))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
@@ -74,7 +76,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 BINS := $(BUILD)/xredird $(BUILD)/xredirctl
 
-.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test package-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus demo bench bench-engine bench-tls ceiling fmt fmt-check clean
+.PHONY: FORCE all docs install uninstall deps check test unit-test pcap-test deploy-test package-test bpf-test e2e-test fuzz fuzz-test fuzz-corpus fuzz-seeds demo bench bench-engine bench-tls ceiling fmt fmt-check clean
 .DEFAULT_GOAL := all
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
@@ -195,8 +197,16 @@ $(BUILD)/fuzz:
 
 # libFuzzer targets, built with clang over the core sources in one command:
 # each reads (nearly) every header, so it depends on them all.
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h user/*/*.h tests/unit/*.h) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard user/*.h user/*/*.h tests/unit/*.h tests/fuzz/*.h) | $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -o $@ $(TLS_LIBS)
+
+# The seed corpora, written by tests/fuzz/gen_seeds.c (HTTPS seeds from a
+# real OpenSSL client talking to the engine): make fuzz-seeds.
+$(BUILD)/fuzz/gen_seeds: tests/fuzz/gen_seeds.c $(CORE_SRCS) $(wildcard user/*.h user/*/*.h tests/unit/*.h tests/fuzz/*.h) | $(BUILD)/fuzz
+	$(CLANG) $(GEN_SEEDS_CFLAGS) $< $(CORE_SRCS) -o $@ $(TLS_LIBS)
+
+fuzz-seeds: $(BUILD)/fuzz/gen_seeds
+	$< tests/fuzz/corpus
 
 # Test tools that link with system libraries.
 $(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests

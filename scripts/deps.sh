@@ -20,8 +20,8 @@ REST=(
 	dpkg-dev debhelper fakeroot lintian man-db groff-base bash-completion
 	# TLS libraries compared for the engine's TLS (make bench-tls)
 	libwolfssl-dev openssl
-	# registry clients for the end-to-end registry test
-	skopeo docker-registry
+	# registry clients for the end-to-end registry tests
+	skopeo docker-registry containerd
 	# the HTTPS suite (tests/e2e/tls.sh): its Go client, the TLS scanner
 	golang-go testssl.sh
 )

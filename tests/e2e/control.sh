@@ -28,6 +28,12 @@
 #   08-skopeo           skopeo inspect through xredird to a local registry
 #                       (Debian's docker-registry, an image pushed from an
 #                       OCI layout made here: nothing is downloaded)
+#   08a-skopeo-tls      the same through xredird's HTTPS port, TLS
+#                       verification on with a test CA (--cert-dir); none
+#                       without the CA
+#   08b-containerd-tls  containerd 1.6 in the client namespace pulls the
+#                       image through the HTTPS redirect, the CA in its
+#                       hosts.toml; none without it
 #   09-status-restart   a daemon's status shows nothing of a previous one's
 #                       config reload
 #   10-torn-target-write  a target writer killed between the halves of its
@@ -758,16 +764,18 @@ test_07_registry_ping() {
 	echo "$out"
 }
 
-# ---- 08: skopeo through xredird to a local registry ----
+# ---- 08: registry clients through xredird to a local registry ----
 
-test_08_skopeo() {
+# registry_up DIR: Debian's docker-registry on $SRV4:5000 (plain HTTP),
+# holding library/alpine:latest pushed from an OCI layout made here;
+# REG_DIGEST is its manifest's digest. Stopped by `e2e_bg_stop registry`.
+registry_up() {
+	local w=$1 i
 	need skopeo docker-registry "$PYTHON" || {
 		why "$(cat "$E2E_WORK/.reason"): install the Debian packages skopeo docker-registry"
 		return 1
 	}
-	local w=$E2E_WORK/t08 digest out i
 	mkdir -p "$w"
-	xc_fresh && xc_start --registry-v2-ping || return 1
 	"$PYTHON" "$PYDIR/control_registry.py" registry-config "$w/registry.yml" \
 		--root "$w/storage" --addr "$SRV4:5000" || return 1
 	e2e_bg registry srv docker-registry serve "$w/registry.yml"
@@ -775,10 +783,30 @@ test_08_skopeo() {
 		cli curl -s -o /dev/null "http://$SRV4:5000/v2/" && break
 		sleep 0.05
 	done
-	digest=$("$PYTHON" "$PYDIR/control_registry.py" oci-image "$w/oci") || return 1
+	REG_DIGEST=$("$PYTHON" "$PYDIR/control_registry.py" oci-image "$w/oci") || return 1
 	cli skopeo copy --insecure-policy --dest-tls-verify=false \
 		"oci:$w/oci:latest" "docker://$SRV4:5000/library/alpine:latest" >&2 ||
 		{ why "skopeo copy to the local registry failed"; return 1; }
+}
+
+# xc_tls_start DIR [ARGS]: xredird with --registry-v2-ping, HTTPS on
+# $TLS_PORT with a test CA made in DIR (DIR/ca.pem), everything to the
+# local registry.
+TLS_PORT=10443
+xc_tls_start() {
+	local w=$1
+	shift
+	tls_test_ca "$w" || return 1
+	xc_fresh && xc_start --registry-v2-ping --tls-port "$TLS_PORT" \
+		--tls-cert "$w/server.pem" --tls-key "$w/server.key" "$@" || return 1
+	ctl target set registry "http://$SRV4:5000" && ctl rule add 10.77.0.0/24 registry
+}
+
+test_08_skopeo() {
+	local w=$E2E_WORK/t08 digest out
+	xc_fresh && xc_start --registry-v2-ping || return 1
+	registry_up "$w" || return 1
+	digest=$REG_DIGEST
 	ctl target set registry "http://$SRV4:5000" && ctl rule add 10.77.0.0/24 registry || return 1
 	out=$(cli skopeo inspect --insecure-policy --tls-verify=false \
 		"docker://$SRV4:$PORT/library/alpine:latest" 2>&1)
@@ -794,6 +822,98 @@ test_08_skopeo() {
 		{ why "the registry saw no manifest request"; return 1; }
 	e2e_bg_stop registry
 	echo "skopeo inspect via xredird: digest $digest from the local registry; a missing image gets the registry's 'manifest unknown'"
+}
+
+test_08a_skopeo_tls() {
+	local w=$E2E_WORK/t08a out ref
+	registry_up "$w/reg" || return 1
+	xc_tls_start "$w/tls" || return 1
+	ref=docker://$SRV4:$TLS_PORT/library/alpine:latest
+	# The CA as skopeo takes it for one registry: *.crt in --cert-dir.
+	mkdir -p "$w/certs" "$w/nocerts"
+	cp "$w/tls/ca.pem" "$w/certs/ca.crt"
+	out=$(cli skopeo inspect --insecure-policy --tls-verify=true --cert-dir "$w/certs" "$ref" 2>&1)
+	echo "$out" >&2
+	[[ "$out" == *"\"Digest\": \"$REG_DIGEST\""* ]] || { why "skopeo inspect over HTTPS: $(tail -n 1 <<<"$out")"; return 1; }
+	[[ "$out" == *'"Name": "'"$SRV4:$TLS_PORT"'/library/alpine"'* ]] || { why "skopeo inspect: no Name"; return 1; }
+	grep -q '"GET /v2/library/alpine/manifests/latest HTTP/1.1" 200' "$E2E_WORK/registry.out" ||
+		{ why "the registry saw no manifest request"; return 1; }
+	# Verification is on: without the CA the certificate is refused.
+	out=$(cli skopeo inspect --insecure-policy --tls-verify=true --cert-dir "$w/nocerts" "$ref" 2>&1) &&
+		{ why "skopeo inspect succeeded without the CA"; return 1; }
+	echo "$out" >&2
+	[[ "$out" == *"certificate signed by unknown authority"* ]] ||
+		{ why "without the CA: $(tail -n 1 <<<"$out")"; return 1; }
+	e2e_bg_stop registry
+	echo "skopeo inspect over HTTPS to xredird (verified with the test CA via --cert-dir) redirected to the" \
+		"local registry: digest $REG_DIGEST; without the CA: unknown authority"
+}
+
+# ctr_hosts DIR CA: a hosts.toml for xredird's HTTPS port, trusting CA
+# (none: the system's roots only).
+ctr_hosts() {
+	local d=$1/$SRV4:$TLS_PORT
+	mkdir -p "$d"
+	{
+		echo "server = \"https://$SRV4:$TLS_PORT\""
+		echo "[host.\"https://$SRV4:$TLS_PORT\"]"
+		echo '  capabilities = ["pull", "resolve"]'
+		[ -z "$2" ] || echo "  ca = \"$2\""
+	} >"$d/hosts.toml"
+}
+
+test_08b_containerd_tls() {
+	need containerd ctr || {
+		why "$(cat "$E2E_WORK/.reason"): install the Debian package containerd"
+		return 1
+	}
+	local w=$E2E_WORK/t08b sock out i ref
+	registry_up "$w/reg" || return 1
+	xc_tls_start "$w/tls" || return 1
+	# A containerd of its own in the client namespace: own root, state and
+	# socket, no CRI.
+	sock=$w/containerd.sock
+	cat >"$w/config.toml" <<-EOF
+		version = 2
+		root = "$w/root"
+		state = "$w/state"
+		[grpc]
+		  address = "$sock"
+		[plugins."io.containerd.grpc.v1.cri"]
+		  disable = true
+	EOF
+	e2e_bg containerd cli containerd --config "$w/config.toml"
+	for i in $(seq 200); do
+		cli ctr -a "$sock" version >/dev/null 2>&1 && break
+		kill -0 "$E2E_BG_PID" 2>/dev/null || { why "containerd exited: $(tail -n 1 "$E2E_WORK/containerd.out")"; return 1; }
+		sleep 0.05
+	done
+	[ "$i" -lt 200 ] || { why "containerd not answering on $sock"; return 1; }
+	ref=$SRV4:$TLS_PORT/library/alpine:latest
+	ctr_hosts "$w/hosts" "$w/tls/ca.pem"
+	out=$(cli ctr -a "$sock" -n xredir images pull --hosts-dir "$w/hosts" "$ref" 2>&1)
+	local rc=$?
+	echo "$out" >&2
+	[ "$rc" = 0 ] || { why "ctr images pull over HTTPS: $(tail -n 1 <<<"$out")"; return 1; }
+	out=$(cli ctr -a "$sock" -n xredir images ls 2>&1)
+	echo "$out" >&2
+	grep -q "^$ref .*$REG_DIGEST" <<<"$out" || { why "images ls: no $ref at $REG_DIGEST"; return 1; }
+	# containerd knew only xredird's address: the registry saw it after
+	# the redirects.
+	grep -q "\"GET /v2/library/alpine/manifests/$REG_DIGEST HTTP/1.1\" 200 .*\"containerd/" \
+		"$E2E_WORK/registry.out" || { why "the registry saw no manifest request from containerd"; return 1; }
+	# The CA is what let it through: a hosts.toml without it fails.
+	cli ctr -a "$sock" -n xredir images rm "$ref" >&2 || return 1
+	ctr_hosts "$w/nohosts" ""
+	out=$(cli ctr -a "$sock" -n xredir images pull --hosts-dir "$w/nohosts" "$ref" 2>&1) &&
+		{ why "ctr images pull succeeded without the CA"; return 1; }
+	echo "$out" >&2
+	[[ "$out" == *"certificate signed by unknown authority"* ]] ||
+		{ why "without the CA: $(tail -n 1 <<<"$out")"; return 1; }
+	e2e_bg_stop containerd
+	e2e_bg_stop registry
+	echo "containerd $(containerd --version | awk '{ print $3 }') pulled $ref ($REG_DIGEST) through xredird's" \
+		"HTTPS redirect, the test CA in hosts.toml; without it: unknown authority"
 }
 
 # ---- 09: status across restarts ----

@@ -13,6 +13,7 @@
 #   cap_start IFACE FILE [FILTER]   tcpdump in the client namespace
 #   cap_stop                 stop it, fail if it dropped packets
 #   nginx_start              nginx (the benchmarks' config) on $NGINX_PORT
+#   tls_test_ca DIR          a test CA and a server certificate in DIR
 #   why TEXT                 the short reason a test prints when it fails
 #
 # A test function returns non-zero on failure; the last line it wrote to
@@ -309,6 +310,35 @@ d_end() {
 	wait_exit 3 "$D_PID" || kill -KILL "$D_PID" 2>/dev/null
 	wait "$D_JOB" 2>/dev/null
 	D_PID=
+}
+
+# ---- TLS ----
+
+# tls_test_ca DIR: a throwaway CA (DIR/ca.pem) and an ECDSA P-256 server
+# certificate it signed (DIR/server.pem, DIR/server.key) for the
+# topology's server addresses and xredir.test, valid for two days. The
+# one place the suites make certificates.
+tls_test_ca() {
+	local d=$1
+	need openssl || return 1
+	mkdir -p "$d" || return 1
+	(
+		cd "$d" || exit 1
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout ca.key -out ca.pem -days 2 -subj "/CN=xredir test CA" \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign &&
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-keyout server.key -out server.csr -subj /CN=xredir.test &&
+			printf '%s\n' "subjectAltName=DNS:xredir.test,IP:$XR_SRV_IP4,IP:$XR_SRV_IP6" \
+				basicConstraints=CA:FALSE keyUsage=critical,digitalSignature \
+				extendedKeyUsage=serverAuth >server.ext &&
+			openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
+				-CAcreateserial -days 2 -extfile server.ext -out server.pem
+	) >"$d/openssl.log" 2>&1 || {
+		why "making the test CA in $d failed: $(tail -n 1 "$d/openssl.log")"
+		return 1
+	}
 }
 
 # ---- packet capture ----

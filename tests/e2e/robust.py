@@ -3,7 +3,8 @@
 """Kernel-socket clients for tests/e2e/robust.sh (run in the client namespace).
 
   keepalive    many HTTP/1.1 keep-alive requests (http.client) over several
-               connections in parallel; every Location checked
+               connections in parallel, over HTTPS with --cafile (the
+               certificate verified); every Location checked
   slowloris    a request head dribbled one byte at a time: when does the
                server close?
   idle         one request, then silence: when does the server close?
@@ -24,6 +25,7 @@ import http.client
 import json
 import select
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -52,6 +54,18 @@ def c_keepalive(a):
     being gone by then); an earlier close or reset is a failure."""
     results = {"ok": 0, "fail": 0, "idle_close_retries": 0, "errors": [], "retry_gaps": []}
     lock = threading.Lock()
+    ctx = None
+    if a.cafile:
+        ctx = ssl.create_default_context(cafile=a.cafile)
+        ctx.set_alpn_protocols(["http/1.1"])
+
+    def connection():
+        with lock:
+            results["connections"] = results.get("connections", 0) + 1
+        if ctx is None:
+            return http.client.HTTPConnection(a.host, a.port, timeout=a.timeout)
+        return http.client.HTTPSConnection(a.host, a.port, timeout=a.timeout, context=ctx)
+
     per = a.count // a.conns
     extra = a.count - per * a.conns
 
@@ -61,6 +75,11 @@ def c_keepalive(a):
         body = r.read()
         loc = r.getheader("Location")
         good = r.status == 302 and loc == want and want.encode() in body
+        if ctx is not None and conn.sock is not None:
+            seen = "%s %s" % (conn.sock.version(), conn.sock.selected_alpn_protocol())
+            with lock:
+                results.setdefault("tls", {})
+                results["tls"][seen] = results["tls"].get(seen, 0) + 1
         return good, None if good else "%s: status %d Location %r" % (path, r.status, loc)
 
     def worker(w):
@@ -73,21 +92,26 @@ def c_keepalive(a):
             retried = False
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection(a.host, a.port, timeout=a.timeout)
+                    conn = connection()
                     last_sent = None
                 t_sent = time.monotonic()
                 try:
                     good, err = once(conn, path, want)
-                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                except (
+                    http.client.RemoteDisconnected,
+                    ConnectionResetError,
+                    BrokenPipeError,
+                    ssl.SSLEOFError,
+                ) as e:
                     gap = time.monotonic() - last_sent if last_sent is not None else -1
                     conn.close()
                     least = a.idle_timeout - 0.5
-                    if not isinstance(e, http.client.RemoteDisconnected):
+                    if not isinstance(e, (http.client.RemoteDisconnected, ssl.SSLEOFError)):
                         least += a.linger
                     if gap < least:
                         raise RuntimeError("closed %.2fs after the previous request: %r" % (gap, e))
                     retried = True
-                    conn = http.client.HTTPConnection(a.host, a.port, timeout=a.timeout)
+                    conn = connection()
                     t_sent = time.monotonic()
                     good, err = once(conn, path, want)
                     with lock:
@@ -441,6 +465,7 @@ def main():
     sp.add_argument("--timeout", type=float, default=30)
     sp.add_argument("--idle-timeout", type=float, default=5)
     sp.add_argument("--linger", type=float, default=5)
+    sp.add_argument("--cafile", help="HTTPS, verified against this CA (PEM)")
     sp = sub.add_parser("slowloris")
     common(sp)
     sp.add_argument("--sport", type=int, default=0)

@@ -12,6 +12,8 @@
 #     closing, a handshake the next daemon finishes (--cookie-secret-file),
 #   - kernel-socket clients (tests/e2e/robust.py): keep-alive load,
 #     slowloris, idle keep-alive, table full, a client that stops reading,
+#   - HTTPS through the same impairment (19-22): keep-alive requests and
+#     full handshakes, certificates verified against a test CA,
 #
 # each checked with the capture checker (pcapcheck) where it applies.
 #
@@ -33,6 +35,8 @@ XR_ARGS=(--idle-timeout "$IDLE_TIMEOUT" --header-timeout "$HEADER_TIMEOUT")
 # Loss test parameters.
 LOSS=10 DUP=5 REORDER=5 DELAY_MS=20 SEED=42
 KA_REQUESTS=2000 KA_CONNS=20 CURLS=500 CURL_PAR=20
+# HTTPS under the same impairment, on its own port.
+TLS_PORT=10443 TLS_KA_REQUESTS=1000 TLS_KA_CONNS=4 TLS_CONNS=200 TLS_PAR=10
 FLOOD_SECONDS=10 FLOOD_CURLS=20
 RAW_SRC=10.77.0.50 # raw clients: an address the client kernel does not own
 RAW_FILTER="host $RAW_SRC"
@@ -141,40 +145,46 @@ captured() {
 # delta FILE0 FILE1 KEY: a counter's growth between two stats files.
 delta() { echo $(($(jget "$2" "$3") - $(jget "$1" "$3"))); }
 
-# wait_drained SECS: flows_open, send_rings_used and head_buffers_used all
-# 0 (besides EXCEPT flows), within SECS. DRAIN_S is how long it took.
+# wait_drained SECS: flows_open, send_rings_used, head_buffers_used and
+# tls_sessions all 0 (besides EXCEPT flows), within SECS. DRAIN_S is how
+# long it took.
 wait_drained() {
-	local secs=$1 except=${2:-0} t0 f=$E2E_WORK/.drain fo sr hb
+	local secs=$1 except=${2:-0} t0 f=$E2E_WORK/.drain fo sr hb ts
 	t0=$(now)
 	while :; do
 		stats "$f" || { why "xredirctl stats failed: $(tail -n 1 "$f")"; return 1; }
 		fo=$(jget "$f" flows_open)
 		sr=$(jget "$f" send_rings_used)
 		hb=$(jget "$f" head_buffers_used)
-		if [ "$fo" -le "$except" ] && { [ "$except" != 0 ] || [ "$sr" = 0 ]; } &&
-			{ [ "$except" != 0 ] || [ "$hb" = 0 ]; }; then
+		ts=$(jget "$f" tls_sessions)
+		if [ "$fo" -le "$except" ] && { [ "$except" != 0 ] ||
+			[ "$sr$hb$ts" = 000 ]; }; then
 			DRAIN_S=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
 			return 0
 		fi
 		if awk "BEGIN { exit !($(now) - $t0 > $secs) }"; then
-			why "not drained after ${secs}s: flows_open=$fo send_rings_used=$sr head_buffers_used=$hb"
+			why "not drained after ${secs}s: flows_open=$fo send_rings_used=$sr head_buffers_used=$hb tls_sessions=$ts"
 			return 1
 		fi
 		sleep 0.5
 	done
 }
 
-# The client's leftover sockets to the service (orphans still resending
-# to flows xredird has long freed, TIME-WAIT): gone, so that they do not
-# wander into later tests.
+# kill_client_sockets [PORT]: the client's leftover sockets to the
+# service (orphans still resending to flows xredird has long freed,
+# TIME-WAIT): gone, so that they do not wander into later tests.
 kill_client_sockets() {
-	cli ss -K -tn dst "$XR_SRV_IP4" dport = ":$PORT" >/dev/null 2>&1 || true
+	cli ss -K -tn dst "$XR_SRV_IP4" dport = ":${1:-$PORT}" >/dev/null 2>&1 || true
 }
 
 suite_setup() {
 	make -s -C "$E2E_ROOT" BUILD="$BUILD" "$RAWC" "${RAWC%/*}/impaird" \
 		"${RAWC%/*}/impair.bpf.o" ||
 		{ why "building tests/robust failed"; return 1; }
+	TLS_DIR=$E2E_WORK/tls
+	tls_test_ca "$TLS_DIR" || return 1
+	XR_ARGS+=(--tls-port "$TLS_PORT" --tls-cert "$TLS_DIR/server.pem"
+		--tls-key "$TLS_DIR/server.key")
 	d_start -m "${XR_ARGS[@]}"
 }
 
@@ -184,13 +194,15 @@ suite_cleanup() {
 }
 
 # State that groups of tests share: 01-03 run under one impairment and one
-# capture, which 04 checks; the stop-reading client runs while 06-15 do
+# capture of the service port, which 04 checks, 19-21 under another of the
+# TLS port, which 22 checks; the stop-reading client runs while 06-15 do
 # (its give-up, which 16 checks, takes ~100 s).
+LOSS_NAME=
 LOSS_PHASE=off
-LOSS_CAP_ERR="no capture: tests 01-03 did not run"
 suite_before_test() {
 	case "$1" in
-	0[123]-*) loss_on || return 1 ;;
+	0[123]-*) loss_on plain "$PORT" || return 1 ;;
+	19-* | 2[01]-*) loss_on tls "$TLS_PORT" || return 1 ;;
 	*) [ "$LOSS_PHASE" != on ] || loss_off ;;
 	esac
 	case "$1" in
@@ -199,20 +211,28 @@ suite_before_test() {
 	return 0
 }
 
+# loss_on NAME PORT: the impairment phase NAME on PORT, with its capture
+# ($LOSS_CAP) and the counters at its start ($LOSS_STATS0).
 loss_on() {
-	case "$LOSS_PHASE" in
-	on) return 0 ;;
-	failed) why "$LOSS_CAP_ERR"; return 1 ;;
-	esac
-	LOSS_CAP=$E2E_WORK/loss.pcap
-	LOSS_STATS0=$E2E_WORK/loss.s0
+	if [ "$LOSS_NAME" = "$1" ]; then
+		case "$LOSS_PHASE" in
+		on) return 0 ;;
+		failed) why "$LOSS_CAP_ERR"; return 1 ;;
+		esac
+	elif [ "$LOSS_PHASE" = on ]; then
+		loss_off
+	fi
+	LOSS_NAME=$1
+	LOSS_PORT=$2
+	LOSS_CAP=$E2E_WORK/loss.$1.pcap
+	LOSS_STATS0=$E2E_WORK/loss.$1.s0
 	LOSS_CAP_ERR=
 	stats "$LOSS_STATS0"
-	if ! impair on --port "$PORT" --dir both --loss "$LOSS" --dup "$DUP" \
+	if ! impair on --port "$LOSS_PORT" --dir both --loss "$LOSS" --dup "$DUP" \
 		--reorder "$REORDER" --delay-ms "$DELAY_MS" --seed "$SEED" \
 		>"$E2E_WORK/impair-on.log" 2>&1; then
 		LOSS_CAP_ERR="impair.sh on failed: $(tail -n 1 "$E2E_WORK/impair-on.log")"
-	elif ! cap_start "$XR_CLI_IF" "$LOSS_CAP" "tcp port $PORT"; then
+	elif ! cap_start "$XR_CLI_IF" "$LOSS_CAP" "tcp port $LOSS_PORT"; then
 		LOSS_CAP_ERR="capture: $(cat "$E2E_WORK/.reason")"
 	fi
 	LOSS_PHASE=on
@@ -228,8 +248,14 @@ loss_off() {
 		cap_stop || LOSS_CAP_ERR=$(cat "$E2E_WORK/.reason")
 	fi
 	impair off >/dev/null 2>&1
-	kill_client_sockets
+	kill_client_sockets "$LOSS_PORT"
 	LOSS_PHASE="done"
+}
+
+# loss_capture NAME TESTS: the capture of phase NAME is there to check.
+loss_capture() {
+	[ "$LOSS_NAME" = "$1" ] || { why "no capture: tests $2 did not run"; return 1; }
+	[ -z "$LOSS_CAP_ERR" ] || { why "$LOSS_CAP_ERR"; return 1; }
 }
 
 # ---- 00: the impairment tool itself ----
@@ -399,7 +425,7 @@ test_03_loss_drain() {
 }
 
 test_04_loss_capture() {
-	[ -n "$LOSS_CAP_ERR" ] && { why "$LOSS_CAP_ERR"; return 1; }
+	loss_capture plain 01-03 || return 1
 	local j=$E2E_WORK/t03.impair.json t=$E2E_WORK/t04.tcp
 	[ -s "$j" ] || { why "no impairment counters: 03 did not get that far"; return 1; }
 	"$PYTHON" "$ROBUST_PY" pcap-tcp --port "$PORT" "$LOSS_CAP" >"$t" ||
@@ -742,4 +768,116 @@ test_18_cookie_secret_file() {
 		{ why "no cookie_secret_rejected line: $(tail -n 2 "$D_LOG")"; return 1; }
 	d_start -m "${XR_ARGS[@]}" || return 1
 	echo "shared secret across a restart: $shared; own secrets: $own; a 31-digit file refused with its reason"
+}
+
+# ---- 19-22: HTTPS through loss, duplication and reordering ----
+
+test_19_tls_loss_keepalive() {
+	need "$PYTHON" || return 1
+	local out=$E2E_WORK/t19.json n s r
+	cli timeout 240 "$PYTHON" "$ROBUST_PY" keepalive --host "$XR_SRV_IP4" \
+		--port "$TLS_PORT" --cafile "$TLS_DIR/ca.pem" --target "$DEFAULT" \
+		--count "$TLS_KA_REQUESTS" --conns "$TLS_KA_CONNS" --prefix /v2/tls-ka \
+		--idle-timeout "$IDLE_TIMEOUT" >"$out" ||
+		{ why "HTTPS keep-alive: $(cat "$out")"; return 1; }
+	n=$(jget "$out" ok)
+	s=$(jget "$out" seconds)
+	r=$(jget "$out" idle_close_retries)
+	[ "$r" -le $((TLS_KA_REQUESTS / 100)) ] ||
+		{ why "$r requests needed a retry after an idle close (at most $((TLS_KA_REQUESTS / 100)))"; return 1; }
+	echo "$n/$TLS_KA_REQUESTS HTTPS keep-alive requests on $(jget "$out" connections) connections in ${s}s" \
+		"through ${LOSS}% loss, ${DUP}% dup, ${REORDER}% reorder each way, certificate verified" \
+		"(TLS and ALPN: $(jget "$out" tls); $r retried after an idle close)"
+}
+
+# stats_until SECS FILE KEY MIN: waits for the counter KEY to reach MIN
+# (the daemon publishes its counters about once a second); FILE holds the
+# last read.
+stats_until() {
+	local t0
+	t0=$(now)
+	while :; do
+		stats "$2" && [ "$(jget "$2" "$3")" -ge "$4" ] && return 0
+		awk "BEGIN { exit !($(now) - $t0 > $1) }" &&
+			{ why "$3 = $(jget "$2" "$3") after ${1}s, want >= $4"; return 1; }
+		sleep 0.2
+	done
+}
+
+# A new connection and a full handshake per curl (separate processes share
+# no session). The retry rule is test 02's.
+test_20_tls_loss_handshakes() {
+	need curl xargs || return 1
+	local out=$E2E_WORK/t20.out s0=$E2E_WORK/t20.s0 s1=$E2E_WORK/t20.s1
+	local t0 dt ok bad id code loc tt ex retried=0 hs
+	stats "$s0" || { why "stats failed"; return 1; }
+	t0=$(now)
+	seq "$TLS_CONNS" | cli xargs -P "$TLS_PAR" -I{} curl -sS -m 60 \
+		--cacert "$TLS_DIR/ca.pem" -o /dev/null \
+		-w '{}|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n' \
+		"https://$XR_SRV_IP4:$TLS_PORT/v2/tls/{}?x={}" >"$out" 2>"$E2E_WORK/t20.err"
+	while IFS='|' read -r id code loc tt ex; do
+		[ "$code" = 302 ] && [ "$loc" = "$DEFAULT/v2/tls/$id?x=$id" ] && continue
+		if [ "$ex" = 52 ] && awk "BEGIN { exit !($tt >= $IDLE_TIMEOUT - 0.5) }"; then
+			retried=$((retried + 1))
+			cli curl -sS -m 60 --cacert "$TLS_DIR/ca.pem" -o /dev/null \
+				-w "$id|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
+				"https://$XR_SRV_IP4:$TLS_PORT/v2/tls/$id?x=$id" >>"$out.retry" 2>>"$E2E_WORK/t20.err"
+		fi
+	done <"$out"
+	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
+	ok=$(cat "$out" "$out.retry" 2>/dev/null |
+		awk -F'|' -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/tls/" $1 "?x=" $1 { print $1 }' | sort -un | wc -l)
+	[ "$retried" -le $((TLS_CONNS / 100)) ] ||
+		{ why "$retried curls needed a retry after an idle close (at most $((TLS_CONNS / 100)))"; return 1; }
+	if [ "$ok" != "$TLS_CONNS" ]; then
+		bad=$(cat "$out" "$out.retry" 2>/dev/null | awk -F'|' -v d="$DEFAULT" '!($2 == 302 && $3 == d "/v2/tls/" $1 "?x=" $1)' |
+			head -n 3 | tr '\n' ';')
+		why "$ok/$TLS_CONNS HTTPS curls got their redirect; failed: $bad (curl: $(head -n 2 "$E2E_WORK/t20.err" | tr '\n' ';'))"
+		return 1
+	fi
+	# Each one a full handshake, none resumed.
+	stats_until 5 "$s1" tls_handshakes $(($(jget "$s0" tls_handshakes) + TLS_CONNS)) || return 1
+	hs=$(delta "$s0" "$s1" tls_handshakes)
+	[ "$(delta "$s0" "$s1" tls_resumed)" = 0 ] ||
+		{ why "tls_resumed +$(delta "$s0" "$s1" tls_resumed): not all full handshakes"; return 1; }
+	echo "$ok/$TLS_CONNS new HTTPS connections in ${dt}s ($TLS_PAR at a time), certificate verified," \
+		"every Location right; tls_handshakes +$hs, tls_resumed +0, tls_failed +$(delta "$s0" "$s1" tls_failed)" \
+		"($retried retried after an idle close)"
+}
+
+test_21_tls_loss_drain() {
+	local f=$E2E_WORK/t21.stats
+	wait_drained 40 || return 1
+	impair stats >"$E2E_WORK/t21.impair.json" 2>&1 ||
+		{ why "impair.sh stats failed"; return 1; }
+	impair off >&2
+	stats "$f"
+	cat "$f" "$E2E_WORK/t21.impair.json" >&2
+	echo "drained in ${DRAIN_S}s: flows_open=0 send_rings_used=0 head_buffers_used=0 tls_sessions=0;" \
+		"retransmits=$(delta "$LOSS_STATS0" "$f" retransmits)" \
+		"fast_retransmits=$(delta "$LOSS_STATS0" "$f" fast_retransmits)" \
+		"giveups=$(delta "$LOSS_STATS0" "$f" giveups)" \
+		"timeouts=$(delta "$LOSS_STATS0" "$f" timeouts)"
+}
+
+test_22_tls_loss_capture() {
+	loss_capture tls 19-21 || return 1
+	local j=$E2E_WORK/t21.impair.json t=$E2E_WORK/t22.tcp server
+	[ -s "$j" ] || { why "no impairment counters: 21 did not get that far"; return 1; }
+	"$PYTHON" "$ROBUST_PY" pcap-tcp --port "$TLS_PORT" "$LOSS_CAP" >"$t" ||
+		{ why "cannot read $LOSS_CAP"; return 1; }
+	cat "$t" >&2
+	# Retransmissions per flow: 04's 64 per 100 requests on a keep-alive
+	# connection, for the 250 here.
+	pcap_clean "$LOSS_CAP" -v --port "$TLS_PORT" \
+		--max-retrans $((64 * TLS_KA_REQUESTS / TLS_KA_CONNS / 100)) --allow-rst 1000 || return 1
+	server=$(echo "$PCAP_SUMMARY" | tr ' ' '\n' | sed -n 's/^server=//p')
+	# A SYN-ACK per connection and a response per request at least.
+	local floor=$((TLS_KA_CONNS + TLS_KA_REQUESTS + 2 * TLS_CONNS))
+	[ "${server:-0}" -ge "$floor" ] ||
+		{ why "capture too small: server=$server, want >= $floor"; return 1; }
+	echo "capture clean ($(echo "$PCAP_SUMMARY" | tr ' ' '\n' | grep -E '^(server|flows|retransmissions|isn_changes|rsts)=' | paste -sd' '));" \
+		"impair c2s dropped $(jget "$j" c2s.dropped)/dup $(jget "$j" c2s.duplicated)/held $(jget "$j" c2s.delayed)," \
+		"s2c dropped $(jget "$j" s2c.dropped)/dup $(jget "$j" s2c.duplicated)/held $(jget "$j" s2c.delayed)"
 }
