@@ -17,14 +17,17 @@
 # The HTTPS part (issue 11) sets xredird against nginx (one worker) and
 # HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
 # certificate made here, TLS 1.3, TLS_AES_128_GCM_SHA256, X25519 and one
-# stateless ticket per handshake: wrk keep-alive, then bench/tls/tlsload
-# with a new connection per request (full handshakes, then resumed ones),
-# interleaved; then the RSS of each with --hold idle TLS connections (one
-# request answered on each). It writes OUT/bench-https.{md,json}.
+# stateless ticket per handshake: wrk keep-alive, hey keep-alive at a fixed
+# rate all sustain (whole-machine CPU per request at equal load), then
+# bench/tls/tlsload with a new connection per request (full handshakes,
+# then resumed ones), interleaved; then the RSS of each with --hold idle TLS
+# connections (one request answered on each). It writes
+# OUT/bench-https.{md,json}.
 #
 # usage: bench.sh [--only plain|tls] [--reps N] [--duration SEC]
 #                 [--connections N] [--rate RPS] [--busy-poll USEC]
-#                 [--tls-reps N] [--tls-duration SEC] [--hold N] [--out DIR]
+#                 [--tls-reps N] [--tls-duration SEC] [--tls-rate RPS]
+#                 [--hold N] [--out DIR]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,7 +39,8 @@ BUSY_POLL=50
 OUT=bench-results
 ONLY=
 TLS_REPS=3
-TLS_DURATION=8
+TLS_DURATION=6
+TLS_RATE=5000
 HOLD=10000
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--tls-reps) TLS_REPS=$2; shift 2 ;;
 	--tls-duration) TLS_DURATION=$2; shift 2 ;;
+	--tls-rate) TLS_RATE=$2; shift 2 ;;
 	--hold) HOLD=$2; shift 2 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -233,10 +238,11 @@ client() {
 	client_s=$(awk '{ print $1 + $2 }' <<<"$t")
 }
 
-# One HTTPS run: keepalive (wrk), full or resume (tlsload, a new
-# connection per request); appends a JSON line to $WORK/tls.jsonl.
+# One HTTPS run: keepalive (wrk), keepalive-rate (hey: 50 workers,
+# TLS_RATE/50 requests/s each), full or resume (tlsload, a new connection
+# per request); appends a JSON line to $WORK/tls.jsonl.
 run_tls() {
-	local server=$1 scenario=$2 rep=$3 verb=parse-tls c0 c1 p0 p1
+	local server=$1 scenario=$2 rep=$3 verb=parse-tls rate=() c0 c1 p0 p1
 	start_server "$server"
 	[ "$rep$scenario" != 1keepalive ] ||
 		echo "$server $(negotiated)" >>"$WORK/negotiated.txt"
@@ -248,6 +254,12 @@ run_tls() {
 		client wrk -t1 -c"$CONNS" -d"${TLS_DURATION}s" --latency \
 			"https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
 		;;
+	keepalive-rate)
+		verb=parse-hey
+		rate=("$TLS_RATE")
+		client hey -disable-redirects -c 50 -q $((TLS_RATE / 50)) \
+			-z "${TLS_DURATION}s" "https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
+		;;
 	*)
 		client "$TLSLOAD" --"$scenario" --dst "$XR_SRV_IP4" \
 			--port "$TLS_PORT" --sni "$SNI" --path "$URL_PATH" \
@@ -258,8 +270,8 @@ run_tls() {
 	p1=$(proc_ticks)
 	stop_server
 	python3 scripts/bench_report.py "$verb" "$server" "$scenario" "$rep" \
-		"$((c1 - c0))" "$(getconf CLK_TCK)" "$((p1 - p0))" "$client_s" \
-		<<<"$out" >>"$WORK/tls.jsonl"
+		"$((c1 - c0))" "$(getconf CLK_TCK)" "$((p1 - p0))" "${rate[@]}" \
+		"$client_s" <<<"$out" >>"$WORK/tls.jsonl"
 	tail -n1 "$WORK/tls.jsonl"
 }
 
@@ -351,7 +363,7 @@ if [ "$ONLY" != plain ]; then
 	ulimit -n "$(ulimit -Hn)" # --hold descriptors, for every server
 	tls_setup
 	for rep in $(seq "$TLS_REPS"); do
-		for scenario in keepalive full resume; do
+		for scenario in keepalive keepalive-rate full resume; do
 			order="xredird nginx haproxy"
 			[ $((rep % 2)) = 1 ] || order="haproxy nginx xredird"
 			for server in $order; do
@@ -362,6 +374,6 @@ if [ "$ONLY" != plain ]; then
 	tls_memory
 	python3 scripts/bench_report.py report-tls "$WORK/tls.jsonl" \
 		"$WORK/memory.jsonl" "$OUT" \
-		"reps=$TLS_REPS duration=${TLS_DURATION}s connections=$CONNS hold=$HOLD server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU wall=$((SECONDS - start))s load_average_before=($load0) after=($(cut -d' ' -f1-3 /proc/loadavg))" \
+		"reps=$TLS_REPS duration=${TLS_DURATION}s connections=$CONNS rate=$TLS_RATE hold=$HOLD server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU wall=$((SECONDS - start))s load_average_before=($load0) after=($(cut -d' ' -f1-3 /proc/loadavg))" \
 		"$WORK/negotiated.txt"
 fi
