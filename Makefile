@@ -293,9 +293,15 @@ demo: deps
 	$(MAKE) all
 	./scripts/demo.sh
 
+# make bench BENCH=plain|tls: only that part (default both).
 bench: deps
-	$(MAKE) all
-	./scripts/bench.sh
+	$(MAKE) all $(BUILD)/bench/tlsload
+	./scripts/bench.sh $(if $(BENCH),--only $(BENCH))
+
+# The HTTPS client behind make bench's new-connection and memory runs.
+$(BUILD)/bench/tlsload: bench/tls/tlsload.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< -o $@ $(TLS_LIBS_openssl)
 
 # The AF_XDP load generator behind `make ceiling` (bench/loadgen/README.md).
 $(BUILD)/loadgen:

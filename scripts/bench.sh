@@ -14,8 +14,20 @@
 # whole-machine CPU each needs per request (xredird with its defaults and
 # with --coalesce-us 0).
 #
-# usage: bench.sh [--reps N] [--duration SEC] [--connections N] [--rate RPS]
-#                 [--busy-poll USEC] [--out DIR]
+# The HTTPS part (issue 11) sets xredird against nginx (one worker) and
+# HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
+# certificate made here, TLS 1.3, TLS_AES_128_GCM_SHA256, X25519 and one
+# stateless ticket per handshake: wrk keep-alive, hey keep-alive at a fixed
+# rate all sustain (whole-machine CPU per request at equal load), then
+# bench/tls/tlsload with a new connection per request (full handshakes,
+# then resumed ones), interleaved; then the RSS of each with --hold idle TLS
+# connections (one request answered on each). It writes
+# OUT/bench-https.{md,json}.
+#
+# usage: bench.sh [--only plain|tls] [--reps N] [--duration SEC]
+#                 [--connections N] [--rate RPS] [--busy-poll USEC]
+#                 [--tls-reps N] [--tls-duration SEC] [--tls-rate RPS]
+#                 [--hold N] [--out DIR]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +37,11 @@ CONNS=50
 RATE=10000
 BUSY_POLL=50
 OUT=bench-results
+ONLY=
+TLS_REPS=3
+TLS_DURATION=6
+TLS_RATE=5000
+HOLD=10000
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) REPS=$2; shift 2 ;;
@@ -33,9 +50,19 @@ while [ $# -gt 0 ]; do
 	--rate) RATE=$2; shift 2 ;;
 	--busy-poll) BUSY_POLL=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
+	--only) ONLY=$2; shift 2 ;;
+	--tls-reps) TLS_REPS=$2; shift 2 ;;
+	--tls-duration) TLS_DURATION=$2; shift 2 ;;
+	--tls-rate) TLS_RATE=$2; shift 2 ;;
+	--hold) HOLD=$2; shift 2 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 done
+
+case "$ONLY" in
+'' | plain | tls) ;;
+*) echo "bench: --only plain or tls, not $ONLY" >&2; exit 2 ;;
+esac
 
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
@@ -45,13 +72,22 @@ CLIENT_CPU=0
 WORK=$(mktemp -d /tmp/xredir-bench.XXXXXX)
 mkdir -p "$OUT" "$WORK/nginx"
 
+bgpid=
 cleanup() {
 	trap - EXIT INT TERM
+	if [ -n "$bgpid" ] && kill -TERM "$bgpid" 2>/dev/null; then
+		wait "$bgpid" 2>/dev/null || true
+	fi
 	stop_server
 	./scripts/topology.sh down
 	rm -rf "$WORK"
 }
 on_exit cleanup
+
+# TLS (set by the HTTPS part): the servers also serve $TLS_PORT.
+TLS=
+TLS_PORT=10443
+XREDIRD_TLS_EXTRA=()
 
 start_server() {
 	case "$1" in
@@ -63,6 +99,9 @@ start_server() {
 		xredird-busy-poll) extra=(--busy-poll "$BUSY_POLL") ;;
 		xredird-wake) extra=(--coalesce-us 0) ;;
 		esac
+		[ -z "$TLS" ] || extra+=(--tls-cert "$WORK/tls/cert.pem"
+			--tls-key "$WORK/tls/key.pem" --tls-port "$TLS_PORT"
+			--idle-timeout 120 "${XREDIRD_TLS_EXTRA[@]}")
 		ip netns exec "$XR_SRV_NS" taskset -c $SERVER_CPU \
 			build/xredird --iface "$XR_SRV_IF" \
 			--bpffs "$XR_BPFFS" --match-ip "$XR_MATCH_IP4" \
@@ -71,11 +110,30 @@ start_server() {
 	nginx)
 		ip netns exec "$XR_SRV_NS" taskset -c $SERVER_CPU \
 			nginx -p "$WORK/nginx" \
-			-c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx.log" &
+			-c "$WORK/nginx/nginx${TLS:+-tls}.conf" 2>>"$WORK/nginx.log" &
+		;;
+	# OpenSSL's own configuration (NumTickets): HAProxy 2.6 has no
+	# setting for the tickets per handshake.
+	haproxy)
+		OPENSSL_CONF=$WORK/tls/openssl.cnf ip netns exec "$XR_SRV_NS" \
+			taskset -c $SERVER_CPU haproxy -db \
+			-f "$WORK/haproxy/haproxy.cfg" 2>>"$WORK/haproxy.log" &
 		;;
 	esac
 	pid=$!
-	wait_ready || { echo "bench: $1 did not come up" >&2; exit 1; }
+	if ! wait_ready || { [ -n "$TLS" ] && ! wait_tls; }; then
+		echo "bench: $1 did not come up" >&2
+		exit 1
+	fi
+}
+
+wait_tls() {
+	for _ in $(seq 100); do
+		clix curl -sk -o /dev/null --max-time 1 \
+			"https://$XR_SRV_IP4:$TLS_PORT/" && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # user+nice+system+irq+softirq jiffies over all CPUs.
@@ -125,6 +183,145 @@ run_rate() {
 	tail -n1 "$WORK/rate.jsonl"
 }
 
+# --- HTTPS (issue 11) ---
+SNI=registry.local
+TLSLOAD=build/bench/tlsload
+URL_PATH=/v2/pause/manifests/3.9
+
+# The certificate (ECDSA P-256, self-signed, for $SNI), HAProxy's bundle
+# and OpenSSL configuration, the servers' TLS configurations.
+tls_setup() {
+	local t=$WORK/tls
+	mkdir -p "$t" "$WORK/haproxy"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$t/key.pem" -out "$t/cert.pem" -days 2 -subj "/CN=$SNI" \
+		-addext "subjectAltName=DNS:$SNI" 2>>"$WORK/openssl.log"
+	cat "$t/cert.pem" "$t/key.pem" >"$t/bundle.pem"
+	cat >"$t/openssl.cnf" <<EOF
+openssl_conf = conf
+[conf]
+ssl_conf = ssl
+[ssl]
+system_default = tls
+[tls]
+NumTickets = 1
+EOF
+	sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
+		-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@CERT@|$t/cert.pem|" \
+		-e "s|@KEY@|$t/key.pem|" -e "s|@TLS_PORT@|$TLS_PORT|" \
+		bench/nginx-tls.conf.in >"$WORK/nginx/nginx-tls.conf"
+	sed -e "s|@PREFIX@|$WORK/haproxy|g" -e "s|@MATCH_IP@|$XR_MATCH_IP4|" \
+		-e "s|@LISTEN4@|$XR_SRV_IP4|" -e "s|@PEM@|$t/bundle.pem|" \
+		-e "s|@TLS_PORT@|$TLS_PORT|" \
+		bench/haproxy.cfg.in >"$WORK/haproxy/haproxy.cfg"
+	TLS=1
+}
+
+# What the server picks for a client offering OpenSSL's defaults (wrk's).
+negotiated() {
+	clix openssl s_client -connect "$XR_SRV_IP4:$TLS_PORT" \
+		-servername "$SNI" </dev/null 2>/dev/null |
+		awk '/^New,/ { v = $2 " " $5 } /^Server Temp Key/ { k = $4 }
+			END { print v, k }' | tr -d ,
+}
+
+# client CMD...: CMD in the client namespace on the client CPU; its output
+# in $out, its CPU time (user + system, seconds) in $client_s.
+client() {
+	local t
+	t=$({
+		TIMEFORMAT='%3U %3S'
+		time clix taskset -c $CLIENT_CPU "$@" >"$WORK/client.out" \
+			2>>"$WORK/client.log"
+	} 2>&1)
+	out=$(cat "$WORK/client.out")
+	client_s=$(awk '{ print $1 + $2 }' <<<"$t")
+}
+
+# One HTTPS run: keepalive (wrk), keepalive-rate (hey: 50 workers,
+# TLS_RATE/50 requests/s each), full or resume (tlsload, a new connection
+# per request); appends a JSON line to $WORK/tls.jsonl.
+run_tls() {
+	local server=$1 scenario=$2 rep=$3 verb=parse-tls rate=() c0 c1 p0 p1
+	start_server "$server"
+	[ "$rep$scenario" != 1keepalive ] ||
+		echo "$server $(negotiated)" >>"$WORK/negotiated.txt"
+	c0=$(cpu_jiffies)
+	p0=$(proc_ticks)
+	case "$scenario" in
+	keepalive)
+		verb=parse
+		client wrk -t1 -c"$CONNS" -d"${TLS_DURATION}s" --latency \
+			"https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
+		;;
+	keepalive-rate)
+		verb=parse-hey
+		rate=("$TLS_RATE")
+		client hey -disable-redirects -c 50 -q $((TLS_RATE / 50)) \
+			-z "${TLS_DURATION}s" "https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
+		;;
+	*)
+		client "$TLSLOAD" --"$scenario" --dst "$XR_SRV_IP4" \
+			--port "$TLS_PORT" --sni "$SNI" --path "$URL_PATH" \
+			--conns "$CONNS" --duration "$TLS_DURATION"
+		;;
+	esac
+	c1=$(cpu_jiffies)
+	p1=$(proc_ticks)
+	stop_server
+	python3 scripts/bench_report.py "$verb" "$server" "$scenario" "$rep" \
+		"$((c1 - c0))" "$(getconf CLK_TCK)" "$((p1 - p0))" "${rate[@]}" \
+		"$client_s" <<<"$out" >>"$WORK/tls.jsonl"
+	tail -n1 "$WORK/tls.jsonl"
+}
+
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
+
+# RSS of each server started afresh, then with $HOLD idle TLS connections
+# (handshake, one request answered), opened from 10.77.0.100 and up, at
+# most 400 per address (within xredird's default per-source limits). Its
+# TLS sessions are bounded by --max-tls-flows (4096 by default): raised to
+# make room for them, as nginx's worker_connections is.
+tls_memory() {
+	local server rss0 rss1 i n_src=$(((HOLD + 399) / 400))
+	[ "$n_src" -le 150 ] || { echo "bench: --hold $HOLD: too many" >&2; exit 2; }
+	for i in $(seq 100 $((99 + n_src))); do
+		ip -n "$XR_CLI_NS" addr add "10.77.0.$i/24" dev "$XR_CLI_IF"
+	done
+	XREDIRD_TLS_EXTRA=(--max-tls-flows $((2 * HOLD > 4096 ? 2 * HOLD : 4096)))
+	for server in xredird nginx haproxy; do
+		start_server "$server"
+		sleep 1
+		rss0=$(rss_kb)
+		rm -f "$WORK/ready"
+		# Not through clix: $! must be tlsload itself.
+		ip netns exec "$XR_CLI_NS" taskset -c $CLIENT_CPU \
+			"$TLSLOAD" --hold "$HOLD" --conns 200 \
+			--src-ips "10.77.0.100+$n_src" --dst "$XR_SRV_IP4" \
+			--port "$TLS_PORT" --sni "$SNI" --path "$URL_PATH" \
+			--ready-file "$WORK/ready" >"$WORK/hold.json" \
+			2>>"$WORK/client.log" &
+		bgpid=$!
+		for _ in $(seq 1800); do
+			if [ -f "$WORK/ready" ] || ! kill -0 "$bgpid" 2>/dev/null; then
+				break
+			fi
+			sleep 0.1
+		done
+		[ -f "$WORK/ready" ] || echo "bench: $server: not all $HOLD held" >&2
+		sleep 2 # idle: buffers released
+		rss1=$(rss_kb)
+		kill -TERM "$bgpid"
+		wait "$bgpid" || true
+		bgpid=
+		stop_server
+		python3 scripts/bench_report.py parse-hold "$server" "$rss0" \
+			"$rss1" <"$WORK/hold.json" >>"$WORK/memory.jsonl"
+		tail -n1 "$WORK/memory.jsonl"
+	done
+	XREDIRD_TLS_EXTRA=()
+}
+
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network namespaces, XDP)" >&2
 	exit 1
@@ -132,28 +329,51 @@ fi
 nginx_conf "$WORK/nginx"
 ./scripts/topology.sh up
 
-servers="xredird nginx xredird-wake"
-[ "$BUSY_POLL" = 0 ] || servers="$servers xredird-busy-poll"
-for rep in $(seq "$REPS"); do
-	for scenario in keepalive close; do
-		# Alternate the order, so drift hits every server.
-		order=$servers
-		[ $((rep % 2)) = 1 ] || order=$(echo "$servers" | tr ' ' '\n' | tac | paste -sd' ')
-		for server in $order; do
-			run_one "$server" "$scenario" "$rep"
+if [ "$ONLY" != tls ]; then
+	servers="xredird nginx xredird-wake"
+	[ "$BUSY_POLL" = 0 ] || servers="$servers xredird-busy-poll"
+	for rep in $(seq "$REPS"); do
+		for scenario in keepalive close; do
+			# Alternate the order, so drift hits every server.
+			order=$servers
+			[ $((rep % 2)) = 1 ] || order=$(echo "$servers" | tr ' ' '\n' | tac | paste -sd' ')
+			for server in $order; do
+				run_one "$server" "$scenario" "$rep"
+			done
 		done
 	done
-done
 
-for rep in $(seq $(((REPS + 1) / 2))); do
-	for scenario in keepalive close; do
-		if [ $((rep % 2)) = 1 ]; then order="xredird nginx xredird-wake"; else order="xredird-wake nginx xredird"; fi
-		for server in $order; do
-			run_rate "$server" "$scenario" "$rep"
+	for rep in $(seq $(((REPS + 1) / 2))); do
+		for scenario in keepalive close; do
+			if [ $((rep % 2)) = 1 ]; then order="xredird nginx xredird-wake"; else order="xredird-wake nginx xredird"; fi
+			for server in $order; do
+				run_rate "$server" "$scenario" "$rep"
+			done
 		done
 	done
-done
 
-python3 scripts/bench_report.py report "$WORK/runs.jsonl" "$OUT" \
-	"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU busy_poll_us=$BUSY_POLL" \
-	"$WORK/rate.jsonl"
+	python3 scripts/bench_report.py report "$WORK/runs.jsonl" "$OUT" \
+		"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU busy_poll_us=$BUSY_POLL" \
+		"$WORK/rate.jsonl"
+fi
+
+if [ "$ONLY" != plain ]; then
+	start=$SECONDS
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	ulimit -n "$(ulimit -Hn)" # --hold descriptors, for every server
+	tls_setup
+	for rep in $(seq "$TLS_REPS"); do
+		for scenario in keepalive keepalive-rate full resume; do
+			order="xredird nginx haproxy"
+			[ $((rep % 2)) = 1 ] || order="haproxy nginx xredird"
+			for server in $order; do
+				run_tls "$server" "$scenario" "$rep"
+			done
+		done
+	done
+	tls_memory
+	python3 scripts/bench_report.py report-tls "$WORK/tls.jsonl" \
+		"$WORK/memory.jsonl" "$OUT" \
+		"reps=$TLS_REPS duration=${TLS_DURATION}s connections=$CONNS rate=$TLS_RATE hold=$HOLD server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU wall=$((SECONDS - start))s load_average_before=($load0) after=($(cut -d' ' -f1-3 /proc/loadavg))" \
+		"$WORK/negotiated.txt"
+fi
