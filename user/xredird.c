@@ -56,6 +56,10 @@ struct daemon {
 	bool config_ok; /* a config file was loaded at least once */
 	struct listener listener;
 	struct xr_vip_set iface_vips; /* the interface's, as last seen */
+	/* SIGTERM with --withdraw-wait: not ready, still serving */
+	bool withdrawing;
+	uint64_t withdraw_at, withdraw_until, quiet_since, withdraw_syns;
+	uint64_t withdraw_probes; /* /readyz "not ready" answers at SIGTERM */
 };
 
 static volatile bool stop; /* workers stop at once */
@@ -590,7 +594,7 @@ static int open_fd(int fd, const char *what)
 /* /readyz: attached, sockets bound, config loaded, not shutting down. */
 static void update_ready(struct daemon *d)
 {
-	d->maps.status->ready = !draining && d->workers &&
+	d->maps.status->ready = !draining && !d->withdrawing && d->workers &&
 				(!d->o->config_path || d->config_ok);
 }
 
@@ -626,24 +630,97 @@ static void unplug_sockets(struct daemon *d)
 	usleep(UNPLUG_SETTLE_US);
 }
 
-/* SIGTERM/SIGINT: drain within the grace time; a second one: stop now. */
-static void on_stop_signal(struct daemon *d, uint32_t signo)
+/* The drain: refuse new connections, finish open ones within --grace. */
+static void start_drain(struct daemon *d)
 {
-	const char *name = signo == SIGINT ? "INT" : "TERM";
-
-	if (draining || !d->o->grace_ms) {
-		log_info("signal", LOG_STR("sig", name),
-			 LOG_STR("action", "stop"));
-		xr_notify_stopping();
+	if (!d->o->grace_ms) {
 		stop = true;
 		return;
 	}
 	drain_until = worker_now_ms() + d->o->grace_ms;
 	draining = true;
 	update_ready(d);
+}
+
+/* SYNs that reached the workers so far (published every 100 ms). */
+static uint64_t syns_seen(const struct daemon *d)
+{
+	uint64_t n = 0;
+	uint32_t q;
+
+	for (q = 0; q < d->nq; q++)
+		n += __atomic_load_n(&d->maps.stats[q].v[TCP_STAT_syn_rcvd],
+				     __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * Withdrawing: /readyz says "not ready", so the announcer withdraws the
+ * route, while new connections are still served. Converged, as measured
+ * here: /readyz has answered "not ready" (the announcer saw it) and then
+ * no SYN has arrived for WITHDRAW_QUIET_MS (three stats periods: the
+ * router sends new clients elsewhere). --withdraw-wait bounds it.
+ */
+#define WITHDRAW_QUIET_MS 300
+
+static void withdraw_step(struct daemon *d)
+{
+	uint64_t now = worker_now_ms(), syns = syns_seen(d);
+	bool seen = __atomic_load_n(&d->listener.not_ready_answers,
+				    __ATOMIC_RELAXED) != d->withdraw_probes;
+	const char *why;
+
+	if (!seen || syns != d->withdraw_syns) {
+		d->withdraw_syns = syns;
+		d->quiet_since = now;
+	}
+	if (seen && now - d->quiet_since >= WITHDRAW_QUIET_MS)
+		why = "quiet";
+	else if (now >= d->withdraw_until)
+		why = "timeout";
+	else
+		return;
+	d->withdrawing = false;
+	log_info("withdrawn", LOG_STR("by", why),
+		 LOG_UINT("after_ms", now - d->withdraw_at));
+	start_drain(d);
+}
+
+/*
+ * SIGTERM/SIGINT: with --withdraw-wait, be withdrawn first; then drain
+ * within the grace time. A second signal: stop now.
+ */
+static void on_stop_signal(struct daemon *d, uint32_t signo)
+{
+	const char *name = signo == SIGINT ? "INT" : "TERM";
+
+	if (draining || d->withdrawing ||
+	    (!d->o->grace_ms && !d->o->withdraw_ms)) {
+		log_info("signal", LOG_STR("sig", name),
+			 LOG_STR("action", "stop"));
+		xr_notify_stopping();
+		stop = true;
+		return;
+	}
 	xr_notify_stopping();
+	if (d->o->withdraw_ms) {
+		d->withdrawing = true;
+		d->withdraw_at = worker_now_ms();
+		d->withdraw_until = d->withdraw_at + d->o->withdraw_ms;
+		d->quiet_since = d->withdraw_at;
+		d->withdraw_syns = syns_seen(d);
+		d->withdraw_probes = __atomic_load_n(
+			&d->listener.not_ready_answers, __ATOMIC_RELAXED);
+		update_ready(d);
+		log_info("signal", LOG_STR("sig", name),
+			 LOG_STR("action", "withdraw"),
+			 LOG_UINT("withdraw_wait_ms", d->o->withdraw_ms),
+			 LOG_UINT("grace_ms", d->o->grace_ms));
+		return;
+	}
 	log_info("signal", LOG_STR("sig", name), LOG_STR("action", "drain"),
 		 LOG_UINT("grace_ms", d->o->grace_ms));
+	start_drain(d);
 }
 
 /* Signals, config changes and a 1 s heartbeat until told to stop. */
@@ -660,8 +737,8 @@ static void main_loop(struct daemon *d, int sigfd)
 
 	timerfd_settime(tfd, 0, &second, NULL);
 	while (!stop && !drain_done(d)) {
-		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2, draining ? 50 : -1) <
-			    0 &&
+		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2,
+			 draining || d->withdrawing ? 50 : -1) < 0 &&
 		    errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
@@ -685,6 +762,8 @@ static void main_loop(struct daemon *d, int sigfd)
 		if ((pfd[2].revents & POLLIN) &&
 		    config_watch_changed(&d->watch))
 			reload(d, true);
+		if (d->withdrawing)
+			withdraw_step(d);
 	}
 	close(tfd);
 	if (draining)
