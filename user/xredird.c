@@ -57,13 +57,14 @@ struct daemon {
 	struct listener listener;
 	struct xr_vip_set iface_vips; /* the interface's, as last seen */
 	/* SIGTERM with --withdraw-wait: not ready, still serving */
-	bool withdrawing;
 	uint64_t withdraw_at, withdraw_until, quiet_since, withdraw_syns;
 	uint64_t withdraw_probes; /* /readyz "not ready" answers at SIGTERM */
 };
 
 static volatile bool stop; /* workers stop at once */
 static volatile bool draining; /* workers finish open connections first */
+/* not ready, still serving (every response closes) until withdrawn */
+static volatile bool withdrawing;
 static volatile uint64_t drain_until;
 
 /*
@@ -555,6 +556,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.coalesce_us = o->coalesce_us,
 			.stop = &stop,
 			.drain = &draining,
+			.close_all = &withdrawing,
 		};
 
 		if (worker_start(&d->workers[q], &cfg))
@@ -594,7 +596,7 @@ static int open_fd(int fd, const char *what)
 /* /readyz: attached, sockets bound, config loaded, not shutting down. */
 static void update_ready(struct daemon *d)
 {
-	d->maps.status->ready = !draining && !d->withdrawing && d->workers &&
+	d->maps.status->ready = !draining && !withdrawing && d->workers &&
 				(!d->o->config_path || d->config_ok);
 }
 
@@ -680,7 +682,7 @@ static void withdraw_step(struct daemon *d)
 		why = "timeout";
 	else
 		return;
-	d->withdrawing = false;
+	withdrawing = false;
 	log_info("withdrawn", LOG_STR("by", why),
 		 LOG_UINT("after_ms", now - d->withdraw_at));
 	start_drain(d);
@@ -694,7 +696,7 @@ static void on_stop_signal(struct daemon *d, uint32_t signo)
 {
 	const char *name = signo == SIGINT ? "INT" : "TERM";
 
-	if (draining || d->withdrawing ||
+	if (draining || withdrawing ||
 	    (!d->o->grace_ms && !d->o->withdraw_ms)) {
 		log_info("signal", LOG_STR("sig", name),
 			 LOG_STR("action", "stop"));
@@ -704,7 +706,7 @@ static void on_stop_signal(struct daemon *d, uint32_t signo)
 	}
 	xr_notify_stopping();
 	if (d->o->withdraw_ms) {
-		d->withdrawing = true;
+		withdrawing = true;
 		d->withdraw_at = worker_now_ms();
 		d->withdraw_until = d->withdraw_at + d->o->withdraw_ms;
 		d->quiet_since = d->withdraw_at;
@@ -738,7 +740,7 @@ static void main_loop(struct daemon *d, int sigfd)
 	timerfd_settime(tfd, 0, &second, NULL);
 	while (!stop && !drain_done(d)) {
 		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2,
-			 draining || d->withdrawing ? 50 : -1) < 0 &&
+			 draining || withdrawing ? 50 : -1) < 0 &&
 		    errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
@@ -762,7 +764,7 @@ static void main_loop(struct daemon *d, int sigfd)
 		if ((pfd[2].revents & POLLIN) &&
 		    config_watch_changed(&d->watch))
 			reload(d, true);
-		if (d->withdrawing)
+		if (withdrawing)
 			withdraw_step(d);
 	}
 	close(tfd);
