@@ -47,7 +47,9 @@
 # XR_FAB_CONFIG (the shared config, default $XR_FAB_DIR/xredir.conf; written
 # with a default target if missing), XR_BPFFS (default /run/xredir/bpffs),
 # XREDIRD (default build/xredird of this tree), XR_FAB_WITHDRAW (the nodes'
-# --withdraw-wait, default 3).
+# --withdraw-wait, default 3), XR_FAB_GRACE (their --grace, default 2: a
+# flow whose last ACK the router sent elsewhere once the route moved waits
+# out the grace time).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,6 +60,7 @@ CONFIG=${XR_FAB_CONFIG:-$DIR/xredir.conf}
 BPFFS=${XR_BPFFS:-/run/xredir/bpffs}
 XREDIRD=${XREDIRD:-$ROOT/build/xredird}
 WITHDRAW=${XR_FAB_WITHDRAW:-3}
+GRACE=${XR_FAB_GRACE:-2}
 ANNOUNCE=$ROOT/deploy/bgp/xredir-announce
 SECRET=$DIR/cookie.secret
 PORT=10000
@@ -177,7 +180,7 @@ start_node() {
 	setsid ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
 		"$XREDIRD" --iface "$ifc" --bpffs "$BPFFS" --config "$CONFIG" \
 		--vip "$VIP4" --vip "$VIP6" --cookie-secret-file "$SECRET" \
-		--withdraw-wait "$WITHDRAW" \
+		--withdraw-wait "$WITHDRAW" --grace "$GRACE" \
 		--metrics-listen "$(node_ip4 "$i"):$MPORT" "$@" \
 		>>"$log" 2>&1 </dev/null &
 	for ((n = 0; n < 200; n++)); do

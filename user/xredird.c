@@ -56,14 +56,17 @@ struct daemon {
 	bool config_ok; /* a config file was loaded at least once */
 	struct listener listener;
 	struct xr_vip_set iface_vips; /* the interface's, as last seen */
-	/* SIGTERM with --withdraw-wait: not ready, still serving */
+	struct xr_vip_set config_vips; /* the file's vip lines, as applied */
+	bool config_vip_any; /* the file applied had "vip any" */
+	/* SIGTERM with --withdraw-wait: closing, then not ready */
+	bool unready;
 	uint64_t withdraw_at, withdraw_until, quiet_since, withdraw_syns;
 	uint64_t withdraw_probes; /* /readyz "not ready" answers at SIGTERM */
 };
 
 static volatile bool stop; /* workers stop at once */
 static volatile bool draining; /* workers finish open connections first */
-/* not ready, still serving (every response closes) until withdrawn */
+/* SIGTERM: every response closes; still serving until withdrawn */
 static volatile bool withdrawing;
 static volatile uint64_t drain_until;
 
@@ -230,6 +233,99 @@ static void repair_targets(struct daemon *d)
 			 LOG_INT("cleared", torn));
 }
 
+static void log_vip(const char *event, const struct xr_vip *v);
+
+/* The file's vip lines that no origin serves yet. */
+static bool vip_new(const struct daemon *d, const struct xr_vip *v)
+{
+	uint32_t origin;
+
+	return xr_vip_get(&d->maps, v, &origin) == -ENOENT;
+}
+
+/* Whether the maps have room for the file's new service addresses. */
+static int check_config_vips(struct daemon *d, const struct xr_config *cfg,
+			     struct cfg_error *err)
+{
+	struct xr_vip_set now = { 0 };
+	uint32_t i, count[2] = { 0, 0 };
+
+	if (xr_vips_dump(&d->maps, &now)) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "cannot read the service addresses");
+		return -1;
+	}
+	for (i = 0; i < now.n; i++)
+		count[now.v[i].family == 6]++;
+	xr_vip_set_free(&now);
+	for (i = 0; i < cfg->vips.n; i++) {
+		const struct xr_vip *v = &cfg->vips.v[i];
+
+		if (vip_new(d, v) && ++count[v->family == 6] > XR_MAX_VIPS) {
+			err->line = cfg->vip_lines[i];
+			snprintf(err->msg, sizeof(err->msg),
+				 "more than %d IPv%u service addresses",
+				 XR_MAX_VIPS, v->family);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The file's vip lines, origin "config": those no origin serves yet are
+ * added, those of the last file that this one no longer names are removed
+ * if they are still the file's (an address that --vip, the interface or
+ * xredirctl also named stays). "vip any" follows the file, but never
+ * undoes --vip any.
+ */
+static int apply_config_vips(struct daemon *d, const struct xr_config *cfg,
+			     struct cfg_error *err)
+{
+	struct xr_vip_set applied = { 0 };
+	uint32_t i, origin = 0;
+	bool any = cfg->vip_any_line;
+
+	for (i = 0; i < cfg->vips.n; i++) {
+		const struct xr_vip *v = &cfg->vips.v[i];
+
+		if (xr_vip_set_add(&applied, v) < 0) {
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+			goto failed;
+		}
+		if (!vip_new(d, v))
+			continue;
+		if (xr_vip_add(&d->maps, v)) {
+			err->line = cfg->vip_lines[i];
+			snprintf(err->msg, sizeof(err->msg),
+				 "cannot add the service address: %s",
+				 strerror(errno));
+			goto failed;
+		}
+		log_vip("vip_added", v);
+	}
+	for (i = 0; i < d->config_vips.n; i++) {
+		const struct xr_vip *v = &d->config_vips.v[i];
+
+		if (!xr_vip_set_has(&cfg->vips, v->family, v->addr) &&
+		    !xr_vip_get(&d->maps, v, &origin) &&
+		    origin == XR_VIP_FROM_CONFIG && !xr_vip_del(&d->maps, v))
+			log_vip("vip_removed", v);
+	}
+	if (any != d->config_vip_any && !d->o->vip_any) {
+		d->maps.ctl->vip_any = any;
+		log_info(any ? "vip_added" : "vip_removed",
+			 LOG_STR("addr", "any"), LOG_STR("origin", "config"));
+	}
+	d->config_vip_any = any;
+	xr_vip_set_free(&d->config_vips);
+	d->config_vips = applied;
+	return 0;
+failed:
+	xr_vip_set_free(&applied);
+	return -1;
+}
+
 /* Loads the config file and makes the maps hold it, all or nothing. */
 static void reload(struct daemon *d, bool only_if_changed)
 {
@@ -277,7 +373,9 @@ static void reload(struct daemon *d, bool only_if_changed)
 		goto failed;
 	}
 	repair_targets(d);
-	if (xr_config_apply(&d->maps, &cfg, &err)) {
+	if (check_config_vips(d, &cfg, &err) ||
+	    xr_config_apply(&d->maps, &cfg, &err) ||
+	    apply_config_vips(d, &cfg, &err)) {
 		xr_unlock(lock);
 		xr_config_free(&cfg);
 		goto failed;
@@ -289,7 +387,8 @@ static void reload(struct daemon *d, bool only_if_changed)
 	report_reload(d, NULL);
 	log_info("config_loaded", LOG_STR("file", d->o->config_path),
 		 LOG_UINT("targets", cfg.n_targets + 1),
-		 LOG_UINT("rules", cfg.n_rules));
+		 LOG_UINT("rules", cfg.n_rules),
+		 LOG_UINT("vips", cfg.vips.n + !!cfg.vip_any_line));
 	xr_config_free(&cfg);
 	return;
 failed:
@@ -596,7 +695,7 @@ static int open_fd(int fd, const char *what)
 /* /readyz: attached, sockets bound, config loaded, not shutting down. */
 static void update_ready(struct daemon *d)
 {
-	d->maps.status->ready = !draining && !withdrawing && d->workers &&
+	d->maps.status->ready = !draining && !d->unready && d->workers &&
 				(!d->o->config_path || d->config_ok);
 }
 
@@ -657,20 +756,40 @@ static uint64_t syns_seen(const struct daemon *d)
 }
 
 /*
- * Withdrawing: /readyz says "not ready", so the announcer withdraws the
- * route, while new connections are still served. Converged, as measured
- * here: /readyz has answered "not ready" (the announcer saw it) and then
- * no SYN has arrived for WITHDRAW_QUIET_MS (three stats periods: the
- * router sends new clients elsewhere). --withdraw-wait bounds it.
+ * Withdrawing, in two steps, new connections served throughout. First,
+ * for WITHDRAW_CLOSE_MS, still ready (announced) but every response
+ * closes its connection: keep-alive clients active meanwhile reconnect
+ * while the route is unchanged (a connection still open when the route
+ * moves lands on another node, which resets it). Then not ready: /readyz
+ * answers 503 and the announcer withdraws the route. Converged, as
+ * measured here: /readyz has answered "not ready" (the announcer saw it)
+ * and then no SYN has arrived for WITHDRAW_QUIET_MS (three stats periods:
+ * the router sends new clients elsewhere). --withdraw-wait bounds both.
  */
+#define WITHDRAW_CLOSE_MS 500
 #define WITHDRAW_QUIET_MS 300
 
 static void withdraw_step(struct daemon *d)
 {
 	uint64_t now = worker_now_ms(), syns = syns_seen(d);
-	bool seen = __atomic_load_n(&d->listener.not_ready_answers,
-				    __ATOMIC_RELAXED) != d->withdraw_probes;
+	uint64_t probes = __atomic_load_n(&d->listener.not_ready_answers,
+					  __ATOMIC_RELAXED);
+	bool seen = probes != d->withdraw_probes;
 	const char *why;
+
+	if (!d->unready) {
+		if (now - d->withdraw_at < WITHDRAW_CLOSE_MS &&
+		    now < d->withdraw_until)
+			return;
+		d->unready = true;
+		update_ready(d);
+		d->withdraw_probes = probes;
+		d->withdraw_syns = syns;
+		d->quiet_since = now;
+		log_info("not_ready", LOG_STR("why", "withdraw"),
+			 LOG_UINT("after_ms", now - d->withdraw_at));
+		return;
+	}
 
 	if (!seen || syns != d->withdraw_syns) {
 		d->withdraw_syns = syns;
@@ -709,11 +828,6 @@ static void on_stop_signal(struct daemon *d, uint32_t signo)
 		withdrawing = true;
 		d->withdraw_at = worker_now_ms();
 		d->withdraw_until = d->withdraw_at + d->o->withdraw_ms;
-		d->quiet_since = d->withdraw_at;
-		d->withdraw_syns = syns_seen(d);
-		d->withdraw_probes = __atomic_load_n(
-			&d->listener.not_ready_answers, __ATOMIC_RELAXED);
-		update_ready(d);
 		log_info("signal", LOG_STR("sig", name),
 			 LOG_STR("action", "withdraw"),
 			 LOG_UINT("withdraw_wait_ms", d->o->withdraw_ms),
@@ -849,6 +963,7 @@ static int run(struct daemon *d, int sigfd)
 out:
 	free(d->workers);
 	xr_vip_set_free(&d->iface_vips);
+	xr_vip_set_free(&d->config_vips);
 	config_watch_close(&d->watch);
 	xr_maps_close(&d->maps);
 out_unload:

@@ -7,6 +7,8 @@
  *   default URL [STATUS]          the default target (unmatched clients)
  *   target NAME URL [STATUS]      a named target; STATUS 301|302|303|307|308
  *   rule CIDR NAME                clients in CIDR go to target NAME
+ *   vip ADDR                      also a service address (as --vip; "any":
+ *                                 every destination address)
  *
  * A file is validated whole: any error rejects it, with its line number.
  * `xredirctl rule load` takes files of rule lines only.
@@ -19,6 +21,7 @@
 #include <stdint.h>
 
 #include "target_table.h"
+#include "vip.h"
 
 #define CFG_LINE_MAX 1024
 
@@ -43,6 +46,9 @@ struct xr_config {
 	struct cfg_rule *rules;
 	uint32_t n_rules;
 	uint32_t cap_rules;
+	struct xr_vip_set vips; /* origin XR_VIP_FROM_CONFIG */
+	uint32_t *vip_lines; /* the line of each of vips.v, in order */
+	uint32_t vip_any_line; /* 0: no "vip any" */
 };
 
 struct cfg_error {
