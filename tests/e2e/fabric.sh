@@ -41,6 +41,11 @@
 #                         once its /readyz stops answering; the requests
 #                         that failed meanwhile and the window are reported
 #                         (window asserted under 2 s); node 1 back after
+#   09-vip-config         vip lines in the shared file: every node serves
+#                         them (origin config; an address --vip also names
+#                         keeps origin flag), a line removed is dropped on
+#                         reload, "vip any" follows the file, a bad vip line
+#                         is rejected with its line and changes nothing
 #
 # Run by tests/e2e/run.sh fabric; the fabric's prefix is XR_FAB_TEST.
 export XR_FAB=${XR_FAB_TEST:-xrfabt}
@@ -516,11 +521,76 @@ test_08_crash_window() {
 	echo "kill -9 of node 1's xredird at 500 req/s: withdrawn at the router ${ms} ms later (its /readyz stopped answering); ${failed} of 2000 requests failed meanwhile (reset by node 1's kernel: the program stays, with no socket); node 1 restarted and announced again"
 }
 
+# await_vips I WANT-RE [NOT-RE]: until node I's `vip list` matches the
+# extended regex WANT-RE (and not NOT-RE), 3 s at most.
+await_vips() {
+	local i=$1 want=$2 not=${3:-} t0 l
+	t0=$(date +%s%3N)
+	while :; do
+		l=$(nctl "$i" vip list)
+		grep -Eq -- "$want" <<<"$l" && { [ -z "$not" ] || ! grep -Eq -- "$not" <<<"$l"; } && return 0
+		[ $(($(date +%s%3N) - t0)) -lt 3000 ] || break
+		sleep 0.05
+	done
+	echo "node $i: vip list not /$want/${not:+ without /$not/}: $(tr '\n' ';' <<<"$l")" >&2
+	return 1
+}
+
+test_09_vip_config() {
+	local i r base="target clients $CLIENTS
+rule 10.78.0.0/24 clients"
+	write_config "$base
+vip 10.79.0.200
+vip fd79::200
+vip $FAB_VIP4"
+	for i in $FAB_NODE_IDS; do
+		r=$(await_vips "$i" '^10\.79\.0\.200 +config$' 2>&1) || { why "$r"; return 1; }
+		r=$(await_vips "$i" '^fd79::200 +config$' 2>&1) || { why "$r"; return 1; }
+		nctl "$i" vip list | grep -Eq "^${FAB_VIP4//./\\.} +flag\$" ||
+			{ why "node $i: the --vip address changed origin: $(nctl "$i" vip list | tr '\n' ';')"; return 1; }
+	done
+	# A bad vip line: the file is rejected, the addresses stay.
+	write_config "$base
+vip 10.79.0.0/24"
+	for i in $FAB_NODE_IDS; do
+		r=$(await_status "$i" "last reload: failed: line 7: '10\.79\.0\.0/24': a service address is one address, no prefix" 2>&1) ||
+			{ why "$r"; return 1; }
+		nctl "$i" vip list | grep -Eq '^10\.79\.0\.200 +config$' ||
+			{ why "node $i lost its vip after a rejected file"; return 1; }
+	done
+	# Removed from the file: dropped; the --vip address stays.
+	write_config "$base
+vip any"
+	for i in $FAB_NODE_IDS; do
+		r=$(await_vips "$i" '^any ' '^(10\.79\.0\.200|fd79::200) ' 2>&1) || { why "$r"; return 1; }
+		nctl "$i" vip list | grep -Eq "^${FAB_VIP4//./\\.} +flag\$" ||
+			{ why "node $i dropped the --vip address"; return 1; }
+	done
+	write_config "$base"
+	for i in $FAB_NODE_IDS; do
+		r=$(await_vips "$i" "^${FAB_VIP4//./\\.} " '^any ' 2>&1) || { why "$r"; return 1; }
+	done
+	r=$(fcli curl -s -m 2 -o /dev/null -w '%{http_code} %header{location}' "http://$FAB_VIP4:$FAB_PORT/v9")
+	[ "$r" = "302 $CLIENTS/v9" ] || { why "VIP after the changes: '$r'"; return 1; }
+	echo "vip lines reach all 3 nodes on reload (origin config; --vip's address keeps origin flag); a /24 vip line rejected with its line, nothing changed; lines removed are dropped, vip any follows the file"
+}
+
+# await_status I REGEX: until node I's `xredirctl status` matches, 3 s.
+await_status() {
+	local i=$1 re=$2 t0
+	t0=$(date +%s%3N)
+	until nctl "$i" status | grep -Eq -- "$re"; do
+		[ $(($(date +%s%3N) - t0)) -lt 3000 ] ||
+			{ echo "node $i status not /$re/: $(nctl "$i" status | grep reload)" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
 # From 06 on, each test starts with every node running and announced
 # (whatever an earlier failure left).
 suite_before_test() {
 	local i g
-	case "$1" in 0[1-5]-*) return 0 ;; esac
+	case "$1" in 0[1-5]-* | 09-*) return 0 ;; esac
 	for i in $FAB_NODE_IDS; do
 		"$FABRIC" status | grep -q "^node $i: running" || "$FABRIC" start-node "$i" || return 1
 	done
