@@ -22,6 +22,9 @@ REST=(
 	libssl-dev libwolfssl-dev openssl
 	# registry clients for the end-to-end registry test
 	skopeo docker-registry
+	# BGP speaker of the fabric suite (router and nodes) and the bgp
+	# component's config check
+	bird2
 )
 case "${1:-all}" in
 build) PKGS=("${BUILD[@]}") ;;
