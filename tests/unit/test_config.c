@@ -581,8 +581,8 @@ TEST(config_vip)
 	CHECK_CFG_ERR("vip ff02::1\n", CFG_FULL, 1,
 		      "'ff02::1' is not a unicast address: no client "
 		      "connects to it");
-	CHECK_CFG_ERR("vip 10.0.0.1\nvip 2001:db8::1\nvip 10.0.0.1\n",
-		      CFG_FULL, 3, "vip 10.0.0.1 already set at line 1");
+	CHECK_CFG_ERR("vip 10.0.0.1\nvip 2001:db8::1\nvip 10.0.0.1\n", CFG_FULL,
+		      3, "vip 10.0.0.1 already set at line 1");
 	/* The same address written another way is the same address. */
 	CHECK_CFG_ERR("vip 2001:db8::1\nvip 2001:DB8:0::0:1\n", CFG_FULL, 2,
 		      "vip 2001:DB8:0::0:1 already set at line 1");
