@@ -240,7 +240,7 @@ EOF
 	done
 }
 
-# node_conf I: deploy/bgp/bird.conf's pattern for node I.
+# node_conf I: deploy/kubernetes/bgp/bird.conf's pattern, for node I.
 node_conf() {
 	local i=$1
 	cat <<EOF
