@@ -283,6 +283,19 @@ start_announce() {
 		>>"$DIR/announce$i.log" 2>&1 </dev/null &
 }
 
+# await_announced: until the router routes the VIP over every node, v4 and
+# v6 (each announcer has seen its node ready), 10 s at most.
+await_announced() {
+	local n
+	for ((n = 0; n < 200; n++)); do
+		[ "$(paths 4 | grep -c ' bird$')" = "$NODES" ] &&
+			[ "$(paths 6 | grep -c ' bird$')" = "$NODES" ] && return 0
+		sleep 0.05
+	done
+	echo "fabric: the router does not route the VIP over all $NODES nodes: $(paths 4 | tr '\n' ' ')" >&2
+	return 1
+}
+
 up_bgp() {
 	local i n
 	command -v bird >/dev/null && command -v birdc >/dev/null ||
@@ -451,6 +464,7 @@ up() {
 	up_bgp
 	if [ "$daemons" = 1 ]; then
 		for ((i = 1; i <= NODES; i++)); do start_node "$i" "$@"; done
+		await_announced
 	fi
 	trap - EXIT
 }
