@@ -358,7 +358,7 @@ test_04_node_down() {
 	t0=$(date +%s%3N)
 	fab stop-node 3 5 >"$E2E_WORK/t04.stop" 2>&1 &
 	sjob=$!
-	ms=$(await_group "1 2" 5000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG"; why "node 3 not withdrawn: $ms"; return 1; }
+	ms=$(await_group "1 2" 10000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG"; why "node 3 not withdrawn: $ms"; return 1; }
 	wait "$sjob" || { mon_stop; wait "$BG"; why "node 3 did not stop (exit 0) within 5 s: $(cat "$E2E_WORK/t04.stop")"; return 1; }
 	s=$(($(date +%s%3N) - t0))
 	mon_stop
@@ -390,7 +390,7 @@ test_05_node_back() {
 	mon_start
 	t0=$(date +%s%3N)
 	fab start-node 3 >"$E2E_WORK/t05.start" 2>&1 || { mon_stop; wait "$BG"; why "node 3 did not start: $(cat "$E2E_WORK/t05.start")"; return 1; }
-	ms=$(await_group "1 2 3" 5000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 3 not announced again: $ms"; return 1; }
+	ms=$(await_group "1 2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 3 not announced again: $ms"; return 1; }
 	mon_stop
 	ms=$(mon_at "$FAB_VIP4" present "$(node_ip4 3)") || { wait "$BG"; why "no route change seen"; return 1; }
 	ms=$((ms - t0))
@@ -421,12 +421,12 @@ test_06_rolling_restart() {
 	t0=$(date +%s%3N)
 	fab stop-node 2 5 >"$E2E_WORK/t06.stop" 2>&1 &
 	sjob=$!
-	t_out=$(await_group "1 3" 5000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG"; why "node 2 never withdrawn: $t_out"; return 1; }
+	t_out=$(await_group "1 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG"; why "node 2 never withdrawn: $t_out"; return 1; }
 	wait "$sjob" || { mon_stop; wait "$BG"; why "node 2 did not stop: $(cat "$E2E_WORK/t06.stop")"; return 1; }
 	n2x=$(served 2) # its last count (a restarted daemon counts from 0)
 	fab start-node 2 >"$E2E_WORK/t06.start" 2>&1 ||
 		{ mon_stop; wait "$BG"; why "node 2 did not start again: $(cat "$E2E_WORK/t06.start")"; return 1; }
-	t_in=$(await_group "1 2 3" 5000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 2 never announced again: $t_in"; return 1; }
+	t_in=$(await_group "1 2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 2 never announced again: $t_in"; return 1; }
 	mon_stop
 	t_out=$(($(mon_at "$FAB_VIP4" absent "$(node_ip4 2)") - t0))
 	t_in=$(($(mon_at "$FAB_VIP4" present "$(node_ip4 2)") - t0))
@@ -472,7 +472,7 @@ test_07_drain_order() {
 	t0=$(date +%s%3N)
 	fab stop-node 2 5 >"$E2E_WORK/t07.stop" 2>&1 &
 	sjob=$!
-	r_ms=$(await_group "1 3" 5000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG" "$kvjob" "$kdjob"; why "node 2 not withdrawn: $r_ms"; return 1; }
+	r_ms=$(await_group "1 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG" "$kvjob" "$kdjob"; why "node 2 not withdrawn: $r_ms"; return 1; }
 	wait "$sjob" || { mon_stop; wait "$BG" "$kvjob" "$kdjob"; why "node 2 did not stop: $(cat "$E2E_WORK/t07.stop")"; return 1; }
 	s=$(($(date +%s%3N) - t0))
 	mon_stop
@@ -493,7 +493,7 @@ test_07_drain_order() {
 	v=$(sed -n 's/.*closed by the server: \([0-9]*\) after Connection: close, \([0-9]*\) while idle.*/\1+\2/p' "$kv")
 	[ "$((v))" -gt 0 ] || { why "no keep-alive connection through the VIP was on node 2: $(tail -n 1 "$kv")"; return 1; }
 	fab start-node 2 >"$E2E_WORK/t07.start" 2>&1 || { why "node 2 did not start again: $(cat "$E2E_WORK/t07.start")"; return 1; }
-	n=$(await_group "1 2 3" 5000 "$(date +%s%3N)" 2>&1) || { why "node 2 not announced again: $n"; return 1; }
+	n=$(await_group "1 2 3" 10000 "$(date +%s%3N)" 2>&1) || { why "node 2 not announced again: $n"; return 1; }
 	echo "node 2 SIGTERM: the router dropped it at $((r4 - t0)) ms (IPv6 $((r6 - t0)) ms), it began to drain at $((w_ms - t0)) ms (no new connection for 0.3 s), exited at ${s} ms; new connections: $(cut -d' ' -f1 "$load") answered, none retried; keep-alive on node 2's address: $(tail -n 1 "$kd"); through the VIP: $(tail -n 1 "$kv") (the open ones were on nodes 1 and 3)"
 }
 
@@ -506,7 +506,7 @@ test_08_crash_window() {
 	mon_start
 	t0=$(date +%s%3N)
 	kill -KILL "$pid"
-	ms=$(await_group "2 3" 5000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 1 not withdrawn after kill -9: $ms"; return 1; }
+	ms=$(await_group "2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 1 not withdrawn after kill -9: $ms"; return 1; }
 	mon_stop
 	ms=$(($(mon_at "$FAB_VIP4" absent "$(node_ip4 1)") - t0))
 	wait "$BG"
@@ -517,7 +517,7 @@ test_08_crash_window() {
 	[ -n "$failed" ] || { why "load: $(tail -n 1 "$load")"; return 1; }
 	[ "$ms" -lt 2000 ] || { why "withdrawn only ${ms} ms after the crash"; return 1; }
 	fab start-node 1 >"$E2E_WORK/t08.start" 2>&1 || { why "node 1 did not start again: $(cat "$E2E_WORK/t08.start")"; return 1; }
-	rc=$(await_group "1 2 3" 5000 "$(date +%s%3N)" 2>&1) || { why "node 1 not announced again: $rc"; return 1; }
+	rc=$(await_group "1 2 3" 10000 "$(date +%s%3N)" 2>&1) || { why "node 1 not announced again: $rc"; return 1; }
 	echo "kill -9 of node 1's xredird at 500 req/s: withdrawn at the router ${ms} ms later (its /readyz stopped answering); ${failed} of 2000 requests failed meanwhile (reset by node 1's kernel: the program stays, with no socket); node 1 restarted and announced again"
 }
 
@@ -594,7 +594,7 @@ suite_before_test() {
 	for i in $FAB_NODE_IDS; do
 		"$FABRIC" status | grep -q "^node $i: running" || "$FABRIC" start-node "$i" || return 1
 	done
-	g=$(await_group "1 2 3" 5000 "$(date +%s%3N)" 2>&1) || { why "before $1: $g"; return 1; }
+	g=$(await_group "1 2 3" 10000 "$(date +%s%3N)" 2>&1) || { why "before $1: $g"; return 1; }
 }
 
 suite_setup() {
