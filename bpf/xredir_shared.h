@@ -88,6 +88,7 @@ enum xr_vip_origin {
 	XR_VIP_FROM_IFACE = 1, /* the interface's own address at start */
 	XR_VIP_FROM_FLAG = 2, /* --vip */
 	XR_VIP_FROM_CTL = 3, /* xredirctl vip add */
+	XR_VIP_FROM_CONFIG = 4, /* a vip line of the --config file */
 };
 
 struct xr_vip_val {

@@ -24,6 +24,9 @@ REST=(
 	skopeo docker-registry containerd
 	# the HTTPS suite (tests/e2e/tls.sh): its Go client, the TLS scanner
 	golang-go testssl.sh
+	# BGP speaker of the fabric suite (router and nodes) and the bgp
+	# component's config check
+	bird2
 )
 case "${1:-all}" in
 build) PKGS=("${BUILD[@]}") ;;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # A small fabric: clients behind a router that spreads a service address over
-# N xredir nodes with an ECMP route (L4 hash), every node running xredird
-# with the same --config file (one file on the host filesystem).
+# N xredir nodes with an ECMP route (L4 hash) learnt by BGP, every node
+# running xredird with the same --config file (one file on the host
+# filesystem) and the same --cookie-secret-file.
 #
 #   ${FAB}-cli            ${FAB}-rtr                        ${FAB}-n<i>  (i = 1..N)
 #   ${FAB}-c0 <-- veth --> ${FAB}-rc                         xredird --config FILE
@@ -11,12 +12,21 @@
 #                                            fd78:<i>::1              fd78:<i>::2
 #   default via the router                                            VIP on lo
 #
-#   VIP 10.79.0.100 and fd79::100, port 10000: on the router an ECMP route
-#   over the nodes (net.ipv4.fib_multipath_hash_policy=1 and the IPv6 one:
-#   source and destination addresses and ports), on each node the address on
+#   VIP 10.79.0.100 and fd79::100, port 10000: on each node the address on
 #   lo, which xredird serves as --vip (its interface's own address too). It
 #   answers from AF_XDP to the MAC the frame came from: the answers go back
 #   through the router.
+#
+# BGP (BIRD 2): the router (AS 64500) peers with every node (AS 64512) over
+# IPv4 for the /32 and over IPv6 for the /128, hold time 3 s, BFD 100 ms x3;
+# its kernel protocol merges the nodes' equal routes into one multipath
+# route (`merge paths`), hashed on L4 (net.ipv4.fib_multipath_hash_policy=1
+# and the IPv6 one). On each node BIRD holds the VIP in two static
+# protocols, xredir_vip4 and xredir_vip6, disabled at start and exported
+# to the router only; deploy/bgp/xredir-announce enables them while the
+# node's /readyz says ready and disables them otherwise (nodes run xredird
+# with --withdraw-wait, so a SIGTERM withdraws the route before the drain).
+# The node's BIRD installs nothing in its kernel.
 #
 # Every veth has one queue each way (AF_XDP binds queue 0). The client veth
 # has TX checksum offload off (as scripts/topology.sh does), so the segments
@@ -29,13 +39,17 @@
 #        fabric.sh down
 #        fabric.sh env
 #        fabric.sh start-node I [-- XREDIRD-ARGS...] | stop-node I [SECS]
-#        fabric.sh ecmp I [I...]     route the VIP over these nodes only
+#        fabric.sh paths [4|6]       the router's next hops for the VIP
+#        fabric.sh birdc rtr|I CMD...   birdc of the router or of node I
 #        fabric.sh status
 # Environment: XR_FAB (name prefix, default xrfab), XR_FAB_NODES (3),
 # XR_FAB_DIR (pid files and daemon logs, default /run/xredir/fabric-$XR_FAB),
 # XR_FAB_CONFIG (the shared config, default $XR_FAB_DIR/xredir.conf; written
 # with a default target if missing), XR_BPFFS (default /run/xredir/bpffs),
-# XREDIRD (default build/xredird of this tree).
+# XREDIRD (default build/xredird of this tree), XR_FAB_WITHDRAW (the nodes'
+# --withdraw-wait, default 3), XR_FAB_GRACE (their --grace, default 2: a
+# flow whose last ACK the router sent elsewhere once the route moved waits
+# out the grace time).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,8 +59,14 @@ DIR=${XR_FAB_DIR:-/run/xredir/fabric-$FAB}
 CONFIG=${XR_FAB_CONFIG:-$DIR/xredir.conf}
 BPFFS=${XR_BPFFS:-/run/xredir/bpffs}
 XREDIRD=${XREDIRD:-$ROOT/build/xredird}
+WITHDRAW=${XR_FAB_WITHDRAW:-3}
+GRACE=${XR_FAB_GRACE:-2}
+ANNOUNCE=$ROOT/deploy/bgp/xredir-announce
+SECRET=$DIR/cookie.secret
 PORT=10000
 MPORT=9100
+RTR_AS=64500
+NODE_AS=64512
 
 CLI_NS=$FAB-cli
 RTR_NS=$FAB-rtr
@@ -95,6 +115,7 @@ FAB_PORT=$PORT
 FAB_MPORT=$MPORT
 FAB_NODE_IDS="${nodes# }"
 FAB_KERNEL_TTL=$KERNEL_TTL
+FAB_WITHDRAW=$WITHDRAW
 EOF
 }
 
@@ -158,7 +179,8 @@ start_node() {
 	echo "--- $(date -u +%FT%TZ) xredird --iface $ifc --config $CONFIG $*" >>"$log"
 	setsid ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
 		"$XREDIRD" --iface "$ifc" --bpffs "$BPFFS" --config "$CONFIG" \
-		--vip "$VIP4" --vip "$VIP6" \
+		--vip "$VIP4" --vip "$VIP6" --cookie-secret-file "$SECRET" \
+		--withdraw-wait "$WITHDRAW" --grace "$GRACE" \
 		--metrics-listen "$(node_ip4 "$i"):$MPORT" "$@" \
 		>>"$log" 2>&1 </dev/null &
 	for ((n = 0; n < 200; n++)); do
@@ -178,22 +200,137 @@ start_node() {
 	return 1
 }
 
-# ecmp I...: the VIP routes of the router over these nodes.
-ecmp() {
-	local i hops4=() hops6=()
-	for i in "$@"; do
-		hops4+=(nexthop via "$(node_ip4 "$i")" dev "$(rtr_if "$i")" weight 1)
-		hops6+=(nexthop via "$(node_ip6 "$i")" dev "$(rtr_if "$i")" weight 1)
+# ---- BGP (BIRD 2) ----
+
+bird_sock() { echo "$DIR/bird-$1.ctl"; } # rtr or the node number
+birdc_of() {
+	local who=$1
+	shift
+	birdc -s "$(bird_sock "$who")" "$@"
+}
+
+# Both ends use short timers and BFD: a node whose BIRD dies is gone from
+# the router within 0.3 s, one that closes its session at once.
+BGP_TIMERS="hold time 3; keepalive time 1; connect retry time 1; bfd on;"
+BFD_PROTO='protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }'
+
+router_conf() {
+	local i
+	cat <<EOF
+# The fabric's router: learns the VIP from every node, installs one
+# multipath route (ECMP) per family.
+router id 10.78.0.1;
+protocol device { }
+$BFD_PROTO
+protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }
+protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }
+template bgp xredir_node { local as $RTR_AS; $BGP_TIMERS }
+EOF
+	for ((i = 1; i <= NODES; i++)); do
+		cat <<EOF
+protocol bgp n${i}v4 from xredir_node {
+	neighbor $(node_ip4 "$i") as $NODE_AS;
+	ipv4 { import where net = $VIP4/32; export none; };
+}
+protocol bgp n${i}v6 from xredir_node {
+	neighbor $(node_ip6 "$i") as $NODE_AS;
+	ipv6 { import where net = $VIP6/128; export none; };
+}
+EOF
 	done
-	if [ $# = 0 ]; then
-		ip -n "$RTR_NS" route del "$VIP4/32" 2>/dev/null || true
-		ip -n "$RTR_NS" -6 route del "$VIP6/128" 2>/dev/null || true
-		return 0
+}
+
+# node_conf I: deploy/kubernetes/bgp/bird.conf's pattern, for node I.
+node_conf() {
+	local i=$1
+	cat <<EOF
+# Node $i: announces the VIP to the router while xredir-announce enables
+# xredir_vip4/6 (xredird ready); installs nothing in the kernel.
+router id $(node_ip4 "$i");
+protocol device { }
+$BFD_PROTO
+protocol static xredir_vip4 { disabled yes; ipv4; route $VIP4/32 blackhole; }
+protocol static xredir_vip6 { disabled yes; ipv6; route $VIP6/128 blackhole; }
+protocol bgp rtr4 {
+	local $(node_ip4 "$i") as $NODE_AS;
+	neighbor $(rtr_ip4 "$i") as $RTR_AS;
+	$BGP_TIMERS
+	ipv4 { import none; export where proto = "xredir_vip4"; };
+}
+protocol bgp rtr6 {
+	local $(node_ip6 "$i") as $NODE_AS;
+	neighbor $(rtr_ip6 "$i") as $RTR_AS;
+	$BGP_TIMERS
+	ipv6 { import none; export where proto = "xredir_vip6"; };
+}
+EOF
+}
+
+# start_bird NS WHO: BIRD in NS with $DIR/bird-WHO.conf (it daemonizes).
+start_bird() {
+	local ns=$1 who=$2 conf=$DIR/bird-$2.conf
+	ip netns exec "$ns" bird -c "$conf" -s "$(bird_sock "$who")" \
+		-P "$DIR/bird-$who.pid" ||
+		{ echo "fabric: bird in $ns did not start" >&2; return 1; }
+}
+
+# start_announce I: the node's announcer, for as long as the fabric is up
+# (it outlives xredird restarts, as a sidecar does).
+start_announce() {
+	local i=$1
+	BIRD_SOCKET=$(bird_sock "$i") setsid ip netns exec "$(node_ns "$i")" \
+		"$ANNOUNCE" "http://$(node_ip4 "$i"):$MPORT/readyz" \
+		>>"$DIR/announce$i.log" 2>&1 </dev/null &
+}
+
+# await_announced: until the router routes the VIP over every node, v4 and
+# v6 (each announcer has seen its node ready), 10 s at most.
+await_announced() {
+	local n
+	for ((n = 0; n < 200; n++)); do
+		[ "$(paths 4 | grep -c ' bird$')" = "$NODES" ] &&
+			[ "$(paths 6 | grep -c ' bird$')" = "$NODES" ] && return 0
+		sleep 0.05
+	done
+	echo "fabric: the router does not route the VIP over all $NODES nodes: $(paths 4 | tr '\n' ' ')" >&2
+	return 1
+}
+
+up_bgp() {
+	local i n
+	command -v bird >/dev/null && command -v birdc >/dev/null ||
+		{ echo "fabric: no bird/birdc (Debian package bird2)" >&2; return 1; }
+	router_conf >"$DIR/bird-rtr.conf"
+	start_bird "$RTR_NS" rtr
+	for ((i = 1; i <= NODES; i++)); do
+		node_conf "$i" >"$DIR/bird-$i.conf"
+		start_bird "$(node_ns "$i")" "$i"
+		start_announce "$i"
+	done
+	# Every session established (nothing announced yet).
+	for ((n = 0; n < 200; n++)); do
+		[ "$(birdc_of rtr show protocols | grep -c 'BGP .* Established')" = $((2 * NODES)) ] &&
+			return 0
+		sleep 0.05
+	done
+	echo "fabric: BGP sessions not established: $(birdc_of rtr show protocols | tr '\n' ';')" >&2
+	return 1
+}
+
+# paths [4|6]: the router's next hops for the VIP, sorted, one line each:
+# "ADDR PROTO" (PROTO: who installed the route, "bird" for BGP).
+paths() {
+	local r
+	if [ "${1:-4}" = 6 ]; then
+		r=$(ip -n "$RTR_NS" -6 route show "$VIP6/128")
+	else
+		r=$(ip -n "$RTR_NS" route show "$VIP4/32")
 	fi
-	# One atomic change each (a multipath `replace` replaces the whole
-	# group, IPv6 included, on the kernels this was run on).
-	ip -n "$RTR_NS" route replace "$VIP4/32" "${hops4[@]}"
-	ip -n "$RTR_NS" -6 route replace "$VIP6/128" "${hops6[@]}"
+	awk '{ for (i = 1; i < NF; i++) {
+			if ($i == "via") via[++n] = $(i + 1)
+			if ($i == "proto") p = $(i + 1)
+		} }
+		END { for (i = 1; i <= n; i++) print via[i], p }' <<<"$r" | sort
 }
 
 down() {
@@ -229,6 +366,7 @@ down() {
 	for ((i = 1; i <= NODES; i++)); do
 		rm -rf "${BPFFS:?}/xredir/$(node_if "$i")" 2>/dev/null || true
 	done
+	rm -f "$DIR"/bird-*.ctl "$DIR"/bird-*.pid
 }
 
 # veth A-NS A-IF B-NS B-IF: one queue each way.
@@ -286,9 +424,6 @@ up_net() {
 		ip -n "$ns" route add default via "$(rtr_ip4 "$i")"
 		ip -n "$ns" -6 route add default via "$(rtr_ip6 "$i")"
 	done
-	local all=()
-	for ((i = 1; i <= NODES; i++)); do all+=("$i"); done
-	ecmp "${all[@]}"
 	# Links up and neighbours resolved both ways (ARP, NDP).
 	for _ in $(seq 50); do
 		ok=1
@@ -323,9 +458,13 @@ up() {
 		mkdir -p "$(dirname "$CONFIG")"
 		echo "default https://k8s.gcr.io" >"$CONFIG"
 	fi
+	# The fleet's SYN-cookie secret: a handshake finishes on any node.
+	[ -s "$SECRET" ] || (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$SECRET")
 	up_net
+	up_bgp
 	if [ "$daemons" = 1 ]; then
 		for ((i = 1; i <= NODES; i++)); do start_node "$i" "$@"; done
+		await_announced
 	fi
 	trap - EXIT
 }
@@ -341,6 +480,7 @@ status() {
 	done
 	ip -n "$RTR_NS" route show "$VIP4/32" 2>/dev/null
 	ip -n "$RTR_NS" -6 route show "$VIP6/128" 2>/dev/null
+	birdc_of rtr show protocols 2>/dev/null | grep BGP
 }
 
 case "${1:-}" in
@@ -354,10 +494,15 @@ start-node)
 	start_node "$i" "$@"
 	;;
 stop-node) stop_node "${2:?node number}" "${3:-5}" ;;
-ecmp) shift; ecmp "$@" ;;
+paths) paths "${2:-4}" ;;
+birdc)
+	who=${2:?rtr or a node number}
+	shift 2
+	birdc_of "$who" "$@"
+	;;
 status) status ;;
 *)
-	echo "usage: $0 up [--no-daemons] [-- XREDIRD-ARGS] | down | env | start-node I [-- ARGS] | stop-node I [SECS] | ecmp I... | status" >&2
+	echo "usage: $0 up [--no-daemons] [-- XREDIRD-ARGS] | down | env | start-node I [-- ARGS] | stop-node I [SECS] | paths [4|6] | birdc rtr|I CMD... | status" >&2
 	exit 2
 	;;
 esac

@@ -165,6 +165,13 @@ const struct opt_def opt_table[] = {
 		      "on SIGTERM, finish open connections for up to SEC; a "
 		      "second signal stops at once",
 		      .min = 0, .max = 3600, .def = "5"),
+	DEFINE_OPTION("withdraw-wait", 0, "SEC", OPT_SECONDS, withdraw_ms,
+		      "on SIGTERM, before the drain: still serving, every "
+		      "response closing its connection; after 0.5 s not ready "
+		      "(/readyz 503: the announcer withdraws the route), "
+		      "until /readyz has said so and no new connection has "
+		      "come for 0.3 s; for up to SEC in all; 0: drain at once",
+		      .min = 0, .max = 600, .def = "0"),
 	DEFINE_OPTION("bpffs", 0, "DIR", OPT_STRING, bpffs,
 		      "bpffs mount for pins", .def = XR_DEFAULT_BPFFS,
 		      .env = XR_BPFFS_ENV),

@@ -58,6 +58,7 @@ struct options {
 	bool vip_any; /* --vip any: every destination address */
 	uint32_t queues; /* 0: all */
 	uint32_t grace_ms; /* SIGTERM: time to finish open connections */
+	uint32_t withdraw_ms; /* SIGTERM: time to be withdrawn, before grace */
 	uint32_t busy_poll_us; /* 0: sleep in poll() as soon as idle */
 	uint32_t coalesce_us; /* nap between passes while traffic flows */
 	enum xr_xdp_mode xdp_mode;

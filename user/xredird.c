@@ -58,10 +58,18 @@ struct daemon {
 	struct listener listener;
 	struct xr_vip_set iface_vips; /* the interface's, as last seen */
 	struct certs certs; /* with a TLS port */
+	struct xr_vip_set config_vips; /* the file's vip lines, as applied */
+	bool config_vip_any; /* the file applied had "vip any" */
+	/* SIGTERM with --withdraw-wait: closing, then not ready */
+	bool unready;
+	uint64_t withdraw_at, withdraw_until, quiet_since, withdraw_syns;
+	uint64_t withdraw_probes; /* /readyz "not ready" answers at SIGTERM */
 };
 
 static volatile bool stop; /* workers stop at once */
 static volatile bool draining; /* workers finish open connections first */
+/* SIGTERM: every response closes; still serving until withdrawn */
+static volatile bool withdrawing;
 static volatile uint64_t drain_until;
 
 /*
@@ -228,6 +236,98 @@ static void repair_targets(struct daemon *d)
 }
 
 static void follow_config_tls(struct daemon *d, const struct xr_config *cfg);
+static void log_vip(const char *event, const struct xr_vip *v);
+
+/* The file's vip lines that no origin serves yet. */
+static bool vip_new(const struct daemon *d, const struct xr_vip *v)
+{
+	uint32_t origin;
+
+	return xr_vip_get(&d->maps, v, &origin) == -ENOENT;
+}
+
+/* Whether the maps have room for the file's new service addresses. */
+static int check_config_vips(struct daemon *d, const struct xr_config *cfg,
+			     struct cfg_error *err)
+{
+	struct xr_vip_set now = { 0 };
+	uint32_t i, count[2] = { 0, 0 };
+
+	if (xr_vips_dump(&d->maps, &now)) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "cannot read the service addresses");
+		return -1;
+	}
+	for (i = 0; i < now.n; i++)
+		count[now.v[i].family == 6]++;
+	xr_vip_set_free(&now);
+	for (i = 0; i < cfg->vips.n; i++) {
+		const struct xr_vip *v = &cfg->vips.v[i];
+
+		if (vip_new(d, v) && ++count[v->family == 6] > XR_MAX_VIPS) {
+			err->line = cfg->vip_lines[i];
+			snprintf(err->msg, sizeof(err->msg),
+				 "more than %d IPv%u service addresses",
+				 XR_MAX_VIPS, v->family);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The file's vip lines, origin "config": those no origin serves yet are
+ * added, those of the last file that this one no longer names are removed
+ * if they are still the file's (an address that --vip, the interface or
+ * xredirctl also named stays). "vip any" follows the file, but never
+ * undoes --vip any.
+ */
+static int apply_config_vips(struct daemon *d, const struct xr_config *cfg,
+			     struct cfg_error *err)
+{
+	struct xr_vip_set applied = { 0 };
+	uint32_t i, origin = 0;
+	bool any = cfg->vip_any_line;
+
+	for (i = 0; i < cfg->vips.n; i++) {
+		const struct xr_vip *v = &cfg->vips.v[i];
+
+		if (xr_vip_set_add(&applied, v) < 0) {
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+			goto failed;
+		}
+		if (!vip_new(d, v))
+			continue;
+		if (xr_vip_add(&d->maps, v)) {
+			err->line = cfg->vip_lines[i];
+			snprintf(err->msg, sizeof(err->msg),
+				 "cannot add the service address: %s",
+				 strerror(errno));
+			goto failed;
+		}
+		log_vip("vip_added", v);
+	}
+	for (i = 0; i < d->config_vips.n; i++) {
+		const struct xr_vip *v = &d->config_vips.v[i];
+
+		if (!xr_vip_set_has(&cfg->vips, v->family, v->addr) &&
+		    !xr_vip_get(&d->maps, v, &origin) &&
+		    origin == XR_VIP_FROM_CONFIG && !xr_vip_del(&d->maps, v))
+			log_vip("vip_removed", v);
+	}
+	if (any != d->config_vip_any && !d->o->vip_any) {
+		d->maps.ctl->vip_any = any;
+		log_info(any ? "vip_added" : "vip_removed",
+			 LOG_STR("addr", "any"), LOG_STR("origin", "config"));
+	}
+	d->config_vip_any = any;
+	xr_vip_set_free(&d->config_vips);
+	d->config_vips = applied;
+	return 0;
+failed:
+	xr_vip_set_free(&applied);
+	return -1;
+}
 
 /* Loads the config file and makes the maps hold it, all or nothing. */
 static void reload(struct daemon *d, bool only_if_changed)
@@ -276,7 +376,9 @@ static void reload(struct daemon *d, bool only_if_changed)
 		goto failed;
 	}
 	repair_targets(d);
-	if (xr_config_apply(&d->maps, &cfg, &err)) {
+	if (check_config_vips(d, &cfg, &err) ||
+	    xr_config_apply(&d->maps, &cfg, &err) ||
+	    apply_config_vips(d, &cfg, &err)) {
 		xr_unlock(lock);
 		xr_config_free(&cfg);
 		goto failed;
@@ -288,7 +390,8 @@ static void reload(struct daemon *d, bool only_if_changed)
 	report_reload(d, NULL);
 	log_info("config_loaded", LOG_STR("file", d->o->config_path),
 		 LOG_UINT("targets", cfg.n_targets + 1),
-		 LOG_UINT("rules", cfg.n_rules), LOG_UINT("tls", cfg.n_tls));
+		 LOG_UINT("rules", cfg.n_rules), LOG_UINT("tls", cfg.n_tls),
+		 LOG_UINT("vips", cfg.vips.n + !!cfg.vip_any_line));
 	follow_config_tls(d, &cfg);
 	xr_config_free(&cfg);
 	return;
@@ -638,6 +741,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.coalesce_us = o->coalesce_us,
 			.stop = &stop,
 			.drain = &draining,
+			.close_all = &withdrawing,
 		};
 
 		if (worker_start(&d->workers[q], &cfg))
@@ -679,7 +783,7 @@ static int open_fd(int fd, const char *what)
 /* /readyz: attached, sockets bound, config loaded, not shutting down. */
 static void update_ready(struct daemon *d)
 {
-	d->maps.status->ready = !draining && d->workers &&
+	d->maps.status->ready = !draining && !d->unready && d->workers &&
 				(!d->o->config_path || d->config_ok);
 }
 
@@ -715,24 +819,112 @@ static void unplug_sockets(struct daemon *d)
 	usleep(UNPLUG_SETTLE_US);
 }
 
-/* SIGTERM/SIGINT: drain within the grace time; a second one: stop now. */
-static void on_stop_signal(struct daemon *d, uint32_t signo)
+/* The drain: refuse new connections, finish open ones within --grace. */
+static void start_drain(struct daemon *d)
 {
-	const char *name = signo == SIGINT ? "INT" : "TERM";
-
-	if (draining || !d->o->grace_ms) {
-		log_info("signal", LOG_STR("sig", name),
-			 LOG_STR("action", "stop"));
-		xr_notify_stopping();
+	if (!d->o->grace_ms) {
 		stop = true;
 		return;
 	}
 	drain_until = worker_now_ms() + d->o->grace_ms;
 	draining = true;
 	update_ready(d);
+}
+
+/* SYNs that reached the workers so far (published every 100 ms). */
+static uint64_t syns_seen(const struct daemon *d)
+{
+	uint64_t n = 0;
+	uint32_t q;
+
+	for (q = 0; q < d->nq; q++)
+		n += __atomic_load_n(&d->maps.stats[q].v[TCP_STAT_syn_rcvd],
+				     __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * Withdrawing, in two steps, new connections served throughout. First,
+ * for WITHDRAW_CLOSE_MS, still ready (announced) but every response
+ * closes its connection: keep-alive clients active meanwhile reconnect
+ * while the route is unchanged (a connection still open when the route
+ * moves lands on another node, which resets it). Then not ready: /readyz
+ * answers 503 and the announcer withdraws the route. Converged, as
+ * measured here: /readyz has answered "not ready" (the announcer saw it)
+ * and then no SYN has arrived for WITHDRAW_QUIET_MS (three stats periods:
+ * the router sends new clients elsewhere). --withdraw-wait bounds both.
+ */
+#define WITHDRAW_CLOSE_MS 500
+#define WITHDRAW_QUIET_MS 300
+
+static void withdraw_step(struct daemon *d)
+{
+	uint64_t now = worker_now_ms(), syns = syns_seen(d);
+	uint64_t probes = __atomic_load_n(&d->listener.not_ready_answers,
+					  __ATOMIC_RELAXED);
+	bool seen = probes != d->withdraw_probes;
+	const char *why;
+
+	if (!d->unready) {
+		if (now - d->withdraw_at < WITHDRAW_CLOSE_MS &&
+		    now < d->withdraw_until)
+			return;
+		d->unready = true;
+		update_ready(d);
+		d->withdraw_probes = probes;
+		d->withdraw_syns = syns;
+		d->quiet_since = now;
+		log_info("not_ready", LOG_STR("why", "withdraw"),
+			 LOG_UINT("after_ms", now - d->withdraw_at));
+		return;
+	}
+
+	if (!seen || syns != d->withdraw_syns) {
+		d->withdraw_syns = syns;
+		d->quiet_since = now;
+	}
+	if (seen && now - d->quiet_since >= WITHDRAW_QUIET_MS)
+		why = "quiet";
+	else if (now >= d->withdraw_until)
+		why = "timeout";
+	else
+		return;
+	withdrawing = false;
+	log_info("withdrawn", LOG_STR("by", why),
+		 LOG_UINT("after_ms", now - d->withdraw_at));
+	start_drain(d);
+}
+
+/*
+ * SIGTERM/SIGINT: with --withdraw-wait, be withdrawn first; then drain
+ * within the grace time. A second signal: stop now.
+ */
+static void on_stop_signal(struct daemon *d, uint32_t signo)
+{
+	const char *name = signo == SIGINT ? "INT" : "TERM";
+
+	if (draining || withdrawing ||
+	    (!d->o->grace_ms && !d->o->withdraw_ms)) {
+		log_info("signal", LOG_STR("sig", name),
+			 LOG_STR("action", "stop"));
+		xr_notify_stopping();
+		stop = true;
+		return;
+	}
 	xr_notify_stopping();
+	if (d->o->withdraw_ms) {
+		withdrawing = true;
+		d->withdraw_at = worker_now_ms();
+		d->withdraw_until = d->withdraw_at + d->o->withdraw_ms;
+		log_info("signal", LOG_STR("sig", name),
+			 LOG_STR("action", "withdraw"),
+			 LOG_UINT("withdraw_wait_ms", d->o->withdraw_ms),
+			 LOG_UINT("grace_ms", d->o->grace_ms));
+		return;
+	}
 	log_info("signal", LOG_STR("sig", name), LOG_STR("action", "drain"),
 		 LOG_UINT("grace_ms", d->o->grace_ms));
+	start_drain(d);
 }
 
 /* Signals, config changes and a 1 s heartbeat until told to stop. */
@@ -749,8 +941,8 @@ static void main_loop(struct daemon *d, int sigfd)
 
 	timerfd_settime(tfd, 0, &second, NULL);
 	while (!stop && !drain_done(d)) {
-		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2, draining ? 50 : -1) <
-			    0 &&
+		if (poll(pfd, d->watch.fd >= 0 ? 3 : 2,
+			 draining || withdrawing ? 50 : -1) < 0 &&
 		    errno != EINTR)
 			break;
 		if ((pfd[0].revents & POLLIN) &&
@@ -775,6 +967,8 @@ static void main_loop(struct daemon *d, int sigfd)
 		if ((pfd[2].revents & POLLIN) &&
 		    config_watch_changed(&d->watch))
 			reload(d, true);
+		if (withdrawing)
+			withdraw_step(d);
 	}
 	close(tfd);
 	if (draining)
@@ -912,6 +1106,7 @@ static int run(struct daemon *d, int sigfd)
 out:
 	free(d->workers);
 	xr_vip_set_free(&d->iface_vips);
+	xr_vip_set_free(&d->config_vips);
 	config_watch_close(&d->watch);
 	xr_maps_close(&d->maps);
 out_unload:

@@ -76,6 +76,7 @@ need() {
 	check "install $2 (for $1)" apt_install "$2"
 }
 need yamllint yamllint
+need bird bird2 # the bgp component's bird.conf, parsed by bird -p
 need systemd-analyze systemd
 need kubectl kubernetes-client # Debian's (older) kubectl, if none is here
 need node nodejs
@@ -138,6 +139,10 @@ negative "validate.mjs rejects an unknown field in the kustomize output" 'kubect
 # ------------------------------------------------------ 3. kustomize render
 
 lines "$PY" "$HERE/test_render.py"
+cp -r deploy "$TMP/bgp1"
+negative "test_render.py catches a VIP announced before xredird is ready" '^FAIL .*the bgp component' \
+	deploy/kubernetes/bgp/bird.conf "$TMP/bgp1/kubernetes/bgp/bird.conf" 's/disabled yes;/disabled no;/' \
+	env XREDIR_DEPLOY="$TMP/bgp1" "$PY" "$HERE/test_render.py"
 
 # ------------------------------------------- 4. DaemonSet security, flags
 

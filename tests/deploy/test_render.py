@@ -4,7 +4,9 @@
 ServiceAccount, ConfigMap and DaemonSet, all in (or named) namespace
 xredir, with the same app.kubernetes.io labels; every manifest in the
 directory is part of the kustomization; the image is the Dockerfile's
-release; the edge component adds its nodeSelector; the README's deploy
+release; the edge component adds its nodeSelector; the bgp component
+adds BIRD and the announcer beside xredird, with a config BIRD accepts and
+--withdraw-wait within the termination grace; the README's deploy
 commands name paths that exist where they run.
 
 Run: python3 tests/deploy/test_render.py (stdlib + PyYAML, kubectl).
@@ -132,6 +134,76 @@ class Render(unittest.TestCase):
                     self.assertTrue(os.path.isdir(os.path.join(cwd, words[4])), "no component %s" % words[4])
                 checked += 1
         self.assertGreaterEqual(checked, 4, "too few commands with paths found")
+
+    def render_with(self, component):
+        """The kustomize output with COMPONENT enabled in kustomization.yaml."""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = os.path.join(tmp, "k")
+            shutil.copytree(dl.KUSTOMIZE_DIR, d)
+            kz = os.path.join(d, "kustomization.yaml")
+            with open(kz) as f:
+                text = f.read()
+            on = re.sub(r"^# components:\n#   - edge$", "components:\n  - " + component, text, flags=re.M)
+            self.assertNotEqual(on, text, "kustomization.yaml has no commented components: - edge")
+            with open(kz, "w") as f:
+                f.write(on)
+            out = subprocess.run(["kubectl", "kustomize", d], check=True, capture_output=True, text=True).stdout
+        return [o for o in yaml.safe_load_all(out) if o]
+
+    def test_bgp_component(self):
+        """the bgp component: containers bird and announce (xredir-bgp, pinned tag),
+        BIRD's config from a rendered ConfigMap that `bird -p` accepts, the
+        announcer probing xredird's /readyz on the metrics port over the socket
+        BIRD serves, xredird with --withdraw-wait, withdraw + grace within the
+        termination grace"""
+        objs = self.render_with("bgp")
+        ds = [o for o in objs if o["kind"] == "DaemonSet"]
+        self.assertEqual(len(ds), 1)
+        pod = ds[0]["spec"]["template"]["spec"]
+        cs = {c["name"]: c for c in pod["containers"]}
+        self.assertEqual(list(cs)[0], "xredird", "xredird is no longer the first container")
+        self.assertEqual(set(cs), {"xredird", "bird", "announce"})
+        for n in ("bird", "announce"):
+            name, _, tag = cs[n]["image"].partition(":")
+            self.assertEqual(name, "xredir-bgp", cs[n]["image"])
+            self.assertTrue(tag and tag != "latest", "image %s is not pinned" % cs[n]["image"])
+            sc = cs[n]["securityContext"]
+            self.assertEqual(sc["capabilities"]["drop"], ["ALL"])
+            self.assertIs(sc.get("privileged"), False)
+            self.assertIs(sc.get("readOnlyRootFilesystem"), True)
+        args = cs["xredird"]["args"]
+        wait = [a for a in args if a.startswith("--withdraw-wait=")]
+        self.assertEqual(len(wait), 1, "xredird args: %s" % args)
+        grace = [a for a in args if a.startswith("--grace=")]
+        self.assertLess(int(wait[0].split("=")[1]) + int(grace[0].split("=")[1]),
+                        pod["terminationGracePeriodSeconds"])
+        # BIRD's socket: where bird serves it, where the announcer looks.
+        cmd = cs["bird"]["command"]
+        sock = cmd[cmd.index("-s") + 1]
+        env = {e["name"]: e.get("value") for e in cs["announce"].get("env", [])}
+        self.assertEqual(env.get("BIRD_SOCKET"), sock)
+        mounts = lambda c: {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+        self.assertEqual(mounts(cs["bird"]).get(os.path.dirname(sock)),
+                         mounts(cs["announce"]).get(os.path.dirname(sock)), "the socket's directory is not shared")
+        # The announcer probes /readyz on xredird's metrics port.
+        url = cs["announce"]["command"][1]
+        port = [p["containerPort"] for p in cs["xredird"]["ports"] if p["name"] == "metrics"][0]
+        self.assertRegex(url, r"^http://\$\(POD_IP\):%d/readyz$" % port)
+        # BIRD's config: the rendered ConfigMap, parsed by BIRD itself.
+        conf = cmd[cmd.index("-c") + 1]
+        vol = mounts(cs["bird"]).get(os.path.dirname(conf))
+        cm_name = [v for v in pod["volumes"] if v["name"] == vol][0]["configMap"]["name"]
+        cm = [o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == cm_name]
+        self.assertEqual(len(cm), 1, "ConfigMap %s not rendered" % cm_name)
+        text = cm[0]["data"][os.path.basename(conf)]
+        for proto in ("xredir_vip4", "xredir_vip6"):
+            self.assertRegex(text, r"protocol static %s \{\s*disabled yes;" % proto,
+                             "%s must start disabled (announced only once ready)" % proto)
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+            f.write(text)
+            f.flush()
+            r = subprocess.run(["bird", "-p", "-c", f.name], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, "bird -p: %s" % r.stderr)
 
     def test_edge_component(self):
         """the edge component (uncommented in kustomization.yaml) adds nodeSelector xredir.io/edge=true"""

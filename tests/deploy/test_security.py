@@ -142,6 +142,23 @@ class DaemonSet(unittest.TestCase):
         for item in vol["configMap"].get("items", []):
             self.assertEqual(item["key"], item["path"], "items remap %s" % item)
 
+    def test_cookie_secret(self):
+        """--cookie-secret-file is a key of a Secret volume mounted read-only
+        (one secret for the fleet: nodes finish each other's handshakes)"""
+        path = dl.option(self.parsed, "--cookie-secret-file")
+        self.assertTrue(path, "no --cookie-secret-file")
+        vols = {v["name"]: v for v in self.pod.get("volumes", [])}
+        mounts = [m for m in self.c.get("volumeMounts", [])
+                  if os.path.dirname(path) == m["mountPath"].rstrip("/")]
+        self.assertEqual(len(mounts), 1, "no single mount at %s" % os.path.dirname(path))
+        self.assertIs(mounts[0].get("readOnly"), True)
+        secret = vols[mounts[0]["name"]].get("secret")
+        self.assertTrue(secret and secret.get("secretName"), "%s is not a Secret volume" % mounts[0]["name"])
+        keys = [i["path"] for i in secret.get("items", [])] or [os.path.basename(path)]
+        self.assertIn(os.path.basename(path), keys)
+        self.assertFalse(secret.get("optional", False), "an optional Secret starts pods with no secret")
+        self.assertEqual(secret.get("defaultMode", 0o644) & 0o077, 0, "the secret is readable by others")
+
     def test_args(self):
         """args: --config /etc/xredir/xredir.conf, --metrics-listen, --iface from the env"""
         self.assertEqual(dl.option(self.parsed, "--config"), CONFIG_FILE)

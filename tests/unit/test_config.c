@@ -136,7 +136,7 @@ TEST(config_crlf_and_whitespace)
 	CHECK_EQ(parse_cfg(crlf, CFG_FULL, &cfg, &err), -1);
 	CHECK_EQ(err.line, 1);
 	CHECK_STR(err.msg, "unknown directive 'x' (expected default, target, "
-			   "rule or tls)");
+			   "rule, tls or vip)");
 	free(crlf);
 
 	/* Tabs, several spaces, no final newline, trailing spaces. */
@@ -184,10 +184,10 @@ TEST(config_errors_directives)
 {
 	CHECK_CFG_ERR("default http://a.test\nfoo bar\n", CFG_FULL, 2,
 		      "unknown directive 'foo' (expected default, target, "
-		      "rule or tls)");
+		      "rule, tls or vip)");
 	CHECK_CFG_ERR("\n\n\nRule 10.0.0.0/8 x\n", CFG_FULL, 4,
 		      "unknown directive 'Rule' (expected default, target, "
-		      "rule or tls)");
+		      "rule, tls or vip)");
 	CHECK_CFG_ERR("target a http://a.test 302 extra\n", CFG_FULL, 1,
 		      "expected: target NAME URL [STATUS]");
 	CHECK_CFG_ERR("target a\n", CFG_FULL, 1,
@@ -553,6 +553,87 @@ TEST(config_rule_limit)
 	CHECK_EQ(xr_config_parse(text, n, CFG_RULES_ONLY, &cfg, &err), -1);
 	CHECK_EQ(err.line, XR_MAX_RULES + 2);
 	CHECK_STR(err.msg, "more than 65536 IPv4 rules");
+	free(text);
+}
+
+/* vip ADDR: --vip's addresses, each once, in file order, with lines. */
+TEST(config_vip)
+{
+	struct xr_config cfg;
+	struct cfg_error err;
+
+	REQUIRE(!parse_cfg("default http://a.test\n"
+			   "vip 203.0.113.10\n"
+			   "# the anycast address, both families\n"
+			   "vip   2001:db8::10   # a comment\n"
+			   "rule 10.0.0.0/8 default\n"
+			   "vip ANY\n",
+			   CFG_FULL, &cfg, &err));
+	CHECK_EQ(cfg.vips.n, 2);
+	CHECK_EQ(cfg.vips.v[0].family, 4);
+	CHECK_EQ(cfg.vips.v[0].addr[0], 203);
+	CHECK_EQ(cfg.vips.v[0].addr[3], 10);
+	CHECK_EQ(cfg.vips.v[0].origin, XR_VIP_FROM_CONFIG);
+	CHECK_EQ(cfg.vip_lines[0], 2);
+	CHECK_EQ(cfg.vips.v[1].family, 6);
+	CHECK_EQ(cfg.vips.v[1].addr[15], 0x10);
+	CHECK_EQ(cfg.vip_lines[1], 4);
+	CHECK_EQ(cfg.vip_any_line, 6);
+	CHECK_EQ(cfg.n_rules, 1);
+	xr_config_free(&cfg);
+	CHECK(cfg.vips.v == NULL && cfg.vip_lines == NULL);
+	/* No vip line: none, and not "any". */
+	REQUIRE(!parse_cfg("default http://a.test\n", CFG_FULL, &cfg, &err));
+	CHECK_EQ(cfg.vips.n, 0);
+	CHECK_EQ(cfg.vip_any_line, 0);
+	xr_config_free(&cfg);
+
+	CHECK_CFG_ERR("vip\n", CFG_FULL, 1, "expected: vip ADDR");
+	CHECK_CFG_ERR("vip 10.0.0.1 10.0.0.2\n", CFG_FULL, 1,
+		      "expected: vip ADDR");
+	CHECK_CFG_ERR("vip 10.0.0.0/8\n", CFG_FULL, 1,
+		      "'10.0.0.0/8': a service address is one address, no "
+		      "prefix");
+	CHECK_CFG_ERR("\nvip example.test\n", CFG_FULL, 2,
+		      "'example.test' is not an IPv4 or IPv6 address (or "
+		      "'any')");
+	CHECK_CFG_ERR("vip 0.0.0.0\n", CFG_FULL, 1,
+		      "'0.0.0.0' is not a unicast address: no client "
+		      "connects to it");
+	CHECK_CFG_ERR("vip ff02::1\n", CFG_FULL, 1,
+		      "'ff02::1' is not a unicast address: no client "
+		      "connects to it");
+	CHECK_CFG_ERR("vip 10.0.0.1\nvip 2001:db8::1\nvip 10.0.0.1\n", CFG_FULL,
+		      3, "vip 10.0.0.1 already set at line 1");
+	/* The same address written another way is the same address. */
+	CHECK_CFG_ERR("vip 2001:db8::1\nvip 2001:DB8:0::0:1\n", CFG_FULL, 2,
+		      "vip 2001:DB8:0::0:1 already set at line 1");
+	CHECK_CFG_ERR("vip any\nvip any\n", CFG_FULL, 2,
+		      "vip any already set at line 1");
+	/* Not in a rules file (xredirctl rule load). */
+	CHECK_CFG_ERR("vip 10.0.0.1\n", CFG_RULES_ONLY, 1,
+		      "'vip' line in a rules file (only 'rule CIDR TARGET' "
+		      "lines belong there)");
+}
+
+/* More vip lines than both families' maps hold are refused. */
+TEST(config_vip_limit)
+{
+	char *text = malloc(2 * XR_MAX_VIPS * 16 + 32), *p = text;
+	struct xr_config cfg;
+	struct cfg_error err;
+	uint32_t i;
+
+	REQUIRE(text);
+	for (i = 0; i < 2 * XR_MAX_VIPS; i++)
+		p += sprintf(p, "vip 10.%u.%u.1\n", i >> 8, i & 255);
+	REQUIRE(!parse_cfg(text, CFG_FULL, &cfg, &err));
+	CHECK_EQ(cfg.vips.n, 2 * XR_MAX_VIPS);
+	xr_config_free(&cfg);
+	sprintf(p, "vip 10.255.0.1\n");
+	CHECK_EQ(parse_cfg(text, CFG_FULL, &cfg, &err), -1);
+	CHECK_EQ(err.line, 2 * XR_MAX_VIPS + 1);
+	CHECK_STR(err.msg, "more than 2048 vip lines");
 	free(text);
 }
 

@@ -68,6 +68,7 @@ TEST(options_defaults)
 	CHECK_EQ(o.tcp.idle_timeout_ms, 60000);
 	CHECK_EQ(o.tcp.header_timeout_ms, 10000);
 	CHECK_EQ(o.grace_ms, 5000);
+	CHECK_EQ(o.withdraw_ms, 0);
 	CHECK_EQ(o.coalesce_us, 20);
 	CHECK_EQ(o.busy_poll_us, 0);
 	CHECK_EQ(o.queues, 0);
@@ -197,6 +198,11 @@ TEST(options_seconds)
 	CHECK_BAD("xredird: invalid value '1.5' for --grace: 0..3600 "
 		  "seconds\nTry 'xredird --help'.\n",
 		  "--grace", "1.5");
+	CHECK_EQ(RUN("-i", "x", "--withdraw-wait", "3"), OPTS_RUN);
+	CHECK_EQ(o.withdraw_ms, 3000);
+	CHECK_BAD("xredird: invalid value '601' for --withdraw-wait: 0..600 "
+		  "seconds\nTry 'xredird --help'.\n",
+		  "--withdraw-wait", "601");
 }
 
 TEST(options_fairness)

@@ -233,6 +233,43 @@ static int add_tls(struct xr_config *cfg, char **tok, int n, uint32_t line,
 	return 0;
 }
 
+static int add_vip(struct xr_config *cfg, char **tok, int n, uint32_t line,
+		   struct cfg_error *err)
+{
+	struct xr_vip v;
+	uint32_t *lines, i;
+	char why[160];
+
+	if (n != 2)
+		return fail(err, line, "expected: vip ADDR");
+	if (xr_vip_is_any(tok[1])) {
+		if (cfg->vip_any_line)
+			return fail(err, line, "vip any already set at line %u",
+				    cfg->vip_any_line);
+		cfg->vip_any_line = line;
+		return 0;
+	}
+	if (xr_vip_parse(tok[1], &v, why, sizeof(why)))
+		return fail(err, line, "%s", why);
+	v.origin = XR_VIP_FROM_CONFIG;
+	for (i = 0; i < cfg->vips.n; i++)
+		if (cfg->vips.v[i].family == v.family &&
+		    !memcmp(cfg->vips.v[i].addr, v.addr, sizeof(v.addr)))
+			return fail(err, line, "vip %s already set at line %u",
+				    tok[1], cfg->vip_lines[i]);
+	if (cfg->vips.n == 2 * XR_MAX_VIPS)
+		return fail(err, line, "more than %d vip lines",
+			    2 * XR_MAX_VIPS);
+	lines = realloc(cfg->vip_lines, (cfg->vips.n + 1) * sizeof(*lines));
+	if (!lines)
+		return fail(err, line, "out of memory");
+	cfg->vip_lines = lines;
+	lines[cfg->vips.n] = line;
+	if (xr_vip_set_add(&cfg->vips, &v) < 0)
+		return fail(err, line, "out of memory");
+	return 0;
+}
+
 static int parse_line(struct xr_config *cfg, char *line, uint32_t lineno,
 		      enum cfg_mode mode, struct cfg_error *err)
 {
@@ -254,6 +291,8 @@ static int parse_line(struct xr_config *cfg, char *line, uint32_t lineno,
 		return add_target(cfg, tok, n, lineno, err);
 	if (!strcmp(tok[0], "tls"))
 		return add_tls(cfg, tok, n, lineno, err);
+	if (!strcmp(tok[0], "vip"))
+		return add_vip(cfg, tok, n, lineno, err);
 	if (!strcmp(tok[0], "default")) {
 		if (n < 2 || n > 3)
 			return fail(err, lineno,
@@ -267,8 +306,8 @@ static int parse_line(struct xr_config *cfg, char *line, uint32_t lineno,
 				    n == 3 ? tok[2] : NULL, lineno, err);
 	}
 	return fail(err, lineno,
-		    "unknown directive '%s' (expected default, target, rule or "
-		    "tls)",
+		    "unknown directive '%s' (expected default, target, rule, "
+		    "tls or vip)",
 		    tok[0]);
 }
 
@@ -424,6 +463,8 @@ void xr_config_free(struct xr_config *cfg)
 {
 	free(cfg->targets);
 	free(cfg->rules);
+	xr_vip_set_free(&cfg->vips);
+	free(cfg->vip_lines);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

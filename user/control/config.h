@@ -7,6 +7,8 @@
  *   default URL [STATUS]          the default target (unmatched clients)
  *   target NAME URL [STATUS]      a named target; STATUS 301|302|303|307|308
  *   rule CIDR NAME                clients in CIDR go to target NAME
+ *   vip ADDR                      also a service address (as --vip; "any":
+ *                                 every destination address)
  *
  * A file is validated whole: any error rejects it, with its line number.
  * `xredirctl rule load` takes files of rule lines only.
@@ -20,6 +22,7 @@
 
 #include "target_table.h"
 #include "tls.h"
+#include "vip.h"
 
 #define CFG_LINE_MAX 1024
 
@@ -54,6 +57,9 @@ struct xr_config {
 	uint32_t cap_rules;
 	struct cfg_tls tls[TLS_MAX_PAIRS];
 	uint32_t n_tls;
+	struct xr_vip_set vips; /* origin XR_VIP_FROM_CONFIG */
+	uint32_t *vip_lines; /* the line of each of vips.v, in order */
+	uint32_t vip_any_line; /* 0: no "vip any" */
 };
 
 struct cfg_error {

@@ -69,6 +69,8 @@ const char *xr_vip_origin_name(uint32_t origin)
 		return "flag";
 	case XR_VIP_FROM_CTL:
 		return "xredirctl";
+	case XR_VIP_FROM_CONFIG:
+		return "config";
 	}
 	return "unknown";
 }

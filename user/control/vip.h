@@ -28,7 +28,7 @@ int xr_vip_parse(const char *s, struct xr_vip *out, char *err, size_t len);
 /* "any" (any case): every destination address is a service address. */
 bool xr_vip_is_any(const char *s);
 void xr_vip_format(const struct xr_vip *v, char *out, size_t len);
-/* "iface", "flag", "xredirctl", or "unknown". */
+/* "iface", "flag", "xredirctl", "config", or "unknown". */
 const char *xr_vip_origin_name(uint32_t origin);
 
 /* A growing set, each address once (the first origin stays). */

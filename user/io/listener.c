@@ -356,6 +356,9 @@ static bool serve_metrics(struct lconn *c)
 	} else {
 		body = health_body(l, path, &status);
 		blen = strlen(body);
+		if (status == 503)
+			__atomic_fetch_add(&l->not_ready_answers, 1,
+					   __ATOMIC_RELAXED);
 		memcpy(c->out + hlen, body, blen);
 	}
 	/* The head goes right before the body, already in place. */

@@ -88,6 +88,8 @@ struct listener {
 	bool running;
 	bool draining;
 	volatile bool drained; /* draining, and no service client is left */
+	/* /readyz answered "not ready": an announcer has seen it withdrawn */
+	volatile uint64_t not_ready_answers;
 };
 
 /* Whether s is a usable --metrics-listen address ("ADDR:PORT"). */

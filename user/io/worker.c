@@ -163,8 +163,12 @@ static void log_limited(struct worker *w, uint64_t now)
  */
 static void drain(struct worker *w, uint64_t now)
 {
-	if (!*w->drain)
+	if (!*w->drain) {
+		/* Being withdrawn: keep-alive clients are told to reconnect
+		 * (through the router, to a node still announced). */
+		w->engine.env.close_all = w->close_all && *w->close_all;
 		return;
+	}
 	if (!w->engine.draining || now - w->stats_at >= STATS_EVERY_MS)
 		tcp_drain(&w->engine, now);
 	w->drained = !w->engine.ft.count;
@@ -259,6 +263,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->stats = &cfg->maps->stats[cfg->queue];
 	w->stop = cfg->stop;
 	w->drain = cfg->drain;
+	w->close_all = cfg->close_all;
 	err = open_port(w, cfg);
 	if (err) {
 		log_err("xsk_open_failed", LOG_UINT("queue", cfg->queue),

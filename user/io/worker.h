@@ -32,6 +32,7 @@ struct worker_cfg {
 	uint32_t coalesce_us; /* --coalesce-us; at most 1000 */
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* refuse new connections, close idle */
+	const volatile bool *close_all; /* being withdrawn: responses close */
 };
 
 struct worker {
@@ -54,6 +55,7 @@ struct worker {
 	bool log_clients;
 	const volatile bool *stop;
 	const volatile bool *drain;
+	const volatile bool *close_all;
 	pthread_t thread;
 	bool running;
 	volatile bool drained; /* draining, and no connection is left */
