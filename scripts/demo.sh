@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: xredird on a veth pair between two network namespaces, one
 # ordinary client redirected to the default target and one "matching"
-# client (MATCH_IP) to the rewrite target. Serves until Ctrl-C, then
+# client (MATCH_IP) to the rewrite target, over HTTP and over HTTPS (a
+# test CA made on the fly by scripts/testca.sh). Serves until Ctrl-C, then
 # removes everything it made.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ eval "$(./scripts/topology.sh env | sed 's/^/export /')"
 
 XREDIRD=${XREDIRD:-build/xredird}
 LOG=$(mktemp /tmp/xredird-demo.XXXXXX.log)
+CA=$(mktemp -d /tmp/xredir-demo-ca.XXXXXX)
+NAME=registry.demo.test
 pid=
 
 cleanup() {
@@ -20,6 +23,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	fi
 	./scripts/topology.sh down
+	rm -rf "$CA"
 	echo "demo: stopped, topology removed (log: $LOG)"
 }
 trap cleanup EXIT INT TERM
@@ -36,9 +40,13 @@ cli() { ip netns exec "$XR_CLI_NS" "$@"; }
 say "Topology: client namespace $XR_CLI_NS ($XR_CLI_IP4, matching client $XR_MATCH_IP4)"
 say "          server namespace $XR_SRV_NS ($XR_SRV_IP4), xredird on $XR_SRV_IF"
 
+./scripts/testca.sh "$CA" "$NAME" "$XR_SRV_IP4" "$XR_SRV_IP6" >/dev/null
 ip netns exec "$XR_SRV_NS" "$XREDIRD" --iface "$XR_SRV_IF" \
 	--bpffs "$XR_BPFFS" --match-ip "$XR_MATCH_IP4" \
-	--match-ip "$XR_MATCH_IP6" >"$LOG" 2>&1 &
+	--match-ip "$XR_MATCH_IP6" \
+	--tls-cert "$CA/server-ec.pem" --tls-key "$CA/server-ec.key" \
+	--tls-cert "$CA/server-rsa.pem" --tls-key "$CA/server-rsa.key" \
+	>"$LOG" 2>&1 &
 pid=$!
 
 for _ in $(seq 50); do
@@ -59,8 +67,14 @@ echo
 say "\$ curl -sI 'http://[$XR_SRV_IP6]:10000/pause?tag=3.9'   (IPv6, HEAD)"
 cli curl -sI "http://[$XR_SRV_IP6]:10000/pause?tag=3.9"
 
+echo
+say "\$ curl -si --cacert ca.pem https://$NAME/v2/library/alpine/manifests/latest   (HTTPS on 443, the test CA)"
+cli curl -si --cacert "$CA/ca.pem" --resolve "$NAME:443:$XR_SRV_IP4" \
+	"https://$NAME/v2/library/alpine/manifests/latest"
+
 say "xredird is serving. Try it from another terminal, for example:"
 echo "  ip netns exec $XR_CLI_NS curl -si http://$XR_SRV_IP4:10000/any/path"
 echo "  ip netns exec $XR_CLI_NS wrk -c50 -d5s http://$XR_SRV_IP4:10000/"
+echo "  ip netns exec $XR_CLI_NS curl -si --cacert $CA/ca.pem https://$XR_SRV_IP4/any/path"
 echo "Daemon log: $LOG. Press Ctrl-C to stop."
 wait "$pid"
