@@ -667,6 +667,94 @@ test_16_bad_tls_flags() {
 	echo "$n bad starts: exit non-zero, each naming the file or flag"
 }
 
+# ---- 18: certificates reloaded as a Kubernetes Secret changes ----
+
+# secret_version DIR NAME CERT KEY: a new ..NAME holding CERT and KEY, made
+# current by the kubelet's atomic swap of the ..data symlink.
+secret_version() {
+	local dir=$1
+	mkdir -p "$dir/..$2"
+	cp "$3" "$dir/..$2/tls.crt"
+	cp "$4" "$dir/..$2/tls.key"
+	ln -sfn "..$2" "$dir/..data_tmp"
+	mv -T "$dir/..data_tmp" "$dir/..data"
+}
+
+# await_cert WANT: new connections get leaf WANT within 5 s.
+await_cert() {
+	local i got
+	for ((i = 0; i < 50; i++)); do
+		got=$(served_cert "$E2E_WORK/t18.sc" -servername "$NAME")
+		[ "$got" = "$1" ] && return 0
+		sleep 0.1
+	done
+	why "served $got, want $1"
+	return 1
+}
+
+test_18_reload_secret_swap() {
+	local dir=$E2E_WORK/t18.secret flag=$E2E_WORK/t18.go out=$E2E_WORK/t18.ka i
+	d_stop 10 || return 1
+	rm -rf "$dir" "$flag" "$flag.ready"
+	mkdir -p "$dir"
+	secret_version "$dir" v1 "$CA/server-ec.pem" "$CA/server-ec.key"
+	ln -s ..data/tls.crt "$dir/tls.crt"
+	ln -s ..data/tls.key "$dir/tls.key"
+	local suite_args=("${TLS_ARGS[@]}")
+	TLS_ARGS=(--tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key")
+	tls_start
+	local rc=$?
+	TLS_ARGS=("${suite_args[@]}")
+	[ "$rc" = 0 ] || return 1
+	await_cert server-ec || return 1
+	# A keep-alive connection open across the swaps: one request before,
+	# one after (it keeps the certificate it began with).
+	cli timeout 30 "$PYTHON" -c '
+import os, socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+s = ctx.wrap_socket(socket.create_connection((sys.argv[2], 443)), server_hostname=sys.argv[3])
+def get(path):
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    data = b""
+    while b"</a>." not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.startswith(b"HTTP/1.1 302 ")
+ok = get("/before")
+open(sys.argv[4] + ".ready", "w").close()
+while not os.path.exists(sys.argv[4]):
+    time.sleep(0.05)
+print(int(ok) + int(get("/after")))
+' "$CA/ca.pem" "$XR_SRV_IP4" "$NAME" "$flag" >"$out" 2>&1 &
+	local ka=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$flag.ready" ] && break
+		sleep 0.05
+	done
+	[ -e "$flag.ready" ] || { why "keep-alive client: $(cat "$out")"; kill "$ka" 2>/dev/null; return 1; }
+	secret_version "$dir" v2 "$CA/alt-ec.pem" "$CA/alt-ec.key"
+	await_cert alt-ec || { kill "$ka" 2>/dev/null; return 1; }
+	# A bad pair: refused, logged and in status, the one in force stays.
+	secret_version "$dir" v3 "$CA/server-ec.pem" "$CA/alt-ec.key"
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'msg=tls_reload_refused' "$D_LOG" && break
+		sleep 0.1
+	done
+	grep -q 'msg=tls_reload_refused.*does not match' "$D_LOG" ||
+		{ why "no tls_reload_refused for a mismatched key"; kill "$ka" 2>/dev/null; return 1; }
+	srv "$XREDIRCTL" --bpffs "$XR_BPFFS" -i "$XR_SRV_IF" status >"$E2E_WORK/t18.status"
+	grep -q '1 refused; the last: key .* does not match' "$E2E_WORK/t18.status" ||
+		{ why "status: $(grep '^tls' "$E2E_WORK/t18.status")"; kill "$ka" 2>/dev/null; return 1; }
+	await_cert alt-ec || { kill "$ka" 2>/dev/null; return 1; }
+	touch "$flag"
+	wait "$ka"
+	[ "$(cat "$out")" = 2 ] || { why "keep-alive across the swaps: $(cat "$out")"; return 1; }
+	d_stop 10 || return 1
+	echo "Secret-style ..data swap: served the new pair within 5 s, a bad pair refused (log, status) and the old kept, a connection open across both answered"
+}
+
 # ---- 17: testssl.sh beside nginx ----
 
 # nginx_tls_start: nginx (one worker, geo + return 302, as the benchmarks)
