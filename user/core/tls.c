@@ -713,10 +713,6 @@ static void serve(struct tls_session *s, struct http_conn *conn,
 		}
 		if (took < (uint32_t)n)
 			return; /* no head buffer: held until one is free */
-		/* All input read, no record begun: another peek would only
-		 * say so, through OpenSSL's read path. */
-		if (s->in_used == s->in_len && !SSL_has_pending(s->ssl))
-			return;
 	}
 }
 
