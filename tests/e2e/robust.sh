@@ -812,8 +812,9 @@ stats_until() {
 }
 
 # A new connection and a full handshake per curl (separate processes share
-# no session), with timeout_close's retry: under this loss a handshake can
-# outlast the suite's 2 s header timeout.
+# no session), with timeout_close's retry for at most 3%: under this loss a
+# handshake whose first flight goes out with the initial 1 s RTO (no RTT
+# sample yet) can outlast the suite's 2 s header timeout; 0-1 in 200 seen.
 test_20_tls_loss_handshakes() {
 	need curl xargs || return 1
 	local out=$E2E_WORK/t20.out s0=$E2E_WORK/t20.s0 s1=$E2E_WORK/t20.s1
@@ -836,8 +837,8 @@ test_20_tls_loss_handshakes() {
 	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
 	ok=$(cat "$out" "$out.retry" 2>/dev/null |
 		awk -F'|' -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/tls/" $1 "?x=" $1 { print $1 }' | sort -un | wc -l)
-	[ "$retried" -le $((TLS_CONNS / 100)) ] ||
-		{ why "$retried curls needed a retry after a timeout close (at most $((TLS_CONNS / 100)))"; return 1; }
+	[ "$retried" -le $((TLS_CONNS * 3 / 100)) ] ||
+		{ why "$retried curls needed a retry after a timeout close (at most $((TLS_CONNS * 3 / 100)))"; return 1; }
 	if [ "$ok" != "$TLS_CONNS" ]; then
 		bad=$(cat "$out" "$out.retry" 2>/dev/null | awk -F'|' -v d="$DEFAULT" '!($2 == 302 && $3 == d "/v2/tls/" $1 "?x=" $1)' |
 			head -n 3 | tr '\n' ';')
