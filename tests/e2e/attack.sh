@@ -24,6 +24,10 @@
 #       address (a NAT), 20 requests each, all answered
 #   09  nginx (one worker, bench/nginx.conf.in) under attacks 01-04 with the
 #       same victim: reported next to xredird's results, not asserted
+#   10  TLS handshakes that never finish (a ClientHello, the server's flight
+#       left unread), 1,000 from one address and 1,024 from 64, while the
+#       victim makes its requests over HTTPS (each new connection a full
+#       handshake, timed with its request)
 #
 # Attackers reopen, a second later, any connection the server closes: the
 # pressure lasts while the victim runs. During every attack, xredird's RSS
@@ -83,8 +87,11 @@ spread() { seq "$SPREAD_FIRST" $((SPREAD_FIRST + $1 - 1)) | sed 's/^/10.77.0./' 
 #   local-socket connections  1024 x (16 KiB in + 64 KiB out +
 #                             24 KiB head) + 32 metrics x (16 +
 #                             256 + 24 KiB)                     115,968
-#                                                        total  429,580
-POOLS_KB=429580
+#   TLS sessions (OpenSSL's   4096 x 48 KiB (two 16 KiB record
+#   heap, --max-tls-flows)    buffers, the SSL object, handshake
+#                             state)                           196,608
+#                                                        total  626,188
+POOLS_KB=626188
 
 
 # ---- helpers ----
@@ -176,7 +183,7 @@ wait_drained() {
 # ---- one attack ----
 
 # Where the attack goes: SERVER (xredird or nginx), its PID and port.
-SERVER=xredird SERVER_PID='' SVC_PORT=$PORT
+SERVER=xredird SERVER_PID='' SVC_PORT=$PORT TLS_PORT=443 TLS_CA=
 
 # attack NAME NS ATTACK-ARGS...: runs attack.py ATTACK-ARGS in namespace
 # NS (cli or srv) and, once its connections are set up (or, for a flood,
@@ -520,6 +527,41 @@ attack_title() {
 	esac
 }
 
+# ---- 10: TLS handshakes that never finish ----
+
+# hellos NAME SRC-LIST CONNS WHAT: the stalled-handshake attack on the TLS
+# port with an HTTPS victim. The handshake pool (--max-tls-handshakes,
+# 512) with its per-source share must keep a slot for the victim; refused
+# ClientHellos wait unacknowledged (tls_pool_empty), the others are closed
+# by the header timeout.
+TLS_NAME=registry.xredir.test HELLO_ONE=1000 HELLO_SPREAD=1024
+hellos() {
+	local name=$1 srcs=$2 conns=$3 f=$E2E_WORK/$1 n v
+	if ! d_alive; then
+		d_start "${XR_ARGS[@]}" || return 1
+		SERVER_PID=$D_PID
+	fi
+	victim_default --cafile "$TLS_CA/ca.pem" --sni "$TLS_NAME"
+	ATTACK_CONNS=$conns
+	SVC_PORT=$TLS_PORT attack "$name" cli hello --src "$srcs" --host "$XR_SRV_IP4" \
+		--port "$TLS_PORT" --sni "$TLS_NAME" --conns "$conns" --reconnect --hold 90 || return 1
+	v=$(verdict "$name" "$4") || return 1
+	n=$(jget "$f.sp" tls_pool_empty)
+	[ "$((n - $(jget "$f.s0" tls_pool_empty)))" -gt 0 ] ||
+		{ why "tls_pool_empty +0: the handshake pool never refused a ClientHello"; return 1; }
+	wait_drained 15 || return 1
+	echo "$(echo "$v" | tail -n 1); $(deltas "$f.s0" "$f.sp" tls_pool_empty tls_handshakes tls_failed)"
+}
+
+test_10a_tls_hellos_one_address() {
+	hellos t10a "$FLOOD_IP" "$HELLO_ONE" "$HELLO_ONE stalled TLS handshakes from $FLOOD_IP"
+}
+
+test_10b_tls_hellos_64_addresses() {
+	hellos t10b "$(spread "$SPREAD_N")" "$HELLO_SPREAD" \
+		"$HELLO_SPREAD stalled TLS handshakes from $SPREAD_N addresses"
+}
+
 # ---- set-up ----
 
 XR_ARGS=(--send-timeout "$SEND_TIMEOUT" --max-flows-per-source "$PER_SOURCE"
@@ -527,7 +569,11 @@ XR_ARGS=(--send-timeout "$SEND_TIMEOUT" --max-flows-per-source "$PER_SOURCE"
 
 suite_setup() {
 	local a
-	XR_ARGS+=(--metrics-listen "$XR_SRV_IP4:$MPORT")
+	TLS_CA=$E2E_WORK/ca
+	"$E2E_ROOT/scripts/testca.sh" "$TLS_CA" "$TLS_NAME" "$XR_SRV_IP4" ||
+		{ why "testca.sh failed"; return 1; }
+	XR_ARGS+=(--metrics-listen "$XR_SRV_IP4:$MPORT"
+		--tls-cert "$TLS_CA/server-ec.pem" --tls-key "$TLS_CA/server-ec.key")
 	# 2,500 sockets in one attacker, more in the kernel: raise the limit.
 	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	[ "$(ulimit -n)" -ge $((FLOOD_CONNS + 1000)) ] ||
