@@ -235,6 +235,8 @@ static void repair_targets(struct daemon *d)
 			 LOG_INT("cleared", torn));
 }
 
+static int check_config_tls(struct daemon *d, const struct xr_config *cfg,
+			    struct cfg_error *err);
 static void follow_config_tls(struct daemon *d, const struct xr_config *cfg);
 static void log_vip(const char *event, const struct xr_vip *v);
 
@@ -365,6 +367,10 @@ static void reload(struct daemon *d, bool only_if_changed)
 	free(buf);
 	if (merge_flags(&cfg, d->o, false)) {
 		snprintf(err.msg, sizeof(err.msg), "out of memory");
+		xr_config_free(&cfg);
+		goto failed;
+	}
+	if (check_config_tls(d, &cfg, &err)) {
 		xr_config_free(&cfg);
 		goto failed;
 	}
@@ -655,6 +661,30 @@ static int tls_pairs(const struct options *o, const struct xr_config *cfg,
 			(struct tls_pair){ cfg->tls[i].cert, cfg->tls[i].key };
 	}
 	return 0;
+}
+
+/*
+ * A reload is all or nothing: changed tls lines must load before anything
+ * is applied, or the file is rejected naming the first line that does not
+ * (the set is built once more when follow_config_tls() swaps it in).
+ */
+static int check_config_tls(struct daemon *d, const struct xr_config *cfg,
+			    struct cfg_error *err)
+{
+	struct tls_config pairs;
+
+	if (!d->o->tcp.tls_port)
+		return 0;
+	if (tls_pairs(d->o, cfg, &pairs)) {
+		err->line = cfg->tls[TLS_MAX_PAIRS - d->o->tls.n_pairs].line;
+		snprintf(err->msg, sizeof(err->msg),
+			 "more than %d certificate pairs with the --tls-cert flags'",
+			 TLS_MAX_PAIRS);
+		return -1;
+	}
+	if (certs_same_pairs(&d->certs, &pairs))
+		return 0;
+	return xr_config_check_tls(cfg, err);
 }
 
 /* A reloaded config file's tls lines: a changed list is loaded. */

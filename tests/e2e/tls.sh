@@ -57,6 +57,12 @@
 #                         certificates), side by side: exactly TLS 1.2 and
 #                         1.3, nothing HIGH or CRITICAL, none worse than
 #                         nginx
+#   18-reload-secret-swap certificates reloaded through a Kubernetes
+#                         Secret's ..data swap, an open connection across
+#   19-config-tls-lines   tls lines of --config: one turns TLS on, one
+#                         added is served after the reload, a bad one
+#                         rejects the whole file with its line, one removed
+#                         falls back to the default pair
 #
 # Topology XR_TLS_TOPO (default xrtls). Run by tests/e2e/run.sh tls.
 SUITE_TOPO=${XR_TLS_TOPO:-xrtls}
@@ -680,11 +686,12 @@ secret_version() {
 	mv -T "$dir/..data_tmp" "$dir/..data"
 }
 
-# await_cert WANT: new connections get leaf WANT within 5 s.
+# await_cert WANT [SNI]: new connections for SNI ($NAME) get leaf WANT
+# within 5 s.
 await_cert() {
 	local i got
 	for ((i = 0; i < 50; i++)); do
-		got=$(served_cert "$E2E_WORK/t18.sc" -servername "$NAME")
+		got=$(served_cert "$E2E_WORK/await.sc" -servername "${2:-$NAME}")
 		[ "$got" = "$1" ] && return 0
 		sleep 0.1
 	done
@@ -753,6 +760,63 @@ print(int(ok) + int(get("/after")))
 	[ "$(cat "$out")" = 2 ] || { why "keep-alive across the swaps: $(cat "$out")"; return 1; }
 	d_stop 10 || return 1
 	echo "Secret-style ..data swap: served the new pair within 5 s, a bad pair refused (log, status) and the old kept, a connection open across both answered"
+}
+
+# ---- 19: tls lines of the config file ----
+
+# t19_conf LINE...: the config file, replaced whole by a rename (as an
+# editor or a ConfigMap does).
+t19_conf() {
+	printf '%s\n' "default $DEFAULT" "$@" >"$E2E_WORK/t19/xredir.conf.new"
+	mv "$E2E_WORK/t19/xredir.conf.new" "$E2E_WORK/t19/xredir.conf"
+}
+
+# await_log PATTERN: the daemon's log matches PATTERN within 5 s.
+await_log() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -Eq "$1" "$D_LOG" && return 0
+		sleep 0.1
+	done
+	why "no log line matching '$1' (last: $(tail -n 1 "$D_LOG"))"
+	return 1
+}
+
+test_19_config_tls_lines() {
+	local conf=$E2E_WORK/t19/xredir.conf st=$E2E_WORK/t19.status
+	d_stop 10 || return 1
+	mkdir -p "$E2E_WORK/t19"
+	t19_conf "tls $CA/server-ec.pem $CA/server-ec.key"
+	# The config file's tls line alone turns TLS on.
+	d_start -m --header-timeout "$HTO" --config "$conf" || return 1
+	tls_wait "$TPORT" || return 1
+	await_cert server-ec "$ALT" || return 1
+	# A line added: its names served after the reload, the first pair still
+	# the default.
+	t19_conf "tls $CA/server-ec.pem $CA/server-ec.key" "tls $CA/alt-ec.pem $CA/alt-ec.key"
+	await_cert alt-ec "$ALT" || return 1
+	await_cert server-ec "$NAME" || return 1
+	# A line whose key does not match: the file rejected whole, naming the
+	# line; the pairs in force stay.
+	t19_conf "tls $CA/server-ec.pem $CA/server-ec.key" "target other https://other.example" \
+		"tls $CA/wild-ec.pem $CA/alt-ec.key"
+	await_log 'msg=config_rejected .*line=4 reason="[^"]*does not match' || return 1
+	srv "$XREDIRCTL" --bpffs "$XR_BPFFS" -i "$XR_SRV_IF" status >"$st"
+	grep -q 'line 4' "$st" || { why "status does not name line 4: $(grep -i 'reload\|config' "$st" | tr '\n' ' ')"; return 1; }
+	srv "$XREDIRCTL" --bpffs "$XR_BPFFS" -i "$XR_SRV_IF" target list >"$st.targets"
+	if grep -q other "$st.targets"; then
+		why "the rejected file's target was applied: $(tr '\n' ' ' <"$st.targets")"
+		return 1
+	fi
+	await_cert alt-ec "$ALT" || return 1
+	# The line removed: its names fall back to the default pair.
+	t19_conf "tls $CA/server-ec.pem $CA/server-ec.key"
+	await_cert server-ec "$ALT" || return 1
+	grep -q 'msg=tls_reloaded' "$D_LOG" || { why "no tls_reloaded log line"; return 1; }
+	d_stop 10 || return 1
+	echo "config tls lines: one turns TLS on, one added serves its names after a reload," \
+		"a mismatched one rejects the file with its line (no target applied, pairs kept)," \
+		"one removed falls back to the default"
 }
 
 # ---- 17: testssl.sh beside nginx ----
