@@ -63,6 +63,9 @@
 #                         added is served after the reload, a bad one
 #                         rejects the whole file with its line, one removed
 #                         falls back to the default pair
+#   20-close-notify       closes the server begins (idle timeout, on the
+#                         XDP path and the kernel listener; a drain) send
+#                         a close_notify before the FIN
 #
 # Topology XR_TLS_TOPO (default xrtls). Run by tests/e2e/run.sh tls.
 SUITE_TOPO=${XR_TLS_TOPO:-xrtls}
@@ -817,6 +820,32 @@ test_19_config_tls_lines() {
 	echo "config tls lines: one turns TLS on, one added serves its names after a reload," \
 		"a mismatched one rejects the file with its line (no target applied, pairs kept)," \
 		"one removed falls back to the default"
+}
+
+# ---- 20: our closes say close_notify ----
+
+test_20_close_notify() {
+	local out=$E2E_WORK/t20 idle kernel drain job i
+	d_stop 10 || return 1
+	tls_start --idle-timeout 2 || return 1
+	idle=$(tls_py goodbye --host "$XR_SRV_IP4" --sni "$NAME") || return 1
+	# The kernel-socket listener's connections (local ones) too.
+	kernel=$(srv timeout 60 "$PYTHON" "$TLS_PY" goodbye --host "$XR_SRV_IP4" --sni "$NAME" \
+		--cafile "$CA/ca.pem") || return 1
+	d_stop 10 || return 1
+	tls_start || return 1
+	rm -f "$out.ready"
+	tls_py goodbye --host "$XR_SRV_IP4" --sni "$NAME" --ready-file "$out.ready" >"$out.drain" 2>&1 &
+	job=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$out.ready" ] && break
+		sleep 0.05
+	done
+	[ -e "$out.ready" ] || { why "drain client: $(cat "$out.drain")"; kill "$job" 2>/dev/null; return 1; }
+	d_stop 10 || { kill "$job" 2>/dev/null; return 1; }
+	wait "$job" || { why "at the drain: $(tail -n 1 "$out.drain")"; return 1; }
+	drain=$(cat "$out.drain")
+	echo "idle timeout: $idle; kernel listener: $kernel; drain: $drain"
 }
 
 # ---- 17: testssl.sh beside nginx ----

@@ -45,10 +45,11 @@ def context(a, alpn=("h2", "http/1.1")):
 class TLSConn(Conn):
     """Conn over TLS: the same strict response reader."""
 
-    def __init__(self, a, ctx=None, timeout=TIMEOUT):
+    def __init__(self, a, ctx=None, timeout=TIMEOUT, ragged_eof_ok=True):
         super().__init__(a.host, a.port, a.src, timeout)
         self.sock = (ctx or context(a)).wrap_socket(
-            self.sock, server_hostname=a.sni)
+            self.sock, server_hostname=a.sni,
+            suppress_ragged_eofs=ragged_eof_ok)
 
     def describe(self):
         return "%s %s, ALPN %s" % (self.sock.version(),
@@ -129,6 +130,30 @@ def c_keepalive(a):
     c.close()
     print("%d requests on one connection (%s) in %.0f ms" %
           (a.count, desc, dt * 1000))
+
+
+def c_goodbye(a):
+    """One request answered, then the connection left idle until the
+    server ends it (idle timeout, or a drain once --ready-file exists):
+    with a close_notify before its FIN, not a bare close (RFC 8446 6.1)."""
+    c = TLSConn(a, ragged_eof_ok=False)
+    c.send(request("/goodbye"))
+    check_redirect(c.read_response(), a.target + "/goodbye")
+    if a.ready_file:
+        open(a.ready_file, "w").close()
+    t0 = time.monotonic()
+    c.sock.settimeout(a.wait)
+    try:
+        got = c.sock.recv(1)
+    except ssl.SSLEOFError:
+        raise Fail("closed after %.1fs without a close_notify" %
+                   (time.monotonic() - t0))
+    except socket.timeout:
+        raise Fail("still open after %.0fs" % a.wait)
+    check(got == b"", "bytes after the response: %s" % short(got))
+    c.close()
+    print("closed with a close_notify after %.1fs idle" %
+          (time.monotonic() - t0))
 
 
 def c_garbage(a):
@@ -310,6 +335,7 @@ def c_max_flows(a):
 
 CHECKS = {
     "keepalive": c_keepalive,
+    "goodbye": c_goodbye,
     "garbage": c_garbage,
     "truncated": c_truncated,
     "split": c_split,
@@ -333,6 +359,9 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--limit", type=int, default=2)
     p.add_argument("--header-timeout", type=int, default=3)
+    p.add_argument("--ready-file", help="goodbye: created once answered")
+    p.add_argument("--wait", type=float, default=20,
+                   help="goodbye: seconds to wait for the server's close")
     p.add_argument("--prompt", type=float, default=1.0,
                    help="seconds within which bad input must end a "
                    "connection")

@@ -249,3 +249,59 @@ TEST(engine_tls_garbage_gets_alert_and_fin)
 	test_client_free(&t.tls);
 	tcp_engine_free(&h.e);
 }
+
+/* Whether the engine's output since the last input carries a FIN. */
+static bool out_has_fin(struct harness *h, struct tconn *t)
+{
+	struct pkt p;
+
+	for (uint32_t i = 0; i < h->nout; i++)
+		if (!h_parse(h, i, &t->tcp, &p) && (p.flags & TCP_FIN))
+			return true;
+	return false;
+}
+
+/* A close the engine begins: the client reads a close_notify, then FIN. */
+static void check_goodbye(struct harness *h, struct tconn *t)
+{
+	char c;
+
+	CHECK(deliver_out(h, t) > 0);
+	CHECK(out_has_fin(h, t));
+	CHECK_EQ(SSL_read(t->tls.ssl, &c, 1), 0);
+	CHECK_EQ(SSL_get_error(t->tls.ssl, 0), SSL_ERROR_ZERO_RETURN);
+	CHECK(SSL_get_shutdown(t->tls.ssl) & SSL_RECEIVED_SHUTDOWN);
+	CHECK_EQ(h->e.tlspool.used, 0);
+}
+
+TEST(engine_tls_idle_and_drain_closes_send_close_notify)
+{
+	static const char req[] = "GET /i HTTP/1.1\r\nHost: t\r\n\r\n";
+	struct harness h;
+	struct tconn idle, drained;
+	char text[4096];
+
+	CHECK(!tls_harness(&h, 8));
+	CHECK(!tconn_open(&h, &idle, 40100, NULL));
+	tconn_pump(&h, &idle, 1400);
+	SSL_write(idle.tls.ssl, req, sizeof(req) - 1);
+	tconn_pump(&h, &idle, 1400);
+	CHECK_EQ(redirects(&idle, text, sizeof(text)), 1);
+	ERR_clear_error();
+	h_advance(&h, h.cfg.idle_timeout_ms);
+	check_goodbye(&h, &idle);
+	CHECK_EQ(h.e.stats[TCP_STAT_timeouts], 1);
+
+	CHECK(!tconn_open(&h, &drained, 40101, NULL));
+	tconn_pump(&h, &drained, 1400);
+	SSL_write(drained.tls.ssl, req, sizeof(req) - 1);
+	tconn_pump(&h, &drained, 1400);
+	CHECK_EQ(redirects(&drained, text, sizeof(text)), 1);
+	ERR_clear_error();
+	h.nout = 0;
+	tcp_drain(&h.e, h.now);
+	check_goodbye(&h, &drained);
+	test_client_free(&idle.tls);
+	test_client_free(&drained.tls);
+	tcp_engine_free(&h.e);
+}

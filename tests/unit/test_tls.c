@@ -662,3 +662,34 @@ TEST(connection_close_sends_close_notify)
 	test_client_free(&c);
 	tls_server_unref(server);
 }
+
+TEST(close_notify_on_our_close_once_and_only_after_the_handshake)
+{
+	struct test_pair pairs[] = { ec };
+	struct tls_server *server;
+	struct test_client c;
+	struct srv sv;
+	uint8_t buf[TLS_RECORD_SLACK];
+	struct http_out out = { buf, sizeof(buf), 0 };
+	char byte;
+
+	server = server_with(pairs, 1, NULL);
+	srv_init(&sv, server);
+	test_client_init(&c, 0, NULL, NULL);
+	CHECK_EQ(tls_close_notify(sv.s, &out), 0); /* no handshake yet */
+	pump(&c, &sv);
+	CHECK(SSL_is_init_finished(c.ssl));
+	out.cap = 10;
+	CHECK_EQ(tls_close_notify(sv.s, &out), 0); /* no room: not sent */
+	out.cap = sizeof(buf);
+	CHECK(tls_close_notify(sv.s, &out) > 0);
+	CHECK_EQ(out.len, 24); /* a TLS 1.3 record: 5 + 2 + 1 + 16 */
+	BIO_write(c.from_server, buf, (int)out.len);
+	CHECK_EQ(SSL_read(c.ssl, &byte, 1), 0);
+	CHECK(SSL_get_shutdown(c.ssl) & SSL_RECEIVED_SHUTDOWN);
+	out.len = 0;
+	CHECK_EQ(tls_close_notify(sv.s, &out), 0); /* once */
+	srv_free(&sv);
+	test_client_free(&c);
+	tls_server_unref(server);
+}

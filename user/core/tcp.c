@@ -712,6 +712,21 @@ static void ring_append(struct tcp_engine *e, struct flow *f,
 	f->snd_end += len;
 }
 
+/* A close we begin (idle timeout, drain): the peer gets our close_notify
+ * before the FIN, as RFC 8446 (6.1) asks, when a send ring is free. */
+static void tls_goodbye(struct tcp_engine *e, struct flow *f)
+{
+	struct http_out out = { e->scratch, TLS_RECORD_SLACK, 0 };
+
+	if (f->tls && ring_acquire(e, f)) {
+		if (e->cfg.send_buffer_size - ring_used(f) >= out.cap &&
+		    tls_close_notify(session_of(e, f), &out))
+			ring_append(e, f, e->scratch, out.len);
+		ring_release_if_empty(e, f);
+	}
+	tls_end(e, f);
+}
+
 /* RFC 6298 estimator in integer ms, from one RTT sample. */
 static void rtt_sample(struct tcp_engine *e, struct flow *f, uint32_t rtt)
 {
@@ -1482,7 +1497,7 @@ static bool expire(struct tcp_engine *e, struct flow *f)
 	f->flags |= FLOW_CLOSE;
 	f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
 	f->http.closing = 1;
-	tls_end(e, f);
+	tls_goodbye(e, f);
 	f->expire_at = e->now_ms + e->cfg.linger_ms;
 	output(e, f, false);
 	return true;
@@ -1556,6 +1571,7 @@ void tcp_drain(struct tcp_engine *e, uint64_t now_ms)
 			continue;
 		f->flags |= FLOW_CLOSE;
 		f->http.closing = 1;
+		tls_goodbye(e, f);
 		f->expire_at = now_ms + e->cfg.linger_ms;
 		output(e, f, false);
 		schedule(e, f);

@@ -573,6 +573,23 @@ void tls_session_free(struct tls_session *s)
 	free(s);
 }
 
+uint32_t tls_close_notify(struct tls_session *s, struct http_out *out)
+{
+	uint32_t before = out->len;
+
+	if (s->failed || !SSL_is_init_finished(s->ssl) ||
+	    (SSL_get_shutdown(s->ssl) & SSL_SENT_SHUTDOWN) ||
+	    out->cap - out->len < TLS_RECORD_SLACK)
+		return 0;
+	ERR_clear_error();
+	s->in = NULL;
+	s->in_len = s->in_used = 0;
+	s->out = out;
+	SSL_shutdown(s->ssl);
+	s->out = NULL;
+	return out->len - before;
+}
+
 bool tls_held(const struct tls_session *s)
 {
 	return !s->failed && SSL_pending(s->ssl) > 0;

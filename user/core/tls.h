@@ -99,6 +99,11 @@ struct tls_feed tls_feed(struct tls_session *s, struct http_conn *conn,
 			 const struct tls_head *head, const uint8_t *in,
 			 uint32_t len, struct http_out *out, int64_t unix_s);
 
+/* Writes our close_notify into out before a close the peer did not ask
+ * for (idle timeout, drain). Returns its length; 0 when one went already,
+ * the handshake is unfinished or an alert ended the session. */
+uint32_t tls_close_notify(struct tls_session *s, struct http_out *out);
+
 /* Input is held: a partial record, or requests decrypted, not answered. */
 bool tls_held(const struct tls_session *s);
 /* The handshake has not completed, or a record is partly in: the peer

@@ -70,6 +70,17 @@ static void reset_close(int fd)
 	close(fd);
 }
 
+/* A close we begin (idle, drain): our close_notify first, best effort
+ * (the socket's buffer has room for 31 bytes or the peer is gone). */
+static void say_close_notify(struct lconn *c)
+{
+	uint8_t buf[TLS_RECORD_SLACK];
+	struct http_out out = { buf, sizeof(buf), 0 };
+
+	if (c->tls && tls_close_notify(c->tls, &out))
+		send(c->fd, buf, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* Frees the slot; rst: abort the connection rather than close it. */
 static void conn_free(struct lconn *c, bool rst)
 {
@@ -78,10 +89,12 @@ static void conn_free(struct lconn *c, bool rst)
 
 	if (c->fd >= 0) {
 		/* Closing also leaves the epoll set. */
-		if (rst)
+		if (rst) {
 			reset_close(c->fd);
-		else
+		} else {
+			say_close_notify(c);
 			close(c->fd);
+		}
 	}
 	free(c->head);
 	free(c->in);
