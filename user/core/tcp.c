@@ -713,12 +713,14 @@ static void ring_append(struct tcp_engine *e, struct flow *f,
 }
 
 /* A close we begin (idle timeout, drain): the peer gets our close_notify
- * before the FIN, as RFC 8446 (6.1) asks, when a send ring is free. */
+ * before the FIN, as RFC 8446 (6.1) asks, when a send ring is free (never
+ * one reclaimed from another flow for it). */
 static void tls_goodbye(struct tcp_engine *e, struct flow *f)
 {
 	struct http_out out = { e->scratch, TLS_RECORD_SLACK, 0 };
 
-	if (f->tls && ring_acquire(e, f)) {
+	if (f->tls && (f->sndbuf || e->sndpool.used < e->sndpool.count) &&
+	    ring_acquire(e, f)) {
 		if (e->cfg.send_buffer_size - ring_used(f) >= out.cap &&
 		    tls_close_notify(session_of(e, f), &out))
 			ring_append(e, f, e->scratch, out.len);
