@@ -50,6 +50,10 @@
 #                         unanswered (not closed) while the plain port
 #                         answers, and is served once sessions free; 443
 #                         is not served
+#   15b-max-tls-handshakes --max-tls-handshakes 32: of 12 ClientHellos
+#                         left unfinished by one source, its share (8) is
+#                         answered and the rest wait; another source is
+#                         served meanwhile
 #   16-bad-tls-flags      a mismatched pair, a missing or non-PEM file, a
 #                         key without a certificate and the reverse, a
 #                         short ticket-key file: exit non-zero, naming it
@@ -641,6 +645,17 @@ test_15_max_tls_flows() {
 		{ why "port 443: $(cat "$E2E_WORK/t15.err"), want refused"; return 1; }
 	d_stop 10 || return 1
 	echo "$out; 443 refused"
+}
+
+test_15b_max_tls_handshakes() {
+	need "$PYTHON" || return 1
+	local out
+	d_stop 10 || return 1
+	HTO_OVERRIDE=10 tls_start --max-tls-handshakes 32 || return 1
+	out=$(tls_py max-handshakes --limit 32 --count 12 --src "$XR_MATCH_IP4" \
+		--victim-src "$XR_CLI_IP4" --host "$XR_SRV_IP4" --sni "$NAME") || return 1
+	d_stop 10 || return 1
+	echo "$out"
 }
 
 # bad_start WHAT ARGS...: xredird with ARGS exits non-zero (not by a

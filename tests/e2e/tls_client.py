@@ -333,6 +333,41 @@ def c_max_flows(a):
           "they closed" % (a.limit, len(idle), dt))
 
 
+def c_max_handshakes(a):
+    """--max-tls-handshakes LIMIT: COUNT ClientHellos from --src that never
+    finish; exactly a quarter of LIMIT (one source's share) is answered,
+    the rest wait unanswered, not closed; a client on --victim-src
+    completes its handshake and gets its redirect meanwhile."""
+    hello = client_hello(a)
+    held = [Conn(a.host, a.port, a.src) for _ in range(a.count)]
+    for c in held:
+        c.send(hello)
+    deadline = time.monotonic() + a.prompt
+    answered = 0
+    for c in held:
+        if c.fill(max(0.05, deadline - time.monotonic())):
+            answered += 1
+        check(not c.eof, "a held handshake was closed")
+    share = a.limit // 4
+    check(answered == share, "%d of %d ClientHellos answered, want %d "
+          "(a quarter of --max-tls-handshakes %d)" %
+          (answered, a.count, share, a.limit))
+    v = argparse.Namespace(**vars(a))
+    v.src = a.victim_src
+    t0 = time.monotonic()
+    c = TLSConn(v)
+    c.send(request("/beside-held"))
+    check_redirect(c.read_response(), a.target + "/beside-held",
+                   what="the other source's request")
+    dt = time.monotonic() - t0
+    c.close()
+    for h in held:
+        h.close()
+    print("%d ClientHellos held from %s: %d answered (its share of %d), the "
+          "rest waiting; another source served in %.0f ms" %
+          (a.count, a.src, answered, a.limit, dt * 1000))
+
+
 CHECKS = {
     "keepalive": c_keepalive,
     "goodbye": c_goodbye,
@@ -341,6 +376,7 @@ CHECKS = {
     "split": c_split,
     "oversized": c_oversized,
     "max-flows": c_max_flows,
+    "max-handshakes": c_max_handshakes,
 }
 
 
@@ -359,6 +395,7 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--limit", type=int, default=2)
     p.add_argument("--header-timeout", type=int, default=3)
+    p.add_argument("--victim-src", help="max-handshakes: the other source")
     p.add_argument("--ready-file", help="goodbye: created once answered")
     p.add_argument("--wait", type=float, default=20,
                    help="goodbye: seconds to wait for the server's close")
