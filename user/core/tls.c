@@ -40,6 +40,7 @@ struct tls_server {
 	uint8_t secret[64];
 	uint32_t secret_len;
 	uint8_t ticket_id[TICKET_ID_LEN];
+	uint64_t serial; /* tells servers apart in the ticket key cache */
 	char desc[TLS_MAX_PAIRS * 160];
 };
 
@@ -124,6 +125,32 @@ static int derive(const struct tls_server *srv, const char *label,
 		       -1;
 }
 
+/* Each worker derives a period's keys once, not twice per ticket: the
+ * three periods a ticket may be from, by period mod 3. */
+struct ticket_keys {
+	uint64_t serial, period;
+	uint8_t aes[32], hmac[32];
+};
+
+static atomic_uint_fast64_t server_serial;
+static _Thread_local struct ticket_keys key_cache[3];
+
+static struct ticket_keys *ticket_keys(const struct tls_server *srv,
+				       uint64_t period)
+{
+	struct ticket_keys *k = &key_cache[period % 3];
+
+	if (k->serial == srv->serial && k->period == period)
+		return k;
+	k->serial = 0;
+	if (derive(srv, "xredir ticket aes", period, k->aes) ||
+	    derive(srv, "xredir ticket mac", period, k->hmac))
+		return NULL;
+	k->serial = srv->serial;
+	k->period = period;
+	return k;
+}
+
 static int ticket_key_cb(SSL *ssl, unsigned char key_name[16],
 			 unsigned char *iv, EVP_CIPHER_CTX *cipher,
 			 EVP_MAC_CTX *mac, int enc)
@@ -132,14 +159,7 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16],
 	const struct tls_server *srv = s->srv;
 	uint64_t now = s->unix_s > 0 ? (uint64_t)s->unix_s : 0;
 	uint64_t cur = now / TLS_TICKET_PERIOD_S, period = cur;
-	uint8_t aes[32], hkey[32];
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, hkey,
-						  sizeof(hkey)),
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						 "SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
+	struct ticket_keys *k;
 	int ret = 1;
 
 	if (!enc) {
@@ -152,9 +172,16 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16],
 			return 0; /* expired or from the future: full handshake */
 		ret = period == cur ? 1 : 2; /* 2: renew the ticket */
 	}
-	if (derive(srv, "xredir ticket aes", period, aes) ||
-	    derive(srv, "xredir ticket mac", period, hkey))
+	k = ticket_keys(srv, period);
+	if (!k)
 		return -1;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k->hmac,
+						  sizeof(k->hmac)),
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
 	if (enc) {
 		memcpy(key_name, srv->ticket_id, TICKET_ID_LEN);
 		for (int i = 0; i < 8; i++)
@@ -162,15 +189,15 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16],
 				(uint8_t)(period >> (56 - 8 * i));
 		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(ticket_cipher)) !=
 			    1 ||
-		    !EVP_EncryptInit_ex(cipher, ticket_cipher, NULL, aes, iv))
+		    !EVP_EncryptInit_ex(cipher, ticket_cipher, NULL, k->aes,
+					iv))
 			ret = -1;
-	} else if (!EVP_DecryptInit_ex(cipher, ticket_cipher, NULL, aes, iv)) {
+	} else if (!EVP_DecryptInit_ex(cipher, ticket_cipher, NULL, k->aes,
+				       iv)) {
 		ret = -1;
 	}
 	if (ret > 0 && !EVP_MAC_CTX_set_params(mac, params))
 		ret = -1;
-	OPENSSL_cleanse(aes, sizeof(aes));
-	OPENSSL_cleanse(hkey, sizeof(hkey));
 	return ret;
 }
 
@@ -486,6 +513,7 @@ struct tls_server *tls_server_new(const struct tls_config *cfg, char *why,
 		return NULL;
 	}
 	atomic_init(&srv->refs, 1);
+	srv->serial = atomic_fetch_add(&server_serial, 1) + 1;
 	if (cfg->ticket_secret_len >= TLS_TICKET_SECRET_MIN) {
 		srv->secret_len = cfg->ticket_secret_len < sizeof(srv->secret) ?
 					  cfg->ticket_secret_len :
