@@ -43,6 +43,8 @@
 #        fabric.sh birdc rtr|I CMD...   birdc of the router or of node I
 #        fabric.sh status
 # Environment: XR_FAB (name prefix, default xrfab), XR_FAB_NODES (3),
+# XR_FAB_SPARE (0: nodes N+1.. wired, with BIRD and the announcer, whose
+# xredird `up` does not start: start-node I makes one join the fabric),
 # XR_FAB_DIR (pid files and daemon logs, default /run/xredir/fabric-$XR_FAB),
 # XR_FAB_CONFIG (the shared config, default $XR_FAB_DIR/xredir.conf; written
 # with a default target if missing), XR_BPFFS (default /run/xredir/bpffs),
@@ -55,6 +57,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FAB=${XR_FAB:-xrfab}
 NODES=${XR_FAB_NODES:-3}
+SPARE=${XR_FAB_SPARE:-0}
+ALL_NODES=$((NODES + SPARE))
 DIR=${XR_FAB_DIR:-/run/xredir/fabric-$FAB}
 CONFIG=${XR_FAB_CONFIG:-$DIR/xredir.conf}
 BPFFS=${XR_BPFFS:-/run/xredir/bpffs}
@@ -90,15 +94,17 @@ rtr_ip6() { echo "fd78:$1::1"; }
 all_ns() {
 	local i
 	echo "$CLI_NS" "$RTR_NS"
-	for ((i = 1; i <= NODES; i++)); do node_ns "$i"; done
+	for ((i = 1; i <= ALL_NODES; i++)); do node_ns "$i"; done
 }
 
 print_env() {
-	local i nodes=
+	local i nodes= spares=
 	for ((i = 1; i <= NODES; i++)); do nodes="$nodes $i"; done
+	for ((i = NODES + 1; i <= ALL_NODES; i++)); do spares="$spares $i"; done
 	cat <<EOF
 XR_FAB=$FAB
 XR_FAB_NODES=$NODES
+XR_FAB_SPARE=$SPARE
 XR_FAB_DIR=$DIR
 XR_FAB_CONFIG=$CONFIG
 XR_BPFFS=$BPFFS
@@ -114,6 +120,7 @@ FAB_VIP6=$VIP6
 FAB_PORT=$PORT
 FAB_MPORT=$MPORT
 FAB_NODE_IDS="${nodes# }"
+FAB_SPARE_IDS="${spares# }"
 FAB_KERNEL_TTL=$KERNEL_TTL
 FAB_WITHDRAW=$WITHDRAW
 EOF
@@ -226,7 +233,7 @@ protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }
 protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }
 template bgp xredir_node { local as $RTR_AS; $BGP_TIMERS }
 EOF
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		cat <<EOF
 protocol bgp n${i}v4 from xredir_node {
 	neighbor $(node_ip4 "$i") as $NODE_AS;
@@ -302,14 +309,14 @@ up_bgp() {
 		{ echo "fabric: no bird/birdc (Debian package bird2)" >&2; return 1; }
 	router_conf >"$DIR/bird-rtr.conf"
 	start_bird "$RTR_NS" rtr
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		node_conf "$i" >"$DIR/bird-$i.conf"
 		start_bird "$(node_ns "$i")" "$i"
 		start_announce "$i"
 	done
 	# Every session established (nothing announced yet).
 	for ((n = 0; n < 200; n++)); do
-		[ "$(birdc_of rtr show protocols | grep -c 'BGP .* Established')" = $((2 * NODES)) ] &&
+		[ "$(birdc_of rtr show protocols | grep -c 'BGP .* Established')" = $((2 * ALL_NODES)) ] &&
 			return 0
 		sleep 0.05
 	done
@@ -335,12 +342,12 @@ paths() {
 
 down() {
 	local ns pid i
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		if pid=$(node_pid "$i"); then
 			kill -TERM "$pid" 2>/dev/null || true
 		fi
 	done
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		if pid=$(node_pid "$i"); then
 			for _ in $(seq 60); do
 				running "$pid" || break
@@ -363,7 +370,7 @@ down() {
 		done
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		rm -rf "${BPFFS:?}/xredir/$(node_if "$i")" 2>/dev/null || true
 	done
 	rm -f "$DIR"/bird-*.ctl "$DIR"/bird-*.pid
@@ -402,7 +409,7 @@ up_net() {
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
 	# router <-> nodes
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		ns=$(node_ns "$i")
 		ifc=$(node_if "$i")
 		rif=$(rtr_if "$i")
@@ -429,7 +436,7 @@ up_net() {
 		ok=1
 		ip netns exec "$CLI_NS" ping -c1 -W1 -q 10.78.0.1 >/dev/null 2>&1 &&
 			ip netns exec "$CLI_NS" ping -6 -c1 -W1 -q fd78::1 >/dev/null 2>&1 || ok=0
-		for ((i = 1; i <= NODES && ok; i++)); do
+		for ((i = 1; i <= ALL_NODES && ok; i++)); do
 			ip netns exec "$CLI_NS" ping -c1 -W1 -q "$(node_ip4 "$i")" >/dev/null 2>&1 &&
 				ip netns exec "$CLI_NS" ping -6 -c1 -W1 -q "$(node_ip6 "$i")" >/dev/null 2>&1 || ok=0
 		done
@@ -471,7 +478,7 @@ up() {
 
 status() {
 	local i pid
-	for ((i = 1; i <= NODES; i++)); do
+	for ((i = 1; i <= ALL_NODES; i++)); do
 		if pid=$(node_pid "$i"); then
 			echo "node $i: running (pid $pid), $(node_if "$i") $(node_ip4 "$i")"
 		else

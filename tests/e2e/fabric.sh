@@ -46,6 +46,10 @@
 #                         keeps origin flag), a line removed is dropped on
 #                         reload, "vip any" follows the file, a bad vip line
 #                         is rejected with its line and changes nothing
+#   10-node-join          node 4 (wired and peering, its xredird not
+#                         started) joins under new-connection load:
+#                         announced once ready, 0 failed, it serves a
+#                         share through the VIP; withdrawn again on SIGTERM
 #
 # Run by tests/e2e/run.sh fabric; the fabric's prefix is XR_FAB_TEST.
 export XR_FAB=${XR_FAB_TEST:-xrfabt}
@@ -269,8 +273,9 @@ test_01_fabric_up() {
 	r=$(group)
 	[ "$r" = "1 2 3" ] || { why "the router's VIP routes: $r"; return 1; }
 	ip -n "$FAB_RTR_NS" route show "$FAB_VIP4/32" >&2
+	# v4 and v6 with every node, the spare one too.
 	n=$(fab birdc rtr show protocols | grep -c 'BGP .* Established')
-	[ "$n" = 6 ] || { why "$n of 6 BGP sessions established: $(fab birdc rtr show protocols | tr '\n' ';')"; return 1; }
+	[ "$n" = 8 ] || { why "$n of 8 BGP sessions established: $(fab birdc rtr show protocols | tr '\n' ';')"; return 1; }
 	[ "$(ip netns exec "$FAB_RTR_NS" sysctl -n net.ipv4.fib_multipath_hash_policy)" = 1 ] ||
 		{ why "fib_multipath_hash_policy is not 1"; return 1; }
 	fcli ethtool -k "$FAB_CLI_IF" | grep -q '^tx-checksumming: off' ||
@@ -295,7 +300,7 @@ test_01_fabric_up() {
 	[ "$r" = "302 $DEFAULT/v4" ] || { why "VIP v4: '$r'"; return 1; }
 	r=$(fcli curl -sg -m 2 -o /dev/null -w '%{http_code} %header{location}' "http://[$FAB_VIP6]:$FAB_PORT/v6")
 	[ "$r" = "302 $DEFAULT/v6" ] || { why "VIP v6: '$r'"; return 1; }
-	echo "3 nodes ready and announcing; 6 BGP sessions; the router's VIP routes learnt by BGP, 3 next hops v4+v6 (L4 hash); single-queue veths, neighbours resolved; VIP answers on v4 and v6"
+	echo "3 nodes ready and announcing (a 4th peering, not started); 8 BGP sessions; the router's VIP routes learnt by BGP, 3 next hops v4+v6 (L4 hash); single-queue veths, neighbours resolved; VIP answers on v4 and v6"
 }
 
 test_02_ecmp_3000() {
@@ -575,6 +580,40 @@ vip any"
 	echo "vip lines reach all 3 nodes on reload (origin config; --vip's address keeps origin flag); a /24 vip line rejected with its line, nothing changed; lines removed are dropped, vip any follows the file"
 }
 
+# A node joining: node 4, wired and peering from the start, gets its
+# xredird under new-connection load; announced once ready, it takes a share
+# and nothing fails; it leaves again (SIGTERM: withdrawn, then drained).
+test_10_node_join() {
+	need "$PYTHON" || return 1
+	local load=$E2E_WORK/t10.load t0 ms rc n4 out
+	[ "$FAB_SPARE_IDS" = 4 ] || { why "no spare node 4 (XR_FAB_SPARE=1)"; return 1; }
+	write_config "target clients $CLIENTS
+rule 10.78.0.0/24 clients"
+	bg_load "$load" 1500 500 j10
+	await_load 200 || { wait "$BG"; why "the load did not begin"; return 1; }
+	mon_start
+	t0=$(date +%s%3N)
+	fab start-node 4 >"$E2E_WORK/t10.start" 2>&1 ||
+		{ mon_stop; wait "$BG"; why "node 4 did not start: $(cat "$E2E_WORK/t10.start")"; return 1; }
+	ms=$(await_group "1 2 3 4" 10000 "$t0" 2>&1) ||
+		{ mon_stop; wait "$BG"; why "node 4 never announced: $ms"; return 1; }
+	mon_stop
+	ms=$(mon_at "$FAB_VIP4" present "$(node_ip4 4)") || { wait "$BG"; why "no route change seen"; return 1; }
+	ms=$((ms - t0))
+	wait "$BG"
+	rc=$?
+	cat "$load" >&2
+	[ "$rc" = 0 ] || { why "under load while node 4 joined: $(tail -n 1 "$load")"; return 1; }
+	n4=$(served 4)
+	out=$(load 900 "$CLIENTS" j) || { why "$out"; return 1; }
+	sleep 0.25
+	n4=$(($(served 4) - n4))
+	[ "$n4" -ge 90 ] || { why "node 4 served $n4 of 900 through the VIP"; return 1; }
+	fab stop-node 4 5 >"$E2E_WORK/t10.stop" 2>&1 || { why "node 4 did not stop: $(cat "$E2E_WORK/t10.stop")"; return 1; }
+	out=$(await_group "1 2 3" 10000 "$(date +%s%3N)" 2>&1) || { why "node 4 not withdrawn: $out"; return 1; }
+	echo "node 4 joined under load: in the router's route ${ms} ms after its start command; $(cut -d' ' -f1 "$load") new connections meanwhile without a retry; then $n4 of 900 through the VIP to node 4; withdrawn again on SIGTERM"
+}
+
 # await_status I REGEX: until node I's `xredirctl status` matches, 3 s.
 await_status() {
 	local i=$1 re=$2 t0
@@ -601,6 +640,7 @@ suite_setup() {
 	export XREDIRD
 	export XR_FAB_DIR=$E2E_WORK/fabric
 	export XR_FAB_CONFIG=$E2E_WORK/fabric/xredir.conf
+	export XR_FAB_SPARE=1 # node 4, for 10-node-join
 	eval "$("$FABRIC" env)"
 	mkdir -p "$XR_FAB_DIR"
 	write_config
