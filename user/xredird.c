@@ -678,7 +678,7 @@ static int check_config_tls(struct daemon *d, const struct xr_config *cfg,
 	if (tls_pairs(d->o, cfg, &pairs)) {
 		err->line = cfg->tls[TLS_MAX_PAIRS - d->o->tls.n_pairs].line;
 		snprintf(err->msg, sizeof(err->msg),
-			 "more than %d certificate pairs with the --tls-cert flags'",
+			 "more than %d certificate pairs with the flags'",
 			 TLS_MAX_PAIRS);
 		return -1;
 	}
