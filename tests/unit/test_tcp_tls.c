@@ -274,30 +274,32 @@ static void check_goodbye(struct harness *h, struct tconn *t)
 	CHECK_EQ(h->e.tlspool.used, 0);
 }
 
-TEST(engine_tls_idle_and_drain_closes_send_close_notify)
+/* A connection to the TLS port with one request answered, then idle. */
+static void served_once(struct harness *h, struct tconn *t, uint16_t cport)
 {
 	static const char req[] = "GET /i HTTP/1.1\r\nHost: t\r\n\r\n";
-	struct harness h;
-	struct tconn idle, drained;
 	char text[4096];
 
-	CHECK(!tls_harness(&h, 8));
-	CHECK(!tconn_open(&h, &idle, 40100, NULL));
-	tconn_pump(&h, &idle, 1400);
-	SSL_write(idle.tls.ssl, req, sizeof(req) - 1);
-	tconn_pump(&h, &idle, 1400);
-	CHECK_EQ(redirects(&idle, text, sizeof(text)), 1);
+	CHECK(!tconn_open(h, t, cport, NULL));
+	tconn_pump(h, t, 1400);
+	SSL_write(t->tls.ssl, req, sizeof(req) - 1);
+	tconn_pump(h, t, 1400);
+	CHECK_EQ(redirects(t, text, sizeof(text)), 1);
 	ERR_clear_error();
+}
+
+TEST(engine_tls_idle_and_drain_closes_send_close_notify)
+{
+	struct harness h;
+	struct tconn idle, drained;
+
+	CHECK(!tls_harness(&h, 8));
+	served_once(&h, &idle, 40100);
 	h_advance(&h, h.cfg.idle_timeout_ms);
 	check_goodbye(&h, &idle);
 	CHECK_EQ(h.e.stats[TCP_STAT_timeouts], 1);
 
-	CHECK(!tconn_open(&h, &drained, 40101, NULL));
-	tconn_pump(&h, &drained, 1400);
-	SSL_write(drained.tls.ssl, req, sizeof(req) - 1);
-	tconn_pump(&h, &drained, 1400);
-	CHECK_EQ(redirects(&drained, text, sizeof(text)), 1);
-	ERR_clear_error();
+	served_once(&h, &drained, 40101);
 	h.nout = 0;
 	tcp_drain(&h.e, h.now);
 	check_goodbye(&h, &drained);
