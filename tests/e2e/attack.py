@@ -38,6 +38,7 @@ import sys
 import termios
 import time
 
+from tls_client import hello_bytes
 from xrclient import Conn, Fail, check
 
 STOP = False
@@ -307,24 +308,10 @@ def c_idle(a):
     return Attack(a, b"").run()
 
 
-def client_hello(sni):
-    """The bytes of a real ClientHello (the ssl module over memory); every
-    connection sends the same one, which a server cannot tell from many
-    clients' (no 0-RTT, so no replay check applies)."""
-    ctx = ssl.create_default_context()
-    out = ssl.MemoryBIO()
-    obj = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname=sni)
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    hello = out.read()
-    check(len(hello) > 100 and hello[0] == 22, "no ClientHello from the ssl module")
-    return hello
-
-
 def c_hello(a):
-    return Attack(a, client_hello(a.sni)).run()
+    # Every connection sends the same ClientHello, which a server cannot
+    # tell from many clients' (no 0-RTT, so no replay check applies).
+    return Attack(a, hello_bytes(ssl.create_default_context(), a.sni)).run()
 
 
 # ---- the victim ----

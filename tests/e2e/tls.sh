@@ -197,16 +197,19 @@ same_as_plain() {
 # location FILE: the Location of curl's -D dump.
 location() { tr -d '\r' <"$1" | sed -n 's/^location: *//Ip'; }
 
-# logged VIA PATH: xredird logged a 302 for PATH through VIA (xdp|kernel).
-logged() {
+# await_log PATTERN: the daemon's log matches PATTERN within 5 s.
+await_log() {
 	local i
-	for ((i = 0; i < 40; i++)); do
-		grep -Eq "msg=request via=$1 method=[A-Z]+ path=$2 status=302" "$D_LOG" && return 0
-		sleep 0.05
+	for ((i = 0; i < 50; i++)); do
+		grep -Eq "$1" "$D_LOG" && return 0
+		sleep 0.1
 	done
-	why "no 302 for $2 logged via=$1 (got: $(grep -E "msg=request .*path=$2 " "$D_LOG" | tail -n 1))"
+	why "no log line matching '$1' (last: $(tail -n 1 "$D_LOG"))"
 	return 1
 }
+
+# logged VIA PATH: xredird logged a 302 for PATH through VIA (xdp|kernel).
+logged() { await_log "msg=request via=$1 method=[A-Z]+ path=$2 status=302"; }
 
 # session OUT VERSION ARGS...: s_client with a request, its session saved
 # to OUT.sess (-sess_out) or read from it (-sess_in given in ARGS).
@@ -787,17 +790,6 @@ print(int(ok) + int(get("/after")))
 t19_conf() {
 	printf '%s\n' "default $DEFAULT" "$@" >"$E2E_WORK/t19/xredir.conf.new"
 	mv "$E2E_WORK/t19/xredir.conf.new" "$E2E_WORK/t19/xredir.conf"
-}
-
-# await_log PATTERN: the daemon's log matches PATTERN within 5 s.
-await_log() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -Eq "$1" "$D_LOG" && return 0
-		sleep 0.1
-	done
-	why "no log line matching '$1' (last: $(tail -n 1 "$D_LOG"))"
-	return 1
 }
 
 test_19_config_tls_lines() {

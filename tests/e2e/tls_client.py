@@ -59,9 +59,13 @@ class TLSConn(Conn):
 
 def client_hello(a):
     """The bytes of a real ClientHello (ssl over memory, never sent)."""
-    ctx = context(a)
+    return hello_bytes(context(a), a.sni)
+
+
+def hello_bytes(ctx, sni):
+    """The ClientHello that ctx sends to server name sni."""
     outgoing = ssl.MemoryBIO()
-    obj = ctx.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname=a.sni)
+    obj = ctx.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname=sni)
     try:
         obj.do_handshake()
     except ssl.SSLWantReadError:
