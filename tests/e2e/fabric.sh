@@ -387,22 +387,33 @@ test_04_node_down() {
 	echo "node 3 SIGTERM: withdrawn at the router at ${ms} ms, exited at ${s} ms; under load $(cut -d' ' -f1 "$load") without a retry; then 1000/1000 answered: $(shares $1 $2 1000)"
 }
 
-test_05_node_back() {
-	need "$PYTHON" || return 1
-	local load=$E2E_WORK/t05.load t0 ms before d out rc
-	bg_load "$load" 1500 500 b5
+# start_under_load I GROUP OUT TAG: node I's xredird started under 1,500
+# new connections at 500/s (output in OUT); succeeds once the router's
+# group is GROUP and every connection was answered without a retry;
+# prints when node I entered the route, in ms after the start command.
+start_under_load() {
+	local i=$1 group=$2 out=$3 tag=$4 t0 ms rc
+	bg_load "$out" 1500 500 "$tag"
 	await_load 200 || { wait "$BG"; why "the load did not begin"; return 1; }
 	mon_start
 	t0=$(date +%s%3N)
-	fab start-node 3 >"$E2E_WORK/t05.start" 2>&1 || { mon_stop; wait "$BG"; why "node 3 did not start: $(cat "$E2E_WORK/t05.start")"; return 1; }
-	ms=$(await_group "1 2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 3 not announced again: $ms"; return 1; }
+	fab start-node "$i" >"$out.start" 2>&1 ||
+		{ mon_stop; wait "$BG"; why "node $i did not start: $(cat "$out.start")"; return 1; }
+	ms=$(await_group "$group" 10000 "$t0" 2>&1) ||
+		{ mon_stop; wait "$BG"; why "node $i not announced: $ms"; return 1; }
 	mon_stop
-	ms=$(mon_at "$FAB_VIP4" present "$(node_ip4 3)") || { wait "$BG"; why "no route change seen"; return 1; }
-	ms=$((ms - t0))
+	ms=$(mon_at "$FAB_VIP4" present "$(node_ip4 "$i")") || { wait "$BG"; why "no route change seen"; return 1; }
 	wait "$BG"
 	rc=$?
-	cat "$load" >&2
-	[ "$rc" = 0 ] || { why "under load while node 3 came back: $(tail -n 1 "$load")"; return 1; }
+	cat "$out" >&2
+	[ "$rc" = 0 ] || { why "under load while node $i started: $(tail -n 1 "$out")"; return 1; }
+	echo $((ms - t0))
+}
+
+test_05_node_back() {
+	need "$PYTHON" || return 1
+	local load=$E2E_WORK/t05.load ms before d out
+	ms=$(start_under_load 3 "1 2 3" "$load" b5) || return 1
 	before=$(settled)
 	out=$(load 900 "$CLIENTS" b) || { why "$out"; return 1; }
 	d=$(wait_counts "$before" 900) || { why "node counters rose by $d"; return 1; }
@@ -585,25 +596,11 @@ vip any"
 # and nothing fails; it leaves again (SIGTERM: withdrawn, then drained).
 test_10_node_join() {
 	need "$PYTHON" || return 1
-	local load=$E2E_WORK/t10.load t0 ms rc n4 out
+	local load=$E2E_WORK/t10.load ms n4 out
 	[ "$FAB_SPARE_IDS" = 4 ] || { why "no spare node 4 (XR_FAB_SPARE=1)"; return 1; }
 	write_config "target clients $CLIENTS
 rule 10.78.0.0/24 clients"
-	bg_load "$load" 1500 500 j10
-	await_load 200 || { wait "$BG"; why "the load did not begin"; return 1; }
-	mon_start
-	t0=$(date +%s%3N)
-	fab start-node 4 >"$E2E_WORK/t10.start" 2>&1 ||
-		{ mon_stop; wait "$BG"; why "node 4 did not start: $(cat "$E2E_WORK/t10.start")"; return 1; }
-	ms=$(await_group "1 2 3 4" 10000 "$t0" 2>&1) ||
-		{ mon_stop; wait "$BG"; why "node 4 never announced: $ms"; return 1; }
-	mon_stop
-	ms=$(mon_at "$FAB_VIP4" present "$(node_ip4 4)") || { wait "$BG"; why "no route change seen"; return 1; }
-	ms=$((ms - t0))
-	wait "$BG"
-	rc=$?
-	cat "$load" >&2
-	[ "$rc" = 0 ] || { why "under load while node 4 joined: $(tail -n 1 "$load")"; return 1; }
+	ms=$(start_under_load 4 "1 2 3 4" "$load" j10) || return 1
 	n4=$(served 4)
 	out=$(load 900 "$CLIENTS" j) || { why "$out"; return 1; }
 	sleep 0.25
