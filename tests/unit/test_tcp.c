@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The TCP engine driven by crafted frames and a fake clock. */
 #include "test.h"
+#include "adopt.h"
 #include "engine_harness.h"
 
 #define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -470,6 +471,73 @@ TEST(adoption_rate_and_flow_limits)
 	CHECK_EQ(b.e.stats[TCP_STAT_source_limited], 1);
 	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
 	CHECK_EQ(b.e.ft.count, 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+/* Moved away and back: the node that held the flow finds acks past all it
+ * sent, as another node served it meanwhile; idle, it takes the segment's
+ * sequence numbers as adoption does. Not idle, or with no request head:
+ * an unacceptable ack, as before. */
+TEST(moved_away_and_back_resynchronised)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	h_conn_init(&c, 4, 40350);
+	REQUIRE(!open_served(&h, &c));
+	REQUIRE(!request_to(&b, &c, req, &p));
+	c.rcv = p.seq + p.payload_len;
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	/* Back on h, which still holds the flow. */
+	h.now += 1000;
+	h_send_seg(&h, &c, TCP_ACK, "x", 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0); /* a challenge ACK: no head */
+	CHECK_EQ(stat(TCP_STAT_challenge_acks), 1);
+	c.snd--;
+	REQUIRE(!request_to(&h, &c, GET("/back"), &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK(strstr((const char *)p.payload, "k8s.gcr.io/back") != NULL);
+	CHECK_EQ(stat(TCP_STAT_adoptions), 1);
+	CHECK_EQ(flows(), 1);
+	/* And on: its next request in order. */
+	c.rcv = p.seq + p.payload_len;
+	REQUIRE(!request_to(&h, &c, req, &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(stat(TCP_STAT_adoptions), 1);
+	tcp_engine_free(&b.e);
+	tcp_engine_free(&h.e);
+
+	/* Past the flow's window, or with a partial head held here: an
+	 * unacceptable ack. */
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	h_conn_init(&c, 4, 40351);
+	REQUIRE(!open_served(&h, &c));
+	{
+		struct h_conn far = c;
+
+		far.rcv += ADOPT_WINDOW;
+		h_send_seg(&h, &far, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+		CHECK_EQ(p.payload_len, 0);
+		CHECK_EQ(stat(TCP_STAT_challenge_acks), 1);
+	}
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, "GET /p HTTP/1.1\r\n", 17);
+	c.snd -= 17;
+	REQUIRE(!request_to(&b, &c, req, &p));
+	c.rcv = p.seq + p.payload_len;
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(stat(TCP_STAT_challenge_acks), 2);
+	CHECK_EQ(stat(TCP_STAT_adoptions), 0);
 	tcp_engine_free(&h.e);
 	tcp_engine_free(&b.e);
 }

@@ -61,6 +61,10 @@ static inline bool adopt_mark_fits(uint32_t mark, uint32_t ack)
 bool adopt_ack_ok(const struct siphash_key *k, const struct flow_key *key,
 		  uint32_t ack, uint64_t now_s, uint32_t *mark);
 
+/* Whether payload begins with a complete, valid request head. */
+bool adopt_head_ok(const uint8_t *payload, uint32_t len,
+		   const struct http_limits *lim);
+
 /*
  * Judges a segment of key for which no flow exists (TCP flags, its ack,
  * its payload): ADOPT_OK if it may open the flow at its sequence numbers.

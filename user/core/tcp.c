@@ -1184,6 +1184,50 @@ static bool window_opened(const struct tcp_engine *e, const struct flow *f)
 	       (f->rcv_wnd < mss || now - f->rcv_wnd >= 2 * mss);
 }
 
+/* What readopt() did with a segment. */
+enum readopt { READOPT_NO, READOPT_DONE, READOPT_DROPPED };
+
+/*
+ * An ack past all we sent: ECMP moved the connection away and back, and
+ * the node it went to adopted and served it (adopt()). The ACK of our last
+ * response may have gone there too (with the next request): what we sent
+ * is acknowledged by this ack as well. If nothing else is pending here
+ * (queued unsent, half-received, closing) and the segment is what adopt()
+ * takes (a request head, an ack in the window of this flow's fleet mark,
+ * data at or after ours), the flow takes its sequence numbers as adopt()
+ * would; anything else is an unacceptable ack (RFC 5961 5.2). A blind
+ * segment passes at most at the odds of a 2^19 window in 2^32, the bound
+ * of adopt.h.
+ */
+static enum readopt readopt(struct tcp_engine *e, struct flow *f,
+			    const struct pkt *p)
+{
+	if (is_tls(e, f) || !seq_lt(f->snd_nxt, p->ack) ||
+	    f->snd_nxt != f->snd_end ||
+	    (f->flags & (FLOW_FIN_RCVD | FLOW_CLOSE)) || f->http.head_len ||
+	    f->http.body_left || deferred(e, f) ||
+	    (p->flags & (TCP_FIN | TCP_SYN | TCP_RST)) ||
+	    seq_lt(p->seq, f->rcv_nxt) ||
+	    !adopt_mark_fits(f->iss & COOKIE_MARK_MASK, p->ack) ||
+	    !adopt_head_ok(p->payload, p->payload_len, &e->lim))
+		return READOPT_NO;
+	if (!rate_ok(&e->adopt_rl, e->now_ms)) {
+		STAT(e, adoptions_limited);
+		return READOPT_DROPPED;
+	}
+	STAT(e, adoptions);
+	f->rcv_nxt = f->rcv_acked = p->seq;
+	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
+	ring_release_if_empty(e, f);
+	f->rtt_sent_at = 0;
+	f->rtx_at = 0;
+	f->stall_at = 0;
+	f->retries = 0;
+	f->dupacks = 0;
+	f->flags &= (uint8_t)~FLOW_RECOVERY;
+	return READOPT_DONE;
+}
+
 static void flow_input(struct tcp_engine *e, struct flow *f,
 		       const struct pkt *p, uint32_t target)
 {
@@ -1206,8 +1250,15 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	 * the peer could have seen, is dropped with a (limited) ACK. */
 	if (seq_lt(f->snd_nxt, p->ack) ||
 	    seq_lt(p->ack, f->snd_una - f->max_snd_wnd)) {
-		challenge_ack(e, f);
-		return;
+		switch (readopt(e, f, p)) {
+		case READOPT_NO:
+			challenge_ack(e, f);
+			return;
+		case READOPT_DROPPED:
+			return;
+		case READOPT_DONE:
+			break;
+		}
 	}
 	if (seq_lt(f->snd_una, p->ack))
 		ack_advance(e, f, p->ack);
