@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 7
+#define XR_ABI_VERSION 8
 
 #define XR_DEFAULT_PORT 10000
 #define XR_DEFAULT_TLS_PORT 443
@@ -212,7 +212,7 @@ struct xr_status {
 };
 
 /* One slot per worker (queue): responder counters, see user/core/stats.h. */
-#define XR_WORKER_STATS_MAX 64
+#define XR_WORKER_STATS_MAX 96
 #define XR_LATENCY_BUCKETS 12 /* user/core/latency.h */
 
 struct xr_worker_stats {

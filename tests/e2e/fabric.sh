@@ -50,6 +50,14 @@
 #                         started) joins under new-connection load:
 #                         announced once ready, 0 failed, it serves a
 #                         share through the VIP; withdrawn again on SIGTERM
+#   11-keepalive-adoption keep-alive connections through the VIP while
+#                         node 3 stops and starts again: the router's
+#                         rehash moves some of nodes 1 and 2's connections
+#                         to the other node (and back), which adopts them
+#                         (a request whose ack bears the fleet mark of the
+#                         shared secret): 0 failed, 0 reset, 0 retried
+#                         requests; node 3's own connections closed cleanly
+#                         at its SIGTERM; the adoptions counted per node
 #
 # Run by tests/e2e/run.sh fabric; the fabric's prefix is XR_FAB_TEST.
 export XR_FAB=${XR_FAB_TEST:-xrfabt}
@@ -609,6 +617,73 @@ rule 10.78.0.0/24 clients"
 	fab stop-node 4 5 >"$E2E_WORK/t10.stop" 2>&1 || { why "node 4 did not stop: $(cat "$E2E_WORK/t10.stop")"; return 1; }
 	out=$(await_group "1 2 3" 10000 "$(date +%s%3N)" 2>&1) || { why "node 4 not withdrawn: $out"; return 1; }
 	echo "node 4 joined under load: in the router's route ${ms} ms after its start command; $(cut -d' ' -f1 "$load") new connections meanwhile without a retry; then $n4 of 900 through the VIP to node 4; withdrawn again on SIGTERM"
+}
+
+# adoptions: "A1 A2 A3", the adoptions each node counted (a restarted
+# node counts from 0).
+adoptions() {
+	local i out=
+	for i in $FAB_NODE_IDS; do out="$out $(nstat "$i" adoptions)"; done
+	echo "${out# }"
+}
+
+test_11_keepalive_adoption() {
+	need "$PYTHON" || return 1
+	local kv=$E2E_WORK/t11.kv t0 t_out t_in kvjob n rc a0 mid a1 sum raced open closed ad
+	local dur=20 i rule="10.78.0.0/24"
+	# The clients' rule of 03 (run alone, this test writes it).
+	write_config "target clients $CLIENTS
+rule $rule clients"
+	t0=$(date +%s%3N)
+	for i in $FAB_NODE_IDS; do
+		until nctl "$i" rule list | grep -Eq "^${rule//./\\.} +clients "; do
+			[ $(($(date +%s%3N) - t0)) -lt 3000 ] || { why "node $i: no rule $rule 3 s after the write"; return 1; }
+			sleep 0.05
+		done
+	done
+	a0=$(adoptions)
+	# 64 keep-alive connections, a request each every 100 ms, from
+	# before node 3 stops until after it is back.
+	fcli timeout 90 "$PYTHON" "$FCPY" --host "$FAB_VIP4" --port "$FAB_PORT" \
+		--keepalive 64 --interval 0.1 --duration "$dur" --want "$CLIENTS" --tag ka >"$kv" 2>&1 &
+	kvjob=$!
+	for ((n = 0; n < 100; n++)); do
+		grep -q '^ready' "$kv" && break
+		sleep 0.05
+	done
+	grep -q '^ready' "$kv" || { wait "$kvjob"; why "keep-alive clients not ready: $(tr '\n' ' ' <"$kv")"; return 1; }
+	t0=$(date +%s%3N)
+	mon_start
+	fab stop-node 3 5 >"$E2E_WORK/t11.stop" 2>&1 ||
+		{ mon_stop; wait "$kvjob"; why "node 3 did not stop: $(cat "$E2E_WORK/t11.stop")"; return 1; }
+	t_out=$(await_group "1 2" 10000 "$t0" 2>&1) || { mon_stop; wait "$kvjob"; why "node 3 not withdrawn: $t_out"; return 1; }
+	mid=$(nstat 1 adoptions) # node 1 while node 3 is out
+	fab start-node 3 >"$E2E_WORK/t11.start" 2>&1 ||
+		{ mon_stop; wait "$kvjob"; why "node 3 did not start: $(cat "$E2E_WORK/t11.start")"; return 1; }
+	t_in=$(await_group "1 2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$kvjob"; why "node 3 not announced again: $t_in"; return 1; }
+	mon_stop
+	t_out=$(($(mon_at "$FAB_VIP4" absent "$(node_ip4 3)") - t0))
+	t_in=$(($(mon_at "$FAB_VIP4" present "$(node_ip4 3)") - t0))
+	# The route back in place for 2 s at least before the clients end.
+	[ $(($(date +%s%3N) - t0 + 2000)) -lt $((dur * 1000)) ] ||
+		{ wait "$kvjob"; why "node 3 back only at $(($(date +%s%3N) - t0)) ms: the clients (${dur} s) ended too soon after"; return 1; }
+	wait "$kvjob"
+	rc=$?
+	cat "$kv" >&2
+	[ "$rc" = 0 ] || { why "keep-alive connections failed: $(tail -n 1 "$kv")"; return 1; }
+	sleep 0.25 # counters published every 100 ms
+	raced=$(sed -n 's/.* while idle (\([0-9]*\) of them as a request was sent.*/\1/p' "$kv")
+	closed=$(sed -n 's/.*closed by the server: \([0-9]*\) after Connection: close.*/\1/p' "$kv")
+	open=$(sed -n 's/.*; \([0-9]*\) still open$/\1/p' "$kv")
+	[ "$raced" = 0 ] || { why "$raced requests retried on a new connection: $(tail -n 1 "$kv")"; return 1; }
+	[ "$((closed))" -gt 0 ] && [ "$((open))" -gt 0 ] ||
+		{ why "expected connections on node 3 (closed at its SIGTERM) and on nodes 1 and 2 (open to the end): $(tail -n 1 "$kv")"; return 1; }
+	set -- $a0
+	a1="$(($(nstat 1 adoptions) - $1)) $(($(nstat 2 adoptions) - $2)) $(nstat 3 adoptions)"
+	sum=$(tr ' ' '\n' <<<"$a1" | awk '{ s += $1 } END { print s }')
+	ad="adoptions: n1 +${a1%% *} (+$((mid - $1)) while node 3 was out), n2 +$(cut -d' ' -f2 <<<"$a1"), n3 ${a1##* } after its restart"
+	[ "$sum" -gt 0 ] || { why "the router moved no connection of nodes 1 and 2 ($ad)"; return 1; }
+	echo "node 3 stopped and started under 64 keep-alive connections: withdrawn at ${t_out} ms, back at ${t_in} ms; $(tail -n 1 "$kv"): 0 failed, 0 reset, 0 retried; $ad"
 }
 
 # await_status I REGEX: until node I's `xredirctl status` matches, 3 s.

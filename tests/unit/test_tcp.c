@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The TCP engine driven by crafted frames and a fake clock. */
 #include "test.h"
+#include "adopt.h"
 #include "engine_harness.h"
 
 #define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -167,6 +168,378 @@ TEST(handshake_finished_by_a_node_sharing_the_secret)
 	tcp_engine_free(&h.e);
 	tcp_engine_free(&peer.e);
 	tcp_engine_free(&stranger.e);
+}
+
+/*
+ * Adoption (adopt.h): a keep-alive connection that ECMP moves to a node
+ * sharing the secret goes on there, from its next request.
+ */
+
+/* Opens c on a, has one request answered: c.rcv and c.snd are the
+ * client's after it. */
+static int open_served(struct harness *a, struct h_conn *c)
+{
+	static const char req[] = GET("/first");
+	struct pkt p;
+
+	if (h_connect(a, c))
+		return -1;
+	h_send_seg(a, c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	if (a->nout != 1 || h_parse(a, 0, c, &p) || !p.payload_len)
+		return -1;
+	c->rcv = p.seq + p.payload_len;
+	return 0;
+}
+
+/* Sends req on c to a; the one answer it gets in *p (-1: not one). */
+static int request_to(struct harness *a, struct h_conn *c, const char *req,
+		      struct pkt *p)
+{
+	h_send_seg(a, c, TCP_ACK | TCP_PSH, req, (uint32_t)strlen(req));
+	if (a->nout != 1 || h_parse(a, 0, c, p))
+		return -1;
+	return 0;
+}
+
+TEST(moved_keepalive_connection_adopted)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	uint32_t seq;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	h_conn_init(&c, 4, 40300);
+	REQUIRE(!open_served(&h, &c));
+	/* Moved: the next request reaches b, which has no state. */
+	b.now = h.now + 30000;
+	seq = c.snd;
+	REQUIRE(!request_to(&b, &c, req, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_PSH);
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.ack, seq + sizeof(req) - 1);
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_MEM(p.payload, expect_root, sizeof(expect_root) - 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_flows_opened], 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_rst_sent], 0);
+	CHECK_EQ(b.e.ft.count, 1);
+	/* The adopted flow goes on: the client's ACK, then a request. */
+	c.rcv = p.seq + p.payload_len;
+	h_send_seg(&b, &c, TCP_ACK, NULL, 0);
+	CHECK_EQ(b.nout, 0);
+	REQUIRE(!request_to(&b, &c, GET("/again"), &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK(strstr((const char *)p.payload, "k8s.gcr.io/again") != NULL);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_requests], 2);
+	/* Segments stay within the conservative MSS. */
+	c.rcv = p.seq + p.payload_len;
+	{
+		char big[700];
+		uint32_t i;
+
+		snprintf(big, sizeof(big),
+			 "GET /%0600d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+		h_send_seg(&b, &c, TCP_ACK | TCP_PSH, big,
+			   (uint32_t)strlen(big));
+		CHECK(b.nout >= 2);
+		for (i = 0; i < b.nout; i++) {
+			REQUIRE(!h_parse(&b, i, &c, &p));
+			CHECK(p.payload_len <= 536);
+		}
+	}
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+/* IPv6 too, and a connection the node opened in the previous epoch. */
+TEST(moved_connection_adopted_v6_next_epoch)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	h_conn_init(&c, 6, 40301);
+	REQUIRE(!open_served(&h, &c));
+	b.now = h.now + 256000;
+	REQUIRE(!request_to(&b, &c, req, &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+TEST(adoption_refused_with_rst)
+{
+	static const struct siphash_key other_key = { 1, 2 };
+	static const char req[] = GET("/");
+	static struct harness b, stranger;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	memset(&stranger, 0, sizeof(stranger));
+	h_config(&stranger);
+	stranger.key = &other_key;
+	REQUIRE(!h_start(&stranger));
+
+	/* Another secret: not the fleet's connection. */
+	h_conn_init(&c, 4, 40310);
+	REQUIRE(!open_served(&h, &c));
+	REQUIRE(!request_to(&stranger, &c, req, &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(stranger.e.stats[TCP_STAT_adoptions_refused], 1);
+	CHECK_EQ(stranger.e.stats[TCP_STAT_adoptions], 0);
+	CHECK_EQ(stranger.e.ft.count, 0);
+
+	/* A partial head (it may be a head's middle): RST. */
+	h_conn_init(&c, 4, 40311);
+	REQUIRE(!open_served(&h, &c));
+	REQUIRE(!request_to(&b, &c, "GET /p HTTP/1.1\r\nHost: x\r\n", &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions_no_head], 1);
+	/* A body's bytes that are no request: RST. */
+	REQUIRE(!request_to(&b, &c, "name=value&x=1", &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions_no_head], 2);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 0);
+	CHECK_EQ(b.e.ft.count, 0);
+
+	/* Too old: two epochs after it opened. */
+	h_conn_init(&c, 4, 40312);
+	REQUIRE(!open_served(&h, &c));
+	b.now = h.now + 2 * 256000;
+	REQUIRE(!request_to(&b, &c, req, &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions_refused], 1);
+	CHECK_EQ(b.e.ft.count, 0);
+
+	/* A FIN is still answered as for a flow closed here. */
+	h_send_seg(&b, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	REQUIRE(b.nout == 1 && !h_parse(&b, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK);
+	CHECK_EQ(b.e.stats[TCP_STAT_timewait_acks], 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+	tcp_engine_free(&stranger.e);
+}
+
+/* The TLS port: the session's keys went with the node; RST as before. */
+TEST(adoption_never_on_the_tls_port)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	memset(&h, 0, sizeof(h));
+	h_config(&h);
+	h.cfg.tls_port = 10443;
+	REQUIRE(!h_start(&h));
+	memset(&b, 0, sizeof(b));
+	h_config(&b);
+	b.cfg.tls_port = 10443;
+	REQUIRE(!h_start(&b));
+	h_conn_init(&c, 4, 40320);
+	c.port = 10443;
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	/* As if 1000 bytes of TLS had been sent: a valid mark. */
+	c.rcv = p.seq + 1 + 1000;
+	c.snd += 300;
+	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_PSH, req,
+		    sizeof(req) - 1);
+	h_input(&b, buf, n, TCP_TARGET_NONE);
+	REQUIRE(b.nout == 1 && !h_parse(&b, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 0);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions_refused], 0);
+	CHECK_EQ(b.e.ft.count, 0);
+	/* The same segment on the plain port is adopted. */
+	c.port = H_PORT;
+	c.snd = c.isn;
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + 1 + 1000;
+	c.snd += 300;
+	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_PSH, req,
+		    sizeof(req) - 1);
+	h_input(&b, buf, n, TCP_TARGET_NONE);
+	REQUIRE(b.nout == 1 && !h_parse(&b, 0, &c, &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+/* A connection closed here (both FINs) stays closed: its data gets RST,
+ * whether the flow was adopted or opened here. */
+TEST(connection_closed_here_not_adopted_again)
+{
+	static const char req_close[] =
+		"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static struct harness b;
+	struct h_conn c;
+	struct pkt p;
+	int round;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	for (round = 0; round < 2; round++) {
+		h_conn_init(&c, 4, (uint16_t)(40330 + round));
+		if (round == 0) {
+			REQUIRE(!open_served(&h, &c)); /* adopted by b */
+		} else {
+			REQUIRE(!open_served(&b, &c)); /* b's own */
+		}
+		REQUIRE(!request_to(&b, &c, req_close, &p));
+		CHECK(p.flags & TCP_FIN);
+		c.rcv = p.seq + p.payload_len + 1;
+		h_send_seg(&b, &c, TCP_ACK | TCP_FIN, NULL, 0);
+		CHECK_EQ(b.e.ft.count, 0);
+		REQUIRE(!request_to(&b, &c, GET("/after"), &p));
+		CHECK_EQ(p.flags, TCP_RST);
+		CHECK_EQ(p.seq, c.rcv);
+		CHECK_EQ(b.e.stats[TCP_STAT_adoptions_closed],
+			 (uint64_t)round + 1);
+		CHECK_EQ(b.e.ft.count, 0);
+	}
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+/* Adoptions are rate-limited (dropped: the retransmission is adopted
+ * later) and count against the per-source flow limit (RST, as for a new
+ * connection). */
+TEST(adoption_rate_and_flow_limits)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	struct h_conn c[5];
+	struct pkt p;
+	uint32_t snd;
+	int i;
+
+	REQUIRE(!h_init(&h));
+	memset(&b, 0, sizeof(b));
+	h_config(&b);
+	b.cfg.adopt_rate = 3;
+	REQUIRE(!h_start(&b));
+	for (i = 0; i < 5; i++) {
+		h_conn_init(&c[i], 4, (uint16_t)(40340 + i));
+		REQUIRE(!open_served(&h, &c[i]));
+	}
+	for (i = 0; i < 5; i++) {
+		snd = c[i].snd;
+		h_send_seg(&b, &c[i], TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+		CHECK_EQ(b.nout, i < 3 ? 1 : 0);
+		if (i >= 3)
+			c[i].snd = snd; /* to be sent again */
+	}
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 3);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions_limited], 2);
+	CHECK_EQ(b.e.stats[TCP_STAT_rst_sent], 0);
+	/* A second later, the retransmission is adopted. */
+	b.now += 1000;
+	REQUIRE(!request_to(&b, &c[3], req, &p));
+	CHECK_EQ(p.seq, c[3].rcv);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 4);
+	tcp_engine_free(&b.e);
+
+	/* One flow per source, and the source holds one: RST. */
+	memset(&b, 0, sizeof(b));
+	h_config(&b);
+	b.cfg.max_flows_per_source = 1;
+	REQUIRE(!h_start(&b));
+	b.now = h.now;
+	REQUIRE(!request_to(&b, &c[4], req, &p));
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	REQUIRE(!request_to(&b, &c[3], GET("/x"), &p));
+	CHECK_EQ(p.flags, TCP_RST);
+	CHECK_EQ(b.e.stats[TCP_STAT_source_limited], 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	CHECK_EQ(b.e.ft.count, 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+/* Moved away and back: the node that held the flow finds acks past all it
+ * sent, as another node served it meanwhile; idle, it takes the segment's
+ * sequence numbers as adoption does. Not idle, or with no request head:
+ * an unacceptable ack, as before. */
+TEST(moved_away_and_back_resynchronised)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	h_conn_init(&c, 4, 40350);
+	REQUIRE(!open_served(&h, &c));
+	REQUIRE(!request_to(&b, &c, req, &p));
+	c.rcv = p.seq + p.payload_len;
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	/* Back on h, which still holds the flow. */
+	h.now += 1000;
+	h_send_seg(&h, &c, TCP_ACK, "x", 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0); /* a challenge ACK: no head */
+	CHECK_EQ(stat(TCP_STAT_challenge_acks), 1);
+	c.snd--;
+	REQUIRE(!request_to(&h, &c, GET("/back"), &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK(strstr((const char *)p.payload, "k8s.gcr.io/back") != NULL);
+	CHECK_EQ(stat(TCP_STAT_adoptions), 1);
+	CHECK_EQ(flows(), 1);
+	/* And on: its next request in order. */
+	c.rcv = p.seq + p.payload_len;
+	REQUIRE(!request_to(&h, &c, req, &p));
+	CHECK_EQ(p.seq, c.rcv);
+	CHECK_EQ(stat(TCP_STAT_adoptions), 1);
+	tcp_engine_free(&b.e);
+	tcp_engine_free(&h.e);
+
+	/* Past the flow's window, or with a partial head held here: an
+	 * unacceptable ack. */
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	h_conn_init(&c, 4, 40351);
+	REQUIRE(!open_served(&h, &c));
+	{
+		struct h_conn far = c;
+
+		far.rcv += ADOPT_WINDOW;
+		h_send_seg(&h, &far, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+		CHECK_EQ(p.payload_len, 0);
+		CHECK_EQ(stat(TCP_STAT_challenge_acks), 1);
+	}
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, "GET /p HTTP/1.1\r\n", 17);
+	c.snd -= 17;
+	REQUIRE(!request_to(&b, &c, req, &p));
+	c.rcv = p.seq + p.payload_len;
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(stat(TCP_STAT_challenge_acks), 2);
+	CHECK_EQ(stat(TCP_STAT_adoptions), 0);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
 }
 
 TEST(one_request_one_segment)

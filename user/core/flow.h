@@ -64,7 +64,7 @@ struct flow {
 	uint32_t backlog_start; /* offset of its first unprocessed byte */
 	uint32_t backlog_len; /* unprocessed bytes */
 	uint32_t recover; /* snd_nxt when loss recovery began */
-	uint32_t iss; /* our initial sequence number: the SYN cookie */
+	uint32_t iss; /* our ISN: the SYN cookie; adopted: its fleet mark */
 	uint16_t rcv_wnd; /* receive window last advertised */
 	uint16_t max_snd_wnd; /* largest window the peer advertised */
 	uint8_t dupacks; /* duplicate ACKs in a row */

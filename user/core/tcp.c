@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adopt.h"
 #include "cookie.h"
 #include "packet.h"
 #include "tcp.h"
@@ -56,6 +57,7 @@ void tcp_config_default(struct tcp_config *c)
 	c->rto_max_ms = 60000;
 	c->synack_rate = 0;
 	c->rst_rate = 2000;
+	c->adopt_rate = 2000;
 	c->challenge_per_sec = 10;
 }
 
@@ -85,27 +87,32 @@ static uint32_t closed_slots(uint32_t max_flows)
 	return n;
 }
 
-static uint64_t *closed_slot(struct tcp_engine *e, uint32_t hash, uint32_t iss,
-			     uint64_t *sig)
+/* A slot per 4-tuple hash: the 4-tuple's newest closed flow. */
+static uint64_t *closed_slot(struct tcp_engine *e, uint32_t hash)
 {
-	*sig = (uint64_t)hash << 32 | iss;
-	return &e->closed[(hash ^ iss * 0x9e3779b1u) & e->closed_mask];
+	return &e->closed[hash & e->closed_mask];
 }
 
 static void remember_closed(struct tcp_engine *e, const struct flow *f)
 {
-	uint64_t sig;
-	uint64_t *slot =
-		closed_slot(e, flow_hash(&e->ft, &f->key), f->iss, &sig);
+	uint32_t hash = flow_hash(&e->ft, &f->key);
 
-	*slot = sig;
+	*closed_slot(e, hash) = (uint64_t)hash << 32 | f->iss;
 }
 
 static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t iss)
 {
-	uint64_t sig;
+	return *closed_slot(e, hash) == ((uint64_t)hash << 32 | iss);
+}
 
-	return *closed_slot(e, hash, iss, &sig) == sig;
+/* Whether a flow closed here is the one that ack acknowledges data of:
+ * the same 4-tuple, and an ISN with the same fleet mark (adopt.h). */
+static bool was_closed_mark(struct tcp_engine *e, uint32_t hash, uint32_t ack)
+{
+	uint64_t sig = *closed_slot(e, hash);
+
+	return (uint32_t)(sig >> 32) == hash &&
+	       adopt_mark_fits((uint32_t)sig & COOKIE_MARK_MASK, ack);
 }
 
 int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
@@ -142,6 +149,9 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 					    cfg->synack_rate };
 	e->rst_rl = (struct rate_limit){ now_ms, (uint64_t)cfg->rst_rate * 1000,
 					 cfg->rst_rate };
+	e->adopt_rl = (struct rate_limit){ now_ms,
+					   (uint64_t)cfg->adopt_rate * 1000,
+					   cfg->adopt_rate };
 	memset(e->date, ' ', sizeof(e->date));
 	e->closed_mask = closed_slots(cfg->max_flows) - 1;
 	e->closed = calloc(e->closed_mask + 1, sizeof(*e->closed));
@@ -1191,6 +1201,50 @@ static bool window_opened(const struct tcp_engine *e, const struct flow *f)
 	       (f->rcv_wnd < mss || now - f->rcv_wnd >= 2 * mss);
 }
 
+/* What readopt() did with a segment. */
+enum readopt { READOPT_NO, READOPT_DONE, READOPT_DROPPED };
+
+/*
+ * An ack past all we sent: ECMP moved the connection away and back, and
+ * the node it went to adopted and served it (adopt()). The ACK of our last
+ * response may have gone there too (with the next request): what we sent
+ * is acknowledged by this ack as well. If nothing else is pending here
+ * (queued unsent, half-received, closing) and the segment is what adopt()
+ * takes (a request head, an ack in the window of this flow's fleet mark,
+ * data at or after ours), the flow takes its sequence numbers as adopt()
+ * would; anything else is an unacceptable ack (RFC 5961 5.2). A blind
+ * segment passes at most at the odds of a 2^19 window in 2^32, the bound
+ * of adopt.h.
+ */
+static enum readopt readopt(struct tcp_engine *e, struct flow *f,
+			    const struct pkt *p)
+{
+	if (is_tls(e, f) || !seq_lt(f->snd_nxt, p->ack) ||
+	    f->snd_nxt != f->snd_end ||
+	    (f->flags & (FLOW_FIN_RCVD | FLOW_CLOSE)) || f->http.head_len ||
+	    f->http.body_left || deferred(e, f) ||
+	    (p->flags & (TCP_FIN | TCP_SYN | TCP_RST)) ||
+	    seq_lt(p->seq, f->rcv_nxt) ||
+	    !adopt_mark_fits(f->iss & COOKIE_MARK_MASK, p->ack) ||
+	    !adopt_head_ok(p->payload, p->payload_len, &e->lim))
+		return READOPT_NO;
+	if (!rate_ok(&e->adopt_rl, e->now_ms)) {
+		STAT(e, adoptions_limited);
+		return READOPT_DROPPED;
+	}
+	STAT(e, adoptions);
+	f->rcv_nxt = f->rcv_acked = p->seq;
+	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
+	ring_release_if_empty(e, f);
+	f->rtt_sent_at = 0;
+	f->rtx_at = 0;
+	f->stall_at = 0;
+	f->retries = 0;
+	f->dupacks = 0;
+	f->flags &= (uint8_t)~FLOW_RECOVERY;
+	return READOPT_DONE;
+}
+
 static void flow_input(struct tcp_engine *e, struct flow *f,
 		       const struct pkt *p, uint32_t target)
 {
@@ -1213,8 +1267,15 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	 * the peer could have seen, is dropped with a (limited) ACK. */
 	if (seq_lt(f->snd_nxt, p->ack) ||
 	    seq_lt(p->ack, f->snd_una - f->max_snd_wnd)) {
-		challenge_ack(e, f);
-		return;
+		switch (readopt(e, f, p)) {
+		case READOPT_NO:
+			challenge_ack(e, f);
+			return;
+		case READOPT_DROPPED:
+			return;
+		case READOPT_DONE:
+			break;
+		}
 	}
 	if (seq_lt(f->snd_una, p->ack))
 		ack_advance(e, f, p->ack);
@@ -1381,6 +1442,58 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 	return f;
 }
 
+/*
+ * A data segment of a connection another node of the fleet opened, moved
+ * here by ECMP (adopt.h): the flow is rebuilt from it and its request
+ * answered. What the segment cannot tell is taken conservatively: the
+ * smallest MSS a peer may assume (RFC 9293 3.7.1), the peer's window as
+ * sent (window scaling is never offered: the same on every node), ours as
+ * every node's SYN-ACK advertised it. Returns false when the segment gets
+ * the RST an unknown flow gets; a rate-limited one is dropped instead
+ * (its retransmission may be adopted). Never on the TLS port: the
+ * session's keys are gone with the node that held them.
+ */
+static bool adopt(struct tcp_engine *e, const struct pkt *p, uint32_t hash,
+		  uint32_t target)
+{
+	struct flow *f;
+	uint32_t mark;
+
+	if (e->cfg.tls_port && p->key.dport == htons(e->cfg.tls_port))
+		return false;
+	switch (adopt_judge(&e->cookie_key, &p->key, p->flags, p->ack,
+			    p->payload, p->payload_len, &e->lim,
+			    e->now_ms / 1000, &mark)) {
+	case ADOPT_NOT_DATA:
+		return false;
+	case ADOPT_BAD_ACK:
+		STAT(e, adoptions_refused);
+		return false;
+	case ADOPT_NO_HEAD:
+		STAT(e, adoptions_no_head);
+		return false;
+	case ADOPT_OK:
+		break;
+	}
+	/* Closed here (both FINs, an RST): it stays closed. */
+	if (was_closed_mark(e, hash, p->ack)) {
+		STAT(e, adoptions_closed);
+		return false;
+	}
+	if (!rate_ok(&e->adopt_rl, e->now_ms)) {
+		STAT(e, adoptions_limited);
+		return true;
+	}
+	f = flow_open(e, p, hash, p->key.family == 4 ? 536 : 1220);
+	if (!f)
+		return false;
+	/* Its ISN is known to the mark: what was_closed_mark() needs. */
+	f->iss = mark;
+	STAT(e, adoptions);
+	flow_input(e, f, p, target);
+	return true;
+}
+
 static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 			 uint32_t hash, uint32_t target)
 {
@@ -1410,7 +1523,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		STAT(e, cookies_bad);
 		if (fl & TCP_FIN)
 			reply_timewait_ack(e, p);
-		else if (p->payload_len)
+		else if (p->payload_len && !adopt(e, p, hash, target))
 			reply_rst(e, p);
 		/*
 		 * A bare ACK is not refused: it may come from a connection

@@ -2,7 +2,8 @@
 /*
  * The TCP-lite engine: a function of (frame, time, its own state) that
  * emits frames. SYNs are answered with SYN cookies and no state; a flow
- * exists from the validated final ACK until the connection is closed.
+ * exists from the validated final ACK until the connection is closed, or
+ * from a request of a connection another node opened (adopt.h).
  * In-order request bytes go to the HTTP stream logic, responses leave from
  * a per-flow send ring, retransmitted on timeout.
  *
@@ -64,6 +65,7 @@ struct tcp_config {
 	uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
 	uint32_t synack_rate; /* SYN-ACKs per second, 0: unlimited */
 	uint32_t rst_rate; /* RSTs (and stateless ACKs) per second */
+	uint32_t adopt_rate; /* adoptions per second, 0: unlimited */
 	uint32_t challenge_per_sec; /* RFC 5961 challenge ACKs per flow */
 };
 
@@ -80,6 +82,13 @@ void tcp_config_default(struct tcp_config *c);
 	X(cookies_ok, "final ACKs with a valid cookie")                     \
 	X(cookies_bad, "ACKs of unknown flows with an invalid cookie")      \
 	X(stale_handshakes, "late copies of a closed flow's handshake")     \
+	X(adoptions, "flows another node opened, adopted from a request")   \
+	X(adoptions_refused,                                                \
+	  "data segments of unknown flows: ack not from the fleet (RST)")   \
+	X(adoptions_no_head,                                                \
+	  "not adopted: no complete request head at the payload's start")   \
+	X(adoptions_closed, "not adopted: a flow closed here (RST)")        \
+	X(adoptions_limited, "not adopted: rate limit (dropped)")           \
 	X(flows_opened, "flows created")                                    \
 	X(flows_closed, "flows freed")                                      \
 	X(table_full, "connections refused: flow table full")               \
@@ -137,7 +146,7 @@ struct tcp_engine {
 	int64_t unix_s;
 	struct src_table src; /* flows and buffers held, per source */
 	struct siphash_key cookie_key;
-	struct rate_limit synack_rl, rst_rl;
+	struct rate_limit synack_rl, rst_rl, adopt_rl;
 	/*
 	 * Connections closed within the cookie lifetime, by 4-tuple hash and
 	 * cookie: their handshake ACK is still valid, so a late copy of it
