@@ -47,31 +47,35 @@ static uint16_t parse_mss(const uint8_t *opt, uint32_t len)
 	return 0;
 }
 
+/* Header fields are read in place: no copy of the headers into structs. */
 static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
 		     uint64_t pseudo, uint16_t port, uint16_t tls_port)
 {
-	struct tcphdr tcp;
-	uint32_t hlen;
+	uint32_t hlen, seq, ack;
+	uint16_t dest, win;
 
-	if (l4_len < sizeof(tcp))
+	if (l4_len < sizeof(struct tcphdr))
 		return PKT_MALFORMED;
-	memcpy(&tcp, l4, sizeof(tcp));
-	if (tcp.dest != htons(port) &&
-	    (!tls_port || tcp.dest != htons(tls_port)))
+	memcpy(&dest, l4 + 2, 2);
+	if (dest != htons(port) && (!tls_port || dest != htons(tls_port)))
 		return PKT_NOT_OURS;
-	hlen = tcp.doff * 4u;
-	if (hlen < sizeof(tcp) || hlen > l4_len)
+	hlen = (l4[12] >> 4) * 4u;
+	if (hlen < sizeof(struct tcphdr) || hlen > l4_len)
 		return PKT_MALFORMED;
 	if (csum_fold(csum_add(pseudo, l4, l4_len)))
 		return PKT_BAD_CSUM;
-	p->key.sport = tcp.source;
-	p->key.dport = tcp.dest;
-	p->seq = ntohl(tcp.seq);
-	p->ack = ntohl(tcp.ack_seq);
-	p->win = ntohs(tcp.window);
+	memcpy(&p->key.sport, l4, 2);
+	p->key.dport = dest;
+	memcpy(&seq, l4 + 4, 4);
+	memcpy(&ack, l4 + 8, 4);
+	memcpy(&win, l4 + 14, 2);
+	p->seq = ntohl(seq);
+	p->ack = ntohl(ack);
+	p->win = ntohs(win);
 	p->flags = l4[13] & (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK);
 	p->mss = (p->flags & TCP_SYN) ?
-			 parse_mss(l4 + sizeof(tcp), hlen - sizeof(tcp)) :
+			 parse_mss(l4 + sizeof(struct tcphdr),
+				   hlen - sizeof(struct tcphdr)) :
 			 0;
 	p->payload = l4 + hlen;
 	p->payload_len = l4_len - hlen;
@@ -81,27 +85,27 @@ static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
 static int parse_ipv4(struct pkt *p, const uint8_t *l3, uint32_t len,
 		      uint16_t port, uint16_t tls_port)
 {
-	struct iphdr ip;
 	uint32_t hlen, tot;
+	uint16_t frag;
 
-	if (len < sizeof(ip))
+	if (len < sizeof(struct iphdr))
 		return PKT_MALFORMED;
-	memcpy(&ip, l3, sizeof(ip));
-	hlen = ip.ihl * 4u;
-	tot = ntohs(ip.tot_len);
-	if (ip.version != 4 || hlen < sizeof(ip) || tot < hlen || tot > len)
+	hlen = (l3[0] & 15) * 4u;
+	tot = (uint32_t)(l3[2] << 8 | l3[3]);
+	if ((l3[0] >> 4) != 4 || hlen < sizeof(struct iphdr) || tot < hlen ||
+	    tot > len)
 		return PKT_MALFORMED;
-	if (ip.protocol != IPPROTO_TCP ||
-	    (ip.frag_off & htons(IP_MF | IP_OFFSET)))
+	memcpy(&frag, l3 + 6, 2);
+	if (l3[9] != IPPROTO_TCP || (frag & htons(IP_MF | IP_OFFSET)))
 		return PKT_NOT_OURS;
-	if (csum_fold(hlen == sizeof(ip) ? csum_add20(0, l3) :
-					   csum_add(0, l3, hlen)))
+	if (csum_fold(hlen == sizeof(struct iphdr) ? csum_add20(0, l3) :
+						     csum_add(0, l3, hlen)))
 		return PKT_BAD_CSUM;
 	p->key.family = 4;
-	memcpy(p->key.saddr, &ip.saddr, 4);
-	memcpy(p->key.daddr, &ip.daddr, 4);
+	memcpy(p->key.saddr, l3 + 12, 4);
+	memcpy(p->key.daddr, l3 + 16, 4);
 	return parse_tcp(p, l3 + hlen, tot - hlen,
-			 csum_pseudo4(&ip.saddr, &ip.daddr, IPPROTO_TCP,
+			 csum_pseudo4(l3 + 12, l3 + 16, IPPROTO_TCP,
 				      (uint16_t)(tot - hlen)),
 			 port, tls_port);
 }
