@@ -462,11 +462,18 @@ static struct tls_session *session_of(const struct tcp_engine *e,
 			NULL;
 }
 
+/* Out of line: the plain-HTTP test before it is inlined in every caller. */
+static __attribute__((noinline)) bool tls_deferred(const struct tcp_engine *e,
+						   const struct flow *f)
+{
+	return tls_held(session_of(e, f));
+}
+
 /* Requests decrypted and not answered wait in the session, as the
  * backlog's do: both are input deferred. */
-static bool deferred(const struct tcp_engine *e, const struct flow *f)
+static inline bool deferred(const struct tcp_engine *e, const struct flow *f)
 {
-	return f->backlog_len || (f->tls && tls_held(session_of(e, f)));
+	return f->backlog_len || (f->tls && tls_deferred(e, f));
 }
 
 static void schedule(struct tcp_engine *e, struct flow *f)
