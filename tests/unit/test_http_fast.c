@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "http_chars.h"
 #include "http_corpus.h"
 #include "http_test.h"
 #include "test.h"
@@ -102,6 +103,35 @@ TEST(fast_takes_common_heads)
 	CHECK_EQ(req.flags, HTTP_REQ_HEAD);
 	CHECK_EQ(req.path_escapes, 1);
 	CHECK_EQ(req.path_html, 3);
+}
+
+/*
+ * Every byte value at every offset of a Host value, through the 16-byte
+ * scan and the byte-wise tail after it: taken exactly when the byte is a
+ * Host byte, and then as the strict parser reads it.
+ */
+TEST(fast_host_bytes_match_the_class_table)
+{
+	static const char pre[] = "GET / HTTP/1.1\r\nHost: ";
+	uint8_t head[sizeof(pre) - 1 + 24 + 4];
+	struct http_limits lim;
+	size_t at = sizeof(pre) - 1, k;
+	int c, bad = 0;
+
+	http_limits_default(&lim);
+	memcpy(head, pre, at);
+	memcpy(head + at + 24, "\r\n\r\n", 4);
+	for (c = 0; c < 256; c++)
+		for (k = 0; k < 24; k++) {
+			if (!k && (c == ' ' || c == '\t'))
+				continue; /* leading whitespace, not the value */
+			memset(head + at, 'a', 24);
+			head[at + k] = (uint8_t)c;
+			if (agree(head, sizeof(head), &lim) !=
+			    !!(http_cclass[c] & C_HOST))
+				bad++;
+		}
+	CHECK_EQ(bad, 0);
 }
 
 /* What the strict parser acts on is declined, even when valid. */

@@ -1644,6 +1644,52 @@ TEST(reserve_for_light_sources_then_reclaim_from_the_heaviest)
 }
 
 /*
+ * A segment that acknowledges a flow's whole response and brings the next
+ * request: the ring it empties is judged again for that request, as if put
+ * back first. At the reserve, a source that is not light loses it, and the
+ * request waits unacknowledged.
+ */
+TEST(ring_emptied_by_an_ack_is_judged_again_for_the_next_request)
+{
+	struct h_conn c[5], other[3][8], light;
+	uint64_t refused, empty;
+	int s, i, held = 0;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h)); /* 32 send buffers: reserve 4, share 8 */
+	REQUIRE(!connect_from(&c[0], 13, 42700));
+	h_send_seg(&h, &c[0], TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c[0], &p) && p.payload_len);
+	c[0].rcv = p.seq + p.payload_len;
+	for (i = 1; i < 5; i++) {
+		REQUIRE(!connect_from(&c[i], 13, (uint16_t)(42700 + i)));
+		held += hold_ring(&c[i]);
+	}
+	for (s = 0; s < 3; s++)
+		for (i = 0; i < 8; i++) {
+			REQUIRE(!connect_from(&other[s][i], (uint8_t)(30 + s),
+					      (uint16_t)(42710 + s * 8 + i)));
+			held += hold_ring(&other[s][i]);
+		}
+	/* The third stops at the reserve, which a light source enters. */
+	REQUIRE(!connect_from(&light, 40, 42740));
+	held += hold_ring(&light);
+	CHECK_EQ(held, 4 + 8 + 8 + 7 + 1);
+	CHECK_EQ(h.e.sndpool.count - h.e.sndpool.used, 3);
+	refused = stat(TCP_STAT_pool_refused);
+	empty = stat(TCP_STAT_send_pool_empty);
+	h_send_seg(&h, &c[0], TCP_ACK, GET("/"), sizeof(GET("/")) - 1);
+	/* Refused for the response, then for a backlog: a bare ACK. */
+	CHECK_EQ(stat(TCP_STAT_pool_refused) - refused, 2);
+	CHECK_EQ(stat(TCP_STAT_send_pool_empty) - empty, 2);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c[0], &p));
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(p.ack, c[0].snd - (uint32_t)(sizeof(GET("/")) - 1));
+	CHECK_EQ(h.e.sndpool.used, 28);
+	tcp_engine_free(&h.e);
+}
+
+/*
  * A peer that keeps acknowledging persist probes (as Linux does, one byte
  * at a time, its window still zero) is given up at the send timeout.
  */

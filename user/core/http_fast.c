@@ -6,6 +6,9 @@
  * declined, so it never has to agree with the strict parser on a refusal.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "http_chars.h"
 #include "http_fast.h"
@@ -72,10 +75,49 @@ static bool name_special(const uint8_t *n, size_t len)
 	return false;
 }
 
-/* The end of a run of Host bytes from p: four bytes a step while the
- * classes ANDed together allow it, then byte by byte. */
+#if defined(__SSE2__)
+/*
+ * Which of the 16 bytes at b are Host bytes (C_HOST), one bit each: the
+ * printable ASCII range less the printable bytes that are not Host bytes,
+ * ten compares for 16 bytes where the table costs three instructions a
+ * byte. test_http_fast holds it to http_cclass for every byte in every
+ * lane.
+ */
+static inline uint32_t host_mask16(const uint8_t *b)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i even = _mm_and_si128(x, _mm_set1_epi8((char)0xfe));
+	__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x20)),
+				   _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f)));
+	/* " # / < > ? @ \ ^ ` { | } */
+	__m128i bad = _mm_or_si128(_mm_cmpeq_epi8(even, _mm_set1_epi8(0x22)),
+				   _mm_cmpeq_epi8(even, _mm_set1_epi8(0x3e)));
+
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(even, _mm_set1_epi8(0x7c)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x2f)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x3c)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x40)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x5c)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x5e)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x60)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7b)));
+	return (uint32_t)_mm_movemask_epi8(_mm_andnot_si128(bad, ok));
+}
+#endif
+
+/* The end of a run of Host bytes from p: 16 bytes a step where SSE2 is,
+ * then four bytes a step while the classes ANDed together allow it, then
+ * byte by byte. */
 static inline size_t host_end(const uint8_t *b, size_t p, size_t len)
 {
+#if defined(__SSE2__)
+	for (; p + 16 <= len; p += 16) {
+		uint32_t other = ~host_mask16(b + p) & 0xffff;
+
+		if (other)
+			return p + (size_t)__builtin_ctz(other);
+	}
+#endif
 	while (p + 4 <= len &&
 	       (http_cclass[b[p]] & http_cclass[b[p + 1]] &
 		http_cclass[b[p + 2]] & http_cclass[b[p + 3]] & C_HOST))

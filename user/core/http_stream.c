@@ -9,16 +9,21 @@
 #include "http_fast.h"
 #include "http_stream.h"
 
-#define HTTP_STATUS_CASE(code) \
-	case code:             \
-		return HTTP_STATUS_##code;
+#define STATUS_FIRST 200
+#define STATUS_LAST 505
+/* Slot + 1 by status - STATUS_FIRST, 0: not counted. A table, not a
+ * switch: one load per response instead of a compare tree. A status added
+ * to HTTP_STATUSES outside the range does not compile. */
+#define HTTP_STATUS_ENTRY(code) [code - STATUS_FIRST] = HTTP_STATUS_##code + 1,
+static const uint8_t status_slots[STATUS_LAST - STATUS_FIRST + 1] = {
+	HTTP_STATUSES(HTTP_STATUS_ENTRY)
+};
 
 static int status_slot(int status)
 {
-	switch (status) {
-		HTTP_STATUSES(HTTP_STATUS_CASE)
-	}
-	return -1;
+	if (status < STATUS_FIRST || status > STATUS_LAST)
+		return -1;
+	return status_slots[status - STATUS_FIRST] - 1;
 }
 
 static void count(const struct http_env *env, int status)

@@ -47,31 +47,35 @@ static uint16_t parse_mss(const uint8_t *opt, uint32_t len)
 	return 0;
 }
 
+/* Header fields are read in place: no copy of the headers into structs. */
 static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
 		     uint64_t pseudo, uint16_t port, uint16_t tls_port)
 {
-	struct tcphdr tcp;
-	uint32_t hlen;
+	uint32_t hlen, seq, ack;
+	uint16_t dest, win;
 
-	if (l4_len < sizeof(tcp))
+	if (l4_len < sizeof(struct tcphdr))
 		return PKT_MALFORMED;
-	memcpy(&tcp, l4, sizeof(tcp));
-	if (tcp.dest != htons(port) &&
-	    (!tls_port || tcp.dest != htons(tls_port)))
+	memcpy(&dest, l4 + 2, 2);
+	if (dest != htons(port) && (!tls_port || dest != htons(tls_port)))
 		return PKT_NOT_OURS;
-	hlen = tcp.doff * 4u;
-	if (hlen < sizeof(tcp) || hlen > l4_len)
+	hlen = (l4[12] >> 4) * 4u;
+	if (hlen < sizeof(struct tcphdr) || hlen > l4_len)
 		return PKT_MALFORMED;
 	if (csum_fold(csum_add(pseudo, l4, l4_len)))
 		return PKT_BAD_CSUM;
-	p->key.sport = tcp.source;
-	p->key.dport = tcp.dest;
-	p->seq = ntohl(tcp.seq);
-	p->ack = ntohl(tcp.ack_seq);
-	p->win = ntohs(tcp.window);
+	memcpy(&p->key.sport, l4, 2);
+	p->key.dport = dest;
+	memcpy(&seq, l4 + 4, 4);
+	memcpy(&ack, l4 + 8, 4);
+	memcpy(&win, l4 + 14, 2);
+	p->seq = ntohl(seq);
+	p->ack = ntohl(ack);
+	p->win = ntohs(win);
 	p->flags = l4[13] & (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK);
 	p->mss = (p->flags & TCP_SYN) ?
-			 parse_mss(l4 + sizeof(tcp), hlen - sizeof(tcp)) :
+			 parse_mss(l4 + sizeof(struct tcphdr),
+				   hlen - sizeof(struct tcphdr)) :
 			 0;
 	p->payload = l4 + hlen;
 	p->payload_len = l4_len - hlen;
@@ -81,26 +85,27 @@ static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
 static int parse_ipv4(struct pkt *p, const uint8_t *l3, uint32_t len,
 		      uint16_t port, uint16_t tls_port)
 {
-	struct iphdr ip;
 	uint32_t hlen, tot;
+	uint16_t frag;
 
-	if (len < sizeof(ip))
+	if (len < sizeof(struct iphdr))
 		return PKT_MALFORMED;
-	memcpy(&ip, l3, sizeof(ip));
-	hlen = ip.ihl * 4u;
-	tot = ntohs(ip.tot_len);
-	if (ip.version != 4 || hlen < sizeof(ip) || tot < hlen || tot > len)
+	hlen = (l3[0] & 15) * 4u;
+	tot = (uint32_t)(l3[2] << 8 | l3[3]);
+	if ((l3[0] >> 4) != 4 || hlen < sizeof(struct iphdr) || tot < hlen ||
+	    tot > len)
 		return PKT_MALFORMED;
-	if (ip.protocol != IPPROTO_TCP ||
-	    (ip.frag_off & htons(IP_MF | IP_OFFSET)))
+	memcpy(&frag, l3 + 6, 2);
+	if (l3[9] != IPPROTO_TCP || (frag & htons(IP_MF | IP_OFFSET)))
 		return PKT_NOT_OURS;
-	if (csum_buf(l3, hlen))
+	if (csum_fold(hlen == sizeof(struct iphdr) ? csum_add20(0, l3) :
+						     csum_add(0, l3, hlen)))
 		return PKT_BAD_CSUM;
 	p->key.family = 4;
-	memcpy(p->key.saddr, &ip.saddr, 4);
-	memcpy(p->key.daddr, &ip.daddr, 4);
+	memcpy(p->key.saddr, l3 + 12, 4);
+	memcpy(p->key.daddr, l3 + 16, 4);
 	return parse_tcp(p, l3 + hlen, tot - hlen,
-			 csum_pseudo4(&ip.saddr, &ip.daddr, IPPROTO_TCP,
+			 csum_pseudo4(l3 + 12, l3 + 16, IPPROTO_TCP,
 				      (uint16_t)(tot - hlen)),
 			 port, tls_port);
 }
@@ -184,73 +189,83 @@ void pkt_reply_route(const struct pkt *p, struct pkt_route *r)
 	r->family = p->key.family;
 }
 
-static uint32_t build_tcp(uint8_t *o, const struct pkt_route *r,
-			  const struct pkt_seg *s, uint32_t *hlen)
+/*
+ * Writes the TCP header and payload at o; returns their partial sum (the
+ * segment's, but for the pseudo-header). Fields are stored in place, not
+ * through a struct copy, and the header is summed as fixed-size words.
+ */
+static uint64_t build_tcp(uint8_t *o, const struct pkt_route *r,
+			  const struct pkt_seg *s, uint32_t *l4_len)
 {
-	struct tcphdr tcp;
-	uint32_t n = sizeof(tcp);
+	uint32_t hlen = s->mss ? 24 : 20, seq = htonl(s->seq),
+		 ack = htonl(s->ack);
+	uint16_t win = htons(s->win);
+	uint64_t sum;
 
-	memset(&tcp, 0, sizeof(tcp));
-	tcp.source = r->sport;
-	tcp.dest = r->dport;
-	tcp.seq = htonl(s->seq);
-	tcp.ack_seq = htonl(s->ack);
-	tcp.window = htons(s->win);
-	if (s->mss) {
-		o[n] = OPT_MSS;
-		o[n + 1] = OPT_MSS_LEN;
-		o[n + 2] = (uint8_t)(s->mss >> 8);
-		o[n + 3] = (uint8_t)s->mss;
-		n += 4;
-	}
-	tcp.doff = (uint16_t)(n / 4);
-	memcpy(o, &tcp, sizeof(tcp));
+	memcpy(o, &r->sport, 2);
+	memcpy(o + 2, &r->dport, 2);
+	memcpy(o + 4, &seq, 4);
+	memcpy(o + 8, &ack, 4);
+	o[12] = (uint8_t)(hlen << 2);
 	o[13] = s->flags;
+	memcpy(o + 14, &win, 2);
+	memset(o + 16, 0, 4); /* checksum, urgent pointer */
+	if (s->mss) {
+		o[20] = OPT_MSS;
+		o[21] = OPT_MSS_LEN;
+		o[22] = (uint8_t)(s->mss >> 8);
+		o[23] = (uint8_t)s->mss;
+	}
 	if (s->len[0])
-		memcpy(o + n, s->data[0], s->len[0]);
+		memcpy(o + hlen, s->data[0], s->len[0]);
 	if (s->len[1])
-		memcpy(o + n + s->len[0], s->data[1], s->len[1]);
-	*hlen = n;
-	return n + s->len[0] + s->len[1];
+		memcpy(o + hlen + s->len[0], s->data[1], s->len[1]);
+	*l4_len = hlen + s->len[0] + s->len[1];
+	sum = csum_add20(0, o);
+	if (s->mss)
+		sum = csum_add64(sum, load32(o + 20));
+	return csum_add(sum, o + hlen, *l4_len - hlen);
 }
 
-static void tcp_csum(uint8_t *l4, uint32_t l4_len, uint64_t pseudo)
-{
-	uint16_t c;
-
-	l4[16] = l4[17] = 0;
-	c = csum_fold(csum_add(pseudo, l4, l4_len));
-	memcpy(l4 + 16, &c, 2);
-}
+/* The IPv4 header's constant words (version and length 5, DF, TTL and
+ * protocol), as native-endian words to sum. */
+#define IP4_FIXED_SUM (0x4500u + 0x4000u + (PKT_TTL << 8 | IPPROTO_TCP))
 
 static uint32_t build_ipv4(uint8_t *o, const struct pkt_route *r,
 			   const struct pkt_seg *s)
 {
-	struct iphdr ip;
-	uint32_t thlen, l4_len = build_tcp(o + sizeof(ip), r, s, &thlen);
+	uint32_t l4_len;
+	uint64_t tcp = build_tcp(o + 20, r, s, &l4_len);
+	uint64_t addrs = load32(r->saddr) + load32(r->daddr);
+	uint16_t tot = (uint16_t)(20 + l4_len), c;
 
-	memset(&ip, 0, sizeof(ip));
-	ip.version = 4;
-	ip.ihl = 5;
-	ip.tot_len = htons((uint16_t)(sizeof(ip) + l4_len));
-	ip.frag_off = htons(0x4000); /* DF */
-	ip.ttl = PKT_TTL;
-	ip.protocol = IPPROTO_TCP;
-	memcpy(&ip.saddr, r->saddr, 4);
-	memcpy(&ip.daddr, r->daddr, 4);
-	ip.check = csum_buf(&ip, sizeof(ip));
-	memcpy(o, &ip, sizeof(ip));
-	tcp_csum(o + sizeof(ip), l4_len,
-		 csum_pseudo4(r->saddr, r->daddr, IPPROTO_TCP,
-			      (uint16_t)l4_len));
-	return (uint32_t)sizeof(ip) + l4_len;
+	o[0] = 0x45;
+	o[1] = 0;
+	o[2] = (uint8_t)(tot >> 8);
+	o[3] = (uint8_t)tot;
+	o[4] = o[5] = 0; /* id: DF is set, nothing is fragmented */
+	o[6] = 0x40;
+	o[7] = 0;
+	o[8] = PKT_TTL;
+	o[9] = IPPROTO_TCP;
+	memcpy(o + 12, r->saddr, 4);
+	memcpy(o + 16, r->daddr, 4);
+	c = csum_fold(addrs + be16_word(tot) + be16_word(IP4_FIXED_SUM));
+	memcpy(o + 10, &c, 2);
+	/* The pseudo-header: the addresses again, protocol, TCP length. */
+	c = csum_fold(csum_add64(tcp, addrs + be16_word(IPPROTO_TCP) +
+					      be16_word((uint16_t)l4_len)));
+	memcpy(o + 20 + 16, &c, 2);
+	return 20 + l4_len;
 }
 
 static uint32_t build_ipv6(uint8_t *o, const struct pkt_route *r,
 			   const struct pkt_seg *s)
 {
 	struct ipv6hdr ip6;
-	uint32_t thlen, l4_len = build_tcp(o + sizeof(ip6), r, s, &thlen);
+	uint32_t l4_len;
+	uint64_t tcp = build_tcp(o + sizeof(ip6), r, s, &l4_len);
+	uint16_t c;
 
 	memset(&ip6, 0, sizeof(ip6));
 	ip6.version = 6;
@@ -260,15 +275,15 @@ static uint32_t build_ipv6(uint8_t *o, const struct pkt_route *r,
 	memcpy(&ip6.saddr, r->saddr, 16);
 	memcpy(&ip6.daddr, r->daddr, 16);
 	memcpy(o, &ip6, sizeof(ip6));
-	tcp_csum(o + sizeof(ip6), l4_len,
-		 csum_pseudo6(r->saddr, r->daddr, IPPROTO_TCP, l4_len));
+	c = csum_fold(csum_add64(tcp, csum_pseudo6(r->saddr, r->daddr,
+						   IPPROTO_TCP, l4_len)));
+	memcpy(o + sizeof(ip6) + 16, &c, 2);
 	return (uint32_t)sizeof(ip6) + l4_len;
 }
 
 uint32_t pkt_build(uint8_t *buf, const struct pkt_route *r,
 		   const struct pkt_seg *s)
 {
-	uint16_t proto = r->family == 4 ? ETH_P_IP : ETH_P_IPV6;
 	uint32_t off = 12;
 
 	memcpy(buf, r->dst_mac, 6);
@@ -279,9 +294,12 @@ uint32_t pkt_build(uint8_t *buf, const struct pkt_route *r,
 		buf[off++] = (uint8_t)(r->vlan_tci >> 8);
 		buf[off++] = (uint8_t)r->vlan_tci;
 	}
-	buf[off++] = (uint8_t)(proto >> 8);
-	buf[off++] = (uint8_t)proto;
-	if (r->family == 4)
-		return off + build_ipv4(buf + off, r, s);
-	return off + build_ipv6(buf + off, r, s);
+	if (r->family == 4) {
+		buf[off] = ETH_P_IP >> 8;
+		buf[off + 1] = ETH_P_IP & 0xff;
+		return off + 2 + build_ipv4(buf + off + 2, r, s);
+	}
+	buf[off] = ETH_P_IPV6 >> 8;
+	buf[off + 1] = ETH_P_IPV6 & 0xff;
+	return off + 2 + build_ipv6(buf + off + 2, r, s);
 }

@@ -472,11 +472,18 @@ static struct tls_session *session_of(const struct tcp_engine *e,
 			NULL;
 }
 
+/* Out of line: the plain-HTTP test before it is inlined in every caller. */
+static __attribute__((noinline)) bool tls_deferred(const struct tcp_engine *e,
+						   const struct flow *f)
+{
+	return tls_held(session_of(e, f));
+}
+
 /* Requests decrypted and not answered wait in the session, as the
  * backlog's do: both are input deferred. */
-static bool deferred(const struct tcp_engine *e, const struct flow *f)
+static inline bool deferred(const struct tcp_engine *e, const struct flow *f)
 {
-	return f->backlog_len || (f->tls && tls_held(session_of(e, f)));
+	return f->backlog_len || (f->tls && tls_deferred(e, f));
 }
 
 static void schedule(struct tcp_engine *e, struct flow *f)
@@ -680,19 +687,6 @@ static uint32_t buf_get(struct tcp_engine *e, struct flow *f, enum src_pool p)
 	return idx;
 }
 
-static bool ring_acquire(struct tcp_engine *e, struct flow *f)
-{
-	if (f->sndbuf)
-		return true;
-	f->sndbuf = buf_get(e, f, SRC_POOL_SEND);
-	if (!f->sndbuf) {
-		STAT(e, send_pool_empty);
-		return false;
-	}
-	f->snd_base = f->snd_end;
-	return true;
-}
-
 /* Bytes queued and not yet acknowledged (the FIN aside). */
 static uint32_t ring_used(const struct flow *f)
 {
@@ -705,6 +699,44 @@ static void ring_release_if_empty(struct tcp_engine *e, struct flow *f)
 		buf_put(e, f, SRC_POOL_SEND, f->sndbuf);
 		f->sndbuf = 0;
 	}
+}
+
+/*
+ * A ring emptied by an ACK goes back to the pool when the segment that
+ * brought the ACK is done (flow_input), not at once: that segment usually
+ * brings the next request too, whose response would take a ring again.
+ * Meanwhile the ring is idle: held, nothing in it. Taking it again is
+ * judged as buf_get would judge it once put back, with the same checks
+ * and counts, and the pool's free list would have handed back this very
+ * ring (last in, first out).
+ */
+static bool ring_readmit(struct tcp_engine *e, struct flow *f)
+{
+	const struct bufpool *bp = &e->sndpool;
+	uint32_t held = src_at(&e->src, f->src)->bufs[SRC_POOL_SEND] - 1;
+	bool light = held < SRC_LIGHT_BUFS;
+
+	if (held < pool_share(bp) &&
+	    (light ||
+	     bp->count - (bp->used - 1) > bp->count / POOL_RESERVE_DIV))
+		return true;
+	ring_release_if_empty(e, f);
+	STAT(e, pool_refused);
+	note_limited(e, f->src);
+	return false;
+}
+
+static bool ring_acquire(struct tcp_engine *e, struct flow *f)
+{
+	if (f->sndbuf && ring_used(f))
+		return true;
+	if (f->sndbuf ? !ring_readmit(e, f) :
+			!(f->sndbuf = buf_get(e, f, SRC_POOL_SEND))) {
+		STAT(e, send_pool_empty);
+		return false;
+	}
+	f->snd_base = f->snd_end;
+	return true;
 }
 
 static void ring_append(struct tcp_engine *e, struct flow *f,
@@ -793,7 +825,7 @@ static void ack_advance(struct tcp_engine *e, struct flow *f, uint32_t ack)
 	}
 	f->retries = 0;
 	f->rtx_at = 0;
-	ring_release_if_empty(e, f);
+	/* An emptied ring stays until the segment is done: ring_readmit. */
 }
 
 /* Input */
@@ -1001,6 +1033,7 @@ static uint32_t backlog_add(struct tcp_engine *e, struct flow *f,
 	uint32_t room;
 
 	if (!f->backlog) {
+		ring_release_if_empty(e, f); /* counted free first, as it is */
 		f->backlog = buf_get(e, f, SRC_POOL_SEND);
 		if (!f->backlog) {
 			STAT(e, send_pool_empty);
@@ -1307,6 +1340,7 @@ static void flow_input(struct tcp_engine *e, struct flow *f,
 	output(e, f, need == ACK_NOW);
 	if (need == ACK_DELAYED && f->rcv_acked != f->rcv_nxt && !f->ack_at)
 		f->ack_at = e->now_ms + e->cfg.delack_ms;
+	ring_release_if_empty(e, f); /* emptied by this ACK, not refilled */
 	schedule(e, f);
 }
 
