@@ -786,6 +786,94 @@ TEST(late_handshake_copy_does_not_reopen)
 }
 
 /*
+ * Late copies of a closed connection's last segments (a duplicated ACK of
+ * our FIN, its request again) carry a cookie that fails only by its 5
+ * bits of hash beside the fleet mark: one in 32 would pass and open the
+ * connection again, with a FIN at a sequence number past the first.
+ */
+#define PATH_FILL                                                              \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+TEST(late_copies_of_closed_connections_do_not_reopen)
+{
+	uint8_t ack[H_FRAME], data[H_FRAME];
+	uint32_t nack, ndata, i, opened = 0, answered = 0;
+	struct h_conn c;
+	struct pkt p;
+	char req[160];
+	int len;
+
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 1024; i++) {
+		/* Responses of every length mod 256: late acks that fall in
+		 * each part of the cookie's low bits. */
+		len = snprintf(req, sizeof(req),
+			       "GET /%.*s HTTP/1.1\r\nHost: x\r\n"
+			       "Connection: close\r\n\r\n",
+			       (int)(i % 100), PATH_FILL);
+		h_conn_init(&c, 4, (uint16_t)(42000 + i));
+		REQUIRE(!h_connect(&h, &c));
+		ndata = h_frame(&c, data, c.snd, c.rcv, TCP_ACK, req,
+				(uint32_t)len);
+		h_input(&h, data, ndata, TCP_TARGET_NONE);
+		c.snd += (uint32_t)len;
+		REQUIRE(h.nout == 1);
+		REQUIRE(!h_parse(&h, 0, &c, &p));
+		c.rcv = p.seq + p.payload_len + 1;
+		h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+		REQUIRE(flows() == 0);
+		nack = h_frame(&c, ack, c.snd, c.rcv, TCP_ACK, NULL, 0);
+		h_input(&h, ack, nack, TCP_TARGET_NONE);
+		answered += h.nout;
+		opened += flows();
+		/* The request again, acknowledging the response. */
+		ndata = h_frame(&c, data, c.snd - 1 - (uint32_t)len, c.rcv - 1,
+				TCP_ACK, req, (uint32_t)len);
+		h_input(&h, data, ndata, TCP_TARGET_NONE);
+		for (uint32_t k = 0; k < h.nout; k++)
+			if (!h_parse(&h, k, &c, &p) && !(p.flags & TCP_RST))
+				answered++;
+		opened += flows();
+	}
+	CHECK_EQ(opened, 0);
+	CHECK_EQ(answered, 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * A client reusing its port gets a cookie that may equal the one its
+ * previous connection had (1 time in 32 within a cookie period): with a
+ * client ISN moved on, it is a new connection all the same.
+ */
+TEST(reused_four_tuple_is_a_new_connection_whatever_its_cookie)
+{
+	static const char req[] =
+		"GET /r HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	uint32_t i, unanswered = 0;
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 512; i++) {
+		h_conn_init(&c, 4, 43000);
+		c.isn += i * 100000u;
+		c.snd = c.isn;
+		REQUIRE(!h_connect(&h, &c));
+		h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+		if (h.nout != 1 || h_parse(&h, 0, &c, &p) || !p.payload_len) {
+			unanswered++;
+			continue;
+		}
+		c.rcv = p.seq + p.payload_len + 1;
+		h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+		REQUIRE(flows() == 0);
+	}
+	CHECK_EQ(unanswered, 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
  * The handshake ACK and the request were lost; a duplicate SYN-ACK makes
  * the client ACK again from past its request. That ACK cannot be checked
  * against the cookie, but must not reset the connection: the resent

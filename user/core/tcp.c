@@ -88,7 +88,7 @@ static uint32_t closed_slots(uint32_t max_flows)
 }
 
 /* A slot per 4-tuple hash: the 4-tuple's newest closed flow. */
-static uint64_t *closed_slot(struct tcp_engine *e, uint32_t hash)
+static struct closed_flow *closed_slot(struct tcp_engine *e, uint32_t hash)
 {
 	return &e->closed[hash & e->closed_mask];
 }
@@ -97,22 +97,41 @@ static void remember_closed(struct tcp_engine *e, const struct flow *f)
 {
 	uint32_t hash = flow_hash(&e->ft, &f->key);
 
-	*closed_slot(e, hash) = (uint64_t)hash << 32 | f->iss;
+	*closed_slot(e, hash) = (struct closed_flow){ .hash = hash,
+						      .iss = f->iss,
+						      .snd_nxt = f->snd_nxt,
+						      .rcv_nxt = f->rcv_nxt,
+						      .used = true };
 }
 
-static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t iss)
+/*
+ * Whether a segment whose cookie checks out belongs to a flow closed here:
+ * a late copy of its handshake ACK or of a later segment, which
+ * acknowledges what we sent it and starts where it had sent. Both
+ * sequence numbers count: the fleet mark leaves a cookie 5 bits of its
+ * own (cookie.h), so by the ack alone a late copy would pass 1 time in 32
+ * and a new connection on the same 4-tuple, whose cookie may equal the
+ * old one, would be taken for a late copy as often. Its client ISN has
+ * moved on with the clock, past where the old connection ended.
+ */
+static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t seq,
+		       uint32_t ack)
 {
-	return *closed_slot(e, hash) == ((uint64_t)hash << 32 | iss);
+	const struct closed_flow *c = closed_slot(e, hash);
+
+	return c->used && c->hash == hash &&
+	       ack - 1 - c->iss < c->snd_nxt - c->iss &&
+	       c->rcv_nxt - seq < ADOPT_WINDOW;
 }
 
 /* Whether a flow closed here is the one that ack acknowledges data of:
  * the same 4-tuple, and an ISN with the same fleet mark (adopt.h). */
 static bool was_closed_mark(struct tcp_engine *e, uint32_t hash, uint32_t ack)
 {
-	uint64_t sig = *closed_slot(e, hash);
+	const struct closed_flow *c = closed_slot(e, hash);
 
-	return (uint32_t)(sig >> 32) == hash &&
-	       adopt_mark_fits((uint32_t)sig & COOKIE_MARK_MASK, ack);
+	return c->used && c->hash == hash &&
+	       adopt_mark_fits(c->iss & COOKIE_MARK_MASK, ack);
 }
 
 int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
@@ -1567,7 +1586,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		 */
 		return;
 	}
-	if (was_closed(e, hash, p->ack - 1)) {
+	if (was_closed(e, hash, p->seq, p->ack)) {
 		STAT(e, stale_handshakes);
 		return;
 	}

@@ -131,6 +131,13 @@ struct rate_limit {
 	uint32_t rate;
 };
 
+/* What remains of a closed flow to know its late segments by. */
+struct closed_flow {
+	uint32_t hash; /* of its 4-tuple */
+	uint32_t iss, snd_nxt, rcv_nxt;
+	bool used;
+};
+
 struct tcp_engine {
 	struct tcp_config cfg;
 	struct http_limits lim;
@@ -148,13 +155,13 @@ struct tcp_engine {
 	struct siphash_key cookie_key;
 	struct rate_limit synack_rl, rst_rl, adopt_rl;
 	/*
-	 * Connections closed within the cookie lifetime, by 4-tuple hash and
-	 * cookie: their handshake ACK is still valid, so a late copy of it
-	 * (or of the first request) must not open the connection again.
+	 * Connections closed within the cookie lifetime, by 4-tuple hash:
+	 * their cookie is still valid, so a late copy of their handshake ACK
+	 * or of a later segment must not open the connection again.
 	 * Direct-mapped, newest wins: bounded, and a lost entry only brings
 	 * back the (rare) reopening it guards against.
 	 */
-	uint64_t *closed;
+	struct closed_flow *closed;
 	uint32_t closed_mask;
 	struct tcp_tx tx;
 	tcp_target_fn target_fn;
