@@ -470,7 +470,7 @@ await_ready() {
 # Go's net/http (keep-alive, paced). The group changes six times; each
 # time the router's rehash moves some open connections to another node,
 # which adopts them.
-ROLL_S=25 # the clients' duration: the restarts took 17 s here
+ROLL_S=25 # the clients' duration: the restarts took 15-19 s here
 test_06_rolling_restart() {
 	need "$PYTHON" wrk go || return 1
 	local w=$E2E_WORK/t06 gobin=$E2E_WORK/bin/fabric_client_go
