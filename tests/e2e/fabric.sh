@@ -37,12 +37,14 @@
 #                         counted through httptrace,
 #                         tests/e2e/fabric_client.go): 0 failed, 0 reset,
 #                         0 retried requests, 0 wrk errors, every answer
-#                         the redirect; a clean close after "Connection:
-#                         close" (the drain) is neither; the router's
-#                         rehash moves open connections, which the node
-#                         they land on adopts (the adoptions counted per
-#                         node, over 0 in all); requests per client,
-#                         withdraw and announce times reported
+#                         the redirect (a clean close after "Connection:
+#                         close", the drain's, is neither); each node
+#                         serving 100 requests or more before its stop and
+#                         after its start; the router's rehash moves open
+#                         connections, which the node they land on adopts
+#                         (the adoptions counted per node, over 0 in all);
+#                         requests per client, withdraw and announce times
+#                         reported
 #   07-drain-order        SIGTERM to node 2 under new-connection load and
 #                         with keep-alive clients: it is withdrawn first
 #                         (measured at the router), still serving, and only
@@ -475,7 +477,7 @@ test_06_rolling_restart() {
 	need "$PYTHON" wrk go || return 1
 	local w=$E2E_WORK/t06 gobin=$E2E_WORK/bin/fabric_client_go
 	local nl=$E2E_WORK/t06.load kv=$E2E_WORK/t06.kv wk=$E2E_WORK/t06.wrk gc=$E2E_WORK/t06.go
-	local i t0 tn t_out t_in ms kvjob wkjob gcjob rc raced fails a0 c0 ad='' sum times='' v
+	local i t0 tn t_out t_in ms kvjob wkjob gcjob rc raced fails a0 c0 ad='' bf='' sum times='' v
 	GOCACHE=$E2E_WORK/go-cache GOPROXY=off GOFLAGS='' go build -o "$gobin" \
 		"$E2E_ROOT/tests/e2e/fabric_client.go" >&2 || { why "go build failed"; return 1; }
 	clients_rule || return 1
@@ -500,7 +502,9 @@ test_06_rolling_restart() {
 		fab stop-node "$i" 5 >"$w.stop$i" 2>&1 || { why "node $i did not stop: $(cat "$w.stop$i")"; break; }
 		# Its last counts, then it counts from 0 again.
 		ad="$ad $(($(nstat "$i" adoptions) - $(cut -d' ' -f"$i" <<<"$a0")))"
-		times="$times; n$i served $(($(served "$i") - $(cut -d' ' -f"$i" <<<"$c0"))),"
+		v=$(($(served "$i") - $(cut -d' ' -f"$i" <<<"$c0")))
+		bf="$bf $v"
+		times="$times; n$i served $v,"
 		v=$(tr ' ' '\n' <<<"$FAB_NODE_IDS" | grep -vx "$i" | paste -sd' ')
 		ms=$(await_group "$v" 10000 "$tn" 2>&1) || { why "node $i not withdrawn: $ms"; break; }
 		fab start-node "$i" >"$w.start$i" 2>&1 || { why "node $i did not start: $(cat "$w.start$i")"; break; }
@@ -530,7 +534,12 @@ test_06_rolling_restart() {
 	[ -n "$fails" ] && [ "${fails#* }" = 000000 ] && [ "${fails% *}" -gt 0 ] ||
 		{ why "wrk: $(tail -n 1 "$wk")"; return 1; }
 	sleep 0.25 # counters published every 100 ms
-	times="$times; served since their restart: $(counts)"
+	v=$(counts)
+	times="$times; served since their restart: $v"
+	# Each node took a share before its stop and after its start.
+	for i in $bf $v; do
+		[ "$i" -ge 100 ] || { why "a node served under 100 requests before or after its restart: $bf / $v"; return 1; }
+	done
 	set -- $ad
 	ad="n1 +$(($1 + $(nstat 1 adoptions))), n2 +$(($2 + $(nstat 2 adoptions))), n3 +$(($3 + $(nstat 3 adoptions)))"
 	sum=$(grep -o '+[0-9]*' <<<"$ad" | tr -d + | awk '{ s += $1 } END { print s }')
