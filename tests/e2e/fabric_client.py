@@ -9,11 +9,8 @@ Run it in the client namespace. Prints one summary line and exits 0, or
 exits 1 with the reason on stderr.
 
 With --rate R the requests are paced (R per second in all), so that the
-load spans a change made meanwhile; with --retries N a request whose
-connection is refused, reset, or closed before any response is tried again
-(a new connection, after --backoff seconds), as a client of a load-balanced
-service does with an idempotent request (RFC 9110, 9.2.2): the summary
-counts those retries by cause.
+load spans a change made meanwhile. No request is retried: a refused,
+reset or empty connection is a failure.
 
 With --keepalive K it opens K keep-alive connections instead and sends a
 request on each every --interval seconds, for up to --duration seconds,
@@ -30,7 +27,7 @@ a new one until --duration (counted).
 
 usage: fabric_client.py --host VIP [--port 10000] --count N
                         [--concurrency K] [--src A,B,...] --want URL
-                        [--rate R] [--retries N] [--backoff S]
+                        [--rate R]
        fabric_client.py --host ADDR --keepalive K [--interval S]
                         [--duration S] [--need-close] [--reopen] --want URL
 """
@@ -230,8 +227,6 @@ def main():
     p.add_argument("--want", required=True)
     p.add_argument("--tag", default="f")
     p.add_argument("--rate", type=float, default=0.0)
-    p.add_argument("--retries", type=int, default=0)
-    p.add_argument("--backoff", type=float, default=0.05)
     p.add_argument("--keepalive", type=int, default=0)
     p.add_argument("--interval", type=float, default=0.1)
     p.add_argument("--duration", type=float, default=10.0)
@@ -248,7 +243,6 @@ def main():
     fails = []
     ports = set()
     per_src = {}
-    retried = {}
     slow = []  # requests that took over 0.5 s (e.g. a SYN retransmitted)
     t0 = time.monotonic()
 
@@ -266,24 +260,13 @@ def main():
             src = srcs[i % len(srcs)]
             path = "/%s/%d?n=%d" % (a.tag, i, i)
             t_req = time.monotonic()
-            for attempt in range(a.retries + 1):
-                try:
-                    st, loc, sport = one(a.host, a.port, src, path)
-                    err = None
-                    if st != 302 or loc != a.want + path:
-                        err = "%d %s" % (st, loc)
-                    break
-                except (ConnectionRefusedError, ConnectionResetError,
-                        EmptyReply) as e:
-                    err, sport = "%s: %s" % (type(e).__name__, e), None
-                    if attempt < a.retries:
-                        with lock:
-                            k = type(e).__name__
-                            retried[k] = retried.get(k, 0) + 1
-                        time.sleep(a.backoff)
-                except (OSError, ValueError) as e:
-                    err, sport = "%s: %s" % (type(e).__name__, e), None
-                    break
+            try:
+                st, loc, sport = one(a.host, a.port, src, path)
+                err = None
+                if st != 302 or loc != a.want + path:
+                    err = "%d %s" % (st, loc)
+            except (OSError, ValueError, EmptyReply) as e:
+                err, sport = "%s: %s" % (type(e).__name__, e), None
             took = time.monotonic() - t_req
             with lock:
                 if took > 0.5:
@@ -309,9 +292,6 @@ def main():
     print("%d/%d answered 302 -> %s... in %.1fs (%.0f/s) from %d sources, "
           "%d distinct source address:port pairs" %
           (ok, a.count, a.want, dt, a.count / dt, len(per_src), len(ports)) +
-          ("; retried: %s" % (", ".join("%d after %s" % (n, k) for k, n in
-                                        sorted(retried.items())) or "none")
-           if a.retries else "") +
           ("; %d took over 0.5 s (longest %.2f s)" % (len(slow), max(slow))
            if slow else ""))
     return 0
