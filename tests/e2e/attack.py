@@ -16,6 +16,10 @@
             making sequential requests
   squat     as an unprivileged user: binds the daemon's old abstract lock
             name and tries to create and lock files under a run directory
+  spoof     raw ACK segments carrying a complete request head for flows
+            that do not exist: random source addresses in a prefix,
+            random ports, sequence and acknowledgment numbers (blind
+            adoption attempts); prints one JSON summary line
 
 The attackers print {"event": "holding", ...} once their connections are
 set up, keep them (reopening, with --reconnect, any the server closes, one
@@ -598,6 +602,53 @@ def c_squat(a):
     return 0
 
 
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def c_spoof(a):
+    # IPPROTO_RAW: the IP header is ours (the kernel fills its checksum
+    # and id), the TCP checksum too. Nothing comes back to these
+    # addresses: they are not the namespace's.
+    net = int.from_bytes(socket.inet_aton(a.prefix.split("/")[0]), "big")
+    bits = 32 - int(a.prefix.split("/")[1])
+    dst = socket.inet_aton(a.host)
+    head = ("GET /spoof HTTP/1.1\r\nHost: %s\r\nUser-Agent: spoof\r\n\r\n"
+            % a.host).encode()
+    plen = 20 + len(head)
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    rnd = os.urandom
+    emit({"event": "sending", "segments": a.count})
+    t0 = time.monotonic()
+    srcs = set()
+    sent = 0
+    while sent < a.count and not STOP:
+        # Paced by slots of 10 ms: a.rate segments a second.
+        due = min(a.count, int((time.monotonic() - t0) * a.rate) + 1)
+        while sent < due:
+            r = rnd(14)
+            src = struct.pack("!I", net | (int.from_bytes(r[0:4], "big") & ((1 << bits) - 1)))
+            sport = 1024 + int.from_bytes(r[4:6], "big") % 64512
+            tcp = struct.pack("!HH4s4sBBHHH", sport, a.port, r[6:10], r[10:14],
+                              5 << 4, 0x10, 65535, 0, 0) + head
+            c = csum(src + dst + struct.pack("!BBH", 0, 6, plen) + tcp)
+            tcp = tcp[:16] + struct.pack("!H", ~c & 0xFFFF) + tcp[18:]
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + plen, 0, 0x4000, 64, 6,
+                             0, src, dst)
+            s.sendto(ip + tcp, (a.host, 0))
+            srcs.add(src)
+            sent += 1
+        time.sleep(0.01)
+    emit({"sent": sent, "sources": len(srcs),
+          "seconds": round(time.monotonic() - t0, 2)})
+    return 0 if sent == a.count else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -659,6 +710,12 @@ def main():
     sp.add_argument("--conns", type=int, default=200)
     sp.add_argument("--requests", type=int, default=20)
     sp.add_argument("--limit", type=float, default=60)
+    sp = sub.add_parser("spoof")
+    sp.add_argument("--host", required=True)
+    sp.add_argument("--port", type=int, default=10000)
+    sp.add_argument("--prefix", required=True, help="random sources in this IPv4 prefix")
+    sp.add_argument("--count", type=int, required=True)
+    sp.add_argument("--rate", type=float, default=10000, help="segments per second")
     sp = sub.add_parser("squat")
     sp.add_argument("--iface", required=True)
     sp.add_argument("--run-dir", default="/run/xredir")

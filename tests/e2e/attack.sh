@@ -28,6 +28,12 @@
 #       left unread), 1,000 from one address and 1,024 from 64, while the
 #       victim makes its requests over HTTPS (each new connection a full
 #       handshake, timed with its request)
+#   11  100,000 blind adoption attempts: ACK segments for unknown flows
+#       from random addresses of 198.18.0.0/16 and random ports, random
+#       sequence and acknowledgment numbers, a complete request head each;
+#       the adoptions that passed the fleet-mark check within the 2^-12
+#       bound (3-59, mean 24.4), refusals counted for the rest, the
+#       victim served meanwhile, /readyz 200
 #
 # Attackers reopen, a second later, any connection the server closes: the
 # pressure lasts while the victim runs. During every attack, xredird's RSS
@@ -560,6 +566,72 @@ test_10a_tls_hellos_one_address() {
 test_10b_tls_hellos_64_addresses() {
 	hellos t10b "$(spread "$SPREAD_N")" "$HELLO_SPREAD" \
 		"$HELLO_SPREAD stalled TLS handshakes from $SPREAD_N addresses"
+}
+
+# ---- 11: blind adoption attempts ----
+
+# Segments of no connection, each an ACK with random sequence and
+# acknowledgment numbers from a random port of a random address of
+# SPOOF_PREFIX, carrying a complete request head: all that adoption asks
+# of a segment (user/core/adopt.c) but an ack bearing the fleet mark. The
+# mark is SipHash of the 4-tuple under a secret the sender does not have,
+# for the current and the previous 256 s epoch, and the ack must lie
+# within 2^19 above one of the two: a uniformly random ack passes with
+# probability 2 * 2^19 / 2^32 = 2^-12 (adopt.h), whatever the epoch or
+# the bytes-sent window, so these segments measure the bound itself.
+# Over SPOOF_N = 100,000 the passes (adoptions + adoptions_limited +
+# adoptions_closed) are Binomial(100000, 2^-12): mean 24.4, sd 4.9. The
+# test fails above SPOOF_MAX = 59 (P = 9e-10 at the bound: a failure means
+# a weaker check) and below SPOOF_MIN = 3 (P = 8e-9: the segments did not
+# reach the check).
+SPOOF_PREFIX=198.18.0.0/16 SPOOF_N=100000 SPOOF_RATE=10000 SPOOF_MIN=3 SPOOF_MAX=59
+test_11_spoofed_segments() {
+	local f=$E2E_WORK/t11 spid pass refused judged nohead ok total worst v
+	if ! d_alive; then
+		d_start "${XR_ARGS[@]}" || return 1
+		SERVER_PID=$D_PID
+	fi
+	wait_drained 20 || return 1
+	xstats "$f.s0"
+	e2e_bg t11-spoofer cli "$PYTHON" "$ATTACK_PY" spoof --host "$XR_SRV_IP4" --port "$PORT" \
+		--prefix "$SPOOF_PREFIX" --count "$SPOOF_N" --rate "$SPOOF_RATE"
+	spid=$E2E_BG_PID
+	wait_line "$E2E_WORK/t11-spoofer.out" '"event": "sending"' 10 "$spid" ||
+		{ why "the spoofer did not start: $(tail -n 1 "$E2E_WORK/t11-spoofer.out")"; return 1; }
+	# The victim while the segments arrive (10 s of them; it takes ~8 s).
+	victim_default
+	cli "$PYTHON" "$ATTACK_PY" victim "${VICTIM_ARGS[@]}" --port "$PORT" \
+		--deadline "$VICTIM_DEADLINE" --timeout "$VICTIM_TIMEOUT" \
+		--budget "$VICTIM_BUDGET" >"$f.victim" 2>&1
+	kill -0 "$spid" 2>/dev/null || { why "the spoofer ended before the victim: $(tail -n 1 "$E2E_WORK/t11-spoofer.out")"; return 1; }
+	wait_exit 60 "$spid" || { why "the spoofer did not end"; return 1; }
+	e2e_bg_stop t11-spoofer
+	cp "$E2E_WORK/t11-spoofer.out" "$f.attack"
+	cat "$f.attack" "$f.victim" >&2
+	[ "$(jget "$f.attack" sent)" = "$SPOOF_N" ] || { why "spoofer: $(tail -n 1 "$f.attack")"; return 1; }
+	sleep 0.25 # the counters are published every 100 ms
+	xstats "$f.s1"
+	d_alive || { why "xredird died"; return 1; }
+	read -r pass refused nohead < <("$PYTHON" -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+d = lambda k: b[k] - a[k]
+print(d("adoptions") + d("adoptions_limited") + d("adoptions_closed"),
+      d("adoptions_refused"), d("adoptions_no_head"))' "$f.s0" "$f.s1")
+	judged=$((pass + refused))
+	v="$judged of $SPOOF_N segments judged: $pass passed the mark check (rate $(awk -v p="$pass" -v n="$judged" 'BEGIN { printf "%.2e", p / n }'), bound 2^-12 = 2.44e-04, expected mean 24.4, allowed $SPOOF_MIN-$SPOOF_MAX), $refused refused; $(deltas "$f.s0" "$f.s1" adoptions adoptions_limited adoptions_closed adoptions_no_head cookies_bad cookies_ok rst_sent rst_limited)"
+	echo "$v" >&2
+	# Each segment is judged once; a few may be lost on the way on a busy
+	# machine, none invented.
+	[ "$judged" -le "$SPOOF_N" ] && [ "$judged" -ge $((SPOOF_N * 99 / 100)) ] ||
+		{ why "$v"; return 1; }
+	[ "$nohead" = 0 ] || { why "heads refused: $v"; return 1; }
+	[ "$pass" -ge "$SPOOF_MIN" ] && [ "$pass" -le "$SPOOF_MAX" ] || { why "$v"; return 1; }
+	read -r ok total worst < <(jget "$f.victim" ok total worst_ms)
+	[ "$ok" = "$total" ] ||
+		{ why "victim: $ok/$total answered within ${VICTIM_DEADLINE}s (worst $worst ms); $v"; return 1; }
+	[ "$(cli curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/readyz")" = 200 ] ||
+		{ why "/readyz not 200 after the segments"; return 1; }
+	echo "$SPOOF_N blind ACK+request segments from $(jget "$f.attack" sources) addresses of $SPOOF_PREFIX at ${SPOOF_RATE}/s: $v; victim $ok/$total within ${VICTIM_DEADLINE}s (worst $worst ms); /readyz 200"
 }
 
 # ---- set-up ----

@@ -25,12 +25,26 @@
 #   05-node-back          node 3 restarted under load: announced again once
 #                         ready (3 next hops), every request answered
 #                         without a retry, node 3 serving the current rules
-#   06-rolling-restart    node 2 restarted under 1,000 requests/s (6,000
-#                         requests; over 100 for node 2 before and after): withdrawn
-#                         before it drains, announced again once ready;
-#                         every request answered, clients retrying a
-#                         refused, reset or empty connection (up to 10
-#                         times); the retries are counted
+#   06-rolling-restart    nodes 1, 2 and 3 in turn stopped (SIGTERM:
+#                         withdrawn, drained) and started again (announced
+#                         once ready) under four loads through the VIP at
+#                         once: new connections at 400/s (Python), 48
+#                         keep-alive connections reopened when the server
+#                         closes them (Python), wrk (16 keep-alive
+#                         connections, errors and answers counted by
+#                         tests/e2e/fabric_wrk.lua) and Go's net/http (16
+#                         keep-alive connections, its silent retries
+#                         counted through httptrace,
+#                         tests/e2e/fabric_client.go): 0 failed, 0 reset,
+#                         0 retried requests, 0 wrk errors, every answer
+#                         the redirect (a clean close after "Connection:
+#                         close", the drain's, is neither); each node
+#                         serving 100 requests or more before its stop and
+#                         after its start; the router's rehash moves open
+#                         connections, which the node they land on adopts
+#                         (the adoptions counted per node, over 0 in all);
+#                         requests per client, withdraw and announce times
+#                         reported
 #   07-drain-order        SIGTERM to node 2 under new-connection load and
 #                         with keep-alive clients: it is withdrawn first
 #                         (measured at the router), still serving, and only
@@ -50,14 +64,6 @@
 #                         started) joins under new-connection load:
 #                         announced once ready, 0 failed, it serves a
 #                         share through the VIP; withdrawn again on SIGTERM
-#   11-keepalive-adoption keep-alive connections through the VIP while
-#                         node 3 stops and starts again: the router's
-#                         rehash moves some of nodes 1 and 2's connections
-#                         to the other node (and back), which adopts them
-#                         (a request whose ack bears the fleet mark of the
-#                         shared secret): 0 failed, 0 reset, 0 retried
-#                         requests; node 3's own connections closed cleanly
-#                         at its SIGTERM; the adoptions counted per node
 #
 # Run by tests/e2e/run.sh fabric; the fabric's prefix is XR_FAB_TEST.
 export XR_FAB=${XR_FAB_TEST:-xrfabt}
@@ -431,43 +437,114 @@ test_05_node_back() {
 	echo "node 3 restarted: in the router's route ${ms} ms after the start command (it answers before it is announced); under load $(cut -d' ' -f1 "$load") without a retry; then 900/900 -> $CLIENTS: $(shares $d 900)"
 }
 
-test_06_rolling_restart() {
-	need "$PYTHON" || return 1
-	local out=$E2E_WORK/t06.load sjob before d t0 t_out t_in rc n2x n2b cb1 cb3 cb cb2
-	before=$(settled)
-	cb1=$(nstat 1 cookies_bad) cb3=$(nstat 3 cookies_bad)
-	# Retries as a client of a load-balanced service makes them (each
-	# retry a new port, which ECMP hashes anew); counted, and expected
-	# to be none or few: node 2 is withdrawn before it refuses anything.
-	bg_load "$out" 6000 1000 r --retries 10 --backoff 0.05
-	await_load 300 || { wait "$BG"; why "the load did not begin"; return 1; }
-	mon_start
+# clients_rule: the clients' rule of 03 on every node (a test run alone
+# writes it).
+clients_rule() {
+	local i t0 rule="10.78.0.0/24"
+	write_config "target clients $CLIENTS
+rule $rule clients"
 	t0=$(date +%s%3N)
-	fab stop-node 2 5 >"$E2E_WORK/t06.stop" 2>&1 &
-	sjob=$!
-	t_out=$(await_group "1 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$sjob" "$BG"; why "node 2 never withdrawn: $t_out"; return 1; }
-	wait "$sjob" || { mon_stop; wait "$BG"; why "node 2 did not stop: $(cat "$E2E_WORK/t06.stop")"; return 1; }
-	n2x=$(served 2) # its last count (a restarted daemon counts from 0)
-	fab start-node 2 >"$E2E_WORK/t06.start" 2>&1 ||
-		{ mon_stop; wait "$BG"; why "node 2 did not start again: $(cat "$E2E_WORK/t06.start")"; return 1; }
-	t_in=$(await_group "1 2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$BG"; why "node 2 never announced again: $t_in"; return 1; }
+	for i in $FAB_NODE_IDS; do
+		until nctl "$i" rule list | grep -Eq "^${rule//./\\.} +clients "; do
+			[ $(($(date +%s%3N) - t0)) -lt 3000 ] || { why "node $i: no rule $rule 3 s after the write"; return 1; }
+			sleep 0.05
+		done
+	done
+}
+
+# await_ready FILE PID WHAT: until FILE has a line "ready" (5 s at most,
+# while PID runs).
+await_ready() {
+	local n
+	for ((n = 0; n < 100; n++)); do
+		grep -q '^ready' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+	done
+	why "$3 not ready: $(tr '\n' ' ' <"$1")"
+	return 1
+}
+
+# Every node in turn, 1, 2 then 3, stopped (SIGTERM: withdrawn, then
+# drained) and started again (announced once ready) under four loads
+# through the VIP at once: new connections (Python), keep-alive
+# connections (Python, reopened when the server closes them), wrk and
+# Go's net/http (keep-alive, paced). The group changes six times; each
+# time the router's rehash moves some open connections to another node,
+# which adopts them.
+ROLL_S=25 # the clients' duration: the restarts took 15-19 s here
+test_06_rolling_restart() {
+	need "$PYTHON" wrk go || return 1
+	local w=$E2E_WORK/t06 gobin=$E2E_WORK/bin/fabric_client_go
+	local nl=$E2E_WORK/t06.load kv=$E2E_WORK/t06.kv wk=$E2E_WORK/t06.wrk gc=$E2E_WORK/t06.go
+	local i t0 tn t_out t_in ms kvjob wkjob gcjob rc raced fails a0 c0 ad='' bf='' sum times='' v
+	GOCACHE=$E2E_WORK/go-cache GOPROXY=off GOFLAGS='' go build -o "$gobin" \
+		"$E2E_ROOT/tests/e2e/fabric_client.go" >&2 || { why "go build failed"; return 1; }
+	clients_rule || return 1
+	a0=$(adoptions)
+	c0=$(counts)
+	fcli timeout 90 "$PYTHON" "$FCPY" --host "$FAB_VIP4" --port "$FAB_PORT" --keepalive 48 \
+		--interval 0.1 --duration "$ROLL_S" --reopen --want "$CLIENTS" --tag ka >"$kv" 2>&1 &
+	kvjob=$!
+	fcli timeout 90 "$gobin" -addr "$FAB_VIP4:$FAB_PORT" -c 16 -interval 20ms \
+		-duration "${ROLL_S}s" -want "$CLIENTS" -tag go >"$gc" 2>&1 &
+	gcjob=$!
+	fcli timeout 90 wrk -t 2 -c 16 -d "${ROLL_S}s" --timeout 5s -s "$E2E_ROOT/tests/e2e/fabric_wrk.lua" \
+		"http://$FAB_VIP4:$FAB_PORT/wrk" -- "$CLIENTS" 20 >"$wk" 2>&1 &
+	wkjob=$!
+	bg_load "$nl" $((ROLL_S * 400)) 400 r
+	await_ready "$kv" "$kvjob" "Python keep-alive clients" && await_ready "$gc" "$gcjob" "Go client" &&
+		await_load 200 || { wait "$kvjob" "$gcjob" "$wkjob" "$BG"; return 1; }
+	t0=$(date +%s%3N)
+	for i in $FAB_NODE_IDS; do
+		mon_start
+		tn=$(date +%s%3N)
+		fab stop-node "$i" 5 >"$w.stop$i" 2>&1 || { why "node $i did not stop: $(cat "$w.stop$i")"; break; }
+		# Its last counts, then it counts from 0 again.
+		ad="$ad $(($(nstat "$i" adoptions) - $(cut -d' ' -f"$i" <<<"$a0")))"
+		v=$(($(served "$i") - $(cut -d' ' -f"$i" <<<"$c0")))
+		bf="$bf $v"
+		times="$times; n$i served $v,"
+		v=$(tr ' ' '\n' <<<"$FAB_NODE_IDS" | grep -vx "$i" | paste -sd' ')
+		ms=$(await_group "$v" 10000 "$tn" 2>&1) || { why "node $i not withdrawn: $ms"; break; }
+		fab start-node "$i" >"$w.start$i" 2>&1 || { why "node $i did not start: $(cat "$w.start$i")"; break; }
+		ms=$(await_group "$FAB_NODE_IDS" 10000 "$tn" 2>&1) || { why "node $i not announced again: $ms"; break; }
+		mon_stop
+		t_out=$(($(mon_at "$FAB_VIP4" absent "$(node_ip4 "$i")") - tn))
+		t_in=$(($(mon_at "$FAB_VIP4" present "$(node_ip4 "$i")") - tn))
+		times="$times withdrawn ${t_out} ms and announced ${t_in} ms after its SIGTERM"
+	done
 	mon_stop
-	t_out=$(($(mon_at "$FAB_VIP4" absent "$(node_ip4 2)") - t0))
-	t_in=$(($(mon_at "$FAB_VIP4" present "$(node_ip4 2)") - t0))
+	ms=$(($(date +%s%3N) - t0))
 	wait "$BG"
 	rc=$?
-	cat "$out" >&2
-	[ "$rc" = 0 ] || { why "under the rolling restart: $(tail -n 1 "$out")"; return 1; }
-	sleep 0.25
-	set -- $before
-	n2b=$2
-	set -- $(counts)
-	d="$(($1 - ${before%% *})) $((n2x - n2b)) + $2 $(($3 - ${before##* }))"
-	cb=$(($(nstat 1 cookies_bad) - cb1 + $(nstat 3 cookies_bad) - cb3))
-	cb2=$(nstat 2 cookies_bad)
-	[ "$((n2x - n2b))" -gt 100 ] && [ "$2" -gt 100 ] ||
-		{ why "node 2 did not serve both before and after its restart: $d (counts before: $before)"; return 1; }
-	echo "node 2 restarted under 1000 req/s: withdrawn at ${t_out} ms, announced again at ${t_in} ms; $(sed 's/ answered 302 -> [^ ]* in .* from [0-9]* sources, [0-9]* distinct source address:port pairs//' "$out" | tail -n 1) (per node: $d, node 2 before + after its restart; ACKs of connections another node had accepted (an ECMP rehash when the group changes): $cb on nodes 1+3, $cb2 on node 2 after its restart)"
+	wait "$kvjob" || rc=$((rc + 10))
+	wait "$gcjob" || rc=$((rc + 100))
+	wait "$wkjob" || rc=$((rc + 1000))
+	cat "$nl" "$kv" "$gc" "$wk" >&2
+	[ -z "$(cat "$E2E_WORK/.reason" 2>/dev/null)" ] || return 1
+	# Every client ran past the last restart (1 s at least).
+	[ $((ms + 1000)) -lt $((ROLL_S * 1000)) ] ||
+		{ why "the restarts took $ms ms: the clients (${ROLL_S} s) ended too soon after"; return 1; }
+	[ "$rc" = 0 ] || { why "failed (exits $rc): $(tail -qn 1 "$nl" "$kv" "$gc" "$wk" | tr '\n' ' ')"; return 1; }
+	raced=$(sed -n 's/.* while idle (\([0-9]*\) of them as a request was sent.*/\1/p' "$kv")
+	[ "$raced" = 0 ] || { why "$raced Python keep-alive requests retried: $(tail -n 1 "$kv")"; return 1; }
+	grep -q '; 0 retried by the Transport$' "$gc" || { why "Go: $(tail -n 1 "$gc")"; return 1; }
+	fails=$(sed -n 's/^wrk: \([0-9]*\) requests; errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\), status \([0-9]*\); not the redirect: \([0-9]*\).*/\1 \2\3\4\5\6\7/p' "$wk")
+	[ -n "$fails" ] && [ "${fails#* }" = 000000 ] && [ "${fails% *}" -gt 0 ] ||
+		{ why "wrk: $(tail -n 1 "$wk")"; return 1; }
+	sleep 0.25 # counters published every 100 ms
+	v=$(counts)
+	times="$times; served since their restart: $v"
+	# Each node took a share before its stop and after its start.
+	for i in $bf $v; do
+		[ "$i" -ge 100 ] || { why "a node served under 100 requests before or after its restart: $bf / $v"; return 1; }
+	done
+	set -- $ad
+	ad="n1 +$(($1 + $(nstat 1 adoptions))), n2 +$(($2 + $(nstat 2 adoptions))), n3 +$(($3 + $(nstat 3 adoptions)))"
+	sum=$(grep -o '+[0-9]*' <<<"$ad" | tr -d + | awk '{ s += $1 } END { print s }')
+	[ "$sum" -gt 0 ] || { why "no connection moved and adopted ($ad)"; return 1; }
+	echo "nodes 1, 2, 3 restarted in turn in ${ms} ms (${times#; }); new connections: $(cut -d' ' -f1 "$nl") at 400/s, none retried; Python: $(tail -n 1 "$kv"); $(tail -n 1 "$gc"); $(tail -n 1 "$wk"); adoptions $ad (each node's before and after its restart)"
 }
 
 test_07_drain_order() {
@@ -625,65 +702,6 @@ adoptions() {
 	local i out=
 	for i in $FAB_NODE_IDS; do out="$out $(nstat "$i" adoptions)"; done
 	echo "${out# }"
-}
-
-test_11_keepalive_adoption() {
-	need "$PYTHON" || return 1
-	local kv=$E2E_WORK/t11.kv t0 t_out t_in kvjob n rc a0 mid a1 sum raced open closed ad
-	local dur=20 i rule="10.78.0.0/24"
-	# The clients' rule of 03 (run alone, this test writes it).
-	write_config "target clients $CLIENTS
-rule $rule clients"
-	t0=$(date +%s%3N)
-	for i in $FAB_NODE_IDS; do
-		until nctl "$i" rule list | grep -Eq "^${rule//./\\.} +clients "; do
-			[ $(($(date +%s%3N) - t0)) -lt 3000 ] || { why "node $i: no rule $rule 3 s after the write"; return 1; }
-			sleep 0.05
-		done
-	done
-	a0=$(adoptions)
-	# 64 keep-alive connections, a request each every 100 ms, from
-	# before node 3 stops until after it is back.
-	fcli timeout 90 "$PYTHON" "$FCPY" --host "$FAB_VIP4" --port "$FAB_PORT" \
-		--keepalive 64 --interval 0.1 --duration "$dur" --want "$CLIENTS" --tag ka >"$kv" 2>&1 &
-	kvjob=$!
-	for ((n = 0; n < 100; n++)); do
-		grep -q '^ready' "$kv" && break
-		sleep 0.05
-	done
-	grep -q '^ready' "$kv" || { wait "$kvjob"; why "keep-alive clients not ready: $(tr '\n' ' ' <"$kv")"; return 1; }
-	t0=$(date +%s%3N)
-	mon_start
-	fab stop-node 3 5 >"$E2E_WORK/t11.stop" 2>&1 ||
-		{ mon_stop; wait "$kvjob"; why "node 3 did not stop: $(cat "$E2E_WORK/t11.stop")"; return 1; }
-	t_out=$(await_group "1 2" 10000 "$t0" 2>&1) || { mon_stop; wait "$kvjob"; why "node 3 not withdrawn: $t_out"; return 1; }
-	mid=$(nstat 1 adoptions) # node 1 while node 3 is out
-	fab start-node 3 >"$E2E_WORK/t11.start" 2>&1 ||
-		{ mon_stop; wait "$kvjob"; why "node 3 did not start: $(cat "$E2E_WORK/t11.start")"; return 1; }
-	t_in=$(await_group "1 2 3" 10000 "$t0" 2>&1) || { mon_stop; wait "$kvjob"; why "node 3 not announced again: $t_in"; return 1; }
-	mon_stop
-	t_out=$(($(mon_at "$FAB_VIP4" absent "$(node_ip4 3)") - t0))
-	t_in=$(($(mon_at "$FAB_VIP4" present "$(node_ip4 3)") - t0))
-	# The route back in place for 2 s at least before the clients end.
-	[ $(($(date +%s%3N) - t0 + 2000)) -lt $((dur * 1000)) ] ||
-		{ wait "$kvjob"; why "node 3 back only at $(($(date +%s%3N) - t0)) ms: the clients (${dur} s) ended too soon after"; return 1; }
-	wait "$kvjob"
-	rc=$?
-	cat "$kv" >&2
-	[ "$rc" = 0 ] || { why "keep-alive connections failed: $(tail -n 1 "$kv")"; return 1; }
-	sleep 0.25 # counters published every 100 ms
-	raced=$(sed -n 's/.* while idle (\([0-9]*\) of them as a request was sent.*/\1/p' "$kv")
-	closed=$(sed -n 's/.*closed by the server: \([0-9]*\) after Connection: close.*/\1/p' "$kv")
-	open=$(sed -n 's/.*; \([0-9]*\) still open$/\1/p' "$kv")
-	[ "$raced" = 0 ] || { why "$raced requests retried on a new connection: $(tail -n 1 "$kv")"; return 1; }
-	[ "$((closed))" -gt 0 ] && [ "$((open))" -gt 0 ] ||
-		{ why "expected connections on node 3 (closed at its SIGTERM) and on nodes 1 and 2 (open to the end): $(tail -n 1 "$kv")"; return 1; }
-	set -- $a0
-	a1="$(($(nstat 1 adoptions) - $1)) $(($(nstat 2 adoptions) - $2)) $(nstat 3 adoptions)"
-	sum=$(tr ' ' '\n' <<<"$a1" | awk '{ s += $1 } END { print s }')
-	ad="adoptions: n1 +${a1%% *} (+$((mid - $1)) while node 3 was out), n2 +$(cut -d' ' -f2 <<<"$a1"), n3 ${a1##* } after its restart"
-	[ "$sum" -gt 0 ] || { why "the router moved no connection of nodes 1 and 2 ($ad)"; return 1; }
-	echo "node 3 stopped and started under 64 keep-alive connections: withdrawn at ${t_out} ms, back at ${t_in} ms; $(tail -n 1 "$kv"): 0 failed, 0 reset, 0 retried; $ad"
 }
 
 # await_status I REGEX: until node I's `xredirctl status` matches, 3 s.

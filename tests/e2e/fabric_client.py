@@ -9,11 +9,8 @@ Run it in the client namespace. Prints one summary line and exits 0, or
 exits 1 with the reason on stderr.
 
 With --rate R the requests are paced (R per second in all), so that the
-load spans a change made meanwhile; with --retries N a request whose
-connection is refused, reset, or closed before any response is tried again
-(a new connection, after --backoff seconds), as a client of a load-balanced
-service does with an idempotent request (RFC 9110, 9.2.2): the summary
-counts those retries by cause.
+load spans a change made meanwhile. No request is retried: a refused,
+reset or empty connection is a failure.
 
 With --keepalive K it opens K keep-alive connections instead and sends a
 request on each every --interval seconds, for up to --duration seconds,
@@ -25,13 +22,14 @@ byte of a response: the race of RFC 9112, 9.3.1) is retried once on a new
 connection, as HTTP clients do, and counted. It writes "ready" on
 stdout once every connection has had its first answer, then the summary;
 with --need-close every connection must have been closed by the server
-within --duration.
+within --duration; with --reopen a connection closed cleanly is replaced by
+a new one until --duration (counted).
 
 usage: fabric_client.py --host VIP [--port 10000] --count N
                         [--concurrency K] [--src A,B,...] --want URL
-                        [--rate R] [--retries N] [--backoff S]
+                        [--rate R]
        fabric_client.py --host ADDR --keepalive K [--interval S]
-                        [--duration S] [--need-close] --want URL
+                        [--duration S] [--need-close] [--reopen] --want URL
 """
 
 import argparse
@@ -115,14 +113,23 @@ def keepalive(a):
     fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
     lock = threading.Lock()
     res = {"answered": 0, "closed_after_close": 0, "closed_idle": 0,
-           "open": 0, "raced": 0, "fails": []}
+           "open": 0, "raced": 0, "reopened": 0, "fails": []}
     started = threading.Barrier(a.keepalive + 1)
     t_end = time.monotonic() + a.duration
 
     def conn(k):
+        # With --reopen, a connection the server closed cleanly is
+        # replaced by a new one until the end.
+        first = [True]
+        while conn_once(k, first) and a.reopen and time.monotonic() < t_end:
+            with lock:
+                res["reopened"] += 1
+
+    def conn_once(k, first_answer):
+        """One connection; True if the server closed it cleanly."""
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(TIMEOUT)
-        buf, n, first = b"", 0, True
+        buf, n, first = b"", 0, first_answer[0]
         try:
             s.connect((a.host, a.port))
             while time.monotonic() < t_end:
@@ -133,7 +140,7 @@ def keepalive(a):
                     if not d:
                         with lock:
                             res["closed_idle"] += 1
-                        return
+                        return True
                     raise ValueError("unexpected bytes %r" % d[:40])
                 path = "/%s/k%d/%d" % (a.tag, k, n)
                 s.sendall(("GET %s HTTP/1.1\r\nHost: fabric.test\r\n\r\n"
@@ -151,28 +158,30 @@ def keepalive(a):
                         res["answered"] += 1
                         res["raced"] += 1
                         res["closed_idle"] += 1
-                    return
+                    return True
                 if st != 302 or loc != a.want + path:
                     raise ValueError("%d %s" % (st, loc))
                 n += 1
                 with lock:
                     res["answered"] += 1
                 if first:
-                    first = False
+                    first = first_answer[0] = False
                     started.wait()
                 if close:
                     if s.recv(4096):
                         raise ValueError("data after Connection: close")
                     with lock:
                         res["closed_after_close"] += 1
-                    return
+                    return True
                 time.sleep(a.interval)
             with lock:
                 res["open"] += 1
+            return False
         except (OSError, ValueError, EmptyReply) as e:
             with lock:
                 res["fails"].append("conn %d after %d requests: %s: %s" %
                                     (k, n, type(e).__name__, e))
+            return False
         finally:
             s.close()
             if first:
@@ -191,9 +200,10 @@ def keepalive(a):
         t.join()
     summary = ("%d keep-alive connections, %d requests answered; closed by "
                "the server: %d after Connection: close, %d while idle (%d "
-               "of them as a request was sent: retried); %d still open" %
+               "of them as a request was sent: retried); %d reopened; %d still "
+               "open" %
                (a.keepalive, res["answered"], res["closed_after_close"],
-                res["closed_idle"], res["raced"], res["open"]))
+                res["closed_idle"], res["raced"], res["reopened"], res["open"]))
     if res["fails"]:
         print("%s; %d failed: %s" % (summary, len(res["fails"]),
                                      "; ".join(res["fails"][:3])),
@@ -217,12 +227,11 @@ def main():
     p.add_argument("--want", required=True)
     p.add_argument("--tag", default="f")
     p.add_argument("--rate", type=float, default=0.0)
-    p.add_argument("--retries", type=int, default=0)
-    p.add_argument("--backoff", type=float, default=0.05)
     p.add_argument("--keepalive", type=int, default=0)
     p.add_argument("--interval", type=float, default=0.1)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--need-close", action="store_true")
+    p.add_argument("--reopen", action="store_true")
     a = p.parse_args()
     if a.keepalive:
         return keepalive(a)
@@ -234,7 +243,6 @@ def main():
     fails = []
     ports = set()
     per_src = {}
-    retried = {}
     slow = []  # requests that took over 0.5 s (e.g. a SYN retransmitted)
     t0 = time.monotonic()
 
@@ -252,24 +260,13 @@ def main():
             src = srcs[i % len(srcs)]
             path = "/%s/%d?n=%d" % (a.tag, i, i)
             t_req = time.monotonic()
-            for attempt in range(a.retries + 1):
-                try:
-                    st, loc, sport = one(a.host, a.port, src, path)
-                    err = None
-                    if st != 302 or loc != a.want + path:
-                        err = "%d %s" % (st, loc)
-                    break
-                except (ConnectionRefusedError, ConnectionResetError,
-                        EmptyReply) as e:
-                    err, sport = "%s: %s" % (type(e).__name__, e), None
-                    if attempt < a.retries:
-                        with lock:
-                            k = type(e).__name__
-                            retried[k] = retried.get(k, 0) + 1
-                        time.sleep(a.backoff)
-                except (OSError, ValueError) as e:
-                    err, sport = "%s: %s" % (type(e).__name__, e), None
-                    break
+            try:
+                st, loc, sport = one(a.host, a.port, src, path)
+                err = None
+                if st != 302 or loc != a.want + path:
+                    err = "%d %s" % (st, loc)
+            except (OSError, ValueError, EmptyReply) as e:
+                err, sport = "%s: %s" % (type(e).__name__, e), None
             took = time.monotonic() - t_req
             with lock:
                 if took > 0.5:
@@ -295,9 +292,6 @@ def main():
     print("%d/%d answered 302 -> %s... in %.1fs (%.0f/s) from %d sources, "
           "%d distinct source address:port pairs" %
           (ok, a.count, a.want, dt, a.count / dt, len(per_src), len(ports)) +
-          ("; retried: %s" % (", ".join("%d after %s" % (n, k) for k, n in
-                                        sorted(retried.items())) or "none")
-           if a.retries else "") +
           ("; %d took over 0.5 s (longest %.2f s)" % (len(slow), max(slow))
            if slow else ""))
     return 0
