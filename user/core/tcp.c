@@ -252,8 +252,10 @@ static bool rate_ok(struct rate_limit *rl, uint64_t now_ms)
 
 /* Output */
 
-static bool emit(struct tcp_engine *e, const struct pkt_route *r,
-		 const struct pkt_seg *s)
+/* Inlined: once per segment sent, and as a call it saved and restored
+ * registers around the one call that does the work (pkt_build). */
+static inline __attribute__((always_inline)) bool
+emit(struct tcp_engine *e, const struct pkt_route *r, const struct pkt_seg *s)
 {
 	uint8_t *buf = e->tx.alloc(e->tx.ctx);
 
