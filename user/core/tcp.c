@@ -488,7 +488,10 @@ static inline bool deferred(const struct tcp_engine *e, const struct flow *f)
 	return f->backlog_len || (f->tls && tls_deferred(e, f));
 }
 
-static void schedule(struct tcp_engine *e, struct flow *f)
+/* The flow's next deadline on the timer wheel. Inlined: run for every
+ * segment, and most of it is loads of fields the caller has at hand. */
+static inline __attribute__((always_inline)) void schedule(struct tcp_engine *e,
+							   struct flow *f)
 {
 	uint32_t id = flow_index(&e->ft, f);
 	uint64_t when = f->expire_at, cur = tw_when(&e->tw, id);
