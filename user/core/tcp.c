@@ -295,9 +295,14 @@ static uint16_t rcv_window(const struct tcp_engine *e, const struct flow *f)
 	return (uint16_t)(room < e->cfg.window ? room : e->cfg.window);
 }
 
-/* Sends a segment of the flow: [seq, seq + len) from the ring, flags. */
-static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
-		     uint32_t len, uint8_t flags)
+/*
+ * Sends a segment of the flow: [seq, seq + len) from the ring, flags.
+ * Inlined where data is sent (once per response); the other callers share
+ * send_seg().
+ */
+static inline __attribute__((always_inline)) bool
+send_data(struct tcp_engine *e, struct flow *f, uint32_t seq, uint32_t len,
+	  uint8_t flags)
 {
 	struct pkt_seg s = { .seq = seq,
 			     .ack = f->rcv_nxt,
@@ -326,6 +331,12 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 	f->rcv_wnd = s.win;
 	f->ack_at = 0;
 	return true;
+}
+
+static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
+		     uint32_t len, uint8_t flags)
+{
+	return send_data(e, f, seq, len, flags);
 }
 
 /*
@@ -387,7 +398,7 @@ static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 			n = f->mss;
 		if ((f->flags & FLOW_CLOSE) && f->snd_nxt + n == f->snd_end)
 			flags |= TCP_FIN;
-		if (!send_seg(e, f, f->snd_nxt, n, flags))
+		if (!send_data(e, f, f->snd_nxt, n, flags))
 			break;
 		if (!f->rtt_sent_at) {
 			f->rtt_seq = f->snd_nxt + n;
