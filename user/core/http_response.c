@@ -153,22 +153,28 @@ static uint8_t *put(uint8_t *o, const void *p, size_t n)
 
 #define PUT_LIT(o, lit) put(o, lit, sizeof(lit) - 1)
 
-static uint8_t *put_uint(uint8_t *o, uint64_t v)
+static __attribute__((noinline)) uint8_t *put_uint_long(uint8_t *o, uint64_t v)
 {
 	char tmp[24];
 	int i = sizeof(tmp);
 
-	/* Content-Lengths of redirects have 2 to 5 digits. */
-	if (v >= 10 && v < 100) {
-		o[0] = (uint8_t)('0' + v / 10);
-		o[1] = (uint8_t)('0' + v % 10);
-		return o + 2;
-	}
 	do {
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
 	return put(o, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+/* Content-Lengths of redirects have 2 to 5 digits, most often 2: those
+ * are written inline, the rest out of line. */
+static inline uint8_t *put_uint(uint8_t *o, uint64_t v)
+{
+	if (v >= 10 && v < 100) {
+		o[0] = (uint8_t)('0' + v / 10);
+		o[1] = (uint8_t)('0' + v % 10);
+		return o + 2;
+	}
+	return put_uint_long(o, v);
 }
 
 static uint32_t uint_len(uint64_t v)

@@ -47,9 +47,14 @@ static uint16_t parse_mss(const uint8_t *opt, uint32_t len)
 	return 0;
 }
 
-/* Header fields are read in place: no copy of the headers into structs. */
-static int parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len,
-		     uint64_t pseudo, uint16_t port, uint16_t tls_port)
+/*
+ * Header fields are read in place: no copy of the headers into structs.
+ * Inlined into both IP parsers: once per frame, and as a call it spilled
+ * and reloaded what the caller holds.
+ */
+static inline __attribute__((always_inline)) int
+parse_tcp(struct pkt *p, const uint8_t *l4, uint32_t l4_len, uint64_t pseudo,
+	  uint16_t port, uint16_t tls_port)
 {
 	uint32_t hlen, seq, ack;
 	uint16_t dest, win;
@@ -193,9 +198,11 @@ void pkt_reply_route(const struct pkt *p, struct pkt_route *r)
  * Writes the TCP header and payload at o; returns their partial sum (the
  * segment's, but for the pseudo-header). Fields are stored in place, not
  * through a struct copy, and the header is summed as fixed-size words.
+ * Inlined into both IP builders, as parse_tcp is into the parsers.
  */
-static uint64_t build_tcp(uint8_t *o, const struct pkt_route *r,
-			  const struct pkt_seg *s, uint32_t *l4_len)
+static inline __attribute__((always_inline)) uint64_t
+build_tcp(uint8_t *o, const struct pkt_route *r, const struct pkt_seg *s,
+	  uint32_t *l4_len)
 {
 	uint32_t hlen = s->mss ? 24 : 20, seq = htonl(s->seq),
 		 ack = htonl(s->ack);

@@ -271,8 +271,10 @@ static bool rate_ok(struct rate_limit *rl, uint64_t now_ms)
 
 /* Output */
 
-static bool emit(struct tcp_engine *e, const struct pkt_route *r,
-		 const struct pkt_seg *s)
+/* Inlined: once per segment sent, and as a call it saved and restored
+ * registers around the one call that does the work (pkt_build). */
+static inline __attribute__((always_inline)) bool
+emit(struct tcp_engine *e, const struct pkt_route *r, const struct pkt_seg *s)
 {
 	uint8_t *buf = e->tx.alloc(e->tx.ctx);
 
@@ -312,9 +314,14 @@ static uint16_t rcv_window(const struct tcp_engine *e, const struct flow *f)
 	return (uint16_t)(room < e->cfg.window ? room : e->cfg.window);
 }
 
-/* Sends a segment of the flow: [seq, seq + len) from the ring, flags. */
-static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
-		     uint32_t len, uint8_t flags)
+/*
+ * Sends a segment of the flow: [seq, seq + len) from the ring, flags.
+ * Inlined where data is sent (once per response); the other callers share
+ * send_seg().
+ */
+static inline __attribute__((always_inline)) bool
+send_data(struct tcp_engine *e, struct flow *f, uint32_t seq, uint32_t len,
+	  uint8_t flags)
 {
 	struct pkt_seg s = { .seq = seq,
 			     .ack = f->rcv_nxt,
@@ -343,6 +350,12 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 	f->rcv_wnd = s.win;
 	f->ack_at = 0;
 	return true;
+}
+
+static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
+		     uint32_t len, uint8_t flags)
+{
+	return send_data(e, f, seq, len, flags);
 }
 
 /*
@@ -404,7 +417,7 @@ static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 			n = f->mss;
 		if ((f->flags & FLOW_CLOSE) && f->snd_nxt + n == f->snd_end)
 			flags |= TCP_FIN;
-		if (!send_seg(e, f, f->snd_nxt, n, flags))
+		if (!send_data(e, f, f->snd_nxt, n, flags))
 			break;
 		if (!f->rtt_sent_at) {
 			f->rtt_seq = f->snd_nxt + n;
@@ -505,7 +518,10 @@ static inline bool deferred(const struct tcp_engine *e, const struct flow *f)
 	return f->backlog_len || (f->tls && tls_deferred(e, f));
 }
 
-static void schedule(struct tcp_engine *e, struct flow *f)
+/* The flow's next deadline on the timer wheel. Inlined: run for every
+ * segment, and most of it is loads of fields the caller has at hand. */
+static inline __attribute__((always_inline)) void schedule(struct tcp_engine *e,
+							   struct flow *f)
 {
 	uint32_t id = flow_index(&e->ft, f);
 	uint64_t when = f->expire_at, cur = tw_when(&e->tw, id);
