@@ -45,6 +45,9 @@ import time
 from tls_client import hello_bytes
 from xrclient import Conn, Fail, check
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from inet import csum  # noqa: E402
+
 STOP = False
 
 
@@ -602,15 +605,6 @@ def c_squat(a):
     return 0
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-
-
 def c_spoof(a):
     # IPPROTO_RAW: the IP header is ours (the kernel fills its checksum
     # and id), the TCP checksum too. Nothing comes back to these
@@ -637,7 +631,7 @@ def c_spoof(a):
             tcp = struct.pack("!HH4s4sBBHHH", sport, a.port, r[6:10], r[10:14],
                               5 << 4, 0x10, 65535, 0, 0) + head
             c = csum(src + dst + struct.pack("!BBH", 0, 6, plen) + tcp)
-            tcp = tcp[:16] + struct.pack("!H", ~c & 0xFFFF) + tcp[18:]
+            tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
             ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + plen, 0, 0x4000, 64, 6,
                              0, src, dst)
             s.sendto(ip + tcp, (a.host, 0))

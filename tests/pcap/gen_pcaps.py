@@ -14,6 +14,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from inet import csum  # noqa: E402
+
 PORT = 10000
 SRV4, CLI4, CLI4B = "10.77.0.1", "10.77.0.2", "10.77.0.3"
 SRV6, CLI6 = "fd77::1", "fd77::2"
@@ -38,15 +41,6 @@ RESPONSE = (b"HTTP/1.1 301 Moved Permanently\r\n"
 MSS_OPT = struct.pack("!BBH", 2, 4, 1460)
 # Hop-by-hop header with one PadN option; its next header is filled in.
 HBH_PAD = bytes([1, 4, 0, 0, 0, 0])
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def tcp_segment(src, dst, sport, dport, seq, ack, flags, data=b"",

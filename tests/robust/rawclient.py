@@ -28,6 +28,9 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from inet import csum  # noqa: E402
+
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
@@ -54,15 +57,6 @@ def seq_le(a, b):
 
 def seq_add(a, n):
     return (a + n) & 0xFFFFFFFF
-
-
-def csum(data):
-    if len(data) & 1:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
 
 
 def flag_str(f):
