@@ -100,8 +100,7 @@ static void remember_closed(struct tcp_engine *e, const struct flow *f)
 	*closed_slot(e, hash) = (struct closed_flow){ .hash = hash,
 						      .iss = f->iss,
 						      .snd_nxt = f->snd_nxt,
-						      .rcv_nxt = f->rcv_nxt,
-						      .used = true };
+						      .rcv_nxt = f->rcv_nxt };
 }
 
 /*
@@ -119,8 +118,7 @@ static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t seq,
 {
 	const struct closed_flow *c = closed_slot(e, hash);
 
-	return c->used && c->hash == hash &&
-	       ack - 1 - c->iss < c->snd_nxt - c->iss &&
+	return c->hash == hash && ack - 1 - c->iss < c->snd_nxt - c->iss &&
 	       c->rcv_nxt - seq < ADOPT_WINDOW;
 }
 
@@ -130,7 +128,7 @@ static bool was_closed_mark(struct tcp_engine *e, uint32_t hash, uint32_t ack)
 {
 	const struct closed_flow *c = closed_slot(e, hash);
 
-	return c->used && c->hash == hash &&
+	return c->hash == hash && c->snd_nxt != c->iss &&
 	       adopt_mark_fits(c->iss & COOKIE_MARK_MASK, ack);
 }
 

@@ -131,11 +131,11 @@ struct rate_limit {
 	uint32_t rate;
 };
 
-/* What remains of a closed flow to know its late segments by. */
+/* What remains of a closed flow to know its late segments by; an unused
+ * slot is all zero (snd_nxt == iss: nothing sent, which no flow is). */
 struct closed_flow {
 	uint32_t hash; /* of its 4-tuple */
 	uint32_t iss, snd_nxt, rcv_nxt;
-	bool used;
 };
 
 struct tcp_engine {
