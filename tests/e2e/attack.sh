@@ -159,18 +159,6 @@ sampler_stop() { e2e_bg_stop sampler; }
 # peak FILE COLUMN: the largest value of a column of the samples.
 peak() { awk -v c="$2" 'BEGIN { m = 0 } $c > m { m = $c } END { print m }' "$1"; }
 
-# wait_line FILE PATTERN SECS PID: FILE gets a line matching PATTERN
-# before SECS pass and while PID runs.
-wait_line() {
-	local file=$1 pat=$2 secs=$3 pid=$4 i
-	for ((i = 0; i < secs * 10; i++)); do
-		grep -q "$pat" "$file" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q "$pat" "$file" 2>/dev/null
-}
-
 # wait_drained SECS: no flow, send ring or head buffer left in xredird.
 wait_drained() {
 	local secs=$1 t0 u

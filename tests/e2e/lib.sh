@@ -89,6 +89,20 @@ wait_exit() {
 	! kill -0 "$pid" 2>/dev/null
 }
 
+# wait_line FILE REGEX [SECS [PID]]: until a line of FILE matches the
+# extended REGEX, for SECS (5) at most and, given PID, while PID runs.
+wait_line() {
+	local i n=$((${3:-5} * 50))
+	for ((i = 0; i < n; i++)); do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		[ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || break
+		sleep 0.02
+	done
+	grep -Eq "$2" "$1" 2>/dev/null && return 0
+	why "no '$2' in $(basename "$1") after ${3:-5}s: $(tail -n 1 "$1" 2>/dev/null)"
+	return 1
+}
+
 # e2e_bg NAME CMD...: a background process stopped by e2e_cleanup (or by
 # e2e_bg_stop NAME). `ip netns exec` execs the command, so the pid is its own.
 # Output goes to $E2E_WORK/NAME.out; E2E_BG_PID holds the pid.

@@ -135,17 +135,6 @@ xdp_progs() {
 		}'
 }
 
-# wait_line FILE REGEX [SECS]: until a line of FILE matches.
-wait_line() {
-	local i n=$((${3:-5} * 50))
-	for ((i = 0; i < n; i++)); do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	why "no '$2' in $(basename "$1") after ${3:-5}s: $(tail -n 1 "$1" 2>/dev/null)"
-	return 1
-}
-
 # answer NS SRC URL: "STATUS LOCATION" of a GET (SRC '-': any source).
 answer() {
 	local ns=$1 src=$2 url=$3

@@ -198,15 +198,7 @@ same_as_plain() {
 location() { tr -d '\r' <"$1" | sed -n 's/^location: *//Ip'; }
 
 # await_log PATTERN: the daemon's log matches PATTERN within 5 s.
-await_log() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -Eq "$1" "$D_LOG" && return 0
-		sleep 0.1
-	done
-	why "no log line matching '$1' (last: $(tail -n 1 "$D_LOG"))"
-	return 1
-}
+await_log() { wait_line "$D_LOG" "$1" 5; }
 
 # logged VIA PATH: xredird logged a 302 for PATH through VIA (xdp|kernel).
 logged() { await_log "msg=request via=$1 method=[A-Z]+ path=$2 status=302"; }

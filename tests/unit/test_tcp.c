@@ -791,27 +791,24 @@ TEST(late_handshake_copy_does_not_reopen)
  * bits of hash beside the fleet mark: one in 32 would pass and open the
  * connection again, with a FIN at a sequence number past the first.
  */
-#define PATH_FILL                                                              \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-
 TEST(late_copies_of_closed_connections_do_not_reopen)
 {
 	uint8_t ack[H_FRAME], data[H_FRAME];
 	uint32_t nack, ndata, i, opened = 0, answered = 0;
 	struct h_conn c;
 	struct pkt p;
-	char req[160];
+	char req[160], fill[100];
 	int len;
 
+	memset(fill, 'a', sizeof(fill));
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 1024; i++) {
-		/* Responses of every length mod 256: late acks that fall in
-		 * each part of the cookie's low bits. */
+		/* Paths of 0 to 99 bytes: late acks at many offsets in the
+		 * cookie's low bits (its age and MSS fields too). */
 		len = snprintf(req, sizeof(req),
 			       "GET /%.*s HTTP/1.1\r\nHost: x\r\n"
 			       "Connection: close\r\n\r\n",
-			       (int)(i % 100), PATH_FILL);
+			       (int)(i % sizeof(fill)), fill);
 		h_conn_init(&c, 4, (uint16_t)(42000 + i));
 		REQUIRE(!h_connect(&h, &c));
 		ndata = h_frame(&c, data, c.snd, c.rcv, TCP_ACK, req,
