@@ -293,7 +293,7 @@ demo: deps
 	$(MAKE) all
 	./scripts/demo.sh
 
-# make bench BENCH=plain|tls: only that part (default both).
+# make bench BENCH=plain|rate|tls: only that part (default all).
 bench: deps
 	$(MAKE) all $(BUILD)/bench/tlsload
 	./scripts/bench.sh $(if $(BENCH),--only $(BENCH))

@@ -4,15 +4,17 @@
 # pinned to CPU 1 and wrk to CPU 0; repetitions alternate the servers
 # (A B B A ...); the report gives medians, ratios and CPU per request.
 #
-# xredird runs three ways: as it starts by default (while traffic flows
+# xredird runs three ways: as it starts by default (while traffic is dense
 # its worker naps --coalesce-us 20 between passes, else it sleeps until
 # woken), with --coalesce-us 0 (woken by the kernel for every packet), and
 # with --busy-poll USEC (it keeps polling for USEC after traffic, a core
 # spent spinning); --busy-poll 0 leaves that one out.
 #
-# Then, at one fixed rate both servers sustain (hey, rate-limited), the
-# whole-machine CPU each needs per request (xredird with its defaults and
-# with --coalesce-us 0).
+# Then, at fixed rates (hey, rate-limited; 1,000, 10,000 and 50,000
+# requests/s by default, and hey's own limit on one core may fall short of
+# the last: the report gives what was achieved), the whole-machine CPU each
+# needs per request (xredird with its defaults and with --coalesce-us 0).
+# --only rate runs that part alone.
 #
 # The HTTPS part (issue 11) sets xredird against nginx (one worker) and
 # HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
@@ -24,8 +26,8 @@
 # connections (one request answered on each). It writes
 # OUT/bench-https.{md,json}.
 #
-# usage: bench.sh [--only plain|tls] [--reps N] [--duration SEC]
-#                 [--connections N] [--rate RPS] [--busy-poll USEC]
+# usage: bench.sh [--only plain|rate|tls] [--reps N] [--duration SEC]
+#                 [--connections N] [--rate RPS[,RPS...]] [--busy-poll USEC]
 #                 [--tls-reps N] [--tls-duration SEC] [--tls-rate RPS]
 #                 [--hold N] [--out DIR]
 set -euo pipefail
@@ -34,7 +36,7 @@ cd "$(dirname "$0")/.."
 REPS=5
 DURATION=10
 CONNS=50
-RATE=10000
+RATES=1000,10000,50000
 BUSY_POLL=50
 OUT=bench-results
 ONLY=
@@ -47,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--reps) REPS=$2; shift 2 ;;
 	--duration) DURATION=$2; shift 2 ;;
 	--connections) CONNS=$2; shift 2 ;;
-	--rate) RATE=$2; shift 2 ;;
+	--rate) RATES=$2; shift 2 ;;
 	--busy-poll) BUSY_POLL=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
@@ -60,9 +62,15 @@ while [ $# -gt 0 ]; do
 done
 
 case "$ONLY" in
-'' | plain | tls) ;;
-*) echo "bench: --only plain or tls, not $ONLY" >&2; exit 2 ;;
+'' | plain | rate | tls) ;;
+*) echo "bench: --only plain, rate or tls, not $ONLY" >&2; exit 2 ;;
 esac
+for rate in ${RATES//,/ }; do
+	if ! [[ "$rate" =~ ^[0-9]+$ ]] || [ "$rate" -lt 50 ]; then
+		echo "bench: --rate takes requests/s of 50 or more, not $rate" >&2
+		exit 2
+	fi
+done
 
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
@@ -164,21 +172,21 @@ run_one() {
 	tail -n1 "$WORK/runs.jsonl"
 }
 
-# One fixed-rate run (hey: 50 workers, RATE/50 requests/s each).
+# One fixed-rate run (hey: 50 workers, rate/50 requests/s each).
 run_rate() {
-	local server=$1 scenario=$2 rep=$3 ka=() out c0 c1 p0 p1
+	local server=$1 scenario=$2 rep=$3 rate=$4 ka=() out c0 c1 p0 p1
 	[ "$scenario" = close ] && ka=(-disable-keepalive)
 	start_server "$server"
 	c0=$(cpu_jiffies)
 	p0=$(proc_ticks)
 	out=$(clix taskset -c $CLIENT_CPU hey -disable-redirects -c 50 \
-		-q $((RATE / 50)) -z "${DURATION}s" "${ka[@]}" \
+		-q $((rate / 50)) -z "${DURATION}s" "${ka[@]}" \
 		"http://$XR_SRV_IP4:10000/v2/pause/manifests/3.9")
 	c1=$(cpu_jiffies)
 	p1=$(proc_ticks)
 	stop_server
 	python3 scripts/bench_report.py parse-hey "$server" "$scenario" "$rep" \
-		"$((c1 - c0))" "$(getconf CLK_TCK)" "$((p1 - p0))" "$RATE" \
+		"$((c1 - c0))" "$(getconf CLK_TCK)" "$((p1 - p0))" "$rate" \
 		<<<"$out" >>"$WORK/rate.jsonl"
 	tail -n1 "$WORK/rate.jsonl"
 }
@@ -329,7 +337,7 @@ fi
 nginx_conf "$WORK/nginx"
 ./scripts/topology.sh up
 
-if [ "$ONLY" != tls ]; then
+if [ "$ONLY" = '' ] || [ "$ONLY" = plain ]; then
 	servers="xredird nginx xredird-wake"
 	[ "$BUSY_POLL" = 0 ] || servers="$servers xredird-busy-poll"
 	for rep in $(seq "$REPS"); do
@@ -342,22 +350,26 @@ if [ "$ONLY" != tls ]; then
 			done
 		done
 	done
+fi
 
+if [ "$ONLY" != tls ]; then
 	for rep in $(seq $(((REPS + 1) / 2))); do
-		for scenario in keepalive close; do
-			if [ $((rep % 2)) = 1 ]; then order="xredird nginx xredird-wake"; else order="xredird-wake nginx xredird"; fi
-			for server in $order; do
-				run_rate "$server" "$scenario" "$rep"
+		for rate in ${RATES//,/ }; do
+			for scenario in keepalive close; do
+				if [ $((rep % 2)) = 1 ]; then order="xredird nginx xredird-wake"; else order="xredird-wake nginx xredird"; fi
+				for server in $order; do
+					run_rate "$server" "$scenario" "$rep" "$rate"
+				done
 			done
 		done
 	done
 
 	python3 scripts/bench_report.py report "$WORK/runs.jsonl" "$OUT" \
-		"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU busy_poll_us=$BUSY_POLL" \
+		"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU busy_poll_us=$BUSY_POLL rates=$RATES" \
 		"$WORK/rate.jsonl"
 fi
 
-if [ "$ONLY" != plain ]; then
+if [ "$ONLY" = '' ] || [ "$ONLY" = tls ]; then
 	start=$SECONDS
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
 	ulimit -n "$(ulimit -Hn)" # --hold descriptors, for every server

@@ -189,20 +189,24 @@ def summarize(runs, keys, extra):
 
 
 def rate_summary(path):
+    """Per target rate (ascending), as summarize() gives it."""
     if not path or not os.path.exists(path):
         return None
     runs = load_runs(path)
     keys = ["rps", "cpu_us_per_req", "server_us_per_req"]
-    return {"summary": summarize(runs, keys, lambda sel: {
-        "target_rate": sel[0]["target_rate"],
-        "errors": sum(r["errors"] + r["non_3xx"] for r in sel)}),
-        "runs": runs}
+    by_rate = {}
+    for rate in sorted({r["target_rate"] for r in runs}):
+        sel = [r for r in runs if r["target_rate"] == rate]
+        by_rate[rate] = summarize(sel, keys, lambda sel: {
+            "target_rate": sel[0]["target_rate"],
+            "errors": sum(r["errors"] + r["non_3xx"] for r in sel)})
+    return {"by_rate": by_rate, "runs": runs}
 
 
 def report(argv):
     runs_path, outdir, config = argv[:3]
     rate = rate_summary(argv[3] if len(argv) > 3 else None)
-    runs = load_runs(runs_path)
+    runs = load_runs(runs_path) if os.path.exists(runs_path) else []
     keys = ["rps", "p50_us", "p99_us", "cpu_us_per_req", "server_us_per_req"]
     summary = summarize(runs, keys, lambda sel: {
         "socket_errors": sum(r["socket_errors"] for r in sel),
@@ -226,11 +230,14 @@ def markdown(doc):
         f"Benchmark of {doc['date']} on {m['cpus']} CPUs ({m['cpu_model']}), "
         f"kernel {m['kernel']}; {doc['config']}; medians.",
         "",
-        "| scenario | server | requests/s | p50 latency | p99 latency "
-        "| CPU per request (machine) | server process CPU per request "
-        "| errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    if doc["runs"]:
+        lines += [
+            "| scenario | server | requests/s | p50 latency | p99 latency "
+            "| CPU per request (machine) | server process CPU per request "
+            "| errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
     for scenario, row in doc["summary"].items():
         for server in SERVERS:
             if server not in row:
@@ -252,7 +259,8 @@ def markdown(doc):
                 f"| {r['p50_us']:.2f}x | {r['p99_us']:.2f}x "
                 f"| {r['cpu_us_per_req']:.2f}x "
                 f"| {r['server_us_per_req']:.2f}x | |")
-    lines.append("")
+    if doc["runs"]:
+        lines.append("")
     rate = doc.get("fixed_rate")
     if rate:
         lines += [
@@ -265,22 +273,25 @@ def markdown(doc):
             "| errors |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
-        for scenario, row in rate["summary"].items():
-            for server in SERVERS:
-                if server in row:
-                    s = row[server]
-                    lines.append(
-                        f"| {scenario} | {LABELS[server]} "
-                        f"| {s['target_rate']:,} "
-                        f"| {s['rps']:,.0f} | {s['cpu_us_per_req']:.1f} us "
-                        f"| {s['server_us_per_req']:.2f} us "
-                        f"| {s['errors']} |")
-            for server, ratio in RATIOS.items():
-                if ratio in row:
-                    r = row[ratio]
-                    lines.append(f"| {scenario} | **{LABELS[server]} / nginx** "
-                                 f"| | | **{r['cpu_us_per_req']:.2f}x** "
-                                 f"| **{r['server_us_per_req']:.2f}x** | |")
+        for rate_rows in rate["by_rate"].values():
+            for scenario, row in rate_rows.items():
+                for server in SERVERS:
+                    if server in row:
+                        s = row[server]
+                        lines.append(
+                            f"| {scenario} | {LABELS[server]} "
+                            f"| {s['target_rate']:,} "
+                            f"| {s['rps']:,.0f} "
+                            f"| {s['cpu_us_per_req']:.1f} us "
+                            f"| {s['server_us_per_req']:.2f} us "
+                            f"| {s['errors']} |")
+                for server, ratio in RATIOS.items():
+                    if ratio in row:
+                        r = row[ratio]
+                        lines.append(
+                            f"| {scenario} | **{LABELS[server]} / nginx** "
+                            f"| | | **{r['cpu_us_per_req']:.2f}x** "
+                            f"| **{r['server_us_per_req']:.2f}x** | |")
         lines.append("")
     return "\n".join(lines)
 

@@ -124,8 +124,9 @@ const struct opt_def opt_table[] = {
 	DEFINE_OPTION("bind-mode", 0, "MODE", OPT_CHOICE, bind_mode, NULL,
 		      .choices = bind_modes),
 	DEFINE_OPTION("coalesce-us", 0, "USEC", OPT_UINT, coalesce_us,
-		      "while traffic flows, look at the rings every USEC "
-		      "instead of being woken per packet; 0: off",
+		      "while traffic is dense (a frame per USEC), look at "
+		      "the rings every USEC instead of being woken per "
+		      "packet; 0: off",
 		      .min = 0, .max = 1000, .unit = "microseconds",
 		      .def = "20"),
 	DEFINE_OPTION("busy-poll", 0, "USEC", OPT_UINT, busy_poll_us,

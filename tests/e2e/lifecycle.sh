@@ -952,8 +952,9 @@ ticks_over() {
 }
 
 # After a request the worker keeps polling its rings for the --busy-poll
-# time (CPU spent), then sleeps again (none); without the flag it naps
-# (--coalesce-us, 20 us by default) for at most a millisecond, then sleeps.
+# time (CPU spent), then sleeps again (none); without the flag it would nap
+# (--coalesce-us, 20 us by default) only under dense traffic, which one
+# request is not, so it sleeps.
 # Out-of-range values are refused at start.
 test_09_busy_poll_coalesce() {
 	need curl || return 1

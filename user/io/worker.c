@@ -30,30 +30,22 @@ uint64_t worker_now_ms(void)
 }
 
 /*
- * What the worker does when a pass found no frame. Right after traffic:
- * - with --busy-poll, look again at once for busy_poll_ns, each empty look
- *   also running the NIC's NAPI from here (SO_BUSY_POLL; a device without
- *   NAPI returns at once);
- * - else, with --coalesce-us, once a pass found several frames, nap that
- *   long and look again, up to COALESCE_NAPS times without a frame:
- *   frames that arrive meanwhile are taken in one pass, and the kernel
- *   does not wake the worker for each (on a veth the sender's core pays
- *   those wake-ups). Traffic too sparse for that costs a few naps.
- * Otherwise sleep in poll() until the kernel wakes it or a timer is due.
+ * What the worker does when a pass found no frame: with --busy-poll, right
+ * after traffic, look again at once for busy_poll_ns, each empty look also
+ * running the NIC's NAPI from here (SO_BUSY_POLL; a device without NAPI
+ * returns at once); else, while traffic is dense (pace.h), nap
+ * --coalesce-us and look again, so that the frames arriving meanwhile are
+ * taken in one pass and the kernel does not wake the worker for each (on a
+ * veth the sender's core pays those wake-ups). Otherwise sleep in poll()
+ * until the kernel wakes it or a timer is due.
  */
-#define COALESCE_NAPS 5 /* naps without a frame before sleeping */
-/* Frames in one pass that show traffic dense enough for naps to pay. */
-#define COALESCE_MIN_BATCH 2
-
 static void idle_wait(struct worker *w, struct pollfd *pfd, uint64_t now)
 {
-	uint64_t since = now - w->last_rx_ns;
-
-	if (since < w->busy_poll_ns) {
+	if (now - w->last_rx_ns < w->busy_poll_ns) {
 		recvfrom(pfd->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return;
 	}
-	if (since < w->coalesce_window_ns) {
+	if (pace_nap(&w->pace, now)) {
 		nanosleep(&w->coalesce, NULL);
 		return;
 	}
@@ -214,9 +206,10 @@ static void *worker_main(void *arg)
 			export_stats(w);
 			log_limited(w, now);
 		}
-		if (n >= w->window_from)
+		pace_pass(&w->pace, ns, n);
+		if (n)
 			w->last_rx_ns = ns;
-		else if (!n)
+		else
 			idle_wait(w, &pfd, ns);
 	}
 	export_stats(w);
@@ -253,11 +246,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->queue = cfg->queue;
 	w->busy_poll_ns = (uint64_t)cfg->xsk.busy_poll_us * 1000;
 	w->coalesce.tv_nsec = (long)cfg->coalesce_us * 1000;
-	w->coalesce_window_ns =
-		(uint64_t)cfg->coalesce_us * 1000 * COALESCE_NAPS;
-	w->window_from = cfg->xsk.busy_poll_us ? 1 :
-			 cfg->coalesce_us      ? COALESCE_MIN_BATCH :
-						 UINT32_MAX;
+	pace_init(&w->pace, (uint64_t)cfg->coalesce_us * 1000, now_ns());
 	w->maps = cfg->maps;
 	w->proxy = cfg->proxy;
 	w->stats = &cfg->maps->stats[cfg->queue];

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "certs.h"
+#include "pace.h"
 #include "proxy.h"
 #include "rules.h"
 #include "resolve.h"
@@ -38,10 +39,9 @@ struct worker_cfg {
 struct worker {
 	uint32_t queue;
 	uint64_t busy_poll_ns; /* spin this long after the last frame */
-	struct timespec coalesce; /* nap between passes while traffic flows */
-	uint64_t coalesce_window_ns; /* ... that is, this soon after a frame */
-	uint32_t window_from; /* frames in a pass that (re)start the window */
-	uint64_t last_rx_ns;
+	struct timespec coalesce; /* a nap between passes */
+	struct pace pace; /* when to nap */
+	uint64_t last_rx_ns; /* the last pass that found a frame */
 	struct xsk_port port;
 	struct tcp_engine engine;
 	struct target_cache targets;
