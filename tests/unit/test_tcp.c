@@ -839,6 +839,50 @@ TEST(late_copies_of_closed_connections_do_not_reopen)
 }
 
 /*
+ * A FIN sent again after the flow was freed (our ACK of it lost) is
+ * acknowledged from the segment alone, also when it happens to pass the
+ * cookie and is known as a late copy of the closed flow (1 time in 32).
+ */
+TEST(retransmitted_fin_after_close_is_always_acked)
+{
+	uint8_t fin[H_FRAME];
+	uint32_t i, nfin, unanswered = 0;
+	char req[160], fill[100];
+	struct h_conn c;
+	struct pkt p;
+	int len;
+
+	memset(fill, 'f', sizeof(fill));
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 1024; i++) {
+		/* Responses of many lengths: the FIN's ack at many offsets
+		 * in the cookie's low bits. */
+		len = snprintf(req, sizeof(req),
+			       "GET /%.*s HTTP/1.1\r\nHost: x\r\n"
+			       "Connection: close\r\n\r\n",
+			       (int)(i % sizeof(fill)), fill);
+		h_conn_init(&c, 4, (uint16_t)(44000 + i));
+		REQUIRE(!h_connect(&h, &c));
+		h_send_seg(&h, &c, TCP_ACK, req, (uint32_t)len);
+		REQUIRE(h.nout == 1);
+		REQUIRE(!h_parse(&h, 0, &c, &p));
+		c.rcv = p.seq + p.payload_len + 1;
+		nfin = h_frame(&c, fin, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL,
+			       0);
+		h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+		REQUIRE(flows() == 0);
+		h_advance(&h, 50); /* within the rate of such answers */
+		h_input(&h, fin, nfin, TCP_TARGET_NONE);
+		if (h.nout != 1 || h_parse(&h, 0, &c, &p) ||
+		    p.flags != TCP_ACK || p.seq != c.rcv || p.ack != c.snd)
+			unanswered++;
+		REQUIRE(flows() == 0);
+	}
+	CHECK_EQ(unanswered, 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
  * A client reusing its port gets a cookie that may equal the one its
  * previous connection had (1 time in 32 within a cookie period): with a
  * client ISN moved on, it is a new connection all the same.

@@ -1601,7 +1601,12 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		return;
 	}
 	if (was_closed(e, hash, p->seq, p->ack)) {
+		/* A late copy of a closed flow's segment: a FIN gets its ACK
+		 * (the peer may have lost ours), as when the cookie fails;
+		 * nothing else is answered. */
 		STAT(e, stale_handshakes);
+		if (fl & TCP_FIN)
+			reply_timewait_ack(e, p);
 		return;
 	}
 	STAT(e, cookies_ok);
