@@ -41,12 +41,14 @@ uint64_t worker_now_ms(void)
  */
 static void idle_wait(struct worker *w, struct pollfd *pfd, uint64_t now)
 {
-	if (now - w->last_rx_ns < w->busy_poll_ns) {
+	if (now - w->pace.last_frame_at < w->busy_poll_ns) {
 		recvfrom(pfd->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return;
 	}
 	if (pace_nap(&w->pace, now)) {
-		nanosleep(&w->coalesce, NULL);
+		struct timespec nap = { 0, (long)w->pace.nap_ns };
+
+		nanosleep(&nap, NULL);
 		return;
 	}
 	poll(pfd, 1, (int)tcp_sleep_ms(&w->engine, now / 1000000, POLL_CAP_MS));
@@ -176,7 +178,7 @@ static void *worker_main(void *arg)
 
 	/* Naps of a few microseconds, not the default 50 us of timer slack
 	 * (this thread's own setting). */
-	if (w->coalesce.tv_nsec)
+	if (w->pace.nap_ns)
 		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
 	while (!*w->stop) {
@@ -207,9 +209,7 @@ static void *worker_main(void *arg)
 			log_limited(w, now);
 		}
 		pace_pass(&w->pace, ns, n);
-		if (n)
-			w->last_rx_ns = ns;
-		else
+		if (!n)
 			idle_wait(w, &pfd, ns);
 	}
 	export_stats(w);
@@ -245,7 +245,6 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	memset(w, 0, sizeof(*w));
 	w->queue = cfg->queue;
 	w->busy_poll_ns = (uint64_t)cfg->xsk.busy_poll_us * 1000;
-	w->coalesce.tv_nsec = (long)cfg->coalesce_us * 1000;
 	pace_init(&w->pace, (uint64_t)cfg->coalesce_us * 1000, now_ns());
 	w->maps = cfg->maps;
 	w->proxy = cfg->proxy;

@@ -39,9 +39,7 @@ struct worker_cfg {
 struct worker {
 	uint32_t queue;
 	uint64_t busy_poll_ns; /* spin this long after the last frame */
-	struct timespec coalesce; /* a nap between passes */
-	struct pace pace; /* when to nap */
-	uint64_t last_rx_ns; /* the last pass that found a frame */
+	struct pace pace; /* when to nap, and the last pass with a frame */
 	struct xsk_port port;
 	struct tcp_engine engine;
 	struct target_cache targets;
