@@ -786,6 +786,34 @@ TEST(late_handshake_copy_does_not_reopen)
 }
 
 /*
+ * Connection i of a loop: a Connection: close request whose path has i %
+ * 100 bytes, so that the acks of its response fall at many offsets in the
+ * cookie's low bits (its age and MSS fields too), sent and answered; c
+ * then acknowledges the response and its FIN. Returns the request's
+ * length, kept in req; 0 if the exchange went otherwise.
+ */
+static uint32_t closing_request(struct h_conn *c, uint16_t port, uint32_t i,
+				char req[160])
+{
+	static const char fill[100] = { [0 ... 99] = 'a' };
+	struct pkt p;
+	int len;
+
+	len = snprintf(req, 160,
+		       "GET /%.*s HTTP/1.1\r\nHost: x\r\n"
+		       "Connection: close\r\n\r\n",
+		       (int)(i % sizeof(fill)), fill);
+	h_conn_init(c, 4, port);
+	if (h_connect(&h, c))
+		return 0;
+	h_send_seg(&h, c, TCP_ACK, req, (uint32_t)len);
+	if (h.nout != 1 || h_parse(&h, 0, c, &p))
+		return 0;
+	c->rcv = p.seq + p.payload_len + 1;
+	return (uint32_t)len;
+}
+
+/*
  * Late copies of a closed connection's last segments (a duplicated ACK of
  * our FIN, its request again) carry a cookie that fails only by its 5
  * bits of hash beside the fleet mark: one in 32 would pass and open the
@@ -794,30 +822,15 @@ TEST(late_handshake_copy_does_not_reopen)
 TEST(late_copies_of_closed_connections_do_not_reopen)
 {
 	uint8_t ack[H_FRAME], data[H_FRAME];
-	uint32_t nack, ndata, i, opened = 0, answered = 0;
+	uint32_t nack, ndata, i, len, opened = 0, answered = 0;
 	struct h_conn c;
 	struct pkt p;
-	char req[160], fill[100];
-	int len;
+	char req[160];
 
-	memset(fill, 'a', sizeof(fill));
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 1024; i++) {
-		/* Paths of 0 to 99 bytes: late acks at many offsets in the
-		 * cookie's low bits (its age and MSS fields too). */
-		len = snprintf(req, sizeof(req),
-			       "GET /%.*s HTTP/1.1\r\nHost: x\r\n"
-			       "Connection: close\r\n\r\n",
-			       (int)(i % sizeof(fill)), fill);
-		h_conn_init(&c, 4, (uint16_t)(42000 + i));
-		REQUIRE(!h_connect(&h, &c));
-		ndata = h_frame(&c, data, c.snd, c.rcv, TCP_ACK, req,
-				(uint32_t)len);
-		h_input(&h, data, ndata, TCP_TARGET_NONE);
-		c.snd += (uint32_t)len;
-		REQUIRE(h.nout == 1);
-		REQUIRE(!h_parse(&h, 0, &c, &p));
-		c.rcv = p.seq + p.payload_len + 1;
+		len = closing_request(&c, (uint16_t)(42000 + i), i, req);
+		REQUIRE(len);
 		h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
 		REQUIRE(flows() == 0);
 		nack = h_frame(&c, ack, c.snd, c.rcv, TCP_ACK, NULL, 0);
@@ -825,8 +838,8 @@ TEST(late_copies_of_closed_connections_do_not_reopen)
 		answered += h.nout;
 		opened += flows();
 		/* The request again, acknowledging the response. */
-		ndata = h_frame(&c, data, c.snd - 1 - (uint32_t)len, c.rcv - 1,
-				TCP_ACK, req, (uint32_t)len);
+		ndata = h_frame(&c, data, c.snd - 1 - len, c.rcv - 1, TCP_ACK,
+				req, len);
 		h_input(&h, data, ndata, TCP_TARGET_NONE);
 		for (uint32_t k = 0; k < h.nout; k++)
 			if (!h_parse(&h, k, &c, &p) && !(p.flags & TCP_RST))
@@ -847,26 +860,13 @@ TEST(retransmitted_fin_after_close_is_always_acked)
 {
 	uint8_t fin[H_FRAME];
 	uint32_t i, nfin, unanswered = 0;
-	char req[160], fill[100];
 	struct h_conn c;
 	struct pkt p;
-	int len;
+	char req[160];
 
-	memset(fill, 'f', sizeof(fill));
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 1024; i++) {
-		/* Responses of many lengths: the FIN's ack at many offsets
-		 * in the cookie's low bits. */
-		len = snprintf(req, sizeof(req),
-			       "GET /%.*s HTTP/1.1\r\nHost: x\r\n"
-			       "Connection: close\r\n\r\n",
-			       (int)(i % sizeof(fill)), fill);
-		h_conn_init(&c, 4, (uint16_t)(44000 + i));
-		REQUIRE(!h_connect(&h, &c));
-		h_send_seg(&h, &c, TCP_ACK, req, (uint32_t)len);
-		REQUIRE(h.nout == 1);
-		REQUIRE(!h_parse(&h, 0, &c, &p));
-		c.rcv = p.seq + p.payload_len + 1;
+		REQUIRE(closing_request(&c, (uint16_t)(44000 + i), i, req));
 		nfin = h_frame(&c, fin, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL,
 			       0);
 		h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
