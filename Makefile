@@ -295,8 +295,13 @@ demo: deps
 
 # make bench BENCH=plain|rate|tls: only that part (default all).
 bench: deps
-	$(MAKE) all $(BUILD)/bench/tlsload
+	$(MAKE) all $(BUILD)/bench/tlsload $(BUILD)/bench/rateload
 	./scripts/bench.sh $(if $(BENCH),--only $(BENCH))
+
+# The fixed-rate HTTP client behind make bench's rate runs.
+$(BUILD)/bench/rateload: bench/rateload.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< -o $@
 
 # The HTTPS client behind make bench's new-connection and memory runs.
 $(BUILD)/bench/tlsload: bench/tls/tlsload.c
@@ -344,7 +349,7 @@ bench-tls: deps
 	./scripts/bench_tls.sh
 
 FMT_FILES = bpf/*.c bpf/*.h user/*.c user/*.h user/*/*.c user/*/*.h \
-	tests/*/*.c tests/*/*.h bench/tls/*.c bench/tls/*.h
+	tests/*/*.c tests/*/*.h bench/*.c bench/tls/*.c bench/tls/*.h
 
 fmt:
 	clang-format -i $(FMT_FILES)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Parses wrk and hey runs and writes the benchmark report (Markdown, JSON).
+"""Parses wrk, hey and rateload runs and writes the benchmark report (Markdown, JSON).
 
-  bench_report.py parse SERVER SCENARIO REP CPU_JIFFIES CLK_TCK PROC_TICKS [CLIENT_S] < wrk-output
-  bench_report.py parse-hey SERVER SCENARIO REP CPU_JIFFIES CLK_TCK PROC_TICKS RATE [CLIENT_S] < hey-output
-  bench_report.py parse-tls SERVER SCENARIO REP CPU_JIFFIES CLK_TCK PROC_TICKS CLIENT_S < tlsload-output
+  bench_report.py parse SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU [CLIENT_S] < wrk-output
+  bench_report.py parse-hey SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU RATE [CLIENT_S] < hey-output
+  bench_report.py parse-rate SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU CLIENT_S < rateload-output
+  bench_report.py parse-tls SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU CLIENT_S < tlsload-output
   bench_report.py parse-hold SERVER RSS_BEFORE_KB RSS_HELD_KB < tlsload-output
   bench_report.py report RUNS.jsonl OUTDIR CONFIG [RATE.jsonl]
   bench_report.py report-tls RUNS.jsonl MEMORY.jsonl OUTDIR CONFIG NEGOTIATED
@@ -26,13 +27,13 @@ def latency_us(text):
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
-def cpu_fields(jiffies, clk_tck, proc, total, client_s=None):
-    """Whole-machine CPU of the run, and per request: the machine's and the
-    server process's own; with the client's CPU time, also the server's
-    and the client's together (what other work on the machine leaves
-    out)."""
-    cpu_s = int(jiffies) / int(clk_tck)
-    server_s = int(proc) / int(clk_tck)
+def cpu_fields(busy, units, proc, total, client_s=None):
+    """Whole-machine CPU of the run (busy, in units per second), and per
+    request: the machine's and the server process's own (proc); with the
+    client's CPU time, also the client's, and the server's and the
+    client's together (what other work on the machine leaves out)."""
+    cpu_s = int(busy) / int(units)
+    server_s = int(proc) / int(units)
     out = {
         "cpu_s": cpu_s,
         "cpu_us_per_req": cpu_s * 1e6 / total if total else None,
@@ -40,13 +41,15 @@ def cpu_fields(jiffies, clk_tck, proc, total, client_s=None):
     }
     if client_s is not None:
         out["client_s"] = float(client_s)
+        out["client_us_per_req"] = (float(client_s) * 1e6 / total
+                                    if total else None)
         out["procs_us_per_req"] = ((server_s + float(client_s)) * 1e6 / total
                                    if total else None)
     return out
 
 
 def parse(argv):
-    server, scenario, rep, jiffies, clk_tck, proc = argv[:6]
+    server, scenario, rep, busy, units, proc = argv[:6]
     client_s = argv[6] if len(argv) > 6 else None
     out = sys.stdin.read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -66,7 +69,7 @@ def parse(argv):
         "p99_us": latency_us(pct["99"]),
         "socket_errors": sum(map(int, errors.groups())) if errors else 0,
         "non_3xx": int(non3xx.group(1)) if non3xx else 0,
-        **cpu_fields(jiffies, clk_tck, proc, total, client_s),
+        **cpu_fields(busy, units, proc, total, client_s),
     }
     print(json.dumps(run))
 
@@ -74,7 +77,7 @@ def parse(argv):
 def parse_tls(argv):
     """A tlsload --full or --resume run: the handshakes of the kind the
     mode asks for (a --resume slot's first, full, one is not counted)."""
-    server, scenario, rep, jiffies, clk_tck, proc, client_s = argv
+    server, scenario, rep, busy, units, proc, client_s = argv
     t = json.loads(sys.stdin.read())
     total = t["resumed"] if scenario == "resume" else t["full"]
     run = {
@@ -90,7 +93,7 @@ def parse_tls(argv):
         "tickets_per_hs": t["tickets"] / t["requests"] if t["requests"] else 0,
         "negotiated": f"{t['version']} {t['cipher']} {t['group']}",
         "tlsload": t,
-        **cpu_fields(jiffies, clk_tck, proc, total, client_s),
+        **cpu_fields(busy, units, proc, total, client_s),
     }
     print(json.dumps(run))
 
@@ -112,7 +115,7 @@ def parse_hold(argv):
 
 
 def parse_hey(argv):
-    server, scenario, rep, jiffies, clk_tck, proc, rate = argv[:7]
+    server, scenario, rep, busy, units, proc, rate = argv[:7]
     client_s = argv[7] if len(argv) > 7 else None
     out = sys.stdin.read()
     codes = {int(c): int(n) for c, n in
@@ -130,7 +133,27 @@ def parse_hey(argv):
         "non_3xx": total - sum(n for c, n in codes.items() if 300 <= c < 400),
         "errors": (sum(int(n) for n in re.findall(
             r"^\s*\[(\d+)\]", errors.group(1), re.M)) if errors else 0),
-        **cpu_fields(jiffies, clk_tck, proc, total, client_s),
+        **cpu_fields(busy, units, proc, total, client_s),
+    }
+    print(json.dumps(run))
+
+
+def parse_rate(argv):
+    """A bench/rateload run (one JSON object)."""
+    server, scenario, rep, busy, units, proc, client_s = argv
+    t = json.loads(sys.stdin.read())
+    total = t["requests"]
+    run = {
+        "server": server,
+        "scenario": scenario,
+        "rep": int(rep),
+        "target_rate": int(t["target_rate"]),
+        "rps": t["rps"],
+        "requests": total,
+        "behind": t["behind"],
+        "non_3xx": total - t["status_3xx"],
+        "errors": t["errors"],
+        **cpu_fields(busy, units, proc, total, client_s),
     }
     print(json.dumps(run))
 
@@ -193,7 +216,7 @@ def rate_summary(path):
     if not path or not os.path.exists(path):
         return None
     runs = load_runs(path)
-    keys = ["rps", "cpu_us_per_req", "server_us_per_req"]
+    keys = ["rps", "cpu_us_per_req", "server_us_per_req", "client_us_per_req"]
     by_rate = {}
     for rate in sorted({r["target_rate"] for r in runs}):
         sel = [r for r in runs if r["target_rate"] == rate]
@@ -264,14 +287,15 @@ def markdown(doc):
     rate = doc.get("fixed_rate")
     if rate:
         lines += [
-            "At a fixed rate (hey, 50 workers, rate-limited), whole-machine "
-            "CPU per request (user+system+irq+softirq over both CPUs; the "
-            "client's share is the same for both servers):",
+            "At a fixed rate (bench/rateload, an open loop), CPU per "
+            "request: the whole machine's (busy time over both CPUs: "
+            "uptime less idle), the server process's and the client "
+            "process's (their runtime):",
             "",
             "| scenario | server | target rate | achieved "
             "| CPU per request (machine) | server process CPU per request "
-            "| errors |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| client process CPU per request | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for rate_rows in rate["by_rate"].values():
             for scenario, row in rate_rows.items():
@@ -284,6 +308,7 @@ def markdown(doc):
                             f"| {s['rps']:,.0f} "
                             f"| {s['cpu_us_per_req']:.1f} us "
                             f"| {s['server_us_per_req']:.2f} us "
+                            f"| {fmt(s.get('client_us_per_req'), '.2f', ' us')} "
                             f"| {s['errors']} |")
                 for server, ratio in RATIOS.items():
                     if ratio in row:
@@ -291,7 +316,7 @@ def markdown(doc):
                         lines.append(
                             f"| {scenario} | **{LABELS[server]} / nginx** "
                             f"| | | **{r['cpu_us_per_req']:.2f}x** "
-                            f"| **{r['server_us_per_req']:.2f}x** | |")
+                            f"| **{r['server_us_per_req']:.2f}x** | | |")
         lines.append("")
     return "\n".join(lines)
 
@@ -476,7 +501,8 @@ def markdown_tls(doc):
 
 
 if __name__ == "__main__":
-    verbs = {"parse": parse, "parse-hey": parse_hey, "parse-tls": parse_tls,
+    verbs = {"parse": parse, "parse-hey": parse_hey,
+             "parse-rate": parse_rate, "parse-tls": parse_tls,
              "parse-hold": parse_hold, "report": report,
              "report-tls": report_tls}
     if len(sys.argv) < 2 or sys.argv[1] not in verbs:
