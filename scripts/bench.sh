@@ -18,10 +18,10 @@
 # The HTTPS part (issue 11) sets xredird against nginx (one worker) and
 # HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
 # certificate made here, TLS 1.3, TLS_AES_128_GCM_SHA256, X25519 and one
-# stateless ticket per handshake: wrk keep-alive, hey keep-alive at a fixed
-# rate all sustain (whole-machine CPU per request at equal load), then
-# bench/tls/tlsload with a new connection per request (full handshakes,
-# then resumed ones), interleaved; then the RSS of each with --hold idle TLS
+# stateless ticket per handshake: wrk keep-alive, bench/tls/tlsload
+# keep-alive at a fixed rate all sustain (whole-machine CPU per request at
+# equal load), then tlsload with a new connection per request (full
+# handshakes, then resumed ones), interleaved; then the RSS of each with --hold idle TLS
 # connections (one request answered on each). It writes
 # OUT/bench-https.{md,json}.
 #
@@ -163,6 +163,13 @@ proc_us() {
 		/proc/"$pid"/task/*/schedstat
 }
 
+# The server's wake-ups: its threads' voluntary context switches (each a
+# sleep in poll, epoll_wait or a nap that ended).
+proc_wakes() {
+	awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n }' \
+		/proc/"$pid"/task/*/status
+}
+
 # One wrk run; appends a JSON line to $WORK/runs.jsonl.
 run_one() {
 	local server=$1 scenario=$2 rep=$3 hdr=() out c0 c1 p0 p1
@@ -183,19 +190,21 @@ run_one() {
 
 # One fixed-rate run (bench/rateload: $CONNS connections, an open loop).
 run_rate() {
-	local server=$1 scenario=$2 rep=$3 rate=$4 mode=() c0 c1 p0 p1
+	local server=$1 scenario=$2 rep=$3 rate=$4 mode=() c0 c1 p0 p1 w0 w1
 	[ "$scenario" = close ] && mode=(--close)
 	start_server "$server"
 	c0=$(cpu_busy_us)
 	p0=$(proc_us)
+	w0=$(proc_wakes)
 	client "$RATELOAD" --dst "$XR_SRV_IP4" --port 10000 --rate "$rate" \
 		--duration "$DURATION" --conns "$CONNS" "${mode[@]}"
 	c1=$(cpu_busy_us)
 	p1=$(proc_us)
+	w1=$(proc_wakes)
 	stop_server
 	python3 scripts/bench_report.py parse-rate "$server" "$scenario" "$rep" \
 		"$((c1 - c0))" "$CPU_UNITS" "$((p1 - p0))" "$client_s" \
-		<<<"$out" >>"$WORK/rate.jsonl"
+		"$((w1 - w0))" <<<"$out" >>"$WORK/rate.jsonl"
 	tail -n1 "$WORK/rate.jsonl"
 }
 
@@ -254,11 +263,12 @@ client() {
 	client_s=$(awk '{ print $1 + $2 }' <<<"$t")
 }
 
-# One HTTPS run: keepalive (wrk), keepalive-rate (hey: 50 workers,
-# TLS_RATE/50 requests/s each), full or resume (tlsload, a new connection
-# per request); appends a JSON line to $WORK/tls.jsonl.
+# One HTTPS run: keepalive (wrk), keepalive-rate (tlsload --rate: TLS_RATE
+# requests/s over $CONNS connections), full or resume (tlsload, a new
+# connection per request); appends a JSON line to $WORK/tls.jsonl.
 run_tls() {
-	local server=$1 scenario=$2 rep=$3 verb=parse-tls rate=() c0 c1 p0 p1
+	local server=$1 scenario=$2 rep=$3 verb=parse-tls mode=(--"$2") c0 c1 p0 p1
+	[ "$scenario" != keepalive-rate ] || mode=(--rate "$TLS_RATE")
 	start_server "$server"
 	[ "$rep$scenario" != 1keepalive ] ||
 		echo "$server $(negotiated)" >>"$WORK/negotiated.txt"
@@ -270,14 +280,8 @@ run_tls() {
 		client wrk -t1 -c"$CONNS" -d"${TLS_DURATION}s" --latency \
 			"https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
 		;;
-	keepalive-rate)
-		verb=parse-hey
-		rate=("$TLS_RATE")
-		client hey -disable-redirects -c 50 -q $((TLS_RATE / 50)) \
-			-z "${TLS_DURATION}s" "https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
-		;;
 	*)
-		client "$TLSLOAD" --"$scenario" --dst "$XR_SRV_IP4" \
+		client "$TLSLOAD" "${mode[@]}" --dst "$XR_SRV_IP4" \
 			--port "$TLS_PORT" --sni "$SNI" --path "$URL_PATH" \
 			--conns "$CONNS" --duration "$TLS_DURATION"
 		;;
@@ -286,8 +290,8 @@ run_tls() {
 	p1=$(proc_us)
 	stop_server
 	python3 scripts/bench_report.py "$verb" "$server" "$scenario" "$rep" \
-		"$((c1 - c0))" "$CPU_UNITS" "$((p1 - p0))" "${rate[@]}" \
-		"$client_s" <<<"$out" >>"$WORK/tls.jsonl"
+		"$((c1 - c0))" "$CPU_UNITS" "$((p1 - p0))" "$client_s" \
+		<<<"$out" >>"$WORK/tls.jsonl"
 	tail -n1 "$WORK/tls.jsonl"
 }
 

@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
-"""Parses wrk, hey and rateload runs and writes the benchmark report (Markdown, JSON).
+"""Parses wrk, rateload and tlsload runs and writes the benchmark report (Markdown, JSON).
 
   bench_report.py parse SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU [CLIENT_S] < wrk-output
-  bench_report.py parse-hey SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU RATE [CLIENT_S] < hey-output
-  bench_report.py parse-rate SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU CLIENT_S < rateload-output
+  bench_report.py parse-rate SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU CLIENT_S WAKES < rateload-output
   bench_report.py parse-tls SERVER SCENARIO REP MACHINE_BUSY UNITS_PER_S SERVER_CPU CLIENT_S < tlsload-output
   bench_report.py parse-hold SERVER RSS_BEFORE_KB RSS_HELD_KB < tlsload-output
   bench_report.py report RUNS.jsonl OUTDIR CONFIG [RATE.jsonl]
@@ -75,11 +74,16 @@ def parse(argv):
 
 
 def parse_tls(argv):
-    """A tlsload --full or --resume run: the handshakes of the kind the
-    mode asks for (a --resume slot's first, full, one is not counted)."""
+    """A tlsload run: --full or --resume, the handshakes of the kind the
+    mode asks for (a --resume slot's first, full, one is not counted);
+    --rate, the keep-alive requests."""
     server, scenario, rep, busy, units, proc, client_s = argv
     t = json.loads(sys.stdin.read())
-    total = t["resumed"] if scenario == "resume" else t["full"]
+    rate = t["mode"] == "rate"
+    if rate:
+        total = t["requests"]
+    else:
+        total = t["resumed"] if scenario == "resume" else t["full"]
     run = {
         "server": server,
         "scenario": scenario,
@@ -95,6 +99,9 @@ def parse_tls(argv):
         "tlsload": t,
         **cpu_fields(busy, units, proc, total, client_s),
     }
+    if rate:  # a request is not a handshake
+        del run["tickets_per_hs"]
+        run["target_rate"] = int(t["target_rate"])
     print(json.dumps(run))
 
 
@@ -114,33 +121,9 @@ def parse_hold(argv):
     }))
 
 
-def parse_hey(argv):
-    server, scenario, rep, busy, units, proc, rate = argv[:7]
-    client_s = argv[7] if len(argv) > 7 else None
-    out = sys.stdin.read()
-    codes = {int(c): int(n) for c, n in
-             re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
-    total = sum(codes.values())
-    # "  [N]\tmessage" per kind of error: N of each.
-    errors = re.search(r"Error distribution:(.*)", out, re.S)
-    run = {
-        "server": server,
-        "scenario": scenario,
-        "rep": int(rep),
-        "target_rate": int(rate),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": total,
-        "non_3xx": total - sum(n for c, n in codes.items() if 300 <= c < 400),
-        "errors": (sum(int(n) for n in re.findall(
-            r"^\s*\[(\d+)\]", errors.group(1), re.M)) if errors else 0),
-        **cpu_fields(busy, units, proc, total, client_s),
-    }
-    print(json.dumps(run))
-
-
 def parse_rate(argv):
-    """A bench/rateload run (one JSON object)."""
-    server, scenario, rep, busy, units, proc, client_s = argv
+    """A bench/rateload run (one JSON object); wakes: the server's."""
+    server, scenario, rep, busy, units, proc, client_s, wakes = argv
     t = json.loads(sys.stdin.read())
     total = t["requests"]
     run = {
@@ -153,6 +136,7 @@ def parse_rate(argv):
         "behind": t["behind"],
         "non_3xx": total - t["status_3xx"],
         "errors": t["errors"],
+        "wakes_per_req": int(wakes) / total if total else None,
         **cpu_fields(busy, units, proc, total, client_s),
     }
     print(json.dumps(run))
@@ -216,7 +200,8 @@ def rate_summary(path):
     if not path or not os.path.exists(path):
         return None
     runs = load_runs(path)
-    keys = ["rps", "cpu_us_per_req", "server_us_per_req", "client_us_per_req"]
+    keys = ["rps", "cpu_us_per_req", "server_us_per_req", "client_us_per_req",
+            "wakes_per_req"]
     by_rate = {}
     for rate in sorted({r["target_rate"] for r in runs}):
         sel = [r for r in runs if r["target_rate"] == rate]
@@ -290,12 +275,14 @@ def markdown(doc):
             "At a fixed rate (bench/rateload, an open loop), CPU per "
             "request: the whole machine's (busy time over both CPUs: "
             "uptime less idle), the server process's and the client "
-            "process's (their runtime):",
+            "process's (their runtime); and the server's wake-ups per "
+            "request (voluntary context switches):",
             "",
             "| scenario | server | target rate | achieved "
             "| CPU per request (machine) | server process CPU per request "
-            "| client process CPU per request | errors |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| client process CPU per request | server wake-ups per request "
+            "| errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for rate_rows in rate["by_rate"].values():
             for scenario, row in rate_rows.items():
@@ -309,6 +296,7 @@ def markdown(doc):
                             f"| {s['cpu_us_per_req']:.1f} us "
                             f"| {s['server_us_per_req']:.2f} us "
                             f"| {fmt(s.get('client_us_per_req'), '.2f', ' us')} "
+                            f"| {fmt(s.get('wakes_per_req'), '.2f')} "
                             f"| {s['errors']} |")
                 for server, ratio in RATIOS.items():
                     if ratio in row:
@@ -316,7 +304,8 @@ def markdown(doc):
                         lines.append(
                             f"| {scenario} | **{LABELS[server]} / nginx** "
                             f"| | | **{r['cpu_us_per_req']:.2f}x** "
-                            f"| **{r['server_us_per_req']:.2f}x** | | |")
+                            f"| **{r['server_us_per_req']:.2f}x** "
+                            f"| | {fmt(r.get('wakes_per_req'), '.2f', 'x')} | |")
         lines.append("")
     return "\n".join(lines)
 
@@ -324,7 +313,7 @@ def markdown(doc):
 TLS_SERVERS = ("xredird", "nginx", "haproxy")
 TLS_SCENARIOS = {
     "keepalive": "keep-alive requests (wrk)",
-    "keepalive-rate": "keep-alive at a fixed rate (hey)",
+    "keepalive-rate": "keep-alive at a fixed rate (tlsload --rate)",
     "full": "new connection per request, full handshake",
     "resume": "new connection per request, resumed handshake",
 }
@@ -334,7 +323,7 @@ TLS_TARGETS = (
     ("keepalive", "cpu_us_per_req", 0.75,
      "keep-alive whole-machine CPU per request <= 0.75x nginx (wrk)"),
     ("keepalive-rate", "cpu_us_per_req", 0.75,
-     "the same at a fixed rate (hey)"),
+     "the same at a fixed rate (tlsload --rate)"),
     ("full", "rps", 1.1, "full handshakes/s >= 1.1x nginx"),
     ("resume", "rps", 1.3, "resumed handshakes/s >= 1.3x nginx"),
 )
@@ -501,8 +490,7 @@ def markdown_tls(doc):
 
 
 if __name__ == "__main__":
-    verbs = {"parse": parse, "parse-hey": parse_hey,
-             "parse-rate": parse_rate, "parse-tls": parse_tls,
+    verbs = {"parse": parse, "parse-rate": parse_rate, "parse-tls": parse_tls,
              "parse-hold": parse_hold, "report": report,
              "report-tls": report_tls}
     if len(sys.argv) < 2 or sys.argv[1] not in verbs:

@@ -15,7 +15,7 @@ BUILD=(
 REST=(
 	# tests, demo, benchmark
 	iproute2 ethtool xdp-tools libpcap-dev tcpdump curl wrk python3
-	nginx-light haproxy hey procps psmisc util-linux iputils-ping yamllint prometheus
+	nginx-light haproxy procps psmisc util-linux iputils-ping yamllint prometheus
 	# the Debian package and its test (tests/package)
 	dpkg-dev debhelper fakeroot lintian man-db groff-base bash-completion
 	# TLS libraries compared for the engine's TLS (make bench-tls)

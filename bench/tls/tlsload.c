@@ -10,6 +10,9 @@
  *                ticket (the same one again if the server sent no new one)
  *   --hold N     N connections, one keep-alive request each, then idle until
  *                SIGINT or SIGTERM; --ready-file is created once all are held
+ *   --rate N     keep-alive requests at N per second over --conns
+ *                connections, an open loop as bench/rateload.c's: request i
+ *                is due at start + i / N, on the next idle connection
  *
  * Every response is checked (status 302, Content-Length, the whole body,
  * then the server's close in the first two modes); in --resume a slot's
@@ -46,7 +49,7 @@
 #define MAX_SRC 256
 #define TIMEOUT_NS (5 * 1000000000ull)
 
-enum mode { MODE_FULL, MODE_RESUME, MODE_HOLD };
+enum mode { MODE_FULL, MODE_RESUME, MODE_HOLD, MODE_RATE };
 enum state { ST_IDLE, ST_CONNECT, ST_HANDSHAKE, ST_WRITE, ST_READ, ST_HELD };
 
 #define ERRORS(X)          \
@@ -94,7 +97,7 @@ static struct {
 	struct in_addr src[MAX_SRC];
 	unsigned n_src;
 	unsigned conns, hold;
-	double duration, warmup;
+	double duration, warmup, rate;
 	const char *path, *host, *sni, *ready_file;
 } opt = { .mode = MODE_FULL,
 	  .conns = 50,
@@ -105,7 +108,7 @@ static struct {
 
 static struct {
 	uint64_t done, full, resumed, tickets, err[E_COUNT];
-	uint64_t held, opened;
+	uint64_t held, opened, issued;
 } st;
 
 static SSL_CTX *ctx;
@@ -115,6 +118,7 @@ static unsigned n_conns, next_src, opening, cursor;
 static char request[512];
 static int request_len;
 static bool measuring;
+static uint64_t due; /* --rate: requests due since the measured window began */
 static volatile sig_atomic_t stop;
 static uint32_t *lat;
 static size_t n_lat, cap_lat;
@@ -313,11 +317,13 @@ static void complete(struct conn *c)
 {
 	if (c->counted) {
 		st.done++;
+		record_latency(now_ns() - c->start_ns);
+		if (opt.mode == MODE_RATE)
+			return;
 		if (c->offered)
 			st.resumed++;
 		else
 			st.full++;
-		record_latency(now_ns() - c->start_ns);
 	}
 }
 
@@ -329,7 +335,7 @@ static void step_held(struct conn *c)
 
 	if (r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ)
 		return;
-	st.held--;
+	st.held -= opt.mode == MODE_HOLD;
 	fail(c, r > 0 ? E_extra_data : E_dropped);
 }
 
@@ -351,11 +357,12 @@ static void step_read(struct conn *c)
 			fail(c, E_extra_data);
 			return;
 		}
-		if (c->want && c->got == c->want && opt.mode == MODE_HOLD) {
+		if (c->want && c->got == c->want &&
+		    (opt.mode == MODE_HOLD || opt.mode == MODE_RATE)) {
 			complete(c);
 			opening--;
 			c->st = ST_HELD;
-			st.held++;
+			st.held += opt.mode == MODE_HOLD;
 			return;
 		}
 	}
@@ -405,6 +412,12 @@ static void step(struct conn *c)
 		note_params(c->ssl);
 		if (c->offered != !!SSL_session_reused(c->ssl)) {
 			fail(c, c->offered ? E_not_resumed : E_resumed_unasked);
+			return;
+		}
+		if (opt.mode == MODE_RATE) {
+			opening--;
+			c->st = ST_HELD; /* its requests come when due */
+			interest(c, EPOLLIN);
 			return;
 		}
 		c->st = ST_WRITE;
@@ -466,7 +479,7 @@ static uint32_t pct(double p)
 
 static void report(double secs)
 {
-	static const char *const modes[] = { "full", "resume", "hold" };
+	static const char *const modes[] = { "full", "resume", "hold", "rate" };
 	uint64_t errors = 0;
 	unsigned i;
 
@@ -485,6 +498,10 @@ static void report(double secs)
 	       (unsigned long long)st.tickets, (unsigned long long)st.held,
 	       (unsigned long long)st.opened, pct(0.5), pct(0.99), version,
 	       cipher, group, (unsigned long long)errors);
+	if (opt.mode == MODE_RATE)
+		printf(",\"target_rate\":%.0f,\"due\":%llu,\"issued\":%llu",
+		       opt.rate, (unsigned long long)due,
+		       (unsigned long long)st.issued);
 	for (i = 0; i < E_COUNT; i++)
 		if (st.err[i])
 			printf(",\"%s\":%llu", err_names[i],
@@ -519,7 +536,8 @@ static void parse_src(const char *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: tlsload --dst IPV4 --port N (--full | --resume | --hold N)\n"
+		"usage: tlsload --dst IPV4 --port N\n"
+		"               (--full | --resume | --hold N | --rate N)\n"
 		"               [--conns N] [--duration SEC] [--warmup SEC]\n"
 		"               [--src-ips A[+N]] [--sni NAME] [--host H]\n"
 		"               [--path P] [--ready-file F]\n");
@@ -529,13 +547,14 @@ static void usage(void)
 static void parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "dst", 1, 0, 'd' },	     { "port", 1, 0, 'p' },
-		{ "full", 0, 0, 'F' },	     { "resume", 0, 0, 'R' },
-		{ "hold", 1, 0, 'H' },	     { "conns", 1, 0, 'c' },
-		{ "duration", 1, 0, 't' },   { "warmup", 1, 0, 'w' },
-		{ "src-ips", 1, 0, 's' },    { "sni", 1, 0, 'n' },
-		{ "host", 1, 0, 'o' },	     { "path", 1, 0, 'P' },
-		{ "ready-file", 1, 0, 'r' }, { 0, 0, 0, 0 }
+		{ "dst", 1, 0, 'd' },	 { "port", 1, 0, 'p' },
+		{ "full", 0, 0, 'F' },	 { "resume", 0, 0, 'R' },
+		{ "hold", 1, 0, 'H' },	 { "rate", 1, 0, 'q' },
+		{ "conns", 1, 0, 'c' },	 { "duration", 1, 0, 't' },
+		{ "warmup", 1, 0, 'w' }, { "src-ips", 1, 0, 's' },
+		{ "sni", 1, 0, 'n' },	 { "host", 1, 0, 'o' },
+		{ "path", 1, 0, 'P' },	 { "ready-file", 1, 0, 'r' },
+		{ 0, 0, 0, 0 },
 	};
 	int o;
 
@@ -583,19 +602,25 @@ static void parse_args(int argc, char **argv)
 		case 'r':
 			opt.ready_file = optarg;
 			break;
+		case 'q':
+			opt.mode = MODE_RATE;
+			opt.rate = atof(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || !opt.dst.sin_addr.s_addr || !opt.dst.sin_port ||
 	    !opt.conns || opt.duration <= 0 ||
-	    (opt.mode == MODE_HOLD && !opt.hold))
+	    (opt.mode == MODE_HOLD && !opt.hold) ||
+	    (opt.mode == MODE_RATE && !(opt.rate > 0)))
 		usage();
 }
 
 static void setup(void)
 {
 	static const unsigned char alpn[] = "\x08http/1.1";
+	bool keep_alive = opt.mode == MODE_HOLD || opt.mode == MODE_RATE;
 	struct rlimit rl;
 
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -610,12 +635,11 @@ static void setup(void)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 						    SSL_SESS_CACHE_NO_INTERNAL);
 	SSL_CTX_sess_set_new_cb(ctx, new_session);
-	request_len =
-		snprintf(request, sizeof(request),
-			 "GET %s HTTP/1.1\r\nHost: %s\r\n"
-			 "User-Agent: tlsload\r\nAccept: */*\r\n%s\r\n",
-			 opt.path, opt.host,
-			 opt.mode == MODE_HOLD ? "" : "Connection: close\r\n");
+	request_len = snprintf(request, sizeof(request),
+			       "GET %s HTTP/1.1\r\nHost: %s\r\n"
+			       "User-Agent: tlsload\r\nAccept: */*\r\n%s\r\n",
+			       opt.path, opt.host,
+			       keep_alive ? "" : "Connection: close\r\n");
 	if (request_len <= 0 || request_len >= (int)sizeof(request)) {
 		fprintf(stderr, "tlsload: --path or --host too long\n");
 		exit(2);
@@ -664,6 +688,36 @@ static void hold_refill(bool *ready)
 	}
 }
 
+/* --rate: the requests due by now, each on the next idle connection; the
+ * next due time, or t_end when they wait for a connection. */
+static uint64_t rate_issue(uint64_t now, uint64_t t_meas, uint64_t t_end)
+{
+	unsigned scanned = 0;
+
+	if (now < t_meas)
+		return t_meas;
+	due = (uint64_t)((double)(now - t_meas) * opt.rate / 1e9) + 1;
+	while (st.issued < due && scanned < n_conns) {
+		struct conn *c = &conns[cursor];
+
+		cursor = (cursor + 1) % n_conns;
+		scanned++;
+		if (c->st != ST_HELD)
+			continue;
+		scanned = 0;
+		st.issued++;
+		opening++;
+		c->st = ST_WRITE;
+		c->got = c->want = c->wrote = 0;
+		c->start_ns = now;
+		c->counted = true;
+		step(c);
+	}
+	if (st.issued < due)
+		return t_end;
+	return t_meas + (uint64_t)((double)due * 1e9 / opt.rate);
+}
+
 int main(int argc, char **argv)
 {
 	struct epoll_event ev[512];
@@ -683,11 +737,22 @@ int main(int argc, char **argv)
 		for (i = 0; i < n_conns; i++)
 			conn_open(&conns[i]);
 	while (!stop) {
+		struct timespec wait = { 0, 20000000 };
+
 		if (opt.mode == MODE_HOLD)
 			hold_refill(&ready);
-		n = epoll_wait(ep, ev, 512, 20);
+		now = now_ns();
+		if (opt.mode == MODE_RATE && now < t_end) {
+			uint64_t next = rate_issue(now, t_meas, t_end);
+
+			now = now_ns();
+			if (next < now + (uint64_t)wait.tv_nsec)
+				wait.tv_nsec = next > now ? (long)(next - now) :
+							    0;
+		}
+		n = epoll_pwait2(ep, ev, 512, &wait, NULL);
 		if (n < 0 && errno != EINTR)
-			die("epoll_wait");
+			die("epoll_pwait2");
 		for (i = 0; i < (unsigned)(n > 0 ? n : 0); i++)
 			step(ev[i].data.ptr);
 		now = now_ns();

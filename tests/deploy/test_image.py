@@ -44,7 +44,7 @@ OCI_LABELS = {
 }
 # What scripts/deps.sh installs for the tests, demo and benchmark only:
 # none of it may be in its build group (the image's build stage).
-TEST_ONLY = {"nginx-light", "prometheus", "skopeo", "docker-registry", "wrk", "hey",
+TEST_ONLY = {"nginx-light", "prometheus", "skopeo", "docker-registry", "wrk",
              "tcpdump", "curl", "yamllint", "libpcap-dev", "iputils-ping"}
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
