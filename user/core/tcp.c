@@ -1601,12 +1601,19 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		return;
 	}
 	if (was_closed(e, hash, p->seq, p->ack)) {
-		/* A late copy of a closed flow's segment: a FIN gets its ACK
-		 * (the peer may have lost ours), as when the cookie fails;
-		 * nothing else is answered. */
+		/*
+		 * A segment of a flow closed here, answered as when the
+		 * cookie fails, whatever the chance that let it pass: a FIN
+		 * gets its ACK (the peer may have lost ours), data an RST
+		 * (from adopt()), as the peer may still be sending (our RST
+		 * lost, or the linger over before its FIN: RFC 1122
+		 * 4.2.2.13); a bare ACK, nothing.
+		 */
 		STAT(e, stale_handshakes);
 		if (fl & TCP_FIN)
 			reply_timewait_ack(e, p);
+		else if (p->payload_len)
+			reply_rst(e, p);
 		return;
 	}
 	STAT(e, cookies_ok);
