@@ -932,6 +932,43 @@ TEST(data_after_close_is_always_reset)
 }
 
 /*
+ * After the linger time, the client sends a request with its FIN. The
+ * request is never read: an ACK of the FIN would tell the client it was;
+ * it gets an RST, as from a stack whose socket was closed, whether or not
+ * its ack passes the cookie hash. A bare FIN where the client's data ended
+ * is acknowledged.
+ */
+TEST(fin_after_close_with_unread_data_is_reset)
+{
+	static const char next[] = GET("/next");
+	uint32_t i, n, wrong = 0;
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	char req[160];
+
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 2048; i++) {
+		REQUIRE(closing_request(&c, (uint16_t)(49000 + i), i, req));
+		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		h_advance(&h, h.cfg.linger_ms);
+		REQUIRE(flows() == 0);
+		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, next,
+			    sizeof(next) - 1);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		wrong += !reset_at(&c, c.rcv);
+		REQUIRE(flows() == 0);
+		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		if (h.nout != 1 || h_parse(&h, 0, &c, &p) ||
+		    p.flags != TCP_ACK || p.seq != c.rcv || p.ack != c.snd + 1)
+			wrong++;
+	}
+	CHECK_EQ(wrong, 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
  * A client reusing its port gets a cookie that may equal the one its
  * previous connection had (1 time in 32 within a cookie period): with a
  * client ISN moved on, it is a new connection all the same.
