@@ -743,6 +743,15 @@ TEST(connection_close_then_timewait_is_stateless)
 	tcp_engine_free(&h.e);
 }
 
+/* Whether the engine's one answer to c is an RST at seq. */
+static bool reset_at(struct h_conn *c, uint32_t seq)
+{
+	struct pkt p;
+
+	return h.nout == 1 && !h_parse(&h, 0, c, &p) && p.flags == TCP_RST &&
+	       p.seq == seq;
+}
+
 /*
  * A late copy of a closed connection's handshake ACK (or its first request)
  * still carries a valid cookie: it must not open the connection again.
@@ -752,13 +761,14 @@ TEST(late_handshake_copy_does_not_reopen)
 	static const char req[] =
 		"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	uint8_t ack[H_FRAME], data[H_FRAME];
-	uint32_t nack, ndata;
+	uint32_t nack, ndata, first;
 	struct h_conn c;
 	struct pkt p;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40075);
 	REQUIRE(!h_connect(&h, &c));
+	first = c.rcv;
 	nack = h_frame(&c, ack, c.snd, c.rcv, TCP_ACK, NULL, 0);
 	ndata = h_frame(&c, data, c.snd, c.rcv, TCP_ACK, req, sizeof(req) - 1);
 	h_input(&h, data, ndata, TCP_TARGET_NONE);
@@ -771,8 +781,10 @@ TEST(late_handshake_copy_does_not_reopen)
 
 	h_input(&h, ack, nack, TCP_TARGET_NONE);
 	CHECK_EQ(h.nout, 0);
+	/* Its request is not answered again: it gets the RST that data of a
+	 * closed flow gets whatever its cookie (a client may still send). */
 	h_input(&h, data, ndata, TCP_TARGET_NONE);
-	CHECK_EQ(h.nout, 0);
+	CHECK(reset_at(&c, first));
 	CHECK_EQ(flows(), 0);
 	CHECK_EQ(stat(TCP_STAT_stale_handshakes), 2);
 
@@ -879,6 +891,80 @@ TEST(retransmitted_fin_after_close_is_always_acked)
 		REQUIRE(flows() == 0);
 	}
 	CHECK_EQ(unanswered, 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * A client still sending after the flow was freed (it acknowledged our FIN
+ * but did not close within the linger time): the next request of a pooled
+ * connection, a keep-alive probe with a byte of old data (as Windows sends
+ * them). It is told the connection is gone, by an RST, also when the ack
+ * passes the cookie hash and the segment is known as one of the closed
+ * flow's (a few times in 1,024).
+ */
+TEST(data_after_close_is_always_reset)
+{
+	static const char next[] = GET("/next");
+	uint32_t i, n, unanswered = 0;
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	char req[160];
+
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 2048; i++) {
+		REQUIRE(closing_request(&c, (uint16_t)(46000 + i), i, req));
+		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		h_advance(&h, h.cfg.linger_ms);
+		REQUIRE(flows() == 0);
+		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_PSH, next,
+			    sizeof(next) - 1);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		unanswered += !reset_at(&c, c.rcv);
+		n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK, "x", 1);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		unanswered += !reset_at(&c, c.rcv);
+		REQUIRE(flows() == 0);
+	}
+	CHECK_EQ(unanswered, 0);
+	/* The loop met the case: segments taken for the closed flow's. */
+	CHECK(stat(TCP_STAT_stale_handshakes) > 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * After the linger time, the client sends a request with its FIN. The
+ * request is never read: an ACK of the FIN would tell the client it was;
+ * it gets an RST, as from a stack whose socket was closed, whether or not
+ * its ack passes the cookie hash. A bare FIN where the client's data ended
+ * is acknowledged.
+ */
+TEST(fin_after_close_with_unread_data_is_reset)
+{
+	static const char next[] = GET("/next");
+	uint32_t i, n, wrong = 0;
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	char req[160];
+
+	REQUIRE(!h_init(&h));
+	for (i = 0; i < 2048; i++) {
+		REQUIRE(closing_request(&c, (uint16_t)(49000 + i), i, req));
+		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		h_advance(&h, h.cfg.linger_ms);
+		REQUIRE(flows() == 0);
+		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, next,
+			    sizeof(next) - 1);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		wrong += !reset_at(&c, c.rcv);
+		REQUIRE(flows() == 0);
+		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		if (h.nout != 1 || h_parse(&h, 0, &c, &p) ||
+		    p.flags != TCP_ACK || p.seq != c.rcv || p.ack != c.snd + 1)
+			wrong++;
+	}
+	CHECK_EQ(wrong, 0);
 	tcp_engine_free(&h.e);
 }
 

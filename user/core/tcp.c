@@ -103,6 +103,18 @@ static void remember_closed(struct tcp_engine *e, const struct flow *f)
 						      .rcv_nxt = f->rcv_nxt };
 }
 
+/* The flow closed here on the 4-tuple of hash that ack acknowledges data
+ * of (our ISN to our FIN), if its slot still holds it. */
+static const struct closed_flow *closed_acked(struct tcp_engine *e,
+					      uint32_t hash, uint32_t ack)
+{
+	const struct closed_flow *c = closed_slot(e, hash);
+
+	if (c->hash != hash || ack - 1 - c->iss >= c->snd_nxt - c->iss)
+		return NULL;
+	return c;
+}
+
 /*
  * Whether a segment whose cookie checks out belongs to a flow closed here:
  * a late copy of its handshake ACK or of a later segment, which
@@ -116,10 +128,9 @@ static void remember_closed(struct tcp_engine *e, const struct flow *f)
 static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t seq,
 		       uint32_t ack)
 {
-	const struct closed_flow *c = closed_slot(e, hash);
+	const struct closed_flow *c = closed_acked(e, hash, ack);
 
-	return c->hash == hash && ack - 1 - c->iss < c->snd_nxt - c->iss &&
-	       c->rcv_nxt - seq < ADOPT_WINDOW;
+	return c && c->rcv_nxt - seq < ADOPT_WINDOW;
 }
 
 /* Whether a flow closed here is the one that ack acknowledges data of:
@@ -1468,6 +1479,22 @@ static void reply_timewait_ack(struct tcp_engine *e, const struct pkt *p)
 		STAT(e, timewait_acks);
 }
 
+/*
+ * A FIN without a flow gets the ACK computed from it, unless it brings
+ * data past all that a flow closed here received: that data was never
+ * read, and the peer must not take it as delivered (an RST, RFC 1122
+ * 4.2.2.13, as from a stack whose socket was closed).
+ */
+static void reply_fin(struct tcp_engine *e, const struct pkt *p, uint32_t hash)
+{
+	const struct closed_flow *c = closed_acked(e, hash, p->ack);
+
+	if (c && seq_lt(c->rcv_nxt, p->seq + p->payload_len))
+		reply_rst(e, p);
+	else
+		reply_timewait_ack(e, p);
+}
+
 static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 			      uint32_t hash, uint16_t mss)
 {
@@ -1589,7 +1616,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 	if (!mss) {
 		STAT(e, cookies_bad);
 		if (fl & TCP_FIN)
-			reply_timewait_ack(e, p);
+			reply_fin(e, p, hash);
 		else if (p->payload_len && !adopt(e, p, hash, target))
 			reply_rst(e, p);
 		/*
@@ -1601,12 +1628,18 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		return;
 	}
 	if (was_closed(e, hash, p->seq, p->ack)) {
-		/* A late copy of a closed flow's segment: a FIN gets its ACK
-		 * (the peer may have lost ours), as when the cookie fails;
-		 * nothing else is answered. */
+		/*
+		 * A segment of a flow closed here, answered as when the
+		 * cookie fails, whatever the chance that let it pass: a FIN
+		 * as reply_fin() says, data with an RST (from adopt()), as
+		 * the peer may still be sending (our RST lost, or the linger
+		 * over before its FIN: RFC 1122 4.2.2.13); a bare ACK, not.
+		 */
 		STAT(e, stale_handshakes);
 		if (fl & TCP_FIN)
-			reply_timewait_ack(e, p);
+			reply_fin(e, p, hash);
+		else if (p->payload_len)
+			reply_rst(e, p);
 		return;
 	}
 	STAT(e, cookies_ok);
