@@ -81,7 +81,8 @@ void tcp_config_default(struct tcp_config *c);
 	X(synack_limited, "SYN-ACKs not sent: rate limit")                  \
 	X(cookies_ok, "final ACKs with a valid cookie")                     \
 	X(cookies_bad, "ACKs of unknown flows with an invalid cookie")      \
-	X(stale_handshakes, "late copies of a closed flow's segments")      \
+	X(stale_handshakes,                                                 \
+	  "segments of a flow closed here that passed the cookie check")    \
 	X(adoptions, "flows another node opened, adopted from a request")   \
 	X(adoptions_refused,                                                \
 	  "data segments of unknown flows: ack not from the fleet (RST)")   \
