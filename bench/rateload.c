@@ -8,12 +8,14 @@
  * of the machine's, and on one core it falls short of 50,000 requests/s.
  * Kernel sockets, one thread on epoll, woken when the next request is due.
  *
- *   --conns C    keep-alive: C connections, each with one request at most
- *                in flight; --close: a new connection per request
- *                (Connection: close), at most C at once
+ *   --conns C    keep-alive: up to C connections, each with one request at
+ *                most in flight, taken in turn (as tlsload --rate does);
+ *                --close: a new connection per request (Connection:
+ *                close), at most C at once
  *
  * A due request waits for a free connection; "behind" says how many were
- * still waiting at the end. Every response is checked: the status line,
+ * still waiting at the end, "lost" how many were sent and neither answered
+ * nor failed by then. Every response is checked: a 3xx status line,
  * Content-Length and the whole body, then with --close the server's close.
  * One JSON object on stdout.
  */
@@ -33,16 +35,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RESP_MAX 2048
-#define TIMEOUT_NS (5 * 1000000000ull)
-#define DRAIN_NS 1000000000ull /* to finish what is in flight at the end */
-#define MAX_CONNS 10000
 #define NS 1000000000ull
+#define RESP_MAX 2048
+#define TIMEOUT_NS (5 * NS)
+#define DRAIN_NS NS /* to finish what is in flight at the end */
+#define MAX_CONNS 1000 /* within the default limit of 1,024 open files */
 
 enum state { ST_FREE, ST_CONNECT, ST_READ, ST_IDLE };
 
 #define ERRORS(X)     \
 	X(connect)    \
+	X(write)      \
 	X(bad_status) \
 	X(bad_head)   \
 	X(short_read) \
@@ -84,12 +87,12 @@ static struct {
 	  .path = "/v2/pause/manifests/3.9" };
 
 static struct {
-	uint64_t issued, done, status[6], err[E_COUNT];
+	uint64_t issued, done, err[E_COUNT];
 } st;
 
 static int ep;
 static struct conn *conns;
-static unsigned *idle, n_idle, *spare, n_spare;
+static unsigned cursor; /* where the search for a free slot starts */
 static char request[512];
 static int request_len;
 
@@ -107,13 +110,12 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* The connection's slot back to the spare list, its socket closed. */
+/* The slot is free again, its socket closed (which leaves epoll too). */
 static void release(struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
 	c->st = ST_FREE;
-	spare[n_spare++] = (unsigned)(c - conns);
 }
 
 static void fail(struct conn *c, enum err e)
@@ -126,54 +128,50 @@ static void fail(struct conn *c, enum err e)
 static void finish(struct conn *c)
 {
 	st.done++;
-	if (opt.close) {
+	if (opt.close)
 		release(c);
-		return;
-	}
-	c->st = ST_IDLE;
-	idle[n_idle++] = (unsigned)(c - conns);
+	else
+		c->st = ST_IDLE;
 }
 
-static bool send_request(struct conn *c)
+static void send_request(struct conn *c)
 {
-	ssize_t w = write(c->fd, request, (size_t)request_len);
+	ssize_t w = send(c->fd, request, (size_t)request_len, MSG_NOSIGNAL);
 
 	if (w != request_len) {
-		fail(c, E_connect);
-		return false;
+		fail(c, E_write);
+		return;
 	}
 	c->st = ST_READ;
 	c->got = c->want = 0;
-	return true;
 }
 
-/* Status line, Content-Length; sets want. false: a bad head. */
-static bool parse_head(struct conn *c, const char *end)
+/* A 3xx status line and Content-Length: sets want. Else the error. */
+static enum err parse_head(struct conn *c, const char *end)
 {
 	unsigned code;
 	const char *cl;
 	long len;
 
-	if (sscanf(c->buf, "HTTP/1.1 %3u ", &code) != 1 || code < 100 ||
-	    code > 599)
-		return false;
-	st.status[code / 100]++;
+	if (sscanf(c->buf, "HTTP/1.1 %3u ", &code) != 1)
+		return E_bad_head;
 	if (code / 100 != 3)
-		st.err[E_bad_status]++;
+		return E_bad_status;
 	cl = strcasestr(c->buf, "\r\nContent-Length:");
 	if (!cl || cl > end)
-		return false;
+		return E_bad_head;
 	len = strtol(cl + 17, NULL, 10);
-	if (len < 0 || end + 4 - c->buf + len > RESP_MAX)
-		return false;
+	if (len < 0 || end + 4 - c->buf + len >= RESP_MAX)
+		return E_bad_head;
 	c->want = (uint32_t)(end + 4 - c->buf + len);
-	return true;
+	return E_COUNT;
 }
 
 static void on_readable(struct conn *c)
 {
 	for (;;) {
 		ssize_t r = read(c->fd, c->buf + c->got, RESP_MAX - 1 - c->got);
+		enum err e;
 
 		if (r < 0) {
 			if (errno != EAGAIN)
@@ -199,12 +197,15 @@ static void on_readable(struct conn *c)
 			char *end = strstr(c->buf, "\r\n\r\n");
 
 			if (!end) {
-				if (c->got == RESP_MAX - 1)
+				if (c->got == RESP_MAX - 1) {
 					fail(c, E_bad_head);
+					return;
+				}
 				continue;
 			}
-			if (!parse_head(c, end)) {
-				fail(c, E_bad_head);
+			e = parse_head(c, end);
+			if (e != E_COUNT) {
+				fail(c, e);
 				return;
 			}
 		}
@@ -232,11 +233,11 @@ static void on_writable(struct conn *c)
 	send_request(c);
 }
 
-/* A new connection in a spare slot; the request goes once it connects. */
-static void open_conn(void)
+/* A new connection in a free slot; the request goes once it connects. */
+static void open_conn(struct conn *c)
 {
-	struct conn *c = &conns[spare[--n_spare]];
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET,
+				  .data.ptr = c };
 	int one = 1;
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -244,33 +245,37 @@ static void open_conn(void)
 		die("socket");
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->st = ST_CONNECT;
-	c->start_ns = now_ns();
-	ev.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev))
 		die("epoll_ctl");
 	if (connect(c->fd, (struct sockaddr *)&opt.dst, sizeof(opt.dst)) &&
-	    errno != EINPROGRESS) {
+	    errno != EINPROGRESS)
 		fail(c, E_connect);
-		return;
-	}
 }
 
-/* Starts one due request; false when every connection is busy. */
-static bool issue(void)
+/*
+ * Starts one due request on the next slot in turn that can take it (an
+ * idle keep-alive connection, or a free slot for a new connection); false
+ * when none can.
+ */
+static bool issue(uint64_t now)
 {
-	struct conn *c;
+	unsigned i;
 
-	if (!opt.close && n_idle) {
-		c = &conns[idle[--n_idle]];
-		c->start_ns = now_ns();
-		send_request(c);
-	} else if (n_spare) {
-		open_conn();
-	} else {
-		return false;
+	for (i = 0; i < opt.conns; i++) {
+		struct conn *c = &conns[cursor];
+
+		cursor = (cursor + 1) % opt.conns;
+		if (c->st != ST_IDLE && c->st != ST_FREE)
+			continue;
+		st.issued++;
+		c->start_ns = now;
+		if (c->st == ST_IDLE)
+			send_request(c);
+		else
+			open_conn(c);
+		return true;
 	}
-	st.issued++;
-	return true;
+	return false;
 }
 
 static void expire(uint64_t now)
@@ -282,8 +287,19 @@ static void expire(uint64_t now)
 
 		if ((c->st == ST_CONNECT || c->st == ST_READ) &&
 		    now - c->start_ns > TIMEOUT_NS)
-			fail(c, E_timeout);
+			fail(c, opt.close && c->want && c->got == c->want ?
+					E_no_close :
+					E_timeout);
 	}
+}
+
+static unsigned in_flight(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < opt.conns; i++)
+		n += conns[i].st == ST_CONNECT || conns[i].st == ST_READ;
+	return n;
 }
 
 static void report(double secs, uint64_t due)
@@ -296,12 +312,12 @@ static void report(double secs, uint64_t due)
 	printf("{\"mode\":\"%s\",\"conns\":%u,\"target_rate\":%.0f,"
 	       "\"seconds\":%.3f,\"due\":%llu,\"issued\":%llu,"
 	       "\"behind\":%llu,\"requests\":%llu,\"rps\":%.1f,"
-	       "\"status_3xx\":%llu,\"errors\":%llu",
+	       "\"errors\":%llu,\"lost\":%u",
 	       opt.close ? "close" : "keepalive", opt.conns, opt.rate, secs,
 	       (unsigned long long)due, (unsigned long long)st.issued,
 	       (unsigned long long)(due - st.issued),
 	       (unsigned long long)st.done, (double)st.done / secs,
-	       (unsigned long long)st.status[3], (unsigned long long)errors);
+	       (unsigned long long)errors, in_flight());
 	for (i = 0; i < E_COUNT; i++)
 		if (st.err[i])
 			printf(",\"%s\":%llu", err_names[i],
@@ -327,6 +343,17 @@ static double positive(const char *arg)
 	return v;
 }
 
+/* A whole number in [1, max]. */
+static unsigned whole(const char *arg, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || *arg < '1' || *arg > '9' || v > max)
+		usage();
+	return (unsigned)v;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -346,7 +373,8 @@ static void parse_args(int argc, char **argv)
 				usage();
 			break;
 		case 'p':
-			opt.dst.sin_port = htons((uint16_t)positive(optarg));
+			opt.dst.sin_port =
+				htons((uint16_t)whole(optarg, 65535));
 			break;
 		case 'r':
 			opt.rate = positive(optarg);
@@ -355,7 +383,7 @@ static void parse_args(int argc, char **argv)
 			opt.duration = positive(optarg);
 			break;
 		case 'c':
-			opt.conns = (unsigned)positive(optarg);
+			opt.conns = whole(optarg, MAX_CONNS);
 			break;
 		case 'C':
 			opt.close = true;
@@ -370,8 +398,7 @@ static void parse_args(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || !opt.dst.sin_addr.s_addr || !opt.dst.sin_port ||
-	    opt.conns > MAX_CONNS)
+	if (optind != argc || !opt.dst.sin_addr.s_addr || !opt.dst.sin_port)
 		usage();
 }
 
@@ -397,34 +424,32 @@ int main(int argc, char **argv)
 	if (request_len <= 0 || request_len >= (int)sizeof(request))
 		usage();
 	conns = calloc(opt.conns, sizeof(*conns));
-	idle = calloc(opt.conns, sizeof(*idle));
-	spare = calloc(opt.conns, sizeof(*spare));
 	ep = epoll_create1(0);
-	if (!conns || !idle || !spare || ep < 0)
+	if (!conns || ep < 0)
 		die("setup");
-	for (i = opt.conns; i-- > 0;) {
+	for (i = 0; i < opt.conns; i++)
 		conns[i].fd = -1;
-		spare[n_spare++] = i;
-	}
 	t0 = expired = now_ns();
 	stop = t0 + (uint64_t)(opt.duration * NS);
 	for (now = t0; now < stop + DRAIN_NS; now = now_ns()) {
-		uint64_t next = stop + DRAIN_NS;
+		uint64_t next = stop + DRAIN_NS, wait_ns;
 		struct timespec wait;
 
 		if (now < stop) {
 			due = (uint64_t)((double)(now - t0) * opt.rate / NS) +
 			      1;
-			while (st.issued < due && issue())
+			while (st.issued < due && issue(now))
 				;
 			next = t0 + (uint64_t)((double)due * NS / opt.rate);
-		} else if (n_idle + n_spare == opt.conns) {
-			break; /* nothing in flight */
+		} else if (!in_flight()) {
+			break;
 		}
-		if (next > now + NS / 10)
-			next = now + NS / 10; /* timeouts are looked at */
-		wait.tv_sec = (time_t)((next - now) / NS);
-		wait.tv_nsec = (long)((next - now) % NS);
+		/* Rounding may put next just behind now: no wait then. */
+		wait_ns = next > now ? next - now : 0;
+		if (wait_ns > NS / 10)
+			wait_ns = NS / 10; /* timeouts are looked at */
+		wait.tv_sec = 0;
+		wait.tv_nsec = (long)wait_ns;
 		n = epoll_pwait2(ep, evs, 64, &wait, NULL);
 		if (n < 0 && errno != EINTR)
 			die("epoll_pwait2");

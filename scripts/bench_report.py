@@ -134,8 +134,8 @@ def parse_rate(argv):
         "rps": t["rps"],
         "requests": total,
         "behind": t["behind"],
-        "non_3xx": total - t["status_3xx"],
-        "errors": t["errors"],
+        "non_3xx": 0,  # a non-3xx answer is one of rateload's errors
+        "errors": t["errors"] + t["lost"],
         "wakes_per_req": int(wakes) / total if total else None,
         **cpu_fields(busy, units, proc, total, client_s),
     }
@@ -183,13 +183,15 @@ def summarize(runs, keys, extra):
             sel = [r for r in runs
                    if r["scenario"] == scenario and r["server"] == server]
             if sel:
-                row[server] = {k: statistics.median(r[k] for r in sel)
-                               for k in keys}
+                row[server] = {k: (statistics.median(r[k] for r in sel)
+                                   if all(r.get(k) is not None for r in sel)
+                                   else None) for k in keys}
                 row[server].update(runs=len(sel), **extra(sel))
         for server, ratio in RATIOS.items():
             if server in row and "nginx" in row:
                 x, n = row[server], row["nginx"]
-                row[ratio] = {k: x[k] / n[k] if n[k] else None
+                row[ratio] = {k: x[k] / n[k]
+                              if x[k] is not None and n[k] else None
                               for k in keys}
         out[scenario] = row
     return out
@@ -293,8 +295,8 @@ def markdown(doc):
                             f"| {scenario} | {LABELS[server]} "
                             f"| {s['target_rate']:,} "
                             f"| {s['rps']:,.0f} "
-                            f"| {s['cpu_us_per_req']:.1f} us "
-                            f"| {s['server_us_per_req']:.2f} us "
+                            f"| {fmt(s['cpu_us_per_req'], '.1f', ' us')} "
+                            f"| {fmt(s['server_us_per_req'], '.2f', ' us')} "
                             f"| {fmt(s.get('client_us_per_req'), '.2f', ' us')} "
                             f"| {fmt(s.get('wakes_per_req'), '.2f')} "
                             f"| {s['errors']} |")
@@ -303,8 +305,8 @@ def markdown(doc):
                         r = row[ratio]
                         lines.append(
                             f"| {scenario} | **{LABELS[server]} / nginx** "
-                            f"| | | **{r['cpu_us_per_req']:.2f}x** "
-                            f"| **{r['server_us_per_req']:.2f}x** "
+                            f"| | | **{fmt(r['cpu_us_per_req'], '.2f', 'x')}** "
+                            f"| **{fmt(r['server_us_per_req'], '.2f', 'x')}** "
                             f"| | {fmt(r.get('wakes_per_req'), '.2f', 'x')} | |")
         lines.append("")
     return "\n".join(lines)

@@ -602,10 +602,15 @@ static void parse_args(int argc, char **argv)
 		case 'r':
 			opt.ready_file = optarg;
 			break;
-		case 'q':
+		case 'q': {
+			char *end;
+
 			opt.mode = MODE_RATE;
-			opt.rate = atof(optarg);
+			opt.rate = strtod(optarg, &end);
+			if (*end)
+				usage();
 			break;
+		}
 		default:
 			usage();
 		}
@@ -694,7 +699,7 @@ static uint64_t rate_issue(uint64_t now, uint64_t t_meas, uint64_t t_end)
 {
 	unsigned scanned = 0;
 
-	if (now < t_meas)
+	if (now < t_meas || !measuring) /* st is zeroed as measuring begins */
 		return t_meas;
 	due = (uint64_t)((double)(now - t_meas) * opt.rate / 1e9) + 1;
 	while (st.issued < due && scanned < n_conns) {

@@ -965,6 +965,38 @@ TEST(fin_after_close_with_unread_data_is_reset)
 			wrong++;
 	}
 	CHECK_EQ(wrong, 0);
+	/* The loop met the case: FINs taken for the closed flow's. */
+	CHECK(stat(TCP_STAT_stale_handshakes) > 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * A FIN bringing data on a 4-tuple this node holds no record of (the
+ * connection another node's, or its record overwritten): nothing says the
+ * data was read, so it gets an RST, not the ACK of a retransmitted FIN,
+ * which a bare FIN still gets.
+ */
+TEST(fin_with_data_of_an_unknown_flow_is_reset)
+{
+	static const char req[] = GET("/lost");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	uint32_t n;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 52000);
+	c.snd = 0x1000;
+	c.rcv = 0x77770000;
+	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, req,
+		    sizeof(req) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK(reset_at(&c, c.rcv));
+	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK(h.nout == 1 && !h_parse(&h, 0, &c, &p) && p.flags == TCP_ACK &&
+	      p.seq == c.rcv && p.ack == c.snd + 1);
+	CHECK_EQ(flows(), 0);
 	tcp_engine_free(&h.e);
 }
 

@@ -1481,15 +1481,17 @@ static void reply_timewait_ack(struct tcp_engine *e, const struct pkt *p)
 
 /*
  * A FIN without a flow gets the ACK computed from it, unless it brings
- * data past all that a flow closed here received: that data was never
- * read, and the peer must not take it as delivered (an RST, RFC 1122
- * 4.2.2.13, as from a stack whose socket was closed).
+ * data that no flow closed here is known to have received (past its end,
+ * or its record gone): that data was never read, and the peer must not
+ * take it as delivered (an RST, RFC 1122 4.2.2.13, as from a stack whose
+ * socket was closed).
  */
 static void reply_fin(struct tcp_engine *e, const struct pkt *p, uint32_t hash)
 {
 	const struct closed_flow *c = closed_acked(e, hash, p->ack);
 
-	if (c && seq_lt(c->rcv_nxt, p->seq + p->payload_len))
+	if (p->payload_len &&
+	    (!c || seq_lt(c->rcv_nxt, p->seq + p->payload_len)))
 		reply_rst(e, p);
 	else
 		reply_timewait_ack(e, p);
@@ -1631,9 +1633,10 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		/*
 		 * A segment of a flow closed here, answered as when the
 		 * cookie fails, whatever the chance that let it pass: a FIN
-		 * as reply_fin() says, data with an RST (from adopt()), as
-		 * the peer may still be sending (our RST lost, or the linger
-		 * over before its FIN: RFC 1122 4.2.2.13); a bare ACK, not.
+		 * as reply_fin() says, data with the RST adopt() would give
+		 * it, as the peer may still be sending (our RST lost, or the
+		 * linger over before its FIN: RFC 1122 4.2.2.13); a bare
+		 * ACK, not.
 		 */
 		STAT(e, stale_handshakes);
 		if (fl & TCP_FIN)
