@@ -894,6 +894,18 @@ TEST(retransmitted_fin_after_close_is_always_acked)
 	tcp_engine_free(&h.e);
 }
 
+/* A closing_request() whose response c acknowledges without closing: the
+ * flow is freed when the linger time ends. */
+static bool closed_by_linger(struct h_conn *c, uint16_t port, uint32_t i,
+			     char req[160])
+{
+	if (!closing_request(c, port, i, req))
+		return false;
+	h_send_seg(&h, c, TCP_ACK, NULL, 0);
+	h_advance(&h, h.cfg.linger_ms);
+	return flows() == 0;
+}
+
 /*
  * A client still sending after the flow was freed (it acknowledged our FIN
  * but did not close within the linger time): the next request of a pooled
@@ -912,10 +924,7 @@ TEST(data_after_close_is_always_reset)
 
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 2048; i++) {
-		REQUIRE(closing_request(&c, (uint16_t)(46000 + i), i, req));
-		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
-		h_advance(&h, h.cfg.linger_ms);
-		REQUIRE(flows() == 0);
+		REQUIRE(closed_by_linger(&c, (uint16_t)(46000 + i), i, req));
 		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_PSH, next,
 			    sizeof(next) - 1);
 		h_input(&h, buf, n, TCP_TARGET_NONE);
@@ -949,10 +958,7 @@ TEST(fin_after_close_with_unread_data_is_reset)
 
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 2048; i++) {
-		REQUIRE(closing_request(&c, (uint16_t)(49000 + i), i, req));
-		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
-		h_advance(&h, h.cfg.linger_ms);
-		REQUIRE(flows() == 0);
+		REQUIRE(closed_by_linger(&c, (uint16_t)(49000 + i), i, req));
 		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, next,
 			    sizeof(next) - 1);
 		h_input(&h, buf, n, TCP_TARGET_NONE);
