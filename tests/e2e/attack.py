@@ -330,6 +330,7 @@ class Victim:
         self.lat = []
         self.errors = []
         self.ok = 0
+        self.late = 0
         self.n = 0
         self.t0 = time.monotonic()
         self.auth = ("Authorization: Bearer " + "v" * a.auth + "\r\n") if a.auth else ""
@@ -372,7 +373,9 @@ class Victim:
         self.lat.append(round(dt * 1000, 1))
         if err is None and dt <= self.a.deadline:
             self.ok += 1
-        elif len(self.errors) < 8:
+            return
+        self.late += err is None
+        if len(self.errors) < 8:
             self.errors.append("%s: %s after %.0f ms" % (what, err or "answered late", dt * 1000))
 
     def path(self, kind, i):
@@ -430,6 +433,7 @@ class Victim:
         res = {
             "total": total,
             "ok": self.ok,
+            "late": self.late,
             "attempted": self.n,
             "worst_ms": lat[-1] if lat else None,
             "median_ms": lat[len(lat) // 2] if lat else None,

@@ -68,7 +68,12 @@ SLOW_CONNS=1200 SLOW_SOURCES=16
 METRICS_IDLE=300 LOCAL_IDLE=1000
 HEAVY_CONNS=200 HEAVY_REQUESTS=20
 # The victim: each answer within VICTIM_DEADLINE s; a request gives up at
-# VICTIM_TIMEOUT s; requests not started after VICTIM_BUDGET s fail.
+# VICTIM_TIMEOUT s; requests not started after VICTIM_BUDGET s fail. One
+# answer of the 40 may come late, not later than VICTIM_TIMEOUT: a
+# connection whose SYN was lost under the flood waits out the client's
+# 1 s SYN retransmission, which the deadline of 1 s cannot absorb (seen
+# in two CI rehearsals, at 1,007 and 1,029 ms); two late, or any failure,
+# still fail.
 VICTIM_NEW=20 VICTIM_KA=20 VICTIM_INTERVAL=0.2 VICTIM_DEADLINE=1.0
 VICTIM_TIMEOUT=2 VICTIM_BUDGET=25
 AUTH_BYTES=2750 # the victim's head: ~2,850 bytes, two segments
@@ -235,8 +240,18 @@ table_row() {
 	echo "$1 $SERVER $ok/$total $worst" >>"$E2E_WORK/table"
 }
 
+# victim_in_time FILE: the victim's answers all came within the deadline,
+# or all but one, which came late (not failed); that one is named.
+victim_in_time() {
+	local ok total late
+	read -r ok total late < <(jget "$1" ok total late)
+	[ "$ok" = "$total" ] && return 0
+	[ $((total - ok)) = 1 ] && [ "$late" = 1 ] || return 1
+	echo "one answer late, within ${VICTIM_TIMEOUT}s: $(jget "$1" first_error)" >&2
+}
+
 # verdict NAME WHAT: xredird's side of an attack: every victim request
-# answered in time, RSS within the bound, the attack real (at least
+# answered in time (victim_in_time), RSS within the bound, the attack real (at least
 # ATTACK_CONNS connection attempts answered by the server, established or
 # refused: whatever it then does with them, they reached it), and what it
 # cost (the reason on failure, the detail line on success).
@@ -256,7 +271,7 @@ verdict() {
 		ev="$ev RSS $RSS_IDLE -> $rss kB (bound $RSS_BOUND_KB)"
 	fi
 	echo "$ev"
-	if [ "$ok" != "$total" ]; then
+	if ! victim_in_time "$f.victim"; then
 		why "victim: $ok/$total answered within ${VICTIM_DEADLINE}s (worst $worst ms; first failure: $(jget "$f.victim" first_error)); $ev"
 		return 1
 	fi
@@ -615,7 +630,7 @@ print(d("adoptions") + d("adoptions_limited") + d("adoptions_closed"),
 	[ "$nohead" = 0 ] || { why "heads refused: $v"; return 1; }
 	[ "$pass" -ge "$SPOOF_MIN" ] && [ "$pass" -le "$SPOOF_MAX" ] || { why "$v"; return 1; }
 	read -r ok total worst < <(jget "$f.victim" ok total worst_ms)
-	[ "$ok" = "$total" ] ||
+	victim_in_time "$f.victim" ||
 		{ why "victim: $ok/$total answered within ${VICTIM_DEADLINE}s (worst $worst ms); $v"; return 1; }
 	[ "$(cli curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$MPORT/readyz")" = 200 ] ||
 		{ why "/readyz not 200 after the segments"; return 1; }
