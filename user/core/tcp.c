@@ -116,7 +116,8 @@ static const struct closed_flow *closed_acked(struct tcp_engine *e,
 }
 
 /*
- * Whether a segment whose cookie checks out belongs to a flow closed here:
+ * The flow closed here that a segment whose cookie checks out belongs to,
+ * or NULL:
  * a late copy of its handshake ACK or of a later segment, which
  * acknowledges what we sent it and starts where it had sent. Both
  * sequence numbers count: the fleet mark leaves a cookie 5 bits of its
@@ -125,12 +126,12 @@ static const struct closed_flow *closed_acked(struct tcp_engine *e,
  * old one, would be taken for a late copy as often. Its client ISN has
  * moved on with the clock, past where the old connection ended.
  */
-static bool was_closed(struct tcp_engine *e, uint32_t hash, uint32_t seq,
-		       uint32_t ack)
+static const struct closed_flow *was_closed(struct tcp_engine *e, uint32_t hash,
+					    uint32_t seq, uint32_t ack)
 {
 	const struct closed_flow *c = closed_acked(e, hash, ack);
 
-	return c && c->rcv_nxt - seq < ADOPT_WINDOW;
+	return c && c->rcv_nxt - seq < ADOPT_WINDOW ? c : NULL;
 }
 
 /* Whether a flow closed here is the one that ack acknowledges data of:
@@ -1481,15 +1482,14 @@ static void reply_timewait_ack(struct tcp_engine *e, const struct pkt *p)
 
 /*
  * A FIN without a flow gets the ACK computed from it, unless it brings
- * data that no flow closed here is known to have received (past its end,
- * or its record gone): that data was never read, and the peer must not
- * take it as delivered (an RST, RFC 1122 4.2.2.13, as from a stack whose
- * socket was closed).
+ * data that the flow closed here (c, NULL if no record) is not known to
+ * have received: that data was never read, and the peer must not take it
+ * as delivered (an RST, RFC 1122 4.2.2.13, as from a stack whose socket
+ * was closed).
  */
-static void reply_fin(struct tcp_engine *e, const struct pkt *p, uint32_t hash)
+static void reply_fin(struct tcp_engine *e, const struct pkt *p,
+		      const struct closed_flow *c)
 {
-	const struct closed_flow *c = closed_acked(e, hash, p->ack);
-
 	if (p->payload_len &&
 	    (!c || seq_lt(c->rcv_nxt, p->seq + p->payload_len)))
 		reply_rst(e, p);
@@ -1594,6 +1594,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 			 uint32_t hash, uint32_t target)
 {
 	uint8_t fl = p->flags;
+	const struct closed_flow *closed;
 	struct flow *f;
 	uint16_t mss;
 
@@ -1618,7 +1619,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 	if (!mss) {
 		STAT(e, cookies_bad);
 		if (fl & TCP_FIN)
-			reply_fin(e, p, hash);
+			reply_fin(e, p, closed_acked(e, hash, p->ack));
 		else if (p->payload_len && !adopt(e, p, hash, target))
 			reply_rst(e, p);
 		/*
@@ -1629,7 +1630,8 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		 */
 		return;
 	}
-	if (was_closed(e, hash, p->seq, p->ack)) {
+	closed = was_closed(e, hash, p->seq, p->ack);
+	if (closed) {
 		/*
 		 * A segment of a flow closed here, answered as when the
 		 * cookie fails, whatever the chance that let it pass: a FIN
@@ -1640,7 +1642,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		 */
 		STAT(e, stale_handshakes);
 		if (fl & TCP_FIN)
-			reply_fin(e, p, hash);
+			reply_fin(e, p, closed);
 		else if (p->payload_len)
 			reply_rst(e, p);
 		return;
