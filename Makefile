@@ -349,7 +349,7 @@ bench-tls: deps
 	./scripts/bench_tls.sh
 
 FMT_FILES = bpf/*.c bpf/*.h user/*.c user/*.h user/*/*.c user/*/*.h \
-	tests/*/*.c tests/*/*.h bench/*.c bench/tls/*.c bench/tls/*.h
+	tests/*/*.c tests/*/*.h bench/*.c bench/*.h bench/tls/*.c bench/tls/*.h
 
 fmt:
 	clang-format -i $(FMT_FILES)

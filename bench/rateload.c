@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openloop.h"
+
 #define NS 1000000000ull
 #define RESP_MAX 2048
 #define TIMEOUT_NS (5 * NS)
@@ -436,11 +438,10 @@ int main(int argc, char **argv)
 		struct timespec wait;
 
 		if (now < stop) {
-			due = (uint64_t)((double)(now - t0) * opt.rate / NS) +
-			      1;
+			due = openloop_due(t0, now, opt.rate);
 			while (st.issued < due && issue(now))
 				;
-			next = t0 + (uint64_t)((double)due * NS / opt.rate);
+			next = openloop_at(t0, due, opt.rate);
 		} else if (!in_flight()) {
 			break;
 		}

@@ -44,6 +44,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "../openloop.h"
+
 #define RESP_MAX 2048
 #define SESS_MAX 4096
 #define MAX_SRC 256
@@ -701,7 +703,7 @@ static uint64_t rate_issue(uint64_t now, uint64_t t_meas, uint64_t t_end)
 
 	if (now < t_meas || !measuring) /* st is zeroed as measuring begins */
 		return t_meas;
-	due = (uint64_t)((double)(now - t_meas) * opt.rate / 1e9) + 1;
+	due = openloop_due(t_meas, now, opt.rate);
 	while (st.issued < due && scanned < n_conns) {
 		struct conn *c = &conns[cursor];
 
@@ -720,7 +722,7 @@ static uint64_t rate_issue(uint64_t now, uint64_t t_meas, uint64_t t_end)
 	}
 	if (st.issued < due)
 		return t_end;
-	return t_meas + (uint64_t)((double)due * 1e9 / opt.rate);
+	return openloop_at(t_meas, due, opt.rate);
 }
 
 int main(int argc, char **argv)
