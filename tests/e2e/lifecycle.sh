@@ -853,8 +853,11 @@ test_07e_request_duration_pipelined() {
 	sum=$(metric "$m" "${h}_sum")
 	[ $((n - z)) = 1 ] && [ "$mid" = "$z" ] ||
 		{ why "of $n requests $z took 0 and $mid up to 0.268 s: want all but the split one ($((n - 1)))"; return 1; }
-	awk -v s="$sum" 'BEGIN { exit !(s >= 0.3 && s < 0.6) }' ||
-		{ why "${h}_sum is $sum: want the split head's 0.3 s (and < 0.6 s), not 10 x 0.3 s"; return 1; }
+	# The worker times a head from the start of the pass that read its
+	# first byte to that of the pass that answered it: two wake-ups, whose
+	# delays differ by tens of microseconds (0.29996 s seen in a run).
+	awk -v s="$sum" 'BEGIN { exit !(s >= 0.29 && s < 0.6) }' ||
+		{ why "${h}_sum is $sum: want the split head's 0.3 s (0.29-0.6 s), not 10 x 0.3 s"; return 1; }
 	echo "10 pipelined heads, the first split 0.3 s: $z of $n requests in le=1.024e-06, 1 above 0.268 s, sum ${sum} s"
 }
 
