@@ -268,6 +268,8 @@ verdict() {
 		ev="$ev xredird peak flows $(peak "$f.samples" 2), send rings $(peak "$f.samples" 3),"
 		ev="$ev head buffers $(peak "$f.samples" 4);"
 		ev="$ev $(deltas "$f.s0" "$f.sp" send_pool_empty head_pool_empty table_full rst_sent timeouts);"
+		# A late victim answer may be a frame the kernel dropped.
+		ev="$ev kernel $(deltas "$f.s0" "$f.sp" xsk_rx_dropped xsk_rx_ring_full);"
 		ev="$ev RSS $RSS_IDLE -> $rss kB (bound $RSS_BOUND_KB)"
 	fi
 	echo "$ev"

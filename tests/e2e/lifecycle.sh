@@ -60,6 +60,9 @@
 #                             behind its rest in one segment: the histogram
 #                             has the split one at >= 0.3 s and the 9 at 0
 #                             (not 10 charged the 0.3 s); bounds are le
+#   07f-metrics-kernel-drops  the kernel's AF_XDP counters: 0 on a quiet
+#                             daemon; with xredird stopped (SIGSTOP), the
+#                             frames beyond its rings are counted as dropped
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -859,6 +862,53 @@ test_07e_request_duration_pipelined() {
 	awk -v s="$sum" 'BEGIN { exit !(s >= 0.29 && s < 0.6) }' ||
 		{ why "${h}_sum is $sum: want the split head's 0.3 s (0.29-0.6 s), not 10 x 0.3 s"; return 1; }
 	echo "10 pipelined heads, the first split 0.3 s: $z of $n requests in le=1.024e-06, 1 above 0.268 s, sum ${sum} s"
+}
+
+# The kernel's own counters of the AF_XDP sockets (XDP_STATISTICS): a
+# worker that does not read its rings (stopped) has room for one fill
+# ring of frames per queue (DROP_RING: user/xredird.c, .ring_size); every
+# frame beyond that is dropped by the kernel and must show, or a flood's
+# losses would be invisible.
+DROP_RING=2048 DROP_EXTRA=1000
+
+# qsum FILE NAME: xredir_queue_NAME_total summed over the queues.
+qsum() { awk -v k="xredir_queue_$2_total{" 'index($1, k) == 1 { s += $2 } END { print s + 0 }' "$1"; }
+
+test_07f_metrics_kernel_drops() {
+	need curl "$PYTHON" || return 1
+	local m=$E2E_WORK/t07f.metrics q f n dropped ring=$DROP_RING i
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	scrape /metrics >"$m.0" || { why "scrape failed"; return 1; }
+	for f in rx_dropped rx_ring_full fill_empty tx_invalid; do
+		grep -q "^# TYPE xredir_queue_${f}_total counter" "$m.0" ||
+			{ why "no xredir_queue_${f}_total family"; return 1; }
+	done
+	q=$(grep -c '^xredir_queue_rx_dropped_total{' "$m.0")
+	dropped=$(($(qsum "$m.0" rx_dropped) + $(qsum "$m.0" rx_ring_full) + $(qsum "$m.0" tx_invalid)))
+	[ "$q" -ge 1 ] && [ "$dropped" = 0 ] ||
+		{ why "a quiet daemon: $q queues, $dropped frames dropped (want 0)"; return 1; }
+	n=$((q * ring + DROP_EXTRA))
+	kill -STOP "$D_PID"
+	cli timeout 30 "$PYTHON" "$E2E_ROOT/tests/e2e/attack.py" spoof --host "$XR_SRV_IP4" \
+		--port "$PORT" --prefix 198.18.0.0/16 --count "$n" --rate 20000 >"$m.spoof" 2>&1
+	i=$?
+	kill -CONT "$D_PID"
+	[ "$i" = 0 ] || { why "spoofer: $(tail -n 1 "$m.spoof")"; return 1; }
+	# The workers export every 100 ms.
+	for ((i = 0; i < 50; i++)); do
+		scrape /metrics >"$m" &&
+			dropped=$(($(qsum "$m" rx_dropped) + $(qsum "$m" rx_ring_full)))
+		[ "${dropped:-0}" -ge "$DROP_EXTRA" ] && break
+		sleep 0.1
+	done
+	grep '^xredir_queue_' "$m" >&2
+	[ "${dropped:-0}" -ge "$DROP_EXTRA" ] && [ "$dropped" -le "$n" ] ||
+		{ why "$n frames sent to a stopped daemon with $q queue(s) of $ring: $dropped counted dropped, want $DROP_EXTRA-$n"; return 1; }
+	[ "$(qsum "$m" tx_invalid)" = 0 ] ||
+		{ why "TX descriptors refused: $(grep '^xredir_queue_tx_invalid_total' "$m" | tr '\n' ' ')"; return 1; }
+	d_alive && [ "$(cli curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$PORT/after")" = 302 ] ||
+		{ why "not answering after the stop"; return 1; }
+	echo "quiet: 0 dropped; $n frames to a stopped daemon ($q queue(s), rings of $ring): $dropped dropped by the kernel, $(qsum "$m" fill_empty) empty-fill-ring events; answering after SIGCONT"
 }
 
 # ---- 08: logs ----

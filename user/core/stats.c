@@ -2,10 +2,11 @@
 #include "stats.h"
 
 static const char *const extra_names[] = {
-	"flows_open", "send_rings_used",  "head_buffers_used",
-	"sources",    "tls_sessions",	  "xsk_rx",
-	"xsk_tx",     "xsk_tx_ring_full", "xsk_fill_short",
-	"xsk_kicks",
+	"flows_open",	  "send_rings_used",  "head_buffers_used",
+	"sources",	  "tls_sessions",     "xsk_rx",
+	"xsk_tx",	  "xsk_tx_ring_full", "xsk_fill_short",
+	"xsk_kicks",	  "xsk_rx_dropped",   "xsk_rx_ring_full",
+	"xsk_fill_empty", "xsk_tx_invalid",
 };
 
 static const char *const extra_help[] = {
@@ -19,6 +20,10 @@ static const char *const extra_help[] = {
 	"frames dropped: TX ring full",
 	"refills of the fill ring that found no free frame",
 	"TX wakeups (sendto) issued",
+	"frames the kernel dropped: no free frame in the fill ring, or too long",
+	"frames the kernel dropped: RX ring full (the worker behind)",
+	"times the kernel found the fill ring empty",
+	"TX descriptors the kernel refused",
 };
 
 _Static_assert(sizeof(extra_names) / sizeof(extra_names[0]) ==

@@ -25,6 +25,10 @@ enum worker_stat {
 	WS_XSK_TX_RING_FULL,
 	WS_XSK_FILL_SHORT,
 	WS_XSK_KICKS,
+	WS_XSK_RX_DROPPED,
+	WS_XSK_RX_RING_FULL,
+	WS_XSK_FILL_EMPTY,
+	WS_XSK_TX_INVALID, /* the last of the socket's: metrics.c per_queue() */
 	WS_RESPONSES, /* first of HTTP_STATUS_SLOTS: responses by status */
 	WS_MAX = WS_RESPONSES + HTTP_STATUS_SLOTS,
 };

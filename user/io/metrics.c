@@ -151,7 +151,8 @@ static void engine_metrics(struct out *o, const struct xr_maps *m)
 
 		if (i == TCP_STAT_requests)
 			continue; /* xredir_requests_total{status} has them */
-		if ((i >= WS_XSK_RX && i <= WS_XSK_KICKS) || is_labelled(i))
+		if ((i >= WS_XSK_RX && i <= WS_XSK_TX_INVALID) ||
+		    is_labelled(i))
 			continue; /* per_queue() or labelled_families() */
 		snprintf(name, sizeof(name), "xredir_%s%s", worker_stat_name(i),
 			 gauge ? "" : "_total");
@@ -176,6 +177,15 @@ static void per_queue(struct out *o, const struct xr_maps *m)
 		  "fill ring refills that found no free frame, by queue" },
 		{ WS_XSK_KICKS, "xredir_queue_tx_kicks_total",
 		  "TX wakeups (sendto) issued, by queue" },
+		{ WS_XSK_RX_DROPPED, "xredir_queue_rx_dropped_total",
+		  "frames the kernel dropped before the socket: no free frame "
+		  "in the fill ring, or too long, by queue" },
+		{ WS_XSK_RX_RING_FULL, "xredir_queue_rx_ring_full_total",
+		  "frames the kernel dropped: RX ring full, by queue" },
+		{ WS_XSK_FILL_EMPTY, "xredir_queue_fill_empty_total",
+		  "times the kernel found the fill ring empty, by queue" },
+		{ WS_XSK_TX_INVALID, "xredir_queue_tx_invalid_total",
+		  "TX descriptors the kernel refused, by queue" },
 	};
 	uint32_t q;
 	size_t i;

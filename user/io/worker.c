@@ -109,6 +109,7 @@ static void export_stats(struct worker *w)
 	__u64 *v = w->stats->v;
 	int i;
 
+	xsk_read_kernel_stats(&w->port);
 	for (i = 0; i < TCP_STAT_MAX; i++)
 		v[i] = e->stats[i];
 	v[WS_FLOWS_OPEN] = e->ft.count;
@@ -121,6 +122,10 @@ static void export_stats(struct worker *w)
 	v[WS_XSK_TX_RING_FULL] = x->tx_ring_full;
 	v[WS_XSK_FILL_SHORT] = x->fill_short;
 	v[WS_XSK_KICKS] = x->kicks;
+	v[WS_XSK_RX_DROPPED] = x->rx_dropped;
+	v[WS_XSK_RX_RING_FULL] = x->rx_ring_full;
+	v[WS_XSK_FILL_EMPTY] = x->fill_empty;
+	v[WS_XSK_TX_INVALID] = x->tx_invalid;
 	for (i = 0; i < HTTP_STATUS_SLOTS; i++)
 		v[WS_RESPONSES + i] = e->responses[i];
 	tcp_latency(e, lat);

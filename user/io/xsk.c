@@ -97,14 +97,13 @@ static int open_socket(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 	return err;
 }
 
-/* Half the frames wait in the fill ring, half serve TX. */
-static void fill_initial(struct xsk_port *p, uint32_t ring_size)
+/* Every frame starts free; the first refill() fills the fill ring. */
+static void free_all_frames(struct xsk_port *p)
 {
 	uint32_t i;
 
 	for (i = p->frames; i > 0; i--)
 		p->free_stack[p->nfree++] = (uint64_t)(i - 1) * p->frame_size;
-	(void)ring_size;
 }
 
 int xsk_port_open(struct xsk_port *p, const struct xsk_port_cfg *cfg)
@@ -145,7 +144,7 @@ int xsk_port_open(struct xsk_port *p, const struct xsk_port_cfg *cfg)
 		xsk_port_close(p);
 		return err;
 	}
-	fill_initial(p, cfg->ring_size);
+	free_all_frames(p);
 	xsk_flush(p);
 	return 0;
 }
@@ -287,4 +286,19 @@ void xsk_flush(struct xsk_port *p)
 	submit(p);
 	complete(p);
 	refill(p);
+}
+
+void xsk_read_kernel_stats(struct xsk_port *p)
+{
+	struct xdp_statistics st;
+	socklen_t len = sizeof(st);
+
+	if (getsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_STATISTICS, &st,
+		       &len) ||
+	    len < sizeof(st))
+		return;
+	p->stats.rx_dropped = st.rx_dropped;
+	p->stats.rx_ring_full = st.rx_ring_full;
+	p->stats.fill_empty = st.rx_fill_ring_empty_descs;
+	p->stats.tx_invalid = st.tx_invalid_descs;
 }

@@ -34,6 +34,12 @@ struct xsk_port_stats {
 	uint64_t tx_ring_full; /* frames dropped: TX ring had no room */
 	uint64_t fill_short; /* refills that found too few free frames */
 	uint64_t kicks;
+	/* The kernel's own counters of the socket (XDP_STATISTICS): frames
+	 * it dropped before the worker saw them, descriptors it refused. */
+	uint64_t rx_dropped; /* no free frame in the fill ring, or too long */
+	uint64_t rx_ring_full; /* the RX ring full: the worker behind */
+	uint64_t fill_empty; /* times it found the fill ring empty */
+	uint64_t tx_invalid; /* TX descriptors it refused */
 };
 
 struct xsk_port {
@@ -77,5 +83,8 @@ void xsk_tx_send(struct xsk_port *p, uint8_t *frame, uint32_t len);
 /* Submits queued frames, kicks the kernel if it asks, recycles
  * completions and refills the fill ring. */
 void xsk_flush(struct xsk_port *p);
+/* Reads the kernel's counters into p->stats (a syscall: for exports, not
+ * for every pass); they stay as they were if it cannot. */
+void xsk_read_kernel_stats(struct xsk_port *p);
 
 #endif /* XREDIR_XSK_H */
