@@ -43,6 +43,8 @@ static int parse_tls_cert(struct options *o, const struct opt_def *d,
 			  const char *arg, FILE *err);
 static int parse_tls_key(struct options *o, const struct opt_def *d,
 			 const char *arg, FILE *err);
+static int parse_ring_size(struct options *o, const struct opt_def *d,
+			   const char *arg, FILE *err);
 
 /*
  * One entry per flag: long name, short name (0: none), argument name (NULL:
@@ -129,6 +131,13 @@ const struct opt_def opt_table[] = {
 		      "packet; 0: off",
 		      .min = 0, .max = 1000, .unit = "microseconds",
 		      .def = "20"),
+	DEFINE_OPTION("ring-size", 0, "N", OPT_FUNC, ring_size,
+		      "descriptors in each AF_XDP ring of a queue (a power "
+		      "of two); the queue's buffer holds 2N frames: a "
+		      "burst beyond N waiting frames is dropped by the kernel "
+		      "(xredir_queue_rx_ring_full_total)",
+		      .parse = parse_ring_size, .min = XSK_RING_MIN,
+		      .max = XSK_RING_MAX, .def = "4096"),
 	DEFINE_OPTION("busy-poll", 0, "USEC", OPT_UINT, busy_poll_us,
 		      "after traffic, poll the rings (and the NIC) for USEC "
 		      "before sleeping: lower latency, more CPU",
@@ -429,6 +438,21 @@ static int parse_trusted(struct options *o, const struct opt_def *d,
 		return -1;
 	}
 	return 0;
+}
+
+static int parse_ring_size(struct options *o, const struct opt_def *d,
+			   const char *arg, FILE *err)
+{
+	char want[64];
+	uint64_t v;
+
+	if (!parse_uint(arg, d->max, &v) && v >= d->min && !(v & (v - 1))) {
+		store_uint(field(o, d), d->size, v);
+		return 0;
+	}
+	snprintf(want, sizeof(want), "a power of two %llu..%llu",
+		 (unsigned long long)d->min, (unsigned long long)d->max);
+	return bad_value(err, d, arg, want);
 }
 
 static int parse_listen(struct options *o, const struct opt_def *d,

@@ -62,7 +62,8 @@
 #                             (not 10 charged the 0.3 s); bounds are le
 #   07f-metrics-kernel-drops  the kernel's AF_XDP counters: 0 on a quiet
 #                             daemon; with xredird stopped (SIGSTOP), the
-#                             frames beyond its rings are counted as dropped
+#                             frames beyond its rings (--ring-size 512) are
+#                             counted as dropped
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -865,11 +866,11 @@ test_07e_request_duration_pipelined() {
 }
 
 # The kernel's own counters of the AF_XDP sockets (XDP_STATISTICS): a
-# worker that does not read its rings (stopped) has room for one fill
-# ring of frames per queue (DROP_RING: user/xredird.c, .ring_size); every
-# frame beyond that is dropped by the kernel and must show, or a flood's
-# losses would be invisible.
-DROP_RING=2048 DROP_EXTRA=1000
+# worker that does not read its rings (stopped) has room for one ring of
+# frames per queue (--ring-size DROP_RING); every frame beyond that is
+# dropped by the kernel and must show, or a flood's losses would be
+# invisible (and the count shows that --ring-size took effect).
+DROP_RING=512 DROP_EXTRA=1000
 
 # qsum FILE NAME: xredir_queue_NAME_total summed over the queues.
 qsum() { awk -v k="xredir_queue_$2_total{" 'index($1, k) == 1 { s += $2 } END { print s + 0 }' "$1"; }
@@ -877,7 +878,7 @@ qsum() { awk -v k="xredir_queue_$2_total{" 'index($1, k) == 1 { s += $2 } END { 
 test_07f_metrics_kernel_drops() {
 	need curl "$PYTHON" || return 1
 	local m=$E2E_WORK/t07f.metrics q f n dropped ring=$DROP_RING i
-	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" || return 1
+	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" --ring-size "$ring" || return 1
 	scrape /metrics >"$m.0" || { why "scrape failed"; return 1; }
 	for f in rx_dropped rx_ring_full fill_empty tx_invalid; do
 		grep -q "^# TYPE xredir_queue_${f}_total counter" "$m.0" ||

@@ -70,6 +70,7 @@ TEST(options_defaults)
 	CHECK_EQ(o.grace_ms, 5000);
 	CHECK_EQ(o.withdraw_ms, 0);
 	CHECK_EQ(o.coalesce_us, 20);
+	CHECK_EQ(o.ring_size, 4096);
 	CHECK_EQ(o.busy_poll_us, 0);
 	CHECK_EQ(o.queues, 0);
 	CHECK_EQ(o.xdp_mode, XR_XDP_AUTO);
@@ -178,6 +179,22 @@ TEST(options_numbers)
 	CHECK_BAD("xredird: invalid value '1001' for --coalesce-us: 0..1000 "
 		  "microseconds\nTry 'xredird --help'.\n",
 		  "--coalesce-us", "1001");
+	CHECK_EQ(RUN("-i", "x", "--ring-size", "512"), OPTS_RUN);
+	CHECK_EQ(o.ring_size, 512);
+	CHECK_EQ(RUN("-i", "x", "--ring-size", "16384"), OPTS_RUN);
+	CHECK_EQ(o.ring_size, 16384);
+	CHECK_BAD("xredird: invalid value '3000' for --ring-size: a power of "
+		  "two 512..16384\nTry 'xredird --help'.\n",
+		  "--ring-size", "3000");
+	CHECK_BAD("xredird: invalid value '256' for --ring-size: a power of "
+		  "two 512..16384\nTry 'xredird --help'.\n",
+		  "--ring-size", "256");
+	CHECK_BAD("xredird: invalid value '32768' for --ring-size: a power "
+		  "of two 512..16384\nTry 'xredird --help'.\n",
+		  "--ring-size", "32768");
+	CHECK_BAD("xredird: invalid value '4k' for --ring-size: a power of "
+		  "two 512..16384\nTry 'xredird --help'.\n",
+		  "--ring-size", "4k");
 }
 
 TEST(options_seconds)

@@ -14,6 +14,9 @@
 #include <xdp/xsk.h>
 
 #define XSK_TX_BATCH 64
+/* --ring-size's bounds: each ring's descriptors, a power of two. */
+#define XSK_RING_MIN 512
+#define XSK_RING_MAX 16384
 
 enum xsk_bind_mode { XSK_BIND_AUTO, XSK_BIND_ZEROCOPY, XSK_BIND_COPY };
 
