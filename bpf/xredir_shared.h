@@ -206,7 +206,7 @@ struct xr_status {
 	__u16 pad2;
 	__u32 tls_reloads;
 	__u32 tls_failures;
-	__u32 pad3;
+	__u32 ring_size; /* descriptors in each AF_XDP ring (--ring-size) */
 	char tls_error[XR_STATUS_TEXT_MAX];
 	char tls_certs[4 * XR_STATUS_TEXT_MAX];
 };

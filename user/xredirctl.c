@@ -1010,12 +1010,13 @@ static void status_json(const struct ctl *c, const struct status_view *s)
 	       s->alive ? "true" : "false", s->alive ? st->pid : 0);
 	json_str(st->iface);
 	printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
-	       "\"dispatcher\":%s,\"queues\":%u,\"uptime_s\":%llu,"
+	       "\"dispatcher\":%s,\"queues\":%u,\"ring_size\":%u,"
+	       "\"uptime_s\":%llu,"
 	       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
 	       "\"map_memory_bytes\":%llu,\"config\":",
 	       st->port, xr_xdp_mode_name(st->xdp_mode),
 	       st->zerocopy ? "zerocopy" : "copy",
-	       st->dispatcher ? "true" : "false", st->queues,
+	       st->dispatcher ? "true" : "false", st->queues, st->ring_size,
 	       (unsigned long long)s->uptime, c->maps.ctl->rules_count[0],
 	       c->maps.ctl->rules_count[1], s->targets,
 	       (unsigned long long)s->mem);
@@ -1072,11 +1073,11 @@ static void status_text(const struct ctl *c, const struct status_view *s)
 		printf(" (pid %u, up %llus)", st->pid,
 		       (unsigned long long)s->uptime);
 	printf("\ninterface:   %s, port %u\n", st->iface, st->port);
-	printf("xdp:         %s mode%s, %s sockets, %u queue%s\n",
+	printf("xdp:         %s mode%s, %s sockets, %u queue%s, rings of %u\n",
 	       xr_xdp_mode_name(st->xdp_mode),
 	       st->dispatcher ? " (libxdp dispatcher)" : "",
 	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
-	       st->queues == 1 ? "" : "s");
+	       st->queues == 1 ? "" : "s", st->ring_size);
 	printf("rules:       %u IPv4, %u IPv6 (", c->maps.ctl->rules_count[0],
 	       c->maps.ctl->rules_count[1]);
 	if (s->rules_err)

@@ -726,6 +726,7 @@ static void fill_status(struct daemon *d)
 
 	st->pid = (uint32_t)getpid();
 	st->queues = d->nq;
+	st->ring_size = d->o->ring_size;
 	st->started_unix = (uint64_t)time(NULL);
 	st->heartbeat_unix = st->started_unix;
 	st->port = d->o->tcp.port;
@@ -1118,6 +1119,7 @@ static int run(struct daemon *d, int sigfd)
 			 LOG_UINT("port", o->tcp.port),
 			 LOG_UINT("tls_port", o->tcp.tls_port),
 			 LOG_UINT("queues", d->nq),
+			 LOG_UINT("ring_size", o->ring_size),
 			 LOG_STR("xdp_mode",
 				 xr_xdp_mode_name(d->bpf.attached_mode)),
 			 LOG_STR("pins", d->bpf.pin_dir),

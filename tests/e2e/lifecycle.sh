@@ -62,8 +62,8 @@
 #                             (not 10 charged the 0.3 s); bounds are le
 #   07f-metrics-kernel-drops  the kernel's AF_XDP counters: 0 on a quiet
 #                             daemon; with xredird stopped (SIGSTOP), the
-#                             frames beyond its rings (--ring-size 512) are
-#                             counted as dropped
+#                             frames beyond its rings (--ring-size 512, as
+#                             status says) are counted as dropped
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -879,6 +879,9 @@ test_07f_metrics_kernel_drops() {
 	need curl "$PYTHON" || return 1
 	local m=$E2E_WORK/t07f.metrics q f n dropped ring=$DROP_RING i
 	d_start --metrics-listen "$XR_SRV_IP4:$MPORT" --ring-size "$ring" || return 1
+	ctl status | grep -Eq "^xdp: .*, rings of $ring\$" &&
+		[ "$(ctl --json status | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["ring_size"])')" = "$ring" ] ||
+		{ why "status does not show rings of $ring: $(ctl status | grep '^xdp:')"; return 1; }
 	scrape /metrics >"$m.0" || { why "scrape failed"; return 1; }
 	for f in rx_dropped rx_ring_full fill_empty tx_invalid; do
 		grep -q "^# TYPE xredir_queue_${f}_total counter" "$m.0" ||

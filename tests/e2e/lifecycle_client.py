@@ -441,7 +441,7 @@ def c_pipeline_split(a):
 
 # Log events and fields that are numbers (user/xredird.c, user/io/*.c).
 NUMERIC = {
-    "serving": ("port", "queues", "busy_poll_us", "coalesce_us"),
+    "serving": ("port", "queues", "ring_size", "busy_poll_us", "coalesce_us"),
     "worker_started": ("queue",),
     "listener_limits": ("service_slots", "header_timeout_ms"),
     "request": ("status",),
