@@ -41,8 +41,8 @@ CORE_SRCS := $(sort $(wildcard user/core/*.c user/control/*.c))
 IO_SRCS := $(addprefix user/io/,xsk.c loader.c log.c rules.c apply.c \
 	lockfile.c resolve.c)
 DAEMON_SRCS := user/xredird.c user/options.c user/version.c user/doc.c \
-	$(addprefix user/io/,worker.c watch.c listener.c metrics.c notify.c \
-	iface.c certs.c)
+	$(addprefix user/io/,worker.c ack_ring.c watch.c listener.c metrics.c \
+	notify.c iface.c certs.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
 # listener's own parser: their unit test links these with the core.
 OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version doc \

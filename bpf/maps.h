@@ -18,6 +18,19 @@ struct {
 	__type(value, __u32);
 } xr_xsks SEC(".maps");
 
+/* The daemon puts a ring buffer per queue here when bare ACKs may wait. */
+struct xr_ack_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XR_ACK_RING_BYTES);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XR_MAX_QUEUES);
+	__type(key, __u32);
+	__array(values, struct xr_ack_ring);
+} xr_acks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XR_CNT_MAX);

@@ -86,6 +86,7 @@ struct steer_info {
 	__u8 daddr[16];
 	__u8 dmac[6];
 	int has_payload;
+	__u8 tcp_flags;
 	__u8 why; /* see unservable() */
 };
 
@@ -149,6 +150,7 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 	if (c.pos - l3_start > l3_len)
 		return PARSE_BAD;
 	info->has_payload = c.pos - l3_start < l3_len;
+	info->tcp_flags = ((__u8 *)tcp)[13];
 	return 0;
 }
 
@@ -168,6 +170,45 @@ static __always_inline __u32 not_ours(const struct xr_ctl *ctl,
 				!bpf_map_lookup_elem(&xr_vip6, info->daddr))
 		return XR_CNT_PASS_NOT_VIP;
 	return 0;
+}
+
+#define TCP_FLAGS_ACK 0x10
+#define TCP_FLAGS_CONTROL 0x07 /* FIN, SYN, RST */
+
+/*
+ * A bare ACK into the queue's ACK ring, if the daemon made one: true if
+ * it is there (the frame is then dropped). The ring does not wake the
+ * worker; a full ring, or a frame too long for a record, takes the
+ * AF_XDP path.
+ */
+static __always_inline int lazy_ack(struct xdp_md *ctx, __u32 queue,
+				    const struct steer_info *info)
+{
+	__u32 len = ctx->data_end - ctx->data;
+	struct xr_ack_rec *rec;
+	void *ring;
+
+	if (info->has_payload || !(info->tcp_flags & TCP_FLAGS_ACK) ||
+	    (info->tcp_flags & TCP_FLAGS_CONTROL))
+		return 0;
+	ring = bpf_map_lookup_elem(&xr_acks, &queue);
+	if (!ring || !len || len > XR_ACK_FRAME_MAX)
+		return 0;
+	rec = bpf_ringbuf_reserve(ring, sizeof(*rec), 0);
+	if (!rec)
+		return 0;
+	/* len is 1..XR_ACK_FRAME_MAX here; the mask shows the verifier
+	 * (clang would fold a plain one: hence the asm). */
+	len -= 1;
+	asm volatile("%0 &= %1" : "+r"(len) : "i"(XR_ACK_FRAME_MAX - 1));
+	len += 1;
+	if (bpf_xdp_load_bytes(ctx, 0, rec->frame, len)) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	rec->len = len;
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	return 1;
 }
 
 SEC("xdp")
@@ -196,6 +237,8 @@ int xredir_xdp(struct xdp_md *ctx)
 		return drop(info.why);
 	if (!bpf_map_lookup_elem(&xr_xsks, &queue))
 		return pass(XR_CNT_NO_SOCKET);
+	if (lazy_ack(ctx, queue, &info))
+		return drop(XR_CNT_LAZY_ACK);
 
 	/* Only segments that may carry a request need the target. */
 	target = XR_TARGET_NONE;

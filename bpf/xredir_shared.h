@@ -143,6 +143,21 @@ struct xr_meta {
 };
 
 /*
+ * Bare ACKs (no data, no SYN, FIN or RST) go to the worker through a ring
+ * buffer per queue that does not wake it (--lazy-acks): they only advance
+ * what the peer acknowledged, which can wait for the worker's next pass.
+ * The record is the frame's first bytes; a longer frame (IPv6 with
+ * extension headers and TCP options) goes to the AF_XDP socket as before.
+ */
+#define XR_ACK_FRAME_MAX 128
+#define XR_ACK_RING_BYTES (256 * 1024)
+
+struct xr_ack_rec {
+	__u32 len;
+	__u8 frame[XR_ACK_FRAME_MAX];
+};
+
+/*
  * IPv6 extension headers (hop-by-hop, routing, destination options) that a
  * steered frame may carry: the XDP program steers no more than the engine's
  * frame parser (user/core/packet.c) skips.
@@ -164,6 +179,7 @@ enum xr_counter {
 	XR_CNT_DROP_QINQ, /* two VLAN tags */
 	XR_CNT_PASS_FOREIGN_MAC, /* to the port, for another MAC: passed */
 	XR_CNT_PASS_NOT_VIP, /* to the port, not a service address: passed */
+	XR_CNT_LAZY_ACK, /* a bare ACK, handed over in the queue's ACK ring */
 	XR_CNT_MAX,
 };
 

@@ -12,8 +12,9 @@
 #
 # Then, at fixed rates (bench/rateload, an open loop: 1,000, 10,000 and
 # 50,000 requests/s by default; the report gives what was achieved), the
-# whole-machine CPU each needs per request (xredird with its defaults and
-# with --coalesce-us 0). --only rate runs that part alone.
+# whole-machine CPU each needs per request (xredird with its defaults,
+# with --coalesce-us 0 and with --lazy-acks off: every bare ACK waking the
+# worker). --only rate runs that part alone.
 #
 # The HTTPS part (issue 11) sets xredird against nginx (one worker) and
 # HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
@@ -106,6 +107,7 @@ start_server() {
 		case "$1" in
 		xredird-busy-poll) extra=(--busy-poll "$BUSY_POLL") ;;
 		xredird-wake) extra=(--coalesce-us 0) ;;
+		xredird-eager) extra=(--lazy-acks off) ;;
 		esac
 		[ -z "$TLS" ] || extra+=(--tls-cert "$WORK/tls/cert.pem"
 			--tls-key "$WORK/tls/key.pem" --tls-port "$TLS_PORT"
@@ -368,7 +370,8 @@ if [ "$ONLY" != tls ]; then
 	for rep in $(seq $(((REPS + 1) / 2))); do
 		for rate in ${RATES//,/ }; do
 			for scenario in keepalive close; do
-				if [ $((rep % 2)) = 1 ]; then order="xredird nginx xredird-wake"; else order="xredird-wake nginx xredird"; fi
+				order="xredird nginx xredird-wake xredird-eager"
+				[ $((rep % 2)) = 1 ] || order="xredird-eager xredird-wake nginx xredird"
 				for server in $order; do
 					run_rate "$server" "$scenario" "$rep" "$rate"
 				done

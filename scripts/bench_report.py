@@ -160,11 +160,14 @@ def machine():
     }
 
 
-SERVERS = ("xredird", "xredird-wake", "xredird-busy-poll", "nginx")
+SERVERS = ("xredird", "xredird-wake", "xredird-eager", "xredird-busy-poll",
+           "nginx")
 LABELS = {"xredird": "xredird", "xredird-wake": "xredird --coalesce-us 0",
+          "xredird-eager": "xredird --lazy-acks off",
           "xredird-busy-poll": "xredird --busy-poll", "nginx": "nginx"}
 # Ratio rows to nginx, keyed by server; "ratio" is the default daemon's.
 RATIOS = {"xredird": "ratio", "xredird-wake": "ratio_wake",
+          "xredird-eager": "ratio_eager",
           "xredird-busy-poll": "ratio_busy_poll"}
 
 

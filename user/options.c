@@ -25,6 +25,7 @@ static const char *const bind_modes[] = { "auto", "zerocopy", "copy", NULL };
 static const char *const ip_headers[] = { "X-Forwarded-For", "X-Real-IP",
 					  NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
+static const char *const off_on[] = { "off", "on", NULL };
 static const char *const doc_formats[] = { "man", "bash", NULL };
 
 static int parse_url(struct options *o, const struct opt_def *d,
@@ -138,6 +139,11 @@ const struct opt_def opt_table[] = {
 		      "(xredir_queue_rx_ring_full_total)",
 		      .parse = parse_ring_size, .min = XSK_RING_MIN,
 		      .max = XSK_RING_MAX, .def = "4096"),
+	DEFINE_OPTION("lazy-acks", 0, "on|off", OPT_CHOICE, lazy_acks,
+		      "bare ACKs wait for the worker's next pass in a ring "
+		      "that does not wake it (at most 100 ms), instead of "
+		      "waking it each",
+		      .choices = off_on, .def = "on", .want = "on or off"),
 	DEFINE_OPTION("busy-poll", 0, "USEC", OPT_UINT, busy_poll_us,
 		      "after traffic, poll the rings (and the NIC) for USEC "
 		      "before sleeping: lower latency, more CPU",

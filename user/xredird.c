@@ -770,6 +770,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.certs = o->tcp.tls_port ? &d->certs : NULL,
 			.log_clients = o->log_clients,
 			.coalesce_us = o->coalesce_us,
+			.acks_fd = o->lazy_acks ? d->bpf.acks_fd : -1,
 			.stop = &stop,
 			.drain = &draining,
 			.close_all = &withdrawing,

@@ -909,6 +909,92 @@ TEST(segments_without_payload_get_no_target)
 	CHECK_COUNTS(before, 9, 0, 0, 0);
 }
 
+/* What an ACK ring held: the records ring_buffer__consume() handed over. */
+static struct {
+	unsigned int n;
+	__u32 len[8];
+	__u8 frame[8][XR_ACK_FRAME_MAX];
+} acks;
+
+static int take_ack(void *ctx, void *data, size_t size)
+{
+	const struct xr_ack_rec *rec = data;
+
+	(void)ctx;
+	if (size < sizeof(*rec) || acks.n == 8)
+		return 0;
+	acks.len[acks.n] = rec->len;
+	memcpy(acks.frame[acks.n++], rec->frame, XR_ACK_FRAME_MAX);
+	return 0;
+}
+
+/* Bare ACKs into queue 0's ACK ring when there is one, dropped from the
+ * socket's path; everything else steered as before. */
+TEST(bare_acks_go_to_the_ack_ring)
+{
+	struct ring_buffer *rb;
+	struct counts before;
+	struct spec s;
+	struct frame f;
+	__u32 key = 0;
+	int outer, ring;
+
+	fx_reset();
+	outer = bpf_map__fd(fx.skel->maps.xr_acks);
+	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "t_acks", 0, 0,
+			      XR_ACK_RING_BYTES, NULL);
+	CHECK(ring >= 0);
+	rb = ring_buffer__new(ring, take_ack, NULL, NULL);
+	CHECK(rb != NULL);
+	/* No ring for the queue: the socket, as ever. */
+	s = tcp(4, "10.77.0.3", 0);
+	before = counts();
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	CHECK_EQ(bpf_map_update_elem(outer, &key, &ring, BPF_ANY), 0);
+	/* A bare ACK, v4 padded to 60 bytes and v6 with a tag and 40 bytes
+	 * of options: dropped, the whole frame in the ring. */
+	memset(&acks, 0, sizeof(acks));
+	s.pad = 6;
+	build(&s, &f);
+	CHECK_DROPPED(xdp(&f));
+	s = tcp(6, "fd77::3", 0);
+	s.vlan = ETH_P_8021Q;
+	s.tcp_opt_words = 10;
+	CHECK_DROPPED(xdp_spec(&s));
+	CHECK_EQ(ring_buffer__consume(rb), 2);
+	CHECK_EQ(acks.n, 2);
+	CHECK_EQ(acks.len[0], f.len);
+	CHECK(!memcmp(acks.frame[0], f.data, f.len));
+	build(&s, &f);
+	CHECK_EQ(acks.len[1], f.len);
+	CHECK(!memcmp(acks.frame[1], f.data, f.len));
+	/* Not bare: data, SYN, FIN, RST; and a frame longer than a record
+	 * (two extension headers before 40 bytes of options). */
+	s = tcp(4, "10.77.0.3", 1);
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_DEFAULT);
+	s = syn(4, "10.77.0.3");
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s = tcp(4, "10.77.0.3", 0);
+	s.tcp_flags = TH_FIN | TH_ACK;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s.tcp_flags = TH_RST | TH_ACK;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s = tcp(6, "fd77::3", 0);
+	s.vlan = ETH_P_8021Q;
+	s.tcp_opt_words = 10;
+	s.n_ext = 2;
+	s.ext[0] = IPPROTO_HOPOPTS;
+	s.ext[1] = IPPROTO_DSTOPTS;
+	build(&s, &f);
+	CHECK(f.len > XR_ACK_FRAME_MAX);
+	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
+	CHECK_EQ(ring_buffer__consume(rb), 0);
+	CHECK_VERDICTS(before, 6, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+	CHECK_EQ(bpf_map_delete_elem(outer, &key), 0);
+	ring_buffer__free(rb);
+	close(ring);
+}
+
 TEST(no_socket_on_queue_passes)
 {
 	struct spec s = tcp(4, "10.77.0.3", 32);

@@ -64,6 +64,12 @@
 #                             daemon; with xredird stopped (SIGSTOP), the
 #                             frames beyond its rings (--ring-size 512, as
 #                             status says) are counted as dropped
+#   07g-lazy-acks             keep-alive requests 60 ms apart: the client's
+#                             bare ACKs reach the worker through the ACK
+#                             ring (xdp_lazy_ack counts them), every request
+#                             is answered and nothing is retransmitted (the
+#                             ring is read before timers); --lazy-acks off:
+#                             none through the ring
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -913,6 +919,31 @@ test_07f_metrics_kernel_drops() {
 	d_alive && [ "$(cli curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$PORT/after")" = 302 ] ||
 		{ why "not answering after the stop"; return 1; }
 	echo "quiet: 0 dropped; $n frames to a stopped daemon ($q queue(s), rings of $ring): $dropped dropped by the kernel, $(qsum "$m" fill_empty) empty-fill-ring events; answering after SIGCONT"
+}
+
+# Bare ACKs through the ACK ring: the handshake's ACK and the client's
+# delayed ACK of each response (40 ms on Linux, so 60 ms apart it comes
+# alone). They must still stop the retransmission of the response.
+test_07g_lazy_acks() {
+	need "$PYTHON" || return 1
+	local mode l0 l1 r0 r1 out=()
+	for mode in on off; do
+		d_start --lazy-acks "$mode" || return 1
+		l0=$(xstat xdp_lazy_ack) r0=$(xstat retransmits)
+		lcc "$XR_CLI_NS" paced --host "$XR_SRV_IP4" --count 10 --interval 0.06 || return 1
+		# Retransmission would come after the RTO (at least 200 ms).
+		sleep 0.5
+		l1=$(xstat xdp_lazy_ack) r1=$(xstat retransmits)
+		d_stop || return 1
+		[ "$r1" = "$r0" ] || { why "--lazy-acks $mode: $((r1 - r0)) retransmissions"; return 1; }
+		if [ "$mode" = on ]; then
+			[ $((l1 - l0)) -ge 10 ] || { why "--lazy-acks on: $((l1 - l0)) ACKs through the ring, want >= 10"; return 1; }
+		else
+			[ "$l1" = "$l0" ] || { why "--lazy-acks off: $((l1 - l0)) ACKs through the ring"; return 1; }
+		fi
+		out+=("$mode: $((l1 - l0)) ACKs through the ring")
+	done
+	echo "10 requests 60 ms apart, all answered, none retransmitted; ${out[*]}"
 }
 
 # ---- 08: logs ----

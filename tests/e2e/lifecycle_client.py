@@ -25,6 +25,8 @@ last line on stderr.
                how many are still open, were reset or closed
   drip         a request head sent one byte per --interval: when (after its
                first byte) and how the server closed it
+  paced        --count requests on one connection, --interval apart (long
+               enough for the client's delayed ACK of each response alone)
   pipeline-split  a request head's first bytes, --seconds later the rest
                and --count - 1 more heads in one segment: every response
   json-lines   every line of a file is a JSON object
@@ -421,6 +423,19 @@ def c_drip(a):
           c.sock.recv(200))
     print("%s %.2f s after the first byte, %d of %d bytes sent" %
           (how, time.monotonic() - t0, sent, len(head)))
+
+
+def c_paced(a):
+    c = Conn(a.host, a.port, a.src)
+    for i in range(a.count):
+        if i:
+            time.sleep(a.interval)  # the pause is the test's subject
+        c.send(request("/paced/%d" % i))
+        r = c.read_response()
+        check(r.status in (301, 302, 303, 307, 308),
+              "response %d: status %d" % (i + 1, r.status))
+    c.close()
+    print("%d responses, %.2f s apart" % (a.count, a.interval))
 
 
 def c_pipeline_split(a):

@@ -71,6 +71,7 @@ TEST(options_defaults)
 	CHECK_EQ(o.withdraw_ms, 0);
 	CHECK_EQ(o.coalesce_us, 20);
 	CHECK_EQ(o.ring_size, 4096);
+	CHECK(o.lazy_acks);
 	CHECK_EQ(o.busy_poll_us, 0);
 	CHECK_EQ(o.queues, 0);
 	CHECK_EQ(o.xdp_mode, XR_XDP_AUTO);
@@ -179,6 +180,13 @@ TEST(options_numbers)
 	CHECK_BAD("xredird: invalid value '1001' for --coalesce-us: 0..1000 "
 		  "microseconds\nTry 'xredird --help'.\n",
 		  "--coalesce-us", "1001");
+	CHECK_EQ(RUN("-i", "x", "--lazy-acks", "off"), OPTS_RUN);
+	CHECK(!o.lazy_acks);
+	CHECK_EQ(RUN("-i", "x", "--lazy-acks", "on"), OPTS_RUN);
+	CHECK(o.lazy_acks);
+	CHECK_BAD("xredird: invalid value 'yes' for --lazy-acks: on or off\n"
+		  "Try 'xredird --help'.\n",
+		  "--lazy-acks", "yes");
 	CHECK_EQ(RUN("-i", "x", "--ring-size", "512"), OPTS_RUN);
 	CHECK_EQ(o.ring_size, 512);
 	CHECK_EQ(RUN("-i", "x", "--ring-size", "16384"), OPTS_RUN);

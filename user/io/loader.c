@@ -324,6 +324,7 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 		goto fail;
 	}
 	b->xsks_fd = bpf_map__fd(b->skel->maps.xr_xsks);
+	b->acks_fd = bpf_map__fd(b->skel->maps.xr_acks);
 	b->dispatcher = behind_dispatcher(b->ifindex);
 	if (!b->dispatcher)
 		log_info("xdp_dispatcher_unavailable",

@@ -33,6 +33,7 @@ struct xr_bpf {
 	bool dispatcher; /* attached through libxdp's dispatcher */
 	char pin_dir[PATH_MAX];
 	int xsks_fd;
+	int acks_fd; /* the queues' ACK rings (xr_acks) */
 };
 
 /* Builds <bpffs>/xredir/<ifname>; returns -1 if it does not fit. */

@@ -423,6 +423,7 @@ static const char *const counter_names[] = {
 	[XR_CNT_DROP_QINQ] = "drop_qinq",
 	[XR_CNT_PASS_FOREIGN_MAC] = "pass_foreign_mac",
 	[XR_CNT_PASS_NOT_VIP] = "pass_not_vip",
+	[XR_CNT_LAZY_ACK] = "lazy_ack",
 };
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == XR_CNT_MAX,
 	       "every XDP counter has a name");

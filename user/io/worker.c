@@ -88,6 +88,14 @@ static void access_log(void *ctx, const struct http_request *req, int status)
 		   w->log_clients ? e->cur->key.saddr : NULL);
 }
 
+/* A bare ACK from the ACK ring, in the pass that drains it. */
+static void ack_input(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	struct worker *w = ctx;
+
+	tcp_input(&w->engine, frame, len, TCP_TARGET_NONE, w->pass_ms);
+}
+
 /* The rule lookup the XDP program left in front of the frame, if any. */
 static uint32_t take_meta(const struct xsk_rx_frame *f)
 {
@@ -200,6 +208,8 @@ static void *worker_main(void *arg)
 			tcp_set_tls(&w->engine, certs_current(w->certs));
 		target_cache_refresh(&w->targets, w->maps);
 		drain(w, now);
+		w->pass_ms = now;
+		ack_ring_drain(&w->acks);
 		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
 		for (i = 0; i < n; i++) {
 			tcp_input(&w->engine, rx[i].data, rx[i].len,
@@ -270,6 +280,16 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return -ENOMEM;
 	}
 	target_cache_refresh(&w->targets, w->maps);
+	w->acks_fd = cfg->acks_fd;
+	if (w->acks_fd >= 0) {
+		err = ack_ring_open(&w->acks, w->acks_fd, cfg->queue, ack_input,
+				    w);
+		if (err)
+			log_warn("ack_ring_failed",
+				 LOG_UINT("queue", cfg->queue),
+				 LOG_STR("err", strerror(-err)),
+				 LOG_STR("fallback", "acks_to_socket"));
+	}
 	w->certs = cfg->certs;
 	if (w->certs)
 		tcp_set_tls(&w->engine, certs_current(w->certs));
@@ -278,6 +298,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		w->engine.env.on_response = access_log;
 	err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
+		ack_ring_close(&w->acks, w->acks_fd, w->queue);
 		tcp_engine_free(&w->engine);
 		xsk_port_close(&w->port);
 		return -err;
@@ -293,6 +314,7 @@ void worker_join(struct worker *w)
 	if (!w->running)
 		return;
 	pthread_join(w->thread, NULL);
+	ack_ring_close(&w->acks, w->acks_fd, w->queue);
 	tcp_engine_free(&w->engine);
 	xsk_port_close(&w->port);
 	w->running = false;

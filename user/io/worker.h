@@ -16,6 +16,7 @@
 #include "rules.h"
 #include "resolve.h"
 #include "tcp.h"
+#include "ack_ring.h"
 #include "xsk.h"
 
 #define WORKER_RX_BATCH 64
@@ -31,6 +32,7 @@ struct worker_cfg {
 	struct certs *certs; /* the TLS port's certificates, NULL: none */
 	bool log_clients; /* client addresses in the access log */
 	uint32_t coalesce_us; /* --coalesce-us; at most 1000 */
+	int acks_fd; /* xr_acks, to put this queue's ACK ring in; -1: none */
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* refuse new connections, close idle */
 	const volatile bool *close_all; /* being withdrawn: responses close */
@@ -41,6 +43,9 @@ struct worker {
 	uint64_t busy_poll_ns; /* spin this long after the last frame */
 	struct pace pace; /* when to nap, and the last pass with a frame */
 	struct xsk_port port;
+	struct ack_ring acks; /* bare ACKs that did not wake us */
+	int acks_fd; /* xr_acks, or -1 */
+	uint64_t pass_ms; /* the current pass's clock */
 	struct tcp_engine engine;
 	struct target_cache targets;
 	const struct xr_maps *maps;

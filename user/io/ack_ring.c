@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ack_ring.h"
+#include "xredir_shared.h"
+
+static int take(void *ctx, void *data, size_t size)
+{
+	const struct xr_ack_rec *rec = data;
+	struct ack_ring *r = ctx;
+
+	if (size >= sizeof(*rec) && rec->len && rec->len <= XR_ACK_FRAME_MAX)
+		r->fn(r->ctx, rec->frame, rec->len);
+	return 0;
+}
+
+int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
+		  ack_ring_fn fn, void *ctx)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "xr_ack_ring", 0, 0,
+			       XR_ACK_RING_BYTES, NULL);
+	if (r->fd < 0)
+		return -errno;
+	r->fn = fn;
+	r->ctx = ctx;
+	r->rb = ring_buffer__new(r->fd, take, r, NULL);
+	if (!r->rb) {
+		err = -errno;
+		close(r->fd);
+		return err;
+	}
+	if (bpf_map_update_elem(outer_fd, &queue, &r->fd, BPF_ANY)) {
+		err = -errno;
+		ring_buffer__free(r->rb);
+		close(r->fd);
+		r->rb = NULL;
+		return err;
+	}
+	return 0;
+}
+
+uint32_t ack_ring_drain(struct ack_ring *r)
+{
+	int n;
+
+	if (!r->rb)
+		return 0;
+	n = ring_buffer__consume(r->rb);
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+void ack_ring_close(struct ack_ring *r, int outer_fd, uint32_t queue)
+{
+	if (!r->rb)
+		return;
+	bpf_map_delete_elem(outer_fd, &queue);
+	ring_buffer__free(r->rb);
+	close(r->fd);
+	r->rb = NULL;
+}

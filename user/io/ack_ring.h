@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A queue's ACK ring: the BPF ring buffer in which the XDP program leaves
+ * bare ACKs without waking the worker (bpf/xredir_shared.h,
+ * XR_ACK_FRAME_MAX). The worker drains it at the start of every pass,
+ * before the frames of its AF_XDP socket, so an ACK that arrived first is
+ * taken first and one waiting there still stops a retransmission: timers
+ * fire later in the same pass.
+ */
+#ifndef XREDIR_ACK_RING_H
+#define XREDIR_ACK_RING_H
+
+#include <stdint.h>
+
+typedef void (*ack_ring_fn)(void *ctx, const uint8_t *frame, uint32_t len);
+
+struct ack_ring {
+	struct ring_buffer *rb; /* NULL: no ring (off, or not made) */
+	int fd;
+	ack_ring_fn fn;
+	void *ctx;
+};
+
+/* Makes queue's ring and puts it in the XDP program's xr_acks (outer_fd):
+ * from then on its bare ACKs go there. Returns 0 or -errno. */
+int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
+		  ack_ring_fn fn, void *ctx);
+/* Hands every waiting ACK to fn; returns how many. */
+uint32_t ack_ring_drain(struct ack_ring *r);
+/* Takes the ring out of xr_acks (its ACKs go to the socket again) and
+ * frees it. */
+void ack_ring_close(struct ack_ring *r, int outer_fd, uint32_t queue);
+
+#endif /* XREDIR_ACK_RING_H */
