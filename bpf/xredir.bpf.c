@@ -207,6 +207,7 @@ static __always_inline int lazy_ack(struct xdp_md *ctx, __u32 queue,
 		return 0;
 	}
 	rec->len = len;
+	rec->at_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return 1;
 }

@@ -153,6 +153,7 @@ struct xr_meta {
 #define XR_ACK_RING_BYTES (256 * 1024)
 
 struct xr_ack_rec {
+	__u64 at_ns; /* when it came (CLOCK_MONOTONIC) */
 	__u32 len;
 	__u8 frame[XR_ACK_FRAME_MAX];
 };

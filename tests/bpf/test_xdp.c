@@ -912,6 +912,7 @@ TEST(segments_without_payload_get_no_target)
 /* What an ACK ring held: the records ring_buffer__consume() handed over. */
 static struct {
 	unsigned int n;
+	__u64 at_ns[8];
 	__u32 len[8];
 	__u8 frame[8][XR_ACK_FRAME_MAX];
 } acks;
@@ -923,6 +924,7 @@ static int take_ack(void *ctx, void *data, size_t size)
 	(void)ctx;
 	if (size < sizeof(*rec) || acks.n == 8)
 		return 0;
+	acks.at_ns[acks.n] = rec->at_ns;
 	acks.len[acks.n] = rec->len;
 	memcpy(acks.frame[acks.n++], rec->frame, XR_ACK_FRAME_MAX);
 	return 0;
@@ -965,6 +967,7 @@ TEST(bare_acks_go_to_the_ack_ring)
 	CHECK_EQ(acks.n, 2);
 	CHECK_EQ(acks.len[0], f.len);
 	CHECK(!memcmp(acks.frame[0], f.data, f.len));
+	CHECK(acks.at_ns[0] > 0 && acks.at_ns[1] >= acks.at_ns[0]);
 	build(&s, &f);
 	CHECK_EQ(acks.len[1], f.len);
 	CHECK(!memcmp(acks.frame[1], f.data, f.len));

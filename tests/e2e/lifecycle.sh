@@ -64,12 +64,13 @@
 #                             daemon; with xredird stopped (SIGSTOP), the
 #                             frames beyond its rings (--ring-size 512, as
 #                             status says) are counted as dropped
-#   07g-lazy-acks             keep-alive requests 60 ms apart: the client's
-#                             bare ACKs reach the worker through the ACK
-#                             ring (xdp_lazy_ack counts them), every request
-#                             is answered and nothing is retransmitted (the
-#                             ring is read before timers); --lazy-acks off:
-#                             none through the ring
+#   07g-lazy-acks             keep-alive requests 60 ms apart, then 1.5 s
+#                             of silence: the client's bare ACKs reach the
+#                             worker through the ACK ring (xdp_lazy_ack
+#                             counts them), every request is answered and
+#                             nothing is retransmitted (the ring is read
+#                             before timers); --lazy-acks off: none
+#                             through the ring
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -923,16 +924,19 @@ test_07f_metrics_kernel_drops() {
 
 # Bare ACKs through the ACK ring: the handshake's ACK and the client's
 # delayed ACK of each response (40 ms on Linux, so 60 ms apart it comes
-# alone). They must still stop the retransmission of the response.
+# alone). They must still stop the retransmission of the response: the
+# last one's ACK is followed by 1.5 s of silence, so only the ring, read
+# when the retransmission timer wakes the worker (before the timers run),
+# tells the engine it arrived.
 test_07g_lazy_acks() {
 	need "$PYTHON" || return 1
 	local mode l0 l1 r0 r1 out=()
 	for mode in on off; do
 		d_start --lazy-acks "$mode" || return 1
 		l0=$(xstat xdp_lazy_ack) r0=$(xstat retransmits)
-		lcc "$XR_CLI_NS" paced --host "$XR_SRV_IP4" --count 10 --interval 0.06 || return 1
-		# Retransmission would come after the RTO (at least 200 ms).
-		sleep 0.5
+		lcc "$XR_CLI_NS" paced --host "$XR_SRV_IP4" --count 10 --interval 0.06 \
+			--seconds 1.5 || return 1
+		sleep 0.2 # the workers export their counters every 100 ms
 		l1=$(xstat xdp_lazy_ack) r1=$(xstat retransmits)
 		d_stop || return 1
 		[ "$r1" = "$r0" ] || { why "--lazy-acks $mode: $((r1 - r0)) retransmissions"; return 1; }

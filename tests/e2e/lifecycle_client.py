@@ -26,7 +26,8 @@ last line on stderr.
   drip         a request head sent one byte per --interval: when (after its
                first byte) and how the server closed it
   paced        --count requests on one connection, --interval apart (long
-               enough for the client's delayed ACK of each response alone)
+               enough for the client's delayed ACK of each response alone),
+               then --seconds silent before the close
   pipeline-split  a request head's first bytes, --seconds later the rest
                and --count - 1 more heads in one segment: every response
   json-lines   every line of a file is a JSON object
@@ -434,8 +435,10 @@ def c_paced(a):
         r = c.read_response()
         check(r.status in (301, 302, 303, 307, 308),
               "response %d: status %d" % (i + 1, r.status))
+    time.sleep(a.seconds)  # the last response's ACK alone, then nothing
     c.close()
-    print("%d responses, %.2f s apart" % (a.count, a.interval))
+    print("%d responses, %.2f s apart, then %.1f s silent" %
+          (a.count, a.interval, a.seconds))
 
 
 def c_pipeline_split(a):

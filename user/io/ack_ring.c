@@ -14,8 +14,9 @@ static int take(void *ctx, void *data, size_t size)
 	struct ack_ring *r = ctx;
 
 	if (size >= sizeof(*rec) && rec->len && rec->len <= XR_ACK_FRAME_MAX)
-		r->fn(r->ctx, rec->frame, rec->len);
-	return 0;
+		r->fn(r->ctx, rec->frame, rec->len, rec->at_ns);
+	/* Negative: libbpf stops after this record (consumed). */
+	return ++r->taken < ACK_RING_BUDGET ? 0 : -1;
 }
 
 int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
@@ -48,12 +49,11 @@ int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
 
 uint32_t ack_ring_drain(struct ack_ring *r)
 {
-	int n;
-
 	if (!r->rb)
 		return 0;
-	n = ring_buffer__consume(r->rb);
-	return n > 0 ? (uint32_t)n : 0;
+	r->taken = 0;
+	ring_buffer__consume(r->rb);
+	return r->taken;
 }
 
 void ack_ring_close(struct ack_ring *r, int outer_fd, uint32_t queue)

@@ -12,20 +12,28 @@
 
 #include <stdint.h>
 
-typedef void (*ack_ring_fn)(void *ctx, const uint8_t *frame, uint32_t len);
+/* At most this many ACKs per pass: a flood of them must not keep the
+ * worker from its socket, its timers and its stop flag. */
+#define ACK_RING_BUDGET 256
+
+/* at_ns: when the ACK came (CLOCK_MONOTONIC), for its RTT sample. */
+typedef void (*ack_ring_fn)(void *ctx, const uint8_t *frame, uint32_t len,
+			    uint64_t at_ns);
 
 struct ack_ring {
 	struct ring_buffer *rb; /* NULL: no ring (off, or not made) */
 	int fd;
 	ack_ring_fn fn;
 	void *ctx;
+	uint32_t taken; /* in the current drain */
 };
 
 /* Makes queue's ring and puts it in the XDP program's xr_acks (outer_fd):
  * from then on its bare ACKs go there. Returns 0 or -errno. */
 int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
 		  ack_ring_fn fn, void *ctx);
-/* Hands every waiting ACK to fn; returns how many. */
+/* Hands the waiting ACKs to fn, at most ACK_RING_BUDGET; returns how
+ * many (the budget: more may wait). */
 uint32_t ack_ring_drain(struct ack_ring *r);
 /* Takes the ring out of xr_acks (its ACKs go to the socket again) and
  * frees it. */

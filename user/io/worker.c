@@ -88,12 +88,22 @@ static void access_log(void *ctx, const struct http_request *req, int status)
 		   w->log_clients ? e->cur->key.saddr : NULL);
 }
 
-/* A bare ACK from the ACK ring, in the pass that drains it. */
-static void ack_input(void *ctx, const uint8_t *frame, uint32_t len)
+/*
+ * A bare ACK from the ACK ring, at the time it came (its RTT sample is
+ * not the worker's sleep), kept between the engine's last clock and this
+ * pass's so that the engine's clock never goes back.
+ */
+static void ack_input(void *ctx, const uint8_t *frame, uint32_t len,
+		      uint64_t at_ns)
 {
 	struct worker *w = ctx;
+	uint64_t at = at_ns / 1000000;
 
-	tcp_input(&w->engine, frame, len, TCP_TARGET_NONE, w->pass_ms);
+	if (at < w->engine.now_ms)
+		at = w->engine.now_ms;
+	if (at > w->pass_ms)
+		at = w->pass_ms;
+	tcp_input(&w->engine, frame, len, TCP_TARGET_NONE, at);
 }
 
 /* The rule lookup the XDP program left in front of the frame, if any. */
@@ -187,7 +197,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct pollfd pfd = { .fd = xsk_port_fd(&w->port), .events = POLLIN };
 	time_t wall = 0;
-	uint32_t n, i;
+	uint32_t n, acks, i;
 
 	/* Naps of a few microseconds, not the default 50 us of timer slack
 	 * (this thread's own setting). */
@@ -209,7 +219,7 @@ static void *worker_main(void *arg)
 		target_cache_refresh(&w->targets, w->maps);
 		drain(w, now);
 		w->pass_ms = now;
-		ack_ring_drain(&w->acks);
+		acks = ack_ring_drain(&w->acks);
 		n = xsk_rx(&w->port, rx, WORKER_RX_BATCH);
 		for (i = 0; i < n; i++) {
 			tcp_input(&w->engine, rx[i].data, rx[i].len,
@@ -223,8 +233,9 @@ static void *worker_main(void *arg)
 			export_stats(w);
 			log_limited(w, now);
 		}
-		pace_pass(&w->pace, ns, n);
-		if (!n)
+		pace_pass(&w->pace, ns, n + acks);
+		/* A drain that used its budget left ACKs behind: no sleep. */
+		if (!n && acks < ACK_RING_BUDGET)
 			idle_wait(w, &pfd, ns);
 	}
 	export_stats(w);
