@@ -927,16 +927,13 @@ test_17_testssl() {
 	"$PYTHON" "$E2E_ROOT/tests/e2e/tls_testssl.py" "$w/xredird.json" "$w/nginx.json" \
 		>"$w/table" 2>"$w/problems" || rc=1
 	# A check that could not connect on xredird alone is run again, alone
-	# (the server defaults, -S, hold the ones seen to), up to 3 times. The
-	# one seen most, sessionresumption_ticket, races its own client: it
-	# saves the session with `s_client -sess_out </dev/null`, which closes
-	# about 0.2 ms after its Finished, and keeps it only if the server's
-	# ticket (TLS 1.3: sent after that Finished) came before it exits; a
-	# missed one leaves no session file, which it reports as a connect
-	# problem. Test 08 asserts resumption itself.
+	# (the server defaults, -S, hold the ones seen to), up to 3 times.
+	# (sessionresumption_ticket's WARN is no problem at all: its client
+	# races the ticket, see INCONCLUSIVE in tls_testssl.py.)
 	for try in 1 2 3; do
 		[ "$rc" = 1 ] && grep -q 'could not complete .*connect problem' "$w/problems" || break
 		echo "testssl retry $try: $(grep -m1 'could not complete' "$w/problems")" >&8
+		rm -f "$w/retry.json" # testssl.sh appends to an existing file
 		cli timeout 300 testssl --quiet --color 0 --warnings batch --openssl /usr/bin/openssl \
 			--add-ca "$CA/ca.pem" --nodns none --ip "$XR_SRV_IP4" --jsonfile "$w/retry.json" \
 			-S "https://$NAME:$TPORT" >"$w/retry.out" 2>&1

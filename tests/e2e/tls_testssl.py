@@ -24,6 +24,14 @@ PROTOCOLS = ("SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3")
 WANT_OFFERED = {"TLS1_2", "TLS1_3"}
 # Not a finding about the server: the local openssl's build.
 IGNORE = {"engine_problem"}
+# Checks whose WARN is inconclusive, not a hidden finding: they rate no
+# worse than INFO, and a WARN there comes from testssl.sh's own client.
+# The resumption check saves the session with `s_client -sess_out
+# </dev/null`, which closes about 0.2 ms after its Finished; a TLS 1.3
+# ticket (sent after that Finished) that comes later is never saved, and
+# the second s_client, finding no session file, counts as a connect
+# problem. tls.sh's test 08 asserts resumption itself.
+INCONCLUSIVE = {"sessionresumption_ticket": "resumption: see tls 08"}
 
 
 def load(path):
@@ -107,6 +115,10 @@ def main():
         problems.append("xredird's worst (%s %s) is worse than nginx's (%s)"
                         % (wx[0], wx[1], wr[0]))
     for k, r in sorted(x.items()):
+        if r["severity"] == "WARN" and k in INCONCLUSIVE:
+            print("%-30s inconclusive on xredird (%s): %s" %
+                  (k, INCONCLUSIVE[k], r["finding"]))
+            continue
         if r["severity"] == "WARN" and not (
                 k in ref and ref[k]["severity"] == "WARN"):
             problems.append("testssl.sh could not complete %s on xredird "
