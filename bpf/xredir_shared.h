@@ -144,8 +144,8 @@ struct xr_meta {
 
 /*
  * Bare ACKs (no data, no SYN, FIN or RST) go to the worker through a ring
- * buffer per queue that does not wake it (--lazy-acks): they only advance
- * what the peer acknowledged, which can wait for the worker's next pass.
+ * buffer per queue that does not wake it (--lazy-acks): they wait for the
+ * worker's next pass (README, Design notes: what may wait and how long).
  * The record is the frame's first bytes; a longer frame (IPv6 with
  * extension headers and TCP options) goes to the AF_XDP socket as before.
  */

@@ -31,6 +31,8 @@ int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
 		return -errno;
 	r->fn = fn;
 	r->ctx = ctx;
+	r->outer_fd = outer_fd;
+	r->queue = queue;
 	r->rb = ring_buffer__new(r->fd, take, r, NULL);
 	if (!r->rb) {
 		err = -errno;
@@ -56,11 +58,11 @@ uint32_t ack_ring_drain(struct ack_ring *r)
 	return r->taken;
 }
 
-void ack_ring_close(struct ack_ring *r, int outer_fd, uint32_t queue)
+void ack_ring_close(struct ack_ring *r)
 {
 	if (!r->rb)
 		return;
-	bpf_map_delete_elem(outer_fd, &queue);
+	bpf_map_delete_elem(r->outer_fd, &r->queue);
 	ring_buffer__free(r->rb);
 	close(r->fd);
 	r->rb = NULL;

@@ -23,6 +23,8 @@ typedef void (*ack_ring_fn)(void *ctx, const uint8_t *frame, uint32_t len,
 struct ack_ring {
 	struct ring_buffer *rb; /* NULL: no ring (off, or not made) */
 	int fd;
+	int outer_fd; /* xr_acks, which holds it at key queue */
+	uint32_t queue;
 	ack_ring_fn fn;
 	void *ctx;
 	uint32_t taken; /* in the current drain */
@@ -37,6 +39,6 @@ int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
 uint32_t ack_ring_drain(struct ack_ring *r);
 /* Takes the ring out of xr_acks (its ACKs go to the socket again) and
  * frees it. */
-void ack_ring_close(struct ack_ring *r, int outer_fd, uint32_t queue);
+void ack_ring_close(struct ack_ring *r);
 
 #endif /* XREDIR_ACK_RING_H */

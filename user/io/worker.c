@@ -291,10 +291,9 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		return -ENOMEM;
 	}
 	target_cache_refresh(&w->targets, w->maps);
-	w->acks_fd = cfg->acks_fd;
-	if (w->acks_fd >= 0) {
-		err = ack_ring_open(&w->acks, w->acks_fd, cfg->queue, ack_input,
-				    w);
+	if (cfg->acks_fd >= 0) {
+		err = ack_ring_open(&w->acks, cfg->acks_fd, cfg->queue,
+				    ack_input, w);
 		if (err)
 			log_warn("ack_ring_failed",
 				 LOG_UINT("queue", cfg->queue),
@@ -309,7 +308,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 		w->engine.env.on_response = access_log;
 	err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
-		ack_ring_close(&w->acks, w->acks_fd, w->queue);
+		ack_ring_close(&w->acks);
 		tcp_engine_free(&w->engine);
 		xsk_port_close(&w->port);
 		return -err;
@@ -325,7 +324,7 @@ void worker_join(struct worker *w)
 	if (!w->running)
 		return;
 	pthread_join(w->thread, NULL);
-	ack_ring_close(&w->acks, w->acks_fd, w->queue);
+	ack_ring_close(&w->acks);
 	tcp_engine_free(&w->engine);
 	xsk_port_close(&w->port);
 	w->running = false;

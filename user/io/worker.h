@@ -44,7 +44,6 @@ struct worker {
 	struct pace pace; /* when to nap, and the last pass with a frame */
 	struct xsk_port port;
 	struct ack_ring acks; /* bare ACKs that did not wake us */
-	int acks_fd; /* xr_acks, or -1 */
 	uint64_t pass_ms; /* the current pass's clock */
 	struct tcp_engine engine;
 	struct target_cache targets;
