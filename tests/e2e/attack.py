@@ -19,7 +19,8 @@
   spoof     raw ACK segments carrying a complete request head for flows
             that do not exist: random source addresses in a prefix,
             random ports, sequence and acknowledgment numbers (blind
-            adoption attempts); prints one JSON summary line
+            adoption attempts), or with --bare no data (bare ACKs);
+            prints one JSON summary line
 
 The attackers print {"event": "holding", ...} once their connections are
 set up, keep them (reopening, with --reconnect, any the server closes, one
@@ -616,8 +617,9 @@ def c_spoof(a):
     net = int.from_bytes(socket.inet_aton(a.prefix.split("/")[0]), "big")
     bits = 32 - int(a.prefix.split("/")[1])
     dst = socket.inet_aton(a.host)
-    head = ("GET /spoof HTTP/1.1\r\nHost: %s\r\nUser-Agent: spoof\r\n\r\n"
-            % a.host).encode()
+    head = b"" if a.bare else (
+        "GET /spoof HTTP/1.1\r\nHost: %s\r\nUser-Agent: spoof\r\n\r\n"
+        % a.host).encode()
     plen = 20 + len(head)
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     rnd = os.urandom
@@ -714,6 +716,7 @@ def main():
     sp.add_argument("--prefix", required=True, help="random sources in this IPv4 prefix")
     sp.add_argument("--count", type=int, required=True)
     sp.add_argument("--rate", type=float, default=10000, help="segments per second")
+    sp.add_argument("--bare", action="store_true", help="bare ACKs: no request head")
     sp = sub.add_parser("squat")
     sp.add_argument("--iface", required=True)
     sp.add_argument("--run-dir", default="/run/xredir")

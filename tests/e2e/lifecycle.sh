@@ -71,6 +71,9 @@
 #                             nothing is retransmitted (the ring is read
 #                             before timers); --lazy-acks off: none
 #                             through the ring
+#   07h-lazy-ack-ring-full    bare ACKs to a stopped daemon: its ACK rings
+#                             take what they hold, the sockets the rest,
+#                             and after SIGCONT every one is judged
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -948,6 +951,46 @@ test_07g_lazy_acks() {
 		out+=("$mode: $((l1 - l0)) ACKs through the ring")
 	done
 	echo "10 requests 60 ms apart, all answered, none retransmitted; ${out[*]}"
+}
+
+# Bare ACKs beyond the ACK ring. With the daemon stopped, each queue's
+# ring holds ACK_RING_RECORDS of them (XR_ACK_RING_BYTES of 152-byte
+# records: an xr_ack_rec and the ring's 8-byte header); the rest must take
+# the socket path, and after SIGCONT every one is judged from wherever it
+# waited: a bare ACK of no flow fails the cookie check, counted and not
+# answered. Fewer than a ring of 4096 frames per queue beyond the ACK rings
+# are sent, so the kernel drops none.
+ACK_RING_RECORDS=1724 ACK_OVER=2000
+test_07h_lazy_ack_ring_full() {
+	need "$PYTHON" || return 1
+	local f=$E2E_WORK/t07h q n i l0 l1 s0 s1 b0 b1 v
+	d_start || return 1
+	q=$(ctl --json status | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["queues"])')
+	n=$((q * ACK_RING_RECORDS + ACK_OVER))
+	l0=$(xstat xdp_lazy_ack) s0=$(xstat xdp_steered) b0=$(xstat cookies_bad)
+	kill -STOP "$D_PID"
+	cli timeout 30 "$PYTHON" "$E2E_ROOT/tests/e2e/attack.py" spoof --bare \
+		--host "$XR_SRV_IP4" --port "$PORT" --prefix 198.18.0.0/16 \
+		--count "$n" --rate 20000 >"$f.spoof" 2>&1
+	i=$?
+	kill -CONT "$D_PID"
+	[ "$i" = 0 ] || { why "spoofer: $(tail -n 1 "$f.spoof")"; return 1; }
+	# Drained at the worker's pace; exported every 100 ms.
+	for ((i = 0; i < 50; i++)); do
+		b1=$(xstat cookies_bad)
+		[ $((b1 - b0)) -ge "$n" ] && break
+		sleep 0.1
+	done
+	l1=$(xstat xdp_lazy_ack) s1=$(xstat xdp_steered)
+	v="$n bare ACKs to a stopped daemon ($q queue(s)): $((l1 - l0)) through the ACK rings, $((s1 - s0)) through the sockets, $((b1 - b0)) judged"
+	echo "$v" >&2
+	[ $((l1 - l0)) -ge "$ACK_RING_RECORDS" ] && [ $((l1 - l0)) -le $((q * ACK_RING_RECORDS)) ] ||
+		{ why "$v: want $ACK_RING_RECORDS-$((q * ACK_RING_RECORDS)) through the rings"; return 1; }
+	[ $((l1 - l0 + s1 - s0)) = "$n" ] || { why "$v: rings and sockets should take all $n"; return 1; }
+	[ $((b1 - b0)) = "$n" ] || { why "$v: all $n should be judged"; return 1; }
+	d_alive && [ "$(cli curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$PORT/after")" = 302 ] ||
+		{ why "not answering after the stop"; return 1; }
+	echo "$v; answering after SIGCONT"
 }
 
 # ---- 08: logs ----
