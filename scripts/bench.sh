@@ -21,14 +21,16 @@
 # certificate made here, TLS 1.3, TLS_AES_128_GCM_SHA256, X25519 and one
 # stateless ticket per handshake: wrk keep-alive, bench/tls/tlsload
 # keep-alive at a fixed rate all sustain (whole-machine CPU per request at
-# equal load), then tlsload with a new connection per request (full
-# handshakes, then resumed ones), interleaved; then the RSS of each with --hold idle TLS
-# connections (one request answered on each). It writes
+# equal load), then bench/tls/hsload with a new connection per request
+# (full handshakes, then resumed ones), interleaved (--tls-scenarios picks
+# some); then the RSS of each with --hold idle TLS connections (one
+# request answered on each; --hold 0 leaves that out). It writes
 # OUT/bench-https.{md,json}.
 #
 # usage: bench.sh [--only plain|rate|tls] [--reps N] [--duration SEC]
 #                 [--connections N] [--rate RPS[,RPS...]] [--busy-poll USEC]
 #                 [--tls-reps N] [--tls-duration SEC] [--tls-rate RPS]
+#                 [--tls-scenarios keepalive,keepalive-rate,full,resume]
 #                 [--hold N] [--out DIR]
 set -euo pipefail
 
@@ -44,6 +46,7 @@ TLS_REPS=3
 TLS_DURATION=6
 TLS_RATE=5000
 HOLD=10000
+TLS_SCENARIOS=keepalive,keepalive-rate,full,resume
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) REPS=$2; shift 2 ;;
@@ -57,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--tls-duration) TLS_DURATION=$2; shift 2 ;;
 	--tls-rate) TLS_RATE=$2; shift 2 ;;
 	--hold) HOLD=$2; shift 2 ;;
+	--tls-scenarios) TLS_SCENARIOS=$2; shift 2 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -65,6 +69,12 @@ case "$ONLY" in
 '' | plain | rate | tls) ;;
 *) echo "bench: --only plain, rate or tls, not $ONLY" >&2; exit 2 ;;
 esac
+for scenario in ${TLS_SCENARIOS//,/ }; do
+	case "$scenario" in
+	keepalive | keepalive-rate | full | resume) ;;
+	*) echo "bench: --tls-scenarios takes keepalive, keepalive-rate, full or resume, not $scenario" >&2; exit 2 ;;
+	esac
+done
 for rate in ${RATES//,/ }; do
 	if ! [[ "$rate" =~ ^[0-9]+$ ]] || [ "$rate" -lt 50 ]; then
 		echo "bench: --rate takes requests/s of 50 or more, not $rate" >&2
@@ -213,6 +223,7 @@ run_rate() {
 # --- HTTPS (issue 11) ---
 SNI=registry.local
 TLSLOAD=build/bench/tlsload
+HSLOAD=build/bench/hsload
 URL_PATH=/v2/pause/manifests/3.9
 
 # The certificate (ECDSA P-256, self-signed, for $SNI), HAProxy's bundle
@@ -266,8 +277,9 @@ client() {
 }
 
 # One HTTPS run: keepalive (wrk), keepalive-rate (tlsload --rate: TLS_RATE
-# requests/s over $CONNS connections), full or resume (tlsload, a new
-# connection per request); appends a JSON line to $WORK/tls.jsonl.
+# requests/s over $CONNS connections), full or resume (hsload, a new
+# connection per request, on one OS thread); appends a JSON line to
+# $WORK/tls.jsonl.
 run_tls() {
 	local server=$1 scenario=$2 rep=$3 verb=parse-tls mode=(--"$2") c0 c1 p0 p1
 	[ "$scenario" != keepalive-rate ] || mode=(--rate "$TLS_RATE")
@@ -282,10 +294,16 @@ run_tls() {
 		client wrk -t1 -c"$CONNS" -d"${TLS_DURATION}s" --latency \
 			"https://$XR_SRV_IP4:$TLS_PORT$URL_PATH"
 		;;
-	*)
+	keepalive-rate)
 		client "$TLSLOAD" "${mode[@]}" --dst "$XR_SRV_IP4" \
 			--port "$TLS_PORT" --sni "$SNI" --path "$URL_PATH" \
 			--conns "$CONNS" --duration "$TLS_DURATION"
+		;;
+	*)
+		client env GOMAXPROCS=1 "$HSLOAD" "${mode[@]}" \
+			--dst "$XR_SRV_IP4" --port "$TLS_PORT" --sni "$SNI" \
+			--path "$URL_PATH" --conns "$CONNS" \
+			--duration "$TLS_DURATION"
 		;;
 	esac
 	c1=$(cpu_busy_us)
@@ -390,7 +408,7 @@ if [ "$ONLY" = '' ] || [ "$ONLY" = tls ]; then
 	ulimit -n "$(ulimit -Hn)" # --hold descriptors, for every server
 	tls_setup
 	for rep in $(seq "$TLS_REPS"); do
-		for scenario in keepalive keepalive-rate full resume; do
+		for scenario in ${TLS_SCENARIOS//,/ }; do
 			order="xredird nginx haproxy"
 			[ $((rep % 2)) = 1 ] || order="haproxy nginx xredird"
 			for server in $order; do
@@ -398,7 +416,7 @@ if [ "$ONLY" = '' ] || [ "$ONLY" = tls ]; then
 			done
 		done
 	done
-	tls_memory
+	[ "$HOLD" = 0 ] || tls_memory
 	python3 scripts/bench_report.py report-tls "$WORK/tls.jsonl" \
 		"$WORK/memory.jsonl" "$OUT" \
 		"reps=$TLS_REPS duration=${TLS_DURATION}s connections=$CONNS rate=$TLS_RATE hold=$HOLD server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU wall=$((SECONDS - start))s load_average_before=($load0) after=($(cut -d' ' -f1-3 /proc/loadavg))" \
