@@ -9,6 +9,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "closing.h"
 #include "xredir_shared.h"
 
 struct {
@@ -30,6 +31,15 @@ struct {
 	__type(key, __u32);
 	__array(values, struct xr_ack_ring);
 } xr_acks SEC(".maps");
+
+/* Tags of the connections xredird has sent its FIN on (closing.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XR_CLOSING_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} xr_closing SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -85,6 +85,7 @@ struct steer_info {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u8 dmac[6];
+	__be16 sport, dport;
 	int has_payload;
 	__u8 tcp_flags;
 	__u8 why; /* see unservable() */
@@ -151,6 +152,8 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 		return PARSE_BAD;
 	info->has_payload = c.pos - l3_start < l3_len;
 	info->tcp_flags = ((__u8 *)tcp)[13];
+	info->sport = tcp->source;
+	info->dport = tcp->dest;
 	return 0;
 }
 
@@ -172,28 +175,38 @@ static __always_inline __u32 not_ours(const struct xr_ctl *ctl,
 	return 0;
 }
 
+#define TCP_FLAGS_FIN 0x01
 #define TCP_FLAGS_ACK 0x10
-#define TCP_FLAGS_CONTROL 0x07 /* FIN, SYN, RST */
+#define TCP_FLAGS_SYN_RST 0x06
 
 /*
- * A bare ACK into the queue's ACK ring, if the daemon made one: true if
- * it is there (the frame is then dropped). The ring does not wake the
- * worker; a full ring, or a frame too long for a record, takes the
- * AF_XDP path.
+ * A bare ACK into the queue's ACK ring, if the daemon made one, or a bare
+ * FIN that answers ours (closing.h): the counter to drop it with once it
+ * is there, else 0. The ring does not wake the worker; a full ring, or a
+ * frame too long for a record, takes the AF_XDP path.
  */
-static __always_inline int lazy_ack(struct xdp_md *ctx, __u32 queue,
-				    const struct steer_info *info)
+static __always_inline __u32 to_ack_ring(struct xdp_md *ctx, __u32 queue,
+					 const struct steer_info *info)
 {
-	__u32 len = ctx->data_end - ctx->data;
+	__u32 len = ctx->data_end - ctx->data, tag = 0, slot;
 	struct xr_ack_rec *rec;
+	__u64 *closing = NULL;
 	void *ring;
 
 	if (info->has_payload || !(info->tcp_flags & TCP_FLAGS_ACK) ||
-	    (info->tcp_flags & TCP_FLAGS_CONTROL))
+	    (info->tcp_flags & TCP_FLAGS_SYN_RST))
 		return 0;
 	ring = bpf_map_lookup_elem(&xr_acks, &queue);
 	if (!ring || !len || len > XR_ACK_FRAME_MAX)
 		return 0;
+	if (info->tcp_flags & TCP_FLAGS_FIN) {
+		tag = xr_closing_tag(info->saddr, info->daddr, info->sport,
+				     info->dport);
+		slot = xr_closing_slot(tag);
+		closing = bpf_map_lookup_elem(&xr_closing, &slot);
+		if (!closing || *closing != tag)
+			return 0;
+	}
 	rec = bpf_ringbuf_reserve(ring, sizeof(*rec), 0);
 	if (!rec)
 		return 0;
@@ -209,7 +222,10 @@ static __always_inline int lazy_ack(struct xdp_md *ctx, __u32 queue,
 	rec->len = len;
 	rec->at_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
-	return 1;
+	if (!closing)
+		return XR_CNT_LAZY_ACK;
+	*closing = 0; /* a later connection on the 4-tuple starts clear */
+	return XR_CNT_LAZY_FIN;
 }
 
 SEC("xdp")
@@ -238,8 +254,9 @@ int xredir_xdp(struct xdp_md *ctx)
 		return drop(info.why);
 	if (!bpf_map_lookup_elem(&xr_xsks, &queue))
 		return pass(XR_CNT_NO_SOCKET);
-	if (lazy_ack(ctx, queue, &info))
-		return drop(XR_CNT_LAZY_ACK);
+	why = to_ack_ring(ctx, queue, &info);
+	if (why)
+		return drop(why);
 
 	/* Only segments that may carry a request need the target. */
 	target = XR_TARGET_NONE;

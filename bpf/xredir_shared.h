@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 9
+#define XR_ABI_VERSION 10
 
 #define XR_DEFAULT_PORT 10000
 #define XR_DEFAULT_TLS_PORT 443
@@ -143,9 +143,10 @@ struct xr_meta {
 };
 
 /*
- * Bare ACKs (no data, no SYN, FIN or RST) go to the worker through a ring
- * buffer per queue that does not wake it (--lazy-acks): they wait for the
- * worker's next pass (README, Design notes: what may wait and how long).
+ * Bare ACKs, and bare FINs that answer ours (closing.h), go to the worker
+ * through a ring buffer per queue that does not wake it (--lazy-acks):
+ * they wait for the worker's next pass (README, Design notes: what may
+ * wait and how long).
  * The record is the frame's first bytes; a longer frame (IPv6 with
  * extension headers and TCP options) goes to the AF_XDP socket as before.
  */
@@ -181,6 +182,7 @@ enum xr_counter {
 	XR_CNT_PASS_FOREIGN_MAC, /* to the port, for another MAC: passed */
 	XR_CNT_PASS_NOT_VIP, /* to the port, not a service address: passed */
 	XR_CNT_LAZY_ACK, /* a bare ACK, handed over in the queue's ACK ring */
+	XR_CNT_LAZY_FIN, /* a bare FIN answering ours, the same way */
 	XR_CNT_MAX,
 };
 

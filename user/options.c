@@ -140,9 +140,9 @@ const struct opt_def opt_table[] = {
 		      .parse = parse_ring_size, .min = XSK_RING_MIN,
 		      .max = XSK_RING_MAX, .def = "4096"),
 	DEFINE_OPTION("lazy-acks", 0, "on|off", OPT_CHOICE, lazy_acks,
-		      "bare ACKs wait for the worker's next pass in a ring "
-		      "that does not wake it (at most 100 ms), instead of "
-		      "waking it each",
+		      "bare ACKs, and FINs that answer ours, wait for the "
+		      "worker's next pass in a ring that does not wake it (at "
+		      "most 100 ms), instead of waking it each",
 		      .choices = off_on, .def = "on", .want = "on or off"),
 	DEFINE_OPTION("busy-poll", 0, "USEC", OPT_UINT, busy_poll_us,
 		      "after traffic, poll the rings (and the NIC) for USEC "

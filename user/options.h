@@ -62,7 +62,7 @@ struct options {
 	uint32_t busy_poll_us; /* 0: sleep in poll() as soon as idle */
 	uint32_t coalesce_us; /* nap between passes while traffic flows */
 	uint32_t ring_size; /* each AF_XDP ring; the UMEM holds twice as many */
-	bool lazy_acks; /* bare ACKs through a ring that does not wake */
+	bool lazy_acks; /* bare ACKs, FINs through a ring that does not wake */
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
 	enum log_level log_level;

@@ -771,6 +771,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.log_clients = o->log_clients,
 			.coalesce_us = o->coalesce_us,
 			.acks_fd = o->lazy_acks ? d->bpf.acks_fd : -1,
+			.closing = o->lazy_acks ? d->bpf.closing : NULL,
 			.stop = &stop,
 			.drain = &draining,
 			.close_all = &withdrawing,

@@ -40,6 +40,7 @@
 #include <xdp/xsk.h>
 
 #include "test.h"
+#include "closing.h"
 #include "csum.h"
 #include "xredir.skel.h"
 #include "xredir_shared.h"
@@ -930,15 +931,38 @@ static int take_ack(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Bare ACKs into queue 0's ACK ring when there is one, dropped from the
- * socket's path; everything else steered as before. */
+/* Puts the connection of an IPv4 frame in the closing table, as a worker
+ * does when it sends its FIN; returns the slot. */
+static __u32 mark_closing(const struct frame *f)
+{
+	__u8 saddr[16] = { 0 }, daddr[16] = { 0 };
+	__u16 sport, dport;
+	__u64 tag;
+	__u32 slot;
+
+	memcpy(saddr, f->data + f->l3 + 12, 4);
+	memcpy(daddr, f->data + f->l3 + 16, 4);
+	memcpy(&sport, f->data + f->l4, 2);
+	memcpy(&dport, f->data + f->l4 + 2, 2);
+	tag = xr_closing_tag(saddr, daddr, sport, dport);
+	slot = xr_closing_slot((__u32)tag);
+	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_closing),
+				     &slot, &tag, BPF_ANY),
+		 0);
+	return slot;
+}
+
+/* Bare ACKs, and bare FINs that answer ours, into queue 0's ACK ring when
+ * there is one, dropped from the socket's path; everything else steered
+ * as before. */
 TEST(bare_acks_go_to_the_ack_ring)
 {
 	struct ring_buffer *rb;
 	struct counts before;
 	struct spec s;
-	struct frame f;
-	__u32 key = 0;
+	struct frame f, f0;
+	__u32 key = 0, slot;
+	__u64 tag = 1;
 	int outer, ring;
 
 	fx_reset();
@@ -957,29 +981,50 @@ TEST(bare_acks_go_to_the_ack_ring)
 	 * of options: dropped, the whole frame in the ring. */
 	memset(&acks, 0, sizeof(acks));
 	s.pad = 6;
-	build(&s, &f);
-	CHECK_DROPPED(xdp(&f));
+	build(&s, &f0);
+	CHECK_DROPPED(xdp(&f0));
 	s = tcp(6, "fd77::3", 0);
 	s.vlan = ETH_P_8021Q;
 	s.tcp_opt_words = 10;
 	CHECK_DROPPED(xdp_spec(&s));
-	CHECK_EQ(ring_buffer__consume(rb), 2);
-	CHECK_EQ(acks.n, 2);
-	CHECK_EQ(acks.len[0], f.len);
-	CHECK(!memcmp(acks.frame[0], f.data, f.len));
+	/* A bare FIN: the socket, unless it answers our FIN (its tag in the
+	 * closing table): then the ring, and the tag is cleared. */
+	s = tcp(4, "10.77.0.3", 0);
+	s.tcp_flags = TH_FIN | TH_ACK;
+	build(&s, &f);
+	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
+	slot = mark_closing(&f);
+	CHECK_DROPPED(xdp(&f));
+	CHECK_EQ(bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.xr_closing),
+				     &slot, &tag),
+		 0);
+	CHECK_EQ(tag, 0);
+	CHECK_EQ(ring_buffer__consume(rb), 3);
+	CHECK_EQ(acks.n, 3);
+	CHECK_EQ(acks.len[0], f0.len);
+	CHECK(!memcmp(acks.frame[0], f0.data, f0.len));
 	CHECK(acks.at_ns[0] > 0 && acks.at_ns[1] >= acks.at_ns[0]);
+	s = tcp(6, "fd77::3", 0);
+	s.vlan = ETH_P_8021Q;
+	s.tcp_opt_words = 10;
 	build(&s, &f);
 	CHECK_EQ(acks.len[1], f.len);
 	CHECK(!memcmp(acks.frame[1], f.data, f.len));
-	/* Not bare: data, SYN, FIN, RST; and a frame longer than a record
-	 * (two extension headers before 40 bytes of options). */
+	s = tcp(4, "10.77.0.3", 0);
+	s.tcp_flags = TH_FIN | TH_ACK;
+	build(&s, &f);
+	CHECK_EQ(acks.len[2], f.len);
+	CHECK(!memcmp(acks.frame[2], f.data, f.len));
+	/* Not bare: data, SYN, RST, a FIN with data; and a frame longer
+	 * than a record (two extension headers before 40 bytes of
+	 * options). */
 	s = tcp(4, "10.77.0.3", 1);
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_DEFAULT);
+	s.tcp_flags = TH_FIN | TH_ACK;
 	CHECK_STEERED(xdp_spec(&s), XR_TARGET_DEFAULT);
 	s = syn(4, "10.77.0.3");
 	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
 	s = tcp(4, "10.77.0.3", 0);
-	s.tcp_flags = TH_FIN | TH_ACK;
-	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
 	s.tcp_flags = TH_RST | TH_ACK;
 	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
 	s = tcp(6, "fd77::3", 0);
@@ -992,7 +1037,7 @@ TEST(bare_acks_go_to_the_ack_ring)
 	CHECK(f.len > XR_ACK_FRAME_MAX);
 	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
 	CHECK_EQ(ring_buffer__consume(rb), 0);
-	CHECK_VERDICTS(before, 6, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+	CHECK_VERDICTS(before, 7, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1);
 	CHECK_EQ(bpf_map_delete_elem(outer, &key), 0);
 	ring_buffer__free(rb);
 	close(ring);

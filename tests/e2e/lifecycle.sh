@@ -74,6 +74,10 @@
 #   07h-lazy-ack-ring-full    bare ACKs to a stopped daemon: its ACK rings
 #                             take what they hold, the sockets the rest,
 #                             and after SIGCONT every one is judged
+#   07i-lazy-fins             Connection: close: the client's FIN, which
+#                             answers ours, goes through the ACK ring; a
+#                             client that shuts down first does not (it
+#                             waits for our FIN); nothing retransmitted
 #   08a-logs-no-client-ip     after many clients, errors and a drain, the log
 #                             holds no client address, by default and with
 #                             the debug access log; --log-clients adds them
@@ -991,6 +995,37 @@ test_07h_lazy_ack_ring_full() {
 	d_alive && [ "$(cli curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$XR_SRV_IP4:$PORT/after")" = 302 ] ||
 		{ why "not answering after the stop"; return 1; }
 	echo "$v; answering after SIGCONT"
+}
+
+# Bare FINs through the ACK ring. A client FIN that answers ours
+# (Connection: close: the server closes first) waits in the ring: nobody
+# waits for what we send back. One that comes first (a client that sends
+# its request and at once shuts down, then waits for our FIN) must wake
+# the worker, or the client would wait for our FIN until the next pass.
+# The XDP program tells them apart by the closing table (bpf/closing.h),
+# and counts the first kind as lazy_fin. Nothing is retransmitted, every
+# response comes whole, then the server's FIN.
+CLOSE_N=40
+test_07i_lazy_fins() {
+	need "$PYTHON" || return 1
+	local kind out f0 f1 r v=()
+	d_start || return 1
+	for kind in server-close half-close; do
+		f0=$(xstat xdp_lazy_fin)
+		out=$(lc "$XR_CLI_NS" "$kind" --host "$XR_SRV_IP4" --count "$CLOSE_N" \
+			--timeout 2 2>&1) || { why "$kind: $(tail -n 1 <<<"$out")"; return 1; }
+		sleep 0.2 # the workers export their counters every 100 ms
+		f1=$(xstat xdp_lazy_fin)
+		r=$("$PYTHON" -c 'import json, sys; print(json.loads(sys.argv[1].splitlines()[-1])["retransmitted"])' "$out")
+		v+=("$kind: $((f1 - f0)) client FINs through the ring, $r segments retransmitted")
+		[ "$r" = 0 ] || { why "${v[*]}"; return 1; }
+		if [ "$kind" = server-close ]; then
+			[ $((f1 - f0)) = "$CLOSE_N" ] || { why "${v[*]}: want $CLOSE_N"; return 1; }
+		else
+			[ "$f1" = "$f0" ] || { why "${v[*]}: want 0"; return 1; }
+		fi
+	done
+	echo "$CLOSE_N connections each; ${v[*]}"
 }
 
 # ---- 08: logs ----

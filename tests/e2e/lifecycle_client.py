@@ -28,6 +28,12 @@ last line on stderr.
   paced        --count requests on one connection, --interval apart (long
                enough for the client's delayed ACK of each response alone),
                then --seconds silent before the close
+  half-close   --count connections, each a request and at once the
+               client's FIN (shutdown): every response whole, then the
+               server's FIN; the client's retransmitted segments (its
+               namespace's TcpRetransSegs) counted over the run
+  server-close the same with Connection: close and no shutdown: the
+               server's FIN first, then the client's
   pipeline-split  a request head's first bytes, --seconds later the rest
                and --count - 1 more heads in one segment: every response
   json-lines   every line of a file is a JSON object
@@ -439,6 +445,43 @@ def c_paced(a):
     c.close()
     print("%d responses, %.2f s apart, then %.1f s silent" %
           (a.count, a.interval, a.seconds))
+
+
+def retrans_segs():
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("RetransSegs")])
+
+
+def c_half_close(a):
+    closes(a, True)
+
+
+def c_server_close(a):
+    closes(a, False)
+
+
+def closes(a, client_first):
+    before = retrans_segs()
+    for i in range(a.count):
+        c = Conn(a.host, a.port, a.src)
+        if client_first:
+            c.send(request("/half/%d" % i))
+            c.sock.shutdown(socket.SHUT_WR)
+        else:
+            c.send(request("/close/%d" % i, "Connection: close\r\n"))
+        r = c.read_response()
+        check(r.status in (301, 302, 303, 307, 308),
+              "connection %d: status %d" % (i + 1, r.status))
+        while c.fill(a.timeout):
+            pass
+        check(c.eof and not c.reset and not c.buf,
+              "connection %d: %s after the response" %
+              (i + 1, "a reset" if c.reset else
+               "%d more bytes" % len(c.buf) if c.buf else "no FIN"))
+        c.close()
+    print(json.dumps({"connections": a.count,
+                      "retransmitted": retrans_segs() - before}))
 
 
 def c_pipeline_split(a):

@@ -94,7 +94,7 @@ static inline int h_start(struct harness *h)
 {
 	struct siphash_key key = { 0x0123456789abcdefull,
 				   0xfedcba9876543210ull };
-	struct tcp_tx tx = { h_alloc, h_send, h };
+	struct tcp_tx tx = { h_alloc, h_send, h, NULL };
 
 	h->now = 1000000;
 	http_target_init(&h->targets[0], h_url0, sizeof(h_url0) - 1, 302);

@@ -1208,6 +1208,102 @@ TEST(out_of_order_dropped_with_dup_ack)
 	tcp_engine_free(&h.e);
 }
 
+/* A bare FIN that overtook the request (the ACK ring is read before the
+ * socket) is kept, not dropped: the request completes it. Data past a
+ * kept FIN voids it. */
+TEST(fin_ahead_of_the_request_is_kept)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40112);
+	REQUIRE(!h_connect(&h, &c));
+	n = h_frame(&c, buf, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK | TCP_FIN,
+		    NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0); /* no duplicate ACK: nothing is missing yet */
+	CHECK_EQ(stat(TCP_STAT_out_of_order), 1);
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK(p.flags & TCP_FIN); /* the client's FIN is in: we close too */
+	CHECK_EQ(p.ack, c.snd + 1);
+	c.snd++;
+	c.rcv = p.seq + p.payload_len + 1;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	CHECK_EQ(flows(), 0);
+
+	/* A FIN 5 bytes ahead, then 10 bytes: not the end after all. */
+	h_conn_init(&c, 4, 40113);
+	REQUIRE(!h_connect(&h, &c));
+	n = h_frame(&c, buf, c.snd + 5, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
+	h_send_seg(&h, &c, TCP_ACK, req, 10);
+	h_advance(&h, h.cfg.delack_ms);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.ack, c.snd); /* 10 bytes, no FIN */
+	CHECK(!(p.flags & TCP_FIN));
+	h_send_seg(&h, &c, TCP_ACK, req + 10, sizeof(req) - 11);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK(!(p.flags & TCP_FIN)); /* keep-alive: still open */
+	CHECK_EQ(flows(), 1);
+	tcp_engine_free(&h.e);
+}
+
+static unsigned int closing_calls;
+static struct flow_key closing_key;
+
+static void count_closing(void *ctx, const struct flow_key *key)
+{
+	(void)ctx;
+	closing_calls++;
+	closing_key = *key;
+}
+
+/* The I/O layer hears of our FIN once, when it first goes out (it lets
+ * the peer's answering FIN wait: bpf/closing.h); not of a keep-alive
+ * answer, nor of the FIN sent again. */
+TEST(our_fin_is_reported_once)
+{
+	static const char req[] = GET("/");
+	static const char req10[] = "GET / HTTP/1.0\r\n\r\n";
+	struct h_conn c;
+	struct pkt p;
+
+	REQUIRE(!h_init(&h));
+	h.e.tx.closing = count_closing;
+	closing_calls = 0;
+	h_conn_init(&c, 4, 40114);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	CHECK_EQ(closing_calls, 0);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + p.payload_len;
+	h_send_seg(&h, &c, TCP_ACK, req10, sizeof(req10) - 1);
+	REQUIRE(h.nout == 1);
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK(p.flags & TCP_FIN);
+	CHECK_EQ(closing_calls, 1);
+	CHECK_EQ(closing_key.sport, htons(40114));
+	CHECK_EQ(closing_key.family, 4);
+	h_advance(&h, h.e.cfg.rto_init_ms);
+	REQUIRE(h.nout == 1); /* the response and FIN again */
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK(p.flags & TCP_FIN);
+	CHECK_EQ(closing_calls, 1);
+	tcp_engine_free(&h.e);
+}
+
 TEST(response_retransmitted_with_backoff_then_giveup)
 {
 	static const char req[] = GET("/");

@@ -69,7 +69,7 @@ struct flow {
 	uint16_t max_snd_wnd; /* largest window the peer advertised */
 	uint8_t dupacks; /* duplicate ACKs in a row */
 	uint8_t backlog_tries; /* retries of a stuck backlog, for backoff */
-	uint8_t pad[2];
+	uint16_t fin_gap; /* a FIN seen this far ahead of rcv_nxt, 0: none */
 	uint32_t src; /* srctable entry of the peer's source */
 	uint32_t src_older, src_newer; /* its flows, by age */
 	uint32_t stall_base; /* snd_una when send progress was last seen */

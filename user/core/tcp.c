@@ -410,6 +410,13 @@ static void arm_rtx(struct tcp_engine *e, struct flow *f)
  * Sends what the peer's window allows of the queued data, then our FIN if
  * closing; a pure ACK if nothing else carried one and ack_now.
  */
+static void fin_sent(struct tcp_engine *e, struct flow *f)
+{
+	f->flags |= FLOW_FIN_SENT;
+	if (e->tx.closing)
+		e->tx.closing(e->tx.ctx, &f->key);
+}
+
 static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 {
 	bool sent = false;
@@ -436,7 +443,7 @@ static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 		f->snd_nxt += n;
 		if (flags & TCP_FIN) {
 			f->snd_nxt++;
-			f->flags |= FLOW_FIN_SENT;
+			fin_sent(e, f);
 		}
 		sent = true;
 	}
@@ -444,7 +451,7 @@ static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 	    f->snd_nxt == f->snd_end &&
 	    send_seg(e, f, f->snd_end, 0, TCP_ACK | TCP_FIN)) {
 		f->snd_nxt = f->snd_end + 1;
-		f->flags |= FLOW_FIN_SENT;
+		fin_sent(e, f);
 		sent = true;
 	}
 	if (!sent && ack_now)
@@ -1193,6 +1200,14 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 		len -= skip;
 	} else if (seq_lt(f->rcv_nxt, seq)) {
 		STAT(e, out_of_order);
+		/* A bare FIN that overtook the last data (the ACK ring is
+		 * read before the socket, or the network reordered them) is
+		 * kept: that data, when it comes, completes it. */
+		if (fin && !len && seq - f->rcv_nxt <= f->rcv_wnd &&
+		    !(f->flags & FLOW_FIN_RCVD)) {
+			f->fin_gap = (uint16_t)(seq - f->rcv_nxt);
+			return ACK_NONE;
+		}
 		return ACK_NOW;
 	}
 	if (f->flags & FLOW_FIN_RCVD)
@@ -1202,7 +1217,14 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 		deliver(e, f, data, len);
 	if (f->rcv_nxt - before != len)
 		return ACK_NOW; /* took only part: say so at once */
+	if (f->fin_gap && len) {
+		/* Data past a kept FIN means that FIN was not the end. */
+		fin |= len == f->fin_gap;
+		f->fin_gap = len < f->fin_gap ? (uint16_t)(f->fin_gap - len) :
+						0;
+	}
 	if (fin) {
+		f->fin_gap = 0;
 		f->rcv_nxt++;
 		f->flags |= FLOW_FIN_RCVD;
 		/* Requests still in the backlog were acknowledged: they are
@@ -1312,6 +1334,7 @@ static enum readopt readopt(struct tcp_engine *e, struct flow *f,
 	}
 	STAT(e, adoptions);
 	f->rcv_nxt = f->rcv_acked = p->seq;
+	f->fin_gap = 0;
 	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
 	ring_release_if_empty(e, f);
 	f->rtt_sent_at = 0;

@@ -33,6 +33,8 @@ struct tcp_tx {
 	/* Takes ownership of a buffer from alloc, len bytes to send. */
 	void (*send)(void *ctx, uint8_t *frame, uint32_t len);
 	void *ctx;
+	/* Optional: our FIN went out on key's connection (bpf/closing.h). */
+	void (*closing)(void *ctx, const struct flow_key *key);
 };
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * A queue's ACK ring: the BPF ring buffer in which the XDP program leaves
- * bare ACKs without waking the worker (bpf/xredir_shared.h,
+ * bare ACKs and FINs without waking the worker (bpf/xredir_shared.h,
  * XR_ACK_FRAME_MAX). The worker drains it at the start of every pass,
  * before the frames of its AF_XDP socket, so an ACK that arrived first is
  * taken first and one waiting there still stops a retransmission: timers

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "closing.h"
 #include "defaults.h"
 #include "loader.h"
 #include "lockfile.h"
@@ -325,6 +327,17 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 	}
 	b->xsks_fd = bpf_map__fd(b->skel->maps.xr_xsks);
 	b->acks_fd = bpf_map__fd(b->skel->maps.xr_acks);
+	b->closing = mmap(NULL, XR_CLOSING_SLOTS * sizeof(*b->closing),
+			  PROT_READ | PROT_WRITE, MAP_SHARED,
+			  bpf_map__fd(b->skel->maps.xr_closing), 0);
+	if (b->closing == MAP_FAILED) {
+		err = -errno;
+		b->closing = NULL;
+		log_err("bpf_map_mmap_failed", LOG_STR("map", "xr_closing"),
+			LOG_STR("err", strerror(-err)));
+		xr_bpf_unload(b);
+		return err;
+	}
 	b->dispatcher = behind_dispatcher(b->ifindex);
 	if (!b->dispatcher)
 		log_info("xdp_dispatcher_unavailable",
@@ -343,6 +356,8 @@ fail:
 
 void xr_bpf_unload(struct xr_bpf *b)
 {
+	if (b->closing)
+		munmap(b->closing, XR_CLOSING_SLOTS * sizeof(*b->closing));
 	if (b->prog) {
 		xdp_program__detach(b->prog, b->ifindex, b->attached_mode, 0);
 		xdp_program__close(b->prog);

@@ -34,6 +34,7 @@ struct xr_bpf {
 	char pin_dir[PATH_MAX];
 	int xsks_fd;
 	int acks_fd; /* the queues' ACK rings (xr_acks) */
+	__u64 *closing; /* xr_closing, mapped (bpf/closing.h) */
 };
 
 /* Builds <bpffs>/xredir/<ifname>; returns -1 if it does not fit. */

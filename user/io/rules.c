@@ -424,6 +424,7 @@ static const char *const counter_names[] = {
 	[XR_CNT_PASS_FOREIGN_MAC] = "pass_foreign_mac",
 	[XR_CNT_PASS_NOT_VIP] = "pass_not_vip",
 	[XR_CNT_LAZY_ACK] = "lazy_ack",
+	[XR_CNT_LAZY_FIN] = "lazy_fin",
 };
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == XR_CNT_MAX,
 	       "every XDP counter has a name");

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "closing.h"
 #include "log.h"
 #include "stats.h"
 #include "target_count.h"
@@ -68,6 +69,20 @@ static void tx_send(void *ctx, uint8_t *frame, uint32_t len)
 	xsk_tx_send(&w->port, frame, len);
 }
 
+/* Our FIN is out: the peer's bare FIN that answers it may wait in the
+ * ACK ring (bpf/closing.h). */
+static void closing(void *ctx, const struct flow_key *key)
+{
+	struct worker *w = ctx;
+	__u32 tag;
+
+	if (!w->closing)
+		return;
+	tag = xr_closing_tag(key->saddr, key->daddr, key->sport, key->dport);
+	__atomic_store_n(&w->closing[xr_closing_slot(tag)], tag,
+			 __ATOMIC_RELAXED);
+}
+
 static const struct http_target *resolve_target(void *ctx, uint32_t target,
 						const struct flow_key *peer,
 						const struct http_request *req)
@@ -89,7 +104,7 @@ static void access_log(void *ctx, const struct http_request *req, int status)
 }
 
 /*
- * A bare ACK from the ACK ring, at the time it came (its RTT sample is
+ * A bare ACK or FIN from the ACK ring, at the time it came (its RTT sample is
  * not the worker's sleep), kept between the engine's last clock and this
  * pass's so that the engine's clock never goes back.
  */
@@ -265,7 +280,7 @@ static int open_port(struct worker *w, const struct worker_cfg *cfg)
 
 int worker_start(struct worker *w, const struct worker_cfg *cfg)
 {
-	struct tcp_tx tx = { tx_alloc, tx_send, w };
+	struct tcp_tx tx = { tx_alloc, tx_send, w, closing };
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -299,6 +314,8 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 				 LOG_UINT("queue", cfg->queue),
 				 LOG_STR("err", strerror(-err)),
 				 LOG_STR("fallback", "acks_to_socket"));
+		else
+			w->closing = cfg->closing;
 	}
 	w->certs = cfg->certs;
 	if (w->certs)

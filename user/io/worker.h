@@ -33,6 +33,7 @@ struct worker_cfg {
 	bool log_clients; /* client addresses in the access log */
 	uint32_t coalesce_us; /* --coalesce-us; at most 1000 */
 	int acks_fd; /* xr_acks, to put this queue's ACK ring in; -1: none */
+	__u64 *closing; /* xr_closing (bpf/closing.h); NULL: FINs wake */
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* refuse new connections, close idle */
 	const volatile bool *close_all; /* being withdrawn: responses close */
@@ -43,7 +44,8 @@ struct worker {
 	uint64_t busy_poll_ns; /* spin this long after the last frame */
 	struct pace pace; /* when to nap, and the last pass with a frame */
 	struct xsk_port port;
-	struct ack_ring acks; /* bare ACKs that did not wake us */
+	struct ack_ring acks; /* bare ACKs and FINs that did not wake us */
+	__u64 *closing; /* the closing table's tags, NULL: none */
 	uint64_t pass_ms; /* the current pass's clock */
 	struct tcp_engine engine;
 	struct target_cache targets;
