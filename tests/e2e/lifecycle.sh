@@ -1008,16 +1008,17 @@ test_07h_lazy_ack_ring_full() {
 CLOSE_N=40
 test_07i_lazy_fins() {
 	need "$PYTHON" || return 1
-	local kind out f0 f1 r v=()
+	local run kind host out f0 f1 r v=()
 	d_start || return 1
-	for kind in server-close half-close; do
+	for run in "server-close $XR_SRV_IP4" "half-close $XR_SRV_IP4" "server-close $XR_SRV_IP6"; do
+		read -r kind host <<<"$run"
 		f0=$(xstat xdp_lazy_fin)
-		out=$(lc "$XR_CLI_NS" "$kind" --host "$XR_SRV_IP4" --count "$CLOSE_N" \
-			--timeout 2 2>&1) || { why "$kind: $(tail -n 1 <<<"$out")"; return 1; }
+		out=$(lc "$XR_CLI_NS" "$kind" --host "$host" --count "$CLOSE_N" \
+			--timeout 2 2>&1) || { why "$kind to $host: $(tail -n 1 <<<"$out")"; return 1; }
 		sleep 0.2 # the workers export their counters every 100 ms
 		f1=$(xstat xdp_lazy_fin)
 		r=$("$PYTHON" -c 'import json, sys; print(json.loads(sys.argv[1].splitlines()[-1])["retransmitted"])' "$out")
-		v+=("$kind: $((f1 - f0)) client FINs through the ring, $r segments retransmitted")
+		v+=("$kind to $host: $((f1 - f0)) client FINs through the ring, $r segments retransmitted;")
 		[ "$r" = 0 ] || { why "${v[*]}"; return 1; }
 		if [ "$kind" = server-close ]; then
 			[ $((f1 - f0)) = "$CLOSE_N" ] || { why "${v[*]}: want $CLOSE_N"; return 1; }

@@ -1259,19 +1259,23 @@ TEST(fin_ahead_of_the_request_is_kept)
 	tcp_engine_free(&h.e);
 }
 
-static unsigned int closing_calls;
+static unsigned int closing_calls, closing_gone;
 static struct flow_key closing_key;
 
-static void count_closing(void *ctx, const struct flow_key *key)
+static void count_closing(void *ctx, const struct flow_key *key, bool sent)
 {
 	(void)ctx;
-	closing_calls++;
+	if (sent)
+		closing_calls++;
+	else
+		closing_gone++;
 	closing_key = *key;
 }
 
 /* The I/O layer hears of our FIN once, when it first goes out (it lets
  * the peer's answering FIN wait: bpf/closing.h); not of a keep-alive
- * answer, nor of the FIN sent again. */
+ * answer, nor of the FIN sent again, nor of one that answers the peer's;
+ * and of the flow's end. */
 TEST(our_fin_is_reported_once)
 {
 	static const char req[] = GET("/");
@@ -1281,7 +1285,7 @@ TEST(our_fin_is_reported_once)
 
 	REQUIRE(!h_init(&h));
 	h.e.tx.closing = count_closing;
-	closing_calls = 0;
+	closing_calls = closing_gone = 0;
 	h_conn_init(&c, 4, 40114);
 	REQUIRE(!h_connect(&h, &c));
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
@@ -1298,6 +1302,20 @@ TEST(our_fin_is_reported_once)
 	CHECK_EQ(closing_key.family, 4);
 	h_advance(&h, h.e.cfg.rto_init_ms);
 	REQUIRE(h.nout == 1); /* the response and FIN again */
+	REQUIRE(!h_parse(&h, 0, &c, &p));
+	CHECK(p.flags & TCP_FIN);
+	CHECK_EQ(closing_calls, 1);
+	CHECK_EQ(closing_gone, 0);
+	c.rcv = p.seq + p.payload_len + 1;
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(closing_gone, 1);
+
+	/* The client's FIN first: ours answers it, nobody to tell. */
+	h_conn_init(&c, 4, 40115);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK(p.flags & TCP_FIN);
 	CHECK_EQ(closing_calls, 1);

@@ -4,7 +4,8 @@
  * per segment. What it leaves out, on purpose: window scaling, SACK and
  * timestamps (not offered in the SYN-ACK, so peers do not use them), and
  * out-of-order queueing (a segment ahead of rcv_nxt is dropped with an
- * immediate duplicate ACK, so the peer retransmits at once).
+ * immediate duplicate ACK, so the peer retransmits at once; only a bare
+ * FIN ahead is remembered, for the data before it to complete).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -406,17 +407,19 @@ static void arm_rtx(struct tcp_engine *e, struct flow *f)
 	}
 }
 
+/* Our FIN is out. Unless the peer's came first, its answering FIN may
+ * wait in the ACK ring: the I/O layer is told (bpf/closing.h). */
+static void fin_sent(struct tcp_engine *e, struct flow *f)
+{
+	f->flags |= FLOW_FIN_SENT;
+	if (e->tx.closing && !(f->flags & FLOW_FIN_RCVD))
+		e->tx.closing(e->tx.ctx, &f->key, true);
+}
+
 /*
  * Sends what the peer's window allows of the queued data, then our FIN if
  * closing; a pure ACK if nothing else carried one and ack_now.
  */
-static void fin_sent(struct tcp_engine *e, struct flow *f)
-{
-	f->flags |= FLOW_FIN_SENT;
-	if (e->tx.closing)
-		e->tx.closing(e->tx.ctx, &f->key);
-}
-
 static void output(struct tcp_engine *e, struct flow *f, bool ack_now)
 {
 	bool sent = false;
@@ -665,6 +668,10 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 	tls_end(e, f);
 	source_unlink(e, f);
 	tw_cancel(&e->tw, flow_index(&e->ft, f));
+	/* A tag whose answering FIN never came through the ring goes too:
+	 * a later connection on the 4-tuple must not find it. */
+	if (e->tx.closing && (f->flags & FLOW_FIN_SENT))
+		e->tx.closing(e->tx.ctx, &f->key, false);
 	remember_closed(e, f);
 	flow_delete(&e->ft, f);
 	STAT(e, flows_closed);
@@ -1215,14 +1222,16 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 	before = f->rcv_nxt;
 	if (len)
 		deliver(e, f, data, len);
+	if (f->fin_gap && f->rcv_nxt != before) {
+		uint32_t took = f->rcv_nxt - before;
+
+		/* Data past a kept FIN means that FIN was not the end. */
+		fin |= took == f->fin_gap && took == len;
+		f->fin_gap = took < f->fin_gap ? (uint16_t)(f->fin_gap - took) :
+						 0;
+	}
 	if (f->rcv_nxt - before != len)
 		return ACK_NOW; /* took only part: say so at once */
-	if (f->fin_gap && len) {
-		/* Data past a kept FIN means that FIN was not the end. */
-		fin |= len == f->fin_gap;
-		f->fin_gap = len < f->fin_gap ? (uint16_t)(f->fin_gap - len) :
-						0;
-	}
 	if (fin) {
 		f->fin_gap = 0;
 		f->rcv_nxt++;

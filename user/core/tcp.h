@@ -33,8 +33,10 @@ struct tcp_tx {
 	/* Takes ownership of a buffer from alloc, len bytes to send. */
 	void (*send)(void *ctx, uint8_t *frame, uint32_t len);
 	void *ctx;
-	/* Optional: our FIN went out on key's connection (bpf/closing.h). */
-	void (*closing)(void *ctx, const struct flow_key *key);
+	/* Optional (bpf/closing.h): our FIN went out on key's connection
+	 * and the peer's is not in yet (sent), or a flow that sent its FIN
+	 * is gone (!sent). */
+	void (*closing)(void *ctx, const struct flow_key *key, bool sent);
 };
 
 /*

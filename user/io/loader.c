@@ -331,12 +331,10 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 			  PROT_READ | PROT_WRITE, MAP_SHARED,
 			  bpf_map__fd(b->skel->maps.xr_closing), 0);
 	if (b->closing == MAP_FAILED) {
-		err = -errno;
 		b->closing = NULL;
-		log_err("bpf_map_mmap_failed", LOG_STR("map", "xr_closing"),
-			LOG_STR("err", strerror(-err)));
-		xr_bpf_unload(b);
-		return err;
+		log_warn("bpf_map_mmap_failed", LOG_STR("map", "xr_closing"),
+			 LOG_STR("err", strerror(errno)),
+			 LOG_STR("fallback", "fins_wake"));
 	}
 	b->dispatcher = behind_dispatcher(b->ifindex);
 	if (!b->dispatcher)

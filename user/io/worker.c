@@ -70,17 +70,22 @@ static void tx_send(void *ctx, uint8_t *frame, uint32_t len)
 }
 
 /* Our FIN is out: the peer's bare FIN that answers it may wait in the
- * ACK ring (bpf/closing.h). */
-static void closing(void *ctx, const struct flow_key *key)
+ * ACK ring (bpf/closing.h). Once the flow is gone, its tag goes, unless
+ * another connection's took the slot since. */
+static void closing(void *ctx, const struct flow_key *key, bool sent)
 {
 	struct worker *w = ctx;
-	__u32 tag;
+	__u64 tag, *slot;
 
 	if (!w->closing)
 		return;
 	tag = xr_closing_tag(key->saddr, key->daddr, key->sport, key->dport);
-	__atomic_store_n(&w->closing[xr_closing_slot(tag)], tag,
-			 __ATOMIC_RELAXED);
+	slot = &w->closing[xr_closing_slot((__u32)tag)];
+	if (sent)
+		__atomic_store_n(slot, tag, __ATOMIC_RELAXED);
+	else
+		__atomic_compare_exchange_n(slot, &tag, 0, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 static const struct http_target *resolve_target(void *ctx, uint32_t target,
