@@ -1181,6 +1181,29 @@ static void deliver(struct tcp_engine *e, struct flow *f, const uint8_t *data,
 	f->rcv_nxt += taken;
 }
 
+/* A bare FIN that overtook the last data (the ACK ring is read before the
+ * socket, or the network reordered them) is kept, if in the window: that
+ * data, when it comes, completes it. */
+static __attribute__((noinline, cold)) bool keep_fin_ahead(struct flow *f,
+							   uint32_t seq)
+{
+	if (seq - f->rcv_nxt > f->rcv_wnd || (f->flags & FLOW_FIN_RCVD))
+		return false;
+	f->fin_gap = (uint16_t)(seq - f->rcv_nxt);
+	return true;
+}
+
+/* In-order data moves a FIN kept ahead of it: whether it reached the FIN.
+ * Data past a kept FIN means that FIN was not the end. */
+static __attribute__((noinline, cold)) bool
+kept_fin_reached(struct flow *f, uint32_t took, uint32_t len)
+{
+	bool reached = took == f->fin_gap && took == len;
+
+	f->fin_gap = took < f->fin_gap ? (uint16_t)(f->fin_gap - took) : 0;
+	return reached;
+}
+
 static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 			     const struct pkt *p)
 {
@@ -1207,29 +1230,17 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 		len -= skip;
 	} else if (seq_lt(f->rcv_nxt, seq)) {
 		STAT(e, out_of_order);
-		/* A bare FIN that overtook the last data (the ACK ring is
-		 * read before the socket, or the network reordered them) is
-		 * kept: that data, when it comes, completes it. */
-		if (fin && !len && seq - f->rcv_nxt <= f->rcv_wnd &&
-		    !(f->flags & FLOW_FIN_RCVD)) {
-			f->fin_gap = (uint16_t)(seq - f->rcv_nxt);
-			return ACK_NONE;
-		}
-		return ACK_NOW;
+		return fin && !len && keep_fin_ahead(f, seq) ? ACK_NONE :
+							       ACK_NOW;
 	}
 	if (f->flags & FLOW_FIN_RCVD)
 		return ACK_NOW;
 	before = f->rcv_nxt;
 	if (len)
 		deliver(e, f, data, len);
-	if (f->fin_gap && f->rcv_nxt != before) {
-		uint32_t took = f->rcv_nxt - before;
-
-		/* Data past a kept FIN means that FIN was not the end. */
-		fin |= took == f->fin_gap && took == len;
-		f->fin_gap = took < f->fin_gap ? (uint16_t)(f->fin_gap - took) :
-						 0;
-	}
+	if (__builtin_expect(f->fin_gap != 0, 0) &&
+	    kept_fin_reached(f, f->rcv_nxt - before, len))
+		fin = true;
 	if (f->rcv_nxt - before != len)
 		return ACK_NOW; /* took only part: say so at once */
 	if (fin) {
