@@ -86,6 +86,12 @@ all: $(BPF_OBJ) $(SKEL) $(BINS)
 $(BUILD) $(BUILD)/san $(BUILD)/tests:
 	mkdir -p $@
 
+# `make -j2 deps all`: nothing is built before the prerequisites are in
+# (every build rule waits for one of these directories).
+ifneq ($(filter deps,$(MAKECMDGOALS)),)
+$(BUILD) $(BUILD)/san $(BUILD)/tests: | deps
+endif
+
 $(BPF_OBJ): bpf/xredir.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
