@@ -88,20 +88,35 @@ static uint32_t closed_slots(uint32_t max_flows)
 	return n;
 }
 
-/* A slot per 4-tuple hash: the 4-tuple's newest closed flow. */
-static struct closed_flow *closed_slot(struct tcp_engine *e, uint32_t hash)
+/* Two slots per set, the newer first: a closed flow's record stays until
+ * two flows of other 4-tuples have closed into its set after it. */
+static struct closed_flow *closed_set(struct tcp_engine *e, uint32_t hash)
 {
-	return &e->closed[hash & e->closed_mask];
+	return &e->closed[hash & e->closed_mask & ~1u];
+}
+
+/* The newest closed flow of the 4-tuple of hash, NULL if none is kept. */
+static const struct closed_flow *closed_find(struct tcp_engine *e,
+					     uint32_t hash)
+{
+	const struct closed_flow *s = closed_set(e, hash);
+
+	if (s[0].hash == hash)
+		return &s[0];
+	return s[1].hash == hash ? &s[1] : NULL;
 }
 
 static void remember_closed(struct tcp_engine *e, const struct flow *f)
 {
 	uint32_t hash = flow_hash(&e->ft, &f->key);
+	struct closed_flow *s = closed_set(e, hash);
 
-	*closed_slot(e, hash) = (struct closed_flow){ .hash = hash,
-						      .iss = f->iss,
-						      .snd_nxt = f->snd_nxt,
-						      .rcv_nxt = f->rcv_nxt };
+	if (s[0].hash != hash)
+		s[1] = s[0];
+	s[0] = (struct closed_flow){ .hash = hash,
+				     .iss = f->iss,
+				     .snd_nxt = f->snd_nxt,
+				     .rcv_nxt = f->rcv_nxt };
 }
 
 /* The flow closed here on the 4-tuple of hash that ack acknowledges data
@@ -109,9 +124,9 @@ static void remember_closed(struct tcp_engine *e, const struct flow *f)
 static const struct closed_flow *closed_acked(struct tcp_engine *e,
 					      uint32_t hash, uint32_t ack)
 {
-	const struct closed_flow *c = closed_slot(e, hash);
+	const struct closed_flow *c = closed_find(e, hash);
 
-	if (c->hash != hash || ack - 1 - c->iss >= c->snd_nxt - c->iss)
+	if (!c || ack - 1 - c->iss >= c->snd_nxt - c->iss)
 		return NULL;
 	return c;
 }
@@ -139,9 +154,9 @@ static const struct closed_flow *was_closed(struct tcp_engine *e, uint32_t hash,
  * the same 4-tuple, and an ISN with the same fleet mark (adopt.h). */
 static bool was_closed_mark(struct tcp_engine *e, uint32_t hash, uint32_t ack)
 {
-	const struct closed_flow *c = closed_slot(e, hash);
+	const struct closed_flow *c = closed_find(e, hash);
 
-	return c->hash == hash && c->snd_nxt != c->iss &&
+	return c && c->snd_nxt != c->iss &&
 	       adopt_mark_fits(c->iss & COOKIE_MARK_MASK, ack);
 }
 
