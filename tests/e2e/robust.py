@@ -44,6 +44,20 @@ def log(msg):
 # ---- keepalive ----
 
 
+def late_answer(sock, t_sent, wait):
+    """After a read timeout, for the failure's report: whether the answer
+    still comes (a long retransmission tail) or never (a stuck flow), and
+    the connection's port, to find it in the test's capture."""
+    port = sock.getsockname()[1]
+    sock.settimeout(wait)
+    try:
+        got = sock.recv(65536)
+        what = "%d bytes %.1fs after the request" % (len(got), time.monotonic() - t_sent) if got else "EOF"
+    except (OSError, ssl.SSLError) as e:
+        what = "nothing %.1fs after the request (%r)" % (time.monotonic() - t_sent, e)
+    return "[client port %d; then: %s]" % (port, what)
+
+
 def c_keepalive(a):
     """Each request once; the only retry is the one RFC 9112 (9.3.1) allows
     for an idempotent request: the server closed a reused connection
@@ -54,6 +68,7 @@ def c_keepalive(a):
     being gone by then); an earlier close or reset is a failure."""
     results = {"ok": 0, "fail": 0, "idle_close_retries": 0, "errors": [], "retry_gaps": []}
     lock = threading.Lock()
+    late_waited = [False]
     ctx = None
     if a.cafile:
         ctx = ssl.create_default_context(cafile=a.cafile)
@@ -119,6 +134,11 @@ def c_keepalive(a):
                 last_sent = t_sent
             except Exception as e:  # noqa: BLE001 - any other failure counts
                 good, err = False, "%s: %r" % (path, e)
+                if isinstance(e, TimeoutError) and conn is not None and conn.sock is not None:
+                    with lock:
+                        first, late_waited[0] = not late_waited[0], True
+                    if first:  # one wait bounds the run
+                        err += " " + late_answer(conn.sock, t_sent, a.late_wait)
                 if conn is not None:
                     conn.close()
                 conn = None
@@ -463,6 +483,7 @@ def main():
     sp.add_argument("--conns", type=int, default=20)
     sp.add_argument("--prefix", default="/v2/ka")
     sp.add_argument("--timeout", type=float, default=30)
+    sp.add_argument("--late-wait", type=float, default=60, help="after a read timeout, how long to wait for the late answer that the failure's report describes")
     sp.add_argument("--idle-timeout", type=float, default=5)
     sp.add_argument("--linger", type=float, default=5)
     sp.add_argument("--cafile", help="HTTPS, verified against this CA (PEM)")

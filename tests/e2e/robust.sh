@@ -345,13 +345,27 @@ test_00_impair_tool() {
 
 # ---- 01-04: loss, duplication and reordering ----
 
+# keepalive_under_loss WHAT OUT ARGS...: robust.py keepalive, its JSON in
+# OUT. A failure's reason is WHAT and that JSON; a read timeout's report
+# names the connection's client port, and that connection's last segments
+# in the capture go to the log with it.
+keepalive_under_loss() {
+	local what=$1 out=$2 port
+	shift 2
+	cli timeout 300 "$PYTHON" "$ROBUST_PY" keepalive --idle-timeout "$IDLE_TIMEOUT" \
+		"$@" >"$out" && return 0
+	port=$(grep -o 'client port [0-9]*' "$out" | head -n 1)
+	[ -n "$port" ] && tcpdump -nn -r "$LOSS_CAP" "tcp port ${port##* }" 2>/dev/null | tail -n 8 >&2
+	why "$what: $(cat "$out")"
+	return 1
+}
+
 test_01_loss_keepalive() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t01.json n s r
-	cli timeout 240 "$PYTHON" "$ROBUST_PY" keepalive --host "$XR_SRV_IP4" \
+	keepalive_under_loss keep-alive "$out" --host "$XR_SRV_IP4" \
 		--port "$PORT" --target "$DEFAULT" --count "$KA_REQUESTS" \
-		--conns "$KA_CONNS" --prefix /v2/ka --idle-timeout "$IDLE_TIMEOUT" >"$out" ||
-		{ why "keep-alive: $(cat "$out")"; return 1; }
+		--conns "$KA_CONNS" --prefix /v2/ka || return 1
 	n=$(jget "$out" ok)
 	s=$(jget "$out" seconds)
 	r=$(jget "$out" idle_close_retries)
@@ -782,11 +796,9 @@ test_18_cookie_secret_file() {
 test_19_tls_loss_keepalive() {
 	need "$PYTHON" || return 1
 	local out=$E2E_WORK/t19.json n s r
-	cli timeout 240 "$PYTHON" "$ROBUST_PY" keepalive --host "$XR_SRV_IP4" \
+	keepalive_under_loss "HTTPS keep-alive" "$out" --host "$XR_SRV_IP4" \
 		--port "$TLS_PORT" --cafile "$TLS_DIR/ca.pem" --target "$DEFAULT" \
-		--count "$TLS_KA_REQUESTS" --conns "$TLS_KA_CONNS" --prefix /v2/tls-ka \
-		--idle-timeout "$IDLE_TIMEOUT" >"$out" ||
-		{ why "HTTPS keep-alive: $(cat "$out")"; return 1; }
+		--count "$TLS_KA_REQUESTS" --conns "$TLS_KA_CONNS" --prefix /v2/tls-ka || return 1
 	n=$(jget "$out" ok)
 	s=$(jget "$out" seconds)
 	r=$(jget "$out" idle_close_retries)
