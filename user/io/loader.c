@@ -16,6 +16,7 @@
 #include "defaults.h"
 #include "loader.h"
 #include "lockfile.h"
+#include "map_mem.h"
 #include "log.h"
 #include "xredir.skel.h"
 
@@ -327,11 +328,9 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 	}
 	b->xsks_fd = bpf_map__fd(b->skel->maps.xr_xsks);
 	b->acks_fd = bpf_map__fd(b->skel->maps.xr_acks);
-	b->closing = mmap(NULL, XR_CLOSING_SLOTS * sizeof(*b->closing),
-			  PROT_READ | PROT_WRITE, MAP_SHARED,
-			  bpf_map__fd(b->skel->maps.xr_closing), 0);
-	if (b->closing == MAP_FAILED) {
-		b->closing = NULL;
+	b->closing = xr_map_mmap(bpf_map__fd(b->skel->maps.xr_closing),
+				 XR_CLOSING_SLOTS * sizeof(*b->closing));
+	if (!b->closing) {
 		log_warn("bpf_map_mmap_failed", LOG_STR("map", "xr_closing"),
 			 LOG_STR("err", strerror(errno)),
 			 LOG_STR("fallback", "fins_wake"));

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "lockfile.h"
+#include "map_mem.h"
 #include "rules.h"
 
 static const char *const map_names[XR_NMAPS] = {
@@ -22,13 +23,6 @@ static const char *const map_names[XR_NMAPS] = {
 	[XR_STATS] = XR_MAP_STATS,	 [XR_VIP4] = XR_MAP_VIP4,
 	[XR_VIP6] = XR_MAP_VIP6,
 };
-
-static void *map_mmap(int fd, size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
 
 int xr_maps_open(struct xr_maps *m, const char *pin_dir)
 {
@@ -45,11 +39,12 @@ int xr_maps_open(struct xr_maps *m, const char *pin_dir)
 		if (m->fd[i] < 0)
 			goto fail;
 	}
-	m->ctl = map_mmap(m->fd[XR_CTL], sizeof(*m->ctl));
-	m->targets = map_mmap(m->fd[XR_TARGETS],
-			      XR_MAX_TARGETS * sizeof(*m->targets));
-	m->status = map_mmap(m->fd[XR_STATUS], sizeof(*m->status));
-	m->stats = map_mmap(m->fd[XR_STATS], XR_MAX_QUEUES * sizeof(*m->stats));
+	m->ctl = xr_map_mmap(m->fd[XR_CTL], sizeof(*m->ctl));
+	m->targets = xr_map_mmap(m->fd[XR_TARGETS],
+				 XR_MAX_TARGETS * sizeof(*m->targets));
+	m->status = xr_map_mmap(m->fd[XR_STATUS], sizeof(*m->status));
+	m->stats =
+		xr_map_mmap(m->fd[XR_STATS], XR_MAX_QUEUES * sizeof(*m->stats));
 	if (m->ctl && m->targets && m->status && m->stats)
 		return 0;
 fail:
