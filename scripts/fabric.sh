@@ -34,6 +34,9 @@
 # for the VIP (arp_ignore=1, arp_announce=2); the router answers with its own
 # address only; neighbours are resolved (ping) before `up` returns. Node
 # kernels use TTL / hop limit 99, so their packets can be told from xredird's.
+# Each node's xredird runs in its own time namespace, its monotonic clock
+# set days apart from the others' as on machines booted at different times
+# (the wall clock, which time namespaces leave alone, is the one they share).
 #
 # usage: fabric.sh up [--no-daemons] [-- XREDIRD-ARGS...]
 #        fabric.sh down
@@ -134,7 +137,7 @@ mount_bpffs() {
 pidfile() { echo "$DIR/node$1.pid"; }
 
 # running PID: the process exists and has not exited. The daemons are not
-# our children: a zombie waits for whoever reaps orphans here.
+# our children: a zombie waits for its parent (unshare) to reap it.
 running() {
 	local st
 	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
@@ -184,7 +187,9 @@ start_node() {
 	pidf=$(pidfile "$i")
 	rm -f "$pidf"
 	echo "--- $(date -u +%FT%TZ) xredird --iface $ifc --config $CONFIG $*" >>"$log"
-	setsid ip netns exec "$ns" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
+	setsid ip netns exec "$ns" unshare --time --fork \
+		--monotonic $((i * 1000003)) --boottime $((i * 1000003)) \
+		sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
 		"$XREDIRD" --iface "$ifc" --bpffs "$BPFFS" --config "$CONFIG" \
 		--vip "$VIP4" --vip "$VIP6" --cookie-secret-file "$SECRET" \
 		--withdraw-wait "$WITHDRAW" --grace "$GRACE" \

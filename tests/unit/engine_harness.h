@@ -15,6 +15,10 @@
 #define H_PORT 10000
 #define H_MAX_OUT 256
 #define H_FRAME 2048
+/* The engine's clock at the start (ms) and the wall clock then (s): Sun, 06
+ * Nov 1994 08:49:37, the Date of the tests' expected responses. */
+#define H_NOW0 1000000
+#define H_WALL0 784111777
 
 struct h_out {
 	uint8_t buf[H_FRAME];
@@ -96,13 +100,13 @@ static inline int h_start(struct harness *h)
 				   0xfedcba9876543210ull };
 	struct tcp_tx tx = { h_alloc, h_send, h, NULL };
 
-	h->now = 1000000;
+	h->now = H_NOW0;
 	http_target_init(&h->targets[0], h_url0, sizeof(h_url0) - 1, 302);
 	http_target_init(&h->targets[1], h_url1, sizeof(h_url1) - 1, 302);
 	if (tcp_engine_init(&h->e, &h->cfg, &h->lim, h->key ? h->key : &key,
 			    &tx, h_target, h, h->now))
 		return -1;
-	tcp_set_wallclock(&h->e, 784111777); /* Sun, 06 Nov 1994 08:49:37 */
+	tcp_set_wallclock(&h->e, H_WALL0);
 	return 0;
 }
 
@@ -178,9 +182,18 @@ static inline void h_send_seg(struct harness *h, struct h_conn *c,
 	c->snd += len + !!(flags & (TCP_SYN | TCP_FIN));
 }
 
+/* Sets the engine's clock to now (ms) and the wall clock to the same
+ * moment, as the worker keeps them: a later moment, or another node of a
+ * fleet whose clocks agree. */
+static inline void h_clock(struct harness *h, uint64_t now)
+{
+	h->now = now;
+	tcp_set_wallclock(&h->e, H_WALL0 + (int64_t)(now - H_NOW0) / 1000);
+}
+
 static inline void h_advance(struct harness *h, uint64_t ms)
 {
-	h->now += ms;
+	h_clock(h, h->now + ms);
 	h->nout = 0;
 	tcp_timers(&h->e, h->now);
 }

@@ -267,10 +267,50 @@ TEST(moved_connection_adopted_v6_next_epoch)
 	REQUIRE(!h_init(&b));
 	h_conn_init(&c, 6, 40301);
 	REQUIRE(!open_served(&h, &c));
-	b.now = h.now + 256000;
+	h_clock(&b, h.now + 256000);
 	REQUIRE(!request_to(&b, &c, req, &p));
 	CHECK_EQ(p.seq, c.rcv);
 	CHECK_EQ(p.payload_len, sizeof(expect_root) - 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
+	tcp_engine_free(&h.e);
+	tcp_engine_free(&b.e);
+}
+
+/*
+ * Nodes of a fleet boot at different times: their monotonic clocks have
+ * nothing in common, their wall clocks agree. A handshake begun on one
+ * node completes on another, and a connection moves, whatever the
+ * monotonic clocks say.
+ */
+TEST(fleet_nodes_agree_by_the_wall_clock)
+{
+	static const char req[] = GET("/");
+	static struct harness b;
+	struct h_conn c;
+	struct pkt p;
+	uint32_t isn;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(!h_init(&b));
+	b.now = h.now + 41 * 86400000ull + 12345; /* booted 41 days earlier */
+	h_conn_init(&c, 4, 40305);
+	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	isn = p.seq;
+	c.rcv = p.seq + 1;
+	REQUIRE(!request_to(&b, &c, req, &p));
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(p.seq, isn + 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_cookies_ok], 1);
+	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 0);
+	tcp_engine_free(&b.e);
+
+	REQUIRE(!h_init(&b));
+	b.now = h.now + 41 * 86400000ull + 12345;
+	h_conn_init(&c, 4, 40306);
+	REQUIRE(!open_served(&h, &c));
+	REQUIRE(!request_to(&b, &c, req, &p));
+	CHECK_EQ(p.seq, c.rcv);
 	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
 	tcp_engine_free(&h.e);
 	tcp_engine_free(&b.e);
@@ -317,7 +357,7 @@ TEST(adoption_refused_with_rst)
 	/* Too old: two epochs after it opened. */
 	h_conn_init(&c, 4, 40312);
 	REQUIRE(!open_served(&h, &c));
-	b.now = h.now + 2 * 256000;
+	h_clock(&b, h.now + 2 * 256000);
 	REQUIRE(!request_to(&b, &c, req, &p));
 	CHECK_EQ(p.flags, TCP_RST);
 	CHECK_EQ(b.e.stats[TCP_STAT_adoptions_refused], 1);
@@ -463,7 +503,7 @@ TEST(adoption_rate_and_flow_limits)
 	h_config(&b);
 	b.cfg.max_flows_per_source = 1;
 	REQUIRE(!h_start(&b));
-	b.now = h.now;
+	h_clock(&b, h.now);
 	REQUIRE(!request_to(&b, &c[4], req, &p));
 	CHECK_EQ(b.e.stats[TCP_STAT_adoptions], 1);
 	REQUIRE(!request_to(&b, &c[3], GET("/x"), &p));

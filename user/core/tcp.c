@@ -88,6 +88,17 @@ static uint32_t closed_slots(uint32_t max_flows)
 	return n;
 }
 
+/*
+ * The seconds that SYN cookies and fleet marks count: the wall clock's,
+ * the one clock the nodes of a fleet share (each machine's monotonic clock
+ * starts at its own boot, so a cookie or mark made by one node would be of
+ * another time to the next).
+ */
+static uint64_t cookie_clock(const struct tcp_engine *e)
+{
+	return e->unix_s > 0 ? (uint64_t)e->unix_s : 0;
+}
+
 /* Two slots per set, the newer first: a closed flow's record stays until
  * two flows of other 4-tuples have closed into its set after it. */
 static struct closed_flow *closed_set(struct tcp_engine *e, uint32_t hash)
@@ -1509,7 +1520,7 @@ static void reply_synack(struct tcp_engine *e, const struct pkt *p)
 	}
 	/* Data on a SYN is not acknowledged: the peer sends it again. */
 	s.seq = cookie_make(&e->cookie_key, &p->key, p->seq,
-			    peer < ours ? peer : ours, e->now_ms / 1000, NULL);
+			    peer < ours ? peer : ours, cookie_clock(e), NULL);
 	pkt_reply_route(p, &r);
 	if (emit(e, &r, &s))
 		STAT(e, cookies_sent);
@@ -1617,7 +1628,7 @@ static bool adopt(struct tcp_engine *e, const struct pkt *p, uint32_t hash,
 		return false;
 	switch (adopt_judge(&e->cookie_key, &p->key, p->flags, p->ack,
 			    p->payload, p->payload_len, &e->lim,
-			    e->now_ms / 1000, &mark)) {
+			    cookie_clock(e), &mark)) {
 	case ADOPT_NOT_DATA:
 		return false;
 	case ADOPT_BAD_ACK:
@@ -1673,7 +1684,7 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		return;
 	}
 	mss = cookie_check(&e->cookie_key, &p->key, p->seq - 1, p->ack - 1,
-			   e->now_ms / 1000);
+			   cookie_clock(e));
 	if (!mss) {
 		STAT(e, cookies_bad);
 		if (fl & TCP_FIN)

@@ -203,7 +203,8 @@ void tcp_engine_free(struct tcp_engine *e);
 /* The request duration histogram, by bucket (not cumulative). */
 void tcp_latency(const struct tcp_engine *e, uint64_t out[LATENCY_BUCKETS]);
 
-/* The wall clock for the Date header (seconds since the epoch). */
+/* The wall clock (seconds since the epoch): the Date header's, TLS
+ * tickets', and the time SYN cookies and fleet marks count. */
 void tcp_set_wallclock(struct tcp_engine *e, int64_t unix_s);
 /* The certificates for new TLS sessions (a reference is taken; sessions
  * keep the one they began with). */

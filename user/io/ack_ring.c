@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -14,9 +15,31 @@ static int take(void *ctx, void *data, size_t size)
 	struct ack_ring *r = ctx;
 
 	if (size >= sizeof(*rec) && rec->len && rec->len <= XR_ACK_FRAME_MAX)
-		r->fn(r->ctx, rec->frame, rec->len, rec->at_ns);
+		r->fn(r->ctx, rec->frame, rec->len,
+		      rec->at_ns + r->monotonic_offset_ns);
 	/* Negative: libbpf stops after this record (consumed). */
 	return ++r->taken < ACK_RING_BUDGET ? 0 : -1;
+}
+
+/*
+ * How far this process's CLOCK_MONOTONIC is from the kernel's, which the
+ * XDP program stamps records with: the offset of its time namespace (a
+ * container may have one), 0 without.
+ */
+static uint64_t monotonic_offset_ns(void)
+{
+	FILE *f = fopen("/proc/self/timens_offsets", "r");
+	char clock[32];
+	long long s, ns;
+	uint64_t off = 0;
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%31s %lld %lld", clock, &s, &ns) == 3)
+		if (!strcmp(clock, "monotonic"))
+			off = (uint64_t)(s * 1000000000LL + ns);
+	fclose(f);
+	return off;
 }
 
 int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
@@ -31,6 +54,7 @@ int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
 		return -errno;
 	r->fn = fn;
 	r->ctx = ctx;
+	r->monotonic_offset_ns = monotonic_offset_ns();
 	r->outer_fd = outer_fd;
 	r->queue = queue;
 	r->rb = ring_buffer__new(r->fd, take, r, NULL);

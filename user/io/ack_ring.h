@@ -16,7 +16,8 @@
  * worker from its socket, its timers and its stop flag. */
 #define ACK_RING_BUDGET 256
 
-/* at_ns: when the ACK came (CLOCK_MONOTONIC), for its RTT sample. */
+/* at_ns: when the ACK came (this process's CLOCK_MONOTONIC), for its RTT
+ * sample. */
 typedef void (*ack_ring_fn)(void *ctx, const uint8_t *frame, uint32_t len,
 			    uint64_t at_ns);
 
@@ -27,6 +28,7 @@ struct ack_ring {
 	uint32_t queue;
 	ack_ring_fn fn;
 	void *ctx;
+	uint64_t monotonic_offset_ns; /* ours less the kernel's (time ns) */
 	uint32_t taken; /* in the current drain */
 };
 
