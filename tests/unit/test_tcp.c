@@ -1514,6 +1514,122 @@ TEST(idle_timeout_closes)
 	tcp_engine_free(&h.e);
 }
 
+/*
+ * Karn: a response sent again because the client sent its request again
+ * (before our timer fired) gives no RTT sample, whose acknowledgment could
+ * be of either copy. The RTO stays what the first exchange made it.
+ */
+TEST(response_sent_again_for_a_repeated_request_is_not_timed)
+{
+	static const char req[] = GET("/");
+	struct h_conn c;
+	struct pkt p;
+	uint32_t seq;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40135);
+	REQUIRE(!h_connect(&h, &c));
+	/* A 300-ms sample: RTO 300 + 4 x 150 = 900 ms. */
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + p.payload_len;
+	h_advance(&h, 300);
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	/* Lost; 800 ms on the client sends its request again: sent again
+	 * at once, and that copy acknowledged 10 ms later. */
+	seq = c.snd;
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	h_advance(&h, 800);
+	CHECK_EQ(h.nout, 0);
+	c.snd = seq;
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len > 0);
+	c.rcv = p.seq + p.payload_len;
+	h_advance(&h, 10);
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	/* A sample of 810 ms would have made it 1,323 ms. */
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1);
+	h_advance(&h, 899);
+	CHECK_EQ(h.nout, 0);
+	h_advance(&h, 1);
+	CHECK_EQ(h.nout, 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * Our FIN is lost, and lost again, while the client, which missed it,
+ * sends a request (read, dropped and acknowledged) and waits for its
+ * answer: the FIN is retransmitted past the linger, as data would be,
+ * until the client has it or we give up, with an RST at the FIN's sequence
+ * number, the one the client takes an RST at. Acknowledged, the FIN ends
+ * the wait for the client's after the linger, without an RST.
+ */
+TEST(unacknowledged_fin_is_retransmitted_past_the_linger)
+{
+	static const char req[] = GET("/late");
+	struct h_conn c;
+	struct pkt p;
+	uint32_t fin_seq, i, fins = 0;
+	uint64_t rsts;
+
+	REQUIRE(!h_init(&h));
+	rsts = stat(TCP_STAT_rst_sent);
+	h_conn_init(&c, 4, 40132);
+	REQUIRE(!h_connect(&h, &c));
+	h_advance(&h, h.cfg.idle_timeout_ms);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_FIN);
+	fin_seq = p.seq;
+	h_send_seg(&h, &c, TCP_ACK | TCP_PSH, req, sizeof(req) - 1);
+	for (i = 0; i < h.cfg.linger_ms / 100 + 1; i++) {
+		h_advance(&h, 100);
+		if (h.nout && !h_parse(&h, 0, &c, &p) && (p.flags & TCP_FIN))
+			fins++;
+	}
+	CHECK_EQ(flows(), 1);
+	CHECK(fins >= 2);
+	/* The last FIN gets through; the client's FIN follows. */
+	for (i = 0; i < 600 && h.nout == 0; i++)
+		h_advance(&h, 100);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.flags, TCP_ACK | TCP_FIN);
+	CHECK_EQ(p.seq, fin_seq);
+	c.rcv = p.seq + 1;
+	h_send_seg(&h, &c, TCP_ACK | TCP_FIN, NULL, 0);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(stat(TCP_STAT_rst_sent), rsts);
+
+	/* Never acknowledged: an RST at the FIN's sequence number. */
+	h_conn_init(&c, 4, 40133);
+	REQUIRE(!h_connect(&h, &c));
+	h_advance(&h, h.cfg.idle_timeout_ms);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	fin_seq = p.seq;
+	for (i = 0; i < 2000 && flows(); i++)
+		h_advance(&h, 100);
+	CHECK_EQ(flows(), 0);
+	REQUIRE(h.nout >= 1 && !h_parse(&h, h.nout - 1, &c, &p));
+	CHECK_EQ(p.flags, TCP_RST | TCP_ACK);
+	CHECK_EQ(p.seq, fin_seq);
+	CHECK_EQ(stat(TCP_STAT_rst_sent), rsts + 1);
+
+	/* Acknowledged: freed after the linger, no RST. */
+	h_conn_init(&c, 4, 40134);
+	REQUIRE(!h_connect(&h, &c));
+	h_advance(&h, h.cfg.idle_timeout_ms);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	c.rcv = p.seq + 1;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	h_advance(&h, h.cfg.linger_ms);
+	CHECK_EQ(flows(), 0);
+	CHECK_EQ(h.nout, 0);
+	CHECK_EQ(stat(TCP_STAT_rst_sent), rsts + 1);
+	tcp_engine_free(&h.e);
+}
+
 TEST(header_timeout_is_not_reset_by_dribbling)
 {
 	static const char req[] = GET("/slow");

@@ -396,7 +396,7 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 }
 
 /*
- * The sequence number of a bare ACK or RST: snd_nxt, unless a persist
+ * The sequence number of a bare ACK: snd_nxt, unless a persist
  * probe took it past the peer's window, where the peer would discard the
  * segment unseen (RFC 9293 3.10.7.4); then the window's right edge.
  */
@@ -517,6 +517,7 @@ static void resend(struct tcp_engine *e, struct flow *f, bool all)
 			f->snd_nxt++;
 		return;
 	}
+	f->rtt_sent_at = 0; /* Karn: no samples from retransmissions */
 	end = seq_lt(f->snd_end, f->snd_nxt) ? f->snd_end : f->snd_nxt;
 	wnd_end = f->snd_una + (f->snd_wnd ? f->snd_wnd : 1);
 	do {
@@ -703,9 +704,16 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 	STAT(e, flows_closed);
 }
 
+/*
+ * An RST at the first byte the peer has not acknowledged: what it takes an
+ * RST at (RFC 5961 3.2: exactly its next expected sequence number, else a
+ * challenge ACK, to which no flow here would answer) whenever it has had
+ * none of what is outstanding, the likely case when we give up (a peer
+ * gone quiet, a zero window, our lost FIN), and never past its window.
+ */
 static void flow_reset(struct tcp_engine *e, struct flow *f)
 {
-	if (send_seg(e, f, acceptable_seq(f), 0, TCP_RST | TCP_ACK))
+	if (send_seg(e, f, f->snd_una, 0, TCP_RST | TCP_ACK))
 		STAT(e, rst_sent);
 	flow_free(e, f);
 }
@@ -1333,7 +1341,6 @@ static void dupack(struct tcp_engine *e, struct flow *f)
 	STAT(e, fast_retransmits);
 	f->flags |= FLOW_RECOVERY;
 	f->recover = f->snd_nxt;
-	f->rtt_sent_at = 0; /* Karn: no samples from retransmissions */
 	resend(e, f, false);
 }
 
@@ -1766,7 +1773,6 @@ static bool retransmit(struct tcp_engine *e, struct flow *f)
 	STAT(e, retransmits);
 	f->rto_ms = f->rto_ms * 2 < e->cfg.rto_max_ms ? f->rto_ms * 2 :
 							e->cfg.rto_max_ms;
-	f->rtt_sent_at = 0; /* Karn: no samples from retransmissions */
 	f->rtx_at = 0;
 	f->flags &= (uint8_t)~FLOW_RECOVERY;
 	resend(e, f, true);
@@ -1777,9 +1783,15 @@ static bool retransmit(struct tcp_engine *e, struct flow *f)
 /* Idle or header timeout: close. After our FIN, the linger time is up. */
 static bool expire(struct tcp_engine *e, struct flow *f)
 {
-	/* Not idle while our data is unacknowledged: retransmission decides
-	 * (and gives up after max_retries). */
-	if (!(f->flags & FLOW_FIN_SENT) && f->snd_una != f->snd_nxt) {
+	/*
+	 * Not idle while our data or our FIN is unacknowledged:
+	 * retransmission decides, and gives up with an RST after
+	 * max_retries or at the send timeout. The linger waits for the
+	 * peer's FIN once ours is acknowledged; ended sooner, a lost FIN
+	 * could never reach a peer that waits for the answer to a request
+	 * it sent meanwhile (read, dropped and acknowledged).
+	 */
+	if (f->snd_una != f->snd_nxt) {
 		f->expire_at = e->now_ms + e->cfg.idle_timeout_ms;
 		return true;
 	}
