@@ -396,7 +396,7 @@ static bool send_seg(struct tcp_engine *e, struct flow *f, uint32_t seq,
 }
 
 /*
- * The sequence number of a bare ACK: snd_nxt, unless a persist
+ * The sequence number of a bare ACK or RST: snd_nxt, unless a persist
  * probe took it past the peer's window, where the peer would discard the
  * segment unseen (RFC 9293 3.10.7.4); then the window's right edge.
  */
@@ -705,15 +705,21 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 }
 
 /*
- * An RST at the first byte the peer has not acknowledged: what it takes an
- * RST at (RFC 5961 3.2: exactly its next expected sequence number, else a
- * challenge ACK, to which no flow here would answer) whenever it has had
- * none of what is outstanding, the likely case when we give up (a peer
- * gone quiet, a zero window, our lost FIN), and never past its window.
+ * A peer takes an RST only at exactly its next expected sequence number
+ * (RFC 5961 3.2; elsewhere in its window it answers with a challenge ACK,
+ * which no flow here would answer): where what is in flight ends, if it
+ * had it all (snd_nxt, or the window's edge after a persist probe), or
+ * where it begins, if it had none of it (a lost FIN, a peer gone quiet).
+ * When the two differ, both go: the other is dropped or challenged.
  */
 static void flow_reset(struct tcp_engine *e, struct flow *f)
 {
-	if (send_seg(e, f, f->snd_una, 0, TCP_RST | TCP_ACK))
+	uint32_t end = acceptable_seq(f);
+	bool sent = send_seg(e, f, end, 0, TCP_RST | TCP_ACK);
+
+	if (f->snd_una != end)
+		sent |= send_seg(e, f, f->snd_una, 0, TCP_RST | TCP_ACK);
+	if (sent)
 		STAT(e, rst_sent);
 	flow_free(e, f);
 }
