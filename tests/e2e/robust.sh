@@ -628,7 +628,7 @@ test_13_head_1byte_segments() {
 
 closing_clients() {
 	local code
-	raw close-then-fin client-fin-first || return 1
+	raw --idle-timeout "$IDLE_TIMEOUT" close-then-fin client-fin-first fin-missed || return 1
 	# And a kernel client asking for the close.
 	code=$(cli curl -sS -m 5 -o /dev/null -H 'Connection: close' \
 		--local-port "$SPORT_CLOSE-$((SPORT_CLOSE + 49))" \
@@ -648,7 +648,9 @@ test_14_closing() {
 	w=$(delta "$s0" "$s1" timewait_acks)
 	[ "$w" -ge 2 ] || { why "timewait_acks +$w, expected >= 2"; return 1; }
 	echo "Connection: close then our FIN; request+FIN; retransmitted FINs after the flow was freed" \
-		"acked exactly (timewait_acks +$w); curl Connection: close; capture clean"
+		"acked exactly (timewait_acks +$w); an unacknowledged FIN past the linger" \
+		"($(sed -n 's/^ok  *fin-missed .*FIN retransmitted at \(.*\) s after it.*/\1/p' "$RAW_OUT") s);" \
+		"curl Connection: close; capture clean"
 }
 
 test_15_syn_cookie_edges() {

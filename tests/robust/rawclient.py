@@ -762,6 +762,55 @@ def sc_client_fin_first(link):
 
 
 @scenario
+def sc_fin_missed(link):
+    """The idle timeout's FIN goes unacknowledged (as if lost each time)
+    while we send a request, which is read, dropped and acknowledged: the
+    FIN must keep coming past the linger, or we would wait for an answer
+    that never comes."""
+    a = link.a
+    c = Conn(link, "fin-missed")
+    c.handshake()
+    c.get("/v2/fin-missed")
+    fin = None
+    end = time.monotonic() + a.idle_timeout + 3
+    while fin is None and time.monotonic() < end:
+        s = c.recv(0.5)
+        if s is not None and s.flags & FIN:
+            fin = s
+    check(fin is not None, "no FIN within %.0fs of idle" % (a.idle_timeout + 3))
+    t0 = time.monotonic()
+    c.send_data(c.request("/v2/after-fin"))
+    fins, acked = [], False
+    while time.monotonic() - t0 < a.linger + 3:
+        s = c.recv(0.2)
+        if s is None:
+            continue
+        check(not s.flags & RST, "RST while the FIN was unacknowledged: %r" % s)
+        check(s.len == 0, "data after the FIN (the request was to be dropped): %r" % s)
+        if s.flags & FIN:
+            check(s.seq == fin.seq, "FIN moved from %u to %u" % (fin.seq, s.seq))
+            fins.append(time.monotonic() - t0)
+        elif s.ack == c.snd_nxt:
+            acked = True
+    check(acked, "the request after the FIN was not acknowledged")
+    check(
+        fins and fins[-1] > a.linger,
+        "FINs stopped at %s s, the linger is %.0f s" % (["%.1f" % t for t in fins], a.linger),
+    )
+    # Now the FIN reaches us: we acknowledge it and close; ours is acked.
+    c.absorb(fin)
+    check(c.fin_rcvd, "the FIN did not complete the stream")
+    c.tx(FIN | ACK)
+    c.snd_nxt = seq_add(c.snd_nxt, 1)
+    s = c.recv(1.0)
+    check(s is not None and s.flags & (SYN | RST | FIN) == 0 and s.ack == c.snd_nxt, "reply to our FIN: %r" % s)
+    return "FIN retransmitted at %s s after it, past the %.0f-s linger; the request after it acked and dropped" % (
+        ", ".join("%.1f" % t for t in fins),
+        a.linger,
+    )
+
+
+@scenario
 def sc_syn_retransmit(link):
     c = Conn(link, "syn-rtx")
     c.snd_nxt = seq_add(c.isn, 1)
@@ -909,6 +958,8 @@ def main():
     p.add_argument("--port", type=int, default=10000)
     p.add_argument("--target", default="https://k8s.gcr.io")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--idle-timeout", type=float, default=5, help="xredird's --idle-timeout (fin-missed)")
+    p.add_argument("--linger", type=float, default=5, help="xredird's linger after our FIN (fin-missed)")
     p.add_argument("--list", action="store_true")
     p.add_argument("--state", help="handshake-begin/-finish: the file between runs")
     p.add_argument("scenarios", nargs="*")
