@@ -395,23 +395,31 @@ timeout_close() {
 	[ "$1" = 52 ] && awk "BEGIN { exit !($2 >= $HEADER_TIMEOUT) }"
 }
 
+# retry_timeout_closes FILE CURL_FN: FILE holds a line per curl,
+# "ID|CODE|LOCATION|SECONDS|EXIT"; each that timeout_close allows is run
+# again once, CURL_FN ID writing its line to FILE.retry. RETRIED: how many.
+retry_timeout_closes() {
+	local id code loc tt ex
+	RETRIED=0
+	while IFS='|' read -r id code loc tt ex; do
+		timeout_close "$ex" "$tt" || continue
+		echo "curl $id: empty reply after ${tt}s (timeout close), retried" >&2
+		RETRIED=$((RETRIED + 1))
+		"$2" "$id" >>"$1.retry"
+	done <"$1"
+}
+
 # Each curl once, with timeout_close's retry.
 test_02_loss_curl() {
 	need curl xargs || return 1
-	local out=$E2E_WORK/t02.out t0 dt ok bad id code loc tt ex retried=0 n
+	local out=$E2E_WORK/t02.out t0 dt ok bad retried n
 	t0=$(now)
 	: >"$E2E_WORK/t02.err"
 	seq "$CURLS" | cli xargs -P "$CURL_PAR" -I{} curl -sS -m 60 \
 		-o /dev/null -w '{}|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n' \
 		"http://$XR_SRV_IP4:$PORT/v2/curl/{}?x={}" >"$out" 2>"$E2E_WORK/t02.err"
-	while IFS='|' read -r id code loc tt ex; do
-		[ "$code" = 302 ] && [ "$loc" = "$DEFAULT/v2/curl/$id?x=$id" ] && continue
-		if timeout_close "$ex" "$tt"; then
-			echo "curl $id: empty reply after ${tt}s (timeout close), retried" >&2
-			retried=$((retried + 1))
-			curl_one "$id" >>"$out.retry"
-		fi
-	done <"$out"
+	retry_timeout_closes "$out" curl_one
+	retried=$RETRIED
 	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
 	ok=$(cat "$out" "$out.retry" 2>/dev/null |
 		awk -F'|' -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/curl/" $1 "?x=" $1 { print $1 }' | sort -un | wc -l)
@@ -473,6 +481,13 @@ test_04_loss_capture() {
 
 # ---- 05: SYN flood ----
 
+# One curl of test 05: "ID|CODE|LOCATION|SECONDS|EXIT".
+flood_curl() {
+	cli curl -sS -m 25 -o /dev/null \
+		-w "$1|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
+		"http://$XR_SRV_IP4:$PORT/v2/flood/$1" 2>>"$E2E_WORK/t05.curl.err"
+}
+
 test_05_syn_flood() {
 	need curl "$PYTHON" || return 1
 	[ -x "$RAWC" ] || { why "no $RAWC"; return 1; }
@@ -482,14 +497,13 @@ test_05_syn_flood() {
 	stats "$s0" || { why "stats failed"; return 1; }
 	rss0=$(rss_kb)
 	: >"$cu"
+	: >"$cu.err"
 	: >"$samp"
 	# 20 curls spread over the flood, each in the background.
 	(
 		sleep 0.3
 		for i in $(seq "$FLOOD_CURLS"); do
-			cli curl -sS -m 25 -o /dev/null \
-				-w "$i|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
-				"http://$XR_SRV_IP4:$PORT/v2/flood/$i" >>"$cu" 2>>"$cu.err" &
+			flood_curl "$i" >>"$cu" &
 			sleep "$(awk "BEGIN { print $FLOOD_SECONDS / $FLOOD_CURLS }")"
 		done
 		wait
@@ -525,17 +539,10 @@ test_05_syn_flood() {
 	rss1=$(rss_kb)
 	cat "$cu" "$cu.err" >&2
 	# A request the full RX ring dropped until the idle timeout closed its
-	# connection is retried once after the flood (timeout_close), for at
-	# most one curl in 20.
-	local id code loc tt ex retried=0
-	while IFS='|' read -r id code loc tt ex; do
-		[ "$code" = 302 ] && continue
-		timeout_close "$ex" "$tt" || continue
-		retried=$((retried + 1))
-		cli curl -sS -m 25 -o /dev/null \
-			-w "$id|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
-			"http://$XR_SRV_IP4:$PORT/v2/flood/$id" >>"$cu.retry" 2>>"$cu.err"
-	done <"$cu"
+	# connection is retried once after the flood, for at most one curl in
+	# 20.
+	retry_timeout_closes "$cu" flood_curl
+	local retried=$RETRIED
 	last_json "$fl" >"$fl.json"
 	pps=$(jget "$fl.json" pps)
 	maxfo=$(sort -n "$samp" | tail -n 1)
@@ -845,25 +852,25 @@ stats_until() {
 # no session), with timeout_close's retry for at most 3%: under this loss a
 # handshake whose first flight goes out with the initial 1 s RTO (no RTT
 # sample yet) can outlast the suite's 2 s header timeout; 0-1 in 200 seen.
+# One curl of test 20 again: "ID|CODE|LOCATION|SECONDS|EXIT".
+tls_curl_one() {
+	cli curl -sS -m 60 --cacert "$TLS_DIR/ca.pem" -o /dev/null \
+		-w "$1|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
+		"https://$XR_SRV_IP4:$TLS_PORT/v2/tls/$1?x=$1" 2>>"$E2E_WORK/t20.err"
+}
+
 test_20_tls_loss_handshakes() {
 	need curl xargs || return 1
 	local out=$E2E_WORK/t20.out s0=$E2E_WORK/t20.s0 s1=$E2E_WORK/t20.s1
-	local t0 dt ok bad id code loc tt ex retried=0 hs
+	local t0 dt ok bad retried hs
 	stats "$s0" || { why "stats failed"; return 1; }
 	t0=$(now)
 	seq "$TLS_CONNS" | cli xargs -P "$TLS_PAR" -I{} curl -sS -m 60 \
 		--cacert "$TLS_DIR/ca.pem" -o /dev/null \
 		-w '{}|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n' \
 		"https://$XR_SRV_IP4:$TLS_PORT/v2/tls/{}?x={}" >"$out" 2>"$E2E_WORK/t20.err"
-	while IFS='|' read -r id code loc tt ex; do
-		[ "$code" = 302 ] && [ "$loc" = "$DEFAULT/v2/tls/$id?x=$id" ] && continue
-		if timeout_close "$ex" "$tt"; then
-			retried=$((retried + 1))
-			cli curl -sS -m 60 --cacert "$TLS_DIR/ca.pem" -o /dev/null \
-				-w "$id|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n" \
-				"https://$XR_SRV_IP4:$TLS_PORT/v2/tls/$id?x=$id" >>"$out.retry" 2>>"$E2E_WORK/t20.err"
-		fi
-	done <"$out"
+	retry_timeout_closes "$out" tls_curl_one
+	retried=$RETRIED
 	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
 	ok=$(cat "$out" "$out.retry" 2>/dev/null |
 		awk -F'|' -v d="$DEFAULT" '$2 == 302 && $3 == d "/v2/tls/" $1 "?x=" $1 { print $1 }' | sort -un | wc -l)
