@@ -282,6 +282,8 @@ TEST(moved_connection_adopted_v6_next_epoch)
  * node completes on another, and a connection moves, whatever the
  * monotonic clocks say.
  */
+#define OTHER_BOOT_MS (41 * 86400000ull + 12345) /* booted 41 days earlier */
+
 TEST(fleet_nodes_agree_by_the_wall_clock)
 {
 	static const char req[] = GET("/");
@@ -292,7 +294,7 @@ TEST(fleet_nodes_agree_by_the_wall_clock)
 
 	REQUIRE(!h_init(&h));
 	REQUIRE(!h_init(&b));
-	b.now = h.now + 41 * 86400000ull + 12345; /* booted 41 days earlier */
+	b.now = h.now + OTHER_BOOT_MS;
 	h_conn_init(&c, 4, 40305);
 	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
@@ -306,7 +308,7 @@ TEST(fleet_nodes_agree_by_the_wall_clock)
 	tcp_engine_free(&b.e);
 
 	REQUIRE(!h_init(&b));
-	b.now = h.now + 41 * 86400000ull + 12345;
+	b.now = h.now + OTHER_BOOT_MS;
 	h_conn_init(&c, 4, 40306);
 	REQUIRE(!open_served(&h, &c));
 	REQUIRE(!request_to(&b, &c, req, &p));
@@ -867,26 +869,19 @@ static uint32_t closing_request(struct h_conn *c, uint16_t port, uint32_t i,
 	return (uint32_t)len;
 }
 
-/*
- * Late copies of a closed connection's last segments (a duplicated ACK of
- * our FIN, its request again) carry a cookie that fails only by its 5
- * bits of hash beside the fleet mark: one in 32 would pass and open the
- * connection again, with a FIN at a sequence number past the first.
- */
-/* The set of the closed-flow table a client port's flow falls in. */
+/* The set of the closed-flow table a client port's flow falls in: its
+ * key as the engine parses it from the client's frames. */
 static uint32_t closed_set_of(uint16_t cport)
 {
-	struct flow_key k;
+	uint8_t buf[H_FRAME];
 	struct h_conn c;
+	struct pkt p;
 
 	h_conn_init(&c, 4, cport);
-	memset(&k, 0, sizeof(k));
-	memcpy(k.saddr, c.caddr, 4);
-	memcpy(k.daddr, c.saddr, 4);
-	k.sport = htons(cport);
-	k.dport = htons(c.port);
-	k.family = 4;
-	return flow_hash(&h.e.ft, &k) & h.e.closed_mask & ~1u;
+	if (pkt_parse(&p, buf, h_frame(&c, buf, 1, 1, TCP_ACK, NULL, 0), H_PORT,
+		      0))
+		return UINT32_MAX;
+	return flow_hash(&h.e.ft, &p.key) & h.e.closed_mask & ~1u;
 }
 
 /* A closing_request() on cport, closed both ways; a copy of the client's
@@ -938,6 +933,12 @@ TEST(closed_flows_two_per_set)
 	tcp_engine_free(&h.e);
 }
 
+/*
+ * Late copies of a closed connection's last segments (a duplicated ACK of
+ * our FIN, its request again) carry a cookie that fails only by its 5
+ * bits of hash beside the fleet mark: one in 32 would pass and open the
+ * connection again, with a FIN at a sequence number past the first.
+ */
 TEST(late_copies_of_closed_connections_do_not_reopen)
 {
 	uint8_t ack[H_FRAME], data[H_FRAME];

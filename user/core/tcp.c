@@ -96,7 +96,7 @@ static uint32_t closed_slots(uint32_t max_flows)
  */
 static uint64_t cookie_clock(const struct tcp_engine *e)
 {
-	return e->unix_s > 0 ? (uint64_t)e->unix_s : 0;
+	return (uint64_t)e->unix_s;
 }
 
 /* Two slots per set, the newer first: a closed flow's record stays until
