@@ -215,8 +215,8 @@ fuzz-seeds: $(BUILD)/fuzz/gen_seeds
 	$< tests/fuzz/corpus
 
 # Test tools that link with system libraries.
-$(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< -o $@ $(LDLIBS)
+$(BUILD)/tests/test_xdp: tests/bpf/test_xdp.c $(SKEL) $(CORE_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_OBJS) -o $@ $(LDLIBS) $(TLS_LIBS)
 
 $(BUILD)/tests/pcapcheck: tests/pcap/pcapcheck.c | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(DEPFLAGS) $< -o $@ -lpcap

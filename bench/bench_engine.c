@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 	struct frames f = { 0 };
 	struct siphash_key key = { 0x0123456789abcdefull,
 				   0xfedcba9876543210ull };
-	struct tcp_tx tx = { sink_alloc, sink_send, NULL, NULL };
+	struct tcp_tx tx = { sink_alloc, sink_send, NULL, NULL, NULL };
 	bool json = false;
 	double t0, ns;
 	int i;

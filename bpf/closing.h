@@ -16,31 +16,9 @@
 #define XREDIR_CLOSING_H
 
 #include <linux/types.h>
+#include "conn_tag.h"
 
 #define XR_CLOSING_SLOTS (1u << 15)
-
-static inline __u32 xr_closing_mix(__u32 h, __u32 w)
-{
-	h = (h ^ w) * 0x9e3779b1u;
-	return h ^ (h >> 16);
-}
-
-/* The tag of a connection, from its segments' addresses (16 bytes each,
- * an IPv4 address then zeros) and ports (network order); never 0. */
-static inline __u32 xr_closing_tag(const __u8 *saddr, const __u8 *daddr,
-				   __u16 sport, __u16 dport)
-{
-	__u32 h = (__u32)sport << 16 | dport, w;
-	int i;
-
-	for (i = 0; i < 16; i += 4) {
-		__builtin_memcpy(&w, saddr + i, 4);
-		h = xr_closing_mix(h, w);
-		__builtin_memcpy(&w, daddr + i, 4);
-		h = xr_closing_mix(h, w);
-	}
-	return h | 1;
-}
 
 static inline __u32 xr_closing_slot(__u32 tag)
 {

@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "closing.h"
+#include "live.h"
 #include "xredir_shared.h"
 
 struct {
@@ -40,6 +41,39 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } xr_closing SEC(".maps");
+
+/* Open connections per slot of their tags (live.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XR_LIVE_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} xr_live SEC(".maps");
+
+/* How SYNs are answered here (synack.h), written by the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xr_synack_conf);
+} xr_synack SEC(".maps");
+
+/* Room to read a SYN and write its answer in: more than the stack has. */
+struct xr_synack_scratch {
+	__u8 tcp[20 + 64 + 4]; /* a SYN's TCP header, and zeros for the
+				 * option walk's masked reads */
+	__u8 l3[20]; /* its IPv4 header */
+	__u8 out[88]; /* the SYN-ACK */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xr_synack_scratch);
+} xr_synack_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

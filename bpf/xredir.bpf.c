@@ -16,6 +16,7 @@
 
 #include "parsing.h"
 #include "maps.h"
+#include "synack.h"
 
 /* Set by the loader before the program is loaded. */
 const volatile __u16 xr_port = XR_DEFAULT_PORT;
@@ -89,6 +90,9 @@ struct steer_info {
 	int has_payload;
 	__u8 tcp_flags;
 	__u8 why; /* see unservable() */
+	__u8 vlan; /* one tag */
+	__u8 plain; /* no IPv4 options, no IPv6 extension headers */
+	__u16 l3_off, l4_off;
 };
 
 static __always_inline int parse_frame(struct xdp_md *ctx,
@@ -110,6 +114,8 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 	if (ret)
 		return ret;
 	__builtin_memcpy(info->dmac, eth->h_dest, 6);
+	info->l3_off = c.pos - (void *)eth;
+	info->vlan = info->l3_off == ETH_HLEN + sizeof(struct vlan_hdr);
 	if (proto == ETH_P_IP) {
 		ret = parse_ipv4(&c, &ip, &info->why);
 		if (ret)
@@ -151,6 +157,8 @@ static __always_inline int parse_frame(struct xdp_md *ctx,
 	if (c.pos - l3_start > l3_len)
 		return PARSE_BAD;
 	info->has_payload = c.pos - l3_start < l3_len;
+	info->l4_off = (void *)tcp - (void *)(long)ctx->data;
+	info->plain = (void *)tcp - l3_start == (info->family == 4 ? 20 : 40);
 	info->tcp_flags = ((__u8 *)tcp)[13];
 	info->sport = tcp->source;
 	info->dport = tcp->dest;
@@ -173,6 +181,30 @@ static __always_inline __u32 not_ours(const struct xr_ctl *ctl,
 				!bpf_map_lookup_elem(&xr_vip6, info->daddr))
 		return XR_CNT_PASS_NOT_VIP;
 	return 0;
+}
+
+/*
+ * A bare SYN answered here (synack.h): the counter to count it with, or 0
+ * for the worker to have it.
+ */
+static __always_inline __u32 to_synack(struct xdp_md *ctx,
+				       const struct steer_info *info)
+{
+	struct syn_frame s = {};
+
+	if ((info->tcp_flags & SYN_FLAGS_MASK) != SYN_ONLY ||
+	    info->has_payload || !info->plain)
+		return 0;
+	s.family = (__u8)info->family;
+	s.vlan = info->vlan;
+	s.l3_off = info->l3_off;
+	s.l4_off = info->l4_off;
+	__builtin_memcpy(s.key, info->saddr, 16);
+	__builtin_memcpy(s.key + COOKIE_KEY_DADDR, info->daddr, 16);
+	__builtin_memcpy(s.key + COOKIE_KEY_SPORT, &info->sport, 2);
+	__builtin_memcpy(s.key + COOKIE_KEY_DPORT, &info->dport, 2);
+	s.key[COOKIE_KEY_FAMILY] = s.family;
+	return synack(ctx, &s);
 }
 
 #define TCP_FLAGS_FIN 0x01
@@ -200,8 +232,8 @@ static __always_inline __u32 to_ack_ring(struct xdp_md *ctx, __u32 queue,
 	if (!ring || !len || len > XR_ACK_FRAME_MAX)
 		return 0;
 	if (info->tcp_flags & TCP_FLAGS_FIN) {
-		tag = xr_closing_tag(info->saddr, info->daddr, info->sport,
-				     info->dport);
+		tag = xr_conn_tag(info->saddr, info->daddr, info->sport,
+				  info->dport);
 		slot = xr_closing_slot(tag);
 		closing = bpf_map_lookup_elem(&xr_closing, &slot);
 		if (!closing || *closing != tag)
@@ -254,6 +286,13 @@ int xredir_xdp(struct xdp_md *ctx)
 		return drop(info.why);
 	if (!bpf_map_lookup_elem(&xr_xsks, &queue))
 		return pass(XR_CNT_NO_SOCKET);
+	why = to_synack(ctx, &info);
+	if (why == XR_CNT_SYNACK) {
+		count(why);
+		return XDP_TX;
+	}
+	if (why)
+		return drop(why);
 	why = to_ack_ring(ctx, queue, &info);
 	if (why)
 		return drop(why);

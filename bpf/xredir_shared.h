@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 10
+#define XR_ABI_VERSION 11
 
 #define XR_DEFAULT_PORT 10000
 #define XR_DEFAULT_TLS_PORT 443
@@ -160,6 +160,27 @@ struct xr_ack_rec {
 };
 
 /*
+ * What the XDP program needs to answer a SYN as the engine would
+ * (bpf/synack.h, --xdp-synack): one element, mmapped and written by the
+ * daemon; the workers keep counter in step with the wall clock. While on
+ * is 0 (starting, draining, --xdp-synack off) every SYN goes to a worker.
+ */
+struct xr_synack_conf {
+	__u64 secret[2]; /* the SYN-cookie secret (siphash_key k0, k1) */
+	__u32 counter; /* cookie_counter() of the wall clock */
+	__u16 mss4, mss6; /* ours, from the MTU and frame size */
+	__u16 window; /* the receive window the engine advertises */
+	__u8 on;
+	__u8 pad;
+};
+
+/* The hop limit of what xredir sends (TTL, IPv6 hop limit). */
+#define XR_TTL 64
+/* The MSS a peer that sends no MSS option accepts (RFC 9293 3.7.1). */
+#define XR_PEER_MSS4 536
+#define XR_PEER_MSS6 1220
+
+/*
  * IPv6 extension headers (hop-by-hop, routing, destination options) that a
  * steered frame may carry: the XDP program steers no more than the engine's
  * frame parser (user/core/packet.c) skips.
@@ -183,6 +204,7 @@ enum xr_counter {
 	XR_CNT_PASS_NOT_VIP, /* to the port, not a service address: passed */
 	XR_CNT_LAZY_ACK, /* a bare ACK, handed over in the queue's ACK ring */
 	XR_CNT_LAZY_FIN, /* a bare FIN answering ours, the same way */
+	XR_CNT_SYNACK, /* a SYN answered here with the engine's SYN-ACK */
 	XR_CNT_MAX,
 };
 
@@ -210,7 +232,8 @@ struct xr_status {
 	__u8 zerocopy;
 	__u8 dispatcher;
 	__u8 reload_result; /* enum xr_reload_result */
-	__u16 pad;
+	__u8 xdp_synack; /* SYNs answered in XDP (--xdp-synack) */
+	__u8 pad;
 	__u32 reload_count;
 	__u32 reload_failures;
 	__u32 reload_line; /* line of the error, 0 if none */

@@ -13,8 +13,10 @@
 # Then, at fixed rates (bench/rateload, an open loop: 1,000, 10,000 and
 # 50,000 requests/s by default; the report gives what was achieved), the
 # whole-machine CPU each needs per request (xredird with its defaults,
-# with --coalesce-us 0 and with --lazy-acks off: every bare ACK waking the
-# worker). --only rate runs that part alone.
+# with --coalesce-us 0, with --lazy-acks off: every bare ACK waking the
+# worker, and with --xdp-synack on: SYNs answered in XDP, which on a veth
+# needs an XDP program on the client's side, attached in this part for
+# every server). --only rate runs that part alone.
 #
 # The HTTPS part (issue 11) sets xredird against nginx (one worker) and
 # HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
@@ -118,6 +120,7 @@ start_server() {
 		xredird-busy-poll) extra=(--busy-poll "$BUSY_POLL") ;;
 		xredird-wake) extra=(--coalesce-us 0) ;;
 		xredird-eager) extra=(--lazy-acks off) ;;
+		xredird-synack) extra=(--xdp-synack on) ;;
 		esac
 		[ -z "$TLS" ] || extra+=(--tls-cert "$WORK/tls/cert.pem"
 			--tls-key "$WORK/tls/key.pem" --tls-port "$TLS_PORT"
@@ -385,17 +388,21 @@ if [ "$ONLY" = '' ] || [ "$ONLY" = plain ]; then
 fi
 
 if [ "$ONLY" != tls ]; then
+	# What --xdp-synack sends back with XDP_TX reaches the client's veth
+	# only through an XDP program there: one for every server here.
+	scripts/peer_xdp.sh load "$XR_CLI_NS" "$XR_CLI_IF" >>"$WORK/peer_xdp.log" 2>&1
 	for rep in $(seq $(((REPS + 1) / 2))); do
 		for rate in ${RATES//,/ }; do
 			for scenario in keepalive close; do
-				order="xredird nginx xredird-wake xredird-eager"
-				[ $((rep % 2)) = 1 ] || order="xredird-eager xredird-wake nginx xredird"
+				order="xredird nginx xredird-wake xredird-eager xredird-synack"
+				[ $((rep % 2)) = 1 ] || order="xredird-synack xredird-eager xredird-wake nginx xredird"
 				for server in $order; do
 					run_rate "$server" "$scenario" "$rep" "$rate"
 				done
 			done
 		done
 	done
+	scripts/peer_xdp.sh unload "$XR_CLI_NS" "$XR_CLI_IF" >>"$WORK/peer_xdp.log" 2>&1
 
 	python3 scripts/bench_report.py report "$WORK/runs.jsonl" "$OUT" \
 		"reps=$REPS duration=${DURATION}s connections=$CONNS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU busy_poll_us=$BUSY_POLL rates=$RATES" \

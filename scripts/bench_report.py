@@ -160,14 +160,16 @@ def machine():
     }
 
 
-SERVERS = ("xredird", "xredird-wake", "xredird-eager", "xredird-busy-poll",
-           "nginx")
+SERVERS = ("xredird", "xredird-wake", "xredird-eager", "xredird-synack",
+           "xredird-busy-poll", "nginx")
 LABELS = {"xredird": "xredird", "xredird-wake": "xredird --coalesce-us 0",
           "xredird-eager": "xredird --lazy-acks off",
+          "xredird-synack": "xredird --xdp-synack on",
           "xredird-busy-poll": "xredird --busy-poll", "nginx": "nginx"}
 # Ratio rows to nginx, keyed by server; "ratio" is the default daemon's.
 RATIOS = {"xredird": "ratio", "xredird-wake": "ratio_wake",
           "xredird-eager": "ratio_eager",
+          "xredird-synack": "ratio_synack",
           "xredird-busy-poll": "ratio_busy_poll"}
 
 

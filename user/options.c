@@ -26,6 +26,7 @@ static const char *const ip_headers[] = { "X-Forwarded-For", "X-Real-IP",
 					  NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
+static const char *const auto_on_off[] = { "auto", "on", "off", NULL };
 static const char *const doc_formats[] = { "man", "bash", NULL };
 
 static int parse_url(struct options *o, const struct opt_def *d,
@@ -144,6 +145,13 @@ const struct opt_def opt_table[] = {
 		      "worker's next pass in a ring that does not wake it (at "
 		      "most 100 ms), instead of waking it each",
 		      .choices = off_on, .def = "on", .want = "on or off"),
+	DEFINE_OPTION("xdp-synack", 0, "auto|on|off", OPT_CHOICE, xdp_synack,
+		      "answer SYNs in the XDP program, without waking a "
+		      "worker; auto: on, but for a veth in native mode (its "
+		      "peer receives them only with an XDP program of its "
+		      "own)",
+		      .choices = auto_on_off, .def = "auto",
+		      .want = "auto, on or off"),
 	DEFINE_OPTION("busy-poll", 0, "USEC", OPT_UINT, busy_poll_us,
 		      "after traffic, poll the rings (and the NIC) for USEC "
 		      "before sleeping: lower latency, more CPU",

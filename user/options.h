@@ -41,6 +41,9 @@
 /* The exit code for bad flags or values. */
 #define OPTS_EXIT_USAGE 2
 
+/* --xdp-synack: whether the XDP program answers bare SYNs (bpf/synack.h). */
+enum xdp_synack_mode { XDP_SYNACK_AUTO, XDP_SYNACK_ON, XDP_SYNACK_OFF };
+
 struct options {
 	const char *ifname;
 	const char *bpffs;
@@ -63,6 +66,7 @@ struct options {
 	uint32_t coalesce_us; /* nap between passes while traffic flows */
 	uint32_t ring_size; /* each AF_XDP ring; the UMEM holds twice as many */
 	bool lazy_acks; /* bare ACKs, FINs through a ring that does not wake */
+	enum xdp_synack_mode xdp_synack;
 	enum xr_xdp_mode xdp_mode;
 	enum xsk_bind_mode bind_mode;
 	enum log_level log_level;

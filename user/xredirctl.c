@@ -890,6 +890,8 @@ static int cmd_stats(struct ctl *c, int argc, char **argv)
 	if (xr_counters_read(&c->maps, xdp))
 		return err_fail("reading the XDP counters failed");
 	sum_worker_stats(&c->maps, queues ? queues : XR_MAX_QUEUES, ws);
+	for (i = 0; i < WS_MAX; i++)
+		ws[i] += xr_xdp_share(xdp, i);
 	if (c->json)
 		putchar('{');
 	for (i = 0; i < XR_CNT_MAX; i++) {
@@ -1011,15 +1013,16 @@ static void status_json(const struct ctl *c, const struct status_view *s)
 	json_str(st->iface);
 	printf(",\"port\":%u,\"xdp_mode\":\"%s\",\"bind_mode\":\"%s\","
 	       "\"dispatcher\":%s,\"queues\":%u,\"ring_size\":%u,"
+	       "\"xdp_synack\":%s,"
 	       "\"uptime_s\":%llu,"
 	       "\"rules_ipv4\":%u,\"rules_ipv6\":%u,\"targets\":%d,"
 	       "\"map_memory_bytes\":%llu,\"config\":",
 	       st->port, xr_xdp_mode_name(st->xdp_mode),
 	       st->zerocopy ? "zerocopy" : "copy",
 	       st->dispatcher ? "true" : "false", st->queues, st->ring_size,
-	       (unsigned long long)s->uptime, c->maps.ctl->rules_count[0],
-	       c->maps.ctl->rules_count[1], s->targets,
-	       (unsigned long long)s->mem);
+	       st->xdp_synack ? "true" : "false", (unsigned long long)s->uptime,
+	       c->maps.ctl->rules_count[0], c->maps.ctl->rules_count[1],
+	       s->targets, (unsigned long long)s->mem);
 	json_str(st->config_path);
 	printf(",\"reload\":");
 	json_str(s->reload);
@@ -1073,11 +1076,13 @@ static void status_text(const struct ctl *c, const struct status_view *s)
 		printf(" (pid %u, up %llus)", st->pid,
 		       (unsigned long long)s->uptime);
 	printf("\ninterface:   %s, port %u\n", st->iface, st->port);
-	printf("xdp:         %s mode%s, %s sockets, %u queue%s, rings of %u\n",
+	printf("xdp:         %s mode%s, %s sockets, %u queue%s, rings of %u, "
+	       "SYNs answered %s\n",
 	       xr_xdp_mode_name(st->xdp_mode),
 	       st->dispatcher ? " (libxdp dispatcher)" : "",
 	       st->zerocopy ? "zero-copy" : "copy-mode", st->queues,
-	       st->queues == 1 ? "" : "s", st->ring_size);
+	       st->queues == 1 ? "" : "s", st->ring_size,
+	       st->xdp_synack ? "in XDP" : "by the workers");
 	printf("rules:       %u IPv4, %u IPv6 (", c->maps.ctl->rules_count[0],
 	       c->maps.ctl->rules_count[1]);
 	if (s->rules_err)

@@ -30,6 +30,7 @@
 #include "apply.h"
 #include "certs.h"
 #include "check.h"
+#include "cookie.h"
 #include "defaults.h"
 #include "iface.h"
 #include "listener.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct xr_maps maps;
 	struct worker *workers;
 	uint32_t nq;
+	bool synack; /* SYNs answered in XDP (--xdp-synack) */
 	int life_lock; /* held while we serve: one daemon per pin directory */
 	int iface_lock; /* held while we serve: one daemon per interface */
 	struct config_watch watch;
@@ -772,6 +774,8 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.coalesce_us = o->coalesce_us,
 			.acks_fd = o->lazy_acks ? d->bpf.acks_fd : -1,
 			.closing = o->lazy_acks ? d->bpf.closing : NULL,
+			.live = d->synack ? d->bpf.live : NULL,
+			.synack = d->synack ? d->bpf.synack : NULL,
 			.stop = &stop,
 			.drain = &draining,
 			.close_all = &withdrawing,
@@ -781,6 +785,59 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Whether SYNs are answered in XDP (bpf/synack.h). auto leaves them to the
+ * workers on a veth in native mode: its XDP_TX frames reach the peer only
+ * if the peer runs an XDP program too (without one the kernel drops them;
+ * turning GRO on there was not enough on kernel 6.18), which nothing here
+ * can see. Decided before the workers start: they keep the live table
+ * only when it is read.
+ */
+static void synack_decide(struct daemon *d)
+{
+	char driver[32] = "";
+	const char *why = "flag";
+
+	xr_iface_driver(d->o->ifname, driver, sizeof(driver));
+	d->synack = d->o->xdp_synack == XDP_SYNACK_ON;
+	if (!d->bpf.synack || !d->bpf.live) {
+		d->synack = false;
+		why = "no_map";
+	} else if (d->o->xdp_synack == XDP_SYNACK_AUTO) {
+		d->synack = strcmp(driver, "veth") ||
+			    d->bpf.attached_mode != XDP_MODE_NATIVE;
+		why = d->synack ? "auto" : "veth_native";
+	}
+	log_info("xdp_synack", LOG_STR("state", d->synack ? "on" : "off"),
+		 LOG_STR("why", why), LOG_STR("driver", driver));
+}
+
+/* Once the workers keep the live table and the cookie's counter. */
+static void synack_start(struct daemon *d, const struct siphash_key *secret)
+{
+	struct xr_synack_conf *c = d->bpf.synack;
+	const struct tcp_engine *e = &d->workers[0].engine;
+
+	d->maps.status->xdp_synack = d->synack;
+	if (!d->synack)
+		return;
+	c->secret[0] = secret->k0;
+	c->secret[1] = secret->k1;
+	c->counter = cookie_counter((uint64_t)time(NULL));
+	c->mss4 = e->mss4;
+	c->mss6 = e->mss6;
+	c->window = d->o->tcp.window;
+	__atomic_store_n(&c->on, 1, __ATOMIC_RELEASE);
+}
+
+/* Drained or stopped: SYNs go to the workers, which refuse them. */
+static void synack_stop(struct daemon *d)
+{
+	if (d->bpf.synack)
+		__atomic_store_n(&d->bpf.synack->on, 0, __ATOMIC_RELEASE);
+	d->maps.status->xdp_synack = 0;
 }
 
 /* Kernel sockets: local clients on the service port, and the metrics. */
@@ -860,16 +917,20 @@ static void start_drain(struct daemon *d)
 		return;
 	}
 	drain_until = worker_now_ms() + d->o->grace_ms;
+	synack_stop(d);
 	draining = true;
 	update_ready(d);
 }
 
-/* SYNs that reached the workers so far (published every 100 ms). */
+/* SYNs that reached the workers so far (published every 100 ms), and
+ * those the XDP program answered (bpf/synack.h). */
 static uint64_t syns_seen(const struct daemon *d)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, xdp[XR_CNT_MAX];
 	uint32_t q;
 
+	if (!xr_counters_read(&d->maps, xdp))
+		n = xr_xdp_share(xdp, TCP_STAT_syn_rcvd);
 	for (q = 0; q < d->nq; q++)
 		n += __atomic_load_n(&d->maps.stats[q].v[TCP_STAT_syn_rcvd],
 				     __ATOMIC_RELAXED);
@@ -1114,7 +1175,9 @@ static int run(struct daemon *d, int sigfd)
 	fill_status(d);
 	if (setup_vips(d) || configure(d))
 		goto out;
+	synack_decide(d);
 	if (!start_workers(d, &secret) && !start_listener(d)) {
+		synack_start(d, &secret);
 		d->maps.status->zerocopy = d->workers[0].port.zerocopy;
 		update_ready(d);
 		log_info("serving", LOG_STR("iface", o->ifname),
@@ -1132,6 +1195,7 @@ static int run(struct daemon *d, int sigfd)
 		ret = 0;
 	}
 	stop = true;
+	synack_stop(d);
 	for (q = 0; q < d->nq && d->workers; q++)
 		worker_join(&d->workers[q]);
 	listener_join(&d->listener);

@@ -41,7 +41,11 @@
 
 #include "test.h"
 #include "closing.h"
+#include "cookie.h"
 #include "csum.h"
+#include "engine_harness.h"
+#include "live.h"
+#include "rng.h"
 #include "xredir.skel.h"
 #include "xredir_shared.h"
 
@@ -276,6 +280,17 @@ static void serve_dst(struct xredir_bpf *skel)
 	add_vip(skel, DST6);
 }
 
+/* SYNs to the workers: xr_synack off, as the daemon leaves it at start. */
+static void synack_reset(void)
+{
+	struct xr_synack_conf off = { 0 };
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_synack), &key,
+				&off, BPF_ANY))
+		die("resetting xr_synack", errno);
+}
+
 /* Every case starts from: no rules, set A active, the socket at queue 0,
  * DST4 and DST6 the service addresses, own_mac the interface's. */
 static void fx_reset(void)
@@ -298,6 +313,7 @@ static void fx_reset(void)
 		die("xsk_socket__update_xskmap", -err);
 	if (bpf_map_delete_elem(xsks, &key) && errno != ENOENT)
 		die("clearing xr_xsks[1]", errno);
+	synack_reset();
 }
 
 /* Rules */
@@ -678,6 +694,8 @@ struct outcome {
 	__u32 meta_len;
 	struct xr_meta meta;
 	int intact; /* the frame after the metadata is the frame given */
+	__u8 out[FRAME_MAX]; /* the frame after the run (XDP_TX sends it) */
+	__u32 out_len;
 };
 
 /* Runs f with a linear area of `linear` bytes, as received on ifindex/queue. */
@@ -708,6 +726,9 @@ static struct outcome run_on(int prog_fd, const struct frame *f, __u32 linear,
 		memcpy(&o.meta, out, sizeof(o.meta));
 	o.intact = opts.data_size_out == o.meta_len + f->len &&
 		   !memcmp(out + o.meta_len, f->data, f->len);
+	o.out_len = opts.data_size_out - o.meta_len;
+	if (o.out_len <= sizeof(o.out))
+		memcpy(o.out, out + o.meta_len, o.out_len);
 	return o;
 }
 
@@ -944,7 +965,7 @@ static __u32 mark_closing(const struct frame *f)
 	memcpy(daddr, f->data + f->l3 + 16, 4);
 	memcpy(&sport, f->data + f->l4, 2);
 	memcpy(&dport, f->data + f->l4 + 2, 2);
-	tag = xr_closing_tag(saddr, daddr, sport, dport);
+	tag = xr_conn_tag(saddr, daddr, sport, dport);
 	slot = xr_closing_slot((__u32)tag);
 	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_closing),
 				     &slot, &tag, BPF_ANY),
@@ -1831,4 +1852,267 @@ TEST(live_redirect_delivers_frame_and_metadata)
 	CHECK_EQ(run_live(&f4, fx.m0), 0);
 	CHECK_EQ(rx_one(buf, &len, &m), 0);
 	CHECK_COUNTS(before, 4, 0, 0, 0);
+}
+
+/* SYNs answered in XDP (bpf/synack.h) */
+
+static const struct siphash_key synack_secret = { 0x0123456789abcdefull,
+						  0x5a5a5a5aa5a5a5a5ull };
+
+/* An engine as the daemon starts one, with the secret the program gets,
+ * a window and an MTU (whose bytes differ, to show their order). */
+static void synack_engine(struct harness *h, __u16 window, __u16 mtu)
+{
+	memset(h, 0, sizeof(*h));
+	h_config(h);
+	h->cfg.window = window;
+	h->cfg.mtu = mtu;
+	h->key = &synack_secret;
+	if (h_start(h))
+		die("tcp_engine_init", ENOMEM);
+}
+
+/* What synack_start() in xredird writes, for h's engine. */
+static void synack_on(const struct harness *h)
+{
+	struct xr_synack_conf c = {
+		.secret = { synack_secret.k0, synack_secret.k1 },
+		.counter = cookie_counter((uint64_t)h->e.unix_s),
+		.mss4 = h->e.mss4,
+		.mss6 = h->e.mss6,
+		.window = h->cfg.window,
+		.on = 1,
+	};
+	__u32 key = 0;
+
+	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_synack), &key,
+				     &c, BPF_ANY),
+		 0);
+}
+
+static void set_live(const struct frame *f, int family, __u64 n)
+{
+	__u8 saddr[16] = { 0 }, daddr[16] = { 0 };
+	__u16 sport, dport;
+	__u32 alen = family == 4 ? 4 : 16, slot;
+	const __u8 *l3 = f->data + f->l3;
+
+	memcpy(saddr, l3 + (family == 4 ? 12 : 8), alen);
+	memcpy(daddr, l3 + (family == 4 ? 16 : 24), alen);
+	memcpy(&sport, f->data + f->l4, 2);
+	memcpy(&dport, f->data + f->l4 + 2, 2);
+	slot = xr_live_slot(xr_conn_tag(saddr, daddr, sport, dport));
+	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_live), &slot,
+				     &n, BPF_ANY),
+		 0);
+}
+
+/* Sets the TCP checksum of f's segment again, after an edit. */
+static void tcp_resum(struct frame *f, const struct spec *s)
+{
+	const __u8 *l3 = f->data + f->l3;
+
+	l4_checksum(s, f->data + f->l4, f->len - s->pad - f->l4,
+		    l3 + (s->family == 4 ? 12 : 8),
+		    l3 + (s->family == 4 ? 16 : 24));
+}
+
+/* f goes through the program and through the engine: both answer with
+ * the same SYN-ACK, byte for byte, or neither answers in XDP. */
+static void check_same_synack(struct harness *h, const struct frame *f)
+{
+	struct outcome o;
+
+	h_input(h, f->data, f->len, TCP_TARGET_NONE);
+	REQUIRE(h->nout == 1);
+	o = xdp(f);
+	CHECK_EQ(o.action, XDP_TX);
+	CHECK_EQ(o.out_len, h->out[0].len);
+	CHECK_MEM(o.out, h->out[0].buf, h->out[0].len);
+}
+
+TEST(synack_in_xdp_is_the_engines)
+{
+	/* Flags the engine ignores on a SYN: PSH, URG, ECE and CWR (an ECN
+	 * setup SYN). */
+	static const struct {
+		int family;
+		__u16 vlan;
+		__u8 opt_words;
+		__u32 pad;
+		__u8 flags;
+	} cases[] = {
+		{ 4, 0, 3, 0, TH_SYN },
+		{ 6, 0, 3, 0, TH_SYN },
+		{ 4, ETH_P_8021Q, 3, 0, TH_SYN },
+		{ 6, ETH_P_8021Q, 3, 0, TH_SYN },
+		{ 4, 0, 0, 0, TH_SYN },
+		{ 6, 0, 0, 0, TH_SYN },
+		{ 4, 0, 1, 0, TH_SYN },
+		{ 4, 0, 10, 0, TH_SYN },
+		{ 6, 0, 10, 0, TH_SYN },
+		{ 4, 0, 0, 6, TH_SYN },
+		{ 4, ETH_P_8021AD, 1, 0, TH_SYN },
+		{ 4, 0, 3, 0, TH_SYN | TH_PUSH },
+		{ 6, 0, 3, 0, TH_SYN | TH_URG },
+		{ 4, 0, 3, 0, TH_SYN | 0xc0 }, /* ECE, CWR */
+	};
+	struct counts before;
+	struct harness h;
+	unsigned int i;
+
+	fx_reset();
+	synack_engine(&h, 29200, 1500);
+	synack_on(&h);
+	before = counts();
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct spec s = syn(cases[i].family,
+				    cases[i].family == 4 ? OTHER4 : OTHER6);
+		struct frame f;
+
+		s.vlan = cases[i].vlan;
+		s.tcp_opt_words = cases[i].opt_words;
+		s.pad = cases[i].pad;
+		s.tcp_flags = cases[i].flags;
+		build(&s, &f);
+		check_same_synack(&h, &f);
+	}
+	CHECK_EQ(counts().n[XR_CNT_SYNACK] - before.n[XR_CNT_SYNACK],
+		 ARRAY_SIZE(cases));
+	CHECK_EQ(counts().n[XR_CNT_STEERED] - before.n[XR_CNT_STEERED], 0);
+}
+
+/*
+ * Random SYNs: addresses, ports, ISNs, options (Linux's, random bytes,
+ * an MSS anywhere, cut short too), the cookie's clock, our window and
+ * MTU, each through the program and the engine.
+ */
+TEST(synack_in_xdp_is_the_engines_for_random_syns)
+{
+	struct harness h;
+	unsigned int i, j;
+
+	static const __u8 linux_opts[20] = { 2,	 4, 0x05, 0xb4, 4, 2, 8,
+					     10, 0, 0,	  0,	0, 0, 0,
+					     0,	 0, 1,	  3,	3, 7 };
+
+	fx_reset();
+	rng_seed(11);
+	for (i = 0; i < 400; i++) {
+		int family = i & 1 ? 6 : 4;
+		struct spec s = syn(family, family == 4 ? OTHER4 : OTHER6);
+		char src[64];
+		struct frame f;
+		__u8 *tcp, *opt;
+		__u32 isn = (__u32)rnd();
+		int fails;
+
+		if (family == 4)
+			snprintf(src, sizeof(src), "198.51.%u.%u",
+				 rnd_below(256), rnd_below(256));
+		else
+			snprintf(src, sizeof(src), "2001:db8:%x::%x",
+				 rnd_below(65536), rnd_below(65536));
+		s.src = src;
+		s.vlan = rnd_below(4) ? 0 : ETH_P_8021Q;
+		s.tcp_opt_words = (__u8)rnd_below(11);
+		synack_engine(&h, (__u16)(1 + rnd_below(65535)),
+			      (__u16)(576 + rnd_below(9000)));
+		h_clock(&h, H_NOW0 + (uint64_t)rnd_below(1u << 20) * 1000);
+		synack_on(&h);
+		if (!rnd_below(4))
+			s.tcp_opt_words = 5;
+		build(&s, &f);
+		tcp = f.data + f.l4;
+		set16(tcp, (__u16)(1024 + rnd_below(64000)));
+		tcp[4] = isn >> 24;
+		tcp[5] = isn >> 16;
+		tcp[6] = isn >> 8;
+		tcp[7] = (__u8)isn;
+		opt = tcp + 20;
+		/* Linux's options (MSS, SACK permitted, timestamps, window
+		 * scale), or random bytes; sometimes an MSS in them. */
+		if (s.tcp_opt_words == 5) {
+			memcpy(opt, linux_opts, sizeof(linux_opts));
+			set16(opt + 2, (__u16)rnd_below(9000));
+			rnd_fill(opt + 8, 8);
+		} else {
+			for (j = 0; j < 4u * s.tcp_opt_words; j++)
+				opt[j] = rnd_below(3) ? (__u8)rnd_below(6) : 1;
+		}
+		/* ...anywhere, cut short by the end of the options too. */
+		if (s.tcp_opt_words && rnd_below(2)) {
+			__u8 mss[4] = { 2, 4, (__u8)rnd_below(36),
+					(__u8)rnd() };
+			__u32 n = 4u * s.tcp_opt_words, k;
+
+			j = rnd_below(n);
+			for (k = 0; k < 4 && j + k < n; k++)
+				opt[j + k] = mss[k];
+		}
+		tcp_resum(&f, &s);
+		fails = test_failures;
+		check_same_synack(&h, &f);
+		tcp_engine_free(&h.e);
+		if (test_failures != fails) {
+			fprintf(stderr,
+				"  SYN %u: %s isn %u options %u words\n", i,
+				src, isn, s.tcp_opt_words);
+			break;
+		}
+	}
+}
+
+/* What needs state, or what the engine would not answer, goes to the
+ * worker untouched. */
+TEST(syns_the_worker_must_see_are_steered)
+{
+	struct spec sy = syn(4, OTHER4);
+	struct counts before;
+	struct harness h;
+	struct frame f;
+	struct spec s;
+
+	fx_reset();
+	synack_engine(&h, 29200, 1500);
+	build(&sy, &f);
+	/* Off (the daemon starting, draining, or --xdp-synack off). */
+	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
+	synack_on(&h);
+	/* An open connection on the SYN's slot: a challenge ACK's case. */
+	set_live(&f, 4, 1);
+	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
+	set_live(&f, 4, 0);
+	CHECK_EQ(xdp(&f).action, XDP_TX);
+	/* A SYN-ACK, a SYN with FIN or RST, data on a SYN. */
+	s = sy;
+	s.tcp_flags = TH_SYN | TH_ACK;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s.tcp_flags = TH_SYN | TH_FIN;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s.tcp_flags = TH_SYN | TH_RST;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s = sy;
+	s.payload = 10;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_DEFAULT);
+	/* IPv4 options, IPv6 extension headers. */
+	s = sy;
+	s.ip_opt_words = 1;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	s = syn(6, OTHER6);
+	s.n_ext = 1;
+	s.ext[0] = IPPROTO_DSTOPTS;
+	CHECK_STEERED(xdp_spec(&s), XR_TARGET_NONE);
+	/* A bad checksum, which the engine drops and counts. */
+	build(&sy, &f);
+	f.data[f.l4 + 16] ^= 0x40;
+	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
+	build(&sy, &f);
+	f.data[f.l3 + 10] ^= 0x40;
+	CHECK_STEERED(xdp(&f), XR_TARGET_NONE);
+	/* No socket on the queue: the kernel's, as any segment. */
+	before = counts();
+	build(&sy, &f);
+	CHECK_PASSED(run_on(fx.prog_fd, &f, f.len, fx.m0, 1));
+	CHECK_EQ(counts().n[XR_CNT_SYNACK] - before.n[XR_CNT_SYNACK], 0);
 }

@@ -211,6 +211,15 @@ D_T0=
 
 d_alive() { [ -n "$D_PID" ] && kill -0 "$D_PID" 2>/dev/null; }
 
+# peer_xdp load|unload: an XDP program on the client's veth
+# (scripts/peer_xdp.sh), which --xdp-synack's XDP_TX frames need to be
+# received there.
+peer_xdp() {
+	"$E2E_ROOT/scripts/peer_xdp.sh" "$1" "$XR_CLI_NS" "$XR_CLI_IF" \
+		>"$E2E_WORK/peer_xdp.log" 2>&1 ||
+		{ why "peer_xdp.sh $1: $(tail -n 1 "$E2E_WORK/peer_xdp.log")"; return 1; }
+}
+
 # d_start [-n NS] [-i IFACE] [-u URL|-] [-c CODES] [-k] [-m] ARGS...:
 # xredird in NS on IFACE (default: the server veth) with fresh pins (-k:
 # keep them), -m: with the topology's matching addresses (--match-ip).

@@ -102,6 +102,7 @@ static void check_invariants(void)
 	const struct tcp_engine *e = &h.e;
 
 	assert(e->ft.count <= e->cfg.max_flows);
+	assert(h.live == e->ft.count); /* the XDP program's live table */
 	assert(e->sndpool.used <= e->ft.count);
 	assert(e->headpool.used <= e->ft.count);
 	assert(e->tw.count <= e->ft.count);

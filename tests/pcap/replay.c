@@ -283,7 +283,7 @@ static int replay(const char *file)
 	const uint8_t *data;
 	uint64_t n = 0, t0 = 0;
 	struct siphash_key key = { 1, 2 };
-	struct tcp_tx tx = { tx_alloc, tx_send, NULL, NULL };
+	struct tcp_tx tx = { tx_alloc, tx_send, NULL, NULL, NULL };
 	struct tcp_config cfg;
 	struct http_limits lim;
 	pcap_t *pc = pcap_open_offline(file, err);

@@ -35,6 +35,7 @@ struct harness {
 	bool tx_exhausted; /* alloc fails while set */
 	uint64_t now;
 	const struct siphash_key *key; /* NULL: the harnesses' shared one */
+	uint32_t live; /* flows open by the engine's live() calls */
 };
 
 /* One simulated client connection. */
@@ -71,6 +72,15 @@ static inline void h_send(void *ctx, uint8_t *frame, uint32_t len)
 	h->out[h->nout++].len = len;
 }
 
+/* The live table's view (bpf/live.h): must always be the flow count. */
+static inline void h_live(void *ctx, const struct flow_key *key, bool open)
+{
+	struct harness *h = ctx;
+
+	(void)key;
+	h->live += open ? 1 : -1;
+}
+
 static inline const struct http_target *h_target(void *ctx, uint32_t target,
 						 const struct flow_key *peer,
 						 const struct http_request *req)
@@ -98,7 +108,7 @@ static inline int h_start(struct harness *h)
 {
 	struct siphash_key key = { 0x0123456789abcdefull,
 				   0xfedcba9876543210ull };
-	struct tcp_tx tx = { h_alloc, h_send, h, NULL };
+	struct tcp_tx tx = { h_alloc, h_send, h, NULL, h_live };
 
 	h->now = H_NOW0;
 	http_target_init(&h->targets[0], h_url0, sizeof(h_url0) - 1, 302);

@@ -484,3 +484,43 @@ TEST(cookie_counter_wraparound)
 			 0);
 	}
 }
+
+/*
+ * The shared arithmetic (bpf/syncookie.h, which the XDP program runs too)
+ * is SipHash-2-4 of the key as laid out, then the 32-bit fields: the
+ * reference siphash24() over the same bytes gives the same mark and hash.
+ */
+TEST(cookie_is_reference_siphash_of_the_key)
+{
+	struct {
+		struct flow_key key;
+		uint32_t x[3];
+	} in;
+	struct flow_key keys[2];
+	uint32_t i, j, counter, isn, idx;
+
+	rng_seed(7);
+	cookie_keys(keys);
+	for (i = 0; i < 2000; i++) {
+		j = i & 1;
+		counter = (uint32_t)rnd();
+		isn = (uint32_t)rnd();
+		idx = i % 8;
+		keys[j].sport = (uint16_t)rnd();
+		memset(&in, 0, sizeof(in));
+		in.key = keys[j];
+		in.x[0] = counter >> COOKIE_EPOCH_SHIFT;
+		in.x[1] = COOKIE_MARK_DOMAIN;
+		CHECK_EQ(cookie_mark(&cookie_secret, &keys[j], counter),
+			 (uint32_t)(siphash24(&cookie_secret, &in, 48) >>
+				    (64 - COOKIE_MARK_BITS))
+				 << COOKIE_MARK_SHIFT);
+		in.x[0] = isn;
+		in.x[1] = counter;
+		in.x[2] = idx;
+		CHECK_EQ(xr_cookie_hash(cookie_secret.k0, cookie_secret.k1,
+					(const uint8_t *)&keys[j], isn, counter,
+					idx),
+			 (uint32_t)siphash24(&cookie_secret, &in, 52) & 0x1f);
+	}
+}

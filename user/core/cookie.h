@@ -27,15 +27,9 @@
 
 #include "flow.h"
 #include "siphash.h"
+#include "syncookie.h" /* the constants and the arithmetic */
 
-#define COOKIE_PERIOD_SHIFT 6 /* 64 s */
-#define COOKIE_MAX_AGE 2
-#define COOKIE_EPOCH_SHIFT 2 /* an epoch is 4 periods: 256 s */
-#define COOKIE_MARK_SHIFT 13 /* the fleet mark's lowest bit */
-#define COOKIE_MARK_BITS 19
-#define COOKIE_MARK_MASK (~((1u << COOKIE_MARK_SHIFT) - 1))
-
-/* MSS values a cookie can carry; a peer gets the largest <= its own. */
+/* MSS values a cookie can carry (COOKIE_MSS_TABLE). */
 extern const uint16_t cookie_mss_table[8];
 
 /* The time counter of now_s (it wraps at 2^32 periods). */

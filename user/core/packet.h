@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "flow.h"
+#include "xredir_shared.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -18,7 +19,7 @@
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
-#define PKT_TTL 64
+#define PKT_TTL XR_TTL
 /* Largest headers we build: Ethernet + 802.1Q + IPv6 + TCP with MSS. */
 #define PKT_HDR_MAX (14 + 4 + 40 + 24)
 

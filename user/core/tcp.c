@@ -699,6 +699,8 @@ static void flow_free(struct tcp_engine *e, struct flow *f)
 	 * a later connection on the 4-tuple must not find it. */
 	if (e->tx.closing && (f->flags & FLOW_FIN_SENT))
 		e->tx.closing(e->tx.ctx, &f->key, false);
+	if (e->tx.live)
+		e->tx.live(e->tx.ctx, &f->key, false);
 	remember_closed(e, f);
 	flow_delete(&e->ft, f);
 	STAT(e, flows_closed);
@@ -1519,7 +1521,9 @@ static void refuse_syn(struct tcp_engine *e, const struct pkt *p)
 static void reply_synack(struct tcp_engine *e, const struct pkt *p)
 {
 	uint16_t ours = p->key.family == 4 ? e->mss4 : e->mss6;
-	uint16_t peer = p->mss ? p->mss : (p->key.family == 4 ? 536 : 1220);
+	uint16_t peer = p->mss		   ? p->mss :
+			p->key.family == 4 ? XR_PEER_MSS4 :
+					     XR_PEER_MSS6;
 	struct pkt_seg s = { .ack = p->seq + 1,
 			     .flags = TCP_SYN | TCP_ACK,
 			     .win = e->cfg.window,
@@ -1602,6 +1606,8 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 	}
 	source_link(e, f, src);
 	STAT(e, flows_opened);
+	if (e->tx.live)
+		e->tx.live(e->tx.ctx, &f->key, true);
 	memcpy(f->peer_mac, p->peer_mac, 6);
 	memcpy(f->our_mac, p->our_mac, 6);
 	if (p->vlan) {
@@ -1662,7 +1668,8 @@ static bool adopt(struct tcp_engine *e, const struct pkt *p, uint32_t hash,
 		STAT(e, adoptions_limited);
 		return true;
 	}
-	f = flow_open(e, p, hash, p->key.family == 4 ? 536 : 1220);
+	f = flow_open(e, p, hash,
+		      p->key.family == 4 ? XR_PEER_MSS4 : XR_PEER_MSS6);
 	if (!f)
 		return false;
 	/* Its ISN is known to the mark: what was_closed_mark() needs. */

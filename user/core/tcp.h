@@ -37,6 +37,9 @@ struct tcp_tx {
 	 * and the peer's is not in yet (sent), or a flow that sent its FIN
 	 * is gone (!sent). */
 	void (*closing)(void *ctx, const struct flow_key *key, bool sent);
+	/* Optional (bpf/live.h): a flow on key's connection was opened
+	 * (open) or freed (!open). */
+	void (*live)(void *ctx, const struct flow_key *key, bool open);
 };
 
 /*

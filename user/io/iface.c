@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -11,20 +13,29 @@
 
 #include "iface.h"
 
-int xr_iface_mac(const char *ifname, uint8_t mac[6])
+/* An interface ioctl on *ifr, whose name it sets; 0 or -errno. */
+static int iface_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-	struct ifreq ifr;
 
 	if (fd < 0)
 		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", ifname);
+	if (ioctl(fd, req, ifr))
 		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
+	return err;
+}
+
+int xr_iface_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int err;
+
+	memset(&ifr, 0, sizeof(ifr));
+	err = iface_ioctl(ifname, SIOCGIFHWADDR, &ifr);
+	if (!err)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	return err;
 }
 
@@ -57,5 +68,19 @@ int xr_iface_addrs(const char *ifname, struct xr_vip_set *set)
 			err = -ENOMEM;
 	}
 	freeifaddrs(all);
+	return err;
+}
+
+int xr_iface_driver(const char *ifname, char *name, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	int err;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&info;
+	err = iface_ioctl(ifname, SIOCETHTOOL, &ifr);
+	if (!err)
+		snprintf(name, len, "%s", info.driver);
 	return err;
 }

@@ -7,6 +7,7 @@
 #ifndef XREDIR_IFACE_H
 #define XREDIR_IFACE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vip.h"
@@ -19,5 +20,8 @@ int xr_iface_mac(const char *ifname, uint8_t mac[6]);
  * 0 or -errno.
  */
 int xr_iface_addrs(const char *ifname, struct xr_vip_set *set);
+/* The interface's driver ("veth", "mlx5_core"...), from ethtool; 0 or
+ * -errno. */
+int xr_iface_driver(const char *ifname, char *name, size_t len);
 
 #endif /* XREDIR_IFACE_H */

@@ -14,6 +14,7 @@
 
 #include "closing.h"
 #include "defaults.h"
+#include "live.h"
 #include "loader.h"
 #include "lockfile.h"
 #include "map_mem.h"
@@ -335,6 +336,14 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 			 LOG_STR("err", strerror(errno)),
 			 LOG_STR("fallback", "fins_wake"));
 	}
+	b->live = xr_map_mmap(bpf_map__fd(b->skel->maps.xr_live),
+			      XR_LIVE_SLOTS * sizeof(*b->live));
+	b->synack = xr_map_mmap(bpf_map__fd(b->skel->maps.xr_synack),
+				sizeof(*b->synack));
+	if (!b->live || !b->synack)
+		log_warn("bpf_map_mmap_failed", LOG_STR("map", "xr_synack"),
+			 LOG_STR("err", strerror(errno)),
+			 LOG_STR("fallback", "syns_wake"));
 	b->dispatcher = behind_dispatcher(b->ifindex);
 	if (!b->dispatcher)
 		log_info("xdp_dispatcher_unavailable",
@@ -355,6 +364,10 @@ void xr_bpf_unload(struct xr_bpf *b)
 {
 	if (b->closing)
 		munmap(b->closing, XR_CLOSING_SLOTS * sizeof(*b->closing));
+	if (b->live)
+		munmap(b->live, XR_LIVE_SLOTS * sizeof(*b->live));
+	if (b->synack)
+		munmap(b->synack, sizeof(*b->synack));
 	if (b->prog) {
 		xdp_program__detach(b->prog, b->ifindex, b->attached_mode, 0);
 		xdp_program__close(b->prog);

@@ -35,6 +35,8 @@ struct xr_bpf {
 	int xsks_fd;
 	int acks_fd; /* the queues' ACK rings (xr_acks) */
 	__u64 *closing; /* xr_closing, mapped (bpf/closing.h) */
+	__u64 *live; /* xr_live, mapped (bpf/live.h) */
+	struct xr_synack_conf *synack; /* xr_synack, mapped (bpf/synack.h) */
 };
 
 /* Builds <bpffs>/xredir/<ifname>; returns -1 if it does not fit. */

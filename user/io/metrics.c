@@ -15,6 +15,7 @@
 struct out {
 	char *buf;
 	size_t len, pos;
+	uint64_t xdp[XR_CNT_MAX]; /* the XDP program's counters, or zeros */
 };
 
 __attribute__((format(printf, 2, 3))) static void put(struct out *o,
@@ -52,6 +53,16 @@ static uint64_t sum(const struct xr_maps *m, unsigned int idx)
 	for (q = 0; q < queues(m); q++)
 		v += m->stats[q].v[idx];
 	return v;
+}
+
+/*
+ * A responder counter over all queues, with what the XDP program did in
+ * the workers' stead: the SYNs it answered (bpf/synack.h).
+ */
+static uint64_t engine_sum(const struct out *o, const struct xr_maps *m,
+			   unsigned int idx)
+{
+	return sum(m, idx) + xr_xdp_share(o->xdp, idx);
 }
 
 /*
@@ -134,8 +145,8 @@ static void labelled_families(struct out *o, const struct xr_maps *m)
 				    labelled_help[f].family))
 				put(o, "%s{%s} %llu\n", labelled[i].family,
 				    labelled[i].label,
-				    (unsigned long long)sum(m,
-							    labelled[i].idx));
+				    (unsigned long long)engine_sum(
+					    o, m, labelled[i].idx));
 	}
 }
 
@@ -157,7 +168,8 @@ static void engine_metrics(struct out *o, const struct xr_maps *m)
 		snprintf(name, sizeof(name), "xredir_%s%s", worker_stat_name(i),
 			 gauge ? "" : "_total");
 		head(o, name, gauge ? "gauge" : "counter", worker_stat_help(i));
-		put(o, "%s %llu\n", name, (unsigned long long)sum(m, i));
+		put(o, "%s %llu\n", name,
+		    (unsigned long long)engine_sum(o, m, i));
 	}
 }
 
@@ -327,13 +339,11 @@ static void listener_refused(struct out *o, const struct listener *local)
 			    (unsigned long long)local->stats.refused[p][r]);
 }
 
-static void xdp(struct out *o, const struct xr_maps *m)
+static void xdp(struct out *o)
 {
-	uint64_t c[XR_CNT_MAX];
+	const uint64_t *c = o->xdp;
 	int i;
 
-	if (xr_counters_read(m, c))
-		return;
 	head(o, "xredir_xdp_packets_total", "counter",
 	     "packets seen by the XDP program, by what it did");
 	for (i = 0; i < XR_CNT_MAX; i++)
@@ -460,7 +470,8 @@ static void process(struct out *o)
 size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 		      char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct out o = { buf, len, 0, { 0 } };
+	bool xdp_read = !xr_counters_read(m, o.xdp);
 
 	requests(&o, m, local);
 	engine_metrics(&o, m);
@@ -468,7 +479,8 @@ size_t metrics_render(const struct xr_maps *m, const struct listener *local,
 	durations(&o, m);
 	listener_refused(&o, local);
 	per_queue(&o, m);
-	xdp(&o, m);
+	if (xdp_read)
+		xdp(&o);
 	control(&o, m);
 	process(&o);
 	return o.pos;

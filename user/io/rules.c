@@ -14,6 +14,7 @@
 #include "lockfile.h"
 #include "map_mem.h"
 #include "rules.h"
+#include "tcp.h"
 
 static const char *const map_names[XR_NMAPS] = {
 	[XR_RULES4_A] = XR_MAP_RULES4_A, [XR_RULES4_B] = XR_MAP_RULES4_B,
@@ -420,6 +421,7 @@ static const char *const counter_names[] = {
 	[XR_CNT_PASS_NOT_VIP] = "pass_not_vip",
 	[XR_CNT_LAZY_ACK] = "lazy_ack",
 	[XR_CNT_LAZY_FIN] = "lazy_fin",
+	[XR_CNT_SYNACK] = "synack",
 };
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == XR_CNT_MAX,
 	       "every XDP counter has a name");
@@ -427,6 +429,16 @@ _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == XR_CNT_MAX,
 const char *xr_counter_name(enum xr_counter c)
 {
 	return c < XR_CNT_MAX ? counter_names[c] : "unknown";
+}
+
+uint64_t xr_xdp_share(const uint64_t xdp[XR_CNT_MAX], unsigned int idx)
+{
+	switch (idx) {
+	case TCP_STAT_syn_rcvd:
+	case TCP_STAT_cookies_sent:
+		return xdp[XR_CNT_SYNACK];
+	}
+	return 0;
 }
 
 int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX])

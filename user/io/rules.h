@@ -68,5 +68,9 @@ int xr_counters_read(const struct xr_maps *m, uint64_t out[XR_CNT_MAX]);
 
 /* A counter's name: the metrics label, and `xredirctl stats` as xdp_NAME. */
 const char *xr_counter_name(enum xr_counter c);
+/* What the XDP program did in the workers' stead, of the responder
+ * counter idx (enum tcp_stat): the SYNs it answered (bpf/synack.h),
+ * which the workers never see. */
+uint64_t xr_xdp_share(const uint64_t xdp[XR_CNT_MAX], unsigned int idx);
 
 #endif /* XREDIR_RULES_H */

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "closing.h"
+#include "cookie.h"
+#include "live.h"
 #include "log.h"
 #include "stats.h"
 #include "target_count.h"
@@ -79,13 +81,27 @@ static void closing(void *ctx, const struct flow_key *key, bool sent)
 
 	if (!w->closing)
 		return;
-	tag = xr_closing_tag(key->saddr, key->daddr, key->sport, key->dport);
+	tag = xr_conn_tag(key->saddr, key->daddr, key->sport, key->dport);
 	slot = &w->closing[xr_closing_slot((__u32)tag)];
 	if (sent)
 		__atomic_store_n(slot, tag, __ATOMIC_RELAXED);
 	else
 		__atomic_compare_exchange_n(slot, &tag, 0, false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* A flow opened or freed: its slot of the live table counts it, so that
+ * the XDP program leaves SYNs of open connections to us (bpf/live.h). */
+static void live(void *ctx, const struct flow_key *key, bool open)
+{
+	struct worker *w = ctx;
+	__u32 tag;
+
+	if (!w->live)
+		return;
+	tag = xr_conn_tag(key->saddr, key->daddr, key->sport, key->dport);
+	__atomic_add_fetch(&w->live[xr_live_slot(tag)], open ? 1 : (__u64)-1,
+			   __ATOMIC_RELAXED);
 }
 
 static const struct http_target *resolve_target(void *ctx, uint32_t target,
@@ -231,6 +247,10 @@ static void *worker_main(void *arg)
 
 		if (t != wall) {
 			tcp_set_wallclock(&w->engine, t);
+			if (w->synack)
+				__atomic_store_n(&w->synack->counter,
+						 cookie_counter((uint64_t)t),
+						 __ATOMIC_RELAXED);
 			wall = t;
 		}
 		w->engine.clock_ns = ns; /* request durations, in the core */
@@ -285,7 +305,7 @@ static int open_port(struct worker *w, const struct worker_cfg *cfg)
 
 int worker_start(struct worker *w, const struct worker_cfg *cfg)
 {
-	struct tcp_tx tx = { tx_alloc, tx_send, w, closing };
+	struct tcp_tx tx = { tx_alloc, tx_send, w, closing, live };
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -298,6 +318,8 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->stop = cfg->stop;
 	w->drain = cfg->drain;
 	w->close_all = cfg->close_all;
+	w->live = cfg->live;
+	w->synack = cfg->synack;
 	err = open_port(w, cfg);
 	if (err) {
 		log_err("xsk_open_failed", LOG_UINT("queue", cfg->queue),

@@ -34,6 +34,11 @@ struct worker_cfg {
 	uint32_t coalesce_us; /* --coalesce-us; at most 1000 */
 	int acks_fd; /* xr_acks, to put this queue's ACK ring in; -1: none */
 	__u64 *closing; /* xr_closing (bpf/closing.h); NULL: FINs wake */
+	__u64 *live; /* xr_live (bpf/live.h); NULL: not kept (SYNs not
+		      * answered in XDP) */
+	/* xr_synack (bpf/synack.h), whose cookie counter the worker keeps
+	 * up with the wall clock; NULL: SYNs are answered here alone */
+	struct xr_synack_conf *synack;
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* refuse new connections, close idle */
 	const volatile bool *close_all; /* being withdrawn: responses close */
@@ -46,6 +51,8 @@ struct worker {
 	struct xsk_port port;
 	struct ack_ring acks; /* bare ACKs and FINs that did not wake us */
 	__u64 *closing; /* the closing table's tags, NULL: none */
+	__u64 *live; /* the live table's counts, NULL: none */
+	struct xr_synack_conf *synack; /* its counter kept here, NULL: none */
 	uint64_t pass_ms; /* the current pass's clock */
 	struct tcp_engine engine;
 	struct target_cache targets;
