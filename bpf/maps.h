@@ -45,7 +45,7 @@ struct {
 /* Open connections per slot of their tags (live.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XR_LIVE_SLOTS);
+	__uint(max_entries, XR_LIVE_SLOTS_MIN); /* the daemon sizes it */
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u64);

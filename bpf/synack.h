@@ -138,7 +138,7 @@ static __always_inline __u32 synack(struct xdp_md *ctx,
 	__builtin_memcpy(&sport, s->key + COOKIE_KEY_SPORT, 2);
 	__builtin_memcpy(&dport, s->key + COOKIE_KEY_DPORT, 2);
 	tag = xr_conn_tag(s->key, s->key + COOKIE_KEY_DADDR, sport, dport);
-	slot = xr_live_slot(tag);
+	slot = xr_live_slot(tag, conf->live_mask);
 	live = bpf_map_lookup_elem(&xr_live, &slot);
 	if (!live || *live)
 		return 0;

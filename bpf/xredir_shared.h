@@ -168,6 +168,7 @@ struct xr_ack_rec {
 struct xr_synack_conf {
 	__u64 secret[2]; /* the SYN-cookie secret (siphash_key k0, k1) */
 	__u32 counter; /* cookie_counter() of the wall clock */
+	__u32 live_mask; /* the live table's slots less one (bpf/live.h) */
 	__u16 mss4, mss6; /* ours, from the MTU and frame size */
 	__u16 window; /* the receive window the engine advertises */
 	__u8 on;

@@ -4,19 +4,21 @@
 # pinned to CPU 1 and wrk to CPU 0; repetitions alternate the servers
 # (A B B A ...); the report gives medians, ratios and CPU per request.
 #
-# xredird runs three ways: as it starts by default (while traffic is dense
+# xredird runs four ways: as it starts by default (while traffic is dense
 # its worker naps --coalesce-us 20 between passes, else it sleeps until
-# woken), with --coalesce-us 0 (woken by the kernel for every packet), and
-# with --busy-poll USEC (it keeps polling for USEC after traffic, a core
-# spent spinning); --busy-poll 0 leaves that one out.
+# woken), with --coalesce-us 0 (woken by the kernel for every packet),
+# with --xdp-synack on (SYNs answered in XDP), and with --busy-poll USEC
+# (it keeps polling for USEC after traffic, a core spent spinning);
+# --busy-poll 0 leaves that one out.
 #
 # Then, at fixed rates (bench/rateload, an open loop: 1,000, 10,000 and
 # 50,000 requests/s by default; the report gives what was achieved), the
 # whole-machine CPU each needs per request (xredird with its defaults,
 # with --coalesce-us 0, with --lazy-acks off: every bare ACK waking the
-# worker, and with --xdp-synack on: SYNs answered in XDP, which on a veth
-# needs an XDP program on the client's side, attached in this part for
-# every server). --only rate runs that part alone.
+# worker, and with --xdp-synack on). --only rate runs that part alone.
+# xredird with --xdp-synack on answers SYNs in XDP, which on a veth needs
+# an XDP program on the client's side: attached for every server in these
+# two parts.
 #
 # The HTTPS part (issue 11) sets xredird against nginx (one worker) and
 # HAProxy (one thread) on a TLS port, all with the same ECDSA P-256
@@ -372,8 +374,13 @@ fi
 nginx_conf "$WORK/nginx"
 ./scripts/topology.sh up
 
+# What --xdp-synack sends back with XDP_TX reaches the client's veth only
+# through an XDP program there: one, for every server, in the HTTP parts.
+[ "$ONLY" = tls ] ||
+	scripts/peer_xdp.sh load "$XR_CLI_NS" "$XR_CLI_IF" >>"$WORK/peer_xdp.log" 2>&1
+
 if [ "$ONLY" = '' ] || [ "$ONLY" = plain ]; then
-	servers="xredird nginx xredird-wake"
+	servers="xredird nginx xredird-wake xredird-synack"
 	[ "$BUSY_POLL" = 0 ] || servers="$servers xredird-busy-poll"
 	for rep in $(seq "$REPS"); do
 		for scenario in keepalive close; do
@@ -388,9 +395,6 @@ if [ "$ONLY" = '' ] || [ "$ONLY" = plain ]; then
 fi
 
 if [ "$ONLY" != tls ]; then
-	# What --xdp-synack sends back with XDP_TX reaches the client's veth
-	# only through an XDP program there: one for every server here.
-	scripts/peer_xdp.sh load "$XR_CLI_NS" "$XR_CLI_IF" >>"$WORK/peer_xdp.log" 2>&1
 	for rep in $(seq $(((REPS + 1) / 2))); do
 		for rate in ${RATES//,/ }; do
 			for scenario in keepalive close; do

@@ -775,6 +775,7 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.acks_fd = o->lazy_acks ? d->bpf.acks_fd : -1,
 			.closing = o->lazy_acks ? d->bpf.closing : NULL,
 			.live = d->synack ? d->bpf.live : NULL,
+			.live_mask = d->bpf.live_slots - 1,
 			.synack = d->synack ? d->bpf.synack : NULL,
 			.stop = &stop,
 			.drain = &draining,
@@ -826,6 +827,7 @@ static void synack_start(struct daemon *d, const struct siphash_key *secret)
 	c->secret[0] = secret->k0;
 	c->secret[1] = secret->k1;
 	c->counter = cookie_counter((uint64_t)time(NULL));
+	c->live_mask = d->bpf.live_slots - 1;
 	c->mss4 = e->mss4;
 	c->mss6 = e->mss6;
 	c->window = d->o->tcp.window;
@@ -1143,8 +1145,8 @@ out:
 static int run(struct daemon *d, int sigfd)
 {
 	struct options *o = d->o;
-	struct xr_loader_cfg lc = { o->ifname, o->bpffs, o->xdp_mode,
-				    o->tcp.port, o->tcp.tls_port };
+	struct xr_loader_cfg lc = { o->ifname,	 o->bpffs,	  o->xdp_mode,
+				    o->tcp.port, o->tcp.tls_port, 0 };
 	struct siphash_key secret;
 	char pin_dir[PATH_MAX];
 	int ret = 1;
@@ -1154,6 +1156,7 @@ static int run(struct daemon *d, int sigfd)
 	if (o->queues && o->queues < d->nq)
 		d->nq = o->queues;
 	o->tcp.mtu = (uint16_t)interface_mtu(o->ifname);
+	lc.flows = (uint64_t)o->tcp.max_flows * d->nq;
 	if (load_secret(o, &secret) || load_certs(d))
 		return 1;
 	d->iface_lock = take_iface_lock(o->ifname);

@@ -1878,6 +1878,7 @@ static void synack_on(const struct harness *h)
 	struct xr_synack_conf c = {
 		.secret = { synack_secret.k0, synack_secret.k1 },
 		.counter = cookie_counter((uint64_t)h->e.unix_s),
+		.live_mask = XR_LIVE_SLOTS_MIN - 1,
 		.mss4 = h->e.mss4,
 		.mss6 = h->e.mss6,
 		.window = h->cfg.window,
@@ -1901,7 +1902,8 @@ static void set_live(const struct frame *f, int family, __u64 n)
 	memcpy(daddr, l3 + (family == 4 ? 16 : 24), alen);
 	memcpy(&sport, f->data + f->l4, 2);
 	memcpy(&dport, f->data + f->l4 + 2, 2);
-	slot = xr_live_slot(xr_conn_tag(saddr, daddr, sport, dport));
+	slot = xr_live_slot(xr_conn_tag(saddr, daddr, sport, dport),
+			    XR_LIVE_SLOTS_MIN - 1);
 	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.xr_live), &slot,
 				     &n, BPF_ANY),
 		 0);

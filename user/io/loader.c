@@ -274,6 +274,16 @@ static int check_bpffs(const char *dir)
 	return 0;
 }
 
+/* The live table's slots for flows: a power of two (bpf/live.h). */
+static __u32 live_slots(uint64_t flows)
+{
+	__u32 n = XR_LIVE_SLOTS_MIN;
+
+	while (n < XR_LIVE_SLOTS_MAX && n < flows * XR_LIVE_SLOTS_PER_FLOW)
+		n <<= 1;
+	return n;
+}
+
 int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -312,6 +322,8 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 	}
 	b->skel->rodata->xr_port = cfg->port;
 	b->skel->rodata->xr_tls_port = cfg->tls_port;
+	b->live_slots = live_slots(cfg->flows);
+	bpf_map__set_max_entries(b->skel->maps.xr_live, b->live_slots);
 	b->prog = xdp_program__from_bpf_obj(b->skel->obj, "xdp");
 	err = (int)libxdp_get_error(b->prog);
 	if (err) {
@@ -337,7 +349,7 @@ int xr_bpf_load(struct xr_bpf *b, const struct xr_loader_cfg *cfg)
 			 LOG_STR("fallback", "fins_wake"));
 	}
 	b->live = xr_map_mmap(bpf_map__fd(b->skel->maps.xr_live),
-			      XR_LIVE_SLOTS * sizeof(*b->live));
+			      b->live_slots * sizeof(*b->live));
 	b->synack = xr_map_mmap(bpf_map__fd(b->skel->maps.xr_synack),
 				sizeof(*b->synack));
 	if (!b->live || !b->synack)
@@ -365,7 +377,7 @@ void xr_bpf_unload(struct xr_bpf *b)
 	if (b->closing)
 		munmap(b->closing, XR_CLOSING_SLOTS * sizeof(*b->closing));
 	if (b->live)
-		munmap(b->live, XR_LIVE_SLOTS * sizeof(*b->live));
+		munmap(b->live, b->live_slots * sizeof(*b->live));
 	if (b->synack)
 		munmap(b->synack, sizeof(*b->synack));
 	if (b->prog) {

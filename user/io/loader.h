@@ -23,6 +23,7 @@ struct xr_loader_cfg {
 	enum xr_xdp_mode mode;
 	uint16_t port;
 	uint16_t tls_port; /* 0: none */
+	uint64_t flows; /* flows all queues can hold: sizes xr_live */
 };
 
 struct xr_bpf {
@@ -36,6 +37,7 @@ struct xr_bpf {
 	int acks_fd; /* the queues' ACK rings (xr_acks) */
 	__u64 *closing; /* xr_closing, mapped (bpf/closing.h) */
 	__u64 *live; /* xr_live, mapped (bpf/live.h) */
+	__u32 live_slots;
 	struct xr_synack_conf *synack; /* xr_synack, mapped (bpf/synack.h) */
 };
 

@@ -100,8 +100,8 @@ static void live(void *ctx, const struct flow_key *key, bool open)
 	if (!w->live)
 		return;
 	tag = xr_conn_tag(key->saddr, key->daddr, key->sport, key->dport);
-	__atomic_add_fetch(&w->live[xr_live_slot(tag)], open ? 1 : (__u64)-1,
-			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&w->live[xr_live_slot(tag, w->live_mask)],
+			   open ? 1 : (__u64)-1, __ATOMIC_RELAXED);
 }
 
 static const struct http_target *resolve_target(void *ctx, uint32_t target,
@@ -319,6 +319,7 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->drain = cfg->drain;
 	w->close_all = cfg->close_all;
 	w->live = cfg->live;
+	w->live_mask = cfg->live_mask;
 	w->synack = cfg->synack;
 	err = open_port(w, cfg);
 	if (err) {

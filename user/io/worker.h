@@ -36,6 +36,7 @@ struct worker_cfg {
 	__u64 *closing; /* xr_closing (bpf/closing.h); NULL: FINs wake */
 	__u64 *live; /* xr_live (bpf/live.h); NULL: not kept (SYNs not
 		      * answered in XDP) */
+	__u32 live_mask; /* its slots less one */
 	/* xr_synack (bpf/synack.h), whose cookie counter the worker keeps
 	 * up with the wall clock; NULL: SYNs are answered here alone */
 	struct xr_synack_conf *synack;
@@ -52,6 +53,7 @@ struct worker {
 	struct ack_ring acks; /* bare ACKs and FINs that did not wake us */
 	__u64 *closing; /* the closing table's tags, NULL: none */
 	__u64 *live; /* the live table's counts, NULL: none */
+	__u32 live_mask;
 	struct xr_synack_conf *synack; /* its counter kept here, NULL: none */
 	uint64_t pass_ms; /* the current pass's clock */
 	struct tcp_engine engine;
