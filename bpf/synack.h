@@ -179,7 +179,7 @@ static __always_inline __u32 synack(struct xdp_md *ctx,
 	ours = s->family == 4 ? conf->mss4 : conf->mss6;
 	peer = syn_mss(tcp, hlen);
 	if (!peer)
-		peer = s->family == 4 ? XR_PEER_MSS4 : XR_PEER_MSS6;
+		peer = XR_PEER_MSS(s->family);
 	idx = xr_cookie_mss_index(peer < ours ? peer : ours);
 	isn = (__u32)tcp[4] << 24 | (__u32)tcp[5] << 16 | (__u32)tcp[6] << 8 |
 	      tcp[7];

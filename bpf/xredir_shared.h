@@ -162,7 +162,7 @@ struct xr_ack_rec {
 /*
  * What the XDP program needs to answer a SYN as the engine would
  * (bpf/synack.h, --xdp-synack): one element, mmapped and written by the
- * daemon; the workers keep counter in step with the wall clock. While on
+ * daemon, which keeps counter in step with the wall clock. While on
  * is 0 (starting, draining, --xdp-synack off) every SYN goes to a worker.
  */
 struct xr_synack_conf {
@@ -178,8 +178,7 @@ struct xr_synack_conf {
 /* The hop limit of what xredir sends (TTL, IPv6 hop limit). */
 #define XR_TTL 64
 /* The MSS a peer that sends no MSS option accepts (RFC 9293 3.7.1). */
-#define XR_PEER_MSS4 536
-#define XR_PEER_MSS6 1220
+#define XR_PEER_MSS(family) ((family) == 4 ? 536 : 1220)
 
 /*
  * IPv6 extension headers (hop-by-hop, routing, destination options) that a

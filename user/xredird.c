@@ -776,7 +776,6 @@ static int start_workers(struct daemon *d, const struct siphash_key *secret)
 			.closing = o->lazy_acks ? d->bpf.closing : NULL,
 			.live = d->synack ? d->bpf.live : NULL,
 			.live_mask = d->bpf.live_slots - 1,
-			.synack = d->synack ? d->bpf.synack : NULL,
 			.stop = &stop,
 			.drain = &draining,
 			.close_all = &withdrawing,
@@ -815,7 +814,15 @@ static void synack_decide(struct daemon *d)
 		 LOG_STR("why", why), LOG_STR("driver", driver));
 }
 
-/* Once the workers keep the live table and the cookie's counter. */
+/* The cookie's time counter, with the wall clock (every second). */
+static void synack_tick(struct daemon *d, uint64_t now_s)
+{
+	if (d->synack)
+		__atomic_store_n(&d->bpf.synack->counter, cookie_counter(now_s),
+				 __ATOMIC_RELAXED);
+}
+
+/* Once the workers keep the live table. */
 static void synack_start(struct daemon *d, const struct siphash_key *secret)
 {
 	struct xr_synack_conf *c = d->bpf.synack;
@@ -826,7 +833,7 @@ static void synack_start(struct daemon *d, const struct siphash_key *secret)
 		return;
 	c->secret[0] = secret->k0;
 	c->secret[1] = secret->k1;
-	c->counter = cookie_counter((uint64_t)time(NULL));
+	synack_tick(d, (uint64_t)time(NULL));
 	c->live_mask = d->bpf.live_slots - 1;
 	c->mss4 = e->mss4;
 	c->mss6 = e->mss6;
@@ -1056,6 +1063,7 @@ static void main_loop(struct daemon *d, int sigfd)
 		if ((pfd[1].revents & POLLIN) &&
 		    read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			d->maps.status->heartbeat_unix = (uint64_t)time(NULL);
+			synack_tick(d, d->maps.status->heartbeat_unix);
 			follow_iface(d);
 			follow_certs(d);
 			update_ready(d);

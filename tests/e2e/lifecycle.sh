@@ -345,6 +345,9 @@ test_01f_xdp_synack() {
 	wrc=$?
 	peer_xdp unload
 	[ "$wrc" = 0 ] || return 1
+	st=$(ctl status | grep '^xdp:')
+	[[ "$st" == *"SYNs answered by the workers" ]] ||
+		{ why "status after the exit: '$st'"; return 1; }
 	[ "$rc" = 0 ] || { why "${r##*FAIL: }"; return 1; }
 	s1=$(xstat xdp_synack) f1=$(xstat drain_refused)
 	grep -q 'msg=xdp_synack state=on why=flag driver=veth' "$D_LOG" ||

@@ -1521,9 +1521,7 @@ static void refuse_syn(struct tcp_engine *e, const struct pkt *p)
 static void reply_synack(struct tcp_engine *e, const struct pkt *p)
 {
 	uint16_t ours = p->key.family == 4 ? e->mss4 : e->mss6;
-	uint16_t peer = p->mss		   ? p->mss :
-			p->key.family == 4 ? XR_PEER_MSS4 :
-					     XR_PEER_MSS6;
+	uint16_t peer = p->mss ? p->mss : XR_PEER_MSS(p->key.family);
 	struct pkt_seg s = { .ack = p->seq + 1,
 			     .flags = TCP_SYN | TCP_ACK,
 			     .win = e->cfg.window,
@@ -1668,8 +1666,7 @@ static bool adopt(struct tcp_engine *e, const struct pkt *p, uint32_t hash,
 		STAT(e, adoptions_limited);
 		return true;
 	}
-	f = flow_open(e, p, hash,
-		      p->key.family == 4 ? XR_PEER_MSS4 : XR_PEER_MSS6);
+	f = flow_open(e, p, hash, XR_PEER_MSS(p->key.family));
 	if (!f)
 		return false;
 	/* Its ISN is known to the mark: what was_closed_mark() needs. */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "closing.h"
-#include "cookie.h"
 #include "live.h"
 #include "log.h"
 #include "stats.h"
@@ -91,14 +90,13 @@ static void closing(void *ctx, const struct flow_key *key, bool sent)
 }
 
 /* A flow opened or freed: its slot of the live table counts it, so that
- * the XDP program leaves SYNs of open connections to us (bpf/live.h). */
+ * the XDP program leaves SYNs of open connections to us (bpf/live.h).
+ * Set only while SYNs are answered in XDP. */
 static void live(void *ctx, const struct flow_key *key, bool open)
 {
 	struct worker *w = ctx;
 	__u32 tag;
 
-	if (!w->live)
-		return;
 	tag = xr_conn_tag(key->saddr, key->daddr, key->sport, key->dport);
 	__atomic_add_fetch(&w->live[xr_live_slot(tag, w->live_mask)],
 			   open ? 1 : (__u64)-1, __ATOMIC_RELAXED);
@@ -247,10 +245,6 @@ static void *worker_main(void *arg)
 
 		if (t != wall) {
 			tcp_set_wallclock(&w->engine, t);
-			if (w->synack)
-				__atomic_store_n(&w->synack->counter,
-						 cookie_counter((uint64_t)t),
-						 __ATOMIC_RELAXED);
 			wall = t;
 		}
 		w->engine.clock_ns = ns; /* request durations, in the core */
@@ -305,7 +299,8 @@ static int open_port(struct worker *w, const struct worker_cfg *cfg)
 
 int worker_start(struct worker *w, const struct worker_cfg *cfg)
 {
-	struct tcp_tx tx = { tx_alloc, tx_send, w, closing, live };
+	struct tcp_tx tx = { tx_alloc, tx_send, w, closing,
+			     cfg->live ? live : NULL };
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -320,7 +315,6 @@ int worker_start(struct worker *w, const struct worker_cfg *cfg)
 	w->close_all = cfg->close_all;
 	w->live = cfg->live;
 	w->live_mask = cfg->live_mask;
-	w->synack = cfg->synack;
 	err = open_port(w, cfg);
 	if (err) {
 		log_err("xsk_open_failed", LOG_UINT("queue", cfg->queue),

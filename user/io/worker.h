@@ -37,9 +37,6 @@ struct worker_cfg {
 	__u64 *live; /* xr_live (bpf/live.h); NULL: not kept (SYNs not
 		      * answered in XDP) */
 	__u32 live_mask; /* its slots less one */
-	/* xr_synack (bpf/synack.h), whose cookie counter the worker keeps
-	 * up with the wall clock; NULL: SYNs are answered here alone */
-	struct xr_synack_conf *synack;
 	const volatile bool *stop; /* stop now */
 	const volatile bool *drain; /* refuse new connections, close idle */
 	const volatile bool *close_all; /* being withdrawn: responses close */
@@ -54,7 +51,6 @@ struct worker {
 	__u64 *closing; /* the closing table's tags, NULL: none */
 	__u64 *live; /* the live table's counts, NULL: none */
 	__u32 live_mask;
-	struct xr_synack_conf *synack; /* its counter kept here, NULL: none */
 	uint64_t pass_ms; /* the current pass's clock */
 	struct tcp_engine engine;
 	struct target_cache targets;
