@@ -34,7 +34,7 @@
 /* What synack() needs of a frame parse_frame() took as a bare SYN. */
 struct syn_frame {
 	__u8 family; /* 4 or 6 */
-	__u8 vlan; /* one 802.1Q tag */
+	__u8 vlan; /* one tag, 802.1Q or 802.1ad */
 	__u16 l3_off, l4_off;
 	__u8 key[COOKIE_KEY_LEN]; /* the engine's struct flow_key */
 };
@@ -191,9 +191,8 @@ static __always_inline __u32 synack(struct xdp_md *ctx,
 		return 0;
 	l4 = 14;
 	if (s->vlan) {
-		if (bpf_xdp_load_bytes(ctx, 14, out + 14, 2))
+		if (bpf_xdp_load_bytes(ctx, 12, out + 12, 4))
 			return 0;
-		put16(out + 12, ETH_P_8021Q);
 		l4 = 18;
 	}
 	if (s->family == 4) {

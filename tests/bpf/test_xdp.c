@@ -1978,6 +1978,9 @@ TEST(synack_in_xdp_is_the_engines)
 		s.tcp_flags = cases[i].flags;
 		build(&s, &f);
 		check_same_synack(&h, &f);
+		/* The tag as it came, whichever kind (both sides once sent
+		 * 802.1Q for 802.1ad alike). */
+		CHECK_MEM(h.out[0].buf + 12, f.data + 12, s.vlan ? 4 : 2);
 	}
 	CHECK_EQ(counts().n[XR_CNT_SYNACK] - before.n[XR_CNT_SYNACK],
 		 ARRAY_SIZE(cases));

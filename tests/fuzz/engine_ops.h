@@ -61,7 +61,8 @@ static uint16_t dest_port(const uint8_t *b, uint32_t len)
 {
 	uint32_t off = 14;
 
-	if (len > 14 && b[12] == 0x81 && b[13] == 0x00)
+	if (len > 14 && ((b[12] << 8 | b[13]) == ETH_P_8021Q ||
+			 (b[12] << 8 | b[13]) == ETH_P_8021AD))
 		off += 4;
 	if (len < off + 1)
 		return 0;
@@ -189,7 +190,9 @@ static void fz_begin(void)
 	tcp_set_tls(&h.e, srv);
 	for (i = 0; i < NCONN; i++) {
 		h_conn_init(&conns[i], i & 1 ? 6 : 4, (uint16_t)(40000 + i));
-		conns[i].vlan = i == 3;
+		if (i == 3 || i == 4)
+			conns[i].vlan_tpid = i == 3 ? ETH_P_8021Q :
+						      ETH_P_8021AD;
 		if (i >= 4)
 			conns[i].port = FZ_TLS_PORT;
 	}

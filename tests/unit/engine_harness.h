@@ -7,6 +7,7 @@
 #define XREDIR_ENGINE_HARNESS_H
 
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <string.h>
 
 #include "packet.h"
@@ -49,7 +50,7 @@ struct h_conn {
 	uint32_t rcv; /* next server sequence expected */
 	uint16_t win;
 	uint16_t mss;
-	bool vlan;
+	uint16_t vlan_tpid; /* its frames' tag, 0: untagged */
 };
 
 static const uint8_t h_client_mac[6] = { 2, 0, 0, 0, 0, 2 };
@@ -158,7 +159,7 @@ static inline uint32_t h_frame(struct h_conn *c, uint8_t *buf, uint32_t seq,
 		.daddr = c->saddr,
 		.sport = htons(c->cport),
 		.dport = htons(c->port),
-		.vlan = c->vlan,
+		.vlan_tpid = c->vlan_tpid,
 		.vlan_tci = 42,
 		.family = c->family,
 	};

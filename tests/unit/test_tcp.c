@@ -1784,24 +1784,36 @@ TEST(bad_checksum_dropped)
 	tcp_engine_free(&h.e);
 }
 
+/* Replies carry the peer's tag as it came: an 802.1ad (S-)tag is not
+ * answered with an 802.1Q one, which its switch would not take. */
 TEST(ipv6_and_vlan)
 {
 	static const char req[] = GET("/v6");
+	static const uint16_t tpids[] = { ETH_P_8021Q, ETH_P_8021AD };
 	struct h_conn c;
 	struct pkt p;
+	unsigned int i;
 
-	REQUIRE(!h_init(&h));
-	h_conn_init(&c, 6, 40180);
-	c.vlan = true;
-	REQUIRE(!h_connect(&h, &c));
-	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
-	REQUIRE(h.nout == 1);
-	REQUIRE(!h_parse(&h, 0, &c, &p));
-	CHECK(p.vlan);
-	CHECK_EQ(p.vlan_tci, 42);
-	CHECK_EQ(p.key.family, 6);
-	CHECK(memmem(p.payload, p.payload_len, "k8s.gcr.io/v6\r\n", 15));
-	tcp_engine_free(&h.e);
+	for (i = 0; i < 2; i++) {
+		REQUIRE(!h_init(&h));
+		h_conn_init(&c, 6, 40180);
+		c.vlan_tpid = tpids[i];
+		h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+		REQUIRE(!h_parse(&h, 0, &c, &p));
+		CHECK_EQ(p.flags, TCP_SYN | TCP_ACK);
+		CHECK_EQ(p.vlan_tpid, tpids[i]);
+		c.rcv = p.seq + 1;
+		h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+		h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+		REQUIRE(h.nout == 1);
+		REQUIRE(!h_parse(&h, 0, &c, &p));
+		CHECK_EQ(p.vlan_tpid, tpids[i]);
+		CHECK_EQ(p.vlan_tci, 42);
+		CHECK_EQ(p.key.family, 6);
+		CHECK(memmem(p.payload, p.payload_len, "k8s.gcr.io/v6\r\n",
+			     15));
+		tcp_engine_free(&h.e);
+	}
 }
 
 TEST(unknown_flow_rst_rate_limited)

@@ -19,7 +19,6 @@
 #define FLOW_CLOSE 0x02 /* send our FIN after the queued data */
 #define FLOW_FIN_SENT 0x04 /* our FIN is in snd_nxt */
 #define FLOW_FIN_ACKED 0x08
-#define FLOW_VLAN 0x10
 #define FLOW_HEAD_TIMER 0x20 /* expire_at is the header timeout */
 #define FLOW_RECOVERY 0x40 /* resending lost data until snd_una >= recover */
 #define FLOW_SERVED 0x80 /* at least one response was queued */
@@ -44,7 +43,8 @@ struct flow {
 	struct flow_key key;
 	uint8_t peer_mac[6];
 	uint8_t our_mac[6];
-	uint16_t vlan_tci; /* host order, valid with FLOW_VLAN */
+	uint16_t vlan_tpid; /* the peer's tag (as pkt), 0: untagged */
+	uint16_t vlan_tci; /* host order */
 	uint8_t flags; /* FLOW_* */
 	uint8_t retries;
 	uint16_t mss; /* peer's MSS, clamped to ours */

@@ -164,12 +164,12 @@ int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port,
 	memcpy(p->our_mac, frame, 6);
 	memcpy(p->peer_mac, frame + 6, 6);
 	proto = (uint16_t)(frame[12] << 8 | frame[13]);
-	p->vlan = false;
+	p->vlan_tpid = 0;
 	p->vlan_tci = 0;
 	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
 		if (len < off + 4)
 			return PKT_MALFORMED;
-		p->vlan = true;
+		p->vlan_tpid = proto;
 		p->vlan_tci = (uint16_t)(frame[off] << 8 | frame[off + 1]);
 		proto = (uint16_t)(frame[off + 2] << 8 | frame[off + 3]);
 		off += 4;
@@ -189,7 +189,7 @@ void pkt_reply_route(const struct pkt *p, struct pkt_route *r)
 	r->daddr = p->key.saddr;
 	r->sport = p->key.dport;
 	r->dport = p->key.sport;
-	r->vlan = p->vlan;
+	r->vlan_tpid = p->vlan_tpid;
 	r->vlan_tci = p->vlan_tci;
 	r->family = p->key.family;
 }
@@ -295,9 +295,9 @@ uint32_t pkt_build(uint8_t *buf, const struct pkt_route *r,
 
 	memcpy(buf, r->dst_mac, 6);
 	memcpy(buf + 6, r->src_mac, 6);
-	if (r->vlan) {
-		buf[off++] = ETH_P_8021Q >> 8;
-		buf[off++] = ETH_P_8021Q & 0xff;
+	if (r->vlan_tpid) {
+		buf[off++] = (uint8_t)(r->vlan_tpid >> 8);
+		buf[off++] = (uint8_t)r->vlan_tpid;
 		buf[off++] = (uint8_t)(r->vlan_tci >> 8);
 		buf[off++] = (uint8_t)r->vlan_tci;
 	}

@@ -33,8 +33,8 @@ struct pkt {
 	struct flow_key key; /* saddr/sport: the peer */
 	uint8_t peer_mac[6];
 	uint8_t our_mac[6];
+	uint16_t vlan_tpid; /* the tag's, 802.1Q or 802.1ad; 0: untagged */
 	uint16_t vlan_tci;
-	bool vlan;
 	uint8_t flags;
 	uint16_t win;
 	uint16_t mss; /* MSS option, 0: absent */
@@ -53,8 +53,8 @@ struct pkt_route {
 	const uint8_t *src_mac, *dst_mac;
 	const uint8_t *saddr, *daddr;
 	uint16_t sport, dport; /* network order */
+	uint16_t vlan_tpid; /* the tag the peer's frames carry, 0: none */
 	uint16_t vlan_tci;
-	bool vlan;
 	uint8_t family;
 };
 

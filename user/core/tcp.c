@@ -331,7 +331,7 @@ static void flow_route(const struct flow *f, struct pkt_route *r)
 	r->daddr = f->key.saddr;
 	r->sport = f->key.dport;
 	r->dport = f->key.sport;
-	r->vlan = f->flags & FLOW_VLAN;
+	r->vlan_tpid = f->vlan_tpid;
 	r->vlan_tci = f->vlan_tci;
 	r->family = f->key.family;
 }
@@ -1608,10 +1608,8 @@ static struct flow *flow_open(struct tcp_engine *e, const struct pkt *p,
 		e->tx.live(e->tx.ctx, &f->key, true);
 	memcpy(f->peer_mac, p->peer_mac, 6);
 	memcpy(f->our_mac, p->our_mac, 6);
-	if (p->vlan) {
-		f->flags |= FLOW_VLAN;
-		f->vlan_tci = p->vlan_tci;
-	}
+	f->vlan_tpid = p->vlan_tpid;
+	f->vlan_tci = p->vlan_tci;
 	f->mss = mss < ours ? mss : ours;
 	f->snd_una = f->snd_nxt = f->snd_end = p->ack;
 	f->iss = p->ack - 1;
