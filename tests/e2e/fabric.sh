@@ -64,6 +64,19 @@
 #                         started) joins under new-connection load:
 #                         announced once ready, 0 failed, it serves a
 #                         share through the VIP; withdrawn again on SIGTERM
+#   11-xdp-synack         nodes 1, 2 and 3 in turn restarted with
+#                         --xdp-synack on (the router's veths to them run an
+#                         XDP program of their own, which a veth needs to
+#                         deliver XDP_TX frames) under new connections at
+#                         400/s through the VIP: 0 failed, 0 retried; each
+#                         node then says it answers SYNs in XDP and did so
+#                         for its share of 900 more (its workers for under
+#                         5%: a port reused while its last connection is
+#                         open there);
+#                         the rehash moves handshakes between nodes, whose
+#                         cookies, made in XDP, each node takes from the
+#                         others (one secret file, one wall clock). The
+#                         nodes stay so: this test runs last.
 #
 # Run by tests/e2e/run.sh fabric; the fabric's prefix is XR_FAB_TEST.
 export XR_FAB=${XR_FAB_TEST:-xrfabt}
@@ -681,6 +694,53 @@ rule 10.78.0.0/24 clients"
 	fab stop-node 4 5 >"$E2E_WORK/t10.stop" 2>&1 || { why "node 4 did not stop: $(cat "$E2E_WORK/t10.stop")"; return 1; }
 	out=$(await_group "1 2 3" 10000 "$(date +%s%3N)" 2>&1) || { why "node 4 not withdrawn: $out"; return 1; }
 	echo "node 4 joined under load: in the router's route ${ms} ms after its start command; $(cut -d' ' -f1 "$load") new connections meanwhile without a retry; then $n4 of 900 through the VIP to node 4; withdrawn again on SIGTERM"
+}
+
+# Every node in turn restarted with SYNs answered in XDP, under load.
+test_11_xdp_synack() {
+	need "$PYTHON" || return 1
+	local load=$E2E_WORK/t11.load w=$E2E_WORK/t11 i tn ms rc before d x s x0 s0 out got=
+	clients_rule || return 1
+	for i in $FAB_NODE_IDS; do
+		"$E2E_ROOT/scripts/peer_xdp.sh" load "$FAB_RTR_NS" "$XR_FAB-r$i" >"$w.peer$i" 2>&1 ||
+			{ why "router veth $i: $(tail -n 1 "$w.peer$i")"; return 1; }
+	done
+	bg_load "$load" 8000 400 x11
+	await_load 200 || { wait "$BG"; why "the load did not begin"; return 1; }
+	for i in $FAB_NODE_IDS; do
+		tn=$(date +%s%3N)
+		fab stop-node "$i" 5 >"$w.stop$i" 2>&1 || { why "node $i did not stop: $(cat "$w.stop$i")"; break; }
+		ms=$(await_group "$(tr ' ' '\n' <<<"$FAB_NODE_IDS" | grep -vx "$i" | paste -sd' ')" 10000 "$tn" 2>&1) ||
+			{ why "node $i not withdrawn: $ms"; break; }
+		fab start-node "$i" -- --xdp-synack on >"$w.start$i" 2>&1 ||
+			{ why "node $i did not start: $(cat "$w.start$i")"; break; }
+		ms=$(await_group "$FAB_NODE_IDS" 10000 "$tn" 2>&1) || { why "node $i not announced again: $ms"; break; }
+	done
+	wait "$BG"
+	rc=$?
+	cat "$load" >&2
+	[ -z "$(cat "$E2E_WORK/.reason" 2>/dev/null)" ] || return 1
+	[ "$rc" = 0 ] || { why "under load while the nodes restarted: $(tail -n 1 "$load")"; return 1; }
+	for i in $FAB_NODE_IDS; do
+		nctl "$i" status | grep -q '^xdp:.*SYNs answered in XDP$' ||
+			{ why "node $i: $(nctl "$i" status | grep '^xdp:')"; return 1; }
+	done
+	before=$(settled)
+	x0=$(for i in $FAB_NODE_IDS; do nstat "$i" xdp_synack; done | paste -sd' ')
+	s0=$(for i in $FAB_NODE_IDS; do nstat "$i" cookies_sent; done | paste -sd' ')
+	out=$(load 900 "$CLIENTS" x) || { why "$out"; return 1; }
+	d=$(wait_counts "$before" 900) || { why "node counters rose by $d"; return 1; }
+	for i in $FAB_NODE_IDS; do
+		x=$(($(nstat "$i" xdp_synack) - $(cut -d' ' -f"$i" <<<"$x0")))
+		# SYN-ACKs counted as sent, less the program's: the workers'
+		# (a SYN on a 4-tuple whose last connection is still open there,
+		# as a client reusing its port makes: the engine answers it).
+		s=$(($(nstat "$i" cookies_sent) - $(cut -d' ' -f"$i" <<<"$s0") - x))
+		[ "$x" -ge 90 ] && [ $((s * 20)) -le "$x" ] ||
+			{ why "node $i answered $x SYNs in XDP and $s in its workers (of its $(cut -d' ' -f"$i" <<<"$d") requests)"; return 1; }
+		got="$got, n$i $x ($s in its workers)"
+	done
+	echo "nodes 1, 2, 3 restarted in turn with --xdp-synack on: new connections $(cut -d' ' -f1 "$load") at 400/s, none retried; then 900 through the VIP: $(shares $d 900); SYNs answered in XDP: ${got#, }"
 }
 
 # adoptions: "A1 A2 A3", the adoptions each node counted (a restarted
