@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define XR_ABI_VERSION 11
+#define XR_ABI_VERSION 12
 
 #define XR_DEFAULT_PORT 10000
 #define XR_DEFAULT_TLS_PORT 443

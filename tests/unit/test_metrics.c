@@ -160,8 +160,6 @@ TEST(one_unit_per_family)
 		 "reason=\"rx_out_of_order\"");
 	check_in(TCP_STAT_tx_full, "xredir_frames_dropped_total",
 		 "reason=\"tx_no_buffer\"");
-	check_in(TCP_STAT_synack_limited, "xredir_frames_dropped_total",
-		 "reason=\"tx_synack_rate_limit\"");
 	check_in(TCP_STAT_rst_limited, "xredir_frames_dropped_total",
 		 "reason=\"tx_rst_rate_limit\"");
 	check_in(TCP_STAT_table_full, "xredir_connections_refused_total",

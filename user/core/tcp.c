@@ -56,7 +56,6 @@ void tcp_config_default(struct tcp_config *c)
 	c->rto_init_ms = 1000;
 	c->rto_min_ms = 200;
 	c->rto_max_ms = 60000;
-	c->synack_rate = 0;
 	c->rst_rate = 2000;
 	c->adopt_rate = 2000;
 	c->challenge_per_sec = 10;
@@ -200,9 +199,6 @@ int tcp_engine_init(struct tcp_engine *e, const struct tcp_config *cfg,
 				    .ctx = e,
 				    .responses = e->responses };
 	/* Buckets start full: a burst of one second's worth is allowed. */
-	e->synack_rl = (struct rate_limit){ now_ms,
-					    (uint64_t)cfg->synack_rate * 1000,
-					    cfg->synack_rate };
 	e->rst_rl = (struct rate_limit){ now_ms, (uint64_t)cfg->rst_rate * 1000,
 					 cfg->rst_rate };
 	e->adopt_rl = (struct rate_limit){ now_ms,
@@ -1504,17 +1500,13 @@ static void reply_rst(struct tcp_engine *e, const struct pkt *p)
 }
 
 /*
- * Draining: a SYN gets an RST instead of a SYN-ACK, from the SYN-ACK
- * budget, so a busy node's refusals are not dropped by the RST limit
- * (a dropped one costs the client a one-second SYN retransmission).
+ * Draining: a SYN gets an RST instead of a SYN-ACK, one for one as SYN-ACKs
+ * are sent, not under the RST limit: a refusal dropped would cost its
+ * client a one-second SYN retransmission.
  */
 static void refuse_syn(struct tcp_engine *e, const struct pkt *p)
 {
 	STAT(e, drain_refused);
-	if (!rate_ok(&e->synack_rl, e->now_ms)) {
-		STAT(e, synack_limited);
-		return;
-	}
 	send_rst(e, p);
 }
 
@@ -1529,10 +1521,6 @@ static void reply_synack(struct tcp_engine *e, const struct pkt *p)
 	struct pkt_route r;
 
 	STAT(e, syn_rcvd);
-	if (!rate_ok(&e->synack_rl, e->now_ms)) {
-		STAT(e, synack_limited);
-		return;
-	}
 	/* Data on a SYN is not acknowledged: the peer sends it again. */
 	s.seq = cookie_make(&e->cookie_key, &p->key, p->seq,
 			    peer < ours ? peer : ours, cookie_clock(e), NULL);

@@ -70,7 +70,6 @@ struct tcp_config {
 	uint32_t send_timeout_ms; /* without send progress, give up; 0: never */
 	uint32_t delack_ms;
 	uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
-	uint32_t synack_rate; /* SYN-ACKs per second, 0: unlimited */
 	uint32_t rst_rate; /* RSTs (and stateless ACKs) per second */
 	uint32_t adopt_rate; /* adoptions per second, 0: unlimited */
 	uint32_t challenge_per_sec; /* RFC 5961 challenge ACKs per flow */
@@ -85,7 +84,6 @@ void tcp_config_default(struct tcp_config *c);
 	X(rx_bad_csum, "frames with a bad IP or TCP checksum")              \
 	X(syn_rcvd, "SYNs received")                                        \
 	X(cookies_sent, "SYN-ACKs sent with a SYN cookie")                  \
-	X(synack_limited, "SYN-ACKs not sent: rate limit")                  \
 	X(cookies_ok, "final ACKs with a valid cookie")                     \
 	X(cookies_bad, "ACKs of unknown flows with an invalid cookie")      \
 	X(stale_handshakes,                                                 \
@@ -161,7 +159,7 @@ struct tcp_engine {
 	int64_t unix_s;
 	struct src_table src; /* flows and buffers held, per source */
 	struct siphash_key cookie_key;
-	struct rate_limit synack_rl, rst_rl, adopt_rl;
+	struct rate_limit rst_rl, adopt_rl;
 	/*
 	 * Connections closed within the cookie lifetime, by 4-tuple hash:
 	 * their cookie is still valid, so a late copy of their handshake ACK

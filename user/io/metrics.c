@@ -82,8 +82,6 @@ static const struct labelled {
 	  "reason=\"rx_out_of_order\"" },
 	{ TCP_STAT_tx_full, "xredir_frames_dropped_total",
 	  "reason=\"tx_no_buffer\"" },
-	{ TCP_STAT_synack_limited, "xredir_frames_dropped_total",
-	  "reason=\"tx_synack_rate_limit\"" },
 	{ TCP_STAT_rst_limited, "xredir_frames_dropped_total",
 	  "reason=\"tx_rst_rate_limit\"" },
 	{ TCP_STAT_table_full, "xredir_connections_refused_total",
