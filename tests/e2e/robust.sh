@@ -384,25 +384,28 @@ curl_one() {
 		"http://$XR_SRV_IP4:$PORT/v2/curl/$1?x=$1" 2>>"$E2E_WORK/t02.err"
 }
 
-# timeout_close EXIT SECONDS: whether a curl that failed with EXIT after
-# SECONDS may be retried. The one retry allowed is RFC 9112's (9.3.1) for an
-# idempotent request on a connection the server closed without a byte of
-# response (curl 52, "Empty reply"): the header timeout (which covers the
-# TLS handshake) or the idle timeout racing a head that loss held back for
-# seconds. It counts only if the attempt lasted at least the header timeout;
-# an earlier close, or a reset, is a failure.
+# timeout_close EXIT SECONDS [tls]: whether a curl that failed with EXIT
+# after SECONDS may be retried. The one retry allowed is RFC 9112's (9.3.1)
+# for an idempotent request on a connection the server closed without a
+# byte of response (curl 52, "Empty reply"): the header timeout (which
+# covers the TLS handshake) or the idle timeout racing a head that loss
+# held back for seconds. Over HTTPS the header timeout can end the
+# handshake itself, which curl reports as a connect error (35, OpenSSL's
+# SSL_ERROR_SYSCALL at the FIN). It counts only if the attempt lasted at
+# least the header timeout; an earlier close, or a reset, is a failure.
 timeout_close() {
-	[ "$1" = 52 ] && awk "BEGIN { exit !($2 >= $HEADER_TIMEOUT) }"
+	{ [ "$1" = 52 ] || { [ "$1" = 35 ] && [ "${3:-}" = tls ]; }; } &&
+		awk "BEGIN { exit !($2 >= $HEADER_TIMEOUT) }"
 }
 
-# retry_timeout_closes FILE CURL_FN: FILE holds a line per curl,
+# retry_timeout_closes FILE CURL_FN [tls]: FILE holds a line per curl,
 # "ID|CODE|LOCATION|SECONDS|EXIT"; each that timeout_close allows is run
 # again once, CURL_FN ID writing its line to FILE.retry. RETRIED: how many.
 retry_timeout_closes() {
 	local id code loc tt ex
 	RETRIED=0
 	while IFS='|' read -r id code loc tt ex; do
-		timeout_close "$ex" "$tt" || continue
+		timeout_close "$ex" "$tt" "${3:-}" || continue
 		echo "curl $id: empty reply after ${tt}s (timeout close), retried" >&2
 		RETRIED=$((RETRIED + 1))
 		"$2" "$id" >>"$1.retry"
@@ -906,7 +909,7 @@ test_20_tls_loss_handshakes() {
 		--cacert "$TLS_DIR/ca.pem" -o /dev/null \
 		-w '{}|%{http_code}|%{redirect_url}|%{time_total}|%{exitcode}\n' \
 		"https://$XR_SRV_IP4:$TLS_PORT/v2/tls/{}?x={}" >"$out" 2>"$E2E_WORK/t20.err"
-	retry_timeout_closes "$out" tls_curl_one
+	retry_timeout_closes "$out" tls_curl_one tls
 	retried=$RETRIED
 	dt=$(awk "BEGIN { printf \"%.1f\", $(now) - $t0 }")
 	ok=$(cat "$out" "$out.retry" 2>/dev/null |
