@@ -406,7 +406,7 @@ retry_timeout_closes() {
 	RETRIED=0
 	while IFS='|' read -r id code loc tt ex; do
 		timeout_close "$ex" "$tt" "${3:-}" || continue
-		echo "curl $id: empty reply after ${tt}s (timeout close), retried" >&2
+		echo "curl $id: closed after ${tt}s with no answer (exit $ex, timeout close), retried" >&2
 		RETRIED=$((RETRIED + 1))
 		"$2" "$id" >>"$1.retry"
 	done <"$1"

@@ -23,7 +23,8 @@
 #include "engine_harness.h"
 #include "fuzz_tls.h"
 
-/* 0-3 plain (3 on a VLAN), 4 and 5 (IPv4, IPv6) on the TLS port. */
+/* 0-3 plain (3 on an 802.1Q VLAN), 4 and 5 (IPv4, IPv6) on the TLS port
+ * (4 on an 802.1ad one). */
 #define NCONN 6
 #define FZ_TLS_PORT 10443
 

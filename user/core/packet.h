@@ -2,7 +2,8 @@
 /*
  * Frames in and out of the engine: parsing a received Ethernet frame into
  * the fields TCP needs (with checksum verification), and building a
- * complete frame (Ethernet, optional 802.1Q, IPv4/IPv6, TCP, checksums).
+ * complete frame (Ethernet, an optional 802.1Q or 802.1ad tag, IPv4/IPv6,
+ * TCP, checksums).
  */
 #ifndef XREDIR_PACKET_H
 #define XREDIR_PACKET_H
@@ -20,7 +21,7 @@
 #define TCP_ACK 0x10
 
 #define PKT_TTL XR_TTL
-/* Largest headers we build: Ethernet + 802.1Q + IPv6 + TCP with MSS. */
+/* Largest headers we build: Ethernet + a tag + IPv6 + TCP with MSS. */
 #define PKT_HDR_MAX (14 + 4 + 40 + 24)
 
 enum pkt_error {
