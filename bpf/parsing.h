@@ -74,13 +74,13 @@ static __always_inline int parse_eth(struct cursor *c, struct ethhdr **out,
 		return PARSE_BAD;
 	type = bpf_ntohs(eth->h_proto);
 	c->pos = eth + 1;
-	if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
+	if (XR_ETH_IS_VLAN(type)) {
 		vlan = c->pos;
 		if ((void *)(vlan + 1) > c->end)
 			return PARSE_BAD;
 		type = bpf_ntohs(vlan->encap_proto);
 		c->pos = vlan + 1;
-		if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
+		if (XR_ETH_IS_VLAN(type)) {
 			vlan = c->pos;
 			if ((void *)(vlan + 1) > c->end)
 				return PARSE_BAD;

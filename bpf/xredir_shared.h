@@ -9,6 +9,7 @@
 #ifndef XREDIR_SHARED_H
 #define XREDIR_SHARED_H
 
+#include <linux/if_ether.h>
 #include <linux/types.h>
 
 #define XR_ABI_VERSION 12
@@ -174,6 +175,10 @@ struct xr_synack_conf {
 	__u8 on;
 	__u8 pad;
 };
+
+/* An EtherType that is a VLAN tag: 802.1Q (C-tag) or 802.1ad (S-tag). The
+ * tag's TPID is sent back as it came. */
+#define XR_ETH_IS_VLAN(type) ((type) == ETH_P_8021Q || (type) == ETH_P_8021AD)
 
 /* The hop limit of what xredir sends (TTL, IPv6 hop limit). */
 #define XR_TTL 64

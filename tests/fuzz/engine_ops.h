@@ -62,8 +62,7 @@ static uint16_t dest_port(const uint8_t *b, uint32_t len)
 {
 	uint32_t off = 14;
 
-	if (len > 14 && ((b[12] << 8 | b[13]) == ETH_P_8021Q ||
-			 (b[12] << 8 | b[13]) == ETH_P_8021AD))
+	if (len > 14 && XR_ETH_IS_VLAN(b[12] << 8 | b[13]))
 		off += 4;
 	if (len < off + 1)
 		return 0;

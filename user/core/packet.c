@@ -166,7 +166,7 @@ int pkt_parse(struct pkt *p, const uint8_t *frame, uint32_t len, uint16_t port,
 	proto = (uint16_t)(frame[12] << 8 | frame[13]);
 	p->vlan_tpid = 0;
 	p->vlan_tci = 0;
-	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+	if (XR_ETH_IS_VLAN(proto)) {
 		if (len < off + 4)
 			return PKT_MALFORMED;
 		p->vlan_tpid = proto;
