@@ -109,12 +109,17 @@ nstat() { nctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'; }
 # served I: the requests node I has answered.
 served() { nstat "$1" requests; }
 
-# counts: "N1 N2 N3" now.
-counts() {
-	local i out=
-	for i in $FAB_NODE_IDS; do out="$out $(served "$i")"; done
-	echo "${out# }"
+# per_node NAME: "N1 N2 N3", that counter of each node now.
+per_node() {
+	local i
+	for i in $FAB_NODE_IDS; do nstat "$i" "$1"; done | paste -sd' '
 }
+
+# others I: the nodes but I, as group prints them.
+others() { tr ' ' '\n' <<<"$FAB_NODE_IDS" | grep -vx "$1" | paste -sd' '; }
+
+# counts: "N1 N2 N3" now.
+counts() { per_node requests; }
 
 # settled: "N1 N2 N3" once the counters of earlier requests are published
 # (every 100 ms).
@@ -474,6 +479,13 @@ rule $rule clients"
 # time the router's rehash moves some open connections to another node,
 # which adopts them.
 ROLL_S=25 # the clients' duration: the restarts took 15-19 s here
+
+# roll_outlasted MS: whether the load ran past restarts that took MS ms
+# (by 1 s at least), so that every restart was made under it.
+roll_outlasted() {
+	[ $(($1 + 1000)) -lt $((ROLL_S * 1000)) ] ||
+		{ why "the restarts took $1 ms: the load (${ROLL_S} s) ended too soon after"; return 1; }
+}
 test_06_rolling_restart() {
 	need "$PYTHON" wrk go || return 1
 	local w=$E2E_WORK/t06 gobin=$E2E_WORK/bin/fabric_client_go
@@ -506,8 +518,7 @@ test_06_rolling_restart() {
 		v=$(($(served "$i") - $(cut -d' ' -f"$i" <<<"$c0")))
 		bf="$bf $v"
 		times="$times; n$i served $v,"
-		v=$(tr ' ' '\n' <<<"$FAB_NODE_IDS" | grep -vx "$i" | paste -sd' ')
-		ms=$(await_group "$v" 10000 "$tn" 2>&1) || { why "node $i not withdrawn: $ms"; break; }
+		ms=$(await_group "$(others "$i")" 10000 "$tn" 2>&1) || { why "node $i not withdrawn: $ms"; break; }
 		fab start-node "$i" >"$w.start$i" 2>&1 || { why "node $i did not start: $(cat "$w.start$i")"; break; }
 		ms=$(await_group "$FAB_NODE_IDS" 10000 "$tn" 2>&1) || { why "node $i not announced again: $ms"; break; }
 		mon_stop
@@ -524,9 +535,7 @@ test_06_rolling_restart() {
 	wait "$wkjob" || rc=$((rc + 1000))
 	cat "$nl" "$kv" "$gc" "$wk" >&2
 	[ -z "$(cat "$E2E_WORK/.reason" 2>/dev/null)" ] || return 1
-	# Every client ran past the last restart (1 s at least).
-	[ $((ms + 1000)) -lt $((ROLL_S * 1000)) ] ||
-		{ why "the restarts took $ms ms: the clients (${ROLL_S} s) ended too soon after"; return 1; }
+	roll_outlasted "$ms" || return 1
 	[ "$rc" = 0 ] || { why "failed (exits $rc): $(tail -qn 1 "$nl" "$kv" "$gc" "$wk" | tr '\n' ' ')"; return 1; }
 	raced=$(sed -n 's/.* while idle (\([0-9]*\) of them as a request was sent.*/\1/p' "$kv")
 	[ "$raced" = 0 ] || { why "$raced Python keep-alive requests retried: $(tail -n 1 "$kv")"; return 1; }
@@ -712,7 +721,7 @@ test_11_xdp_synack() {
 	for i in $FAB_NODE_IDS; do
 		tn=$(date +%s%3N)
 		fab stop-node "$i" 5 >"$w.stop$i" 2>&1 || { why "node $i did not stop: $(cat "$w.stop$i")"; break; }
-		ms=$(await_group "$(tr ' ' '\n' <<<"$FAB_NODE_IDS" | grep -vx "$i" | paste -sd' ')" 10000 "$tn" 2>&1) ||
+		ms=$(await_group "$(others "$i")" 10000 "$tn" 2>&1) ||
 			{ why "node $i not withdrawn: $ms"; break; }
 		fab start-node "$i" -- --xdp-synack on >"$w.start$i" 2>&1 ||
 			{ why "node $i did not start: $(cat "$w.start$i")"; break; }
@@ -723,8 +732,7 @@ test_11_xdp_synack() {
 	rc=$?
 	cat "$load" >&2
 	[ -z "$(cat "$E2E_WORK/.reason" 2>/dev/null)" ] || return 1
-	[ $((ms + 1000)) -lt $((ROLL_S * 1000)) ] ||
-		{ why "the restarts took $ms ms: the load (${ROLL_S} s) ended too soon after"; return 1; }
+	roll_outlasted "$ms" || return 1
 	[ "$rc" = 0 ] || { why "under load while the nodes restarted: $(tail -n 1 "$load")"; return 1; }
 	# A SYN-ACK lost on the way back costs its client a SYN sent again
 	# (a request over 0.5 s): a few in a rehash, not a node's share.
@@ -736,8 +744,8 @@ test_11_xdp_synack() {
 			{ why "node $i: $(nctl "$i" status | grep '^xdp:')"; return 1; }
 	done
 	before=$(settled)
-	x0=$(for i in $FAB_NODE_IDS; do nstat "$i" xdp_synack; done | paste -sd' ')
-	s0=$(for i in $FAB_NODE_IDS; do nstat "$i" cookies_sent; done | paste -sd' ')
+	x0=$(per_node xdp_synack)
+	s0=$(per_node cookies_sent)
 	out=$(load 900 "$CLIENTS" x 2>&1) || { why "$out"; return 1; }
 	d=$(wait_counts "$before" 900) || { why "node counters rose by $d"; return 1; }
 	for i in $FAB_NODE_IDS; do
@@ -755,11 +763,7 @@ test_11_xdp_synack() {
 
 # adoptions: "A1 A2 A3", the adoptions each node counted (a restarted
 # node counts from 0).
-adoptions() {
-	local i out=
-	for i in $FAB_NODE_IDS; do out="$out $(nstat "$i" adoptions)"; done
-	echo "${out# }"
-}
+adoptions() { per_node adoptions; }
 
 # await_status I REGEX: until node I's `xredirctl status` matches, 3 s.
 await_status() {

@@ -394,8 +394,10 @@ curl_one() {
 # SSL_ERROR_SYSCALL at the FIN). It counts only if the attempt lasted at
 # least the header timeout; an earlier close, or a reset, is a failure.
 timeout_close() {
-	{ [ "$1" = 52 ] || { [ "$1" = 35 ] && [ "${3:-}" = tls ]; }; } &&
-		awk "BEGIN { exit !($2 >= $HEADER_TIMEOUT) }"
+	case "$1:${3:-}" in
+	52:* | 35:tls) awk "BEGIN { exit !($2 >= $HEADER_TIMEOUT) }" ;;
+	*) return 1 ;;
+	esac
 }
 
 # retry_timeout_closes FILE CURL_FN [tls]: FILE holds a line per curl,
