@@ -832,9 +832,10 @@ def sc_syn_retransmit(link):
 @scenario
 def sc_lost_first_segments(link):
     # Our handshake ACK and the request both lost; a duplicate SYN-ACK (a
-    # duplicated SYN) makes us send a duplicate ACK, SEQ = ISN+1+len: it
-    # cannot validate the cookie (it does not carry ISN+1), but it must not
-    # kill the connection: the request, sent again from ISN+1, validates.
+    # duplicated SYN) makes us send a duplicate ACK, SEQ = ISN+1+len. The
+    # cookie binds our ISN by 5 bits: that ACK fails it, or 1 time in 32
+    # opens the flow at its SEQ. Neither may kill the connection: the
+    # request, sent again from ISN+1, validates and is answered.
     c = Conn(link, "lost-first")
     c.snd_nxt = seq_add(c.isn, 1)
     c.mss = 1460

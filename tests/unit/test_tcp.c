@@ -1180,6 +1180,50 @@ TEST(lost_first_segments_are_not_reset)
 	tcp_engine_free(&h.e);
 }
 
+/*
+ * The same, when that ACK passes the cookie by chance: the cookie binds
+ * the client's ISN by 5 bits, so one such ACK in 32 opens the flow at a
+ * sequence number past the request. The resent request, which validates
+ * at ISN + 1, moves the flow back to it and is answered.
+ */
+TEST(lost_first_segments_opened_by_chance_are_answered)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint16_t port;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	for (port = 41000; port < 42000 && !flows(); port++) {
+		h_conn_init(&c, 4, port);
+		h_send_seg(&h, &c, TCP_SYN, NULL, 0);
+		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+		c.rcv = p.seq + 1;
+		n = h_frame(&c, buf, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK,
+			    NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		CHECK_EQ(h.nout, 0);
+	}
+	REQUIRE(flows() == 1);
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len > 0);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	/* Once the flow has data, the request sent again is only old. */
+	c.rcv += p.payload_len;
+	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
+	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	tcp_engine_free(&h.e);
+}
+
 TEST(http10_closes_and_lingers_for_client_fin)
 {
 	static const char req[] =

@@ -1242,6 +1242,23 @@ kept_fin_reached(struct flow *f, uint32_t took, uint32_t len)
 	return reached;
 }
 
+/*
+ * A flow opened by a bare ACK took its start from a cookie that binds the
+ * client's ISN by 5 bits, so one such ACK in 32 sent from past the
+ * client's data (its handshake ACK and request lost) opens it there.
+ * Until data arrives, data from before that start which validates at
+ * ISN + 1 is where the stream truly begins.
+ */
+static __attribute__((noinline, cold)) bool
+restart_unconfirmed(struct tcp_engine *e, struct flow *f, uint32_t seq)
+{
+	if (!cookie_check(&e->cookie_key, &f->key, seq - 1, f->iss,
+			  cookie_clock(e)))
+		return false;
+	f->rcv_nxt = f->rcv_acked = seq;
+	return true;
+}
+
 static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 			     const struct pkt *p)
 {
@@ -1256,6 +1273,9 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 	if (seq_lt(seq, f->rcv_nxt)) {
 		uint32_t skip = f->rcv_nxt - seq;
 
+		if (__builtin_expect(f->flags & FLOW_UNCONFIRMED, 0) &&
+		    restart_unconfirmed(e, f, seq))
+			skip = 0;
 		if (skip > len || (skip == len && !fin)) {
 			/* All old: a request sent again means the peer
 			 * missed our answer, so answer again now. */
@@ -1274,6 +1294,7 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 	if (f->flags & FLOW_FIN_RCVD)
 		return ACK_NOW;
 	before = f->rcv_nxt;
+	f->flags &= ~FLOW_UNCONFIRMED;
 	if (len)
 		deliver(e, f, data, len);
 	if (__builtin_expect(f->fin_gap != 0, 0) &&
@@ -1725,6 +1746,8 @@ static void unknown_flow(struct tcp_engine *e, const struct pkt *p,
 		reply_rst(e, p);
 		return;
 	}
+	if (!p->payload_len && !(fl & TCP_FIN))
+		f->flags |= FLOW_UNCONFIRMED;
 	flow_input(e, f, p, target);
 }
 
