@@ -1193,7 +1193,7 @@ TEST(lost_first_segments_opened_by_chance_are_answered)
 	struct h_conn c;
 	struct pkt p;
 	uint16_t port;
-	uint32_t n;
+	uint32_t n = 0;
 
 	REQUIRE(!h_init(&h));
 	for (port = 41000; port < 42000 && !flows(); port++) {
@@ -1207,6 +1207,9 @@ TEST(lost_first_segments_opened_by_chance_are_answered)
 		CHECK_EQ(h.nout, 0);
 	}
 	REQUIRE(flows() == 1);
+	/* The same ACK again changes nothing. */
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0);
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK(p.payload_len > 0);
@@ -1221,6 +1224,41 @@ TEST(lost_first_segments_opened_by_chance_are_answered)
 	CHECK_EQ(p.payload_len, 0);
 	CHECK_EQ(p.ack, c.snd);
 	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * A keep-alive probe carrying one byte (SEQ = RCV.NXT - 1, as some stacks
+ * send) on a connection that has sent nothing yet only gets an ACK, even
+ * where that SEQ - 1 passes the cookie's 5 bits: it is not the start of a
+ * stream whose first data was lost.
+ */
+TEST(one_byte_probe_before_any_data_is_only_acked)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint16_t port;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	for (port = 42000; port < 42200; port++) {
+		h_conn_init(&c, 4, port);
+		REQUIRE(!h_connect(&h, &c));
+		n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK, "x", 1);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+		CHECK_EQ(p.payload_len, 0);
+		CHECK_EQ(p.ack, c.snd);
+		h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+		CHECK(p.payload_len > 0);
+		c.rcv += p.payload_len;
+		h_send_seg(&h, &c, TCP_RST, NULL, 0);
+	}
+	CHECK_EQ(stat(TCP_STAT_requests), 200);
+	CHECK_EQ(flows(), 0);
 	tcp_engine_free(&h.e);
 }
 

@@ -1247,15 +1247,23 @@ kept_fin_reached(struct flow *f, uint32_t took, uint32_t len)
  * client's ISN by 5 bits, so one such ACK in 32 sent from past the
  * client's data (its handshake ACK and request lost) opens it there.
  * Until data arrives, data from before that start which validates at
- * ISN + 1 is where the stream truly begins.
+ * ISN + 1 (by the same 5 bits) is where the stream truly begins: when it
+ * is not a keep-alive probe's byte at rcv_nxt - 1, lies within the window
+ * our SYN-ACK offered, comes from a peer that has seen only that SYN-ACK,
+ * and we are not closing.
  */
 static __attribute__((noinline, cold)) bool
-restart_unconfirmed(struct tcp_engine *e, struct flow *f, uint32_t seq)
+restart_unconfirmed(struct tcp_engine *e, struct flow *f, const struct pkt *p)
 {
-	if (!cookie_check(&e->cookie_key, &f->key, seq - 1, f->iss,
+	uint32_t skip = f->rcv_nxt - p->seq;
+
+	if (skip < 2 || skip > e->cfg.window || p->ack != f->iss + 1 ||
+	    (f->flags & FLOW_CLOSE) ||
+	    !cookie_check(&e->cookie_key, &f->key, p->seq - 1, f->iss,
 			  cookie_clock(e)))
 		return false;
-	f->rcv_nxt = f->rcv_acked = seq;
+	f->rcv_nxt = f->rcv_acked = p->seq;
+	f->fin_gap = 0; /* it was counted from the old start */
 	return true;
 }
 
@@ -1274,7 +1282,7 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 		uint32_t skip = f->rcv_nxt - seq;
 
 		if (__builtin_expect(f->flags & FLOW_UNCONFIRMED, 0) &&
-		    restart_unconfirmed(e, f, seq))
+		    restart_unconfirmed(e, f, p))
 			skip = 0;
 		if (skip > len || (skip == len && !fin)) {
 			/* All old: a request sent again means the peer
@@ -1294,7 +1302,7 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 	if (f->flags & FLOW_FIN_RCVD)
 		return ACK_NOW;
 	before = f->rcv_nxt;
-	f->flags &= ~FLOW_UNCONFIRMED;
+	f->flags &= (uint8_t)~FLOW_UNCONFIRMED;
 	if (len)
 		deliver(e, f, data, len);
 	if (__builtin_expect(f->fin_gap != 0, 0) &&
