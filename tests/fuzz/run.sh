@@ -11,8 +11,11 @@ seconds=$1
 shift
 cd "$(dirname "$0")/../.."
 mkdir -p build/fuzz/artifacts
-fail=0
-for bin in "$@"; do
+
+# One fuzzer: its regressions, then its corpus or its fuzzing. Prints its
+# report; returns non-zero on a failure.
+fuzz_one() {
+	local bin=$1 name target work regress corpus log rc execs rate
 	name=$(basename "$bin")
 	target=${name#fuzz_}
 	work=build/fuzz/work-$target
@@ -22,8 +25,7 @@ for bin in "$@"; do
 		if ! "$bin" "${regress[@]}" >build/fuzz/$target-regress.log 2>&1; then
 			echo "fuzz $target: a committed regression input fails:"
 			tail -20 build/fuzz/$target-regress.log
-			fail=1
-			continue
+			return 1
 		fi
 		echo "fuzz $target: ${#regress[@]} regression inputs pass"
 	fi
@@ -33,11 +35,10 @@ for bin in "$@"; do
 			"tests/fuzz/corpus/$target" >build/fuzz/$target-corpus.log 2>&1; then
 			echo "fuzz $target: a committed corpus input fails:"
 			tail -20 build/fuzz/$target-corpus.log
-			fail=1
-		else
-			echo "fuzz $target: ${#corpus[@]} corpus inputs pass"
+			return 1
 		fi
-		continue
+		echo "fuzz $target: ${#corpus[@]} corpus inputs pass"
+		return 0
 	fi
 	log=build/fuzz/$target.log
 	"$bin" -max_total_time="$seconds" -print_final_stats=1 \
@@ -51,9 +52,27 @@ for bin in "$@"; do
 		ls build/fuzz/artifacts/$target-* 2>/dev/null
 		grep -m1 -E "ERROR|Assertion|runtime error" "$log"
 		echo "  (copy it into tests/fuzz/regressions/$target/ once fixed)"
-		fail=1
-	else
-		echo "fuzz $target: ${execs:-0} executions in ${seconds}s (${rate:-0}/s), no crash"
+		return 1
 	fi
+	echo "fuzz $target: ${execs:-0} executions in ${seconds}s (${rate:-0}/s), no crash"
+}
+
+# As many fuzzers at once as there are CPUs (each is single-threaded), their
+# reports in the order given.
+slots=$(nproc)
+pids=()
+for bin in "$@"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$slots" ]; do
+		wait -n
+	done
+	fuzz_one "$bin" >"build/fuzz/$(basename "$bin").report" 2>&1 &
+	pids+=($!)
+done
+fail=0
+i=0
+for bin in "$@"; do
+	wait "${pids[$i]}" || fail=1
+	cat "build/fuzz/$(basename "$bin").report"
+	i=$((i + 1))
 done
 exit $fail
