@@ -21,7 +21,9 @@
 #   01f-xdp-synack            --xdp-synack auto on a veth is off (its peer
 #                             drops XDP_TX frames); on, with an XDP program
 #                             on the client's veth: IPv4 and IPv6 requests
-#                             answered, status says so, then 01e's storm
+#                             answered, status says so; the cookie's time
+#                             counter, set one period back, put right by the
+#                             daemon within 3 s; then 01e's storm
 #                             through SIGTERM: the SYNs were answered in XDP
 #                             (xdp_synack), the draining workers refused the
 #                             later ones
@@ -315,9 +317,62 @@ test_01e_drain_no_blackhole() {
 	echo "$r"
 }
 
+# synack_clock_kept PID: sets the cookie's time counter that daemon PID
+# gives its XDP program (xr_synack: not pinned, found among its fds) one
+# period back, and waits up to 3 s for the daemon to put it right. Prints
+# how long that took.
+synack_clock_kept() {
+	"$PYTHON" - "$1" <<'EOF'
+import json, os, struct, subprocess, sys, time
+
+OFF = 16  # struct xr_synack_conf: the secret, then the counter
+pid = int(sys.argv[1])
+key = ["key", "0", "0", "0", "0"]
+
+
+def bpftool(*args):
+    return subprocess.run(["bpftool", "-j", *args], check=True, capture_output=True, text=True).stdout
+
+
+def counter(conf):
+    return struct.unpack_from("<I", conf, OFF)[0]
+
+
+held = set()
+for fd in os.listdir("/proc/%d/fdinfo" % pid):
+    with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+        held.update(int(l.split()[1]) for l in f if l.startswith("map_id:"))
+ids = [m["id"] for m in json.loads(bpftool("map", "show")) if m.get("name") == "xr_synack" and m["id"] in held]
+if len(ids) != 1:
+    sys.exit("daemon %d holds %d maps named xr_synack" % (pid, len(ids)))
+mid = str(ids[0])
+
+
+def value():
+    return bytes(int(b, 16) for b in json.loads(bpftool("map", "lookup", "id", mid, *key))["value"])
+
+
+conf = value()
+back = counter(conf) - 1
+bpftool("map", "update", "id", mid, *key, "value",
+        *["%d" % x for x in conf[:OFF] + struct.pack("<I", back) + conf[OFF + 4:]])
+t0 = time.monotonic()
+while time.monotonic() - t0 < 3:
+    now = counter(value())
+    if now != back:
+        clock = int(time.time()) >> 6  # (or one less, had it just moved on)
+        if now not in (clock, clock - 1):
+            sys.exit("the counter went from %u to %u, the clock's is %u" % (back, now, clock))
+        print("%.1f" % (time.monotonic() - t0))
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit("the counter set one period back (%u) was not put right in 3 s" % back)
+EOF
+}
+
 test_01f_xdp_synack() {
-	need "$PYTHON" curl xdp-loader || return 1
-	local r rc wrc s0 s1 f0 f1 line st
+	need "$PYTHON" curl xdp-loader bpftool || return 1
+	local r rc wrc s0 s1 f0 f1 line st kept
 	d_start || return 1
 	line=$(grep -o 'msg=xdp_synack.*' "$D_LOG")
 	st=$(ctl status | grep '^xdp:')
@@ -332,6 +387,8 @@ test_01f_xdp_synack() {
 	st=$(ctl status | grep '^xdp:')
 	[[ "$st" == *"SYNs answered in XDP" ]] ||
 		{ why "status with --xdp-synack on: '$st'"; d_stop; peer_xdp unload; return 1; }
+	kept=$(synack_clock_kept "$D_PID" 2>&1) ||
+		{ why "cookie clock: ${kept##*$'\n'}"; d_stop; peer_xdp unload; return 1; }
 	if ! expect "$XR_CLI_NS" "$XR_CLI_IP4" "http://$XR_SRV_IP4:$PORT/s" "302 $DEFAULT/s" ||
 		! expect "$XR_CLI_NS" "$XR_CLI_IP6" "http://[$XR_SRV_IP6]:$PORT/s6" "302 $DEFAULT/s6"; then
 		peer_xdp unload
@@ -356,7 +413,8 @@ test_01f_xdp_synack() {
 		{ why "$((s1 - s0)) SYNs answered in XDP, want >= 50"; return 1; }
 	[ $((f1 - f0)) -ge 1 ] ||
 		{ why "no SYN refused by the draining workers"; return 1; }
-	echo "auto on a veth: off; on: $r; $((s1 - s0)) SYNs answered in XDP, $((f1 - f0)) refused while draining"
+	echo "auto on a veth: off; on: a cookie clock set back put right after ${kept}s; $r;" \
+		"$((s1 - s0)) SYNs answered in XDP, $((f1 - f0)) refused while draining"
 }
 
 # ---- 02: kill -9 and restart ----
