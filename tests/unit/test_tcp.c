@@ -1262,6 +1262,37 @@ TEST(one_byte_probe_before_any_data_is_only_acked)
 	tcp_engine_free(&h.e);
 }
 
+/*
+ * A connection's first segment, a partial head, sent again (our ACK was
+ * slow): it validates at ISN + 1 as every first segment does, but the
+ * stream has begun, so it is old data, only acknowledged.
+ */
+TEST(first_partial_head_sent_again_is_only_acked)
+{
+	static const char part[] = "GET /again HTTP/1.1\r\nHo";
+	static const char rest[] = "st: h\r\n\r\n";
+	uint8_t buf[H_FRAME];
+	char out[2048];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	h_conn_init(&c, 4, 40077);
+	REQUIRE(!h_connect(&h, &c));
+	h_send_seg(&h, &c, TCP_ACK, part, sizeof(part) - 1);
+	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, part, sizeof(part) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(p.ack, c.snd);
+	h_send_seg(&h, &c, TCP_ACK, rest, sizeof(rest) - 1);
+	REQUIRE(h_payload(&h, &c, out, sizeof(out)) > 0);
+	CHECK(!strncmp(out, "HTTP/1.1 302 Found\r\n", 20));
+	CHECK(strstr(out, "k8s.gcr.io/again\r\n") != NULL);
+	tcp_engine_free(&h.e);
+}
+
 TEST(http10_closes_and_lingers_for_client_fin)
 {
 	static const char req[] =

@@ -19,7 +19,7 @@
 #define FLOW_CLOSE 0x02 /* send our FIN after the queued data */
 #define FLOW_FIN_SENT 0x04 /* our FIN is in snd_nxt */
 #define FLOW_FIN_ACKED 0x08
-#define FLOW_UNCONFIRMED 0x10 /* opened by a bare ACK, no data or FIN yet */
+#define FLOW_UNCONFIRMED 0x10 /* opened by a bare ACK, nothing delivered */
 #define FLOW_HEAD_TIMER 0x20 /* expire_at is the header timeout */
 #define FLOW_RECOVERY 0x40 /* resending lost data until snd_una >= recover */
 #define FLOW_SERVED 0x80 /* at least one response was queued */

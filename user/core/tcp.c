@@ -930,6 +930,8 @@ static void ack_advance(struct tcp_engine *e, struct flow *f, uint32_t ack)
 /* What a segment asks of us once processed. */
 enum ack_need { ACK_NONE, ACK_DELAYED, ACK_NOW, ACK_RESEND };
 
+/* After every delivery to the stream (feed()): so also where a flow stops
+ * being FLOW_UNCONFIRMED, at no cost on the way of a request. */
 static void head_timer(struct tcp_engine *e, struct flow *f)
 {
 	/* A TLS handshake or a partial record counts as a head. */
@@ -937,11 +939,12 @@ static void head_timer(struct tcp_engine *e, struct flow *f)
 		/* From the head's first byte on, not reset by each segment:
 		 * a slow sender cannot keep the connection forever. */
 		if (!(f->flags & FLOW_HEAD_TIMER)) {
-			f->flags |= FLOW_HEAD_TIMER;
+			f->flags = (uint8_t)((f->flags | FLOW_HEAD_TIMER) &
+					     ~FLOW_UNCONFIRMED);
 			f->expire_at = e->now_ms + e->cfg.header_timeout_ms;
 		}
 	} else {
-		f->flags &= (uint8_t)~FLOW_HEAD_TIMER;
+		f->flags &= (uint8_t) ~(FLOW_HEAD_TIMER | FLOW_UNCONFIRMED);
 		f->expire_at = e->now_ms + e->cfg.idle_timeout_ms;
 	}
 }
@@ -1250,7 +1253,8 @@ kept_fin_reached(struct flow *f, uint32_t took, uint32_t len)
  * ISN + 1 (by the same 5 bits) is where the stream truly begins: when it
  * is not a keep-alive probe's byte at rcv_nxt - 1, lies within the window
  * our SYN-ACK offered, comes from a peer that has seen only that SYN-ACK,
- * and we are not closing.
+ * and the stream has neither a FIN nor bytes held in a backlog, nor are we
+ * closing.
  */
 static __attribute__((noinline, cold)) bool
 restart_unconfirmed(struct tcp_engine *e, struct flow *f, const struct pkt *p)
@@ -1258,7 +1262,7 @@ restart_unconfirmed(struct tcp_engine *e, struct flow *f, const struct pkt *p)
 	uint32_t skip = f->rcv_nxt - p->seq;
 
 	if (skip < 2 || skip > e->cfg.window || p->ack != f->iss + 1 ||
-	    (f->flags & FLOW_CLOSE) ||
+	    (f->flags & (FLOW_CLOSE | FLOW_FIN_RCVD)) || f->backlog_len ||
 	    !cookie_check(&e->cookie_key, &f->key, p->seq - 1, f->iss,
 			  cookie_clock(e)))
 		return false;
@@ -1302,7 +1306,6 @@ static enum ack_need receive(struct tcp_engine *e, struct flow *f,
 	if (f->flags & FLOW_FIN_RCVD)
 		return ACK_NOW;
 	before = f->rcv_nxt;
-	f->flags &= (uint8_t)~FLOW_UNCONFIRMED;
 	if (len)
 		deliver(e, f, data, len);
 	if (__builtin_expect(f->fin_gap != 0, 0) &&
