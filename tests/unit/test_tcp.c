@@ -1152,9 +1152,9 @@ TEST(reused_four_tuple_is_a_new_connection_whatever_its_cookie)
 
 /*
  * The handshake ACK and the request were lost; a duplicate SYN-ACK makes
- * the client ACK again from past its request. That ACK cannot be checked
- * against the cookie, but must not reset the connection: the resent
- * request validates.
+ * the client ACK again from past its request. That ACK fails the cookie
+ * (or, 1 time in 32, opens the flow there: below), but must not reset the
+ * connection: the resent request validates.
  */
 TEST(lost_first_segments_are_not_reset)
 {
@@ -1183,47 +1183,115 @@ TEST(lost_first_segments_are_not_reset)
 /*
  * The same, when that ACK passes the cookie by chance: the cookie binds
  * the client's ISN by 5 bits, so one such ACK in 32 opens the flow at a
- * sequence number past the request. The resent request, which validates
- * at ISN + 1, moves the flow back to it and is answered.
+ * sequence number past the request. Finds such a connection (a port whose
+ * duplicate ACK, sent from len bytes past ISN + 1, opens a flow); returns
+ * whether it did.
  */
+static bool open_past_lost_request(struct h_conn *c, uint32_t len)
+{
+	uint8_t buf[H_FRAME];
+	struct pkt p;
+	uint16_t port;
+	uint32_t n;
+
+	for (port = 41000; port < 42000 && !flows(); port++) {
+		h_conn_init(c, 4, port);
+		h_send_seg(&h, c, TCP_SYN, NULL, 0);
+		if (h.nout != 1 || h_parse(&h, 0, c, &p))
+			return false;
+		c->rcv = p.seq + 1;
+		n = h_frame(c, buf, c->snd + len, c->rcv, TCP_ACK, NULL, 0);
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		/* The same ACK again changes nothing. */
+		h_input(&h, buf, n, TCP_TARGET_NONE);
+		if (h.nout)
+			return false;
+	}
+	return flows() == 1;
+}
+
+/* The resent request, which validates at ISN + 1, moves the flow back to
+ * it and is answered, once: after that the flow has data. */
 TEST(lost_first_segments_opened_by_chance_are_answered)
 {
 	static const char req[] = GET("/");
 	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint16_t port;
-	uint32_t n = 0;
+	uint32_t n;
 
 	REQUIRE(!h_init(&h));
-	for (port = 41000; port < 42000 && !flows(); port++) {
-		h_conn_init(&c, 4, port);
-		h_send_seg(&h, &c, TCP_SYN, NULL, 0);
-		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
-		c.rcv = p.seq + 1;
-		n = h_frame(&c, buf, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK,
-			    NULL, 0);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
-		CHECK_EQ(h.nout, 0);
-	}
-	REQUIRE(flows() == 1);
-	/* The same ACK again changes nothing. */
+	REQUIRE(open_past_lost_request(&c, sizeof(req) - 1));
+	/* Not from a peer that acknowledges less than our SYN. */
+	n = h_frame(&c, buf, c.snd, c.rcv - 1, TCP_ACK, req, sizeof(req) - 1);
 	h_input(&h, buf, n, TCP_TARGET_NONE);
-	CHECK_EQ(h.nout, 0);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0);
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len > 0);
+	CHECK(!(p.flags & TCP_FIN));
+	CHECK_EQ(p.ack, c.snd);
+	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	/* Sent again before the response is acknowledged: the response
+	 * goes again, the request is not taken twice. */
+	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK(p.payload_len > 0);
 	CHECK_EQ(p.ack, c.snd);
 	CHECK_EQ(stat(TCP_STAT_requests), 1);
-	/* Once the flow has data, the request sent again is only old. */
-	c.rcv += p.payload_len;
-	h_send_seg(&h, &c, TCP_ACK, NULL, 0);
-	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	tcp_engine_free(&h.e);
+}
+
+/* On such a flow, a bare FIN from before its start is old, not a start:
+ * only the request, sent again, moves the flow back. */
+TEST(bare_fin_before_a_chance_start_is_only_acked)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(open_past_lost_request(&c, sizeof(req) - 1));
+	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
 	h_input(&h, buf, n, TCP_TARGET_NONE);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.payload_len, 0);
-	CHECK_EQ(p.ack, c.snd);
+	CHECK(!(p.flags & TCP_FIN));
+	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len > 0);
+	CHECK(!(p.flags & TCP_FIN));
 	CHECK_EQ(stat(TCP_STAT_requests), 1);
+	tcp_engine_free(&h.e);
+}
+
+/* A FIN kept ahead of the chance start is measured from it: moving the
+ * start back forgets it (the client's real FIN comes again), instead of
+ * finding it at the end of the resent request. */
+TEST(fin_kept_ahead_of_a_chance_start_is_forgotten)
+{
+	static const char req[] = GET("/");
+	const uint32_t len = sizeof(req) - 1;
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(open_past_lost_request(&c, len));
+	n = h_frame(&c, buf, c.isn + 1 + 2 * len, c.rcv, TCP_ACK | TCP_FIN,
+		    NULL, 0);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	CHECK_EQ(h.nout, 0); /* kept, len bytes ahead */
+	h_send_seg(&h, &c, TCP_ACK, req, len);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK(p.payload_len > 0);
+	CHECK(!(p.flags & TCP_FIN));
+	CHECK_EQ(p.ack, c.snd);
 	tcp_engine_free(&h.e);
 }
 

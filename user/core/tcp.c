@@ -930,8 +930,10 @@ static void ack_advance(struct tcp_engine *e, struct flow *f, uint32_t ack)
 /* What a segment asks of us once processed. */
 enum ack_need { ACK_NONE, ACK_DELAYED, ACK_NOW, ACK_RESEND };
 
-/* After every delivery to the stream (feed()): so also where a flow stops
- * being FLOW_UNCONFIRMED, at no cost on the way of a request. */
+/* At the end of feed(), after the stream took data: so also where a flow
+ * stops being FLOW_UNCONFIRMED, at no cost on the way of a request (data
+ * that feed() does not reach is held in a backlog, or dropped while we
+ * close: restart_unconfirmed() checks both). */
 static void head_timer(struct tcp_engine *e, struct flow *f)
 {
 	/* A TLS handshake or a partial record counts as a head. */
@@ -1249,7 +1251,7 @@ kept_fin_reached(struct flow *f, uint32_t took, uint32_t len)
  * A flow opened by a bare ACK took its start from a cookie that binds the
  * client's ISN by 5 bits, so one such ACK in 32 sent from past the
  * client's data (its handshake ACK and request lost) opens it there.
- * Until data arrives, data from before that start which validates at
+ * Until data arrives, data from before that start whose SEQ validates as
  * ISN + 1 (by the same 5 bits) is where the stream truly begins: when it
  * is not a keep-alive probe's byte at rcv_nxt - 1, lies within the window
  * our SYN-ACK offered, comes from a peer that has seen only that SYN-ACK,
@@ -1261,8 +1263,9 @@ restart_unconfirmed(struct tcp_engine *e, struct flow *f, const struct pkt *p)
 {
 	uint32_t skip = f->rcv_nxt - p->seq;
 
-	if (skip < 2 || skip > e->cfg.window || p->ack != f->iss + 1 ||
-	    (f->flags & (FLOW_CLOSE | FLOW_FIN_RCVD)) || f->backlog_len ||
+	if (!p->payload_len || skip < 2 || skip > e->cfg.window ||
+	    p->ack != f->iss + 1 || (f->flags & (FLOW_CLOSE | FLOW_FIN_RCVD)) ||
+	    f->backlog_len || f->http.closing ||
 	    !cookie_check(&e->cookie_key, &f->key, p->seq - 1, f->iss,
 			  cookie_clock(e)))
 		return false;
