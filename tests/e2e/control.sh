@@ -955,32 +955,24 @@ EOF
 # sequence odd and NAME's slot holding NAME, URL and STATUS (0: torn, with
 # no length or status yet).
 die_mid_write() {
-	"$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF" "$@" <<'EOF'
-import json, struct, subprocess, sys
+	PYTHONPATH="$E2E_ROOT/tests/e2e" "$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF" "$@" <<'EOF'
+import struct, sys
+from bpfmap import KEY0, as_key, bpftool, lookup, raw, update
 
 pins, name, url, status = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), int(sys.argv[4])
+ctl_map, targets = ("pinned", pins + "/xr_ctl"), ("pinned", pins + "/xr_targets")
 
-def bpftool(*args):
-    return subprocess.run(["bpftool", "-j", *args], check=True, capture_output=True, text=True).stdout
-
-def as_bytes(b):
-    return ["%d" % x for x in b]
-
-ctl = bytes(int(b, 16) for b in json.loads(bpftool(
-    "map", "lookup", "pinned", pins + "/xr_ctl", "key", "0", "0", "0", "0"))["value"])
+ctl = raw(lookup(ctl_map))
 idx = None
-for e in json.loads(bpftool("map", "dump", "pinned", pins + "/xr_targets")):
-    v = bytes(int(b, 16) for b in e["value"])
-    if v[:32].split(b"\0")[0] == name:
-        idx = bytes(int(b, 16) for b in e["key"])
+for e in bpftool("map", "dump", *targets):
+    if raw(e)[:32].split(b"\0")[0] == name:
+        idx = raw(e, "key")
 assert idx is not None, "no target %s" % name
 seq = struct.unpack_from("<I", ctl, 4)[0] | 1
-bpftool("map", "update", "pinned", pins + "/xr_ctl", "key", "0", "0", "0", "0",
-        "value", *as_bytes(ctl[:4] + struct.pack("<I", seq) + ctl[8:]))
+update(ctl_map, KEY0, ctl[:4] + struct.pack("<I", seq) + ctl[8:])
 slot = name.ljust(32, b"\0") + url.ljust(256, b"\0") + struct.pack(
     "<HHI", len(url) if status else 0, status, 0)
-bpftool("map", "update", "pinned", pins + "/xr_targets", "key", *as_bytes(idx),
-        "value", *as_bytes(slot))
+update(targets, as_key(idx), slot)
 print("targets_seq %d, slot %d" % (seq, struct.unpack("<I", idx)[0]))
 EOF
 }
@@ -1279,19 +1271,15 @@ test_12_service_addresses() {
 # pinned_abi [VERSION]: the pinned control map's ABI version; with VERSION,
 # writes it first (as a daemon of that build would have).
 pinned_abi() {
-	"$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF/xr_ctl" "$@" <<'EOF'
-import json, struct, subprocess, sys
+	PYTHONPATH="$E2E_ROOT/tests/e2e" "$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF/xr_ctl" "$@" <<'EOF'
+import struct, sys
+from bpfmap import KEY0, lookup, raw, update
 
-pin = sys.argv[1]
-key = ["key", "0", "0", "0", "0"]
-
-def bpftool(*args):
-    return subprocess.run(["bpftool", "-j", *args], check=True, capture_output=True, text=True).stdout
-
-ctl = bytes(int(b, 16) for b in json.loads(bpftool("map", "lookup", "pinned", pin, *key))["value"])
+m = ("pinned", sys.argv[1])
+ctl = raw(lookup(m))
 if len(sys.argv) > 2:
     ctl = ctl[:12] + struct.pack("<I", int(sys.argv[2])) + ctl[16:]
-    bpftool("map", "update", "pinned", pin, *key, "value", *["%d" % x for x in ctl])
+    update(m, KEY0, ctl)
 print(struct.unpack_from("<I", ctl, 12)[0])
 EOF
 }

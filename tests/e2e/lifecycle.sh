@@ -322,45 +322,44 @@ test_01e_drain_no_blackhole() {
 # period back, and waits up to 3 s for the daemon to put it right. Prints
 # how long that took.
 synack_clock_kept() {
-	"$PYTHON" - "$1" <<'EOF'
-import json, os, struct, subprocess, sys, time
+	PYTHONPATH="$E2E_ROOT/tests/e2e" "$PYTHON" - "$1" "$E2E_ROOT/bpf/syncookie.h" <<'EOF'
+import os, re, struct, sys, time
+from bpfmap import KEY0, bpftool, lookup, raw, update
 
-OFF = 16  # struct xr_synack_conf: the secret, then the counter
 pid = int(sys.argv[1])
-key = ["key", "0", "0", "0", "0"]
-
-
-def bpftool(*args):
-    return subprocess.run(["bpftool", "-j", *args], check=True, capture_output=True, text=True).stdout
-
-
-def counter(conf):
-    return struct.unpack_from("<I", conf, OFF)[0]
-
+with open(sys.argv[2]) as f:
+    shift = int(re.search(r"#define COOKIE_PERIOD_SHIFT (\d+)", f.read()).group(1))
+OFF = 16  # struct xr_synack_conf: the secret, then the counter (checked below)
 
 held = set()
 for fd in os.listdir("/proc/%d/fdinfo" % pid):
-    with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-        held.update(int(l.split()[1]) for l in f if l.startswith("map_id:"))
-ids = [m["id"] for m in json.loads(bpftool("map", "show")) if m.get("name") == "xr_synack" and m["id"] in held]
+    try:
+        with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+            held.update(int(l.split()[1]) for l in f if l.startswith("map_id:"))
+    except FileNotFoundError:  # closed since the listing
+        pass
+ids = [m["id"] for m in bpftool("map", "show") if m.get("name") == "xr_synack" and m["id"] in held]
 if len(ids) != 1:
     sys.exit("daemon %d holds %d maps named xr_synack" % (pid, len(ids)))
-mid = str(ids[0])
+m = ("id", str(ids[0]))
 
 
-def value():
-    return bytes(int(b, 16) for b in json.loads(bpftool("map", "lookup", "id", mid, *key))["value"])
+def counter():
+    e = lookup(m)
+    c = struct.unpack_from("<I", raw(e), OFF)[0]
+    if "formatted" in e and e["formatted"]["value"]["counter"] != c:
+        sys.exit("the counter is not at byte %d of xr_synack_conf" % OFF)
+    return c
 
 
-conf = value()
-back = counter(conf) - 1
-bpftool("map", "update", "id", mid, *key, "value",
-        *["%d" % x for x in conf[:OFF] + struct.pack("<I", back) + conf[OFF + 4:]])
+conf = raw(lookup(m))
+back = counter() - 1
+update(m, KEY0, conf[:OFF] + struct.pack("<I", back) + conf[OFF + 4:])
 t0 = time.monotonic()
 while time.monotonic() - t0 < 3:
-    now = counter(value())
+    now = counter()
     if now != back:
-        clock = int(time.time()) >> 6  # (or one less, had it just moved on)
+        clock = int(time.time()) >> shift  # (or one less, had it just moved on)
         if now not in (clock, clock - 1):
             sys.exit("the counter went from %u to %u, the clock's is %u" % (back, now, clock))
         print("%.1f" % (time.monotonic() - t0))
