@@ -44,9 +44,11 @@ DAEMON_SRCS := user/xredird.c user/options.c user/version.c user/doc.c \
 	$(addprefix user/io/,worker.c ack_ring.c watch.c listener.c metrics.c \
 	notify.c iface.c certs.c)
 # The daemon's flags (options.c) check a --metrics-listen address with the
-# listener's own parser: their unit test links these with the core.
+# listener's own parser: their unit test links these with the core, as do
+# /metrics' and the ACK ring's.
 OPTIONS_SAN_OBJS := $(patsubst %,$(BUILD)/san/%.o,options version doc \
-	io/listener io/metrics io/resolve io/rules io/lockfile io/log io/certs)
+	io/listener io/metrics io/resolve io/rules io/lockfile io/log io/certs \
+	io/ack_ring)
 CTL_SRCS := user/xredirctl.c user/version.c user/doc.c
 
 # The version both programs print and /metrics shows: git describe, or
@@ -194,8 +196,10 @@ uninstall:
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/unit $< $(CORE_SAN_OBJS) -o $@ $(TLS_LIBS)
 
-# /metrics' test renders from maps in memory with the same objects.
-$(BUILD)/tests/test_options $(BUILD)/tests/test_metrics: $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS) | $(BUILD)/tests
+# /metrics' test renders from maps in memory with the same objects; the ACK
+# ring's reads a time namespace's offsets from memory.
+$(BUILD)/tests/test_options $(BUILD)/tests/test_metrics \
+		$(BUILD)/tests/test_ack_ring: $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(CORE_SAN_OBJS) $(OPTIONS_SAN_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(OPTIONS_SAN_OBJS) $(CORE_SAN_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/fuzz:

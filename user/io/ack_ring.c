@@ -21,23 +21,27 @@ static int take(void *ctx, void *data, size_t size)
 	return ++r->taken < ACK_RING_BUDGET ? 0 : -1;
 }
 
-/*
- * How far this process's CLOCK_MONOTONIC is from the kernel's, which the
- * XDP program stamps records with: the offset of its time namespace (a
- * container may have one), 0 without.
- */
-static uint64_t monotonic_offset_ns(void)
+uint64_t timens_monotonic_offset_ns(FILE *offsets)
 {
-	FILE *f = fopen("/proc/self/timens_offsets", "r");
 	char clock[32];
 	long long s, ns;
 	uint64_t off = 0;
 
-	if (!f)
-		return 0;
-	while (fscanf(f, "%31s %lld %lld", clock, &s, &ns) == 3)
+	while (fscanf(offsets, "%31s %lld %lld", clock, &s, &ns) == 3)
 		if (!strcmp(clock, "monotonic"))
 			off = (uint64_t)(s * 1000000000LL + ns);
+	return off;
+}
+
+/* Ours: 0 without a time namespace (or a kernel without them). */
+static uint64_t monotonic_offset_ns(void)
+{
+	FILE *f = fopen("/proc/self/timens_offsets", "r");
+	uint64_t off;
+
+	if (!f)
+		return 0;
+	off = timens_monotonic_offset_ns(f);
 	fclose(f);
 	return off;
 }

@@ -11,6 +11,7 @@
 #define XREDIR_ACK_RING_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* At most this many ACKs per pass: a flood of them must not keep the
  * worker from its socket, its timers and its stop flag. */
@@ -39,6 +40,13 @@ int ack_ring_open(struct ack_ring *r, int outer_fd, uint32_t queue,
 /* Hands the waiting ACKs to fn, at most ACK_RING_BUDGET; returns how
  * many (the budget: more may wait). */
 uint32_t ack_ring_drain(struct ack_ring *r);
+/*
+ * How far a CLOCK_MONOTONIC is from the kernel's, which the XDP program
+ * stamps records with, read from a /proc/PID/timens_offsets stream: the
+ * offset of a time namespace (a container may have one), modulo 2^64 as it
+ * may be negative; 0 without a monotonic line.
+ */
+uint64_t timens_monotonic_offset_ns(FILE *offsets);
 /* Takes the ring out of xr_acks (its ACKs go to the socket again) and
  * frees it. */
 void ack_ring_close(struct ack_ring *r);
