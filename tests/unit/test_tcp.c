@@ -1295,6 +1295,64 @@ TEST(fin_kept_ahead_of_a_chance_start_is_forgotten)
 	tcp_engine_free(&h.e);
 }
 
+/* A chance start further past ISN + 1 than our SYN-ACK's window lets a
+ * client send is no lost request: data from ISN + 1 is only acked. */
+TEST(chance_start_beyond_the_window_is_kept)
+{
+	static const char req[] = GET("/");
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n, past;
+
+	REQUIRE(!h_init(&h));
+	past = h.cfg.window + 1u;
+	REQUIRE(open_past_lost_request(&c, past));
+	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	CHECK_EQ(p.payload_len, 0);
+	CHECK_EQ(p.ack, c.isn + 1 + past);
+	CHECK_EQ(stat(TCP_STAT_requests), 0);
+	tcp_engine_free(&h.e);
+}
+
+/*
+ * Once we close such a flow (its idle timeout: our FIN acknowledges the
+ * chance start), the request from ISN + 1 does not move the flow back:
+ * every segment after it still acknowledges what our FIN did, not less.
+ */
+TEST(chance_start_is_kept_once_we_close)
+{
+	static const char req[] = GET("/");
+	const uint32_t len = sizeof(req) - 1;
+	uint8_t buf[H_FRAME];
+	struct h_conn c;
+	struct pkt p;
+	uint32_t n, i, seen = 0;
+
+	REQUIRE(!h_init(&h));
+	REQUIRE(open_past_lost_request(&c, 2 * len));
+	h_advance(&h, h.cfg.idle_timeout_ms);
+	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
+	REQUIRE(p.flags & TCP_FIN);
+	CHECK_EQ(p.ack, c.isn + 1 + 2 * len);
+	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, len);
+	h_input(&h, buf, n, TCP_TARGET_NONE);
+	for (i = 0; i < h.nout; i++, seen++) {
+		REQUIRE(!h_parse(&h, i, &c, &p));
+		CHECK_EQ(p.ack, c.isn + 1 + 2 * len);
+	}
+	h_advance(&h, h.cfg.delack_ms);
+	for (i = 0; i < h.nout; i++, seen++) {
+		REQUIRE(!h_parse(&h, i, &c, &p));
+		CHECK_EQ(p.ack, c.isn + 1 + 2 * len);
+	}
+	CHECK(seen >= 1);
+	CHECK_EQ(stat(TCP_STAT_requests), 0);
+	tcp_engine_free(&h.e);
+}
+
 /*
  * A keep-alive probe carrying one byte (SEQ = RCV.NXT - 1, as some stacks
  * send) on a connection that has sent nothing yet only gets an ACK, even
