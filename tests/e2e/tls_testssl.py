@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """Compares two testssl.sh --jsonfile results, xredird's and a reference's
-(nginx with the same certificates), for the TLS suite (tests/e2e/tls.sh).
+(nginx with the same certificates, scanned for fewer checks: a check it
+was not scanned for counts as neither its worst nor its WARN, so the
+comparison is only stricter), for the TLS suite (tests/e2e/tls.sh).
 
 usage: tls_testssl.py XREDIRD.json REFERENCE.json [RETRY.json]
 
