@@ -182,14 +182,23 @@ static inline void h_input(struct harness *h, const uint8_t *frame,
 	tcp_input(&h->e, frame, len, target, h->now);
 }
 
+/* Sends a segment from the client at the sequence numbers given (an old
+ * or a future one): the client's own stay as they are. */
+static inline void h_send_at(struct harness *h, struct h_conn *c, uint32_t seq,
+			     uint32_t ack, uint8_t flags, const void *data,
+			     uint32_t len)
+{
+	uint8_t buf[H_FRAME * 8];
+
+	h_input(h, buf, h_frame(c, buf, seq, ack, flags, data, len),
+		TCP_TARGET_NONE);
+}
+
 /* Sends a segment from the client at its current sequence numbers. */
 static inline void h_send_seg(struct harness *h, struct h_conn *c,
 			      uint8_t flags, const void *data, uint32_t len)
 {
-	uint8_t buf[H_FRAME * 8];
-	uint32_t n = h_frame(c, buf, c->snd, c->rcv, flags, data, len);
-
-	h_input(h, buf, n, TCP_TARGET_NONE);
+	h_send_at(h, c, c->snd, c->rcv, flags, data, len);
 	c->snd += len + !!(flags & (TCP_SYN | TCP_FIN));
 }
 

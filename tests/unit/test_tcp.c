@@ -705,10 +705,9 @@ TEST(request_split_across_three_segments)
 TEST(retransmitted_request_gets_response_again)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n, seq;
+	uint32_t seq;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40050);
@@ -717,8 +716,7 @@ TEST(retransmitted_request_gets_response_again)
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1);
 	/* The response was lost: the client sends the request again. */
-	n = h_frame(&c, buf, seq, c.rcv, TCP_ACK, req, sizeof(req) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, seq, c.rcv, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.seq, c.rcv);
@@ -755,10 +753,8 @@ TEST(connection_close_then_timewait_is_stateless)
 {
 	static const char req[] =
 		"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40070);
@@ -777,8 +773,7 @@ TEST(connection_close_then_timewait_is_stateless)
 	CHECK_EQ(p.ack, c.snd);
 	CHECK_EQ(flows(), 0);
 	/* That ACK was lost: the retransmitted FIN gets the same ACK. */
-	n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd - 1, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.flags, TCP_ACK);
@@ -1029,20 +1024,17 @@ static bool closed_by_linger(struct h_conn *c, uint16_t port, uint32_t i,
 TEST(data_after_close_is_always_reset)
 {
 	static const char next[] = GET("/next");
-	uint32_t i, n, unanswered = 0;
-	uint8_t buf[H_FRAME];
+	uint32_t i, unanswered = 0;
 	struct h_conn c;
 	char req[160];
 
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 2048; i++) {
 		REQUIRE(closed_by_linger(&c, (uint16_t)(46000 + i), i, req));
-		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_PSH, next,
-			    sizeof(next) - 1);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, c.snd, c.rcv, TCP_ACK | TCP_PSH, next,
+			  sizeof(next) - 1);
 		unanswered += !reset_at(&c, c.rcv);
-		n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK, "x", 1);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, c.snd - 1, c.rcv, TCP_ACK, "x", 1);
 		unanswered += !reset_at(&c, c.rcv);
 		REQUIRE(flows() == 0);
 	}
@@ -1062,8 +1054,7 @@ TEST(data_after_close_is_always_reset)
 TEST(fin_after_close_with_unread_data_is_reset)
 {
 	static const char next[] = GET("/next");
-	uint32_t i, n, wrong = 0;
-	uint8_t buf[H_FRAME];
+	uint32_t i, wrong = 0;
 	struct h_conn c;
 	struct pkt p;
 	char req[160];
@@ -1071,13 +1062,11 @@ TEST(fin_after_close_with_unread_data_is_reset)
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 2048; i++) {
 		REQUIRE(closed_by_linger(&c, (uint16_t)(49000 + i), i, req));
-		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, next,
-			    sizeof(next) - 1);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, c.snd, c.rcv, TCP_ACK | TCP_FIN, next,
+			  sizeof(next) - 1);
 		wrong += !reset_at(&c, c.rcv);
 		REQUIRE(flows() == 0);
-		n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
 		if (h.nout != 1 || h_parse(&h, 0, &c, &p) ||
 		    p.flags != TCP_ACK || p.seq != c.rcv || p.ack != c.snd + 1)
 			wrong++;
@@ -1097,21 +1086,17 @@ TEST(fin_after_close_with_unread_data_is_reset)
 TEST(fin_with_data_of_an_unknown_flow_is_reset)
 {
 	static const char req[] = GET("/lost");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
-	uint32_t n;
 	struct pkt p;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 52000);
 	c.snd = 0x1000;
 	c.rcv = 0x77770000;
-	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, req,
-		    sizeof(req) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd, c.rcv, TCP_ACK | TCP_FIN, req,
+		  sizeof(req) - 1);
 	CHECK(reset_at(&c, c.rcv));
-	n = h_frame(&c, buf, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
 	CHECK(h.nout == 1 && !h_parse(&h, 0, &c, &p) && p.flags == TCP_ACK &&
 	      p.seq == c.rcv && p.ack == c.snd + 1);
 	CHECK_EQ(flows(), 0);
@@ -1159,18 +1144,15 @@ TEST(reused_four_tuple_is_a_new_connection_whatever_its_cookie)
 TEST(lost_first_segments_are_not_reset)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40076);
 	h_send_seg(&h, &c, TCP_SYN, NULL, 0);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	c.rcv = p.seq + 1;
-	n = h_frame(&c, buf, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK, NULL, 0);
 	CHECK_EQ(h.nout, 0);
 	CHECK_EQ(flows(), 0);
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
@@ -1215,16 +1197,13 @@ static bool open_past_lost_request(struct h_conn *c, uint32_t len)
 TEST(lost_first_segments_opened_by_chance_are_answered)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	REQUIRE(open_past_lost_request(&c, sizeof(req) - 1));
 	/* Not from a peer that acknowledges less than our SYN. */
-	n = h_frame(&c, buf, c.snd, c.rcv - 1, TCP_ACK, req, sizeof(req) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd, c.rcv - 1, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.payload_len, 0);
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
@@ -1235,8 +1214,7 @@ TEST(lost_first_segments_opened_by_chance_are_answered)
 	CHECK_EQ(stat(TCP_STAT_requests), 1);
 	/* Sent again before the response is acknowledged: the response
 	 * goes again, the request is not taken twice. */
-	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK(p.payload_len > 0);
 	CHECK_EQ(p.ack, c.snd);
@@ -1249,15 +1227,12 @@ TEST(lost_first_segments_opened_by_chance_are_answered)
 TEST(bare_fin_before_a_chance_start_is_only_acked)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	REQUIRE(open_past_lost_request(&c, sizeof(req) - 1));
-	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 1, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.payload_len, 0);
 	CHECK(!(p.flags & TCP_FIN));
@@ -1276,16 +1251,13 @@ TEST(fin_kept_ahead_of_a_chance_start_is_forgotten)
 {
 	static const char req[] = GET("/");
 	const uint32_t len = sizeof(req) - 1;
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	REQUIRE(open_past_lost_request(&c, len));
-	n = h_frame(&c, buf, c.isn + 1 + 2 * len, c.rcv, TCP_ACK | TCP_FIN,
-		    NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 1 + 2 * len, c.rcv, TCP_ACK | TCP_FIN, NULL,
+		  0);
 	CHECK_EQ(h.nout, 0); /* kept, len bytes ahead */
 	h_send_seg(&h, &c, TCP_ACK, req, len);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
@@ -1300,16 +1272,14 @@ TEST(fin_kept_ahead_of_a_chance_start_is_forgotten)
 TEST(chance_start_beyond_the_window_is_kept)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n, past;
+	uint32_t past;
 
 	REQUIRE(!h_init(&h));
 	past = h.cfg.window + 1u;
 	REQUIRE(open_past_lost_request(&c, past));
-	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 1, c.rcv, TCP_ACK, req, sizeof(req) - 1);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.payload_len, 0);
 	CHECK_EQ(p.ack, c.isn + 1 + past);
@@ -1339,10 +1309,9 @@ TEST(chance_start_is_kept_once_we_close)
 {
 	static const char req[] = GET("/");
 	const uint32_t len = sizeof(req) - 1;
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n, seen;
+	uint32_t seen;
 
 	REQUIRE(!h_init(&h));
 	REQUIRE(open_past_lost_request(&c, 2 * len));
@@ -1350,8 +1319,7 @@ TEST(chance_start_is_kept_once_we_close)
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	REQUIRE(p.flags & TCP_FIN);
 	CHECK_EQ(p.ack, c.isn + 1 + 2 * len);
-	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, req, len);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 1, c.rcv, TCP_ACK, req, len);
 	seen = acks_each(&c, c.isn + 1 + 2 * len);
 	h_advance(&h, h.cfg.delack_ms);
 	seen += acks_each(&c, c.isn + 1 + 2 * len);
@@ -1369,18 +1337,15 @@ TEST(chance_start_is_kept_once_we_close)
 TEST(one_byte_probe_before_any_data_is_only_acked)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
 	uint16_t port;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	for (port = 42000; port < 42200; port++) {
 		h_conn_init(&c, 4, port);
 		REQUIRE(!h_connect(&h, &c));
-		n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK, "x", 1);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, c.snd - 1, c.rcv, TCP_ACK, "x", 1);
 		REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 		CHECK_EQ(p.payload_len, 0);
 		CHECK_EQ(p.ack, c.snd);
@@ -1404,18 +1369,15 @@ TEST(first_partial_head_sent_again_is_only_acked)
 {
 	static const char part[] = "GET /again HTTP/1.1\r\nHo";
 	static const char rest[] = "st: h\r\n\r\n";
-	uint8_t buf[H_FRAME];
 	char out[2048];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40077);
 	REQUIRE(!h_connect(&h, &c));
 	h_send_seg(&h, &c, TCP_ACK, part, sizeof(part) - 1);
-	n = h_frame(&c, buf, c.isn + 1, c.rcv, TCP_ACK, part, sizeof(part) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 1, c.rcv, TCP_ACK, part, sizeof(part) - 1);
 	REQUIRE(h.nout == 1 && !h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.payload_len, 0);
 	CHECK_EQ(p.ack, c.snd);
@@ -1460,37 +1422,31 @@ TEST(http10_closes_and_lingers_for_client_fin)
 
 TEST(rst_rfc5961)
 {
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40090);
 	REQUIRE(!h_connect(&h, &c));
 	/* In window but not exact: challenge ACK, flow stays. */
-	n = h_frame(&c, buf, c.snd + 100, 0, TCP_RST, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + 100, 0, TCP_RST, NULL, 0);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.flags, TCP_ACK);
 	CHECK_EQ(p.ack, c.snd);
 	CHECK_EQ(flows(), 1);
 	/* Out of window: ignored. */
-	n = h_frame(&c, buf, c.snd + 1000000, 0, TCP_RST, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + 1000000, 0, TCP_RST, NULL, 0);
 	CHECK_EQ(h.nout, 0);
 	CHECK_EQ(flows(), 1);
 	/* A SYN on the established flow: challenge ACK. */
-	n = h_frame(&c, buf, c.isn + 5000, 0, TCP_SYN, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn + 5000, 0, TCP_SYN, NULL, 0);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.flags, TCP_ACK);
 	CHECK_EQ(flows(), 1);
 	/* Exactly at the expected sequence: reset. */
-	n = h_frame(&c, buf, c.snd, 0, TCP_RST, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd, 0, TCP_RST, NULL, 0);
 	CHECK_EQ(h.nout, 0);
 	CHECK_EQ(flows(), 0);
 	CHECK_EQ(stat(TCP_STAT_rst_rcvd), 1);
@@ -1499,9 +1455,8 @@ TEST(rst_rfc5961)
 
 TEST(challenge_acks_limited_per_flow)
 {
-	uint8_t buf[H_FRAME];
 	struct h_conn a, b;
-	uint32_t n, i, sent = 0;
+	uint32_t i, sent = 0;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&a, 4, 40091);
@@ -1509,30 +1464,25 @@ TEST(challenge_acks_limited_per_flow)
 	REQUIRE(!h_connect(&h, &a));
 	REQUIRE(!h_connect(&h, &b));
 	for (i = 0; i < 50; i++) {
-		n = h_frame(&a, buf, a.snd + 1 + i, 0, TCP_RST, NULL, 0);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &a, a.snd + 1 + i, 0, TCP_RST, NULL, 0);
 		sent += h.nout;
 	}
 	CHECK_EQ(sent, h.cfg.challenge_per_sec);
 	/* Another flow still gets its challenge ACK: the limit is per flow. */
-	n = h_frame(&b, buf, b.snd + 1, 0, TCP_RST, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &b, b.snd + 1, 0, TCP_RST, NULL, 0);
 	CHECK_EQ(h.nout, 1);
 	tcp_engine_free(&h.e);
 }
 
 TEST(keepalive_probe_is_acked)
 {
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40100);
 	REQUIRE(!h_connect(&h, &c));
-	n = h_frame(&c, buf, c.snd - 1, c.rcv, TCP_ACK, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd - 1, c.rcv, TCP_ACK, NULL, 0);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.ack, c.snd);
@@ -1543,17 +1493,14 @@ TEST(keepalive_probe_is_acked)
 TEST(out_of_order_dropped_with_dup_ack)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40110);
 	REQUIRE(!h_connect(&h, &c));
-	n = h_frame(&c, buf, c.snd + 10, c.rcv, TCP_ACK, req + 10,
-		    sizeof(req) - 11);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + 10, c.rcv, TCP_ACK, req + 10,
+		  sizeof(req) - 11);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.ack, c.snd); /* duplicate ACK, nothing taken */
@@ -1572,17 +1519,14 @@ TEST(out_of_order_dropped_with_dup_ack)
 TEST(fin_ahead_of_the_request_is_kept)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40112);
 	REQUIRE(!h_connect(&h, &c));
-	n = h_frame(&c, buf, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK | TCP_FIN,
-		    NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + sizeof(req) - 1, c.rcv, TCP_ACK | TCP_FIN,
+		  NULL, 0);
 	CHECK_EQ(h.nout, 0); /* no duplicate ACK: nothing is missing yet */
 	CHECK_EQ(stat(TCP_STAT_out_of_order), 1);
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
@@ -1599,8 +1543,7 @@ TEST(fin_ahead_of_the_request_is_kept)
 	/* A FIN 5 bytes ahead, then 10 bytes: not the end after all. */
 	h_conn_init(&c, 4, 40113);
 	REQUIRE(!h_connect(&h, &c));
-	n = h_frame(&c, buf, c.snd + 5, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + 5, c.rcv, TCP_ACK | TCP_FIN, NULL, 0);
 	CHECK_EQ(h.nout, 0);
 	h_send_seg(&h, &c, TCP_ACK, req, 10);
 	h_advance(&h, h.cfg.delack_ms);
@@ -2064,15 +2007,13 @@ TEST(ipv6_and_vlan)
 
 TEST(unknown_flow_rst_rate_limited)
 {
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
-	uint32_t n, i, rsts = 0;
+	uint32_t i, rsts = 0;
 
 	REQUIRE(!h_init(&h));
 	for (i = 0; i < 5000; i++) {
 		h_conn_init(&c, 4, (uint16_t)(20000 + i));
-		n = h_frame(&c, buf, 1, 2, TCP_ACK, "x", 1);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, 1, 2, TCP_ACK, "x", 1);
 		rsts += h.nout;
 	}
 	/* All in the same millisecond: at most one second's worth. */
@@ -2083,15 +2024,12 @@ TEST(unknown_flow_rst_rate_limited)
 
 TEST(data_on_syn_is_not_acknowledged)
 {
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct pkt p;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h_conn_init(&c, 4, 40190);
-	n = h_frame(&c, buf, c.isn, 0, TCP_SYN, GET("/"), sizeof(GET("/")) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.isn, 0, TCP_SYN, GET("/"), sizeof(GET("/")) - 1);
 	REQUIRE(h.nout == 1);
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.ack, c.isn + 1);
@@ -2259,12 +2197,8 @@ TEST(three_dupacks_fast_retransmit_then_partial_ack_recovery)
 	REQUIRE(!h_parse(&h, 1, &c, &p));
 	seg2 = p.seq;
 	/* Segments 1 and 2 lost; the client dup-ACKs base three times. */
-	for (i = 0; i < 3; i++) {
-		uint8_t buf[H_FRAME];
-		uint32_t n = h_frame(&c, buf, c.snd, base, TCP_ACK, NULL, 0);
-
-		h_input(&h, buf, n, TCP_TARGET_NONE);
-	}
+	for (i = 0; i < 3; i++)
+		h_send_at(&h, &c, c.snd, base, TCP_ACK, NULL, 0);
 	REQUIRE(h.nout == 1); /* the third one: fast retransmit */
 	REQUIRE(!h_parse(&h, 0, &c, &p));
 	CHECK_EQ(p.seq, base);
@@ -2654,22 +2588,18 @@ TEST(deferred_request_is_answered_by_the_retry_timer)
 TEST(unacceptable_acks_get_limited_challenges_and_are_dropped)
 {
 	static const char req[] = GET("/");
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
-	uint32_t n, i, acks = 0;
+	uint32_t i, acks = 0;
 
 	REQUIRE(!h_init(&h));
 	REQUIRE(!connect_from(&c, 1, 42800));
 	for (i = 0; i < 50; i++) {
-		n = h_frame(&c, buf, c.snd, c.rcv + 5000, TCP_ACK, NULL, 0);
-		h_input(&h, buf, n, TCP_TARGET_NONE);
+		h_send_at(&h, &c, c.snd, c.rcv + 5000, TCP_ACK, NULL, 0);
 		acks += h.nout;
 	}
 	CHECK_EQ(acks, h.cfg.challenge_per_sec);
 	/* A request carried by an ACK far behind the window: dropped. */
-	n = h_frame(&c, buf, c.snd, c.rcv - 70000, TCP_ACK, req,
-		    sizeof(req) - 1);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd, c.rcv - 70000, TCP_ACK, req, sizeof(req) - 1);
 	CHECK_EQ(stat(TCP_STAT_requests), 0);
 	/* The same request with a good ACK is answered. */
 	h_send_seg(&h, &c, TCP_ACK, req, sizeof(req) - 1);
@@ -2680,21 +2610,17 @@ TEST(unacceptable_acks_get_limited_challenges_and_are_dropped)
 /* An RST is challenged only inside the window we advertised. */
 TEST(rst_window_is_the_advertised_one)
 {
-	uint8_t buf[H_FRAME];
 	struct h_conn c;
 	struct flow *f;
-	uint32_t n;
 
 	REQUIRE(!h_init(&h));
 	h.e.cfg.challenge_per_sec = 100;
 	REQUIRE(!connect_from(&c, 1, 42810));
 	f = flow_at(&h.e.ft, h.e.src.src[1].oldest);
 	f->rcv_wnd = 1000; /* as if the backlog had shrunk it */
-	n = h_frame(&c, buf, c.snd + 2000, 0, TCP_RST, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + 2000, 0, TCP_RST, NULL, 0);
 	CHECK_EQ(h.nout, 0);
-	n = h_frame(&c, buf, c.snd + 500, 0, TCP_RST, NULL, 0);
-	h_input(&h, buf, n, TCP_TARGET_NONE);
+	h_send_at(&h, &c, c.snd + 500, 0, TCP_RST, NULL, 0);
 	CHECK_EQ(h.nout, 1);
 	CHECK_EQ(flows(), 1);
 	tcp_engine_free(&h.e);
