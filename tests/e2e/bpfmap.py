@@ -33,4 +33,5 @@ def update(m, key, value):
 
 
 def as_key(b):
+    """bytes as a key for lookup() and update()."""
     return tuple("%d" % x for x in b)

@@ -955,7 +955,7 @@ EOF
 # sequence odd and NAME's slot holding NAME, URL and STATUS (0: torn, with
 # no length or status yet).
 die_mid_write() {
-	PYTHONPATH="$E2E_ROOT/tests/e2e" "$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF" "$@" <<'EOF'
+	"$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF" "$@" <<'EOF'
 import struct, sys
 from bpfmap import KEY0, as_key, bpftool, lookup, raw, update
 
@@ -1271,7 +1271,7 @@ test_12_service_addresses() {
 # pinned_abi [VERSION]: the pinned control map's ABI version; with VERSION,
 # writes it first (as a daemon of that build would have).
 pinned_abi() {
-	PYTHONPATH="$E2E_ROOT/tests/e2e" "$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF/xr_ctl" "$@" <<'EOF'
+	"$PYTHON" - "$XR_BPFFS/xredir/$XR_SRV_IF/xr_ctl" "$@" <<'EOF'
 import struct, sys
 from bpfmap import KEY0, lookup, raw, update
 

@@ -21,6 +21,8 @@
 # output is kept in $E2E_WORK/NAME.log and shown, indented, on failure.
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Python fed to "$PYTHON -" imports the suites' helpers (bpfmap.py).
+export PYTHONPATH=$E2E_ROOT/tests/e2e
 BUILD=${BUILD:-build}
 XREDIRD=${XREDIRD:-$E2E_ROOT/$BUILD/xredird}
 PCAPCHECK=${PCAPCHECK:-$E2E_ROOT/$BUILD/tests/pcapcheck}

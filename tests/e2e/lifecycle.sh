@@ -322,7 +322,7 @@ test_01e_drain_no_blackhole() {
 # period back, and waits up to 3 s for the daemon to put it right. Prints
 # how long that took.
 synack_clock_kept() {
-	PYTHONPATH="$E2E_ROOT/tests/e2e" "$PYTHON" - "$1" "$E2E_ROOT/bpf/syncookie.h" <<'EOF'
+	"$PYTHON" - "$1" "$E2E_ROOT/bpf/syncookie.h" <<'EOF'
 import os, re, struct, sys, time
 from bpfmap import KEY0, bpftool, lookup, raw, update
 
